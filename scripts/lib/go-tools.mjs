@@ -1,0 +1,94 @@
+import { execFileSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
+import { join } from "node:path";
+import { step } from "./log.mjs";
+import { cacheDirectory, prependToPath, repositoryRoot } from "./paths.mjs";
+import { hasCommand, runOrThrow } from "./run.mjs";
+
+export function readGoTools() {
+  return JSON.parse(readFileSync(join(repositoryRoot, "scripts", "go-tools.json"), "utf8")).tools;
+}
+
+/** `<cache>/tools/<name>-<version>`: the same rule as toolPath() in @regmirror/test-kit. */
+export function toolDirectory(tool) {
+  return join(cacheDirectory(), "tools", `${tool.name}-${tool.version}`);
+}
+
+function goEnvironment(env) {
+  const withGo = existsSync("/usr/local/go/bin") ? prependToPath(env, "/usr/local/go/bin") : env;
+  if (!hasCommand("go", withGo)) {
+    throw new Error(
+      "the Go toolchain is missing: install Go (https://go.dev/doc/install) and put it on PATH",
+    );
+  }
+  return { ...withGo, CGO_ENABLED: "0" };
+}
+
+function buildInto(tool, outDirectory, env) {
+  const binDirectory = join(outDirectory, "bin");
+  mkdirSync(binDirectory, { recursive: true });
+  if (tool.kind === "install") {
+    runOrThrow("go", ["install", `${tool.package}@${tool.version}`], {
+      env: { ...env, GOBIN: binDirectory },
+    });
+  } else if (tool.kind === "test-binary") {
+    const info = JSON.parse(
+      execFileSync("go", ["mod", "download", "-json", `${tool.module}@${tool.version}`], {
+        env,
+        encoding: "utf8",
+      }),
+    );
+    // The module cache is read-only; build in a writable copy.
+    const source = join(outDirectory, "src");
+    cpSync(info.Dir, source, { recursive: true });
+    runOrThrow("chmod", ["-R", "u+w", source]);
+    runOrThrow("go", ["test", "-c", "-o", join(binDirectory, tool.name), tool.package], {
+      cwd: source,
+      env: { ...env, GOFLAGS: "-mod=mod" },
+    });
+    rmSync(source, { recursive: true, force: true });
+  } else if (tool.kind === "script") {
+    runOrThrow(
+      "node",
+      [
+        join(repositoryRoot, "scripts", "go-builds", `${tool.name}.mjs`),
+        outDirectory,
+        tool.version,
+      ],
+      { env },
+    );
+  } else {
+    throw new Error(`scripts/go-tools.json: tool ${tool.name} has unknown kind ${tool.kind}`);
+  }
+}
+
+/** Builds every tool that is not in the cache yet; a finished build is renamed into place. */
+export function ensureGoTools(env) {
+  const tools = readGoTools();
+  const missing = tools.filter((tool) => !existsSync(toolDirectory(tool)));
+  if (missing.length === 0) return;
+  const goEnv = goEnvironment(env);
+  for (const tool of missing) {
+    const finalDirectory = toolDirectory(tool);
+    mkdirSync(join(finalDirectory, ".."), { recursive: true });
+    const workDirectory = mkdtempSync(`${finalDirectory}.building-`);
+    const started = Date.now();
+    step(`building ${tool.name} ${tool.version} (once; kept in ${finalDirectory})`);
+    try {
+      buildInto(tool, workDirectory, goEnv);
+      renameSync(workDirectory, finalDirectory);
+    } catch (error) {
+      rmSync(workDirectory, { recursive: true, force: true });
+      throw error;
+    }
+    step(`built ${tool.name} in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+  }
+}
