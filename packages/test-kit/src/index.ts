@@ -1,2 +1,15 @@
-// This package has no public API yet; see README.md for what it will hold.
-export {};
+export * from "./certificates.js";
+export * from "./containerd.js";
+export * from "./deterministic-bytes.js";
+export * from "./errors.js";
+export * from "./fault-proxy.js";
+export * from "./free-port.js";
+export * from "./kube-api-server.js";
+export * from "./processes.js";
+export * from "./s3-server.js";
+export * from "./skopeo.js";
+export * from "./temp-directory.js";
+export * from "./test-image.js";
+export * from "./token-issuer.js";
+export * from "./tool-path.js";
+export * from "./upstream-registry.js";

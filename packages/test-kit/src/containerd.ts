@@ -1,0 +1,167 @@
+import { existsSync, readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { TestKitError } from "./errors.js";
+import { findBinary, runCommand, startTrackedProcess, waitUntilReady } from "./processes.js";
+import { makeTempDirectory, removeTempDirectory } from "./temp-directory.js";
+
+export interface ContainerdPullOptions {
+  /** A certs.d-style directory: `DIR/<host>/hosts.toml`. */
+  hostsDir?: string;
+  plainHttp?: boolean;
+  /** `user:password` for `ctr --user`. */
+  user?: string;
+  /** Pull only this platform (e.g. "linux/amd64"); default the machine's. `all` pulls every one. */
+  platform?: string | "all";
+}
+
+export interface ContainerdImage {
+  name: string;
+  digest: string;
+  mediaType: string;
+}
+
+export interface Containerd {
+  socket: string;
+  rootDirectory: string;
+  namespace: string;
+  /** The snapshotter `pull` unpacks with. */
+  snapshotter: string;
+  /** Runs `ctr` against this containerd and namespace; returns stdout. */
+  ctr(args: string[]): Promise<string>;
+  pull(reference: string, options?: ContainerdPullOptions): Promise<void>;
+  listImages(): Promise<ContainerdImage[]>;
+  stop(): Promise<void>;
+}
+
+export interface ContainerdOptions {
+  /**
+   * Default hosts directory for `pull` (a certs.d-style tree, what CRI calls `config_path`).
+   * The CRI plugin is disabled here, so the directory reaches containerd through
+   * `ctr --hosts-dir`, which reads `DIR/<host>/hosts.toml` on every pull as CRI would.
+   */
+  hostsDir?: string;
+  /** Snapshotter used to unpack: default "overlayfs" when the kernel has it, else "native". */
+  snapshotter?: string;
+}
+
+/** Plugins that need privileges, devices or services a test has no use for. */
+const disabledPlugins = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp",
+  "io.containerd.internal.v1.tracing",
+];
+
+function kernelHasOverlay(): boolean {
+  try {
+    return /\toverlay$/m.test(readFileSync("/proc/filesystems", "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/** Mount points at or below `directory`, deepest first (so they can be unmounted in order). */
+function mountsBelow(directory: string): string[] {
+  const mounts = readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "")
+    .map((field) => field.replace(/\\040/g, " "))
+    .filter((mountPoint) => mountPoint === directory || mountPoint.startsWith(`${directory}/`));
+  return mounts.sort((a, b) => b.length - a.length);
+}
+
+/** Starts a containerd with its own root, state, socket and config; call `stop()` in afterAll. */
+export async function startContainerd(options: ContainerdOptions = {}): Promise<Containerd> {
+  findBinary("ctr");
+  if (process.getuid?.() !== 0) {
+    throw new TestKitError(
+      "BAD_INPUT",
+      "startContainerd needs root (containerd mounts snapshots): run the tests as root",
+    );
+  }
+  const rootDirectory = makeTempDirectory("regmirror-containerd-");
+  const socket = join(rootDirectory, "containerd.sock");
+  const namespace = "regmirror-test";
+  const snapshotter = options.snapshotter ?? (kernelHasOverlay() ? "overlayfs" : "native");
+  const config = [
+    "version = 2",
+    `root = ${JSON.stringify(join(rootDirectory, "root"))}`,
+    `state = ${JSON.stringify(join(rootDirectory, "state"))}`,
+    `disabled_plugins = ${JSON.stringify(disabledPlugins)}`,
+    "[grpc]",
+    `  address = ${JSON.stringify(socket)}`,
+    "[ttrpc]",
+    `  address = ${JSON.stringify(join(rootDirectory, "containerd-ttrpc.sock"))}`,
+    "",
+  ].join("\n");
+  const configPath = join(rootDirectory, "config.toml");
+  await writeFile(configPath, config);
+
+  const daemon = startTrackedProcess({
+    name: "containerd",
+    command: "containerd",
+    args: ["--config", configPath, "--log-level", "warn"],
+    cwd: rootDirectory,
+  });
+  const ctr = (args: string[], timeoutMs?: number) =>
+    runCommand("ctr", ["--address", socket, "--namespace", namespace, ...args], { timeoutMs });
+
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      await daemon.stop();
+      // Unpacking mounts snapshots briefly; a killed daemon could leave one behind.
+      for (const mountPoint of mountsBelow(rootDirectory)) {
+        await runCommand("umount", ["-l", mountPoint]).catch(() => undefined);
+      }
+      await removeTempDirectory(rootDirectory);
+    })();
+    return stopped;
+  };
+
+  try {
+    await waitUntilReady(
+      `containerd on ${socket}`,
+      async () => existsSync(socket) && (await ctr(["version"], 5_000)).stdout.includes("Server:"),
+      { process: daemon },
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  return {
+    socket,
+    rootDirectory,
+    namespace,
+    snapshotter,
+    async ctr(args) {
+      return (await ctr(args)).stdout;
+    },
+    async pull(reference, pullOptions = {}) {
+      const hostsDir = pullOptions.hostsDir ?? options.hostsDir;
+      const args = ["images", "pull", "--snapshotter", snapshotter];
+      if (hostsDir !== undefined) args.push("--hosts-dir", hostsDir);
+      if (pullOptions.plainHttp) args.push("--plain-http");
+      if (pullOptions.user !== undefined) args.push("--user", pullOptions.user);
+      if (pullOptions.platform === "all") args.push("--all-platforms");
+      else if (pullOptions.platform !== undefined) args.push("--platform", pullOptions.platform);
+      await ctr([...args, reference], 120_000);
+    },
+    async listImages() {
+      const { stdout } = await ctr(["images", "list"]);
+      // Columns: REF TYPE DIGEST SIZE PLATFORMS LABELS; the first line is the header.
+      return stdout
+        .split("\n")
+        .slice(1)
+        .map((line) => line.trim().split(/\s+/))
+        .filter((fields) => fields.length >= 3 && fields[0] !== "")
+        .map(([name = "", mediaType = "", digest = ""]) => ({ name, mediaType, digest }));
+    },
+    stop,
+  };
+}

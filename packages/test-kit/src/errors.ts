@@ -1,0 +1,20 @@
+/** Stable codes for what can go wrong while the kit starts or drives a component. */
+export type TestKitErrorCode =
+  | "BINARY_MISSING"
+  | "PORT_IN_USE"
+  | "PROCESS_EXITED"
+  | "NOT_READY"
+  | "COMMAND_FAILED"
+  | "TOOL_NOT_BUILT"
+  | "BAD_INPUT";
+
+/** Every error the kit throws; `code` is stable, the message says what to install or change. */
+export class TestKitError extends Error {
+  readonly code: TestKitErrorCode;
+
+  constructor(code: TestKitErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "TestKitError";
+    this.code = code;
+  }
+}

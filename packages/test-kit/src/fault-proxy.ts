@@ -1,0 +1,239 @@
+import {
+  type ClientRequest,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
+import { request as httpsRequest } from "node:https";
+import { setTimeout as sleep } from "node:timers/promises";
+import { TestKitError } from "./errors.js";
+
+export interface FaultRule {
+  /** Which requests the fault applies to; default all. */
+  method?: string | RegExp;
+  path?: RegExp;
+  /** Apply to this many matching requests, then pass through. Default: every match. */
+  times?: number;
+  /** Wait this long before forwarding. */
+  delayMs?: number;
+  /** Send the response body at this many bytes per second. */
+  throttleBytesPerSecond?: number;
+  /** Destroy the connection after this many body bytes. */
+  cutAfterBytes?: number;
+  /** Flip the bits of the body byte at this offset. */
+  corruptByteAt?: number;
+  /** Answer this status (with a small body) instead of forwarding. */
+  status?: number;
+}
+
+export interface FaultProxy {
+  url: string;
+  host: string;
+  setFault(rule: FaultRule | undefined): void;
+  /** Requests seen per path (query included), faulty or not. */
+  requestCounts(): Map<string, number>;
+  /** Every request seen, in order. */
+  requests(): { method: string; path: string }[];
+  requestCount(pathPattern?: RegExp): number;
+  resetCounts(): void;
+  stop(): Promise<void>;
+}
+
+export interface FaultProxyOptions {
+  /** The real server, e.g. `http://127.0.0.1:5000` (https needs `ca` unless publicly trusted). */
+  target: string;
+  ca?: string;
+}
+
+function matches(rule: FaultRule, method: string, path: string): boolean {
+  if (rule.method !== undefined) {
+    const methodMatches =
+      typeof rule.method === "string"
+        ? rule.method.toUpperCase() === method
+        : rule.method.test(method);
+    if (!methodMatches) return false;
+  }
+  return rule.path === undefined || rule.path.test(path);
+}
+
+/** Writes `chunk` at about `bytesPerSecond`, in pieces of a tenth of a second. */
+async function writeThrottled(
+  response: ServerResponse,
+  chunk: Buffer,
+  bytesPerSecond: number,
+): Promise<void> {
+  const piece = Math.max(1, Math.floor(bytesPerSecond / 10));
+  for (let offset = 0; offset < chunk.length && !response.destroyed; offset += piece) {
+    const part = chunk.subarray(offset, offset + piece);
+    response.write(part);
+    await sleep((part.length / bytesPerSecond) * 1000);
+  }
+}
+
+/** Forwards the upstream body, applying the body faults of `rule`. */
+async function relayBody(
+  upstream: IncomingMessage,
+  response: ServerResponse,
+  rule: FaultRule | undefined,
+): Promise<void> {
+  let sent = 0;
+  for await (const data of upstream) {
+    if (response.destroyed) {
+      // The client went away: stop reading from the server too.
+      upstream.destroy();
+      return;
+    }
+    let chunk = Buffer.from(data as Buffer);
+    if (
+      rule?.corruptByteAt !== undefined &&
+      rule.corruptByteAt >= sent &&
+      rule.corruptByteAt < sent + chunk.length
+    ) {
+      const index = rule.corruptByteAt - sent;
+      chunk = Buffer.from(chunk);
+      chunk[index] = (chunk[index] ?? 0) ^ 0xff;
+    }
+    let cut = false;
+    if (rule?.cutAfterBytes !== undefined && sent + chunk.length >= rule.cutAfterBytes) {
+      chunk = chunk.subarray(0, rule.cutAfterBytes - sent);
+      cut = true;
+    }
+    if (rule?.throttleBytesPerSecond !== undefined) {
+      await writeThrottled(response, chunk, rule.throttleBytesPerSecond);
+    } else if (chunk.length > 0 && !response.write(chunk)) {
+      await new Promise((resolve) => {
+        response.once("drain", resolve);
+        response.once("close", resolve);
+      });
+    }
+    sent += chunk.length;
+    if (cut) {
+      // Let the bytes reach the client, then drop the connection mid-body.
+      await new Promise<void>((resolve) =>
+        response.socket ? response.socket.write("", () => resolve()) : resolve(),
+      );
+      upstream.destroy();
+      response.socket?.destroy();
+      return;
+    }
+  }
+  response.end();
+}
+
+/**
+ * An HTTP proxy on 127.0.0.1 in front of `target` that injects the fault set with `setFault`:
+ * a fake only in the sense that it makes a real server misbehave on demand. It keeps the
+ * client's Host header, so absolute URLs the server builds (upload locations) point back at
+ * the proxy.
+ */
+export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
+  let target: URL;
+  try {
+    target = new URL(options.target);
+  } catch (error) {
+    throw new TestKitError(
+      "BAD_INPUT",
+      `startFaultProxy: target ${JSON.stringify(options.target)} is not a URL`,
+      { cause: error },
+    );
+  }
+  if (target.protocol !== "http:" && target.protocol !== "https:") {
+    throw new TestKitError(
+      "BAD_INPUT",
+      `startFaultProxy: target must be http: or https:, got ${target.protocol}`,
+    );
+  }
+  let rule: FaultRule | undefined;
+  let remaining = Number.POSITIVE_INFINITY;
+  const seen: { method: string; path: string }[] = [];
+  const inFlight = new Set<ClientRequest>();
+
+  const server = createServer((request, response) => {
+    const method = request.method ?? "GET";
+    const path = request.url ?? "/";
+    seen.push({ method, path });
+    let active: FaultRule | undefined;
+    if (rule !== undefined && remaining > 0 && matches(rule, method, path)) {
+      active = rule;
+      remaining -= 1;
+    }
+    void (async () => {
+      if (active?.delayMs !== undefined) await sleep(active.delayMs);
+      if (active?.status !== undefined) {
+        request.resume();
+        response.writeHead(active.status, { "content-type": "application/json" });
+        response.end(
+          JSON.stringify({
+            errors: [{ code: "UNAVAILABLE", message: `fault proxy answered ${active.status}` }],
+          }),
+        );
+        return;
+      }
+      if (response.destroyed) return; // the client gave up during the delay
+      const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+      const upstreamRequest = send(
+        {
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port,
+          method,
+          path,
+          headers: request.headers,
+          ca: options.ca,
+        },
+        (upstream) => {
+          response.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, upstream.headers);
+          relayBody(upstream, response, active).catch(() => response.socket?.destroy());
+        },
+      );
+      inFlight.add(upstreamRequest);
+      upstreamRequest.once("close", () => inFlight.delete(upstreamRequest));
+      upstreamRequest.once("error", (error) => {
+        if (response.headersSent) {
+          response.socket?.destroy();
+        } else {
+          response.writeHead(502, { "content-type": "text/plain" });
+          response.end(`fault proxy: upstream ${options.target} failed: ${error.message}`);
+        }
+      });
+      request.pipe(upstreamRequest);
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    setFault(next) {
+      rule = next;
+      remaining = next?.times ?? Number.POSITIVE_INFINITY;
+    },
+    requestCounts() {
+      const counts = new Map<string, number>();
+      for (const entry of seen) counts.set(entry.path, (counts.get(entry.path) ?? 0) + 1);
+      return counts;
+    },
+    requests: () => [...seen],
+    requestCount(pathPattern) {
+      return seen.filter((entry) => pathPattern === undefined || pathPattern.test(entry.path))
+        .length;
+    },
+    resetCounts() {
+      seen.length = 0;
+    },
+    stop() {
+      stopped ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        for (const upstreamRequest of inFlight) upstreamRequest.destroy();
+      });
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import { createHash } from "node:crypto";
+import { request } from "node:http";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  buildTestImage,
+  type FaultProxy,
+  pushTestImage,
+  registryAccess,
+  skopeoPull,
+  startFaultProxy,
+  startUpstreamRegistry,
+  type TestImage,
+  type UpstreamRegistry,
+} from "../src/index.js";
+
+interface Received {
+  status: number;
+  body: Buffer;
+  /** Set when the connection broke before the body was complete. */
+  error?: Error;
+}
+
+/** GET that keeps whatever arrived, also when the connection breaks. */
+async function get(url: string, options: { abortAfterMs?: number } = {}): Promise<Received> {
+  return await new Promise<Received>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const req = request(url, (response) => {
+      const finish = (error?: Error) =>
+        resolve({
+          status: response.statusCode ?? 0,
+          body: Buffer.concat(chunks),
+          ...(error ? { error } : {}),
+        });
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.once("end", () => finish());
+      response.once("error", finish);
+      response.once("aborted", () => finish(new Error("aborted")));
+      if (options.abortAfterMs !== undefined) {
+        setTimeout(() => response.destroy(new Error("client gave up")), options.abortAfterMs);
+      }
+    });
+    req.once("error", reject);
+    req.end();
+  });
+}
+
+function sha256(bytes: Buffer): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+describe("fault proxy in front of a real registry (fault injection: the registry cannot fail on demand)", () => {
+  let registry: UpstreamRegistry;
+  let proxy: FaultProxy;
+  let image: TestImage;
+  let layerDigest: string;
+  let layerBytes: Buffer;
+  let blobPath: string;
+
+  beforeAll(async () => {
+    registry = await startUpstreamRegistry();
+    proxy = await startFaultProxy({ target: registry.url });
+    image = await buildTestImage({ seed: "fault-proxy", layers: [20_000] });
+    await pushTestImage(image, registry, "faults/app");
+    layerDigest = image.manifests[0]?.layerDigests[0] ?? "";
+    layerBytes = image.blobs.get(layerDigest) ?? Buffer.alloc(0);
+    blobPath = `/v2/faults/app/blobs/${layerDigest}`;
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await registry?.stop();
+  });
+  beforeEach(() => {
+    proxy.setFault(undefined);
+    proxy.resetCounts();
+  });
+
+  it("forwards requests unchanged when no fault is set, and counts them by path", async () => {
+    const received = await get(`${proxy.url}${blobPath}`);
+    expect(received.status).toBe(200);
+    expect(sha256(received.body)).toBe(layerDigest);
+    await get(`${proxy.url}${blobPath}`);
+    expect(proxy.requestCounts().get(blobPath)).toBe(2);
+    expect(proxy.requestCount(/\/blobs\//)).toBe(2);
+  });
+
+  it("lets skopeo pull through it with equal digests", async () => {
+    const pulled = await skopeoPull(`${proxy.host}/faults/app:latest`, registryAccess(registry));
+    expect(pulled.digest).toBe(image.digest);
+    expect(proxy.requestCount(/\/manifests\//)).toBeGreaterThan(0);
+  });
+
+  it("answers a chosen status without contacting the server, for `times` requests only", async () => {
+    proxy.setFault({ path: /\/blobs\//, status: 503, times: 1 });
+    const first = await get(`${proxy.url}${blobPath}`);
+    expect(first.status).toBe(503);
+    expect(JSON.parse(first.body.toString("utf8")).errors[0].code).toBe("UNAVAILABLE");
+    const second = await get(`${proxy.url}${blobPath}`);
+    expect(second.status).toBe(200);
+    expect(sha256(second.body)).toBe(layerDigest);
+  });
+
+  it("applies a rule only to the method and path it matches", async () => {
+    proxy.setFault({ method: "HEAD", path: /\/blobs\//, status: 500 });
+    const response = await get(`${proxy.url}${blobPath}`);
+    expect(response.status).toBe(200);
+    proxy.setFault({ path: /\/manifests\//, status: 404 });
+    expect((await get(`${proxy.url}${blobPath}`)).status).toBe(200);
+  });
+
+  it("cuts the connection after N body bytes", async () => {
+    proxy.setFault({ path: /\/blobs\//, cutAfterBytes: 1000 });
+    const received = await get(`${proxy.url}${blobPath}`);
+    expect(received.status).toBe(200);
+    expect(received.error).toBeDefined();
+    expect(received.body.length).toBe(1000);
+    expect(received.body.equals(layerBytes.subarray(0, 1000))).toBe(true);
+  });
+
+  it("corrupts the byte at offset N and nothing else", async () => {
+    proxy.setFault({ path: /\/blobs\//, corruptByteAt: 4321 });
+    const received = await get(`${proxy.url}${blobPath}`);
+    expect(received.body.length).toBe(layerBytes.length);
+    expect(sha256(received.body)).not.toBe(layerDigest);
+    const differing = [...received.body.keys()].filter(
+      (index) => received.body[index] !== layerBytes[index],
+    );
+    expect(differing).toEqual([4321]);
+  });
+
+  it("delays a response so that a client with a shorter deadline gives up", async () => {
+    proxy.setFault({ path: /\/blobs\//, delayMs: 2_000 });
+    await expect(
+      fetch(`${proxy.url}${blobPath}`, { signal: AbortSignal.timeout(100) }),
+    ).rejects.toThrow(/abort|timeout/i);
+    proxy.setFault({ path: /\/blobs\//, delayMs: 50 });
+    const received = await get(`${proxy.url}${blobPath}`);
+    expect(sha256(received.body)).toBe(layerDigest);
+  });
+
+  it("throttles a body so that an early reader has only part of it, and a patient one all of it", async () => {
+    proxy.setFault({ path: /\/blobs\//, throttleBytesPerSecond: 4_000 });
+    const early = await get(`${proxy.url}${blobPath}`, { abortAfterMs: 500 });
+    expect(early.body.length).toBeGreaterThan(0);
+    expect(early.body.length).toBeLessThan(layerBytes.length);
+    proxy.setFault({ path: /\/blobs\//, throttleBytesPerSecond: 200_000 });
+    const patient = await get(`${proxy.url}${blobPath}`);
+    expect(sha256(patient.body)).toBe(layerDigest);
+  });
+
+  it("answers 502 when the server behind it is gone", async () => {
+    const lonely = await startFaultProxy({ target: "http://127.0.0.1:1" });
+    try {
+      expect((await get(`${lonely.url}/v2/`)).status).toBe(502);
+    } finally {
+      await lonely.stop();
+    }
+  });
+});
