@@ -2,14 +2,13 @@
 // The README's test command (`npm test`, also what .ci/run calls). On a fresh machine it installs
 // what the tests need, then builds, type-checks, lints and runs every workspace's tests, and ends
 // with one line "N passed, N failed, N skipped" counted from vitest's JSON reports.
-import { join } from "node:path";
 import { ensureGoTools } from "./lib/go-tools.mjs";
 import { step } from "./lib/log.mjs";
 import { cacheDirectory, prependToPath, repositoryRoot } from "./lib/paths.mjs";
-import { ensurePnpm } from "./lib/pnpm.mjs";
 import { run } from "./lib/run.mjs";
 import { ensureSystemPackages } from "./lib/system-packages.mjs";
 import { removeTestReports, summarizeTestReports } from "./lib/test-reports.mjs";
+import { prepareWorkspace } from "./lib/workspace.mjs";
 
 const usage = `Usage: npm test [-- --filter <workspace>]
 
@@ -46,14 +45,7 @@ function main() {
   step("checking system packages");
   ensureSystemPackages(env);
 
-  step("checking pnpm");
-  env = prependToPath(env, ensurePnpm(), join(repositoryRoot, "node_modules", ".bin"));
-  const frozen = process.env.CI ? ["--frozen-lockfile"] : [];
-  step("installing workspace dependencies");
-  if (run("pnpm", ["install", ...frozen], { cwd: repositoryRoot, env }) !== 0) {
-    console.log("0 passed, 1 failed, 0 skipped");
-    process.exit(1);
-  }
+  env = prepareWorkspace(env);
 
   step("checking Go-built test tools");
   ensureGoTools(env);
