@@ -1,2 +1,3 @@
-// This package has no public API yet; see README.md for what it will hold.
-export {};
+// Schemas both regmirror apps share. See README.md.
+export * from "./cache-config/index.js";
+export * from "./registry-mirror/index.js";

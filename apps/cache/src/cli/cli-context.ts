@@ -1,0 +1,17 @@
+/** What a command may touch; main.ts passes the real process, tests pass their own. */
+export interface CliContext {
+  writeOut(text: string): void;
+  writeError(text: string): void;
+  /** Reads a UTF-8 file; rejects with the usual Node error (code ENOENT, EACCES...). */
+  readTextFile(path: string): Promise<string>;
+  /** True when `path` exists and can be read by this process. */
+  isReadable(path: string): Promise<boolean>;
+}
+
+export const exitCodes = {
+  ok: 0,
+  /** The input (a configuration file) is wrong. */
+  invalidInput: 1,
+  /** The command line is wrong or the command cannot run. */
+  usage: 2,
+} as const;

@@ -1,0 +1,105 @@
+import {
+  type CacheAuthConfig,
+  type ConfigForm,
+  type EffectiveCacheConfig,
+  type EffectiveUpstream,
+  formatByteSize,
+  formatDuration,
+  formatListenAddress,
+  type StorageConfig,
+} from "@regmirror/schemas";
+
+// A human summary of the effective configuration, for check-config and the start-up log.
+// Secrets are SecretValue objects and print as <redacted>; nothing here calls reveal().
+
+const formNames: Record<ConfigForm, string> = {
+  "built-in-default": "built-in default",
+  distribution: "distribution keys",
+  "msr-downstream": "MSR content cache (downstream middleware)",
+  "distribution-proxy": "distribution proxy",
+  native: "regmirror keys",
+};
+
+export function describeCacheConfig(config: EffectiveCacheConfig): string[] {
+  const tls = config.tls
+    ? ` with TLS (certificate ${config.tls.certificateFile}, key ${config.tls.keyFile}, minimum ${config.tls.minimumVersion})`
+    : " without TLS";
+  const lines = [
+    `forms:          ${config.forms.map((form) => formNames[form]).join(", ")}`,
+    `listen:         ${formatListenAddress(config.listen)}${tls}`,
+    `public URL:     ${config.publicUrl ?? "(not set)"}`,
+    `http.secret:    ${config.httpSecret ?? "(not set)"}`,
+    `storage:        ${describeStorage(config.storage)}`,
+    `size cap:       ${
+      config.sizeCap
+        ? `${formatByteSize(config.sizeCap.maxBytes)}, evicting down to ${formatByteSize(config.sizeCap.lowWaterBytes)}`
+        : "none"
+    }`,
+    `blob TTL:       ${config.blobTtlMs === null ? "none (kept until evicted)" : formatDuration(config.blobTtlMs)}`,
+    `tag freshness:  ${
+      config.tagFreshnessMs === 0
+        ? "0s (every tag is checked with upstream)"
+        : `${formatDuration(config.tagFreshnessMs)} (a tag is checked again after this long)`
+    }`,
+    `client auth:    ${describeAuth(config.auth)}`,
+    `metrics:        ${
+      config.metrics.enabled
+        ? `${config.metrics.path} on ${config.metrics.listen ? formatListenAddress(config.metrics.listen) : "the main listener"}`
+        : "off"
+    }`,
+    `log:            level ${config.log.level}, access log ${config.log.accessLog ? "on" : "off"}`,
+    `shutdown grace: ${formatDuration(config.shutdownGraceMs)}`,
+    "upstreams:",
+    ...config.upstreams.flatMap((upstream) => describeUpstream(upstream, config.defaultUpstream)),
+  ];
+  if (config.defaultUpstream === null)
+    lines.push("  (no default: requests must name their registry)");
+  if (config.notices.length > 0) {
+    lines.push("accepted but without effect:");
+    for (const notice of config.notices) lines.push(`  ${notice.path}: ${notice.message}`);
+  }
+  return lines;
+}
+
+function describeStorage(storage: StorageConfig): string {
+  if (storage.kind === "filesystem") return `filesystem at ${storage.rootDirectory}`;
+  const where = `s3://${storage.bucket}/${storage.prefix}`;
+  const endpoint = storage.endpoint ? ` via ${storage.endpoint}` : "";
+  const style = storage.forcePathStyle ? ", path-style" : "";
+  const credentials = storage.credentials;
+  let credentialText = "credentials from the environment";
+  if (credentials.mode === "static") {
+    credentialText = `static credentials (access key ${credentials.accessKeyId}, secret ${credentials.secretAccessKey})`;
+  } else if (credentials.mode === "web-identity") {
+    credentialText = `web identity (role ${credentials.roleArn ?? "from AWS_ROLE_ARN"}, token ${credentials.tokenFile ?? "from AWS_WEB_IDENTITY_TOKEN_FILE"})`;
+  }
+  return `${where} in ${storage.region}${endpoint}${style}, ${credentialText}`;
+}
+
+function describeAuth(auth: CacheAuthConfig): string {
+  switch (auth.mode) {
+    case "none":
+      return "none (anyone who reaches the cache can pull)";
+    case "htpasswd":
+      return `htpasswd users from ${auth.htpasswdFile}, realm "${auth.realm}", bearer tokens valid ${formatDuration(auth.tokenTtlMs)}`;
+    case "pass-through":
+      return `pass-through (clients' own credentials checked upstream, decisions kept ${formatDuration(auth.decisionTtlMs)})`;
+  }
+}
+
+function describeUpstream(upstream: EffectiveUpstream, defaultUpstream: string | null): string[] {
+  const credentials = upstream.credentials;
+  let credentialText = "none";
+  if (credentials.kind === "basic") {
+    credentialText = `username ${credentials.username}, password ${credentials.password}`;
+  } else if (credentials.kind === "docker-config") {
+    credentialText = `from Docker config ${credentials.file}`;
+  }
+  return [
+    `  ${upstream.name}${upstream.name === defaultUpstream ? " (default)" : ""}`,
+    `    hosts:       ${upstream.hosts.join(", ")}`,
+    `    endpoints:   ${upstream.endpoints.join(", then ")}`,
+    `    credentials: ${credentialText}`,
+    `    CA files:    ${upstream.caFiles.length > 0 ? upstream.caFiles.join(", ") : "(system trust only)"}`,
+  ];
+}

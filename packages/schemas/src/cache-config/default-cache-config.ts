@@ -1,0 +1,30 @@
+import { dockerHubEndpoint, dockerHubHosts } from "./docker-hub.js";
+import type { EffectiveUpstream } from "./effective-cache-config.js";
+
+// What a key that is left out means. With no file at all, these make a Docker Hub mirror that
+// stores under ./data and listens on 0.0.0.0:5000 (docs/adr/0006-cache-config-format.md).
+
+export const cacheConfigDefaults = {
+  listen: { host: "0.0.0.0", port: 5000 },
+  rootDirectory: "./data",
+  shutdownGraceMs: 30_000,
+  logLevel: "info",
+  /** Distribution's proxy default (168h): long enough to ride out a week-long upstream outage. */
+  blobTtlMs: 7 * 24 * 3_600_000,
+  /** Always ask upstream for tags (a HEAD, which Docker Hub does not count against the limit). */
+  tagFreshnessMs: 0,
+  lowWaterPercent: 90,
+  tokenTtlMs: 5 * 60_000,
+  passThroughDecisionTtlMs: 60_000,
+  authRealm: "regmirror",
+  metricsPath: "/metrics",
+  s3Region: "us-east-1",
+} as const;
+
+export const dockerHubUpstream: EffectiveUpstream = {
+  name: "docker-hub",
+  hosts: [...dockerHubHosts],
+  endpoints: [dockerHubEndpoint],
+  credentials: { kind: "none" },
+  caFiles: [],
+};

@@ -1,0 +1,9 @@
+// Docker Hub answers under several names: clients say docker.io (or index.docker.io), the
+// registry API lives at registry-1.docker.io. An upstream for any of them stands for all.
+
+export const dockerHubHosts = ["docker.io", "registry-1.docker.io", "index.docker.io"] as const;
+export const dockerHubEndpoint = "https://registry-1.docker.io";
+
+export function isDockerHubHost(host: string): boolean {
+  return (dockerHubHosts as readonly string[]).includes(host.toLowerCase());
+}

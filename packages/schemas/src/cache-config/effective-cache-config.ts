@@ -1,0 +1,112 @@
+import type { ConfigNotice } from "./config-problem.js";
+import type { ListenAddress } from "./listen-address.js";
+import type { SecretValue } from "./secret-value.js";
+
+/** The input forms a file used; a file may combine distribution keys with `regmirror:`. */
+export type ConfigForm =
+  | "built-in-default"
+  | "distribution"
+  | "msr-downstream"
+  | "distribution-proxy"
+  | "native";
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
+
+export type UpstreamCredentials =
+  | { readonly kind: "none" }
+  | { readonly kind: "basic"; readonly username: string; readonly password: SecretValue }
+  /** A Docker config.json; the entry for the upstream's host is used (auths / credHelpers). */
+  | { readonly kind: "docker-config"; readonly file: string };
+
+export interface EffectiveUpstream {
+  /** Identifies the upstream in logs and metrics. */
+  readonly name: string;
+  /** The registry names clients use for it (`?ns=`, `/v2/<host>/...`), lowercase. */
+  readonly hosts: readonly string[];
+  /** Base URLs of the same registry, tried in order: the next one when one fails. */
+  readonly endpoints: readonly string[];
+  readonly credentials: UpstreamCredentials;
+  /** PEM files whose certificates are trusted for this upstream, on top of the system's. */
+  readonly caFiles: readonly string[];
+}
+
+export type S3Credentials =
+  | {
+      readonly mode: "static";
+      readonly accessKeyId: SecretValue;
+      readonly secretAccessKey: SecretValue;
+      readonly sessionToken: SecretValue | null;
+    }
+  /** The AWS SDK's default chain: AWS_* environment variables, shared files, instance roles. */
+  | { readonly mode: "env" }
+  /** IRSA-style: a role and a projected token file (defaults from AWS_ROLE_ARN etc. when null). */
+  | {
+      readonly mode: "web-identity";
+      readonly roleArn: string | null;
+      readonly tokenFile: string | null;
+    };
+
+export type StorageConfig =
+  | { readonly kind: "filesystem"; readonly rootDirectory: string }
+  | {
+      readonly kind: "s3";
+      readonly bucket: string;
+      readonly region: string;
+      readonly endpoint: string | null;
+      readonly forcePathStyle: boolean;
+      /** Key prefix inside the bucket, without leading or trailing slash ("" for none). */
+      readonly prefix: string;
+      readonly credentials: S3Credentials;
+    };
+
+export type CacheAuthConfig =
+  | { readonly mode: "none" }
+  /** Clients log in with an htpasswd user and receive bearer tokens from the cache. */
+  | {
+      readonly mode: "htpasswd";
+      readonly htpasswdFile: string;
+      readonly realm: string;
+      readonly tokenTtlMs: number;
+    }
+  /** The client's own credentials are checked against upstream for each repository. */
+  | { readonly mode: "pass-through"; readonly decisionTtlMs: number };
+
+/** The one configuration the daemon runs with, whichever form the file was written in. */
+export interface EffectiveCacheConfig {
+  readonly forms: readonly ConfigForm[];
+  readonly listen: ListenAddress;
+  /** The address clients reach the cache at (http.host), used in absolute URLs. */
+  readonly publicUrl: string | null;
+  readonly tls: {
+    readonly certificateFile: string;
+    readonly keyFile: string;
+    readonly minimumVersion: "TLSv1.2" | "TLSv1.3";
+  } | null;
+  /** How long in-flight requests may run after SIGTERM. */
+  readonly shutdownGraceMs: number;
+  readonly httpSecret: SecretValue | null;
+  readonly log: {
+    readonly level: LogLevel;
+    readonly accessLog: boolean;
+    readonly fields: Readonly<Record<string, string | number | boolean>>;
+  };
+  readonly storage: StorageConfig;
+  /** Evict least recently used content above maxBytes until lowWaterBytes; null: no cap. */
+  readonly sizeCap: { readonly maxBytes: number; readonly lowWaterBytes: number } | null;
+  /** Content unused for this long is removed; null: kept until evicted by the size cap. */
+  readonly blobTtlMs: number | null;
+  /** How long a resolved tag is trusted before upstream is asked again; 0: always ask. */
+  readonly tagFreshnessMs: number;
+  readonly upstreams: readonly EffectiveUpstream[];
+  /** The upstream for requests naming no registry; null: such requests are refused. */
+  readonly defaultUpstream: string | null;
+  readonly auth: CacheAuthConfig;
+  /** Prometheus metrics; listen null: served on the main listener. */
+  readonly metrics: {
+    readonly enabled: boolean;
+    readonly listen: ListenAddress | null;
+    readonly path: string;
+  };
+  /** Keys that were accepted but have no effect. */
+  readonly notices: readonly ConfigNotice[];
+}

@@ -1,0 +1,26 @@
+export { formatByteSize, parseByteSize } from "./byte-size.js";
+export { type CacheConfigFile, cacheConfigFileSchema } from "./cache-config-schema.js";
+export {
+  CacheConfigError,
+  type ConfigNotice,
+  type ConfigProblem,
+  formatConfigProblem,
+  formatConfigProblems,
+} from "./config-problem.js";
+export { cacheConfigDefaults, dockerHubUpstream } from "./default-cache-config.js";
+export { dockerHubEndpoint, dockerHubHosts, isDockerHubHost } from "./docker-hub.js";
+export { formatDuration, parseDuration } from "./duration.js";
+export type {
+  CacheAuthConfig,
+  ConfigForm,
+  EffectiveCacheConfig,
+  EffectiveUpstream,
+  LogLevel,
+  S3Credentials,
+  StorageConfig,
+  UpstreamCredentials,
+} from "./effective-cache-config.js";
+export { formatListenAddress, type ListenAddress, parseListenAddress } from "./listen-address.js";
+export { normalizeCacheConfig } from "./normalize-cache-config.js";
+export { loadCacheConfigFromYaml, parseCacheConfigYaml } from "./parse-cache-config-yaml.js";
+export { SecretValue } from "./secret-value.js";

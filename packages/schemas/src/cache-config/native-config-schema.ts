@@ -1,0 +1,114 @@
+import { z } from "zod";
+import { byteSizeExpectation, parseByteSize } from "./byte-size.js";
+import {
+  byteSize,
+  duration,
+  filePath,
+  listenAddress,
+  nonEmptyString,
+  registryHost,
+  registryUrl,
+  secretString,
+} from "./field-schemas.js";
+
+// The `regmirror:` section: what a distribution file cannot say. See
+// docs/adr/0006-cache-config-format.md for why it is one section rather than new top-level keys.
+
+const upstreamNameExpectation =
+  "a name of lowercase letters, digits, '.', '_' or '-' like docker-hub";
+
+const upstreamCredentialsSchema = z.strictObject({
+  username: nonEmptyString.optional(),
+  password: secretString.optional(),
+  dockerConfig: filePath.optional(),
+});
+
+export const nativeUpstreamSchema = z.strictObject({
+  name: z
+    .string({ error: upstreamNameExpectation })
+    .regex(/^[a-z0-9][a-z0-9._-]*$/, { error: upstreamNameExpectation }),
+  hosts: z
+    .array(registryHost, { error: "a list of registry host names like [docker.io]" })
+    .min(1, { error: "at least one host name (or leave hosts out)" })
+    .optional(),
+  endpoints: z
+    .array(registryUrl, { error: "a list of registry URLs, tried in order" })
+    .min(1, { error: "at least one registry URL" }),
+  credentials: upstreamCredentialsSchema.optional(),
+  caBundle: filePath.optional(),
+});
+
+const percentPattern = /^(\d{1,2}(?:\.\d+)?)%$/;
+
+/** The low-water mark: a size, or a percentage of maxSize such as "90%". */
+type LowWater = { readonly percent: number } | { readonly bytes: number };
+
+const lowWaterSchema = z.unknown().transform((value, context): LowWater => {
+  const percent = typeof value === "string" ? percentPattern.exec(value.trim()) : null;
+  if (percent) return { percent: Number(percent[1]) };
+  const bytes =
+    typeof value === "string" || typeof value === "number" ? parseByteSize(value) : undefined;
+  if (bytes === undefined) {
+    context.addIssue({
+      code: "custom",
+      message: `${byteSizeExpectation}, or a percentage of maxSize like 90%`,
+    });
+    return z.NEVER;
+  }
+  return { bytes };
+});
+
+const s3CredentialsSchema = z.strictObject({
+  mode: z.enum(["static", "env", "web-identity"]),
+  accessKeyId: secretString.optional(),
+  secretAccessKey: secretString.optional(),
+  sessionToken: secretString.optional(),
+  roleArn: nonEmptyString.optional(),
+  tokenFile: filePath.optional(),
+});
+
+const nativeStorageSchema = z.strictObject({
+  filesystem: z.strictObject({ rootDirectory: filePath }).optional(),
+  s3: z
+    .strictObject({
+      bucket: nonEmptyString,
+      region: nonEmptyString.optional(),
+      endpoint: registryUrl.optional(),
+      forcePathStyle: z.boolean().optional(),
+      prefix: z.string().optional(),
+      credentials: s3CredentialsSchema.optional(),
+    })
+    .optional(),
+  maxSize: byteSize.optional(),
+  lowWater: lowWaterSchema.optional(),
+});
+
+const nativeAuthSchema = z.strictObject({
+  mode: z.enum(["none", "htpasswd", "pass-through"]),
+  htpasswdFile: filePath.optional(),
+  realm: nonEmptyString.optional(),
+  tokenTtl: duration.optional(),
+  decisionTtl: duration.optional(),
+});
+
+const nativeMetricsSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  address: listenAddress.optional(),
+  path: z.string().startsWith("/", { error: "a path starting with /" }).optional(),
+});
+
+export const nativeConfigSchema = z.strictObject({
+  upstreams: z
+    .array(nativeUpstreamSchema, { error: "a list of upstream registries" })
+    .min(1, { error: "at least one upstream registry" })
+    .optional(),
+  defaultUpstream: z
+    .string({ error: "the name of an upstream, or null for none" })
+    .nullable()
+    .optional(),
+  storage: nativeStorageSchema.optional(),
+  blobTtl: duration.optional(),
+  tagFreshness: duration.optional(),
+  auth: nativeAuthSchema.optional(),
+  metrics: nativeMetricsSchema.optional(),
+});

@@ -1,0 +1,22 @@
+export {
+  parseRegistryMirrorSpec,
+  parseRegistryMirrorStatus,
+  RegistryMirrorInvalidError,
+} from "./parse-registry-mirror.js";
+export {
+  type NodeConfigurationMode,
+  registryMirrorApi,
+  registryMirrorDefaults,
+} from "./registry-mirror-defaults.js";
+export type { RegistryMirrorSpec } from "./registry-mirror-spec.js";
+export {
+  exposureTypes,
+  nodeConfigurationModes,
+  type RegistryMirrorCondition,
+  type RegistryMirrorSpecFields,
+  type RegistryMirrorSpecInput,
+  type RegistryMirrorStatus,
+  registryMirrorConditionTypes,
+  registryMirrorSpecSchema,
+  registryMirrorStatusSchema,
+} from "./registry-mirror-spec-schema.js";

@@ -1,0 +1,236 @@
+import { z } from "zod";
+import { type ConfigProblem, formatConfigProblems } from "../cache-config/config-problem.js";
+import { dockerHubHosts, isDockerHubHost } from "../cache-config/docker-hub.js";
+import { createProblemCollector } from "../cache-config/problem-collector.js";
+import {
+  expectationErrorMap,
+  zodIssuesToProblems,
+} from "../cache-config/zod-issues-to-problems.js";
+import { registryMirrorDefaults } from "./registry-mirror-defaults.js";
+import type { RegistryMirrorSpec } from "./registry-mirror-spec.js";
+import {
+  type RegistryMirrorSpecFields,
+  type RegistryMirrorStatus,
+  registryMirrorSpecSchema,
+  registryMirrorStatusSchema,
+} from "./registry-mirror-spec-schema.js";
+
+const errorBrand = Symbol.for("regmirror.RegistryMirrorInvalidError");
+
+/** A RegistryMirror spec or status that cannot be used; problems name field, value, expectation. */
+export class RegistryMirrorInvalidError extends Error {
+  readonly code = "REGMIRROR_MIRROR_INVALID";
+  readonly problems: readonly ConfigProblem[];
+  readonly [errorBrand] = true;
+
+  constructor(problems: readonly ConfigProblem[]) {
+    super(`the RegistryMirror is invalid:\n${formatConfigProblems(problems)}`);
+    this.name = "RegistryMirrorInvalidError";
+    this.problems = problems;
+  }
+
+  static isInstance(value: unknown): value is RegistryMirrorInvalidError {
+    return typeof value === "object" && value !== null && errorBrand in value;
+  }
+}
+
+/** Validates `spec` and applies the defaults. Paths in problems start with `spec`. */
+export function parseRegistryMirrorSpec(rawSpec: unknown): RegistryMirrorSpec {
+  const schema = z.strictObject({ spec: registryMirrorSpecSchema });
+  const document = { spec: rawSpec };
+  const parsed = schema.safeParse(document, { error: expectationErrorMap });
+  if (!parsed.success) {
+    throw new RegistryMirrorInvalidError(
+      zodIssuesToProblems(parsed.error.issues, document, schema),
+    );
+  }
+  const problems = createProblemCollector(document);
+  const spec = parsed.data.spec;
+  const result = applyDefaults(spec, (path, expected) => problems.add(["spec", ...path], expected));
+  if (problems.problems.length > 0) throw new RegistryMirrorInvalidError(problems.problems);
+  return result;
+}
+
+/** Validates a status before the operator writes it. Paths in problems start with `status`. */
+export function parseRegistryMirrorStatus(rawStatus: unknown): RegistryMirrorStatus {
+  const schema = z.strictObject({ status: registryMirrorStatusSchema });
+  const document = { status: rawStatus };
+  const parsed = schema.safeParse(document, { error: expectationErrorMap });
+  if (!parsed.success) {
+    throw new RegistryMirrorInvalidError(
+      zodIssuesToProblems(parsed.error.issues, document, schema),
+    );
+  }
+  return parsed.data.status;
+}
+
+type Report = (path: readonly PropertyKey[], expected: string) => void;
+
+function applyDefaults(spec: RegistryMirrorSpecFields, report: Report): RegistryMirrorSpec {
+  const upstreamHost = new URL(spec.upstreamUrl).host;
+  const mirrorOf =
+    spec.mirrorOf ?? (isDockerHubHost(upstreamHost) ? [...dockerHubHosts] : [upstreamHost]);
+  for (const [index, host] of mirrorOf.entries()) {
+    if (mirrorOf.indexOf(host) !== index) report(["mirrorOf", index], "each host once");
+  }
+  return {
+    upstreamUrl: spec.upstreamUrl,
+    masqueradeHost:
+      spec.masqueradeUrl ?? `${registryMirrorDefaults.masqueradePrefix}${upstreamHost}`,
+    mirrorOf,
+    credentialsSecret: spec.credentialsSecret ?? null,
+    upstreamCaBundle: spec.upstreamCaBundle
+      ? {
+          configMapName: spec.upstreamCaBundle.configMapName,
+          key: spec.upstreamCaBundle.key ?? registryMirrorDefaults.upstreamCaKey,
+        }
+      : null,
+    tls: tlsOf(spec.tls, report),
+    replicas: spec.replicas ?? registryMirrorDefaults.replicas,
+    storage: storageOf(spec, report),
+    blobTtlMs: spec.blobTtl ?? null,
+    maxSizeBytes: spec.maxSize ?? null,
+    exposure: exposureOf(spec.exposure, report),
+    placement: {
+      nodeSelector: spec.placement?.nodeSelector ?? {},
+      tolerations: spec.placement?.tolerations ?? [],
+      priorityClassName: spec.priorityClass ?? null,
+    },
+    nodeConfiguration: nodeConfigurationOf(spec.nodeConfiguration, report),
+  };
+}
+
+function tlsOf(tls: RegistryMirrorSpecFields["tls"], report: Report): RegistryMirrorSpec["tls"] {
+  if (tls?.secretName !== undefined) {
+    for (const key of ["certificateDuration", "renewBefore"] as const) {
+      if (tls[key] !== undefined)
+        report(["tls", key], `no ${key} with secretName: you renew your own certificate`);
+    }
+    return { mode: "secret", secretName: tls.secretName };
+  }
+  const certificateDurationMs =
+    tls?.certificateDuration ?? registryMirrorDefaults.certificateDurationMs;
+  const renewBeforeMs = tls?.renewBefore ?? registryMirrorDefaults.renewBeforeMs;
+  if (renewBeforeMs >= certificateDurationMs) {
+    report(
+      ["tls", tls?.renewBefore !== undefined ? "renewBefore" : "certificateDuration"],
+      "renewBefore shorter than certificateDuration",
+    );
+  }
+  return { mode: "operator-ca", certificateDurationMs, renewBeforeMs };
+}
+
+function storageOf(spec: RegistryMirrorSpecFields, report: Report): RegistryMirrorSpec["storage"] {
+  const s3 = spec.storage?.s3;
+  if (s3 === undefined) {
+    const template = spec.volumeClaimTemplate ?? {};
+    const claimSpec = template.spec ?? {};
+    return {
+      kind: "pvc",
+      volumeClaimTemplate: {
+        ...template,
+        spec: {
+          ...claimSpec,
+          accessModes: claimSpec.accessModes ?? [...registryMirrorDefaults.volumeAccessModes],
+          resources: {
+            ...claimSpec.resources,
+            requests: {
+              ...claimSpec.resources?.requests,
+              storage:
+                claimSpec.resources?.requests?.storage ?? registryMirrorDefaults.volumeStorage,
+            },
+          },
+        },
+      },
+    };
+  }
+  if (spec.volumeClaimTemplate !== undefined) {
+    report(
+      ["volumeClaimTemplate"],
+      "no volume claim template with storage.s3 (the cache stores in the bucket)",
+    );
+  }
+  const given = s3.credentials ?? { mode: "env" as const };
+  const path = ["storage", "s3", "credentials"];
+  if (given.secretName !== undefined && given.mode !== "static")
+    report([...path, "secretName"], `no secretName with mode ${given.mode}`);
+  if (given.roleArn !== undefined && given.mode !== "web-identity")
+    report([...path, "roleArn"], `no roleArn with mode ${given.mode}`);
+  let credentials: Extract<RegistryMirrorSpec["storage"], { kind: "s3" }>["credentials"] = {
+    mode: "env",
+  };
+  if (given.mode === "static") {
+    if (given.secretName === undefined)
+      report([...path, "secretName"], "a Secret name for mode static");
+    credentials = { mode: "static", secretName: given.secretName ?? "" };
+  } else if (given.mode === "web-identity") {
+    credentials = { mode: "web-identity", roleArn: given.roleArn ?? null };
+  }
+  return {
+    kind: "s3",
+    bucket: s3.bucket,
+    region: s3.region ?? null,
+    endpoint: s3.endpoint ?? null,
+    forcePathStyle: s3.forcePathStyle ?? false,
+    prefix: (s3.prefix ?? "").replace(/^\/+|\/+$/g, ""),
+    credentials,
+  };
+}
+
+function exposureOf(
+  exposure: RegistryMirrorSpecFields["exposure"],
+  report: Report,
+): RegistryMirrorSpec["exposure"] {
+  if (exposure === undefined) return { type: "ClusterIP" };
+  if (exposure.nodePort !== undefined && exposure.type !== "NodePort") {
+    report(["exposure", "nodePort"], "no nodePort unless type is NodePort");
+  }
+  if (exposure.ingress !== undefined && exposure.type !== "Ingress") {
+    report(["exposure", "ingress"], "no ingress unless type is Ingress");
+  }
+  switch (exposure.type) {
+    case "ClusterIP":
+      return { type: "ClusterIP" };
+    case "NodePort":
+      return { type: "NodePort", nodePort: exposure.nodePort ?? null };
+    case "Ingress":
+      if (exposure.ingress === undefined)
+        report(["exposure", "ingress"], "ingress.host for type Ingress");
+      return {
+        type: "Ingress",
+        host: exposure.ingress?.host ?? "",
+        className: exposure.ingress?.className ?? null,
+        annotations: exposure.ingress?.annotations ?? {},
+      };
+  }
+}
+
+function nodeConfigurationOf(
+  given: RegistryMirrorSpecFields["nodeConfiguration"],
+  report: Report,
+): RegistryMirrorSpec["nodeConfiguration"] {
+  const modes = given?.modes ?? [...registryMirrorDefaults.nodeConfigurationModes];
+  for (const [index, mode] of modes.entries()) {
+    if (modes.indexOf(mode) !== index)
+      report(["nodeConfiguration", "modes", index], "each mode once");
+  }
+  if (given?.imageswap !== undefined && !modes.includes("imageswap")) {
+    report(["nodeConfiguration", "imageswap"], "no imageswap settings unless modes has imageswap");
+  }
+  return {
+    modes,
+    nodeSelector: given?.nodeSelector ?? {},
+    tolerations: given?.tolerations ?? [],
+    containerd: {
+      certsDirectory:
+        given?.containerd?.certsDirectory ?? registryMirrorDefaults.containerdCertsDirectory,
+      dialTimeoutMs:
+        given?.containerd?.dialTimeout ?? registryMirrorDefaults.containerdDialTimeoutMs,
+    },
+    imageswap: {
+      configMapName:
+        given?.imageswap?.configMapName ?? registryMirrorDefaults.imageswapConfigMapName,
+      namespace: given?.imageswap?.namespace ?? null,
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import type { NodeConfigurationMode } from "./registry-mirror-defaults.js";
+
+/** A RegistryMirror's spec with every default applied: what the operator reconciles. */
+export interface RegistryMirrorSpec {
+  /** The upstream registry's origin, e.g. https://registry-1.docker.io. */
+  readonly upstreamUrl: string;
+  /** The host name nodes use for the mirror in hosts-file mode (mirror-operator's masqueradeUrl). */
+  readonly masqueradeHost: string;
+  /** Registry hosts the mirror serves for; nodes send pulls for these hosts to it. */
+  readonly mirrorOf: readonly string[];
+  /** A Secret with `username` and `password` for the upstream, in the operator's namespace. */
+  readonly credentialsSecret: string | null;
+  readonly upstreamCaBundle: { readonly configMapName: string; readonly key: string } | null;
+  readonly tls:
+    | { readonly mode: "secret"; readonly secretName: string }
+    | {
+        readonly mode: "operator-ca";
+        readonly certificateDurationMs: number;
+        readonly renewBeforeMs: number;
+      };
+  readonly replicas: number;
+  readonly storage:
+    | { readonly kind: "pvc"; readonly volumeClaimTemplate: Readonly<Record<string, unknown>> }
+    | {
+        readonly kind: "s3";
+        readonly bucket: string;
+        readonly region: string | null;
+        readonly endpoint: string | null;
+        readonly forcePathStyle: boolean;
+        readonly prefix: string;
+        readonly credentials:
+          | { readonly mode: "static"; readonly secretName: string }
+          | { readonly mode: "env" }
+          | { readonly mode: "web-identity"; readonly roleArn: string | null };
+      };
+  /** null: the cache's default. */
+  readonly blobTtlMs: number | null;
+  /** null: derived from the volume size (PVC) or no cap (S3). */
+  readonly maxSizeBytes: number | null;
+  readonly exposure:
+    | { readonly type: "ClusterIP" }
+    | { readonly type: "NodePort"; readonly nodePort: number | null }
+    | {
+        readonly type: "Ingress";
+        readonly host: string;
+        readonly className: string | null;
+        readonly annotations: Readonly<Record<string, string>>;
+      };
+  readonly placement: {
+    readonly nodeSelector: Readonly<Record<string, string>>;
+    readonly tolerations: readonly Readonly<Record<string, unknown>>[];
+    readonly priorityClassName: string | null;
+  };
+  readonly nodeConfiguration: {
+    readonly modes: readonly NodeConfigurationMode[];
+    readonly nodeSelector: Readonly<Record<string, string>>;
+    readonly tolerations: readonly Readonly<Record<string, unknown>>[];
+    readonly containerd: { readonly certsDirectory: string; readonly dialTimeoutMs: number };
+    readonly imageswap: { readonly configMapName: string; readonly namespace: string | null };
+  };
+}
