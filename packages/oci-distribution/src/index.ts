@@ -1,2 +1,4 @@
-// This package has no public API yet; see README.md for what it will hold.
-export {};
+export * from "./client/index.js";
+export * from "./example/index.js";
+export * from "./model/index.js";
+export * from "./server/index.js";

@@ -1,0 +1,335 @@
+import { once } from "node:events";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import {
+  type FaultProxy,
+  seededBytes,
+  startFaultProxy,
+  startUpstreamRegistry,
+  type UpstreamRegistry,
+} from "@regmirror/test-kit";
+import { Agent, type Dispatcher } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { computeDigest, DigestMismatchError } from "../model/digest.js";
+import { isRegistryError } from "../model/errors.js";
+import { isRegistryClientError } from "./client-errors.js";
+import type { RegistryClientLogger } from "./logger.js";
+import { createRegistryClient, type RegistryClientOptions } from "./registry-client.js";
+import { readAll } from "./test-images.js";
+
+async function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected the call to fail");
+}
+
+async function listen(server: Server): Promise<string> {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function close(server: Server | undefined): Promise<void> {
+  if (!server?.listening) return;
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}
+
+const clients: { close(): Promise<void> }[] = [];
+function client(options: RegistryClientOptions) {
+  const created = createRegistryClient({ retry: { minDelayMs: 1, maxDelayMs: 10 }, ...options });
+  clients.push(created);
+  return created;
+}
+afterAll(async () => {
+  await Promise.all(clients.map((created) => created.close()));
+});
+
+describe("registry client through the fault proxy in front of docker-registry", () => {
+  let registry: UpstreamRegistry;
+  let proxy: FaultProxy;
+  let agent: Agent;
+  /** Request headers the client sent, by "METHOD path". */
+  const sent: { line: string; headers: Dispatcher.DispatchOptions["headers"] }[] = [];
+  const blob = seededBytes("client-faults-blob", 400_000);
+  const digest = computeDigest(blob);
+  const blobPath = new RegExp(`/blobs/${digest}`);
+
+  beforeAll(async () => {
+    registry = await startUpstreamRegistry({ auth: "none" });
+    proxy = await startFaultProxy({ target: registry.url });
+    agent = new Agent();
+    await client({ registry: registry.url }).pushBlob("faults/app", blob);
+  });
+  afterAll(async () => {
+    await agent?.close();
+    await proxy?.stop();
+    await registry?.stop();
+  });
+
+  function proxiedClient(options: Partial<RegistryClientOptions> = {}) {
+    proxy.setFault(undefined);
+    proxy.resetCounts();
+    sent.length = 0;
+    return client({
+      registry: proxy.url,
+      dispatcher: agent.compose((dispatch) => (request, handler) => {
+        sent.push({ line: `${request.method} ${request.path}`, headers: request.headers });
+        return dispatch(request, handler);
+      }),
+      ...options,
+    });
+  }
+
+  it("resumes a blob download cut after 100000 bytes with a Range request and verifies the whole", async () => {
+    const faulty = proxiedClient();
+    proxy.setFault({ method: "GET", path: blobPath, cutAfterBytes: 100_000, times: 1 });
+    const download = await faulty.getBlob("faults/app", digest);
+    expect((await readAll(download.stream)).equals(blob)).toBe(true);
+    const blobRequests = sent.filter((request) => blobPath.test(request.line));
+    expect(blobRequests).toHaveLength(2);
+    expect((blobRequests[1]?.headers as Record<string, string> | undefined)?.range).toBe(
+      "bytes=100000-",
+    );
+  });
+
+  it("resumes again and again while each attempt makes progress", async () => {
+    const faulty = proxiedClient({ retry: { retries: 1, minDelayMs: 1, maxDelayMs: 1 } });
+    // Each attempt is cut 50000 bytes in: more breaks than retries, but every one makes progress.
+    proxy.setFault({ method: "GET", path: blobPath, cutAfterBytes: 50_000, times: 4 });
+    const download = await faulty.getBlob("faults/app", digest);
+    expect((await readAll(download.stream)).equals(blob)).toBe(true);
+    const ranges = sent
+      .filter((request) => blobPath.test(request.line))
+      .map((request) => (request.headers as Record<string, string>).range);
+    expect(ranges).toEqual([
+      undefined,
+      "bytes=50000-",
+      "bytes=100000-",
+      "bytes=150000-",
+      "bytes=200000-",
+    ]);
+  });
+
+  it("fails the stream with CONNECTION_FAILED when resuming is not allowed", async () => {
+    const faulty = proxiedClient({ retry: { retries: 0 } });
+    proxy.setFault({ method: "GET", path: blobPath, cutAfterBytes: 10_000, times: 1 });
+    const download = await faulty.getBlob("faults/app", digest);
+    const error = await errorOf(readAll(download.stream));
+    expect(isRegistryClientError(error) && error.code).toBe("CONNECTION_FAILED");
+  });
+
+  it("fails the stream with DigestMismatchError when a byte arrives corrupted", async () => {
+    const faulty = proxiedClient();
+    proxy.setFault({ method: "GET", path: blobPath, corruptByteAt: 123_456, times: 1 });
+    const download = await faulty.getBlob("faults/app", digest);
+    await expect(readAll(download.stream)).rejects.toBeInstanceOf(DigestMismatchError);
+  });
+
+  it("retries 503 answers of an idempotent request and returns the result", async () => {
+    const faulty = proxiedClient({ retry: { retries: 2, minDelayMs: 1, maxDelayMs: 5 } });
+    proxy.setFault({ method: "HEAD", path: blobPath, status: 503, times: 2 });
+    expect(await faulty.headBlob("faults/app", digest)).toEqual({ digest, size: blob.length });
+    expect(proxy.requestCount(blobPath)).toBe(3);
+  });
+
+  it("gives up after the configured retries with the registry's error", async () => {
+    const faulty = proxiedClient({ retry: { retries: 1, minDelayMs: 1, maxDelayMs: 5 } });
+    proxy.setFault({ method: "HEAD", path: blobPath, status: 429 });
+    const error = await errorOf(faulty.headBlob("faults/app", digest));
+    expect(isRegistryError(error) && [error.code, error.status]).toEqual(["TOOMANYREQUESTS", 429]);
+    expect(proxy.requestCount(blobPath)).toBe(2);
+  });
+
+  it("restarts a failed in-memory upload in a new session, and never re-sends a streamed one", async () => {
+    const faulty = proxiedClient();
+    const content = Buffer.from("an upload that meets a 503 first");
+    proxy.setFault({ method: "POST", path: /\/blobs\/uploads\/$/, status: 503, times: 1 });
+    const pushed = await faulty.pushBlob("faults/upload", content);
+    expect(pushed.outcome).toBe("uploaded");
+    expect(proxy.requests().filter((request) => request.method === "POST")).toHaveLength(2);
+
+    const streamed = proxiedClient();
+    proxy.setFault({ method: "PATCH", status: 503, times: 1 });
+    const error = await errorOf(
+      streamed.pushBlob(
+        "faults/upload",
+        Readable.from([Buffer.from("streamed content, sent once")]),
+      ),
+    );
+    expect(isRegistryError(error) && error.status).toBe(503);
+    expect(proxy.requests().filter((request) => request.method === "PATCH")).toHaveLength(1);
+  });
+
+  it("times out a request whose answer does not come, and succeeds when a retry gets one", async () => {
+    const slow = proxiedClient({ timeoutMs: 300, retry: { retries: 0 } });
+    proxy.setFault({ method: "HEAD", path: blobPath, delayMs: 3000, times: 1 });
+    const error = await errorOf(slow.headBlob("faults/app", digest));
+    expect(isRegistryClientError(error) && error.code).toBe("TIMEOUT");
+
+    const patient = proxiedClient({
+      timeoutMs: 300,
+      retry: { retries: 1, minDelayMs: 1, maxDelayMs: 1 },
+    });
+    proxy.setFault({ method: "HEAD", path: blobPath, delayMs: 3000, times: 1 });
+    expect(await patient.headBlob("faults/app", digest)).toEqual({ digest, size: blob.length });
+  });
+
+  it("stops at once when the caller aborts, before or during a download", async () => {
+    const abortable = proxiedClient();
+    const error = await errorOf(
+      abortable.headBlob("faults/app", digest, { signal: AbortSignal.abort() }),
+    );
+    expect(isRegistryClientError(error) && error.code).toBe("ABORTED");
+
+    proxy.setFault({ method: "GET", path: blobPath, throttleBytesPerSecond: 50_000, times: 1 });
+    const controller = new AbortController();
+    const download = await abortable.getBlob("faults/app", digest, { signal: controller.signal });
+    const reading = readAll(
+      download.stream.on("data", () => controller.abort(new Error("caller changed its mind"))),
+    );
+    const streamError = await errorOf(reading);
+    expect(isRegistryClientError(streamError) && streamError.code).toBe("ABORTED");
+  });
+});
+
+describe("registry client retry timing against a fake rate-limiting registry (fault docker-registry cannot produce)", () => {
+  let server: Server | undefined;
+  let url: string;
+  /** The registry refuses requests that come back before the moment its Retry-After named. */
+  let notBefore = 0;
+  let refusalsLeft = 0;
+  let retryAfterValue: () => string = () => "1";
+  let requests = 0;
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      requests += 1;
+      // 50 ms of slack for timer rounding; a client that ignored Retry-After would be ~1 s early.
+      if (refusalsLeft > 0 || Date.now() < notBefore - 50) {
+        refusalsLeft = Math.max(0, refusalsLeft - 1);
+        const value = retryAfterValue();
+        notBefore = /^\d+$/.test(value) ? Date.now() + Number(value) * 1000 : Date.parse(value);
+        response.writeHead(429, { "retry-after": value, "content-type": "application/json" });
+        response.end(
+          JSON.stringify({ errors: [{ code: "TOOMANYREQUESTS", message: "slow down" }] }),
+        );
+        return;
+      }
+      response.writeHead(200, { "docker-distribution-api-version": "registry/2.0" });
+      response.end(request.method === "HEAD" ? undefined : "{}");
+    });
+    url = await listen(server);
+  });
+  afterAll(async () => {
+    await close(server);
+  });
+
+  function rateLimited(value: () => string) {
+    requests = 0;
+    notBefore = 0;
+    refusalsLeft = 1;
+    retryAfterValue = value;
+    // Without Retry-After the backoff would be about 0 ms, and the early retry would be refused.
+    return client({ registry: url, retry: { retries: 1, minDelayMs: 1, maxDelayMs: 1 } });
+  }
+
+  it("waits the Retry-After seconds before the retry", async () => {
+    expect(await rateLimited(() => "1").ping()).toEqual({ apiVersion: "registry/2.0" });
+    expect(requests).toBe(2);
+  });
+
+  it("waits until a Retry-After HTTP-date before the retry", async () => {
+    const inTwoSeconds = () => new Date(Math.ceil((Date.now() + 1000) / 1000) * 1000).toUTCString();
+    expect(await rateLimited(inTwoSeconds).ping()).toEqual({ apiVersion: "registry/2.0" });
+    expect(requests).toBe(2);
+  });
+
+  it("does not wait for a Retry-After beyond maxRetryAfterMs and reports it", async () => {
+    requests = 0;
+    notBefore = 0;
+    refusalsLeft = 1;
+    retryAfterValue = () => "3600";
+    const impatient = client({ registry: url, retry: { retries: 3, maxRetryAfterMs: 5000 } });
+    const error = await errorOf(impatient.ping());
+    expect(isRegistryError(error) && [error.code, error.retryAfterSeconds]).toEqual([
+      "TOOMANYREQUESTS",
+      3600,
+    ]);
+    expect(requests).toBe(1);
+  });
+});
+
+describe("cross-origin redirects against a fake redirecting registry and a fake storage host", () => {
+  let registryServer: Server | undefined;
+  let storageServer: Server | undefined;
+  let registryUrl: string;
+  let storageUrl: string;
+  const content = Buffer.from("layer bytes served from object storage");
+  const digest = computeDigest(content);
+  const seenByStorage: IncomingHttpHeaders[] = [];
+  const seenByRegistry: IncomingHttpHeaders[] = [];
+  const credentials = { username: "redirect-user", password: "redirect-secret-password" };
+  const expectedAuthorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;
+
+  beforeAll(async () => {
+    storageServer = createServer((request, response) => {
+      seenByStorage.push(request.headers);
+      response.writeHead(200, { "content-length": String(content.length) });
+      response.end(content);
+    });
+    storageUrl = await listen(storageServer);
+    registryServer = createServer((request, response) => {
+      seenByRegistry.push(request.headers);
+      if (request.headers.authorization !== expectedAuthorization) {
+        response.writeHead(401, { "www-authenticate": 'Basic realm="fake"' });
+        response.end();
+        return;
+      }
+      if (request.url === `/v2/app/blobs/${digest}`) {
+        // A same-origin hop first (kept authorization), then off to storage with a signed URL.
+        response.writeHead(307, { location: `/storage-redirect/${digest}` });
+        response.end();
+        return;
+      }
+      if (request.url === `/storage-redirect/${digest}`) {
+        response.writeHead(302, {
+          location: `${storageUrl}/bucket/${digest}?X-Amz-Signature=secret-signature`,
+        });
+        response.end();
+        return;
+      }
+      response.writeHead(404);
+      response.end();
+    });
+    registryUrl = await listen(registryServer);
+  });
+  afterAll(async () => {
+    await close(registryServer);
+    await close(storageServer);
+  });
+
+  it("keeps Authorization on a same-origin hop and drops it on the hop to the storage host", async () => {
+    const lines: string[] = [];
+    const logger: RegistryClientLogger = {
+      debug: (fields, message) => lines.push(`${message} ${JSON.stringify(fields)}`),
+      warn: (fields, message) => lines.push(`${message} ${JSON.stringify(fields)}`),
+    };
+    const redirected = client({ registry: registryUrl, credentials, logger });
+    const download = await redirected.getBlob("app", digest);
+    expect((await readAll(download.stream)).equals(content)).toBe(true);
+    expect(seenByRegistry.map((headers) => headers.authorization)).toEqual([
+      undefined,
+      expectedAuthorization,
+      expectedAuthorization,
+    ]);
+    expect(seenByStorage).toHaveLength(1);
+    expect(seenByStorage[0]?.authorization).toBeUndefined();
+    expect(lines.join("\n")).not.toContain("secret-signature");
+    expect(lines.join("\n")).not.toContain(credentials.password);
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * `/v2/<name>/blobs/<digest>`: GET (with Range), HEAD, DELETE.
+ * https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-blobs
+ */
+import { pipeline } from "node:stream/promises";
+import { RegistryError } from "../model/errors.js";
+import { parseRangeHeader } from "./byte-range.js";
+import { baseHeaders, type HeaderValues, sendEmpty } from "./http-exchange.js";
+import {
+  methodNotAllowed,
+  type RegistryExchange,
+  requireDigest,
+  requireWritable,
+} from "./registry-exchange.js";
+import type { BlobByteRange, OpenedBlob, StoredBlobInfo } from "./registry-storage.js";
+
+function blobHeaders(info: StoredBlobInfo): HeaderValues {
+  return {
+    ...baseHeaders(),
+    "Content-Type": "application/octet-stream",
+    "Docker-Content-Digest": info.digest,
+    ETag: `"${info.digest}"`,
+    "Accept-Ranges": "bytes",
+    // Content under a digest never changes.
+    "Cache-Control": "max-age=31536000",
+  };
+}
+
+export async function handleBlob(
+  exchange: RegistryExchange,
+  repository: string,
+  rawDigest: string,
+) {
+  const digest = requireDigest(rawDigest, "the blob path");
+  switch (exchange.request.method) {
+    case "GET":
+    case "HEAD":
+      return getBlob(exchange, repository, digest);
+    case "DELETE": {
+      const deleted = await requireWritable(exchange.storage, "deleteBlob")(
+        repository,
+        digest,
+        exchange.context,
+      );
+      if (!deleted) throw new RegistryError("BLOB_UNKNOWN", { detail: { digest } });
+      return sendEmpty(exchange.response, 202);
+    }
+    default:
+      throw methodNotAllowed(["GET", "HEAD", "DELETE"]);
+  }
+}
+
+async function getBlob(exchange: RegistryExchange, repository: string, digest: string) {
+  const { request, response, storage, context } = exchange;
+  const rangeHeader = request.headers.range;
+  let range: BlobByteRange | undefined;
+
+  // HEAD, and GET with a Range, need only the size first; HEAD never opens the content.
+  if (request.method === "HEAD" || rangeHeader !== undefined) {
+    const info = await storage.statBlob(repository, digest, context);
+    if (info === undefined) throw new RegistryError("BLOB_UNKNOWN", { detail: { digest } });
+    const requested = parseRangeHeader(rangeHeader, info.size);
+    if (requested.kind === "unsatisfiable") {
+      throw new RegistryError("RANGE_INVALID", {
+        detail: { size: info.size },
+        responseHeaders: { "Content-Range": `bytes */${info.size}` },
+      });
+    }
+    if (request.method === "HEAD") {
+      response.writeHead(200, {
+        ...blobHeaders({ digest, size: info.size }),
+        "Content-Length": info.size,
+      });
+      response.end();
+      return;
+    }
+    if (requested.kind === "partial") range = requested.range;
+  }
+
+  const content: OpenedBlob | undefined = await storage.openBlob(
+    repository,
+    digest,
+    range,
+    context,
+  );
+  if (content === undefined) throw new RegistryError("BLOB_UNKNOWN", { detail: { digest } });
+  // Headers carry the digest the client asked for (validated), never what a backend returned.
+  const info = { digest, size: content.size };
+  if (range === undefined) {
+    response.writeHead(200, { ...blobHeaders(info), "Content-Length": content.size });
+  } else {
+    response.writeHead(206, {
+      ...blobHeaders(info),
+      "Content-Length": range.end - range.start + 1,
+      "Content-Range": `bytes ${range.start}-${range.end}/${content.size}`,
+    });
+  }
+  // A failure now can only cut the connection: the client sees a short body, never wrong bytes.
+  await pipeline(content.stream, response);
+}

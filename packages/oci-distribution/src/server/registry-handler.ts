@@ -1,0 +1,162 @@
+/**
+ * The registry server: a `(request, response)` handler for node:http / node:https that speaks
+ * the OCI distribution spec over a RegistryStorage. No web framework.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { InvalidDigestError } from "../model/digest.js";
+import { RegistryError } from "../model/errors.js";
+import { repositoryNameProblem } from "../model/reference.js";
+import { handleBlob } from "./blob-endpoint.js";
+import { sendError, sendJson, toRegistryError } from "./http-exchange.js";
+import { handleCatalog, handleReferrers, handleTags } from "./listing-endpoints.js";
+import { handleManifest } from "./manifest-endpoint.js";
+import { methodNotAllowed, type RegistryExchange } from "./registry-exchange.js";
+import { matchRegistryRoute, type RegistryRoute } from "./registry-route.js";
+import type { RegistryStorage } from "./registry-storage.js";
+import { type RegistryLimits, resolveRegistryLimits } from "./server-limits.js";
+import { type RegistryServerLogger, silentServerLogger } from "./server-logger.js";
+import { handleUpload } from "./upload-endpoint.js";
+
+export interface RegistryHandlerOptions {
+  storage: RegistryStorage;
+  logger?: RegistryServerLogger;
+  limits?: Partial<RegistryLimits>;
+}
+
+export interface RegistryHandler {
+  (request: IncomingMessage, response: ServerResponse): Promise<void>;
+  /** Aborts the requests under way; later requests are answered UNAVAILABLE. */
+  close(): Promise<void>;
+}
+
+function validRepository(repository: string): string {
+  const problem = repositoryNameProblem(repository);
+  if (problem !== undefined) {
+    throw new RegistryError("NAME_INVALID", { detail: { reason: problem } });
+  }
+  return repository;
+}
+
+/** Percent-decodes the last path segment (some clients send `sha256%3A...`). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+async function dispatch(exchange: RegistryExchange, route: RegistryRoute): Promise<void> {
+  switch (route.endpoint) {
+    case "base":
+      if (exchange.request.method !== "GET" && exchange.request.method !== "HEAD") {
+        throw methodNotAllowed(["GET", "HEAD"]);
+      }
+      return sendJson(exchange.request, exchange.response, 200, {});
+    case "catalog":
+      return handleCatalog(exchange);
+    case "tags":
+      return handleTags(exchange, validRepository(route.repository));
+    case "manifest":
+      return handleManifest(
+        exchange,
+        validRepository(route.repository),
+        decodeSegment(route.reference),
+      );
+    case "blob":
+      return handleBlob(exchange, validRepository(route.repository), decodeSegment(route.digest));
+    case "upload":
+      return handleUpload(exchange, validRepository(route.repository), route.uploadId);
+    case "referrers":
+      return handleReferrers(
+        exchange,
+        validRepository(route.repository),
+        decodeSegment(route.digest),
+      );
+  }
+}
+
+export function createRegistryHandler(options: RegistryHandlerOptions): RegistryHandler {
+  const { storage } = options;
+  const logger = options.logger ?? silentServerLogger;
+  const limits = resolveRegistryLimits(options.limits);
+  const inFlight = new Set<AbortController>();
+  let closed = false;
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const controller = new AbortController();
+    inFlight.add(controller);
+    response.once("close", () => {
+      inFlight.delete(controller);
+      if (!response.writableFinished) controller.abort();
+    });
+    const rawUrl = request.url ?? "";
+    const queryStart = rawUrl.indexOf("?");
+    const path = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
+    try {
+      if (closed)
+        throw new RegistryError("UNAVAILABLE", { message: "the registry is shutting down" });
+      if (path.length > limits.maxPathLength) {
+        throw new RegistryError("NAME_INVALID", {
+          status: 414,
+          detail: { reason: "request path too long" },
+        });
+      }
+      const route = matchRegistryRoute(path);
+      if (route === undefined) {
+        throw new RegistryError("UNSUPPORTED", { status: 404, message: "no such endpoint" });
+      }
+      const exchange: RegistryExchange = {
+        request,
+        response,
+        storage,
+        limits,
+        logger,
+        query: new URLSearchParams(queryStart < 0 ? "" : rawUrl.slice(queryStart + 1)),
+        context: { signal: controller.signal },
+      };
+      const authorization = request.headers.authorization;
+      if (authorization !== undefined) exchange.context.authorization = authorization;
+      await dispatch(exchange, route);
+    } catch (error) {
+      answerError(request, response, error);
+    }
+  }
+
+  function answerError(request: IncomingMessage, response: ServerResponse, error: unknown): void {
+    let registryError = toRegistryError(error);
+    if (registryError === undefined && error instanceof InvalidDigestError) {
+      registryError = new RegistryError("DIGEST_INVALID", { detail: { reason: error.reason } });
+    }
+    if (registryError === undefined) {
+      // Not ours to explain to the client: log it (without the request) and answer 500.
+      if (response.headersSent || request.destroyed) {
+        logger.debug(
+          { error: describeError(error), method: request.method },
+          "registry response cut short",
+        );
+      } else {
+        logger.error(
+          { error: describeError(error), method: request.method },
+          "registry request failed",
+        );
+      }
+      registryError = new RegistryError("UNKNOWN");
+    } else {
+      logger.debug({ code: registryError.code, method: request.method }, "registry error answered");
+    }
+    if (response.destroyed) return;
+    sendError(request, response, registryError);
+  }
+
+  const handler = handle as RegistryHandler;
+  handler.close = async () => {
+    closed = true;
+    for (const controller of inFlight) controller.abort();
+  };
+  return handler;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
