@@ -1,2 +1,65 @@
-// This package has no public API yet; see README.md for what it will hold.
-export {};
+export {
+  type ContainerdRegistrySettings,
+  defaultContainerdCertsDirectory,
+  type NodeTrustWarning,
+  readContainerdRegistrySettings,
+} from "./containerd-config.js";
+export {
+  InvalidNodeStateError,
+  NodeFileWriteError,
+  type NodeStateIssue,
+  NodeTrustError,
+  OwnershipRecordError,
+} from "./errors.js";
+export { type NodeTrustLogger, silentLogger } from "./logger.js";
+export {
+  type HostsFileEntry,
+  HostsFileEntrySchema,
+  type Mirror,
+  MirrorSchema,
+  type NodeRuntime,
+  type NodeTrustState,
+  type NodeTrustStateInput,
+  NodeTrustStateSchema,
+  nodeRuntimes,
+  parseNodeTrustState,
+  type RegistryUpstream,
+  RegistryUpstreamSchema,
+  upstreamServer,
+} from "./node-state.js";
+export {
+  createNodeTrustApplier,
+  defaultNodeTrustPaths,
+  type NodeTrustApplier,
+  type NodeTrustApplierOptions,
+  type NodeTrustApplyOptions,
+  type NodeTrustApplyResult,
+  type NodeTrustPaths,
+  type NodeTrustRemoveResult,
+} from "./node-trust-applier.js";
+export type { NodeFileAction, NodeFileOutcome } from "./ownership-session.js";
+export {
+  crioDropInName,
+  type NodeFileLayout,
+  type NodeFilePlan,
+  planNodeFiles,
+} from "./plan-node-files.js";
+export {
+  certsDirectoryHost,
+  type RenderedFile,
+  renderCertsDirectory,
+} from "./render-certs-directory.js";
+export {
+  containerdHostKey,
+  containerdMirrorFileNames,
+  renderContainerdHostsToml,
+} from "./render-containerd-hosts.js";
+export { crioMirrorLocation, renderCrioRegistriesConf } from "./render-crio.js";
+export {
+  findHostsBlock,
+  hostsBlockBegin,
+  hostsBlockEnd,
+  removeHostsBlock,
+  renderHostsBlock,
+  upsertHostsBlock,
+} from "./render-hosts-block.js";

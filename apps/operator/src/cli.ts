@@ -1,0 +1,38 @@
+import type { CliCommand, CliRuntime } from "./cli-runtime.js";
+import { nodeAgentCommand } from "./node-agent/node-agent-command.js";
+
+/** Every command of the regmirror-operator binary. Add a command here, nowhere else. */
+export const commands: Record<string, CliCommand> = {
+  "node-agent": nodeAgentCommand,
+};
+
+export function topLevelUsage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(
+    ([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`,
+  );
+  return [
+    "Usage: regmirror-operator <command> [options]",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Run `regmirror-operator <command> --help` for a command's options.",
+  ].join("\n");
+}
+
+/** Runs one command line; resolves with the process exit code. */
+export async function runCli(argv: string[], runtime: CliRuntime): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    const write = name === undefined ? runtime.writeError : runtime.writeOut;
+    write(`${topLevelUsage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    runtime.writeError(`unknown command "${name}"\n\n${topLevelUsage()}\n`);
+    return 2;
+  }
+  return await command.run(rest, runtime);
+}

@@ -1,0 +1,203 @@
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { createNodeTrustApplier } from "@regmirror/node-trust";
+import {
+  makeCertificateAuthority,
+  makeTempDirectory,
+  removeTempDirectory,
+} from "@regmirror/test-kit";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { writeConfigMapVolume } from "../../test/configmap-volume.js";
+import { desiredState, makeNodeRoot, waitFor } from "../../test/node-state-fixtures.js";
+import { snapshotTree } from "../../test/tree-snapshot.js";
+import { createNodeAgent, type NodeAgent } from "./node-agent.js";
+import type { NodeAgentLogger } from "./node-agent-logger.js";
+
+interface LogEntry {
+  level: string;
+  message: string;
+  fields: object;
+}
+
+function recordingLogger(entries: LogEntry[]): NodeAgentLogger {
+  const at =
+    (level: string) =>
+    (fields: object, message: string): void => {
+      entries.push({ level, message, fields });
+    };
+  const logger: NodeAgentLogger = {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    child: () => logger,
+  };
+  return logger;
+}
+
+let caPem: string;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  caPem = (await makeCertificateAuthority({ commonName: "node agent test CA" })).certificatePem;
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setUp(options: { uninstallOnClose: boolean }) {
+  const root = await makeNodeRoot();
+  const stateDirectory = makeTempDirectory("node-agent-state-");
+  const logs: LogEntry[] = [];
+  const before = await snapshotTree(root);
+  const agent = createNodeAgent({
+    stateFile: join(stateDirectory, "node-state.json"),
+    applier: createNodeTrustApplier({ root }),
+    logger: recordingLogger(logs),
+    // Long enough that only the watch can explain a quick pick-up.
+    resyncIntervalMs: 600_000,
+    uninstallOnClose: options.uninstallOnClose,
+  });
+  cleanups.push(async () => {
+    await agent.close();
+    await removeTempDirectory(stateDirectory);
+    await removeTempDirectory(root);
+  });
+  return { root, stateDirectory, logs, before, agent };
+}
+
+async function serve(agent: NodeAgent): Promise<string> {
+  const server: Server = createServer(agent.handleHttpRequest);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const hostsTomlOf = (root: string) =>
+  readFile(join(root, "etc/containerd/certs.d/docker.io/hosts.toml"), "utf8");
+
+describe("createNodeAgent", () => {
+  it("applies at start and again when the kubelet swaps the ConfigMap's ..data symlink", async () => {
+    const { root, stateDirectory, agent } = await setUp({ uninstallOnClose: false });
+    await writeConfigMapVolume(stateDirectory, {
+      "node-state.json": desiredState("https://mirror-a.example:5443", caPem),
+    });
+    await agent.start();
+    expect(agent.status().lastApply).toMatchObject({ result: "changed", trigger: "start" });
+    expect(await hostsTomlOf(root)).toContain('[host."https://mirror-a.example:5443"]');
+
+    await writeConfigMapVolume(stateDirectory, {
+      "node-state.json": desiredState("https://mirror-b.example:5443", caPem),
+    });
+    await waitFor("the agent to apply mirror-b", async () =>
+      (await hostsTomlOf(root)).includes("mirror-b.example") ? true : undefined,
+    );
+    expect(agent.status().lastApply).toMatchObject({ result: "changed", trigger: "watch" });
+  });
+
+  it("applies a state file that is replaced by rename, and keeps the files when the new state is invalid", async () => {
+    const { root, stateDirectory, agent, logs } = await setUp({ uninstallOnClose: false });
+    const stateFile = join(stateDirectory, "node-state.json");
+    await writeFile(stateFile, desiredState("https://mirror-a.example:5443", caPem));
+    await agent.start();
+    await writeFile(`${stateFile}.new`, desiredState("https://mirror-c.example", caPem));
+    await rename(`${stateFile}.new`, stateFile);
+    await waitFor("the agent to apply mirror-c", async () =>
+      (await hostsTomlOf(root)).includes("mirror-c.example") ? true : undefined,
+    );
+
+    await writeFile(
+      stateFile,
+      JSON.stringify({ mirrors: [{ name: "bad", endpoint: "https://x/../y", registries: [] }] }),
+    );
+    const invalid = await waitFor("the invalid state to be reported", async () =>
+      agent.status().lastApply?.result === "invalid-state" ? agent.status().lastApply : undefined,
+    );
+    expect(invalid?.message).toContain("mirrors[0].endpoint");
+    expect(await hostsTomlOf(root)).toContain("mirror-c.example");
+    expect(
+      logs.some((entry) => entry.level === "warn" && entry.message.includes("not fully applied")),
+    ).toBe(true);
+
+    // A broken file that holds a key: reported without quoting any of it.
+    await writeFile(
+      stateFile,
+      // Unquoted, so JSON.parse's own message would quote it.
+      '{"clientKeyPem": secret-key-bytes}',
+    );
+    const broken = await waitFor("the broken file to be reported", async () =>
+      agent.status().lastApply?.message?.includes("not valid JSON")
+        ? agent.status().lastApply
+        : undefined,
+    );
+    expect(JSON.stringify(broken)).not.toContain("secret-key");
+    expect(JSON.stringify(logs)).not.toContain("secret-key");
+  });
+
+  it("serves /healthz and /metrics with the last apply's result, time and managed files", async () => {
+    const { stateDirectory, agent } = await setUp({ uninstallOnClose: false });
+    await writeConfigMapVolume(stateDirectory, {
+      "node-state.json": desiredState("https://mirror-a.example:5443", caPem),
+    });
+    await agent.start();
+    await agent.applyNow("test");
+    const base = await serve(agent);
+
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({
+      status: "ok",
+      lastApply: { result: "unchanged" },
+      managedFiles: 3,
+    });
+
+    const metrics = await fetch(`${base}/metrics`);
+    expect(metrics.headers.get("content-type")).toContain("text/plain; version=0.0.4");
+    const text = await metrics.text();
+    expect(text).toContain("regmirror_node_agent_last_apply_success 1\n");
+    expect(text).toContain('regmirror_node_agent_last_apply_result{result="unchanged"} 1\n');
+    expect(text).toContain('regmirror_node_agent_applies_total{result="changed"} 1\n');
+    expect(text).toContain('regmirror_node_agent_applies_total{result="unchanged"} 1\n');
+    expect(text).toContain("regmirror_node_agent_managed_files 3\n");
+    const timestamp = Number(
+      /^regmirror_node_agent_last_apply_timestamp_seconds (\S+)$/m.exec(text)?.[1],
+    );
+    expect(Math.abs(timestamp - Date.now() / 1000)).toBeLessThan(60);
+    expect((await fetch(`${base}/other`)).status).toBe(404);
+    expect((await fetch(`${base}/metrics`, { method: "POST" })).status).toBe(405);
+  });
+
+  it("reports a missing state file, then applies it once it appears", async () => {
+    const { root, stateDirectory, agent } = await setUp({ uninstallOnClose: false });
+    await agent.start();
+    expect(agent.status().lastApply?.result).toBe("missing-state");
+    await writeConfigMapVolume(stateDirectory, {
+      "node-state.json": desiredState("https://mirror-a.example:5443", caPem),
+    });
+    await waitFor("the agent to apply the new file", async () =>
+      (await hostsTomlOf(root)).includes("mirror-a.example") ? true : undefined,
+    );
+  });
+
+  it("removes everything it wrote on close only when told to uninstall", async () => {
+    const kept = await setUp({ uninstallOnClose: false });
+    await writeConfigMapVolume(kept.stateDirectory, {
+      "node-state.json": desiredState("https://m.example", caPem),
+    });
+    await kept.agent.start();
+    await kept.agent.close();
+    expect(await hostsTomlOf(kept.root)).toContain("m.example");
+
+    const removed = await setUp({ uninstallOnClose: true });
+    await writeConfigMapVolume(removed.stateDirectory, {
+      "node-state.json": desiredState("https://m.example", caPem),
+    });
+    await removed.agent.start();
+    expect(await snapshotTree(removed.root)).not.toEqual(removed.before);
+    await removed.agent.close();
+    expect(await snapshotTree(removed.root)).toEqual(removed.before);
+  });
+});

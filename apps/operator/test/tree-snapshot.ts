@@ -1,0 +1,27 @@
+import { createHash } from "node:crypto";
+import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import { join, relative } from "node:path";
+
+/** Every entry under a directory with kind, mode and content hash: equal only if byte-identical. */
+export async function snapshotTree(root: string): Promise<Record<string, string>> {
+  const entries: Record<string, string> = {};
+  async function visit(directory: string): Promise<void> {
+    for (const name of (await readdir(directory)).sort()) {
+      const path = join(directory, name);
+      const stats = await lstat(path);
+      const key = relative(root, path);
+      const mode = (stats.mode & 0o7777).toString(8);
+      if (stats.isSymbolicLink()) entries[key] = `symlink ${await readlink(path)}`;
+      else if (stats.isDirectory()) {
+        entries[key] = `directory ${mode}`;
+        await visit(path);
+      } else {
+        entries[key] = `file ${mode} ${createHash("sha256")
+          .update(await readFile(path))
+          .digest("hex")}`;
+      }
+    }
+  }
+  await visit(root);
+  return entries;
+}
