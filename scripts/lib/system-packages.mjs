@@ -8,8 +8,6 @@ export const requiredPrograms = [
   { command: "skopeo", debianPackage: "skopeo" },
   { command: "containerd", debianPackage: "containerd" },
   { command: "ctr", debianPackage: "containerd" },
-  { command: "etcd", debianPackage: "etcd-server" },
-  { command: "openssl", debianPackage: "openssl" },
 ];
 
 /** Installs missing Debian packages when running as root; otherwise says what to install. */
