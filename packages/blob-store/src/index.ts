@@ -1,2 +1,32 @@
-// This package has no public API yet; see README.md for what it will hold.
-export {};
+export type {
+  BlobReadResult,
+  BlobStat,
+  BlobStore,
+  ByteRange,
+  Clock,
+  EvictionEvent,
+  EvictionReason,
+  LifecycleOptions,
+  Logger,
+  MetadataStore,
+  PutOptions,
+  PutResult,
+  StoreUsage,
+  SweepResult,
+} from "./blob-store.js";
+export { silentLogger, systemClock } from "./blob-store.js";
+export {
+  createFilesystemBlobStore,
+  type FilesystemBlobStoreOptions,
+} from "./create-filesystem-blob-store.js";
+export { createS3BlobStore, type S3BlobStoreOptions } from "./create-s3-blob-store.js";
+export {
+  type DigestAlgorithm,
+  digestOf,
+  isDigest,
+  type ParsedDigest,
+  parseDigest,
+} from "./digest.js";
+export * from "./errors.js";
+export type { S3CredentialIdentity, S3Credentials } from "./s3/s3-credentials.js";
+export { createTagRecords, type TagRecord, type TagRecords } from "./tag-records.js";

@@ -1,0 +1,53 @@
+import type { BlobReadResult, ByteRange, MetadataStore } from "./blob-store.js";
+import type { ParsedDigest } from "./digest.js";
+import { InvalidOptionsError, RangeNotSatisfiableError } from "./errors.js";
+
+export interface StoredBlob {
+  digest: string;
+  size: number;
+}
+
+/**
+ * What a storage backend provides: verified, atomic writes and plain reads. TTL, the size
+ * cap, access tracking and put coalescing live above it, in the managed store.
+ */
+export interface BlobBackend {
+  stat(digest: ParsedDigest): Promise<number | undefined>;
+  read(digest: ParsedDigest, range?: ByteRange): Promise<BlobReadResult | undefined>;
+  /** Verifies while writing; the blob appears under its final name only when verified. */
+  write(
+    digest: ParsedDigest,
+    source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+    expectedSize: number | undefined,
+  ): Promise<{ size: number; created: boolean }>;
+  delete(digest: ParsedDigest): Promise<boolean>;
+  listBlobs(): AsyncIterable<StoredBlob>;
+  readonly metadata: MetadataStore;
+  close(): Promise<void>;
+}
+
+/** Checks a requested range against a blob of `size` bytes and returns the inclusive bounds. */
+export function resolveRange(
+  digest: string,
+  size: number,
+  range: ByteRange | undefined,
+): { start: number; end: number } {
+  if (range === undefined) return { start: 0, end: size - 1 };
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || start < 0) {
+    throw new InvalidOptionsError(`range start must be a non-negative integer, got ${start}`);
+  }
+  if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) {
+    throw new InvalidOptionsError(`range end must be an integer >= start (${start}), got ${end}`);
+  }
+  if (start >= size) throw new RangeNotSatisfiableError(digest, start, size);
+  return { start, end: Math.min(end ?? size - 1, size - 1) };
+}
+
+export function validateExpectedSize(expectedSize: number | undefined): void {
+  if (expectedSize !== undefined && (!Number.isSafeInteger(expectedSize) || expectedSize < 0)) {
+    throw new InvalidOptionsError(
+      `expectedSize must be a non-negative integer, got ${String(expectedSize)}`,
+    );
+  }
+}

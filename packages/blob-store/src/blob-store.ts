@@ -1,0 +1,131 @@
+import type { Readable } from "node:stream";
+
+/** Inclusive byte range, as in HTTP `Range: bytes=start-end`; `end` past the blob is clamped. */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+export interface BlobStat {
+  digest: string;
+  size: number;
+}
+
+export interface BlobReadResult {
+  body: Readable;
+  /** Size of the whole blob. */
+  size: number;
+  /** The inclusive range `body` holds (0..size-1 without a range). */
+  start: number;
+  end: number;
+}
+
+export interface PutOptions {
+  /** When known (e.g. from a manifest or Content-Length), a blob of any other size is refused. */
+  expectedSize?: number;
+}
+
+export interface PutResult {
+  digest: string;
+  size: number;
+  /** False when the blob was already stored: the source was read and verified, not stored twice. */
+  created: boolean;
+}
+
+export interface StoreUsage {
+  bytes: number;
+  blobs: number;
+}
+
+/** Small records the cache keeps next to the blobs (tag → digest, ...). Keys are `a/b/c` paths. */
+export interface MetadataStore {
+  get(key: string): Promise<string | undefined>;
+  put(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  /** Keys that start with `prefix`, in no particular order. */
+  list(prefix: string): AsyncIterable<string>;
+}
+
+export type EvictionReason = "ttl" | "size-cap";
+
+export interface EvictionEvent {
+  digest: string;
+  size: number;
+  reason: EvictionReason;
+  /** Milliseconds since the last read or write of the blob. */
+  idleMs: number;
+}
+
+export interface SweepResult {
+  evicted: EvictionEvent[];
+}
+
+/**
+ * Content-addressed blob storage. Every blob is verified against its digest before anyone can
+ * read it, and a reader never sees a partial blob.
+ */
+export interface BlobStore {
+  /** Size of a stored blob, or undefined. Does not count as an access. */
+  stat(digest: string): Promise<BlobStat | undefined>;
+  /** A stream of the blob (or of a range of it), or undefined when absent; refreshes its last access. */
+  get(digest: string, range?: ByteRange): Promise<BlobReadResult | undefined>;
+  /**
+   * Reads `source` to the end, verifies it against `digest` (and `expectedSize`) and commits
+   * it atomically. A blob that is already stored is not stored again.
+   */
+  put(
+    digest: string,
+    source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+    options?: PutOptions,
+  ): Promise<PutResult>;
+  /** True when the blob was there. */
+  delete(digest: string): Promise<boolean>;
+  /** Every stored digest. */
+  list(): AsyncIterable<string>;
+  readonly metadata: MetadataStore;
+  usage(): Promise<StoreUsage>;
+  /** Deletes blobs unused for longer than the TTL, then enforces the size cap. */
+  sweep(): Promise<SweepResult>;
+  close(): Promise<void>;
+}
+
+/** The small logger interface libraries of this repository take (pino-compatible). */
+export interface Logger {
+  debug(object: object, message?: string): void;
+  info(object: object, message?: string): void;
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+}
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
+
+/** Time source; tests pass a controlled clock. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** TTL, size cap and eviction reporting, shared by both backends. */
+export interface LifecycleOptions {
+  /** Blobs unused for longer than this are deleted by `sweep()`. Default: no TTL. */
+  ttlMs?: number;
+  /** When usage passes this many bytes, least recently used blobs are evicted. Default: no cap. */
+  maxBytes?: number;
+  /** Eviction stops at this usage. Default: 90 % of `maxBytes`. */
+  lowWaterBytes?: number;
+  /** Called once per evicted blob (for metrics). */
+  onEvict?: (event: EvictionEvent) => void;
+  /**
+   * A read refreshes the last access in memory at once; it is written down at most this often
+   * per blob (and at close). Default: 60 s.
+   */
+  accessPersistIntervalMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+}

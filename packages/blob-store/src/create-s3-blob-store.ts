@@ -1,0 +1,24 @@
+import type { BlobStore, LifecycleOptions } from "./blob-store.js";
+import { silentLogger, systemClock } from "./blob-store.js";
+import { createManagedBlobStore } from "./managed-blob-store.js";
+import { openS3Backend, type S3BackendOptions } from "./s3/s3-backend.js";
+
+export interface S3BlobStoreOptions extends LifecycleOptions, S3BackendOptions {}
+
+/**
+ * A blob store in an S3 bucket. Fails at start with BucketNotFoundError or
+ * S3CredentialsRejectedError when the bucket or the credentials are wrong.
+ */
+export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<BlobStore> {
+  const backend = await openS3Backend(
+    options,
+    options.clock ?? systemClock,
+    options.logger ?? silentLogger,
+  );
+  try {
+    return await createManagedBlobStore(backend, options);
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+}

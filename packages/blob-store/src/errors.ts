@@ -1,0 +1,134 @@
+/** Stable codes of every error the blob store throws; documented in the package README. */
+export type BlobStoreErrorCode =
+  | "BLOB_STORE_INVALID_DIGEST"
+  | "BLOB_STORE_SIZE_MISMATCH"
+  | "BLOB_STORE_DIGEST_MISMATCH"
+  | "BLOB_STORE_STORAGE_FULL"
+  | "BLOB_STORE_BUCKET_NOT_FOUND"
+  | "BLOB_STORE_S3_CREDENTIALS_REJECTED"
+  | "BLOB_STORE_RANGE_NOT_SATISFIABLE"
+  | "BLOB_STORE_INVALID_METADATA_KEY"
+  | "BLOB_STORE_INVALID_OPTIONS"
+  | "BLOB_STORE_CLOSED";
+
+// A brand shared across copies of this package, so `isBlobStoreError` works when two versions meet.
+const brand = Symbol.for("regmirror.blob-store.error");
+
+export class BlobStoreError extends Error {
+  readonly code: BlobStoreErrorCode;
+  readonly [brand] = true;
+
+  constructor(code: BlobStoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "BlobStoreError";
+    this.code = code;
+  }
+}
+
+export function isBlobStoreError(value: unknown): value is BlobStoreError {
+  return typeof value === "object" && value !== null && brand in value;
+}
+
+export class InvalidDigestError extends BlobStoreError {
+  constructor(digest: string, reason: string) {
+    super(
+      "BLOB_STORE_INVALID_DIGEST",
+      `invalid digest ${JSON.stringify(digest.slice(0, 200))}: ${reason}`,
+    );
+    this.name = "InvalidDigestError";
+  }
+}
+
+export class SizeMismatchError extends BlobStoreError {
+  readonly expectedSize: number;
+  readonly actualSize: number;
+
+  constructor(digest: string, expectedSize: number, actualSize: number, atLeast = false) {
+    super(
+      "BLOB_STORE_SIZE_MISMATCH",
+      `blob ${digest}: expected ${expectedSize} bytes, got ${atLeast ? "more than that" : actualSize}`,
+    );
+    this.name = "SizeMismatchError";
+    this.expectedSize = expectedSize;
+    this.actualSize = actualSize;
+  }
+}
+
+export class DigestMismatchError extends BlobStoreError {
+  readonly expectedDigest: string;
+  readonly actualDigest: string;
+
+  constructor(expectedDigest: string, actualDigest: string) {
+    super(
+      "BLOB_STORE_DIGEST_MISMATCH",
+      `content does not match its digest: expected ${expectedDigest}, computed ${actualDigest}`,
+    );
+    this.name = "DigestMismatchError";
+    this.expectedDigest = expectedDigest;
+    this.actualDigest = actualDigest;
+  }
+}
+
+export class StorageFullError extends BlobStoreError {
+  constructor(where: string, cause: unknown) {
+    super("BLOB_STORE_STORAGE_FULL", `no space left on the device holding ${where}`, { cause });
+    this.name = "StorageFullError";
+  }
+}
+
+export class BucketNotFoundError extends BlobStoreError {
+  constructor(bucket: string, cause?: unknown) {
+    super("BLOB_STORE_BUCKET_NOT_FOUND", `S3 bucket ${JSON.stringify(bucket)} does not exist`, {
+      cause,
+    });
+    this.name = "BucketNotFoundError";
+  }
+}
+
+export class S3CredentialsRejectedError extends BlobStoreError {
+  constructor(bucket: string, cause?: unknown) {
+    super(
+      "BLOB_STORE_S3_CREDENTIALS_REJECTED",
+      `the S3 server rejected the credentials for bucket ${JSON.stringify(bucket)} (wrong access key or secret, or no permission)`,
+      { cause },
+    );
+    this.name = "S3CredentialsRejectedError";
+  }
+}
+
+export class RangeNotSatisfiableError extends BlobStoreError {
+  readonly size: number;
+
+  constructor(digest: string, start: number, size: number) {
+    super(
+      "BLOB_STORE_RANGE_NOT_SATISFIABLE",
+      `blob ${digest} has ${size} bytes; a range starting at byte ${start} is outside it`,
+    );
+    this.name = "RangeNotSatisfiableError";
+    this.size = size;
+  }
+}
+
+export class InvalidMetadataKeyError extends BlobStoreError {
+  constructor(key: string, reason: string) {
+    super(
+      "BLOB_STORE_INVALID_METADATA_KEY",
+      `invalid metadata key ${JSON.stringify(key.slice(0, 200))}: ${reason}`,
+    );
+    this.name = "InvalidMetadataKeyError";
+  }
+}
+
+export class InvalidOptionsError extends BlobStoreError {
+  constructor(message: string) {
+    super("BLOB_STORE_INVALID_OPTIONS", message);
+    this.name = "InvalidOptionsError";
+  }
+}
+
+export class BlobStoreClosedError extends BlobStoreError {
+  constructor() {
+    super("BLOB_STORE_CLOSED", "the blob store is closed");
+    this.name = "BlobStoreClosedError";
+  }
+}

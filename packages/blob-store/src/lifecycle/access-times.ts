@@ -1,0 +1,88 @@
+import type { Clock, Logger, MetadataStore } from "../blob-store.js";
+
+const recordPrefix = "blob-access/";
+
+/**
+ * Last access per digest (not per repository: a layer two repositories share stays as long as
+ * either uses it). Exact in memory; written to the metadata store at most once per interval
+ * per digest and at close, so eviction order survives restarts without a write per read.
+ */
+export interface AccessTimes {
+  get(digest: string): number | undefined;
+  touch(digest: string, options?: { persistNow?: boolean }): Promise<void>;
+  forget(digest: string): Promise<void>;
+  flush(): Promise<void>;
+}
+
+export async function loadAccessTimes(
+  metadata: MetadataStore,
+  storedDigests: ReadonlySet<string>,
+  persistIntervalMs: number,
+  clock: Clock,
+  logger: Logger,
+): Promise<AccessTimes> {
+  const lastAccess = new Map<string, number>();
+  const persisted = new Map<string, number>();
+  const keys: string[] = [];
+  for await (const key of metadata.list(recordPrefix)) keys.push(key);
+  // A few reads at a time: with S3 each record is one request.
+  for (let index = 0; index < keys.length; index += 16) {
+    await Promise.all(
+      keys.slice(index, index + 16).map(async (key) => {
+        const digest = key.slice(recordPrefix.length);
+        if (!storedDigests.has(digest)) {
+          await metadata.delete(key);
+          return;
+        }
+        const value = Number(await metadata.get(key));
+        if (Number.isFinite(value)) {
+          lastAccess.set(digest, value);
+          persisted.set(digest, value);
+        }
+      }),
+    );
+  }
+  // A blob without a record (its writer crashed before writing one) counts as used now:
+  // better to keep it one TTL too long than to evict it at once.
+  const now = clock.now();
+  for (const digest of storedDigests) {
+    if (!lastAccess.has(digest)) lastAccess.set(digest, now);
+  }
+
+  async function persist(digest: string, time: number): Promise<void> {
+    try {
+      await metadata.put(`${recordPrefix}${digest}`, String(time));
+      persisted.set(digest, time);
+    } catch (error) {
+      // A lost access time only makes a blob look older; reads must not fail for it.
+      logger.warn({ digest, error: String(error) }, "could not record the last access of a blob");
+    }
+  }
+
+  return {
+    get: (digest) => lastAccess.get(digest),
+    async touch(digest, options = {}) {
+      const now = clock.now();
+      lastAccess.set(digest, now);
+      const last = persisted.get(digest);
+      if (options.persistNow || last === undefined || now - last >= persistIntervalMs) {
+        await persist(digest, now);
+      }
+    },
+    async forget(digest) {
+      lastAccess.delete(digest);
+      persisted.delete(digest);
+      try {
+        await metadata.delete(`${recordPrefix}${digest}`);
+      } catch (error) {
+        // A record left behind is dropped at the next start (its blob is gone).
+        logger.warn({ digest, error: String(error) }, "could not remove an access record");
+      }
+    },
+    async flush() {
+      for (const [digest, time] of lastAccess) {
+        if (persisted.get(digest) !== time) await persist(digest, time);
+      }
+    },
+  };
+}

@@ -1,0 +1,281 @@
+import { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { type BlobBackend, validateExpectedSize } from "./blob-backend.js";
+import type {
+  BlobStore,
+  EvictionEvent,
+  EvictionReason,
+  LifecycleOptions,
+  PutResult,
+} from "./blob-store.js";
+import { silentLogger, systemClock } from "./blob-store.js";
+import { type ParsedDigest, parseDigest } from "./digest.js";
+import { BlobStoreClosedError, InvalidOptionsError } from "./errors.js";
+import { loadAccessTimes } from "./lifecycle/access-times.js";
+import { ReferenceCounts } from "./lifecycle/reference-counts.js";
+import { VerifyingStream } from "./verifying-stream.js";
+
+function checkLifecycleOptions(options: LifecycleOptions): { lowWaterBytes: number | undefined } {
+  const positive = (name: string, value: number | undefined) => {
+    if (value !== undefined && (!Number.isFinite(value) || value <= 0)) {
+      throw new InvalidOptionsError(`${name} must be a positive number, got ${value}`);
+    }
+  };
+  positive("ttlMs", options.ttlMs);
+  positive("maxBytes", options.maxBytes);
+  positive("lowWaterBytes", options.lowWaterBytes);
+  if (options.accessPersistIntervalMs !== undefined && !(options.accessPersistIntervalMs >= 0)) {
+    throw new InvalidOptionsError("accessPersistIntervalMs must be zero or more");
+  }
+  if (options.maxBytes === undefined) {
+    if (options.lowWaterBytes !== undefined) {
+      throw new InvalidOptionsError("lowWaterBytes needs maxBytes");
+    }
+    return { lowWaterBytes: undefined };
+  }
+  const lowWaterBytes = options.lowWaterBytes ?? Math.floor(options.maxBytes * 0.9);
+  if (lowWaterBytes > options.maxBytes) {
+    throw new InvalidOptionsError(
+      `lowWaterBytes (${lowWaterBytes}) must not exceed maxBytes (${options.maxBytes})`,
+    );
+  }
+  return { lowWaterBytes };
+}
+
+/**
+ * Puts a backend behind the BlobStore interface: digest checks, one write per digest at a time
+ * (in-process coalescing), usage accounting, last access per digest, TTL sweep and the size cap.
+ */
+export async function createManagedBlobStore(
+  backend: BlobBackend,
+  options: LifecycleOptions,
+): Promise<BlobStore> {
+  const { lowWaterBytes } = checkLifecycleOptions(options);
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const sizes = new Map<string, number>();
+  let usedBytes = 0;
+  for await (const blob of backend.listBlobs()) {
+    sizes.set(blob.digest, blob.size);
+    usedBytes += blob.size;
+  }
+  const accessTimes = await loadAccessTimes(
+    backend.metadata,
+    new Set(sizes.keys()),
+    options.accessPersistIntervalMs ?? 60_000,
+    clock,
+    logger,
+  );
+  const references = new ReferenceCounts();
+  const putsInFlight = new Map<string, Promise<PutResult>>();
+  let evictionPass: Promise<EvictionEvent[]> | undefined;
+  let closed = false;
+
+  const checkOpen = () => {
+    if (closed) throw new BlobStoreClosedError();
+  };
+
+  function remember(digest: string, size: number): void {
+    usedBytes += size - (sizes.get(digest) ?? 0);
+    sizes.set(digest, size);
+  }
+
+  function forgetSize(digest: string): void {
+    usedBytes -= sizes.get(digest) ?? 0;
+    sizes.delete(digest);
+  }
+
+  async function evict(digest: string, reason: EvictionReason): Promise<EvictionEvent | undefined> {
+    if (references.inUse(digest)) return undefined;
+    const size = sizes.get(digest) ?? 0;
+    const idleMs = clock.now() - (accessTimes.get(digest) ?? clock.now());
+    try {
+      await backend.delete(parseDigest(digest));
+    } catch (error) {
+      logger.warn({ digest, error: String(error) }, "could not evict a blob; it stays counted");
+      return undefined;
+    }
+    forgetSize(digest);
+    await accessTimes.forget(digest);
+    const event: EvictionEvent = { digest, size, reason, idleMs };
+    logger.info({ ...event }, "evicted a blob");
+    try {
+      options.onEvict?.(event);
+    } catch (error) {
+      logger.warn({ error: String(error) }, "the onEvict callback threw");
+    }
+    return event;
+  }
+
+  async function evictExpired(): Promise<EvictionEvent[]> {
+    const evicted: EvictionEvent[] = [];
+    if (options.ttlMs === undefined) return evicted;
+    const now = clock.now();
+    for (const digest of [...sizes.keys()]) {
+      const idle = now - (accessTimes.get(digest) ?? now);
+      if (idle > options.ttlMs) {
+        const event = await evict(digest, "ttl");
+        if (event) evicted.push(event);
+      }
+    }
+    return evicted;
+  }
+
+  async function enforceCapOnce(): Promise<EvictionEvent[]> {
+    const evicted: EvictionEvent[] = [];
+    if (options.maxBytes === undefined || lowWaterBytes === undefined) return evicted;
+    if (usedBytes <= options.maxBytes) return evicted;
+    const leastRecentFirst = [...sizes.keys()].sort(
+      (a, b) => (accessTimes.get(a) ?? 0) - (accessTimes.get(b) ?? 0),
+    );
+    for (const digest of leastRecentFirst) {
+      if (usedBytes <= lowWaterBytes) break;
+      const event = await evict(digest, "size-cap");
+      if (event) evicted.push(event);
+    }
+    if (usedBytes > options.maxBytes) {
+      logger.warn(
+        { usedBytes, maxBytes: options.maxBytes },
+        "over the size cap: the remaining blobs are in use",
+      );
+    }
+    return evicted;
+  }
+
+  /** One eviction pass at a time; a caller that finds one running waits and checks again. */
+  async function enforceCap(): Promise<EvictionEvent[]> {
+    while (evictionPass) await evictionPass.catch(() => {});
+    evictionPass = enforceCapOnce();
+    try {
+      return await evictionPass;
+    } finally {
+      evictionPass = undefined;
+    }
+  }
+
+  /** Reads and verifies a source whose blob is stored already, storing nothing. */
+  async function verifyOnly(
+    digest: ParsedDigest,
+    source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+    expectedSize: number | undefined,
+  ): Promise<number> {
+    const verifier = new VerifyingStream(digest, expectedSize);
+    await pipeline(
+      source as AsyncIterable<Uint8Array>,
+      verifier,
+      new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+    );
+    return verifier.size;
+  }
+
+  async function putOnce(
+    digest: ParsedDigest,
+    source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+    expectedSize: number | undefined,
+  ): Promise<PutResult> {
+    const release = references.acquire(digest.digest);
+    try {
+      const storedSize = await backend.stat(digest);
+      if (storedSize !== undefined) {
+        const size = await verifyOnly(digest, source, expectedSize);
+        remember(digest.digest, storedSize);
+        await accessTimes.touch(digest.digest);
+        return { digest: digest.digest, size, created: false };
+      }
+      const { size, created } = await backend.write(digest, source, expectedSize);
+      remember(digest.digest, size);
+      await accessTimes.touch(digest.digest, { persistNow: true });
+      // Still holding the reference: the new blob is not evicted by its own put.
+      await enforceCap();
+      return { digest: digest.digest, size, created };
+    } finally {
+      release();
+    }
+  }
+
+  return {
+    async stat(digest) {
+      checkOpen();
+      const parsed = parseDigest(digest);
+      const size = await backend.stat(parsed);
+      return size === undefined ? undefined : { digest: parsed.digest, size };
+    },
+
+    async get(digest, range) {
+      checkOpen();
+      const parsed = parseDigest(digest);
+      const release = references.acquire(parsed.digest);
+      let result: Awaited<ReturnType<BlobBackend["read"]>>;
+      try {
+        result = await backend.read(parsed, range);
+      } catch (error) {
+        release();
+        throw error;
+      }
+      if (result === undefined) {
+        release();
+        return undefined;
+      }
+      // The reference lasts until the body is fully read or destroyed.
+      result.body.once("close", release);
+      if (!sizes.has(parsed.digest)) remember(parsed.digest, result.size);
+      await accessTimes.touch(parsed.digest);
+      return result;
+    },
+
+    async put(digest, source, putOptions = {}) {
+      checkOpen();
+      const parsed = parseDigest(digest);
+      validateExpectedSize(putOptions.expectedSize);
+      // Concurrent puts of one digest run one after the other: the first writes, the rest
+      // find the blob stored and only verify their bytes.
+      for (let running = putsInFlight.get(parsed.digest); running; ) {
+        await running.catch(() => {});
+        running = putsInFlight.get(parsed.digest);
+      }
+      const attempt = putOnce(parsed, source, putOptions.expectedSize);
+      putsInFlight.set(parsed.digest, attempt);
+      try {
+        return await attempt;
+      } finally {
+        if (putsInFlight.get(parsed.digest) === attempt) putsInFlight.delete(parsed.digest);
+      }
+    },
+
+    async delete(digest) {
+      checkOpen();
+      const parsed = parseDigest(digest);
+      const existed = await backend.delete(parsed);
+      forgetSize(parsed.digest);
+      await accessTimes.forget(parsed.digest);
+      return existed;
+    },
+
+    async *list() {
+      checkOpen();
+      for await (const blob of backend.listBlobs()) yield blob.digest;
+    },
+
+    metadata: backend.metadata,
+
+    async usage() {
+      checkOpen();
+      return { bytes: usedBytes, blobs: sizes.size };
+    },
+
+    async sweep() {
+      checkOpen();
+      const expired = await evictExpired();
+      const overCap = await enforceCap();
+      return { evicted: [...expired, ...overCap] };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled(putsInFlight.values());
+      await accessTimes.flush();
+      await backend.close();
+    },
+  };
+}

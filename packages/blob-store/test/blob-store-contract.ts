@@ -1,0 +1,432 @@
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { PassThrough, Readable } from "node:stream";
+import { buffer } from "node:stream/consumers";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import {
+  type BlobStore,
+  createTagRecords,
+  digestOf,
+  type EvictionEvent,
+  type LifecycleOptions,
+} from "../src/index.js";
+
+/** One storage location; every `openStore` opens the same data (as a restart would). */
+export interface ContractSubject {
+  openStore(options?: LifecycleOptions): Promise<BlobStore>;
+}
+
+export function blobOf(size: number): { bytes: Buffer; digest: string } {
+  const bytes = randomBytes(size);
+  return { bytes, digest: digestOf(bytes) };
+}
+
+export async function readAll(store: BlobStore, digest: string): Promise<Buffer | undefined> {
+  const result = await store.get(digest);
+  return result === undefined ? undefined : await buffer(result.body);
+}
+
+async function listAll(store: BlobStore): Promise<string[]> {
+  const digests: string[] = [];
+  for await (const digest of store.list()) digests.push(digest);
+  return digests.sort();
+}
+
+async function keysOf(store: BlobStore, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const key of store.metadata.list(prefix)) keys.push(key);
+  return keys.sort();
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start = Date.UTC(2026, 0, 1)) {
+  let now = start;
+  return {
+    now: () => now,
+    advance(milliseconds: number) {
+      now += milliseconds;
+    },
+  };
+}
+
+const hour = 3600_000;
+
+/** The behaviour every backend must show; `makeSubject` gives a fresh, empty location. */
+export function describeBlobStoreContract(
+  backendName: string,
+  makeSubject: () => Promise<ContractSubject>,
+  sizes: { multipartBlobBytes: number },
+): void {
+  async function freshStore(options?: LifecycleOptions) {
+    const subject = await makeSubject();
+    return { subject, store: await subject.openStore(options) };
+  }
+
+  describe(`blob store contract: ${backendName}`, () => {
+    it("stores a blob and gives the same bytes back", async () => {
+      const { store } = await freshStore();
+      const blob = blobOf(100_000);
+      const result = await store.put(blob.digest, Readable.from([blob.bytes]), {
+        expectedSize: blob.bytes.length,
+      });
+      expect(result).toEqual({ digest: blob.digest, size: 100_000, created: true });
+      expect(await store.stat(blob.digest)).toEqual({ digest: blob.digest, size: 100_000 });
+      expect((await readAll(store, blob.digest))?.equals(blob.bytes)).toBe(true);
+      expect(await listAll(store)).toEqual([blob.digest]);
+      expect(await store.usage()).toEqual({ bytes: 100_000, blobs: 1 });
+      await store.close();
+    });
+
+    it("stores a blob larger than one upload part and an empty blob", async () => {
+      const { store } = await freshStore();
+      const big = blobOf(sizes.multipartBlobBytes);
+      const chunks = [];
+      for (let offset = 0; offset < big.bytes.length; offset += 64 * 1024) {
+        chunks.push(big.bytes.subarray(offset, offset + 64 * 1024));
+      }
+      await store.put(big.digest, Readable.from(chunks));
+      expect((await readAll(store, big.digest))?.equals(big.bytes)).toBe(true);
+      const empty = blobOf(0);
+      expect((await store.put(empty.digest, Readable.from([]))).size).toBe(0);
+      expect((await readAll(store, empty.digest))?.length).toBe(0);
+      await store.close();
+    });
+
+    it("verifies sha512 digests too", async () => {
+      const { store } = await freshStore();
+      const bytes = randomBytes(5000);
+      const digest = digestOf(bytes, "sha512");
+      await store.put(digest, Readable.from([bytes]));
+      expect((await readAll(store, digest))?.equals(bytes)).toBe(true);
+      await expect(
+        store.put(digestOf(randomBytes(10), "sha512"), Readable.from([bytes])),
+      ).rejects.toMatchObject({ code: "BLOB_STORE_DIGEST_MISMATCH" });
+      await store.close();
+    });
+
+    it("refuses content that does not match its digest and keeps nothing of it", async () => {
+      const { store } = await freshStore();
+      const blob = blobOf(sizes.multipartBlobBytes);
+      const wrong = digestOf("something else");
+      await expect(store.put(wrong, Readable.from([blob.bytes]))).rejects.toMatchObject({
+        code: "BLOB_STORE_DIGEST_MISMATCH",
+        expectedDigest: wrong,
+        actualDigest: blob.digest,
+      });
+      expect(await store.stat(wrong)).toBeUndefined();
+      expect(await store.stat(blob.digest)).toBeUndefined();
+      expect(await listAll(store)).toEqual([]);
+      expect(await store.usage()).toEqual({ bytes: 0, blobs: 0 });
+      await store.close();
+    });
+
+    it("refuses a blob of the wrong length, too long or too short", async () => {
+      const { store } = await freshStore();
+      const blob = blobOf(1000);
+      await expect(
+        store.put(blob.digest, Readable.from([blob.bytes]), { expectedSize: 999 }),
+      ).rejects.toMatchObject({ code: "BLOB_STORE_SIZE_MISMATCH", expectedSize: 999 });
+      await expect(
+        store.put(blob.digest, Readable.from([blob.bytes]), { expectedSize: 1001 }),
+      ).rejects.toMatchObject({ code: "BLOB_STORE_SIZE_MISMATCH", actualSize: 1000 });
+      await expect(
+        store.put(blob.digest, Readable.from([blob.bytes]), { expectedSize: -1 }),
+      ).rejects.toMatchObject({ code: "BLOB_STORE_INVALID_OPTIONS" });
+      expect(await listAll(store)).toEqual([]);
+      await store.close();
+    });
+
+    it("names an invalid digest in a typed error on every operation", async () => {
+      const { store } = await freshStore();
+      for (const bad of [
+        "sha256:abc",
+        "md5:d41d8cd98f00b204e9800998ecf8427e",
+        "nope",
+        `sha256:${"A".repeat(64)}`,
+      ]) {
+        await expect(store.stat(bad)).rejects.toMatchObject({ code: "BLOB_STORE_INVALID_DIGEST" });
+        await expect(store.get(bad)).rejects.toMatchObject({ code: "BLOB_STORE_INVALID_DIGEST" });
+        await expect(store.delete(bad)).rejects.toMatchObject({
+          code: "BLOB_STORE_INVALID_DIGEST",
+        });
+        await expect(store.put(bad, Readable.from([Buffer.from("x")]))).rejects.toThrow(
+          /invalid digest/,
+        );
+      }
+      await store.close();
+    });
+
+    it("serves byte ranges and refuses a range outside the blob", async () => {
+      const { store } = await freshStore();
+      const blob = blobOf(10_000);
+      await store.put(blob.digest, Readable.from([blob.bytes]));
+      const middle = await store.get(blob.digest, { start: 100, end: 199 });
+      expect(middle).toMatchObject({ size: 10_000, start: 100, end: 199 });
+      expect(
+        (await buffer(middle?.body ?? Readable.from([]))).equals(blob.bytes.subarray(100, 200)),
+      ).toBe(true);
+      const tail = await store.get(blob.digest, { start: 9_990 });
+      expect(tail).toMatchObject({ start: 9_990, end: 9_999 });
+      expect(
+        (await buffer(tail?.body ?? Readable.from([]))).equals(blob.bytes.subarray(9_990)),
+      ).toBe(true);
+      const clamped = await store.get(blob.digest, { start: 9_000, end: 20_000 });
+      expect(clamped).toMatchObject({ start: 9_000, end: 9_999 });
+      await buffer(clamped?.body ?? Readable.from([]));
+      await expect(store.get(blob.digest, { start: 10_000 })).rejects.toMatchObject({
+        code: "BLOB_STORE_RANGE_NOT_SATISFIABLE",
+        size: 10_000,
+      });
+      await expect(store.get(blob.digest, { start: 5, end: 4 })).rejects.toMatchObject({
+        code: "BLOB_STORE_INVALID_OPTIONS",
+      });
+      await store.close();
+    });
+
+    it("answers undefined for a missing blob and deletes once", async () => {
+      const { store } = await freshStore();
+      const blob = blobOf(10);
+      expect(await store.stat(blob.digest)).toBeUndefined();
+      expect(await store.get(blob.digest)).toBeUndefined();
+      expect(await store.delete(blob.digest)).toBe(false);
+      await store.put(blob.digest, Readable.from([blob.bytes]));
+      expect(await store.delete(blob.digest)).toBe(true);
+      expect(await store.delete(blob.digest)).toBe(false);
+      expect(await store.get(blob.digest)).toBeUndefined();
+      expect(await store.usage()).toEqual({ bytes: 0, blobs: 0 });
+      await store.close();
+    });
+
+    it("stores a blob once when it is put again, still verifying the second source", async () => {
+      const { store } = await freshStore();
+      const blob = blobOf(3000);
+      await store.put(blob.digest, Readable.from([blob.bytes]));
+      expect(await store.put(blob.digest, Readable.from([blob.bytes]))).toMatchObject({
+        created: false,
+        size: 3000,
+      });
+      await expect(
+        store.put(blob.digest, Readable.from([randomBytes(3000)])),
+      ).rejects.toMatchObject({
+        code: "BLOB_STORE_DIGEST_MISMATCH",
+      });
+      expect(await listAll(store)).toEqual([blob.digest]);
+      expect(await store.usage()).toEqual({ bytes: 3000, blobs: 1 });
+      expect((await readAll(store, blob.digest))?.equals(blob.bytes)).toBe(true);
+      await store.close();
+    });
+
+    it("shows nothing of a blob until its put has committed", async () => {
+      const { store } = await freshStore();
+      const blob = blobOf(sizes.multipartBlobBytes);
+      const source = new PassThrough();
+      const putting = store.put(blob.digest, source);
+      const half = Math.floor(blob.bytes.length / 2);
+      // Write more than a part's worth so a multipart upload is under way.
+      await new Promise<void>((resolve) =>
+        source.write(blob.bytes.subarray(0, half), () => resolve()),
+      );
+      for (let turn = 0; turn < 20; turn += 1) await nextTurn();
+      expect(await store.stat(blob.digest)).toBeUndefined();
+      expect(await store.get(blob.digest)).toBeUndefined();
+      expect(await listAll(store)).toEqual([]);
+      source.end(blob.bytes.subarray(half));
+      await putting;
+      expect((await readAll(store, blob.digest))?.equals(blob.bytes)).toBe(true);
+      await store.close();
+    });
+
+    it("gets 50 concurrent puts and gets of the same and of different digests right", async () => {
+      const { store } = await freshStore();
+      const shared = blobOf(200_000);
+      const distinct = Array.from({ length: 25 }, () => blobOf(50_000));
+      const puts = [
+        ...Array.from({ length: 25 }, () =>
+          store.put(
+            shared.digest,
+            Readable.from([shared.bytes.subarray(0, 100_000), shared.bytes.subarray(100_000)]),
+          ),
+        ),
+        ...distinct.map((blob) => store.put(blob.digest, Readable.from([blob.bytes]))),
+      ];
+      const results = await Promise.all(puts);
+      expect(
+        results.filter((result) => result.digest === shared.digest && result.created),
+      ).toHaveLength(1);
+      expect(results.filter((result) => result.created)).toHaveLength(26);
+      const reads = await Promise.all([
+        ...Array.from({ length: 25 }, () => readAll(store, shared.digest)),
+        ...distinct.map((blob) => readAll(store, blob.digest)),
+      ]);
+      for (const bytes of reads.slice(0, 25)) expect(bytes?.equals(shared.bytes)).toBe(true);
+      distinct.forEach((blob, index) => {
+        expect(reads[25 + index]?.equals(blob.bytes)).toBe(true);
+      });
+      expect(await store.usage()).toEqual({ bytes: 200_000 + 25 * 50_000, blobs: 26 });
+      expect((await listAll(store)).length).toBe(26);
+      await store.close();
+    });
+
+    it("keeps metadata records: get, put, overwrite, delete, list by prefix", async () => {
+      const { subject, store } = await freshStore();
+      await store.metadata.put("notes/a", "one");
+      await store.metadata.put("notes/a", "two");
+      await store.metadata.put("notes/a/b", JSON.stringify({ nested: true }));
+      await store.metadata.put("notes/a.b:c", "dots and colons");
+      await store.metadata.put("other/x", "x");
+      expect(await store.metadata.get("notes/a")).toBe("two");
+      expect(JSON.parse((await store.metadata.get("notes/a/b")) ?? "null")).toEqual({
+        nested: true,
+      });
+      expect(await store.metadata.get("notes/missing")).toBeUndefined();
+      expect(await keysOf(store, "notes/")).toEqual(["notes/a", "notes/a.b:c", "notes/a/b"]);
+      expect(await keysOf(store, "notes/a.")).toEqual(["notes/a.b:c"]);
+      expect(await store.metadata.delete("notes/a")).toBe(true);
+      expect(await store.metadata.delete("notes/a")).toBe(false);
+      await expect(store.metadata.put("bad//key", "x")).rejects.toMatchObject({
+        code: "BLOB_STORE_INVALID_METADATA_KEY",
+      });
+      await expect(store.metadata.get("../escape")).rejects.toMatchObject({
+        code: "BLOB_STORE_INVALID_METADATA_KEY",
+      });
+      await store.close();
+      const reopened = await subject.openStore();
+      expect(await keysOf(reopened, "notes/")).toEqual(["notes/a.b:c", "notes/a/b"]);
+      await reopened.close();
+    });
+
+    it("records tag → digest with the fetch time", async () => {
+      const { store } = await freshStore();
+      const tags = createTagRecords(store.metadata);
+      const digest = digestOf("manifest");
+      await tags.put("registry-1.docker.io", "library/nginx", "1.27", { digest, fetchedAt: 1234 });
+      await tags.put("registry-1.docker.io", "library/nginx/sub", "latest", {
+        digest,
+        fetchedAt: 5,
+      });
+      expect(await tags.get("registry-1.docker.io", "library/nginx", "1.27")).toEqual({
+        digest,
+        fetchedAt: 1234,
+      });
+      const listed: string[] = [];
+      for await (const tag of tags.list("registry-1.docker.io", "library/nginx")) listed.push(tag);
+      expect(listed).toEqual(["1.27"]);
+      await store.close();
+    });
+
+    describe("TTL and size cap (controlled clock)", () => {
+      it("sweeps blobs unused longer than the TTL, per digest: a layer two repositories share stays while one uses it", async () => {
+        const clock = manualClock();
+        const evictions: EvictionEvent[] = [];
+        const { store } = await freshStore({
+          clock,
+          ttlMs: 24 * hour,
+          onEvict: (event) => evictions.push(event),
+        });
+        const shared = blobOf(1000); // a base layer of repositories a and b
+        const onlyA = blobOf(2000);
+        await store.put(shared.digest, Readable.from([shared.bytes]));
+        await store.put(onlyA.digest, Readable.from([onlyA.bytes]));
+        clock.advance(20 * hour);
+        await readAll(store, shared.digest); // repository b pulls its image
+        clock.advance(10 * hour);
+        const { evicted } = await store.sweep();
+        expect(evicted.map((event) => event.digest)).toEqual([onlyA.digest]);
+        expect(evicted[0]).toMatchObject({ reason: "ttl", size: 2000, idleMs: 30 * hour });
+        expect(evictions).toEqual(evicted);
+        expect(await store.stat(onlyA.digest)).toBeUndefined();
+        expect((await readAll(store, shared.digest))?.equals(shared.bytes)).toBe(true);
+        expect(await store.usage()).toEqual({ bytes: 1000, blobs: 1 });
+        await store.close();
+      });
+
+      it("evicts least recently used blobs down to the low-water mark when usage passes the cap", async () => {
+        const clock = manualClock();
+        const evictions: EvictionEvent[] = [];
+        const { store } = await freshStore({
+          clock,
+          maxBytes: 10_000,
+          lowWaterBytes: 6_000,
+          onEvict: (event) => evictions.push(event),
+        });
+        const blobs = Array.from({ length: 4 }, () => blobOf(2_500));
+        for (const blob of blobs) {
+          await store.put(blob.digest, Readable.from([blob.bytes]));
+          clock.advance(1000);
+        }
+        await readAll(store, blobs[0]?.digest ?? ""); // the oldest write is now the newest read
+        const fifth = blobOf(2_500);
+        await store.put(fifth.digest, Readable.from([fifth.bytes]));
+        // 12 500 bytes > 10 000: the least recently used go until usage is <= 6 000.
+        expect(evictions.map((event) => event.digest)).toEqual([
+          blobs[1]?.digest,
+          blobs[2]?.digest,
+          blobs[3]?.digest,
+        ]);
+        expect(evictions.every((event) => event.reason === "size-cap")).toBe(true);
+        expect(await store.usage()).toEqual({ bytes: 5_000, blobs: 2 });
+        expect(await store.stat(blobs[0]?.digest ?? "")).toBeDefined();
+        expect(await store.stat(fifth.digest)).toBeDefined();
+        await store.close();
+      });
+
+      it("never evicts a blob while it is being read, and evicts it once the read is over", async () => {
+        const clock = manualClock();
+        const { store } = await freshStore({
+          clock,
+          ttlMs: hour,
+          maxBytes: 60_000,
+          lowWaterBytes: 30_000,
+        });
+        const busy = blobOf(40_000);
+        await store.put(busy.digest, Readable.from([busy.bytes]));
+        const reading = await store.get(busy.digest);
+        if (reading === undefined) throw new Error("the blob was just stored");
+        clock.advance(5 * hour);
+        expect((await store.sweep()).evicted).toEqual([]);
+        const other = blobOf(40_000);
+        await store.put(other.digest, Readable.from([other.bytes]));
+        // Over the cap, but the only older blob is being read: the new one is the one to go later.
+        expect(await store.stat(busy.digest)).toBeDefined();
+        expect((await buffer(reading.body)).equals(busy.bytes)).toBe(true);
+        if (!reading.body.closed) await once(reading.body, "close");
+        clock.advance(2 * hour);
+        const { evicted } = await store.sweep();
+        expect(evicted.map((event) => event.digest).sort()).toEqual(
+          [busy.digest, other.digest].sort(),
+        );
+        await store.close();
+      });
+
+      it("keeps the eviction order across a restart", async () => {
+        const clock = manualClock();
+        const subject = await makeSubject();
+        const options = { clock, accessPersistIntervalMs: 0 };
+        const first = await subject.openStore(options);
+        const older = blobOf(3_000);
+        const newer = blobOf(3_000);
+        await first.put(older.digest, Readable.from([older.bytes]));
+        clock.advance(hour);
+        await first.put(newer.digest, Readable.from([newer.bytes]));
+        clock.advance(hour);
+        await readAll(first, older.digest); // now "older" is the most recently used
+        await first.close();
+        clock.advance(hour);
+        const evictions: EvictionEvent[] = [];
+        const second = await subject.openStore({
+          ...options,
+          maxBytes: 5_000,
+          lowWaterBytes: 4_000,
+          onEvict: (event) => evictions.push(event),
+        });
+        expect(await second.usage()).toEqual({ bytes: 6_000, blobs: 2 });
+        await second.sweep();
+        expect(evictions).toEqual([
+          { digest: newer.digest, size: 3_000, reason: "size-cap", idleMs: 2 * hour },
+        ]);
+        await second.close();
+      });
+    });
+  });
+}
