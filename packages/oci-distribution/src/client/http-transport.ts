@@ -2,8 +2,9 @@
  * One HTTP exchange with timeouts, the caller's AbortSignal, retries and manual redirects.
  * Registry semantics (auth, OCI errors) live a layer above, in registry-session.ts.
  *
- * - Timeout: `timeoutMs` until the response headers arrive, and as the longest silence between
- *   body chunks (undici's bodyTimeout); a large blob may take as long as it needs overall.
+ * - Timeout: `timeoutMs` is the longest silence — connecting, sending the request body, waiting
+ *   for the headers, between response body chunks (undici's bodyTimeout); a large blob may take
+ *   as long as it needs overall.
  * - Retries: only for requests the caller marks `retryable` (idempotent, replayable body), on
  *   429, 5xx (not 501) and connection errors, honouring Retry-After.
  * - Redirects: followed by hand so the Authorization header is dropped on the first hop to
@@ -11,6 +12,7 @@
  */
 
 import type { IncomingHttpHeaders } from "node:http";
+import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { RegistryClientError } from "./client-errors.js";
 import { type RegistryClientLogger, redactUrl } from "./logger.js";
@@ -74,21 +76,31 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
   const { dispatcher, timeoutMs, retry, logger } = options;
   const random = options.random ?? Math.random;
 
-  async function sendOnce(request: HttpRequest, url: URL, headers: Record<string, string>) {
+  async function sendOnce(request: HttpRequest, url: URL, requestHeaders: Record<string, string>) {
     const timeout = new AbortController();
     const signal = request.signal
       ? AbortSignal.any([request.signal, timeout.signal])
       : timeout.signal;
-    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    // The timer measures silence, not duration: it restarts whenever undici takes another
+    // piece of the request body, so a large upload on a slow link is not cut off.
+    let timer: NodeJS.Timeout | undefined;
+    const restartTimer = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => timeout.abort(), timeoutMs);
+    };
+    restartTimer();
+    const headers = { ...requestHeaders };
+    const hasBody = request.body !== undefined && !isEmptyBytes(request.body);
     try {
       const response = await dispatcher.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: request.method,
         headers,
-        body: (request.body ?? null) as Dispatcher.DispatchOptions["body"],
+        body: requestBody(request.body, headers, restartTimer),
         signal,
-        headersTimeout: timeoutMs,
+        // With a body, undici's header timer would also run while the body is being sent.
+        headersTimeout: hasBody ? 0 : timeoutMs,
         bodyTimeout: timeoutMs,
       });
       return response;
@@ -97,7 +109,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       if (timeout.signal.aborted) {
         throw new RegistryClientError(
           "TIMEOUT",
-          `${request.method} ${redactUrl(url)}: no response within ${timeoutMs} ms`,
+          `${request.method} ${redactUrl(url)}: nothing sent or received for ${timeoutMs} ms`,
         );
       }
       throw toConnectionError(error, request.method, url);
@@ -200,6 +212,46 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       }
     },
   };
+}
+
+const BODY_PIECE_BYTES = 64 * 1024;
+
+function isEmptyBytes(body: HttpRequest["body"]): boolean {
+  return (typeof body === "string" || body instanceof Uint8Array) && body.length === 0;
+}
+
+/** The body as undici takes it: bytes and streams in pieces that report progress. */
+function requestBody(
+  body: HttpRequest["body"],
+  headers: Record<string, string>,
+  onProgress: () => void,
+): Dispatcher.DispatchOptions["body"] {
+  if (body === undefined) return null;
+  if (typeof body === "string" || isEmptyBytes(body)) return body as string | Uint8Array;
+  if (body instanceof Uint8Array) {
+    headers["content-length"] ??= String(body.byteLength);
+    return Readable.from(piecesOf(body, onProgress), { objectMode: false });
+  }
+  return Readable.from(progressOf(body as AsyncIterable<Uint8Array>, onProgress), {
+    objectMode: false,
+  });
+}
+
+function* piecesOf(bytes: Uint8Array, onProgress: () => void): Generator<Uint8Array> {
+  for (let offset = 0; offset < bytes.byteLength; offset += BODY_PIECE_BYTES) {
+    yield bytes.subarray(offset, offset + BODY_PIECE_BYTES);
+    onProgress();
+  }
+}
+
+async function* progressOf(
+  source: AsyncIterable<Uint8Array>,
+  onProgress: () => void,
+): AsyncGenerator<Uint8Array> {
+  for await (const piece of source) {
+    yield piece;
+    onProgress();
+  }
 }
 
 function withoutAuthorization(headers: Record<string, string>): Record<string, string> {

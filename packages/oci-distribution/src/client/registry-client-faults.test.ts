@@ -179,6 +179,53 @@ describe("registry client through the fault proxy in front of docker-registry", 
     expect(await patient.headBlob("faults/app", digest)).toEqual({ digest, size: blob.length });
   });
 
+  it("lets a slow upload that keeps making progress finish, and times out one that stalls (slow link simulated by a dispatcher interceptor)", async () => {
+    /** Hands the PUT body to the socket one 64 KiB piece at a time, `pauseMs` apart. */
+    const slowLink =
+      (pauseMs: (piece: number) => number): Dispatcher.DispatcherComposeInterceptor =>
+      (dispatch) =>
+      (options, handler) => {
+        const source = options.body;
+        if (options.method !== "PUT" || !(source instanceof Readable))
+          return dispatch(options, handler);
+        async function* paced() {
+          let piece = 0;
+          for await (const chunk of source as Readable) {
+            await new Promise((resolve) => setTimeout(resolve, pauseMs(piece++)));
+            yield chunk as Buffer;
+          }
+        }
+        return dispatch(
+          { ...options, body: Readable.from(paced(), { objectMode: false }) },
+          handler,
+        );
+      };
+    const content = seededBytes("client-faults-slow-upload", 8 * 64 * 1024);
+    // Eight pieces 100 ms apart: longer than timeoutMs in all, but never silent that long.
+    const slow = client({
+      registry: registry.url,
+      timeoutMs: 500,
+      dispatcher: agent.compose(slowLink(() => 100)),
+    });
+    expect((await slow.pushBlob("faults/slow", content)).outcome).toBe("uploaded");
+    expect(
+      await client({ registry: registry.url }).headBlob("faults/slow", computeDigest(content)),
+    ).toEqual({
+      digest: computeDigest(content),
+      size: content.length,
+    });
+
+    const stalled = client({
+      registry: registry.url,
+      timeoutMs: 500,
+      retry: { retries: 0 },
+      dispatcher: agent.compose(slowLink((piece) => (piece === 3 ? 2000 : 0))),
+    });
+    const other = seededBytes("client-faults-stalled-upload", 8 * 64 * 1024);
+    const error = await errorOf(stalled.pushBlob("faults/slow", other));
+    expect(isRegistryClientError(error) && error.code).toBe("TIMEOUT");
+  });
+
   it("stops at once when the caller aborts, before or during a download", async () => {
     const abortable = proxiedClient();
     const error = await errorOf(

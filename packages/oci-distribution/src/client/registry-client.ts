@@ -62,7 +62,7 @@ export interface RegistryClientOptions {
     "cert" | "key" | "passphrase" | "servername" | "rejectUnauthorized" | "ca"
   >;
   logger?: RegistryClientLogger;
-  /** Longest wait for response headers, and longest silence inside a body. Default 30 s. */
+  /** Longest silence: connecting, sending a body, awaiting headers, inside a body. Default 30 s. */
   timeoutMs?: number;
   retry?: RetryOptions;
   /** Manifests larger than this are refused (both ways). Default 4 MiB. */
