@@ -65,6 +65,7 @@ function main() {
       "test",
       "--log-order=grouped",
       "--concurrency=3",
+      "--continue=always",
       ...filters,
     ],
     { cwd: repositoryRoot, env },

@@ -1,0 +1,177 @@
+/**
+ * A fill: the one upstream download of one blob (docs/adr/0009-pull-through-blob-fill.md).
+ * It streams the upstream body, verified by the registry client (digest and Content-Length),
+ * into a spool file that clients follow (spool-follower.ts), then commits the spool to the
+ * blob store. The fill belongs to the cache, not to a request: clients that go away only stop
+ * their own followers. On failure every follower is destroyed and nothing is committed.
+ */
+import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { type FileHandle, open, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { BlobStore } from "@regmirror/blob-store";
+import { parseDigest } from "@regmirror/oci-distribution";
+import { describeError, type PullThroughLogger } from "./pull-through-logger.js";
+import type { PullThroughMetrics } from "./pull-through-metrics.js";
+import type { UpstreamRegistry } from "./upstream-registry.js";
+
+export type FillState = "starting" | "downloading" | "verified" | "failed";
+
+/** How a fill started: streaming into the spool, or the blob turned out to be stored already. */
+export type FillStart = { kind: "spool"; size: number | undefined } | { kind: "stored" };
+
+export interface BlobFillDeps {
+  upstream: UpstreamRegistry;
+  repository: string;
+  blobStore: BlobStore;
+  spoolDirectory: string;
+  logger: PullThroughLogger;
+  metrics: PullThroughMetrics;
+  /** Aborted when the storage closes. */
+  signal: AbortSignal;
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((onResolve, onReject) => {
+    resolve = onResolve;
+    reject = onReject;
+  });
+  return { promise, resolve, reject };
+}
+
+export class BlobFill {
+  state: FillState = "starting";
+  /** The blob's size from upstream; undefined until known (or when upstream did not say). */
+  size: number | undefined;
+  /** Bytes in the spool file, readable by followers. */
+  written = 0;
+  error: Error | undefined;
+  /** Resolves once upstream answered with the body (or the blob was found stored); rejects with the upstream error. */
+  readonly started: Promise<FillStart>;
+  /** Settles when the fill is over: committed (or found stored), or failed. Never rejects. */
+  readonly done: Promise<void>;
+
+  #handle: FileHandle | undefined;
+  #references = 1;
+  #change = deferred<void>();
+  #start = deferred<FillStart>();
+
+  constructor(
+    readonly digest: string,
+    deps: BlobFillDeps,
+    /** Called when new requests must no longer join this fill. */
+    onRetire: () => void,
+  ) {
+    this.started = this.#start.promise;
+    // Nobody may be waiting on `started` when the fill fails early; that is not an unhandled error.
+    this.started.catch(() => {});
+    this.done = this.#run(deps, onRetire);
+  }
+
+  /** The spool, for followers; defined while the fill has followers or is running. */
+  get handle(): FileHandle {
+    if (this.#handle === undefined) throw new Error("the spool of this fill is closed");
+    return this.#handle;
+  }
+
+  /** Resolves at the next change: more bytes in the spool, verified or failed. */
+  nextChange(): Promise<void> {
+    return this.#change.promise;
+  }
+
+  /** A follower holds the spool open until it releases it. */
+  acquire(): void {
+    this.#references += 1;
+  }
+
+  release(): void {
+    this.#references -= 1;
+    if (this.#references === 0) {
+      const handle = this.#handle;
+      this.#handle = undefined;
+      void handle?.close().catch(() => {});
+    }
+  }
+
+  #notify(): void {
+    const change = this.#change;
+    this.#change = deferred<void>();
+    change.resolve();
+  }
+
+  async #run(deps: BlobFillDeps, onRetire: () => void): Promise<void> {
+    const { upstream, repository, blobStore, logger, metrics, signal } = deps;
+    const { algorithm, encoded } = parseDigest(this.digest);
+    const spoolPath = join(deps.spoolDirectory, `${algorithm}-${encoded}-${randomUUID()}.spool`);
+    let spoolCreated = false;
+    try {
+      // A fill that finished just before this one started has committed: no second download.
+      if ((await blobStore.stat(this.digest)) !== undefined) {
+        this.#start.resolve({ kind: "stored" });
+        return;
+      }
+      this.#handle = await open(spoolPath, "wx+");
+      spoolCreated = true;
+      const download = await upstream.request("get-blob", (client) =>
+        client.getBlob(repository, this.digest, { signal }),
+      );
+      this.size = download.size;
+      this.state = "downloading";
+      this.#start.resolve({ kind: "spool", size: download.size });
+      for await (const chunk of download.stream as AsyncIterable<Buffer>) {
+        for (let offset = 0; offset < chunk.byteLength; ) {
+          const { bytesWritten } = await this.handle.write(
+            chunk,
+            offset,
+            chunk.byteLength - offset,
+            this.written + offset,
+          );
+          offset += bytesWritten;
+        }
+        this.written += chunk.byteLength;
+        metrics.bytesFromUpstream(upstream.name, chunk.byteLength);
+        this.#notify();
+      }
+      // The client's verifier has checked the digest (and Content-Length when there was one).
+      this.size ??= this.written;
+      this.state = "verified";
+      this.#notify();
+      await blobStore.put(this.digest, createReadStream(spoolPath), { expectedSize: this.written });
+      logger.debug(
+        { upstream: upstream.name, digest: this.digest, size: this.written },
+        "blob cached",
+      );
+    } catch (error) {
+      this.#start.reject(error);
+      if (this.state === "verified") {
+        // The clients got verified bytes; only keeping them failed. The next request fetches again.
+        logger.error(
+          { digest: this.digest, error: describeError(error) },
+          "could not store a downloaded blob",
+        );
+      } else {
+        this.error = error instanceof Error ? error : new Error(String(error));
+        this.state = "failed";
+        if (this.written > 0 || this.size !== undefined) {
+          logger.warn(
+            {
+              upstream: upstream.name,
+              digest: this.digest,
+              received: this.written,
+              error: describeError(error),
+            },
+            "blob download failed: nothing stored, its clients' transfers are aborted",
+          );
+        }
+        onRetire();
+        this.#notify();
+      }
+    } finally {
+      onRetire();
+      if (spoolCreated) await rm(spoolPath, { force: true }).catch(() => {});
+      this.release();
+    }
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Blobs through the cache: from the store; else from the one running fill of the digest
+ * (single flight keyed by digest), started on the first miss. HEAD (`stat`) never downloads a
+ * body: the store, a running fill, else an upstream HEAD.
+ */
+import { pipeline, Transform } from "node:stream";
+import type { BlobStore } from "@regmirror/blob-store";
+import {
+  type BlobByteRange,
+  type OpenedBlob,
+  RegistryError,
+  type StoredBlobInfo,
+} from "@regmirror/oci-distribution";
+import { BlobFill } from "./blob-fill.js";
+import type { PullThroughLogger } from "./pull-through-logger.js";
+import type { PullThroughMetrics } from "./pull-through-metrics.js";
+import { createSingleFlight } from "./single-flight.js";
+import { SpoolFollower } from "./spool-follower.js";
+import { classifyUpstreamError, toClientError } from "./upstream-errors.js";
+import type { UpstreamRegistry } from "./upstream-registry.js";
+
+export interface BlobSourceDeps {
+  blobStore: BlobStore;
+  spoolDirectory: string;
+  logger: PullThroughLogger;
+  metrics: PullThroughMetrics;
+  /** Aborted when the storage closes: running fills stop. */
+  signal: AbortSignal;
+}
+
+export interface BlobSource {
+  stat(
+    upstream: UpstreamRegistry,
+    repository: string,
+    digest: string,
+  ): Promise<StoredBlobInfo | undefined>;
+  open(
+    upstream: UpstreamRegistry,
+    repository: string,
+    digest: string,
+    range: BlobByteRange | undefined,
+  ): Promise<OpenedBlob | undefined>;
+  /** Waits for the fills under way to end (after the storage's signal aborted them). */
+  drain(): Promise<void>;
+}
+
+export function createBlobSource(deps: BlobSourceDeps): BlobSource {
+  const { blobStore, metrics } = deps;
+  const fills = new Map<string, BlobFill>();
+  const heads = createSingleFlight<StoredBlobInfo>();
+
+  /** The running fill of `digest` with a reference held for the caller, or undefined. */
+  function joinFill(digest: string, countAsWaiter: boolean): BlobFill | undefined {
+    const fill = fills.get(digest);
+    if (fill === undefined) return undefined;
+    fill.acquire();
+    if (countAsWaiter) metrics.coalescedWaiter("blob");
+    return fill;
+  }
+
+  function startFill(upstream: UpstreamRegistry, repository: string, digest: string): BlobFill {
+    const fill: BlobFill = new BlobFill(digest, { ...deps, upstream, repository }, () => {
+      if (fills.get(digest) === fill) fills.delete(digest);
+    });
+    fills.set(digest, fill);
+    fill.acquire();
+    return fill;
+  }
+
+  /** The store's bytes, counted as served from the cache. */
+  async function fromStore(
+    digest: string,
+    range: BlobByteRange | undefined,
+  ): Promise<OpenedBlob | undefined> {
+    const stored = await blobStore.get(digest, range);
+    if (stored === undefined) return undefined;
+    metrics.cacheHit("blob");
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        metrics.bytesServedFromCache(chunk.byteLength);
+        callback(null, chunk);
+      },
+    });
+    pipeline(stored.body, counter, () => {});
+    return { digest, size: stored.size, stream: counter };
+  }
+
+  async function followFill(
+    fill: BlobFill,
+    upstream: UpstreamRegistry,
+    range: BlobByteRange | undefined,
+  ): Promise<OpenedBlob | undefined> {
+    let start: Awaited<BlobFill["started"]>;
+    try {
+      start = await fill.started;
+    } catch (error) {
+      fill.release();
+      if (classifyUpstreamError(error) === "not-found") return undefined;
+      throw toClientError(error, upstream.name, "BLOB_UNKNOWN");
+    }
+    if (start.kind === "stored") {
+      fill.release();
+      return fromStore(fill.digest, range);
+    }
+    // Upstream sent no Content-Length: the size is known once the download is verified.
+    if (fill.size === undefined) await fill.done;
+    const size = fill.size;
+    if (fill.state === "failed" || size === undefined) {
+      // Failed between answering and now: the client can still get an error instead of a cut.
+      fill.release();
+      throw toClientError(fill.error, upstream.name, "BLOB_UNKNOWN");
+    }
+    if (range !== undefined && range.start >= size) {
+      fill.release();
+      throw new RegistryError("RANGE_INVALID", { detail: { size } });
+    }
+    const end = range === undefined ? undefined : Math.min(range.end, size - 1);
+    return { digest: fill.digest, size, stream: new SpoolFollower(fill, range?.start ?? 0, end) };
+  }
+
+  return {
+    async stat(upstream, repository, digest) {
+      const stored = await blobStore.stat(digest);
+      if (stored !== undefined) return stored;
+      const fill = joinFill(digest, false);
+      if (fill !== undefined) {
+        try {
+          const start = await fill.started;
+          if (start.kind === "stored") return await blobStore.stat(digest);
+          if (fill.size !== undefined) return { digest, size: fill.size };
+        } catch {
+          // The fill failed; upstream answers the HEAD below.
+        } finally {
+          fill.release();
+        }
+      }
+      try {
+        // Many clients asking at once about one blob make one upstream HEAD.
+        return await heads.run(`${upstream.name} ${digest}`, () =>
+          upstream.request("head-blob", (client) =>
+            client.headBlob(repository, digest, { signal: deps.signal }),
+          ),
+        );
+      } catch (error) {
+        if (classifyUpstreamError(error) === "not-found") return undefined;
+        throw toClientError(error, upstream.name, "BLOB_UNKNOWN");
+      }
+    },
+
+    async open(upstream, repository, digest, range) {
+      const running = joinFill(digest, true);
+      if (running !== undefined) return followFill(running, upstream, range);
+      const stored = await fromStore(digest, range);
+      if (stored !== undefined) return stored;
+      let fill = joinFill(digest, true);
+      if (fill === undefined) {
+        metrics.cacheMiss("blob");
+        fill = startFill(upstream, repository, digest);
+      }
+      return followFill(fill, upstream, range);
+    },
+
+    async drain() {
+      await Promise.all([...fills.values()].map((fill) => fill.done));
+    },
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * The small records the cache keeps next to the content, in the blob store's metadata:
+ * - `tags/<upstream>/<repo>/_/<tag>`: what a tag last resolved to upstream (blob-store's TagRecords)
+ * - `manifest-types/<algorithm>/<hex>`: the media type a manifest was served with
+ * - `repositories/<upstream>/<repo>/_`: a repository the cache has fetched manifests of (catalog)
+ * - `tag-lists/<upstream>/<repo>/_`: the last tag list upstream answered (served when it fails)
+ * Repository path components never are `_`, so `/_` cleanly ends a repository name.
+ */
+import { createTagRecords, type MetadataStore, type TagRecord } from "@regmirror/blob-store";
+import { parseDigest } from "@regmirror/oci-distribution";
+
+export interface CachedRepository {
+  upstream: string;
+  repository: string;
+}
+
+export interface CacheRecords {
+  getTag(upstream: string, repository: string, tag: string): Promise<TagRecord | undefined>;
+  putTag(upstream: string, repository: string, tag: string, record: TagRecord): Promise<void>;
+  /** Tags the cache has resolved in a repository. */
+  tagsOf(upstream: string, repository: string): Promise<string[]>;
+  getManifestMediaType(digest: string): Promise<string | undefined>;
+  putManifestMediaType(digest: string, mediaType: string): Promise<void>;
+  rememberRepository(upstream: string, repository: string): Promise<void>;
+  repositories(): AsyncIterable<CachedRepository>;
+  getTagList(upstream: string, repository: string): Promise<string[] | undefined>;
+  putTagList(upstream: string, repository: string, tags: readonly string[]): Promise<void>;
+}
+
+/** Upstream names are plain (`docker-hub`); encoding keeps any name one key segment. */
+const segment = (upstream: string) => encodeURIComponent(upstream);
+
+function manifestTypeKey(digest: string): string {
+  const { algorithm, encoded } = parseDigest(digest);
+  return `manifest-types/${algorithm}/${encoded}`;
+}
+
+function parseStringList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return Array.isArray(parsed) && parsed.every((item) => typeof item === "string")
+      ? parsed
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createCacheRecords(metadata: MetadataStore): CacheRecords {
+  const tags = createTagRecords(metadata);
+  const repositoryKey = (upstream: string, repository: string) =>
+    `repositories/${segment(upstream)}/${repository}/_`;
+  const tagListKey = (upstream: string, repository: string) =>
+    `tag-lists/${segment(upstream)}/${repository}/_`;
+
+  return {
+    getTag: (upstream, repository, tag) => tags.get(segment(upstream), repository, tag),
+    putTag: (upstream, repository, tag, record) =>
+      tags.put(segment(upstream), repository, tag, record),
+    async tagsOf(upstream, repository) {
+      const found: string[] = [];
+      for await (const tag of tags.list(segment(upstream), repository)) found.push(tag);
+      return found;
+    },
+    async getManifestMediaType(digest) {
+      return metadata.get(manifestTypeKey(digest));
+    },
+    putManifestMediaType: (digest, mediaType) => metadata.put(manifestTypeKey(digest), mediaType),
+    rememberRepository: (upstream, repository) =>
+      metadata.put(repositoryKey(upstream, repository), "1"),
+    async *repositories() {
+      for await (const key of metadata.list("repositories/")) {
+        const match = /^repositories\/([^/]+)\/(.+)\/_$/.exec(key);
+        if (match?.[1] === undefined || match[2] === undefined) continue;
+        yield { upstream: decodeURIComponent(match[1]), repository: match[2] };
+      }
+    },
+    async getTagList(upstream, repository) {
+      return parseStringList(await metadata.get(tagListKey(upstream, repository)));
+    },
+    putTagList: (upstream, repository, list) =>
+      metadata.put(tagListKey(upstream, repository), JSON.stringify(list)),
+  };
+}

@@ -1,0 +1,29 @@
+// The pull-through core of the cache daemon (docs/adr/0009-pull-through-blob-fill.md).
+export { type CacheRecords, createCacheRecords } from "./cache-records.js";
+export { type RequestHandler, rewriteRegistryPath, withNamespaceQuery } from "./namespace-query.js";
+export { PullThroughError, type PullThroughErrorCode } from "./pull-through-errors.js";
+export {
+  type PullThroughClock,
+  type PullThroughLogger,
+  silentPullThroughLogger,
+  systemPullThroughClock,
+} from "./pull-through-logger.js";
+export {
+  type ContentKind,
+  noopPullThroughMetrics,
+  type PullThroughMetrics,
+  type UpstreamOperation,
+} from "./pull-through-metrics.js";
+export {
+  createPullThroughStorage,
+  type PullThroughStorage,
+  type PullThroughStorageOptions,
+} from "./pull-through-storage.js";
+export {
+  createRegistryRouter,
+  hostPathSegment,
+  type RegistryRouter,
+  type RoutedRepository,
+} from "./registry-router.js";
+export type { UpstreamErrorKind } from "./upstream-errors.js";
+export type { UpstreamClientOptions } from "./upstream-registry.js";

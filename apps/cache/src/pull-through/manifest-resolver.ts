@@ -1,0 +1,195 @@
+/**
+ * Manifests through the cache. By digest: from the store with no upstream call, else fetched
+ * once (single flight), verified against the digest and stored byte for byte. By tag: resolved
+ * upstream with HEAD (every manifest Accept type) unless the tag was resolved within the
+ * freshness window; a digest the store has is served from it, another is fetched by digest.
+ * When upstream is unavailable (network, 5xx, 429) a tag resolves to its last known digest.
+ */
+import { Readable } from "node:stream";
+import type { BlobStore } from "@regmirror/blob-store";
+import { OCI_MANIFEST, RegistryError, type StoredManifest } from "@regmirror/oci-distribution";
+import type { CacheRecords } from "./cache-records.js";
+import {
+  describeError,
+  type PullThroughClock,
+  type PullThroughLogger,
+} from "./pull-through-logger.js";
+import type { PullThroughMetrics } from "./pull-through-metrics.js";
+import { createSingleFlight } from "./single-flight.js";
+import { classifyUpstreamError, isUnavailable, toClientError } from "./upstream-errors.js";
+import type { UpstreamRegistry } from "./upstream-registry.js";
+
+export interface ManifestResolverDeps {
+  blobStore: BlobStore;
+  records: CacheRecords;
+  logger: PullThroughLogger;
+  metrics: PullThroughMetrics;
+  clock: PullThroughClock;
+  /** How long a resolved tag is trusted without asking upstream; 0: always ask. */
+  tagFreshnessMs: number;
+  /** Largest manifest read from the store. */
+  maxManifestBytes: number;
+  /** Aborted when the storage closes; shared work never follows one client's signal. */
+  signal: AbortSignal;
+}
+
+export interface ManifestResolver {
+  byDigest(
+    upstream: UpstreamRegistry,
+    repository: string,
+    digest: string,
+  ): Promise<StoredManifest | undefined>;
+  byTag(
+    upstream: UpstreamRegistry,
+    repository: string,
+    tag: string,
+  ): Promise<StoredManifest | undefined>;
+}
+
+/** The manifest's own `mediaType` field (an OCI manifest may leave it out). */
+function declaredMediaType(bytes: Uint8Array): string | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(bytes).toString("utf8"));
+    const mediaType = (value as { mediaType?: unknown } | null)?.mediaType;
+    return typeof mediaType === "string" ? mediaType : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readAll(body: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += (chunk as Buffer).byteLength;
+    if (total > limit) {
+      body.destroy();
+      throw new RegistryError("MANIFEST_INVALID", {
+        message: "a stored manifest is larger than allowed",
+      });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+export function createManifestResolver(deps: ManifestResolverDeps): ManifestResolver {
+  const { blobStore, records, logger, metrics, clock, signal } = deps;
+  const digestFlights = createSingleFlight<StoredManifest>();
+  const tagFlights = createSingleFlight<StoredManifest | undefined>();
+
+  /** Record keeping never fails a pull: the content is served, the record is retried next time. */
+  async function record(what: string, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      logger.warn({ record: what, error: describeError(error) }, "could not write a cache record");
+    }
+  }
+
+  async function readStored(digest: string): Promise<StoredManifest | undefined> {
+    const stored = await blobStore.get(digest);
+    if (stored === undefined) return undefined;
+    const bytes = await readAll(stored.body, deps.maxManifestBytes);
+    const mediaType =
+      (await records.getManifestMediaType(digest)) ?? declaredMediaType(bytes) ?? OCI_MANIFEST;
+    return { digest, mediaType, bytes };
+  }
+
+  /** GET by digest (the client checks the bytes hash to it), then store byte for byte. */
+  function fetchByDigest(upstream: UpstreamRegistry, repository: string, digest: string) {
+    return digestFlights.run(
+      digest,
+      async () => {
+        metrics.cacheMiss("manifest");
+        const fetched = await upstream.request("get-manifest", (client) =>
+          client.getManifest(repository, digest, { signal }),
+        );
+        metrics.bytesFromUpstream(upstream.name, fetched.bytes.byteLength);
+        await blobStore.put(digest, Readable.from([fetched.bytes]), { expectedSize: fetched.size });
+        await record("manifest media type", () =>
+          records.putManifestMediaType(digest, fetched.mediaType),
+        );
+        await record("repository", () => records.rememberRepository(upstream.name, repository));
+        logger.debug({ upstream: upstream.name, repository, digest }, "manifest cached");
+        return { digest, mediaType: fetched.mediaType, bytes: fetched.bytes };
+      },
+      () => metrics.coalescedWaiter("manifest"),
+    );
+  }
+
+  async function byDigest(upstream: UpstreamRegistry, repository: string, digest: string) {
+    const stored = await readStored(digest);
+    if (stored !== undefined) {
+      metrics.cacheHit("manifest");
+      return stored;
+    }
+    try {
+      return await fetchByDigest(upstream, repository, digest);
+    } catch (error) {
+      if (classifyUpstreamError(error) === "not-found") return undefined;
+      throw toClientError(error, upstream.name, "MANIFEST_UNKNOWN");
+    }
+  }
+
+  async function resolveTag(upstream: UpstreamRegistry, repository: string, tag: string) {
+    const known = await records.getTag(upstream.name, repository, tag);
+    let manifest: StoredManifest | undefined;
+    try {
+      const head = await upstream.request("head-manifest", (client) =>
+        client.headManifest(repository, tag, { signal }),
+      );
+      manifest = await readStored(head.digest);
+      if (manifest === undefined) manifest = await fetchByDigest(upstream, repository, head.digest);
+      else metrics.cacheHit("manifest");
+    } catch (error) {
+      const kind = classifyUpstreamError(error);
+      if (kind === "not-found") return undefined;
+      const stale =
+        isUnavailable(kind) && known !== undefined ? await readStored(known.digest) : undefined;
+      if (stale === undefined) throw toClientError(error, upstream.name, "MANIFEST_UNKNOWN");
+      metrics.servedStale(upstream.name, "tag");
+      logger.warn(
+        {
+          upstream: upstream.name,
+          repository,
+          tag,
+          digest: stale.digest,
+          kind,
+          resolvedAt: known?.fetchedAt,
+        },
+        "upstream unavailable: serving the tag's last known digest",
+      );
+      return stale;
+    }
+    const resolved = manifest;
+    await record("tag", () =>
+      records.putTag(upstream.name, repository, tag, {
+        digest: resolved.digest,
+        mediaType: resolved.mediaType,
+        fetchedAt: clock.now(),
+      }),
+    );
+    return resolved;
+  }
+
+  async function byTag(upstream: UpstreamRegistry, repository: string, tag: string) {
+    if (deps.tagFreshnessMs > 0) {
+      const known = await records.getTag(upstream.name, repository, tag);
+      if (known !== undefined && clock.now() - known.fetchedAt < deps.tagFreshnessMs) {
+        const fresh = await readStored(known.digest);
+        if (fresh !== undefined) {
+          metrics.cacheHit("manifest");
+          return fresh;
+        }
+      }
+    }
+    return tagFlights.run(
+      `${upstream.name}/${repository}:${tag}`,
+      () => resolveTag(upstream, repository, tag),
+      () => metrics.coalescedWaiter("manifest"),
+    );
+  }
+
+  return { byDigest, byTag };
+}

@@ -1,0 +1,166 @@
+/**
+ * The pull-through backend of the registry server: a read-only RegistryStorage that routes each
+ * repository to a configured upstream and serves manifests and blobs from the blob store,
+ * fetching what is missing once. Serve it with
+ * `withNamespaceQuery(createRegistryHandler({ storage }), storage.router)`.
+ */
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { BlobStore } from "@regmirror/blob-store";
+import type { RegistryStorage } from "@regmirror/oci-distribution";
+import type { EffectiveUpstream } from "@regmirror/schemas";
+import { createBlobSource } from "./blob-source.js";
+import { createCacheRecords } from "./cache-records.js";
+import { createManifestResolver } from "./manifest-resolver.js";
+import { PullThroughError } from "./pull-through-errors.js";
+import {
+  describeError,
+  type PullThroughClock,
+  type PullThroughLogger,
+  silentPullThroughLogger,
+  systemPullThroughClock,
+} from "./pull-through-logger.js";
+import { noopPullThroughMetrics, type PullThroughMetrics } from "./pull-through-metrics.js";
+import { createRegistryRouter, type RegistryRouter } from "./registry-router.js";
+import { createTagLister } from "./tag-lister.js";
+import {
+  connectUpstream,
+  type UpstreamClientOptions,
+  type UpstreamRegistry,
+} from "./upstream-registry.js";
+
+export interface PullThroughStorageOptions {
+  upstreams: readonly EffectiveUpstream[];
+  /** The upstream for paths that name no registry (EffectiveCacheConfig.defaultUpstream). */
+  defaultUpstream: string | null;
+  blobStore: BlobStore;
+  /** Where downloads are spooled while clients follow them; created when missing. */
+  spoolDirectory: string;
+  /** How long a resolved tag is trusted before upstream is asked again; 0: always ask. */
+  tagFreshnessMs: number;
+  logger?: PullThroughLogger;
+  metrics?: PullThroughMetrics;
+  clock?: PullThroughClock;
+  /** Timeouts and retries of the upstream clients. */
+  upstreamClient?: UpstreamClientOptions;
+  /** Largest manifest accepted from upstream and read from the store. Default 4 MiB. */
+  maxManifestBytes?: number;
+}
+
+export interface PullThroughStorage extends RegistryStorage {
+  readonly readOnly: true;
+  /** For `withNamespaceQuery`: which registry hosts this cache serves. */
+  readonly router: RegistryRouter<UpstreamRegistry>;
+  /** Stops the downloads under way and closes the upstream connections (not the blob store). */
+  close(): Promise<void>;
+}
+
+const defaultMaxManifestBytes = 4 * 1024 * 1024;
+
+/** Spool files of a run that ended mid-download are of no use. */
+async function prepareSpoolDirectory(directory: string, logger: PullThroughLogger): Promise<void> {
+  await mkdir(directory, { recursive: true });
+  for (const name of await readdir(directory)) {
+    if (!name.endsWith(".spool")) continue;
+    await rm(join(directory, name), { force: true });
+    logger.info({ file: name }, "removed an unfinished download of an earlier run");
+  }
+}
+
+export async function createPullThroughStorage(
+  options: PullThroughStorageOptions,
+): Promise<PullThroughStorage> {
+  const logger = options.logger ?? silentPullThroughLogger;
+  const metrics = options.metrics ?? noopPullThroughMetrics;
+  const clock = options.clock ?? systemPullThroughClock;
+  if (!Number.isFinite(options.tagFreshnessMs) || options.tagFreshnessMs < 0) {
+    throw new PullThroughError(
+      "INVALID_OPTIONS",
+      `tagFreshnessMs must be 0 or more, got ${options.tagFreshnessMs}`,
+    );
+  }
+  await prepareSpoolDirectory(options.spoolDirectory, logger);
+  const upstreams: UpstreamRegistry[] = [];
+  try {
+    for (const upstream of options.upstreams) {
+      upstreams.push(
+        await connectUpstream(upstream, { logger, metrics, client: options.upstreamClient ?? {} }),
+      );
+    }
+  } catch (error) {
+    await Promise.allSettled(upstreams.map((upstream) => upstream.close()));
+    throw error;
+  }
+  const router = createRegistryRouter({ upstreams, defaultUpstream: options.defaultUpstream });
+  const byName = new Map(upstreams.map((upstream) => [upstream.name, upstream]));
+  const lifetime = new AbortController();
+  const { signal } = lifetime;
+  const records = createCacheRecords(options.blobStore.metadata);
+  const maxManifestBytes = options.maxManifestBytes ?? defaultMaxManifestBytes;
+  const manifests = createManifestResolver({
+    blobStore: options.blobStore,
+    records,
+    logger,
+    metrics,
+    clock,
+    tagFreshnessMs: options.tagFreshnessMs,
+    maxManifestBytes,
+    signal,
+  });
+  const blobs = createBlobSource({
+    blobStore: options.blobStore,
+    spoolDirectory: options.spoolDirectory,
+    logger,
+    metrics,
+    signal,
+  });
+  const tags = createTagLister({ records, logger, metrics, signal });
+
+  return {
+    readOnly: true,
+    router,
+
+    async statBlob(repositoryPath, digest) {
+      const { upstream, repository } = router.route(repositoryPath);
+      return blobs.stat(upstream, repository, digest);
+    },
+
+    async openBlob(repositoryPath, digest, range) {
+      const { upstream, repository } = router.route(repositoryPath);
+      return blobs.open(upstream, repository, digest, range);
+    },
+
+    async getManifest(repositoryPath, reference) {
+      const { upstream, repository } = router.route(repositoryPath);
+      return reference.includes(":")
+        ? manifests.byDigest(upstream, repository, reference)
+        : manifests.byTag(upstream, repository, reference);
+    },
+
+    async listTags(repositoryPath) {
+      const { upstream, repository } = router.route(repositoryPath);
+      return tags.list(upstream, repository);
+    },
+
+    async listRepositories() {
+      const names: string[] = [];
+      for await (const cached of records.repositories()) {
+        const upstream = byName.get(cached.upstream);
+        // Repositories of an upstream that is no longer configured are not reachable.
+        if (upstream !== undefined)
+          names.push(router.clientRepositoryName(upstream, cached.repository));
+      }
+      return names;
+    },
+
+    async close() {
+      lifetime.abort();
+      await blobs.drain();
+      await Promise.allSettled(upstreams.map((upstream) => upstream.close()));
+      logger.debug(
+        { error: signal.reason === undefined ? undefined : describeError(signal.reason) },
+        "pull-through storage closed",
+      );
+    },
+  };
+}

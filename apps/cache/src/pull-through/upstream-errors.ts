@@ -1,0 +1,112 @@
+/**
+ * What went wrong upstream, in the few kinds the cache acts on: an unavailable upstream
+ * (network, timeout, TLS, 5xx, 429) lets a tag resolve to its last known digest and moves on to
+ * the next endpoint; a definite answer (404, 401/403, bad content) does neither.
+ */
+import { isBlobStoreError } from "@regmirror/blob-store";
+import {
+  isRegistryClientError,
+  isRegistryError,
+  RegistryError,
+  type RegistryErrorCode,
+} from "@regmirror/oci-distribution";
+
+export type UpstreamErrorKind =
+  | "network"
+  | "timeout"
+  | "tls"
+  | "server-error"
+  | "rate-limited"
+  | "not-found"
+  | "denied"
+  | "invalid-content"
+  | "aborted"
+  | "other";
+
+const unavailableKinds: ReadonlySet<UpstreamErrorKind> = new Set([
+  "network",
+  "timeout",
+  "tls",
+  "server-error",
+  "rate-limited",
+]);
+
+export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
+  if (isRegistryClientError(error)) {
+    switch (error.code) {
+      case "CONNECTION_FAILED":
+        return "network";
+      case "TIMEOUT":
+        return "timeout";
+      case "TLS_FAILED":
+        return "tls";
+      case "ABORTED":
+        return "aborted";
+      case "TOKEN_REQUEST_FAILED":
+      case "AUTH_SCHEME_UNSUPPORTED":
+        return "denied";
+      case "INVALID_RESPONSE":
+      case "MANIFEST_TOO_LARGE":
+      case "REDIRECT_INVALID":
+        return "invalid-content";
+      default:
+        return "other";
+    }
+  }
+  if (isRegistryError(error)) {
+    if (error.status === 404) return "not-found";
+    if (error.status === 401 || error.status === 403) return "denied";
+    if (error.status === 429) return "rate-limited";
+    if (error.status >= 500) return "server-error";
+    return "other";
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "DIGEST_MISMATCH" || code === "LENGTH_MISMATCH") return "invalid-content";
+  return "other";
+}
+
+/** The upstream could not answer: serve stale, try the next endpoint. */
+export function isUnavailable(kind: UpstreamErrorKind): boolean {
+  return unavailableKinds.has(kind);
+}
+
+/**
+ * The error a client of the cache sees for an upstream failure on content the cache does not
+ * have. It names the upstream and the kind of failure, never upstream URLs or credentials.
+ * A failure of the cache's own store is passed on as it is (the server logs it, answers 500).
+ */
+export function toClientError(
+  error: unknown,
+  upstream: string,
+  notFoundCode: RegistryErrorCode,
+): Error {
+  if (isBlobStoreError(error)) return error;
+  const kind = classifyUpstreamError(error);
+  switch (kind) {
+    case "not-found":
+      return new RegistryError(notFoundCode, { detail: { upstream } });
+    case "denied":
+      return new RegistryError("DENIED", {
+        message: `upstream registry ${upstream} refused access`,
+        detail: { upstream },
+      });
+    case "rate-limited": {
+      const retryAfterSeconds = isRegistryError(error) ? error.retryAfterSeconds : undefined;
+      return new RegistryError("TOOMANYREQUESTS", {
+        message: `upstream registry ${upstream} is rate limiting the cache and the content is not cached`,
+        detail: { upstream },
+        ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+      });
+    }
+    case "invalid-content":
+      return new RegistryError("UNAVAILABLE", {
+        message: `upstream registry ${upstream} sent content that failed verification; nothing was stored`,
+        detail: { upstream, reason: kind },
+      });
+    default:
+      return new RegistryError("UNAVAILABLE", {
+        message: `upstream registry ${upstream} is unavailable (${kind}) and the content is not cached`,
+        detail: { upstream, reason: kind },
+      });
+  }
+}

@@ -1,0 +1,117 @@
+import {
+  buildTestImage,
+  type FaultProxy,
+  pushTestImage,
+  startFaultProxy,
+  startUpstreamRegistry,
+  type TestImage,
+  type UpstreamRegistry,
+} from "@regmirror/test-kit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  blobGets,
+  type CacheUnderTest,
+  fetchAll,
+  manifestAccept,
+  plainUpstream,
+  sha256,
+  startCache,
+  waitFor,
+} from "./pull-through-harness.js";
+
+/** What a registry client does for one image: manifest by tag, then config and layers. */
+async function pullWithFetch(cacheUrl: string, repository: string, tag: string) {
+  const manifest = await fetchAll(`${cacheUrl}/v2/${repository}/manifests/${tag}`, {
+    headers: { accept: manifestAccept },
+  });
+  if (manifest.status !== 200) throw new Error(`manifest: HTTP ${manifest.status}`);
+  const parsed = JSON.parse(manifest.body.toString("utf8")) as {
+    config: { digest: string };
+    layers: { digest: string }[];
+  };
+  const digests = [parsed.config.digest, ...parsed.layers.map((layer) => layer.digest)];
+  const blobs = await Promise.all(
+    digests.map(async (digest) => {
+      const blob = await fetchAll(`${cacheUrl}/v2/${repository}/blobs/${digest}`);
+      return { digest, status: blob.status, computed: sha256(blob.body) };
+    }),
+  );
+  return { manifestDigest: sha256(manifest.body), blobs };
+}
+
+describe("one upstream download per digest, however many clients ask", () => {
+  let upstream: UpstreamRegistry;
+  let proxy: FaultProxy;
+  let cache: CacheUnderTest;
+  let image: TestImage;
+  let another: TestImage;
+
+  beforeAll(async () => {
+    upstream = await startUpstreamRegistry();
+    proxy = await startFaultProxy({ target: upstream.url });
+    cache = await startCache({
+      upstreams: [plainUpstream("test-upstream", [upstream.host], [proxy.url])],
+      defaultUpstream: "test-upstream",
+    });
+    image = await buildTestImage({ seed: "concurrency", layers: [300_000, 150_000, 2_000] });
+    another = await buildTestImage({ seed: "first-client-leaves", layers: [400_000] });
+    await pushTestImage(image, upstream, "team/hot", { tag: "v1" });
+    await pushTestImage(another, upstream, "team/leaving", { tag: "v1" });
+  });
+
+  afterAll(async () => {
+    await cache?.stop();
+    await proxy?.stop();
+    await upstream?.stop();
+  });
+
+  it("20 concurrent cold pulls fetch each blob from upstream exactly once and all get correct bytes", async () => {
+    proxy.resetCounts();
+    // Slow blob bodies down so that the clients really meet in the middle of the downloads.
+    proxy.setFault({ path: /\/blobs\//, throttleBytesPerSecond: 1_500_000 });
+    const pulls = await Promise.all(
+      Array.from({ length: 20 }, () => pullWithFetch(cache.url, "team/hot", "v1")),
+    );
+    proxy.setFault(undefined);
+
+    const manifest = image.manifests[0];
+    if (manifest === undefined) throw new Error("the test image has no manifest");
+    const expected = [manifest.configDigest, ...manifest.layerDigests];
+    for (const pull of pulls) {
+      expect(pull.manifestDigest).toBe(image.digest);
+      expect(pull.blobs).toEqual(
+        expected.map((digest) => ({ digest, status: 200, computed: digest })),
+      );
+    }
+    const requests = proxy.requests();
+    for (const digest of expected) expect(blobGets(requests, digest)).toBe(1);
+    expect(
+      requests.filter((request) => request.path.includes(`/manifests/${image.digest}`)),
+    ).toHaveLength(1);
+    expect(cache.metrics.total("coalescedWaiter:blob")).toBeGreaterThan(0);
+  });
+
+  it("finishes and stores a download when the client that started it goes away", async () => {
+    const layer = another.manifests[0]?.layerDigests[0] ?? "";
+    proxy.resetCounts();
+    proxy.setFault({ path: /\/blobs\//, throttleBytesPerSecond: 1_000_000 });
+    const leaving = new AbortController();
+    const response = await fetch(`${cache.url}/v2/team/leaving/blobs/${layer}`, {
+      signal: leaving.signal,
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body?.getReader();
+    const first = await reader?.read();
+    expect(first?.value?.byteLength).toBeGreaterThan(0);
+    leaving.abort();
+
+    await waitFor(
+      "the abandoned download to be stored",
+      async () => (await cache.blobStore.stat(layer)) !== undefined,
+    );
+    proxy.setFault(undefined);
+    const later = await fetchAll(`${cache.url}/v2/team/leaving/blobs/${layer}`);
+    expect(sha256(later.body)).toBe(layer);
+    expect(blobGets(proxy.requests(), layer)).toBe(1);
+  });
+});

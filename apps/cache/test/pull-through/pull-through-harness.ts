@@ -1,0 +1,154 @@
+/**
+ * Starts the pull-through storage as the daemon serves it — `withNamespaceQuery` around the
+ * oci-distribution registry handler, on node:http at 127.0.0.1 — over a filesystem blob store in
+ * a temp directory. The upstreams are real docker-registry processes (usually behind the test
+ * kit's fault proxy, which counts what the cache asks upstream).
+ */
+import { createHash } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import { type BlobStore, createFilesystemBlobStore } from "@regmirror/blob-store";
+import { createRegistryHandler } from "@regmirror/oci-distribution";
+import type { EffectiveUpstream } from "@regmirror/schemas";
+import { makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
+import {
+  createPullThroughStorage,
+  type PullThroughMetrics,
+  type PullThroughStorage,
+  type PullThroughStorageOptions,
+  withNamespaceQuery,
+} from "../../src/pull-through/index.js";
+
+export interface CacheUnderTest {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** `127.0.0.1:PORT`, for image references */
+  host: string;
+  storage: PullThroughStorage;
+  blobStore: BlobStore;
+  spoolDirectory: string;
+  metrics: CountingMetrics;
+  stop(): Promise<void>;
+}
+
+export interface CountingMetrics extends PullThroughMetrics {
+  /** `hook` or `hook:label` → sum of what was reported. */
+  readonly totals: Map<string, number>;
+  total(key: string): number;
+}
+
+export function countingMetrics(): CountingMetrics {
+  const totals = new Map<string, number>();
+  const add = (key: string, amount = 1) => totals.set(key, (totals.get(key) ?? 0) + amount);
+  return {
+    totals,
+    total: (key) => totals.get(key) ?? 0,
+    cacheHit: (kind) => add(`cacheHit:${kind}`),
+    cacheMiss: (kind) => add(`cacheMiss:${kind}`),
+    coalescedWaiter: (kind) => add(`coalescedWaiter:${kind}`),
+    bytesServedFromCache: (bytes) => add("bytesServedFromCache", bytes),
+    bytesFromUpstream: (_upstream, bytes) => add("bytesFromUpstream", bytes),
+    upstreamError: (_upstream, kind) => add(`upstreamError:${kind}`),
+    upstreamLatency: (_upstream, operation) => add(`upstreamLatency:${operation}`),
+    servedStale: (_upstream, kind) => add(`servedStale:${kind}`),
+  };
+}
+
+/** An upstream as the config normalizer hands it to the daemon (no credentials, no CA). */
+export function plainUpstream(
+  name: string,
+  hosts: string[],
+  endpoints: string[],
+): EffectiveUpstream {
+  return { name, hosts, endpoints, credentials: { kind: "none" }, caFiles: [] };
+}
+
+export async function startCache(
+  options: Pick<PullThroughStorageOptions, "upstreams" | "defaultUpstream"> &
+    Partial<Omit<PullThroughStorageOptions, "blobStore" | "spoolDirectory" | "metrics">>,
+): Promise<CacheUnderTest> {
+  const directory = makeTempDirectory("regmirror-pull-through-");
+  const blobStore = await createFilesystemBlobStore({ rootDirectory: join(directory, "store") });
+  const spoolDirectory = join(directory, "spool");
+  const metrics = countingMetrics();
+  const storage = await createPullThroughStorage({
+    tagFreshnessMs: 0,
+    ...options,
+    blobStore,
+    spoolDirectory,
+    metrics,
+  });
+  const handler = createRegistryHandler({ storage });
+  const server: Server = createServer(withNamespaceQuery(handler, storage.router));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    storage,
+    blobStore,
+    spoolDirectory,
+    metrics,
+    stop() {
+      stopped ??= (async () => {
+        await handler.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await storage.close();
+        await blobStore.close();
+        await removeTempDirectory(directory);
+      })();
+      return stopped;
+    },
+  };
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+export interface FetchedBody {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+}
+
+/** A request to the cache, its body read whole (rejects when the connection is cut). */
+export async function fetchAll(url: string, init: RequestInit = {}): Promise<FetchedBody> {
+  const response = await fetch(url, init);
+  const body = Buffer.from(await response.arrayBuffer());
+  return { status: response.status, headers: response.headers, body };
+}
+
+/** Polls `check` until it returns true; fails with `what` when the deadline passes. */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  deadlineMs = 20_000,
+) {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The GETs (not HEADs) a fault proxy forwarded for `digest`'s blob. */
+export function blobGets(requests: { method: string; path: string }[], digest: string): number {
+  return requests.filter(
+    (request) => request.method === "GET" && request.path.includes(`/blobs/${digest}`),
+  ).length;
+}
+
+export const manifestAccept = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+].join(", ");

@@ -1,0 +1,120 @@
+import { isRegistryError, type RegistryError } from "@regmirror/oci-distribution";
+import { dockerHubHosts } from "@regmirror/schemas";
+import { describe, expect, it } from "vitest";
+import { createRegistryRouter, rewriteRegistryPath } from "../../src/pull-through/index.js";
+
+const hub = { name: "docker-hub", hosts: [...dockerHubHosts] };
+const ghcr = { name: "ghcr", hosts: ["ghcr.io"] };
+const local = { name: "local", hosts: ["registry.local:5000", "mirror.local"] };
+
+function refusal(run: () => unknown): RegistryError {
+  try {
+    run();
+  } catch (error) {
+    if (isRegistryError(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a refusal");
+}
+
+describe("registry router", () => {
+  const router = createRegistryRouter({
+    upstreams: [hub, ghcr, local],
+    defaultUpstream: "docker-hub",
+  });
+
+  it("adds library/ to one-segment Docker Hub names, by default and under every alias", () => {
+    expect(router.route("nginx")).toEqual({ upstream: hub, repository: "library/nginx" });
+    for (const host of ["docker.io", "registry-1.docker.io", "index.docker.io"]) {
+      expect(router.route(`${host}/nginx`)).toEqual({ upstream: hub, repository: "library/nginx" });
+    }
+    expect(router.route("docker.io/bitnami/redis")).toEqual({
+      upstream: hub,
+      repository: "bitnami/redis",
+    });
+    expect(router.route("team/app")).toEqual({ upstream: hub, repository: "team/app" });
+  });
+
+  it("routes a configured host prefix without touching the rest of the name", () => {
+    expect(router.route("ghcr.io/org/tool")).toEqual({ upstream: ghcr, repository: "org/tool" });
+    expect(router.route("ghcr.io/tool")).toEqual({ upstream: ghcr, repository: "tool" });
+    expect(router.route("registry.local_5000/a/b")).toEqual({ upstream: local, repository: "a/b" });
+    expect(router.route("mirror.local/a")).toEqual({ upstream: local, repository: "a" });
+  });
+
+  it("refuses a registry that is not configured rather than proxying it", () => {
+    const error = refusal(() => router.route("quay.io/org/app"));
+    expect(error.code).toBe("DENIED");
+    expect(error.message).toBe("registry quay.io is not configured on this cache");
+    expect(refusal(() => router.route("registry.local_6000/app")).message).toContain(
+      "registry.local:6000",
+    );
+    expect(refusal(() => router.route("localhost_5000/app")).code).toBe("DENIED");
+    expect(refusal(() => router.route("ghcr.io")).code).toBe("NAME_INVALID");
+  });
+
+  it("refuses names without a registry when there is no default upstream", () => {
+    const strict = createRegistryRouter({ upstreams: [hub, ghcr], defaultUpstream: null });
+    expect(refusal(() => strict.route("library/nginx")).code).toBe("DENIED");
+    expect(strict.route("ghcr.io/org/tool").repository).toBe("org/tool");
+  });
+
+  it("gives the path segment of configured hosts only", () => {
+    expect(router.segmentForHost("Registry.Local:5000")).toBe("registry.local_5000");
+    expect(router.segmentForHost("index.docker.io")).toBe("index.docker.io");
+    expect(refusal(() => router.segmentForHost("quay.io")).code).toBe("DENIED");
+    expect(refusal(() => router.segmentForHost("not a host")).code).toBe("NAME_INVALID");
+    expect(refusal(() => router.segmentForHost("")).code).toBe("NAME_INVALID");
+    expect(refusal(() => router.segmentForHost("[::1]:5000")).code).toBe("NAME_INVALID");
+  });
+
+  it("names cached repositories as a client addresses them", () => {
+    expect(router.clientRepositoryName(hub, "library/nginx")).toBe("library/nginx");
+    expect(router.clientRepositoryName(local, "a/b")).toBe("registry.local_5000/a/b");
+  });
+
+  it("rejects a default upstream that is not configured", () => {
+    expect(() => createRegistryRouter({ upstreams: [hub], defaultUpstream: "ghcr" })).toThrow(
+      TypeError,
+    );
+  });
+});
+
+describe("rewriteRegistryPath (?ns= and host:port prefixes)", () => {
+  const router = createRegistryRouter({ upstreams: [hub, local], defaultUpstream: "docker-hub" });
+
+  it("moves ns into the path and keeps the other query parameters", () => {
+    expect(rewriteRegistryPath("/v2/library/nginx/manifests/latest?ns=docker.io", router)).toBe(
+      "/v2/docker.io/library/nginx/manifests/latest",
+    );
+    expect(
+      rewriteRegistryPath("/v2/app/tags/list?n=10&ns=registry.local:5000&last=a", router),
+    ).toBe("/v2/registry.local_5000/app/tags/list?n=10&last=a");
+  });
+
+  it("rewrites a host:port prefix and leaves everything else alone", () => {
+    expect(rewriteRegistryPath("/v2/registry.local:5000/app/blobs/sha256:ab", router)).toBe(
+      "/v2/registry.local_5000/app/blobs/sha256:ab",
+    );
+    expect(rewriteRegistryPath("/v2/app/blobs/sha256:ab", router)).toBeUndefined();
+    expect(rewriteRegistryPath("/v2/", router)).toBeUndefined();
+    expect(rewriteRegistryPath("/v2/_catalog?ns=docker.io", router)).toBeUndefined();
+    expect(rewriteRegistryPath("/healthz", router)).toBeUndefined();
+  });
+
+  it("refuses unknown, malformed and repeated ns", () => {
+    expect(refusal(() => rewriteRegistryPath("/v2/app/manifests/1?ns=quay.io", router)).code).toBe(
+      "DENIED",
+    );
+    expect(refusal(() => rewriteRegistryPath("/v2/app/manifests/1?ns=a%2Fb", router)).code).toBe(
+      "NAME_INVALID",
+    );
+    expect(
+      refusal(() => rewriteRegistryPath("/v2/app/manifests/1?ns=docker.io&ns=docker.io", router))
+        .code,
+    ).toBe("NAME_INVALID");
+    expect(
+      refusal(() => rewriteRegistryPath("/v2/other.example:1/app/manifests/1", router)).code,
+    ).toBe("DENIED");
+  });
+});
