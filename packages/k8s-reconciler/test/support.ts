@@ -1,0 +1,76 @@
+import { KubeConfig } from "@kubernetes/client-node";
+import { type KubeApiServer, startKubeApiServer } from "@regmirror/test-kit";
+import { createKubernetesClient, type KubernetesClient } from "../src/index.js";
+import type { Logger } from "../src/logger.js";
+
+export interface TestCluster {
+  server: KubeApiServer;
+  kubeConfig: KubeConfig;
+  /** A client for the test's own setup and checks (the code under test gets its own). */
+  client: KubernetesClient;
+  /** Clients made with `newClient()` are closed by `stop()`. */
+  newClient(): KubernetesClient;
+  stop(): Promise<void>;
+}
+
+/** Starts etcd + kube-apiserver (the real ones, from the test kit) and makes clients for it. */
+export async function startTestCluster(): Promise<TestCluster> {
+  const server = await startKubeApiServer();
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(server.kubeconfigPath);
+  const clients: KubernetesClient[] = [];
+  const newClient = (): KubernetesClient => {
+    const made = createKubernetesClient({ kubeConfig });
+    clients.push(made);
+    return made;
+  };
+  return {
+    server,
+    kubeConfig,
+    client: newClient(),
+    newClient,
+    async stop() {
+      await Promise.all(clients.map((client) => client.close()));
+      await server.stop();
+    },
+  };
+}
+
+/** Polls `check` until it returns without throwing; rethrows its last error at the deadline. */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
+
+export interface CapturedLog {
+  level: string;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/** A logger that keeps what it is told, to check what an operator would see in its logs. */
+export function capturingLogger(): Logger & { entries: CapturedLog[] } {
+  const entries: CapturedLog[] = [];
+  const at =
+    (level: string) =>
+    (fields: Record<string, unknown>, message: string): void => {
+      entries.push({ level, message, fields });
+    };
+  return { entries, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+/** A namespace per test file keeps files apart when they share nothing else. */
+export async function createNamespace(client: KubernetesClient, name: string): Promise<void> {
+  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+}
