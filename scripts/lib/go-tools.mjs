@@ -70,6 +70,16 @@ function buildInto(tool, outDirectory, env) {
   }
 }
 
+/** Another run may have finished the same build first: then its copy stands and ours goes. */
+function moveIntoPlace(workDirectory, finalDirectory) {
+  try {
+    renameSync(workDirectory, finalDirectory);
+  } catch (error) {
+    if (!existsSync(finalDirectory)) throw error;
+    rmSync(workDirectory, { recursive: true, force: true });
+  }
+}
+
 /** Builds every tool that is not in the cache yet; a finished build is renamed into place. */
 export function ensureGoTools(env) {
   const tools = readGoTools();
@@ -84,7 +94,7 @@ export function ensureGoTools(env) {
     step(`building ${tool.name} ${tool.version} (once; kept in ${finalDirectory})`);
     try {
       buildInto(tool, workDirectory, goEnv);
-      renameSync(workDirectory, finalDirectory);
+      moveIntoPlace(workDirectory, finalDirectory);
     } catch (error) {
       rmSync(workDirectory, { recursive: true, force: true });
       throw error;
