@@ -1,9 +1,11 @@
 import type { CliCommand, CliRuntime } from "./cli-runtime.js";
 import { nodeAgentCommand } from "./node-agent/node-agent-command.js";
+import { operatorCommand } from "./operator/operator-command.js";
 
 /** Every command of the regmirror-operator binary. Add a command here, nowhere else. */
 export const commands: Record<string, CliCommand> = {
   "node-agent": nodeAgentCommand,
+  operator: operatorCommand,
 };
 
 export function topLevelUsage(): string {

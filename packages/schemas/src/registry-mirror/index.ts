@@ -4,6 +4,10 @@ export {
   RegistryMirrorInvalidError,
 } from "./parse-registry-mirror.js";
 export {
+  maxRegistryMirrorNameLength,
+  registryMirrorCustomResourceDefinition,
+} from "./registry-mirror-crd.js";
+export {
   type NodeConfigurationMode,
   registryMirrorApi,
   registryMirrorDefaults,
@@ -20,3 +24,4 @@ export {
   registryMirrorSpecSchema,
   registryMirrorStatusSchema,
 } from "./registry-mirror-spec-schema.js";
+export { StructuralSchemaError, toStructuralSchema } from "./structural-schema.js";

@@ -16,7 +16,7 @@ const upstreamUrlExpectation =
   "a registry host or URL like registry-1.docker.io, quay.io:443 or https://registry.example.com";
 
 /** mirror-operator wrote a bare host (hub.docker.io); a URL is accepted too. Becomes an origin. */
-const upstreamUrl = z.unknown().transform((value, context) => {
+export const upstreamUrl = z.unknown().transform((value, context) => {
   const url = typeof value === "string" ? parseHostOrUrl(value.trim()) : undefined;
   const acceptable =
     url !== undefined &&
@@ -173,6 +173,8 @@ export const registryMirrorStatusSchema = z.strictObject({
     }),
   /** host:port clients and nodes use (service IP, node port or ingress host). */
   serviceAddress: z.string().optional(),
+  /** The node port when exposure.type is NodePort: the mirror is at <any node IP>:<nodePort>. */
+  nodePort: z.number().int().min(1).max(65_535).optional(),
   readyReplicas: z.number().int().nonnegative().optional(),
   nodesConfigured: z.number().int().nonnegative().optional(),
   /** Nodes the agent should configure; nodesConfigured / nodesTotal shows progress. */

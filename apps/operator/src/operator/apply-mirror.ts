@@ -1,0 +1,244 @@
+import { createHash } from "node:crypto";
+import type { KubeObject, KubernetesClient } from "@regmirror/k8s-reconciler";
+import { loadCacheConfigFromYaml } from "@regmirror/schemas";
+import type { ImageswapTarget } from "./imageswap-sync.js";
+import { syncImageswapMaps } from "./imageswap-sync.js";
+import type { MirrorContext } from "./mirror-context.js";
+import {
+  type NodeProgress,
+  nodeProgress,
+  type WorkloadProgress,
+  workloadProgress,
+} from "./mirror-status.js";
+import { uninstallFromSpec, uninstallStartedAt } from "./node-agent-uninstall.js";
+import { mirrorLabels, servicePort } from "./object-names.js";
+import { OperatorError } from "./operator-error.js";
+import {
+  applyOwned,
+  deleteOwned,
+  type OwnedInformers,
+  ownedBy,
+  readOptional,
+} from "./owned-objects.js";
+import { renderCacheConfig } from "./render-cache-config.js";
+import { renderCacheWorkload } from "./render-cache-workload.js";
+import {
+  nodeFacingHost,
+  nodeRuntimes,
+  renderNodeAgentDaemonSet,
+  renderNodeState,
+  renderNodeStateConfigMap,
+} from "./render-node-agent.js";
+import { renderClientService, renderHeadlessService, renderIngress } from "./render-services.js";
+import { resolveTls } from "./tls-material.js";
+import { renderUpstreamAuthSecret } from "./upstream-credentials.js";
+
+// One pass over a live mirror: every owned object applied in dependency order (the Service
+// first: its ClusterIP goes into the certificate and the node state), stale objects of a
+// previous shape removed, then what the cluster reports about them.
+
+export interface ApplyMirrorDependencies {
+  client: KubernetesClient;
+  informers: OwnedInformers;
+  imageswapNamespace: string;
+  now(): number;
+  signal?: AbortSignal;
+}
+
+export interface AppliedMirror {
+  workload: WorkloadProgress;
+  nodes: NodeProgress | undefined;
+  serviceAddress: string;
+  nodePort?: number;
+  warnings: { reason: string; message: string }[];
+  /** When the serving certificate is due for renewal (operator CA). */
+  renewAtMs?: number;
+}
+
+function hashOf(...parts: string[]): string {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part).update("\0");
+  return hash.digest("hex").slice(0, 16);
+}
+
+export async function applyMirror(
+  context: MirrorContext,
+  dependencies: ApplyMirrorDependencies,
+): Promise<AppliedMirror> {
+  const { client, informers, signal } = dependencies;
+  const { mirror, spec, namespace } = context;
+  const apply = <T extends KubeObject>(object: KubeObject) =>
+    applyOwned<T>(client, mirror, object, signal);
+  const readSecret = async (name: string) =>
+    readOptional(client, { apiVersion: "v1", kind: "Secret", namespace, name }, signal);
+
+  // Services first: the ClusterIP is part of the certificate and of the node state.
+  const service = await apply(renderClientService(context));
+  await apply(renderHeadlessService(context));
+  const clusterIp = String((service.spec as { clusterIP?: string } | undefined)?.clusterIP ?? "");
+  const ingress = renderIngress(context);
+  if (ingress) await apply(ingress);
+  for (const stale of ownedBy(informers, "Ingress", mirror)) {
+    if (!ingress) await deleteOwned(client, stale, signal);
+  }
+
+  // TLS and upstream credentials: the Secrets are read fresh, not from the cache, so two
+  // reconciles in a row never issue two certificates.
+  const secrets = new Map<string, KubeObject | undefined>();
+  for (const name of [context.names.caSecret, context.names.tlsSecret, spec.credentialsSecret]) {
+    if (name) secrets.set(name, await readSecret(name));
+  }
+  if (spec.tls.mode === "secret")
+    secrets.set(spec.tls.secretName, await readSecret(spec.tls.secretName));
+  const tls = await resolveTls(context, clusterIp, (name) => secrets.get(name), dependencies.now());
+  for (const secret of tls.secrets) await apply(secret);
+  const upstreamAuth = renderUpstreamAuthSecret(context, (name) => secrets.get(name));
+  if (upstreamAuth) await apply(upstreamAuth);
+
+  // ImageSwap: registry -> "<mirror host>/<registry>" (the cache routes by path prefix).
+  const swapHost =
+    spec.exposure.type === "Ingress" ? spec.exposure.host : nodeFacingHost(context, clusterIp);
+  const desiredSwaps = new Map<string, string>(
+    spec.mirrorOf.map((host) => [host, `${swapHost}/${host}`]),
+  );
+  const usesImageswap = spec.nodeConfiguration.modes.includes("imageswap");
+  const target = imageswapTarget(context, dependencies.imageswapNamespace);
+  const previousTarget = recordedImageswapTarget(informers, namespace, context.names.cacheConfig);
+  const warnings: AppliedMirror["warnings"] = [];
+  if (previousTarget && (!usesImageswap || formatTarget(previousTarget) !== formatTarget(target))) {
+    await syncImageswapMaps(client, previousTarget, context.name, new Map(), signal);
+  }
+  if (usesImageswap) {
+    const conflicts = await syncImageswapMaps(client, target, context.name, desiredSwaps, signal);
+    if (conflicts.length > 0) {
+      warnings.push({
+        reason: "ImageSwapConflict",
+        message: `ImageSwap maps ${formatTarget(target)} already map ${conflicts.join(", ")} (lines regmirror did not write): left as they are`,
+      });
+    }
+  }
+
+  // The cache config is checked with the cache's own parser before it is written. It also
+  // records where this mirror's ImageSwap lines are (removed on deletion).
+  const cacheConfig = renderCacheConfig(spec);
+  try {
+    loadCacheConfigFromYaml(cacheConfig, "the rendered cache config");
+  } catch (error) {
+    throw new OperatorError(
+      "REGMIRROR_OPERATOR_RENDER",
+      "CacheConfigInvalid",
+      `the cache config rendered from this spec is invalid: ${(error as Error).message}`,
+    );
+  }
+  await apply(
+    withImageswapRecord(
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {
+          name: context.names.cacheConfig,
+          namespace,
+          labels: mirrorLabels(context.name, "cache"),
+        },
+        data: { "config.yml": cacheConfig },
+      },
+      usesImageswap ? target : undefined,
+    ),
+  );
+
+  // The pods restart when what they read at start-up changes.
+  const authData = JSON.stringify(upstreamAuth?.data ?? {});
+  const workload = await apply(
+    renderCacheWorkload(context, {
+      rolloutHash: hashOf(cacheConfig, tls.certificatePem, authData),
+    }),
+  );
+  const otherKind = workload.kind === "StatefulSet" ? "Deployment" : "StatefulSet";
+  for (const stale of ownedBy(informers, otherKind, mirror))
+    await deleteOwned(client, stale, signal);
+
+  // The node agent and its desired state. Without a node runtime to configure, no DaemonSet
+  // runs; one left from before first takes its files off the nodes, then goes.
+  let nodes: NodeProgress | undefined;
+  const existingAgent = informers.DaemonSet.store.get(`${namespace}/${context.names.nodeAgent}`);
+  if (nodeRuntimes(context).length > 0) {
+    const nodeState = renderNodeState(context, { clusterIp, caPem: tls.caPem, uninstall: false });
+    await apply(renderNodeStateConfigMap(context, nodeState));
+    nodes = nodeProgress(await apply(renderNodeAgentDaemonSet(context, nodeState, false)));
+  } else if (existingAgent) {
+    const startedAt = uninstallStartedAt(existingAgent, dependencies.now());
+    const uninstalling = await uninstallFromSpec(mirror, spec, startedAt, {
+      ...dependencies,
+      namespace,
+      names: context.names,
+      images: context.images,
+    });
+    const progress = nodeProgress(uninstalling);
+    if (progress.done) {
+      await deleteOwned(client, uninstalling, signal);
+    } else {
+      nodes = progress;
+    }
+  }
+  if (!existingAgent && nodeRuntimes(context).length === 0) {
+    for (const stale of ownedBy(informers, "ConfigMap", mirror)) {
+      if (stale.metadata?.name === context.names.nodeState)
+        await deleteOwned(client, stale, signal);
+    }
+  }
+
+  const servicePorts = (service.spec as { ports?: { nodePort?: number }[] } | undefined)?.ports;
+  const nodePort = spec.exposure.type === "NodePort" ? servicePorts?.[0]?.nodePort : undefined;
+  return {
+    workload: workloadProgress(workload, spec.replicas),
+    nodes,
+    serviceAddress:
+      spec.exposure.type === "Ingress"
+        ? `${spec.exposure.host.replace(/:\d+$/, "")}:443`
+        : `${clusterIp}:${servicePort}`,
+    ...(nodePort !== undefined ? { nodePort } : {}),
+    warnings,
+    ...(tls.renewAtMs !== undefined ? { renewAtMs: tls.renewAtMs } : {}),
+  };
+}
+
+export function imageswapTarget(context: MirrorContext, defaultNamespace: string): ImageswapTarget {
+  const { imageswap } = context.spec.nodeConfiguration;
+  return {
+    namespace: imageswap.namespace ?? defaultNamespace,
+    configMapName: imageswap.configMapName,
+  };
+}
+
+const imageswapRecordAnnotation = "regmirror.dev/imageswap-target";
+
+function formatTarget(target: ImageswapTarget): string {
+  return `${target.namespace}/${target.configMapName}`;
+}
+
+function withImageswapRecord(
+  configMap: KubeObject,
+  target: ImageswapTarget | undefined,
+): KubeObject {
+  if (!target) return configMap;
+  return {
+    ...configMap,
+    metadata: {
+      ...configMap.metadata,
+      annotations: { [imageswapRecordAnnotation]: formatTarget(target) },
+    },
+  };
+}
+
+/** Where this mirror last wrote ImageSwap lines (kept on its cache config ConfigMap). */
+export function recordedImageswapTarget(
+  informers: OwnedInformers,
+  namespace: string,
+  cacheConfigMap: string,
+): ImageswapTarget | undefined {
+  const configMap = informers.ConfigMap.store.get(`${namespace}/${cacheConfigMap}`);
+  const recorded = configMap?.metadata?.annotations?.[imageswapRecordAnnotation];
+  const slash = recorded?.indexOf("/") ?? -1;
+  if (!recorded || slash < 0) return undefined;
+  return { namespace: recorded.slice(0, slash), configMapName: recorded.slice(slash + 1) };
+}

@@ -1,0 +1,141 @@
+import {
+  type Condition,
+  type EventRecorder,
+  hasFinalizer,
+  type KubeObject,
+  type KubernetesClient,
+  type Logger,
+  type ReconcileResult,
+  removeFinalizer,
+  setCondition,
+  updateStatus,
+} from "@regmirror/k8s-reconciler";
+import { parseRegistryMirrorSpec } from "@regmirror/schemas";
+import { recordedImageswapTarget } from "./apply-mirror.js";
+import { syncImageswapMaps } from "./imageswap-sync.js";
+import type { OperatorImages } from "./mirror-context.js";
+import { nodeProgress } from "./mirror-status.js";
+import { uninstallFromSpec, uninstallInPlace, uninstallStartedAt } from "./node-agent-uninstall.js";
+import { fieldManager, finalizerName, mirrorObjectNames } from "./object-names.js";
+import { deleteOwned, type OwnedInformers, ownedBy, ownedKinds } from "./owned-objects.js";
+
+// Deleting a mirror: the node agents get an empty desired state and remove what they wrote;
+// when the DaemonSet reports every agent on it (or the timeout passes, which is reported),
+// ImageSwap lines are removed, the owned objects deleted and the finalizer released.
+
+const pollWhileWaitingMs = 2_000;
+
+export interface FinalizeDependencies {
+  client: KubernetesClient;
+  informers: OwnedInformers;
+  namespace: string;
+  images: OperatorImages;
+  imageswapNamespace: string;
+  nodeCleanupTimeoutMs: number;
+  events: EventRecorder;
+  logger: Logger;
+  now(): number;
+  signal?: AbortSignal;
+}
+
+async function writeConditions(
+  dependencies: FinalizeDependencies,
+  mirror: KubeObject,
+  condition: Omit<Condition, "lastTransitionTime">,
+): Promise<KubeObject> {
+  const status = (mirror.status ?? {}) as Record<string, unknown>;
+  const conditions = setCondition(
+    status.conditions as Condition[] | undefined,
+    { ...condition, observedGeneration: mirror.metadata?.generation },
+    dependencies.now(),
+  );
+  return updateStatus(
+    dependencies.client,
+    mirror,
+    { ...status, conditions },
+    {
+      fieldManager,
+      signal: dependencies.signal,
+    },
+  );
+}
+
+export async function finalizeMirror(
+  mirror: KubeObject,
+  dependencies: FinalizeDependencies,
+): Promise<ReconcileResult> {
+  if (!hasFinalizer(mirror, finalizerName)) return undefined;
+  const { client, informers, namespace, signal } = dependencies;
+  const name = mirror.metadata?.name ?? "";
+  const names = mirrorObjectNames(name);
+  const now = dependencies.now();
+  let timedOut: string | undefined;
+
+  // ImageSwap lines first, while nothing else has changed.
+  const imageswap = recordedImageswapTarget(informers, namespace, names.cacheConfig);
+  if (imageswap) await syncImageswapMaps(client, imageswap, name, new Map(), signal);
+
+  const daemonSet = informers.DaemonSet.store.get(`${namespace}/${names.nodeAgent}`);
+  let spec: ReturnType<typeof parseRegistryMirrorSpec> | undefined;
+  try {
+    spec = parseRegistryMirrorSpec(mirror.spec);
+  } catch {
+    // Changed to something invalid after it was applied: its DaemonSet holds the last valid one.
+  }
+  if (daemonSet) {
+    const startedAt = uninstallStartedAt(daemonSet, now);
+    const inputs = { ...dependencies, names };
+    const applied = spec
+      ? await uninstallFromSpec(mirror, spec, startedAt, inputs)
+      : await uninstallInPlace(daemonSet, startedAt, inputs);
+    const progress = nodeProgress(applied);
+    if (!progress.done) {
+      const remainingMs = startedAt + dependencies.nodeCleanupTimeoutMs - now;
+      const waiting =
+        progress.desired === 0
+          ? "the DaemonSet has not reported the uninstall rollout yet"
+          : `${progress.configured}/${progress.desired} node agents have removed the mirror's files`;
+      if (remainingMs > 0) {
+        await writeConditions(dependencies, mirror, {
+          type: "Progressing",
+          status: "True",
+          reason: "RemovingNodeConfiguration",
+          message: `deleting: waiting for the node agents; ${waiting}`,
+        });
+        return { requeueAfter: Math.min(pollWhileWaitingMs, remainingMs) };
+      }
+      timedOut = `node cleanup timed out after ${Math.round(dependencies.nodeCleanupTimeoutMs / 1000)}s (${waiting}): files may remain on nodes whose agent did not report`;
+    }
+  }
+
+  if (timedOut) {
+    dependencies.logger.warn({ mirror: name }, timedOut);
+    await dependencies.events.record(mirror, {
+      type: "Warning",
+      reason: "NodeCleanupTimedOut",
+      action: "Finalize",
+      note: timedOut,
+    });
+    mirror = await writeConditions(dependencies, mirror, {
+      type: "Degraded",
+      status: "True",
+      reason: "NodeCleanupTimedOut",
+      message: timedOut,
+    });
+  } else {
+    await dependencies.events.record(mirror, {
+      type: "Normal",
+      reason: "NodeCleanupComplete",
+      action: "Finalize",
+      note: daemonSet ? "every node agent removed the mirror's files" : "no node was configured",
+    });
+  }
+  // Deleted here rather than left to the garbage collector, so nothing outlives the finalizer.
+  for (const { kind } of ownedKinds) {
+    for (const object of ownedBy(informers, kind, mirror))
+      await deleteOwned(client, object, signal);
+  }
+  await removeFinalizer(client, mirror, finalizerName, { fieldManager, signal });
+  dependencies.logger.info({ mirror: name, timedOut: Boolean(timedOut) }, "mirror finalized");
+  return undefined;
+}

@@ -1,0 +1,8 @@
+export { operatorCommand } from "./operator-command.js";
+export { OperatorError, type OperatorErrorCode } from "./operator-error.js";
+export {
+  createRegistryMirrorOperator,
+  type LeaderElectionOptions,
+  type RegistryMirrorOperator,
+  type RegistryMirrorOperatorOptions,
+} from "./registry-mirror-operator.js";

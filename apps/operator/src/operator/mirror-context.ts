@@ -1,0 +1,23 @@
+import type { KubeObject } from "@regmirror/k8s-reconciler";
+import type { RegistryMirrorSpec } from "@regmirror/schemas";
+import type { MirrorObjectNames } from "./object-names.js";
+
+/** Everything a renderer needs to know about one mirror. */
+export interface MirrorContext {
+  /** The RegistryMirror as read from the API server (owner of everything rendered). */
+  mirror: KubeObject;
+  name: string;
+  /** Where the owned objects live: the operator's namespace. */
+  namespace: string;
+  spec: RegistryMirrorSpec;
+  names: MirrorObjectNames;
+  images: OperatorImages;
+}
+
+export interface OperatorImages {
+  /** The operator's own image; the node agent DaemonSet runs it with `node-agent`. */
+  operator: string;
+  /** The regmirror-cache image the StatefulSet / Deployment runs. */
+  cache: string;
+  pullPolicy?: "Always" | "IfNotPresent" | "Never";
+}

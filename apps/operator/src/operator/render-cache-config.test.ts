@@ -1,0 +1,50 @@
+import { loadCacheConfigFromYaml, parseRegistryMirrorSpec } from "@regmirror/schemas";
+import { describe, expect, it } from "vitest";
+import { renderCacheConfig } from "./render-cache-config.js";
+
+describe("renderCacheConfig", () => {
+  it("writes a file the cache accepts, routing the mirror's hosts to its upstream", () => {
+    const spec = parseRegistryMirrorSpec({
+      upstreamUrl: "hub.docker.io",
+      credentialsSecret: "hub",
+      upstreamCaBundle: { configMapName: "corporate-ca" },
+      blobTtl: "36h",
+    });
+    const config = loadCacheConfigFromYaml(renderCacheConfig(spec));
+    expect(config.upstreams).toHaveLength(1);
+    expect(config.upstreams[0]?.endpoints).toEqual(["https://hub.docker.io"]);
+    expect(config.blobTtlMs).toBe(36 * 3_600_000);
+    expect(config.storage).toMatchObject({
+      kind: "filesystem",
+      rootDirectory: "/var/lib/regmirror",
+    });
+  });
+
+  it("caps the store at 90% of the volume unless maxSize says otherwise", () => {
+    const fromVolume = parseRegistryMirrorSpec({
+      upstreamUrl: "quay.io",
+      volumeClaimTemplate: { spec: { resources: { requests: { storage: "10Gi" } } } },
+    });
+    expect(loadCacheConfigFromYaml(renderCacheConfig(fromVolume)).sizeCap?.maxBytes).toBe(
+      Math.floor(10 * 2 ** 30 * 0.9),
+    );
+    const explicit = parseRegistryMirrorSpec({ upstreamUrl: "quay.io", maxSize: "1GiB" });
+    expect(loadCacheConfigFromYaml(renderCacheConfig(explicit)).sizeCap?.maxBytes).toBe(2 ** 30);
+  });
+
+  it("stores in S3 with credentials from the environment, never in the file", () => {
+    const spec = parseRegistryMirrorSpec({
+      upstreamUrl: "ghcr.io",
+      storage: {
+        s3: {
+          bucket: "b",
+          region: "eu-west-1",
+          credentials: { mode: "static", secretName: "keys" },
+        },
+      },
+    });
+    const text = renderCacheConfig(spec);
+    expect(loadCacheConfigFromYaml(text).storage).toMatchObject({ kind: "s3", bucket: "b" });
+    expect(text).toContain("mode: env");
+  });
+});

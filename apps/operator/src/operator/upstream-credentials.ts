@@ -1,0 +1,58 @@
+import type { KubeObject } from "@regmirror/k8s-reconciler";
+import type { MirrorContext } from "./mirror-context.js";
+import { mirrorLabels } from "./object-names.js";
+import { OperatorError } from "./operator-error.js";
+
+// mirror-operator's credentialsSecret, turned into the Docker config file the cache reads
+// (regmirror.upstreams[].credentials.dockerConfig). Accepted: a Secret with `username` and
+// `password`, or a kubernetes.io/dockerconfigjson Secret (`.dockerconfigjson`), used as it is.
+
+function decoded(secret: KubeObject, key: string): string | undefined {
+  const value = (secret.data as Record<string, string> | undefined)?.[key];
+  return value === undefined ? undefined : Buffer.from(value, "base64").toString("utf8");
+}
+
+export function renderUpstreamAuthSecret(
+  context: MirrorContext,
+  findSecret: (name: string) => KubeObject | undefined,
+): KubeObject | undefined {
+  const { spec, names, namespace } = context;
+  if (spec.credentialsSecret === null) return undefined;
+  const secret = findSecret(spec.credentialsSecret);
+  const where = `spec.credentialsSecret: Secret ${namespace}/${spec.credentialsSecret}`;
+  if (!secret) {
+    throw new OperatorError(
+      "REGMIRROR_OPERATOR_REFERENCED_OBJECT",
+      "CredentialsSecretMissing",
+      `${where} does not exist`,
+    );
+  }
+  let configJson = decoded(secret, ".dockerconfigjson");
+  if (configJson === undefined) {
+    const username = decoded(secret, "username");
+    const password = decoded(secret, "password");
+    if (!username || password === undefined) {
+      throw new OperatorError(
+        "REGMIRROR_OPERATOR_REFERENCED_OBJECT",
+        "CredentialsSecretInvalid",
+        `${where} needs the keys username and password (or .dockerconfigjson)`,
+      );
+    }
+    const auth = Buffer.from(`${username}:${password}`).toString("base64");
+    const hosts = new Set([new URL(spec.upstreamUrl).host, ...spec.mirrorOf]);
+    configJson = JSON.stringify({
+      auths: Object.fromEntries([...hosts].map((host) => [host, { auth }])),
+    });
+  }
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: names.upstreamAuthSecret,
+      namespace,
+      labels: mirrorLabels(context.name, "cache"),
+    },
+    type: "Opaque",
+    data: { "config.json": Buffer.from(configJson).toString("base64") },
+  };
+}

@@ -1,0 +1,277 @@
+// The generated CRD on a real API server: it rejects bad specs itself, with the field named, and
+// it accepts a mirror-operator manifest whose only change is its apiVersion.
+import { readFile } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
+import { join } from "node:path";
+import { type KubeObject, KubernetesApiError } from "@regmirror/k8s-reconciler";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { crdFileLocations, renderCrdYaml } from "../../src/operator/crd-files.js";
+import {
+  conditionOf,
+  eventually,
+  get,
+  getMirror,
+  type Json,
+  mirrorApi,
+  type OperatorCluster,
+  operatorNamespace,
+  readYamlDocuments,
+  repositoryRoot,
+  startOperatorCluster,
+} from "./operator-cluster.js";
+
+const schemaFixtures = join(repositoryRoot, "packages/schemas/test/registry-mirror/fixtures");
+
+let cluster: OperatorCluster;
+
+beforeAll(async () => {
+  cluster = await startOperatorCluster();
+  cluster.startOperator();
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+/** A GET with an Accept header of our choosing (kubectl's table form). */
+function getJson(path: string, accept: string): Promise<unknown> {
+  const url = new URL(path, cluster.server.url);
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(
+      url,
+      {
+        ca: cluster.server.ca,
+        headers: { accept, authorization: `Bearer ${cluster.server.token}` },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString()));
+          } catch (error) {
+            reject(error);
+          }
+        });
+      },
+    );
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+async function rejection(name: string, spec: unknown): Promise<string> {
+  try {
+    await cluster.client.create({ ...mirrorApi, metadata: { name }, spec });
+  } catch (error) {
+    expect(error).toBeInstanceOf(KubernetesApiError);
+    expect((error as KubernetesApiError).statusCode).toBe(422);
+    return (error as Error).message;
+  }
+  throw new Error(`the API server accepted ${JSON.stringify(spec)}`);
+}
+
+describe("the RegistryMirror CRD", () => {
+  it("is committed up to date wherever it is shipped (regenerate with `pnpm generate:crd`)", async () => {
+    const expected = renderCrdYaml();
+    for (const location of crdFileLocations) {
+      expect(await readFile(join(repositoryRoot, location), "utf8"), location).toBe(expected);
+    }
+  });
+
+  it("is cluster scoped with the short name rm, a status subresource and printer columns", async () => {
+    const crd = await cluster.client.get<KubeObject>({
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      name: "registrymirrors.regmirror.dev",
+    });
+    const spec = crd.spec as Json;
+    expect(spec.scope).toBe("Cluster");
+    expect(spec.names.shortNames).toEqual(["rm"]);
+    expect(spec.versions[0].name).toBe("v1alpha1");
+    expect(spec.versions[0].subresources).toEqual({ status: {} });
+    expect(
+      spec.versions[0].additionalPrinterColumns.map((column: { name: string }) => column.name),
+    ).toEqual(expect.arrayContaining(["Upstream", "Ready", "Age"]));
+    // The table `kubectl get rm` prints comes from the API server itself.
+    await cluster.client.create({
+      ...mirrorApi,
+      metadata: { name: "table" },
+      spec: { upstreamUrl: "https://ghcr.io" },
+    });
+    const table = (await getJson(
+      "/apis/regmirror.dev/v1alpha1/registrymirrors/table",
+      "application/json;as=Table;v=v1;g=meta.k8s.io",
+    )) as { columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] };
+    const columns = table.columnDefinitions.map((column) => column.name);
+    expect(table.rows[0]?.cells[columns.indexOf("Upstream")]).toBe("https://ghcr.io");
+  });
+
+  it.each([
+    [{ upstreamUrl: "quay.io", replicas: 0 }, /spec\.replicas.*greater than or equal to 1/],
+    [{ upstreamUrl: "quay.io", replicas: "two" }, /spec\.replicas.*integer/],
+    [{ upstreamUrl: "quay.io", blobTtl: "one day" }, /spec\.blobTtl.*should match/],
+    [{ upstreamUrl: "quay.io", maxSize: "lots" }, /spec\.maxSize.*should match/],
+    [{ upstreamUrl: "https://user@quay.io/path" }, /spec\.upstreamUrl.*should match/],
+    [
+      { upstreamUrl: "quay.io", exposure: { type: "LoadBalancer" } },
+      /spec\.exposure\.type.*Unsupported value/,
+    ],
+    [
+      { upstreamUrl: "quay.io", exposure: { type: "NodePort", nodePort: 80 } },
+      /spec\.exposure\.nodePort.*30000/,
+    ],
+    [
+      { upstreamUrl: "quay.io", exposure: { type: "Ingress" } },
+      /spec\.exposure\.ingress.*required with type Ingress/,
+    ],
+    [
+      { upstreamUrl: "quay.io", exposure: { type: "ClusterIP", nodePort: 30001 } },
+      /spec\.exposure\.nodePort.*only allowed with type NodePort/,
+    ],
+    [
+      { upstreamUrl: "quay.io", credentialsSecret: "Not_A_Name" },
+      /spec\.credentialsSecret.*should match/,
+    ],
+    [
+      { upstreamUrl: "quay.io", nodeConfiguration: { modes: ["podman"] } },
+      /spec\.nodeConfiguration\.modes\[0\].*Unsupported value/,
+    ],
+    [
+      {
+        upstreamUrl: "quay.io",
+        storage: { s3: { bucket: "b" } },
+        volumeClaimTemplate: { spec: {} },
+      },
+      /spec\.volumeClaimTemplate.*storage\.s3/,
+    ],
+    [{}, /spec\.upstreamUrl.*Required value/],
+  ])("rejects %j with a message naming the field", async (spec, message) => {
+    expect(await rejection("invalid", spec)).toMatch(message);
+  });
+
+  it("rejects a mirror name the operator could not derive object names from", async () => {
+    const message = await rejection("a".repeat(41), { upstreamUrl: "quay.io" });
+    expect(message).toMatch(/metadata\.name must be a DNS label of at most 40 characters/);
+  });
+
+  it("defaults replicas to 1", async () => {
+    const created = await cluster.client.create<KubeObject>({
+      ...mirrorApi,
+      metadata: { name: "defaults" },
+      spec: { upstreamUrl: "quay.io" },
+    });
+    expect((created.spec as Record<string, unknown>).replicas).toBe(1);
+  });
+
+  it("accepts a mirror-operator manifest with only its apiVersion changed, and reconciles it", async () => {
+    // The README example of ocadotechnology/mirror-operator, apiVersion changed from mirror.aws.ocado.com/v1.
+    const manifest = parse(`
+apiVersion: regmirror.dev/v1alpha1
+kind: RegistryMirror
+metadata:
+  name: docker
+spec:
+  upstreamUrl: hub.docker.io
+  masqueradeUrl: docker-mirror.example.com
+  credentialsSecret: internal-mirror-secret
+  volumeClaimTemplate:
+    spec:
+      storageClassName: gp2
+      resources:
+        requests:
+          storage: 20Gi
+`) as KubeObject;
+    await cluster.client.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "internal-mirror-secret", namespace: operatorNamespace },
+      type: "kubernetes.io/dockerconfigjson",
+      stringData: { ".dockerconfigjson": '{"auths":{"hub.docker.io":{"auth":"dXNlcjpwYXNz"}}}' },
+    });
+    await cluster.client.create(manifest);
+    const statefulSet = await eventually(() =>
+      get(cluster.client, "StatefulSet", "regmirror-docker"),
+    );
+    const claim = (statefulSet.spec as Json).volumeClaimTemplates[0];
+    expect(claim.spec.storageClassName).toBe("gp2");
+    expect(claim.spec.resources.requests.storage).toBe("20Gi");
+    const mirror = await eventually(async () => {
+      const current = await getMirror(cluster.client, "docker");
+      expect(conditionOf(current, "Progressing")?.status).toBe("True");
+      return current;
+    });
+    expect(conditionOf(mirror, "Degraded")?.status).toBe("False");
+    const tls = await get(cluster.client, "Secret", "regmirror-docker-tls");
+    const certificate = Buffer.from(
+      (tls.data as Record<string, string>)["tls.crt"] ?? "",
+      "base64",
+    ).toString();
+    expect(certificate).toContain("BEGIN CERTIFICATE");
+    // The dockerconfigjson Secret is handed to the cache as it is.
+    const auth = await get(cluster.client, "Secret", "regmirror-docker-upstream-auth");
+    expect(
+      Buffer.from((auth.data as Record<string, string>)["config.json"] ?? "", "base64").toString(),
+    ).toBe('{"auths":{"hub.docker.io":{"auth":"dXNlcjpwYXNz"}}}');
+  });
+
+  it("accepts and reconciles every mirror-operator README example (the schemas package's fixture)", async () => {
+    const examples = await readYamlDocuments(join(schemaFixtures, "mirror-operator-examples.yml"));
+    await cluster.client.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "internal-mirror", namespace: operatorNamespace },
+      stringData: { username: "mirror", password: "pass" },
+    });
+    // Two examples share each name: applied in order, the later one is the mirror's new spec.
+    for (const example of examples) {
+      await cluster.client.apply(example, { fieldManager: "kubectl", force: true });
+      const name = example.metadata?.name ?? "";
+      await eventually(async () => {
+        const mirror = await getMirror(cluster.client, name);
+        expect((mirror.status as Json)?.observedGeneration).toBe(mirror.metadata?.generation);
+        expect(conditionOf(mirror, "Degraded")?.status).toBe("False");
+      });
+    }
+    const internal = await get(cluster.client, "StatefulSet", "regmirror-internal");
+    expect((internal.spec as Json).volumeClaimTemplates[0].spec.resources.requests.storage).toBe(
+      "20Gi",
+    );
+  });
+
+  it("accepts and reconciles a spec using every field (the schemas package's fixture)", async () => {
+    const [fullSpec] = await readYamlDocuments(join(schemaFixtures, "full-spec.yml"));
+    await cluster.client.create({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "imageswap-system" },
+    });
+    await cluster.client.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "docker-hub-credentials", namespace: operatorNamespace },
+      stringData: { username: "hub", password: "hub-pass" },
+    });
+    await cluster.client.create(fullSpec as KubeObject);
+    const mirror = await eventually(async () => {
+      const current = await getMirror(cluster.client, "docker-hub");
+      expect(conditionOf(current, "Progressing")?.status).toBe("True");
+      return current;
+    });
+    expect(conditionOf(mirror, "Degraded")?.status).toBe("False");
+    const deployment = await get(cluster.client, "Deployment", "regmirror-docker-hub");
+    const pod = (deployment.spec as Json).template.spec;
+    expect(pod.nodeSelector).toEqual({ "dtr.cache": "true" });
+    expect(pod.priorityClassName).toBe("system-cluster-critical");
+    const agent = await get(cluster.client, "DaemonSet", "regmirror-docker-hub-node-agent");
+    expect((agent.spec as Json).template.spec.nodeSelector).toEqual({
+      "kubernetes.io/os": "linux",
+    });
+    const state = await get(cluster.client, "ConfigMap", "regmirror-docker-hub-node-state");
+    const nodeState = JSON.parse((state.data as Record<string, string>)["node-state.json"] ?? "");
+    expect(nodeState.runtimes).toEqual(["containerd", "docker", "crio", "hosts-file"]);
+    expect(nodeState.mirrors[0].dialTimeout).toBe("1000ms");
+    expect((mirror.status as Json).serviceAddress).toBe("mirror.example.com:443");
+  });
+});

@@ -1,0 +1,218 @@
+// The real API server for operator tests (etcd + kube-apiserver from the test kit; no kubelet,
+// no controller manager, no garbage collector) with the RegistryMirror CRD installed.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import {
+  createKubernetesClient,
+  type KubeObject,
+  type KubernetesClient,
+  type Logger,
+} from "@regmirror/k8s-reconciler";
+import { type KubeApiServer, startKubeApiServer } from "@regmirror/test-kit";
+import { parse } from "yaml";
+import {
+  createRegistryMirrorOperator,
+  type RegistryMirrorOperator,
+  type RegistryMirrorOperatorOptions,
+} from "../../src/operator/index.js";
+
+export const repositoryRoot = join(import.meta.dirname, "../../../..");
+export const operatorNamespace = "regmirror-system";
+
+export interface OperatorCluster {
+  server: KubeApiServer;
+  kubeConfig: KubeConfig;
+  /** The test's own client, for setup and checks. */
+  client: KubernetesClient;
+  /** Starts an operator process-alike; closed by stop(). */
+  startOperator(options?: Partial<RegistryMirrorOperatorOptions>): RegistryMirrorOperator;
+  stop(): Promise<void>;
+}
+
+export async function readYamlDocuments(file: string): Promise<KubeObject[]> {
+  const { parseAllDocuments } = await import("yaml");
+  return parseAllDocuments(await readFile(file, "utf8"))
+    .map((document) => document.toJS() as KubeObject)
+    .filter((document) => document !== null);
+}
+
+export async function startOperatorCluster(): Promise<OperatorCluster> {
+  const server = await startKubeApiServer();
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(server.kubeconfigPath);
+  const client = createKubernetesClient({ kubeConfig });
+  const operators: RegistryMirrorOperator[] = [];
+  try {
+    const crd = parse(
+      await readFile(
+        join(repositoryRoot, "apps/operator/deploy/crd/regmirror.dev_registrymirrors.yaml"),
+        "utf8",
+      ),
+    ) as KubeObject;
+    await client.apply(crd, { fieldManager: "test", force: true });
+    await eventually(async () => {
+      const applied = await client.get<KubeObject>({
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        name: "registrymirrors.regmirror.dev",
+      });
+      const conditions = (applied.status as { conditions?: { type: string; status: string }[] })
+        ?.conditions;
+      if (!conditions?.some((c) => c.type === "Established" && c.status === "True")) {
+        throw new Error("CRD not established yet");
+      }
+    });
+    await client.create({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: operatorNamespace },
+    });
+  } catch (error) {
+    await client.close();
+    await server.stop();
+    throw error;
+  }
+  return {
+    server,
+    kubeConfig,
+    client,
+    startOperator(options = {}) {
+      const operator = createRegistryMirrorOperator({
+        kubeConfig,
+        namespace: operatorNamespace,
+        image: "registry.example/regmirror-operator:test",
+        cacheImage: "registry.example/regmirror-cache:test",
+        identity: `operator-${operators.length + 1}`,
+        leaderElection: false,
+        nodeCleanupTimeoutMs: 60_000,
+        ...options,
+      });
+      operators.push(operator);
+      operator.start();
+      return operator;
+    },
+    async stop() {
+      await Promise.allSettled(operators.map((operator) => operator.close()));
+      await client.close();
+      await server.stop();
+    },
+  };
+}
+
+/** Polls `check` until it returns without throwing; rethrows its last error at the deadline. */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
+
+export interface CapturedLog {
+  level: string;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+export function capturingLogger(): Logger & { entries: CapturedLog[] } {
+  const entries: CapturedLog[] = [];
+  const at =
+    (level: string) =>
+    (fields: Record<string, unknown>, message: string): void => {
+      entries.push({ level, message, fields });
+    };
+  return { entries, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+export const mirrorApi = { apiVersion: "regmirror.dev/v1alpha1", kind: "RegistryMirror" } as const;
+
+export function get(client: KubernetesClient, kind: string, name: string): Promise<KubeObject> {
+  const apiVersion =
+    kind === "StatefulSet" || kind === "Deployment" || kind === "DaemonSet"
+      ? "apps/v1"
+      : kind === "Ingress"
+        ? "networking.k8s.io/v1"
+        : "v1";
+  return client.get({ apiVersion, kind, namespace: operatorNamespace, name });
+}
+
+export function getMirror(client: KubernetesClient, name: string): Promise<KubeObject> {
+  return client.get({ ...mirrorApi, name });
+}
+
+export function conditionOf(
+  mirror: KubeObject,
+  type: string,
+): { status: string; reason: string; message: string } | undefined {
+  const conditions = (
+    mirror.status as {
+      conditions?: { type: string; status: string; reason: string; message: string }[];
+    }
+  )?.conditions;
+  return conditions?.find((condition) => condition.type === type);
+}
+
+/**
+ * Pretends to be the StatefulSet / DaemonSet controller and kubelet, which do not run here: the
+ * tests that need readiness write the status those would write, and say so in their names.
+ */
+export async function patchWorkloadReady(
+  client: KubernetesClient,
+  kind: "StatefulSet" | "Deployment",
+  name: string,
+  replicas: number,
+): Promise<void> {
+  const current = await get(client, kind, name);
+  await client.patch(
+    { apiVersion: "apps/v1", kind, namespace: operatorNamespace, name },
+    {
+      status: {
+        observedGeneration: current.metadata?.generation,
+        replicas,
+        readyReplicas: replicas,
+        updatedReplicas: replicas,
+        availableReplicas: replicas,
+        currentReplicas: replicas,
+      },
+    },
+    "application/merge-patch+json",
+    { subresource: "status" },
+  );
+}
+
+export async function patchDaemonSetRolledOut(
+  client: KubernetesClient,
+  name: string,
+  nodes: number,
+): Promise<void> {
+  const current = await get(client, "DaemonSet", name);
+  await client.patch(
+    { apiVersion: "apps/v1", kind: "DaemonSet", namespace: operatorNamespace, name },
+    {
+      status: {
+        observedGeneration: current.metadata?.generation,
+        currentNumberScheduled: nodes,
+        desiredNumberScheduled: nodes,
+        numberMisscheduled: 0,
+        numberReady: nodes,
+        updatedNumberScheduled: nodes,
+        numberAvailable: nodes,
+      },
+    },
+    "application/merge-patch+json",
+    { subresource: "status" },
+  );
+}
+
+/** API objects as the tests read them: deep, loosely typed JSON. */
+// biome-ignore lint/suspicious/noExplicitAny: assertions on server answers, checked by expect.
+export type Json = any;

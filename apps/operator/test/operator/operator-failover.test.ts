@@ -1,0 +1,167 @@
+// Operator processes coming and going, and an API server that restarts: leader election on a
+// real Lease, watches that recover, and a node cleanup that never finishes.
+import type { KubeObject } from "@regmirror/k8s-reconciler";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  capturingLogger,
+  conditionOf,
+  eventually,
+  get,
+  getMirror,
+  mirrorApi,
+  type OperatorCluster,
+  operatorNamespace,
+  startOperatorCluster,
+} from "./operator-cluster.js";
+
+let cluster: OperatorCluster;
+
+beforeAll(async () => {
+  cluster = await startOperatorCluster();
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+// Short, so a takeover happens within seconds.
+const shortLease = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
+
+function createMirror(name: string, spec: Record<string, unknown> = {}): Promise<KubeObject> {
+  return cluster.client.create({
+    ...mirrorApi,
+    metadata: { name },
+    spec: { upstreamUrl: "https://ghcr.io", mirrorOf: [`${name}.example.com`], ...spec },
+  });
+}
+
+const reconciledBy = (logger: ReturnType<typeof capturingLogger>, mirror: string) =>
+  logger.entries.some((entry) => entry.message === "reconciled" && entry.fields.key === mirror);
+
+describe("operator processes", () => {
+  it("reconcile only while leading; a standby takes over when the leader's lease expires", async () => {
+    const firstLog = capturingLogger();
+    const secondLog = capturingLogger();
+    const first = cluster.startOperator({
+      identity: "first",
+      leaderElection: { ...shortLease, releaseOnClose: false },
+      logger: firstLog,
+    });
+    await first.whenReconciling();
+    const second = cluster.startOperator({
+      identity: "second",
+      leaderElection: shortLease,
+      logger: secondLog,
+    });
+    await createMirror("before-failover");
+    await eventually(() =>
+      get(cluster.client, "DaemonSet", "regmirror-before-failover-node-agent"),
+    );
+    await eventually(() => expect(reconciledBy(firstLog, "before-failover")).toBe(true));
+    expect(first.isLeader()).toBe(true);
+    expect(second.isLeader()).toBe(false);
+    expect(secondLog.entries.filter((entry) => entry.message === "reconciled")).toEqual([]);
+
+    // The leader stops without giving the lease up, as a crashed process would.
+    await first.close();
+    await createMirror("after-failover");
+    await second.whenReconciling();
+    await eventually(() => get(cluster.client, "DaemonSet", "regmirror-after-failover-node-agent"));
+    expect(reconciledBy(secondLog, "after-failover")).toBe(true);
+    expect(reconciledBy(firstLog, "after-failover")).toBe(false);
+    const lease = await cluster.client.get<KubeObject>({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: operatorNamespace,
+      name: "regmirror-operator",
+    });
+    expect((lease.spec as { holderIdentity?: string }).holderIdentity).toBe("second");
+    await second.close();
+  });
+
+  it("recovers its watches after the API server restarts and reconciles what changed meanwhile", async () => {
+    const operator = cluster.startOperator({ identity: "restart", logger: capturingLogger() });
+    await operator.whenReconciling();
+    await createMirror("restart", { replicas: 1 });
+    const service = await eventually(() => get(cluster.client, "Service", "regmirror-restart"));
+
+    await cluster.server.restart();
+    // Changed before the operator's watches are back: a deleted Service and a new spec.
+    await eventually(() =>
+      cluster.client.delete({
+        apiVersion: "v1",
+        kind: "Service",
+        namespace: operatorNamespace,
+        name: "regmirror-restart",
+      }),
+    );
+    await cluster.client.patch(
+      { ...mirrorApi, name: "restart" },
+      { spec: { replicas: 2 } },
+      "application/merge-patch+json",
+    );
+    await eventually(async () => {
+      const recreated = await get(cluster.client, "Service", "regmirror-restart");
+      expect(recreated.metadata?.uid).not.toBe(service.metadata?.uid);
+      const statefulSet = await get(cluster.client, "StatefulSet", "regmirror-restart");
+      expect((statefulSet.spec as { replicas: number }).replicas).toBe(2);
+    }, 90_000);
+    await operator.close();
+  });
+
+  it("reports a node cleanup that times out in Degraded and a Warning Event, then lets the mirror go", async () => {
+    const logger = capturingLogger();
+    const operator = cluster.startOperator({
+      identity: "timeout",
+      nodeCleanupTimeoutMs: 1_500,
+      logger,
+    });
+    await operator.whenReconciling();
+    await createMirror("stuck");
+    await eventually(() => get(cluster.client, "DaemonSet", "regmirror-stuck-node-agent"));
+    // A finalizer of the test's own keeps the object readable after the operator lets it go.
+    await cluster.client.patch(
+      { ...mirrorApi, name: "stuck" },
+      [{ op: "add", path: "/metadata/finalizers/-", value: "test.regmirror.dev/hold" }],
+      "application/json-patch+json",
+    );
+    await cluster.client.delete({ ...mirrorApi, name: "stuck" });
+    // Nobody reports the DaemonSet's rollout: no kubelet runs here.
+    const mirror = await eventually(async () => {
+      const current = await getMirror(cluster.client, "stuck");
+      expect(current.metadata?.finalizers).toEqual(["test.regmirror.dev/hold"]);
+      return current;
+    });
+    expect(conditionOf(mirror, "Degraded")).toMatchObject({
+      status: "True",
+      reason: "NodeCleanupTimedOut",
+    });
+    expect(conditionOf(mirror, "Degraded")?.message).toMatch(
+      /timed out after 2s \(the DaemonSet has not reported the uninstall rollout yet\)/,
+    );
+    const events = await cluster.client.list<KubeObject>("events.k8s.io/v1", "Event", {
+      namespace: "default",
+    });
+    expect(
+      events.items.some(
+        (event) =>
+          event.reason === "NodeCleanupTimedOut" &&
+          (event.regarding as { name: string }).name === "stuck",
+      ),
+    ).toBe(true);
+    expect(
+      logger.entries.some(
+        (entry) => entry.level === "warn" && /node cleanup timed out/.test(entry.message),
+      ),
+    ).toBe(true);
+    await expect(get(cluster.client, "DaemonSet", "regmirror-stuck-node-agent")).rejects.toThrow(
+      /404/,
+    );
+    await cluster.client.patch(
+      { ...mirrorApi, name: "stuck" },
+      [{ op: "remove", path: "/metadata/finalizers/0" }],
+      "application/json-patch+json",
+    );
+    await operator.close();
+  });
+});

@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import {
+  parseRegistryMirrorSpec,
+  RegistryMirrorInvalidError,
+  registryMirrorCustomResourceDefinition,
+  StructuralSchemaError,
+  toStructuralSchema,
+} from "../../src/index.js";
+
+type Node = Record<string, unknown>;
+
+const crd = registryMirrorCustomResourceDefinition() as {
+  spec: { versions: { schema: { openAPIV3Schema: Node } }[] };
+};
+const root = crd.spec.versions[0]?.schema.openAPIV3Schema as Node;
+const specSchema = (root.properties as Record<string, Node>).spec as Node;
+
+function walk(node: Node, path: string, visit: (node: Node, path: string) => void): void {
+  visit(node, path);
+  for (const [name, child] of Object.entries((node.properties as Record<string, Node>) ?? {})) {
+    walk(child, `${path}.${name}`, visit);
+  }
+  if (node.items) walk(node.items as Node, `${path}[]`, visit);
+  if (typeof node.additionalProperties === "object") {
+    walk(node.additionalProperties as Node, `${path}.*`, visit);
+  }
+}
+
+function fieldSchema(path: string[]): Node {
+  return path.reduce(
+    (node, name) => (node.properties as Record<string, Node>)[name] as Node,
+    specSchema,
+  );
+}
+
+function acceptedByZod(spec: Record<string, unknown>): boolean {
+  try {
+    parseRegistryMirrorSpec({ upstreamUrl: "quay.io", ...spec });
+    return true;
+  } catch (error) {
+    if (RegistryMirrorInvalidError.isInstance(error)) return false;
+    throw error;
+  }
+}
+
+describe("the generated RegistryMirror CRD schema", () => {
+  it("is structural: every node typed, no $ref, no additionalProperties: false", () => {
+    walk(root, "", (node, path) => {
+      const typed =
+        typeof node.type === "string" ||
+        node["x-kubernetes-int-or-string"] === true ||
+        node["x-kubernetes-preserve-unknown-fields"] === true;
+      expect(typed, `${path} has a type`).toBe(true);
+      for (const key of ["$ref", "$schema", "propertyNames", "oneOf"]) {
+        expect(node[key], `${path}.${key}`).toBeUndefined();
+      }
+      expect(node.additionalProperties, path).not.toBe(false);
+      if (Array.isArray(node.anyOf)) {
+        expect(node.anyOf, path).toEqual([{ type: "integer" }, { type: "string" }]);
+      }
+    });
+  });
+
+  it.each([
+    [["blobTtl"], "blobTtl", ["24h", "1h30m", "500ms", "7d", "0"], ["one day", "24", "h", ""]],
+    [["maxSize"], "maxSize", ["50GiB", "10GB", "512MiB", "1024"], ["lots", "50G", "GiB"]],
+    [
+      ["upstreamUrl"],
+      "upstreamUrl",
+      ["quay.io", "hub.docker.io", "https://registry.example.com:5000", "http://10.0.0.2:5000"],
+      ["https://user@quay.io", "quay.io/path", "ftp://quay.io"],
+    ],
+  ])("checks %j with a pattern that agrees with the zod schema", (path, field, good, bad) => {
+    const pattern = new RegExp(fieldSchema(path).pattern as string, "u");
+    for (const value of good) {
+      expect(pattern.test(value), `${value} matches`).toBe(true);
+      expect(acceptedByZod({ [field]: value }), `zod accepts ${value}`).toBe(true);
+    }
+    for (const value of bad) {
+      expect(pattern.test(value), `${value} does not match`).toBe(false);
+      expect(acceptedByZod({ [field]: value }), `zod rejects ${value}`).toBe(false);
+    }
+  });
+
+  it("defaults replicas as the parser does", () => {
+    expect(fieldSchema(["replicas"]).default).toBe(
+      parseRegistryMirrorSpec({ upstreamUrl: "quay.io" }).replicas,
+    );
+  });
+
+  it("refuses a union Kubernetes cannot express", () => {
+    expect(() =>
+      toStructuralSchema({ anyOf: [{ type: "boolean" }, { type: "string" }] }, "spec.field"),
+    ).toThrow(StructuralSchemaError);
+    expect(() => toStructuralSchema({ properties: { x: {} }, type: "object" })).toThrow(/\.x/);
+  });
+});
