@@ -3,11 +3,11 @@ import {
   type KubeConfig,
   RequestContext,
 } from "@kubernetes/client-node";
+import { Agent, type Dispatcher } from "undici";
 import { KubernetesApiError, ReconcilerError } from "./errors.js";
 import { describeError } from "./logger.js";
 
 type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
 
 export interface ApiRequest {
   method: HttpMethod;
@@ -69,6 +69,18 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return cluster.server.replace(/\/+$/, "");
   }
 
+  /**
+   * One connection pool for the client's life (client-node makes one per request). HTTP/1.1 on
+   * purpose: undici's HTTP/2 session emits an 'error' nobody can listen to when the pool is
+   * destroyed while a just-aborted watch stream is still being reset, which killed processes on
+   * shutdown. Proxy and SOCKS settings keep client-node's own dispatcher.
+   */
+  function connectionPool(): Dispatcher | undefined {
+    const options = kubeConfig.createDispatcherOptions(kubeConfig.getCurrentCluster(), {});
+    if (options.type !== "agent") return undefined;
+    return new Agent({ connect: options.connect, allowH2: false });
+  }
+
   async function prepare(request: ApiRequest, signal: AbortSignal): Promise<RequestContext> {
     if (closed)
       throw new ReconcilerError("CLOSED", `${request.method} ${request.path} after close()`);
@@ -92,8 +104,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         { cause: error },
       );
     }
-    const fresh = context.getDispatcher();
-    dispatcher ??= fresh;
+    dispatcher ??= connectionPool() ?? context.getDispatcher();
     if (dispatcher) context.setDispatcher(dispatcher);
     context.setSignal(signal);
     return context;

@@ -12,7 +12,6 @@ import {
   ownerKeysOf,
 } from "@regmirror/k8s-reconciler";
 import { registryMirrorApi } from "@regmirror/schemas";
-import { http1KubeConfig } from "./http1-kube-config.js";
 import type { OperatorImages } from "./mirror-context.js";
 import { OperatorError } from "./operator-error.js";
 import { createOwnedInformers, ownedKinds } from "./owned-objects.js";
@@ -84,7 +83,7 @@ export function createRegistryMirrorOperator(
     }
   }
   const now = options.now ?? Date.now;
-  const client = createKubernetesClient({ kubeConfig: http1KubeConfig(options.kubeConfig) });
+  const client = createKubernetesClient({ kubeConfig: options.kubeConfig });
   const watchTimeoutSeconds = options.watchTimeoutSeconds;
   const mirrors = createInformer({
     client,
