@@ -33,6 +33,9 @@ export function resolveRange(
   range: ByteRange | undefined,
 ): { start: number; end: number } {
   if (range === undefined) return { start: 0, end: size - 1 };
+  if (typeof range !== "object" || range === null) {
+    throw new InvalidOptionsError(`a range is { start, end? }, got ${String(range)}`);
+  }
   const { start, end } = range;
   if (!Number.isSafeInteger(start) || start < 0) {
     throw new InvalidOptionsError(`range start must be a non-negative integer, got ${start}`);

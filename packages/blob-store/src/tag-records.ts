@@ -1,4 +1,6 @@
 import type { MetadataStore } from "./blob-store.js";
+import { parseDigest } from "./digest.js";
+import { InvalidMetadataKeyError, InvalidOptionsError } from "./errors.js";
 
 /** What the cache last resolved a tag to upstream, and when. */
 export interface TagRecord {
@@ -18,8 +20,32 @@ export interface TagRecords {
 
 // Repository path components never start with "_", so "/_/" cleanly ends the repository name
 // ("a/b" tag "c" and "a" with a sub-repository never collide).
-const tagKey = (registry: string, repository: string, tag: string) =>
-  `tags/${registry}/${repository}/_/${tag}`;
+function tagKey(registry: string, repository: string, tag: string): string {
+  const key = `tags/${registry}/${repository}/_/${tag}`;
+  const problem =
+    typeof registry !== "string" || registry === "" || registry.includes("/")
+      ? "the registry is a non-empty string without '/'"
+      : typeof repository !== "string" || repository.split("/").some((part) => /^_|^$/.test(part))
+        ? "repository path components are non-empty and do not start with '_'"
+        : typeof tag !== "string" || tag.includes("/")
+          ? "a tag is a string without '/'"
+          : undefined;
+  if (problem !== undefined) throw new InvalidMetadataKeyError(String(key), problem);
+  return key;
+}
+
+/** A record that would read back as garbage is refused before it is stored. */
+function checkRecord(record: TagRecord): void {
+  if (typeof record !== "object" || record === null) {
+    throw new InvalidOptionsError(`a tag record is { digest, fetchedAt }, got ${String(record)}`);
+  }
+  parseDigest(record.digest);
+  if (!Number.isFinite(record.fetchedAt)) {
+    throw new InvalidOptionsError(
+      `a tag record's fetchedAt is a time in ms, got ${String(record.fetchedAt)}`,
+    );
+  }
+}
 
 /** Tag → digest records on top of a blob store's metadata. */
 export function createTagRecords(metadata: MetadataStore): TagRecords {
@@ -36,8 +62,11 @@ export function createTagRecords(metadata: MetadataStore): TagRecords {
         return undefined;
       }
     },
-    put: (registry, repository, tag, record) =>
-      metadata.put(tagKey(registry, repository, tag), JSON.stringify(record)),
+    async put(registry, repository, tag, record) {
+      const key = tagKey(registry, repository, tag);
+      checkRecord(record);
+      await metadata.put(key, JSON.stringify(record));
+    },
     delete: (registry, repository, tag) => metadata.delete(tagKey(registry, repository, tag)),
     async *list(registry, repository) {
       const prefix = tagKey(registry, repository, "");

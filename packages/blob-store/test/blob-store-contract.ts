@@ -296,6 +296,81 @@ export function describeBlobStoreContract(
       await reopened.close();
     });
 
+    it("refuses malformed metadata keys, prefixes and ranges with typed errors", async () => {
+      const { store } = await freshStore();
+      const badKeys = [
+        "lone\uD800surrogate",
+        // 200 characters, but 1200 once percent-encoded: too long for a file or object name.
+        "é".repeat(200),
+        // Four segments of 80 dots: each fits a file name encoded, all four not an S3 key.
+        Array(4).fill(".".repeat(80)).join("/"),
+      ];
+      for (const key of badKeys) {
+        await expect(store.metadata.put(key, "x")).rejects.toMatchObject({
+          code: "BLOB_STORE_INVALID_METADATA_KEY",
+        });
+        await expect(store.metadata.get(key)).rejects.toMatchObject({
+          code: "BLOB_STORE_INVALID_METADATA_KEY",
+        });
+      }
+      for (const prefix of ["lone\uD800", undefined, 5]) {
+        await expect(keysOf(store, prefix as string)).rejects.toMatchObject({
+          code: "BLOB_STORE_INVALID_METADATA_KEY",
+        });
+      }
+      const blob = blobOf(10);
+      await store.put(blob.digest, Readable.from([blob.bytes]));
+      await expect(store.get(blob.digest, null as never)).rejects.toMatchObject({
+        code: "BLOB_STORE_INVALID_OPTIONS",
+      });
+      await store.close();
+    });
+
+    it("refuses tag records that would not read back: bad digest, bad time, bad names", async () => {
+      const { store } = await freshStore();
+      const tags = createTagRecords(store.metadata);
+      const { digest } = blobOf(1);
+      const cases: [string, string, string, unknown, string][] = [
+        [
+          "docker.io",
+          "library/app",
+          "v1",
+          { digest: "nope", fetchedAt: 1 },
+          "BLOB_STORE_INVALID_DIGEST",
+        ],
+        [
+          "docker.io",
+          "library/app",
+          "v1",
+          { digest, fetchedAt: Number.NaN },
+          "BLOB_STORE_INVALID_OPTIONS",
+        ],
+        ["docker.io", "library/app", "v1", null, "BLOB_STORE_INVALID_OPTIONS"],
+        [
+          "docker.io",
+          "library/_app",
+          "v1",
+          { digest, fetchedAt: 1 },
+          "BLOB_STORE_INVALID_METADATA_KEY",
+        ],
+        [
+          "docker.io",
+          "library/app",
+          "a/b",
+          { digest, fetchedAt: 1 },
+          "BLOB_STORE_INVALID_METADATA_KEY",
+        ],
+        ["", "library/app", "v1", { digest, fetchedAt: 1 }, "BLOB_STORE_INVALID_METADATA_KEY"],
+      ];
+      for (const [registry, repository, tag, record, code] of cases) {
+        await expect(
+          tags.put(registry, repository, tag, record as Parameters<typeof tags.put>[3]),
+        ).rejects.toMatchObject({ code });
+      }
+      expect(await keysOf(store, "tags/")).toEqual([]);
+      await store.close();
+    });
+
     it("records tag → digest with the fetch time", async () => {
       const { store } = await freshStore();
       const tags = createTagRecords(store.metadata);

@@ -15,7 +15,7 @@ import {
   updateStatus,
   withControllerReference,
 } from "../src/index.js";
-import { createNamespace, eventually, startTestCluster, type TestCluster } from "./support.js";
+import { configMapIn, eventually, startTestCluster, type TestCluster } from "./support.js";
 
 // Server-side apply, owner references, finalizers, status and events against a real
 // kube-apiserver (no controller manager runs: nothing is garbage-collected here).
@@ -77,8 +77,7 @@ interface Widget extends KubeObject {
 let cluster: TestCluster;
 
 beforeAll(async () => {
-  cluster = await startTestCluster();
-  await createNamespace(cluster.client, namespace);
+  cluster = await startTestCluster({ namespace });
   await cluster.client.create(widgetsCrd);
   // The CRD serves once discovery lists it (its Established condition comes first).
   await eventually(() => cluster.client.resources.resolve("test.example.com/v1", "Widget"));
@@ -89,7 +88,7 @@ afterAll(async () => {
 });
 
 function configMap(name: string, data: Record<string, string> = {}): KubeObject {
-  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace }, data };
+  return configMapIn(namespace, name, data);
 }
 
 describe("server-side apply", () => {

@@ -9,14 +9,13 @@ import {
   type ReconcileRequest,
   withControllerReference,
 } from "../src/index.js";
-import { createNamespace, eventually, startTestCluster, type TestCluster } from "./support.js";
+import { configMapIn, eventually, startTestCluster, type TestCluster } from "./support.js";
 
 const namespace = "informers";
 let cluster: TestCluster;
 
 beforeAll(async () => {
-  cluster = await startTestCluster();
-  await createNamespace(cluster.client, namespace);
+  cluster = await startTestCluster({ namespace });
 });
 
 afterAll(async () => {
@@ -28,7 +27,7 @@ function configMap(
   data: Record<string, string>,
   labels: Record<string, string> = {},
 ): KubeObject {
-  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, labels }, data };
+  return configMapIn(namespace, name, data, labels);
 }
 
 describe("informer", () => {

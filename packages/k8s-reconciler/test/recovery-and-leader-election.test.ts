@@ -11,7 +11,7 @@ import {
 } from "../src/index.js";
 import {
   capturingLogger,
-  createNamespace,
+  configMapIn,
   eventually,
   startTestCluster,
   type TestCluster,
@@ -21,8 +21,7 @@ const namespace = "recovery";
 let cluster: TestCluster;
 
 beforeAll(async () => {
-  cluster = await startTestCluster();
-  await createNamespace(cluster.client, namespace);
+  cluster = await startTestCluster({ namespace });
 });
 
 afterAll(async () => {
@@ -30,7 +29,7 @@ afterAll(async () => {
 });
 
 function configMap(name: string, data: Record<string, string>): KubeObject {
-  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace }, data };
+  return configMapIn(namespace, name, data);
 }
 
 describe("after an API server restart", () => {

@@ -1,6 +1,6 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { type KubeApiServer, startKubeApiServer } from "@regmirror/test-kit";
-import { createKubernetesClient, type KubernetesClient } from "../src/index.js";
+import { createKubernetesClient, type KubeObject, type KubernetesClient } from "../src/index.js";
 import type { Logger } from "../src/logger.js";
 
 export interface TestCluster {
@@ -13,8 +13,11 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-/** Starts etcd + kube-apiserver (the real ones, from the test kit) and makes clients for it. */
-export async function startTestCluster(): Promise<TestCluster> {
+/**
+ * Starts etcd + kube-apiserver (the real ones, from the test kit) and makes clients for it;
+ * with `namespace`, also creates that namespace (one per test file keeps files apart).
+ */
+export async function startTestCluster(options: { namespace?: string } = {}): Promise<TestCluster> {
   const server = await startKubeApiServer();
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(server.kubeconfigPath);
@@ -24,7 +27,7 @@ export async function startTestCluster(): Promise<TestCluster> {
     clients.push(made);
     return made;
   };
-  return {
+  const cluster: TestCluster = {
     server,
     kubeConfig,
     client: newClient(),
@@ -34,6 +37,24 @@ export async function startTestCluster(): Promise<TestCluster> {
       await server.stop();
     },
   };
+  try {
+    if (options.namespace !== undefined) await createNamespace(cluster.client, options.namespace);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return cluster;
+}
+
+/** A ConfigMap in `namespace`, the object most of these tests watch and apply. */
+export function configMapIn(
+  namespace: string,
+  name: string,
+  data: Record<string, string> = {},
+  labels?: Record<string, string>,
+): KubeObject {
+  const metadata = labels === undefined ? { name, namespace } : { name, namespace, labels };
+  return { apiVersion: "v1", kind: "ConfigMap", metadata, data };
 }
 
 /** Polls `check` until it returns without throwing; rethrows its last error at the deadline. */

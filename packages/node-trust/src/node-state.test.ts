@@ -99,6 +99,22 @@ describe("parseNodeTrustState", () => {
     expect(issues).toContainEqual({ path, message: expect.stringContaining(message) });
   });
 
+  it.each([
+    [{ endpoint: "ftp://user:hunter2@cache.example" }, '"ftp://<redacted>@cache.example"'],
+    [{ endpoint: "https://cache.example/?token=hunter2" }, '"https://cache.example/?<redacted>"'],
+    [{ endpoint: "https://cache.example/#hunter2" }, '"https://cache.example/#<redacted>"'],
+    [
+      {
+        registries: [{ host: "docker.io", server: "https://r.example/v2?X-Amz-Signature=hunter2" }],
+      },
+      '"https://r.example/v2?<redacted>"',
+    ],
+  ])("never repeats a credential, token or signature of a refused URL: %j", (change, shown) => {
+    const issues = issuesOf({ mirrors: [{ ...mirror, ...change }] });
+    expect(JSON.stringify(issues)).not.toContain("hunter2");
+    expect(issues.map((issue) => issue.message).join("\n")).toContain(shown);
+  });
+
   it("rejects a client key that is not PEM, or not the certificate's, without repeating key material", () => {
     const notPem = issuesOf({
       mirrors: [

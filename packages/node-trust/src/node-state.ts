@@ -11,6 +11,7 @@ import {
   parseCertificatePem,
   parsePrivateKeyPem,
   parseShortDuration,
+  urlForMessage,
 } from "./validation.js";
 
 export const nodeRuntimes = ["containerd", "docker", "crio", "hosts-file"] as const;
@@ -28,12 +29,13 @@ const hostPort = z.string().superRefine((value, context) => {
 function httpUrl(what: string) {
   return z.string().superRefine((value, context) => {
     const fail = (message: string) => context.addIssue({ code: "custom", message });
+    const shown = JSON.stringify(urlForMessage(value));
     const match = /^(https?):\/\/([^/?#]*)([^?#]*)(.*)$/.exec(value);
-    if (!match) return fail(`${what} "${value}" must be an http:// or https:// URL`);
+    if (!match) return fail(`${what} ${shown} must be an http:// or https:// URL`);
     const [, , authority = "", path = "", rest = ""] = match;
     if (authority.includes("@")) return fail(`${what} must not carry credentials`);
-    if (rest !== "") return fail(`${what} "${value}" must not have a query or fragment`);
-    if (hasDotSegment(path)) return fail(`${what} "${value}" has a "." or ".." path segment`);
+    if (rest !== "") return fail(`${what} ${shown} must not have a query or fragment`);
+    if (hasDotSegment(path)) return fail(`${what} ${shown} has a "." or ".." path segment`);
     const problem = hostPortProblem(authority);
     if (problem) return fail(`${what} host: ${problem}`);
   });

@@ -1,10 +1,9 @@
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
+import { makeTempDirectory, removeTempDirectory, snapshotTree } from "@regmirror/test-kit";
 import { parse } from "smol-toml";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { makeTestCertificates, type TestCertificates } from "../test/certificates.js";
-import { snapshotTree } from "../test/tree-snapshot.js";
 import { InvalidNodeStateError, OwnershipRecordError } from "./errors.js";
 import type { NodeTrustStateInput } from "./node-state.js";
 import { createNodeTrustApplier } from "./node-trust-applier.js";
@@ -409,6 +408,11 @@ describe("createNodeTrustApplier", () => {
     expect(() => createNodeTrustApplier({ root, paths: { hostsFile: "/etc/../hosts" } })).toThrow(
       /paths\.hostsFile: "\/etc\/..\/hosts" contains a "." or ".." segment/,
     );
+    // Options from untyped callers (parsed JSON): typed errors, not TypeErrors.
+    for (const options of [{ root: 5 }, { root, paths: { hostsFile: 5 } }]) {
+      expect(() => createNodeTrustApplier(options as never)).toThrow(InvalidNodeStateError);
+    }
+    expect(() => createNodeTrustApplier(null as never)).not.toThrow();
   });
 
   it("stops with a typed error when its ownership record is damaged, writing nothing", async () => {

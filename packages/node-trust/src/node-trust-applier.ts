@@ -92,10 +92,13 @@ function checkPaths(paths: NodeTrustPaths, where: string): NodeStateIssue[] {
   return issues;
 }
 
-export function createNodeTrustApplier(options: NodeTrustApplierOptions = {}): NodeTrustApplier {
+export function createNodeTrustApplier(
+  givenOptions: NodeTrustApplierOptions = {},
+): NodeTrustApplier {
+  const options = givenOptions ?? {};
   const logger = options.logger ?? silentLogger;
   const rootOption = options.root ?? "/";
-  if (!isAbsolute(rootOption)) {
+  if (typeof rootOption !== "string" || !isAbsolute(rootOption)) {
     throw new InvalidNodeStateError([{ path: "root", message: `"${rootOption}" is not absolute` }]);
   }
   const root = resolve(rootOption);

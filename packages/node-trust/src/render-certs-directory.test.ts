@@ -1,6 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeTestCertificates, type TestCertificates } from "../test/certificates.js";
+import { standardNodeFileLayout } from "../test/node-file-layout.js";
 import { parseNodeTrustState } from "./node-state.js";
 import { planNodeFiles } from "./plan-node-files.js";
 
@@ -9,13 +10,7 @@ beforeAll(async () => {
   certificates = await makeTestCertificates();
 });
 
-const layout = {
-  containerdCertsDirectory: "/etc/containerd/certs.d",
-  dockerCertsDirectory: "/etc/docker/certs.d",
-  containersCertsDirectory: "/etc/containers/certs.d",
-  crioRegistriesDirectory: "/etc/containers/registries.conf.d",
-  hostsFile: "/etc/hosts",
-};
+const layout = standardNodeFileLayout;
 
 describe("certs.d files for Docker and CRI-O", () => {
   it("puts ca.crt and the client pair under the mirror's host:port, readable as PEM", () => {

@@ -1,15 +1,10 @@
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
+import { standardNodeFileLayout } from "../test/node-file-layout.js";
 import { parseNodeTrustState } from "./node-state.js";
 import { planNodeFiles } from "./plan-node-files.js";
 
-const layout = {
-  containerdCertsDirectory: "/etc/containerd/certs.d",
-  dockerCertsDirectory: "/etc/docker/certs.d",
-  containersCertsDirectory: "/etc/containers/certs.d",
-  crioRegistriesDirectory: "/etc/containers/registries.conf.d",
-  hostsFile: "/etc/hosts",
-};
+const layout = standardNodeFileLayout;
 
 describe("renderCrioRegistriesConf (through planNodeFiles)", () => {
   it("writes one [[registry]] per registry host with its mirrors in order, pulling from them always", () => {

@@ -55,6 +55,16 @@ export function hostPortProblem(value: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A URL as an error message may show it: userinfo, query and fragment can hold credentials or
+ * signatures, so they are replaced by `<redacted>`.
+ */
+export function urlForMessage(value: string): string {
+  return value
+    .replace(/^([^:/?#]*:\/\/)[^/?#]*@/, "$1<redacted>@")
+    .replace(/([?#]).*$/s, "$1<redacted>");
+}
+
 /** True when a URL path (as typed, before any normalisation) has a "." or ".." segment. */
 export function hasDotSegment(path: string): boolean {
   return path
@@ -107,6 +117,7 @@ export function parsePrivateKeyPem(pem: string): { key: KeyObject; normalizedPem
 
 /** Node-absolute paths the applier accepts: absolute, no "." or ".." segments, no NUL. */
 export function nodePathProblem(path: string): string | undefined {
+  if (typeof path !== "string") return `a path is a string, got ${typeof path}`;
   if (!path.startsWith("/")) return `"${path}" is not an absolute path`;
   if (path.includes("\0")) return "path contains a NUL byte";
   if (path.split("/").some((segment) => segment === ".." || segment === ".")) {

@@ -4,6 +4,8 @@ import {
   request as httpRequest,
   type IncomingMessage,
   type ServerResponse,
+  validateHeaderName,
+  validateHeaderValue,
 } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -25,6 +27,16 @@ export interface FaultRule {
   corruptByteAt?: number;
   /** Answer this status (with a small body) instead of forwarding. */
   status?: number;
+  /** Extra headers of the `status` answer, e.g. `{ "retry-after": "1" }` for a 429 or 503. */
+  headers?: Record<string, string>;
+}
+
+/** One request the proxy saw. */
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  /** When it arrived (`Date.now()`), to check that a client waited as a server asked. */
+  at: number;
 }
 
 export interface FaultProxy {
@@ -34,7 +46,7 @@ export interface FaultProxy {
   /** Requests seen per path (query included), faulty or not. */
   requestCounts(): Map<string, number>;
   /** Every request seen, in order. */
-  requests(): { method: string; path: string }[];
+  requests(): ProxiedRequest[];
   requestCount(pathPattern?: RegExp): number;
   resetCounts(): void;
   stop(): Promise<void>;
@@ -55,6 +67,40 @@ function matches(rule: FaultRule, method: string, path: string): boolean {
     if (!methodMatches) return false;
   }
   return rule.path === undefined || rule.path.test(path);
+}
+
+/** The distribution error code a registry sends with these statuses; UNAVAILABLE otherwise. */
+const errorCodeForStatus: Record<number, string> = {
+  401: "UNAUTHORIZED",
+  403: "DENIED",
+  405: "UNSUPPORTED",
+  429: "TOOMANYREQUESTS",
+};
+
+/** Refuses a rule the proxy could not apply, at `setFault` rather than mid-request. */
+function checkRule(rule: FaultRule): void {
+  if (
+    rule.status !== undefined &&
+    !(Number.isInteger(rule.status) && rule.status >= 100 && rule.status <= 599)
+  ) {
+    throw new TestKitError("BAD_INPUT", `setFault: status must be 100-599, got ${rule.status}`);
+  }
+  if (rule.headers === undefined) return;
+  if (rule.status === undefined) {
+    throw new TestKitError("BAD_INPUT", "setFault: headers go with a status answer; set status");
+  }
+  for (const [name, value] of Object.entries(rule.headers)) {
+    try {
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+    } catch (error) {
+      throw new TestKitError(
+        "BAD_INPUT",
+        `setFault: header ${JSON.stringify(name)} is not a valid HTTP header`,
+        { cause: error },
+      );
+    }
+  }
 }
 
 /** Writes `chunk` at about `bytesPerSecond`, in pieces of a tenth of a second. */
@@ -146,13 +192,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   }
   let rule: FaultRule | undefined;
   let remaining = Number.POSITIVE_INFINITY;
-  const seen: { method: string; path: string }[] = [];
+  const seen: ProxiedRequest[] = [];
   const inFlight = new Set<ClientRequest>();
 
   const server = createServer((request, response) => {
     const method = request.method ?? "GET";
     const path = request.url ?? "/";
-    seen.push({ method, path });
+    seen.push({ method, path, at: Date.now() });
     let active: FaultRule | undefined;
     if (rule !== undefined && remaining > 0 && matches(rule, method, path)) {
       active = rule;
@@ -162,10 +208,18 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       if (active?.delayMs !== undefined) await sleep(active.delayMs);
       if (active?.status !== undefined) {
         request.resume();
-        response.writeHead(active.status, { "content-type": "application/json" });
+        response.writeHead(active.status, {
+          "content-type": "application/json",
+          ...active.headers,
+        });
         response.end(
           JSON.stringify({
-            errors: [{ code: "UNAVAILABLE", message: `fault proxy answered ${active.status}` }],
+            errors: [
+              {
+                code: errorCodeForStatus[active.status] ?? "UNAVAILABLE",
+                message: `fault proxy answered ${active.status}`,
+              },
+            ],
           }),
         );
         return;
@@ -211,6 +265,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     setFault(next) {
+      if (next !== undefined) checkRule(next);
       rule = next;
       remaining = next?.times ?? Number.POSITIVE_INFINITY;
     },

@@ -12,4 +12,5 @@ export * from "./temp-directory.js";
 export * from "./test-image.js";
 export * from "./token-issuer.js";
 export * from "./tool-path.js";
+export * from "./tree-snapshot.js";
 export * from "./upstream-registry.js";

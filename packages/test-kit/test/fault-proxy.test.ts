@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   buildTestImage,
   type FaultProxy,
+  type FaultRule,
   pushTestImage,
   registryAccess,
   skopeoPull,
@@ -97,6 +98,31 @@ describe("fault proxy in front of a real registry (fault injection: the registry
     const second = await get(`${proxy.url}${blobPath}`);
     expect(second.status).toBe(200);
     expect(sha256(second.body)).toBe(layerDigest);
+  });
+
+  it("sends the rule's extra headers with a status answer, as a rate limiter sends Retry-After", async () => {
+    proxy.setFault({ path: /\/blobs\//, status: 429, headers: { "retry-after": "7" }, times: 1 });
+    const limited = await fetch(`${proxy.url}${blobPath}`);
+    expect([limited.status, limited.headers.get("retry-after")]).toEqual([429, "7"]);
+    await limited.arrayBuffer();
+    const passed = await fetch(`${proxy.url}${blobPath}`);
+    expect([passed.status, passed.headers.get("retry-after")]).toEqual([200, null]);
+    expect(sha256(Buffer.from(await passed.arrayBuffer()))).toBe(layerDigest);
+    const [first, second] = proxy.requests();
+    expect((second?.at ?? 0) >= (first?.at ?? Number.POSITIVE_INFINITY)).toBe(true);
+  });
+
+  it("refuses a rule it could not apply with BAD_INPUT, keeping the rule it had", async () => {
+    const rules: FaultRule[] = [
+      { status: 429, headers: { "retry-after": "1\r\nx-injected: yes" } },
+      { status: 429, headers: { "bad header": "1" } },
+      { headers: { "retry-after": "1" } },
+      { status: 42 },
+    ];
+    for (const rule of rules) {
+      expect(() => proxy.setFault(rule)).toThrow(expect.objectContaining({ code: "BAD_INPUT" }));
+    }
+    expect((await get(`${proxy.url}${blobPath}`)).status).toBe(200);
   });
 
   it("applies a rule only to the method and path it matches", async () => {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { MetadataStore } from "../blob-store.js";
 import { InvalidMetadataKeyError } from "../errors.js";
 import {
+  checkMetadataPrefix,
   decodeKeySegment,
   encodeKeySegment,
   leafSuffix,
@@ -16,12 +17,8 @@ export function createFilesystemMetadata(
   temporaryDirectory: string,
 ): MetadataStore {
   function pathOf(key: string): string {
+    // metadataKeySegments refuses segments too long for a file name once encoded.
     const encoded = metadataKeySegments(key).map(encodeKeySegment);
-    for (const name of encoded) {
-      if (name.length + leafSuffix.length > 255) {
-        throw new InvalidMetadataKeyError(key, "a segment is too long for a file name");
-      }
-    }
     const leaf = encoded.pop() as string;
     return join(directory, ...encoded, `${leaf}${leafSuffix}`);
   }
@@ -74,13 +71,14 @@ export function createFilesystemMetadata(
         throw error;
       }
     },
-    list(prefix) {
+    async *list(prefix) {
+      checkMetadataPrefix(prefix);
       // Start at the deepest directory that the complete segments of the prefix name.
       const complete = prefix.split("/").slice(0, -1);
       const start = complete.some((segment) => segment === "")
         ? []
         : complete.map(encodeKeySegment);
-      return walk(start, prefix);
+      yield* walk(start, prefix);
     },
   };
 }

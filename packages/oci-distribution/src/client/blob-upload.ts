@@ -227,6 +227,14 @@ export function createBlobUploads(
       );
     }
     const inMemory = content instanceof Uint8Array;
+    const iterable =
+      typeof content === "object" && content !== null && Symbol.asyncIterator in content;
+    if (!inMemory && !iterable) {
+      throw new RegistryClientError(
+        "INVALID_OPTIONS",
+        `blob content must be bytes (a Uint8Array or Buffer) or an async iterable of them, got ${content === null ? "null" : typeof content}`,
+      );
+    }
     let digest = options.digest;
     if (inMemory) {
       const actual = computeDigest(content, digest ? parseDigest(digest).algorithm : "sha256");

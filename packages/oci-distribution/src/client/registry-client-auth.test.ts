@@ -13,7 +13,7 @@ import { isRegistryError } from "../model/errors.js";
 import { isRegistryClientError } from "./client-errors.js";
 import type { RegistryClientLogger } from "./logger.js";
 import { createRegistryClient, type RegistryClientOptions } from "./registry-client.js";
-import { pushImageWithClient } from "./test-images.js";
+import { errorOf, pushImageWithClient } from "./test-images.js";
 
 /** Everything the client said: log fields and messages, and the errors it threw. */
 function recordingLogger(): RegistryClientLogger & { text(): string } {
@@ -32,15 +32,6 @@ function describeError(error: unknown): string {
     current = current.cause;
   }
   return parts.join("\n");
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to fail");
 }
 
 const clients: { close(): Promise<void> }[] = [];

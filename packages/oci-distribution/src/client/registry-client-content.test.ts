@@ -8,7 +8,7 @@ import {
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
-import { Agent, type Dispatcher } from "undici";
+import { Agent } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeDigest, DigestMismatchError } from "../model/digest.js";
 import { isRegistryError } from "../model/errors.js";
@@ -16,16 +16,7 @@ import { OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from "../model/media-types.js";
 import { isRegistryClientError } from "./client-errors.js";
 import { referrersTagFor } from "./referrers.js";
 import { createRegistryClient, type RegistryClient } from "./registry-client.js";
-import { collect, pushImageWithClient, readAll } from "./test-images.js";
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to fail");
-}
+import { collect, errorOf, pushImageWithClient, readAll, recordRequests } from "./test-images.js";
 
 /** Pulls every manifest and blob below `reference` and checks each against the built image. */
 async function expectSameImage(
@@ -55,18 +46,13 @@ describe("registry client against docker-registry over TLS with a custom CA", ()
   let agent: Agent;
   /** Every request the client sent, as "METHOD /path?query", seen through the `dispatcher` option. */
   const sent: string[] = [];
-  const recordRequests: Dispatcher.DispatcherComposeInterceptor =
-    (dispatch) => (options, handler) => {
-      sent.push(`${options.method} ${options.path}`);
-      return dispatch(options, handler);
-    };
 
   beforeAll(async () => {
     registry = await startUpstreamRegistry({ auth: "none", tls: true });
     agent = new Agent({ connect: { ca: registry.ca } });
     client = createRegistryClient({
       registry: registry.url,
-      dispatcher: agent.compose(recordRequests),
+      dispatcher: agent.compose(recordRequests(sent)),
       retry: { retries: 0 },
     });
   });

@@ -1,5 +1,5 @@
 import { buildTestImage, type TestImage } from "@regmirror/test-kit";
-import { Agent, type Dispatcher } from "undici";
+import { Agent } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createExampleRegistry, type ExampleRegistry } from "../example/example-registry.js";
 import { computeDigest } from "../model/digest.js";
@@ -7,7 +7,7 @@ import { isRegistryError } from "../model/errors.js";
 import { OCI_EMPTY, OCI_MANIFEST } from "../model/media-types.js";
 import { referrersTagFor } from "./referrers.js";
 import { createRegistryClient, type RegistryClient } from "./registry-client.js";
-import { collect, pushImageWithClient } from "./test-images.js";
+import { collect, pushImageWithClient, recordRequests } from "./test-images.js";
 
 // distribution 2.8 neither paginates tags nor serves the referrers API; this package's own
 // registry (src/example) does both, so the client's side of them is checked here.
@@ -17,18 +17,13 @@ describe("registry client against the package's example registry", () => {
   let client: RegistryClient;
   let image: TestImage;
   const sent: string[] = [];
-  const recordRequests: Dispatcher.DispatcherComposeInterceptor =
-    (dispatch) => (options, handler) => {
-      sent.push(`${options.method} ${options.path}`);
-      return dispatch(options, handler);
-    };
 
   beforeAll(async () => {
     registry = await createExampleRegistry();
     agent = new Agent();
     client = createRegistryClient({
       registry: registry.url,
-      dispatcher: agent.compose(recordRequests),
+      dispatcher: agent.compose(recordRequests(sent)),
     });
     image = await buildTestImage({ seed: "client-example-registry" });
     await pushImageWithClient(client, "example/app", image);
@@ -57,6 +52,21 @@ describe("registry client against the package's example registry", () => {
     expect(await collect(client.listTags("example/app", { pageSize: 25, last: "v099" }))).toEqual(
       expected.filter((tag) => tag > "v099"),
     );
+  });
+
+  it("refuses options and blob content of the wrong kind with INVALID_OPTIONS, sending nothing", async () => {
+    for (const options of [undefined, null, { registry: registry.url, retry: "often" }]) {
+      expect(() => createRegistryClient(options as never)).toThrow(
+        expect.objectContaining({ code: "INVALID_OPTIONS" }),
+      );
+    }
+    sent.length = 0;
+    for (const content of [5, null, "text"]) {
+      await expect(client.pushBlob("example/app", content as never)).rejects.toMatchObject({
+        code: "INVALID_OPTIONS",
+      });
+    }
+    expect(sent).toEqual([]);
   });
 
   it("finds referrers through the referrers API when the registry indexes subjects", async () => {

@@ -133,6 +133,12 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAXIMUM_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
+  if (typeof options !== "object" || options === null) {
+    throw new RegistryClientError(
+      "INVALID_OPTIONS",
+      'createRegistryClient needs options like { registry: "https://registry.example.com" }',
+    );
+  }
   const { baseUrl, credentialsKey } = resolveRegistry(options.registry);
   const logger = options.logger ?? silentLogger;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

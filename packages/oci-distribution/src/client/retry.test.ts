@@ -42,6 +42,10 @@ describe("retryDelay", () => {
     expect(retryDelay(1, options, 2500, () => 0.5)).toBeUndefined();
   });
 
+  it("takes null as the defaults, as JSON configuration gives it", () => {
+    expect(resolveRetryOptions(null as never)).toEqual(resolveRetryOptions(undefined));
+  });
+
   it("refuses nonsense options", () => {
     expect(() => resolveRetryOptions({ retries: -1 })).toThrow(/retry.retries/);
     expect(() => resolveRetryOptions({ maxDelayMs: Number.NaN })).toThrow(/retry.maxDelayMs/);

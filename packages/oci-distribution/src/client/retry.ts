@@ -18,7 +18,15 @@ export interface RetryOptions {
 
 export type ResolvedRetryOptions = Required<RetryOptions>;
 
-export function resolveRetryOptions(options: RetryOptions = {}): ResolvedRetryOptions {
+export function resolveRetryOptions(given: RetryOptions | undefined = {}): ResolvedRetryOptions {
+  // null, from an untyped caller or a JSON config, means the defaults like undefined does.
+  const options = given ?? {};
+  if (typeof options !== "object") {
+    throw new RegistryClientError(
+      "INVALID_OPTIONS",
+      `retry must be an object like { retries: 3 }, got ${typeof options}`,
+    );
+  }
   const resolved = {
     retries: options.retries ?? 3,
     minDelayMs: options.minDelayMs ?? 200,

@@ -1,9 +1,11 @@
 /**
- * Test support (not exported from the package): pushing a test-kit image with the client, and
- * reading a whole blob. Kept beside the tests that use it.
+ * Test support (not exported from the package) shared by the client's test files: pushing a
+ * test-kit image with the client, reading a whole blob, catching an expected error, recording
+ * the requests the client sends. Kept beside the tests that use it.
  */
 
 import type { TestImage } from "@regmirror/test-kit";
+import type { Dispatcher } from "undici";
 import type { RegistryClient } from "./registry-client.js";
 
 /** Pushes every blob and manifest of `image` and tags the top-level manifest; returns its digest. */
@@ -37,4 +39,22 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);
   return items;
+}
+
+/** The error `promise` rejects with; fails the test when it resolves. */
+export async function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected the call to fail");
+}
+
+/** A dispatcher interceptor that appends "METHOD /path?query" of every request to `sent`. */
+export function recordRequests(sent: string[]): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (options, handler) => {
+    sent.push(`${options.method} ${options.path}`);
+    return dispatch(options, handler);
+  };
 }

@@ -27,9 +27,15 @@ export function looksLikeSecretKey(key: string): boolean {
   return secretLookingKey.test(key) || closestKey(key, [...secretKeyNames]) !== undefined;
 }
 
-/** Replaces the password of a URL with userinfo (`https://user:pass@host`), if any. */
+/**
+ * Hides what could be a credential inside a value shown in an error: the userinfo of a URL or
+ * host (`https://user:pass@host`, ` user:pass@host`, anywhere in the text) and the values of
+ * query parameters (`?token=...`).
+ */
 export function redactUrlCredentials(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, `$1${redactedText}@`);
+  return text
+    .replace(/((?:[a-z][a-z0-9+.-]*:\/\/)?)[^\s/@]*@/gi, `$1${redactedText}@`)
+    .replace(/([?&][^=&#\s]*=)[^&#\s]*/g, `$1${redactedText}`);
 }
 
 /** Renders a value found in the file for an error message, never showing a secret. */

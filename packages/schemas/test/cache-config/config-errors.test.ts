@@ -298,6 +298,17 @@ describe("secrets never appear in errors or in the effective configuration's out
     ]);
   });
 
+  test.each([
+    [" https://bot:hunter2@quay.io", '" https://<redacted>@quay.io"'],
+    ["bot:hunter2@quay.io", '"<redacted>@quay.io"'],
+    ["https://quay.io/?token=hunter2&x=1", '"https://quay.io/?token=<redacted>&x=<redacted>"'],
+  ])("nor credentials anywhere in a refused URL: %j", (remoteurl, shown) => {
+    const problems = problemsOf(() => normalizeCacheConfig({ proxy: { remoteurl } }));
+    expect(problems.map((problem) => [problem.path, problem.value])).toEqual([
+      ["proxy.remoteurl", shown],
+    ]);
+  });
+
   test("the error message and the effective configuration print secrets as <redacted>", () => {
     const config = loadCacheConfigFromYaml(nativeFile);
     const printed = [

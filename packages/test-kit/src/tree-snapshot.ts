@@ -3,16 +3,17 @@ import { lstat, readdir, readFile, readlink } from "node:fs/promises";
 import { join, relative } from "node:path";
 
 /**
- * Every entry under a directory with its kind, mode and content hash: two snapshots are equal
- * only when the trees are byte-identical.
+ * Every entry under `directory` (keyed by its relative path) with its kind, mode, owner and
+ * content hash: two snapshots are equal only when the trees are byte-identical, so a test can
+ * assert that an idempotent step changed nothing on disk.
  */
-export async function snapshotTree(root: string): Promise<Record<string, string>> {
+export async function snapshotTree(directory: string): Promise<Record<string, string>> {
   const entries: Record<string, string> = {};
-  async function visit(directory: string): Promise<void> {
-    for (const name of (await readdir(directory)).sort()) {
-      const path = join(directory, name);
+  async function visit(current: string): Promise<void> {
+    for (const name of (await readdir(current)).sort()) {
+      const path = join(current, name);
       const stats = await lstat(path);
-      const key = relative(root, path);
+      const key = relative(directory, path);
       const mode = (stats.mode & 0o7777).toString(8);
       if (stats.isSymbolicLink()) {
         entries[key] = `symlink ${await readlink(path)}`;
@@ -27,6 +28,6 @@ export async function snapshotTree(root: string): Promise<Record<string, string>
       }
     }
   }
-  await visit(root);
+  await visit(directory);
   return entries;
 }
