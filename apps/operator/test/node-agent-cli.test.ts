@@ -135,15 +135,22 @@ describe("regmirror-operator node-agent (child process)", () => {
     );
     const health = await (await fetch(`http://${address}/healthz`)).json();
     expect(health).toMatchObject({ status: "ok", lastApply: { result: "changed" } });
+    expect(await (await fetch(`http://${address}/readyz`)).json()).toEqual({
+      ready: true,
+      result: "changed",
+    });
     const hostsToml = join(nodeRoot, "etc/containerd/certs.d/docker.io/hosts.toml");
     expect(await readFile(hostsToml, "utf8")).toContain("mirror-a.example");
 
     await writeConfigMapVolume(stateDirectory, {
       "node-state.json": desiredState("https://mirror-b.example:5443", caPem),
     });
+    // /readyz turns 200 only once the new state is applied and counted (the file alone is
+    // written before the apply's counters move).
     await waitFor("the agent to apply mirror-b", async () =>
-      (await readFile(hostsToml, "utf8")).includes("mirror-b.example") ? true : undefined,
+      (await fetch(`http://${address}/readyz`)).status === 200 ? true : undefined,
     );
+    expect(await readFile(hostsToml, "utf8")).toContain("mirror-b.example");
     const metrics = await (await fetch(`http://${address}/metrics`)).text();
     expect(metrics).toContain('regmirror_node_agent_applies_total{result="changed"} 2\n');
     // Structured logs: every line is JSON with a level and a message.

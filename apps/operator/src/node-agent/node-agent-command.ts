@@ -13,7 +13,9 @@ FILE changes, and again every --resync interval. Files it did not write are neve
 Options:
   --state-file FILE       desired node state (JSON), e.g. /etc/regmirror/node-state.json
   --root DIR              where the node's file system is mounted (default /; e.g. /host)
-  --listen HOST:PORT      serve GET /healthz and GET /metrics here (port 0: any free port)
+  --listen HOST:PORT      serve GET /healthz (liveness), GET /readyz (200 only once the
+                          current state is applied without conflict) and GET /metrics
+                          here (port 0: any free port)
   --resync DURATION       re-apply this often, e.g. 30s, 5m (default 60s)
   --uninstall-on-exit     on SIGTERM/SIGINT, remove every file the agent wrote and restore
                           what was there before (use when the mirror is being deleted)

@@ -1,4 +1,5 @@
 import type { NodeAgentStatus } from "./node-agent.js";
+import { isSuccessfulApply } from "./node-agent-readiness.js";
 
 export const applyResults = [
   "changed",
@@ -21,10 +22,8 @@ export function renderNodeAgentMetrics(status: NodeAgentStatus): string {
     metric(
       "regmirror_node_agent_last_apply_success",
       "gauge",
-      "1 when the last apply left the node in the desired state (changed or unchanged), else 0.",
-      [
-        `regmirror_node_agent_last_apply_success ${last?.result === "changed" || last?.result === "unchanged" ? 1 : 0}`,
-      ],
+      "1 when the last apply left the node in the desired state (changed or unchanged, no conflict), else 0.",
+      [`regmirror_node_agent_last_apply_success ${isSuccessfulApply(last) ? 1 : 0}`],
     ),
     metric(
       "regmirror_node_agent_last_apply_result",

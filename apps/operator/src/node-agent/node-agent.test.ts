@@ -1,7 +1,7 @@
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createNodeTrustApplier } from "@regmirror/node-trust";
 import {
   makeCertificateAuthority,
@@ -168,6 +168,116 @@ describe("createNodeAgent", () => {
     expect(Math.abs(timestamp - Date.now() / 1000)).toBeLessThan(60);
     expect((await fetch(`${base}/other`)).status).toBe(404);
     expect((await fetch(`${base}/metrics`, { method: "POST" })).status).toBe(405);
+  });
+
+  it("answers /readyz 503 while a foreign file blocks the state, and 200 once the state is fixed, without a restart", async () => {
+    const { root, stateDirectory, agent } = await setUp({ uninstallOnClose: false });
+    // Someone else's hosts.toml at the path the state needs for docker.io.
+    const foreign = join(root, "etc/containerd/certs.d/docker.io/hosts.toml");
+    await mkdir(dirname(foreign), { recursive: true });
+    await writeFile(foreign, 'server = "https://registry-1.docker.io"\n');
+    await writeConfigMapVolume(stateDirectory, {
+      "node-state.json": desiredState("https://mirror-a.example:5443", caPem),
+    });
+    const base = await serve(agent);
+    const notStarted = await fetch(`${base}/readyz`);
+    expect(notStarted.status).toBe(503);
+    expect(await notStarted.json()).toEqual({ ready: false, reason: "not-applied-yet" });
+
+    await agent.start();
+    const blocked = await fetch(`${base}/readyz`);
+    expect(blocked.status).toBe(503);
+    expect(await blocked.json()).toEqual({
+      ready: false,
+      reason: "conflict",
+      conflicts: ["/etc/containerd/certs.d/docker.io/hosts.toml"],
+    });
+    // Liveness is unaffected, and the metrics say the same as /readyz.
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain(
+      "regmirror_node_agent_last_apply_success 0\n",
+    );
+    expect(await readFile(foreign, "utf8")).toBe('server = "https://registry-1.docker.io"\n');
+
+    // The fixed state mirrors quay.io only, so it no longer needs the foreign file's path.
+    const fixed = JSON.parse(desiredState("https://mirror-a.example:5443", caPem));
+    fixed.mirrors[0].registries = [{ host: "quay.io" }];
+    await writeConfigMapVolume(stateDirectory, { "node-state.json": JSON.stringify(fixed) });
+    const ready = await waitFor("/readyz to answer 200", async () => {
+      const answer = await fetch(`${base}/readyz`);
+      return answer.status === 200 ? answer.json() : undefined;
+    });
+    expect(ready).toEqual({ ready: true, result: "changed" });
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain(
+      "regmirror_node_agent_last_apply_success 1\n",
+    );
+    expect((await fetch(`${base}/readyz`, { method: "HEAD" })).status).toBe(200);
+  });
+
+  it("answers /readyz 503 for a state file it has not applied yet, an invalid state and a missing one", async () => {
+    const { stateDirectory, agent } = await setUp({ uninstallOnClose: false });
+    const stateFile = join(stateDirectory, "node-state.json");
+    await writeFile(stateFile, desiredState("https://mirror-a.example:5443", caPem));
+    await agent.start();
+    const base = await serve(agent);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+
+    // Written but not applied yet (the watch is not started here, so nothing applies it).
+    const idleRoot = await makeNodeRoot();
+    cleanups.push(() => removeTempDirectory(idleRoot));
+    const idle = createNodeAgent({
+      stateFile,
+      applier: createNodeTrustApplier({ root: idleRoot }),
+      logger: recordingLogger([]),
+    });
+    cleanups.push(() => idle.close());
+    await idle.applyNow("test");
+    expect(await idle.readiness()).toMatchObject({ ready: true });
+    await writeFile(stateFile, desiredState("https://mirror-b.example:5443", caPem));
+    expect(await idle.readiness()).toEqual({ ready: false, reason: "state-changed" });
+    await idle.applyNow("test");
+    expect(await idle.readiness()).toEqual({ ready: true, result: "changed" });
+
+    // A key in a broken file: the reason names the problem and quotes nothing.
+    await writeFile(stateFile, '{"clientKeyPem": secret-key-bytes}');
+    const invalid = await waitFor("/readyz to report the invalid state", async () => {
+      const answer = await fetch(`${base}/readyz`);
+      const text = await answer.text();
+      return answer.status === 503 && text.includes("invalid-state") ? text : undefined;
+    });
+    expect(JSON.parse(invalid)).toEqual({ ready: false, reason: "invalid-state" });
+
+    await rm(stateFile);
+    await agent.applyNow("test");
+    const missing = await fetch(`${base}/readyz`);
+    expect(missing.status).toBe(503);
+    expect(await missing.json()).toEqual({ ready: false, reason: "missing-state" });
+  });
+
+  it("answers /readyz 503 when uninstalling (an empty state) keeps a file someone edited", async () => {
+    const { root, stateDirectory, agent } = await setUp({ uninstallOnClose: false });
+    await writeConfigMapVolume(stateDirectory, {
+      "node-state.json": desiredState("https://mirror-a.example:5443", caPem),
+    });
+    await agent.start();
+    await writeFile(
+      join(root, "etc/containerd/certs.d/docker.io/hosts.toml"),
+      "# edited by hand\n",
+    );
+    // What the operator renders to uninstall: the same runtimes, nothing to configure.
+    await writeConfigMapVolume(stateDirectory, {
+      "node-state.json": JSON.stringify({
+        runtimes: ["containerd", "hosts-file"],
+        mirrors: [],
+        hostsFileEntries: [],
+      }),
+    });
+    const kept = await waitFor("the uninstall to be applied", async () => {
+      const readiness = await agent.readiness();
+      return readiness.ready === false && readiness.reason === "conflict" ? readiness : undefined;
+    });
+    expect(kept.conflicts).toEqual(["/etc/containerd/certs.d/docker.io/hosts.toml"]);
+    expect(await hostsTomlOf(root)).toBe("# edited by hand\n");
   });
 
   it("reports a missing state file, then applies it once it appears", async () => {

@@ -8,6 +8,11 @@ import {
 } from "@regmirror/node-trust";
 import type { NodeAgentLogger } from "./node-agent-logger.js";
 import { type ApplyResult, applyResults, renderNodeAgentMetrics } from "./node-agent-metrics.js";
+import {
+  type NodeAgentReadiness,
+  nodeAgentReadiness,
+  stateDigest,
+} from "./node-agent-readiness.js";
 import { watchStateFile } from "./state-file-watcher.js";
 
 export interface NodeAgentDependencies {
@@ -45,7 +50,12 @@ export interface NodeAgent {
   /** Applies now (queued behind a running apply); resolves with that apply's outcome. */
   applyNow(trigger: string): Promise<LastApply>;
   status(): NodeAgentStatus;
-  /** Serves GET /healthz (JSON status) and GET /metrics (Prometheus text). */
+  /** Whether the node is configured as the state file asks now (what GET /readyz answers). */
+  readiness(): Promise<NodeAgentReadiness>;
+  /**
+   * Serves GET /healthz (liveness: 200 with the JSON status while the process runs), GET /readyz
+   * (200 only after a clean apply of the current state, else 503) and GET /metrics.
+   */
   handleHttpRequest(request: IncomingMessage, response: ServerResponse): void;
   /** Stops watching, waits for a running apply, and uninstalls when asked to. */
   close(): Promise<void>;
@@ -67,10 +77,14 @@ export function createNodeAgent(dependencies: NodeAgentDependencies): NodeAgent 
   // One apply at a time; triggers during an apply collapse into one more apply after it.
   let running: Promise<LastApply> | undefined;
   let queued: Promise<LastApply> | undefined;
+  // The digest of the state text the last apply read (undefined when it could not read it).
+  let appliedDigest: string | undefined;
 
   async function applyOnce(trigger: string): Promise<LastApply> {
-    const outcome = await readAndApply(trigger);
+    const { outcome, digest } = await readAndApply(trigger);
+    // Both together: while an apply runs, readiness still judges the previous one.
     status.lastApply = outcome;
+    appliedDigest = digest;
     status.appliesByResult[outcome.result] += 1;
     status.managedFiles =
       (await applier.managedFiles().catch(() => undefined))?.length ?? status.managedFiles;
@@ -92,21 +106,24 @@ export function createNodeAgent(dependencies: NodeAgentDependencies): NodeAgent 
     return outcome;
   }
 
-  async function readAndApply(trigger: string): Promise<LastApply> {
-    const base = { trigger, conflicts: [], warnings: [] };
+  /** Reads and applies the state file; `digest` is that of the text it read, if it could. */
+  async function readAndApply(trigger: string): Promise<{ outcome: LastApply; digest?: string }> {
     let text: string;
     try {
       text = await readFile(stateFile, "utf8");
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const result = code === "ENOENT" ? "missing-state" : "error";
+      const message = `cannot read ${stateFile}: ${code ?? (error as Error).message}`;
       return {
-        ...base,
-        result,
-        finishedAt: now(),
-        message: `cannot read ${stateFile}: ${code ?? (error as Error).message}`,
+        outcome: { trigger, result, finishedAt: now(), message, conflicts: [], warnings: [] },
       };
     }
+    return { outcome: await applyStateText(trigger, text), digest: stateDigest(text) };
+  }
+
+  async function applyStateText(trigger: string, text: string): Promise<LastApply> {
+    const base = { trigger, conflicts: [], warnings: [] };
     let state: unknown;
     try {
       state = JSON.parse(text);
@@ -148,9 +165,30 @@ export function createNodeAgent(dependencies: NodeAgentDependencies): NodeAgent 
     return queued;
   }
 
+  async function readiness(): Promise<NodeAgentReadiness> {
+    const current = await readFile(stateFile, "utf8").then(
+      (text) => ({ digest: stateDigest(text) }),
+      (error: NodeJS.ErrnoException) => ({
+        unreadable: error.code === "ENOENT" ? ("missing-state" as const) : ("error" as const),
+      }),
+    );
+    return nodeAgentReadiness(status.lastApply, appliedDigest, current);
+  }
+
+  function send(
+    request: IncomingMessage,
+    response: ServerResponse,
+    code: number,
+    type: string,
+    body: string,
+  ): void {
+    response.writeHead(code, { "content-type": type, "content-length": Buffer.byteLength(body) });
+    response.end(request.method === "HEAD" ? undefined : body);
+  }
+
   function handleHttpRequest(request: IncomingMessage, response: ServerResponse): void {
     const path = (request.url ?? "/").split("?")[0];
-    if (path !== "/healthz" && path !== "/metrics") {
+    if (path !== "/healthz" && path !== "/readyz" && path !== "/metrics") {
       response.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("not found\n");
       return;
     }
@@ -160,14 +198,34 @@ export function createNodeAgent(dependencies: NodeAgentDependencies): NodeAgent 
         .end("method not allowed\n");
       return;
     }
-    const body =
-      path === "/metrics"
-        ? renderNodeAgentMetrics(status)
-        : `${JSON.stringify({ status: "ok", lastApply: status.lastApply ?? null, managedFiles: status.managedFiles })}\n`;
-    const type =
-      path === "/metrics" ? "text/plain; version=0.0.4; charset=utf-8" : "application/json";
-    response.writeHead(200, { "content-type": type, "content-length": Buffer.byteLength(body) });
-    response.end(request.method === "HEAD" ? undefined : body);
+    if (path === "/readyz") {
+      void readiness().then((answer) =>
+        send(
+          request,
+          response,
+          answer.ready ? 200 : 503,
+          "application/json",
+          `${JSON.stringify(answer)}\n`,
+        ),
+      );
+      return;
+    }
+    if (path === "/metrics") {
+      send(
+        request,
+        response,
+        200,
+        "text/plain; version=0.0.4; charset=utf-8",
+        renderNodeAgentMetrics(status),
+      );
+      return;
+    }
+    const health = {
+      status: "ok",
+      lastApply: status.lastApply ?? null,
+      managedFiles: status.managedFiles,
+    };
+    send(request, response, 200, "application/json", `${JSON.stringify(health)}\n`);
   }
 
   return {
@@ -185,6 +243,7 @@ export function createNodeAgent(dependencies: NodeAgentDependencies): NodeAgent 
     },
     applyNow,
     status: () => status,
+    readiness,
     handleHttpRequest,
     close() {
       closing ??= (async () => {

@@ -167,7 +167,16 @@ export function renderNodeAgentDaemonSet(
                 `0.0.0.0:${nodeAgentPort}`,
               ],
               ports: [{ name: "http", containerPort: nodeAgentPort, protocol: "TCP" }],
-              readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 5 },
+              // Ready only once this node holds the current state with no conflict (so the
+              // rollout, and the mirror's Ready condition, wait for configured nodes); alive
+              // while the process answers, so a conflict never restarts the pod.
+              readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5 },
+              livenessProbe: {
+                httpGet: { path: "/healthz", port: "http" },
+                initialDelaySeconds: 10,
+                periodSeconds: 20,
+                failureThreshold: 3,
+              },
               // Root to write root-owned files on the host; no other privilege.
               securityContext: {
                 runAsUser: 0,

@@ -164,6 +164,19 @@ describe("a RegistryMirror on a real API server", () => {
       "--state-file",
       "/etc/regmirror/node-state/node-state.json",
     ]);
+    expect(agentPod.containers[0].args).toContain("0.0.0.0:9464");
+    expect(agentPod.containers[0].ports).toMatchObject([
+      { name: "http", containerPort: 9464, protocol: "TCP" },
+    ]);
+    // Ready means configured (a conflict or a bad state keeps the pod unready); alive means up.
+    expect(agentPod.containers[0].readinessProbe.httpGet).toMatchObject({
+      path: "/readyz",
+      port: "http",
+    });
+    expect(agentPod.containers[0].livenessProbe.httpGet).toMatchObject({
+      path: "/healthz",
+      port: "http",
+    });
     const nodeState = JSON.parse((state.data as Record<string, string>)["node-state.json"] ?? "");
     expect(nodeState.runtimes).toEqual(["containerd", "hosts-file"]);
     expect(nodeState.mirrors[0].endpoint).toBe("https://mirror-registry-1.docker.io");
