@@ -135,6 +135,12 @@ export async function finalizeMirror(
     for (const object of ownedBy(informers, kind, mirror))
       await deleteOwned(client, object, signal);
   }
+  // The uninstall re-applied these two just now; the informer cache may not show them yet.
+  const reapplied = [
+    { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: names.nodeAgent, namespace } },
+    { apiVersion: "v1", kind: "ConfigMap", metadata: { name: names.nodeState, namespace } },
+  ];
+  for (const object of reapplied) await deleteOwned(client, object, signal);
   await removeFinalizer(client, mirror, finalizerName, { fieldManager, signal });
   dependencies.logger.info({ mirror: name, timedOut: Boolean(timedOut) }, "mirror finalized");
   return undefined;
