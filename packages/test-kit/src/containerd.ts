@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { TestKitError } from "./errors.js";
 import { findBinary, runCommand, startTrackedProcess, waitUntilReady } from "./processes.js";
 import { makeTempDirectory, removeTempDirectory } from "./temp-directory.js";
+import { toolPath } from "./tool-path.js";
 
 export interface ContainerdPullOptions {
   /** A certs.d-style directory: `DIR/<host>/hosts.toml`. */
@@ -13,6 +14,8 @@ export interface ContainerdPullOptions {
   user?: string;
   /** Pull only this platform (e.g. "linux/amd64"); default the machine's. `all` pulls every one. */
   platform?: string | "all";
+  /** Kill `ctr` after this long (default 120 s); the error's `cause.killed` is then true. */
+  timeoutMs?: number;
 }
 
 export interface ContainerdImage {
@@ -25,6 +28,8 @@ export interface Containerd {
   socket: string;
   rootDirectory: string;
   namespace: string;
+  /** The daemon's release, e.g. "1.6.20" or "2.4.2" (from `containerd --version`). */
+  version: string;
   /** The snapshotter `pull` unpacks with. */
   snapshotter: string;
   /** Runs `ctr` against this containerd and namespace; returns stdout. */
@@ -43,9 +48,18 @@ export interface ContainerdOptions {
   hostsDir?: string;
   /** Snapshotter used to unpack: default "overlayfs" when the kernel has it, else "native". */
   snapshotter?: string;
+  /**
+   * Which containerd: "system" (default) is the `containerd`/`ctr` on PATH (Debian's 1.6);
+   * "2" is containerd 2 built by the test command (`toolPath("containerd")`, scripts/go-tools.json).
+   */
+  release?: "system" | "2";
+  /** A containerd binary to run instead (its major version picks the config layout). */
+  containerdBinary?: string;
+  /** The `ctr` to drive it with; default the one next to `containerdBinary`, else on PATH. */
+  ctrBinary?: string;
 }
 
-/** Plugins that need privileges, devices or services a test has no use for. */
+/** Plugins that need privileges, devices or services a test has no use for (containerd 1.x). */
 const disabledPlugins = [
   "io.containerd.grpc.v1.cri",
   "io.containerd.snapshotter.v1.aufs",
@@ -74,41 +88,99 @@ function mountsBelow(directory: string): string[] {
   return mounts.sort((a, b) => b.length - a.length);
 }
 
-/** Starts a containerd with its own root, state, socket and config; call `stop()` in afterAll. */
-export async function startContainerd(options: ContainerdOptions = {}): Promise<Containerd> {
-  findBinary("ctr");
-  if (process.getuid?.() !== 0) {
+/**
+ * The same for containerd 2 (config `version = 3`), where CRI is split into several plugins.
+ * NRI would listen on /var/run/nri/nri.sock and `opt` would write /opt/containerd: both are
+ * machine-wide paths a test must not touch.
+ */
+const disabledPluginsV2 = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.cri.v1.images",
+  "io.containerd.cri.v1.runtime",
+  "io.containerd.podsandbox.controller.v1.podsandbox",
+  "io.containerd.nri.v1.nri",
+  "io.containerd.internal.v1.opt",
+  "io.containerd.snapshotter.v1.blockfile",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.erofs",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp",
+  "io.containerd.internal.v1.tracing",
+];
+
+/** The containerd and ctr binaries to run, from the options. */
+function chooseBinaries(options: ContainerdOptions): { containerd: string; ctr: string } {
+  if (options.release === "2" && options.containerdBinary !== undefined) {
     throw new TestKitError(
       "BAD_INPUT",
-      "startContainerd needs root (containerd mounts snapshots): run the tests as root",
+      "startContainerd: give either release or containerdBinary, not both",
     );
   }
-  const rootDirectory = makeTempDirectory("regmirror-containerd-");
-  const socket = join(rootDirectory, "containerd.sock");
-  const namespace = "regmirror-test";
-  const snapshotter = options.snapshotter ?? (kernelHasOverlay() ? "overlayfs" : "native");
-  const config = [
-    "version = 2",
+  if (options.release !== "2" && options.containerdBinary === undefined) {
+    const ctr = findBinary(options.ctrBinary ?? "ctr");
+    return { containerd: findBinary("containerd"), ctr };
+  }
+  const containerd = findBinary(options.containerdBinary ?? toolPath("containerd"));
+  return { containerd, ctr: findBinary(options.ctrBinary ?? join(dirname(containerd), "ctr")) };
+}
+
+/** "containerd github.com/containerd/containerd/v2 v2.4.2 <commit>" → "2.4.2". */
+async function containerdVersion(binary: string): Promise<string> {
+  const { stdout } = await runCommand(binary, ["--version"], { timeoutMs: 10_000 });
+  const version = /\sv?(\d+\.\d+\.\d+\S*)/.exec(stdout)?.[1];
+  if (version === undefined) {
+    throw new TestKitError(
+      "BAD_INPUT",
+      `${binary} --version printed no version: ${JSON.stringify(stdout.trim())}`,
+    );
+  }
+  return version;
+}
+
+function daemonConfig(rootDirectory: string, socket: string, majorVersion: number): string {
+  return [
+    // Every containerd 2.x reads version 3 (2.4 writes 4 and migrates 3 in memory, warning).
+    majorVersion >= 2 ? "version = 3" : "version = 2",
     `root = ${JSON.stringify(join(rootDirectory, "root"))}`,
     `state = ${JSON.stringify(join(rootDirectory, "state"))}`,
-    `disabled_plugins = ${JSON.stringify(disabledPlugins)}`,
+    `disabled_plugins = ${JSON.stringify(majorVersion >= 2 ? disabledPluginsV2 : disabledPlugins)}`,
     "[grpc]",
     `  address = ${JSON.stringify(socket)}`,
     "[ttrpc]",
     `  address = ${JSON.stringify(join(rootDirectory, "containerd-ttrpc.sock"))}`,
     "",
   ].join("\n");
+}
+
+/** Starts a containerd with its own root, state, socket and config; call `stop()` in afterAll. */
+export async function startContainerd(options: ContainerdOptions = {}): Promise<Containerd> {
+  const binaries = chooseBinaries(options);
+  if (process.getuid?.() !== 0) {
+    throw new TestKitError(
+      "BAD_INPUT",
+      "startContainerd needs root (containerd mounts snapshots): run the tests as root",
+    );
+  }
+  const version = await containerdVersion(binaries.containerd);
+  const majorVersion = Number(version.split(".")[0]);
+  const rootDirectory = makeTempDirectory("regmirror-containerd-");
+  const socket = join(rootDirectory, "containerd.sock");
+  const namespace = "regmirror-test";
+  const snapshotter = options.snapshotter ?? (kernelHasOverlay() ? "overlayfs" : "native");
   const configPath = join(rootDirectory, "config.toml");
-  await writeFile(configPath, config);
+  await writeFile(configPath, daemonConfig(rootDirectory, socket, majorVersion));
 
   const daemon = startTrackedProcess({
     name: "containerd",
-    command: "containerd",
+    command: binaries.containerd,
     args: ["--config", configPath, "--log-level", "warn"],
     cwd: rootDirectory,
   });
   const ctr = (args: string[], timeoutMs?: number) =>
-    runCommand("ctr", ["--address", socket, "--namespace", namespace, ...args], { timeoutMs });
+    runCommand(binaries.ctr, ["--address", socket, "--namespace", namespace, ...args], {
+      timeoutMs,
+    });
 
   let stopped: Promise<void> | undefined;
   const stop = () => {
@@ -138,6 +210,7 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
     socket,
     rootDirectory,
     namespace,
+    version,
     snapshotter,
     async ctr(args) {
       return (await ctr(args)).stdout;
@@ -150,7 +223,7 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
       if (pullOptions.user !== undefined) args.push("--user", pullOptions.user);
       if (pullOptions.platform === "all") args.push("--all-platforms");
       else if (pullOptions.platform !== undefined) args.push("--platform", pullOptions.platform);
-      await ctr([...args, reference], 120_000);
+      await ctr([...args, reference], pullOptions.timeoutMs ?? 120_000);
     },
     async listImages() {
       const { stdout } = await ctr(["images", "list"]);

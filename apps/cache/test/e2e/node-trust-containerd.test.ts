@@ -172,7 +172,8 @@ describe("node-trust + the cache daemon + a real containerd", () => {
     // (Debian's, here) does not know the key: its ctr and containerd binaries hold no
     // "dial_timeout" string, and unknown hosts.toml keys are ignored. A stopped cache refuses
     // the connection, so containerd moves on to `server` at once; a mirror that hangs would
-    // stall it (~30 s) until containerd >= 1.7. Speed is not asserted here (bench/ measures it).
+    // stall it (~30 s) on 1.6; containerd 2.1+ honours dial_timeout, which
+    // containerd-dial-timeout.test.ts proves with a mirror whose connect hangs.
     await cache.close();
     cacheRoute.resetCounts();
     directRoute.resetCounts();
