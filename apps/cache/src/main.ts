@@ -1,8 +1,23 @@
 #!/usr/bin/env node
 // The regmirror-cache executable. The only module that touches the process: its arguments,
-// its output streams and its exit code.
+// its output streams, its signals and its exit code.
 import { access, constants, readFile } from "node:fs/promises";
 import { runCli } from "./cli/run-cli.js";
+
+const shutdownListeners: ((signal: string) => void)[] = [];
+let firstSignalAt: number | undefined;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    // The first signal drains; a second one means "now". Ctrl-C reaches every process of the
+    // terminal's group and a wrapper (npm start) forwards it too: copies within a second are one.
+    if (firstSignalAt !== undefined) {
+      if (Date.now() - firstSignalAt > 1000) process.exit(130);
+      return;
+    }
+    firstSignalAt = Date.now();
+    for (const listener of shutdownListeners) listener(signal);
+  });
+}
 
 const exitCode = await runCli(process.argv.slice(2), {
   writeOut: (text) => process.stdout.write(text),
@@ -13,5 +28,9 @@ const exitCode = await runCli(process.argv.slice(2), {
       () => true,
       () => false,
     ),
+  onShutdownSignal: (listener) => shutdownListeners.push(listener),
+  stdoutIsTerminal: process.stdout.isTTY === true,
 });
 process.exitCode = exitCode;
+// Upstream keep-alive sockets and timers of a finished command must not keep the process up.
+if (shutdownListeners.length > 0) setTimeout(() => process.exit(exitCode), 1000).unref();

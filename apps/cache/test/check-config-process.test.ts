@@ -189,10 +189,19 @@ describe("the command line", () => {
     expect(result.stdout.split("\n")[0]).toMatch(new RegExp(`^Usage: regmirror-cache ${name} `));
   });
 
-  test("a command that is not in this build says so and exits 2", async () => {
-    const result = await runCache("serve");
-    expect(result.exitCode).toBe(2);
-    expect(result.stderr).toBe("regmirror-cache serve: not available in this build yet\n");
+  test("serve and warm refuse wrong arguments with exit code 2", async () => {
+    const twoFiles = await runCache("serve", "a.yml", "b.yml");
+    expect(twoFiles.exitCode).toBe(2);
+    expect(twoFiles.stderr).toContain("expected at most one FILE");
+    const noImage = await runCache("warm");
+    expect(noImage.exitCode).toBe(2);
+    expect(noImage.stderr).toContain("name at least one IMAGE");
+  });
+
+  test("serve with a file that does not exist exits 1 before listening", async () => {
+    const result = await runCache("serve", "no-such-file.yml");
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("no-such-file.yml: cannot read the file (ENOENT)");
   });
 
   test("usage errors exit 2", async () => {

@@ -6,6 +6,12 @@ export interface CliContext {
   readTextFile(path: string): Promise<string>;
   /** True when `path` exists and can be read by this process. */
   isReadable(path: string): Promise<boolean>;
+  /** Calls `listener` on SIGTERM / SIGINT (serve drains, warm stops). Absent: never. */
+  onShutdownSignal?(listener: (signal: string) => void): void;
+  /** True when standard output is a terminal (warm redraws its progress line in place). */
+  readonly stdoutIsTerminal?: boolean;
+  /** Where the daemon's JSON log lines go; default: standard output, written synchronously. */
+  readonly logDestination?: import("pino").DestinationStream;
 }
 
 export const exitCodes = {

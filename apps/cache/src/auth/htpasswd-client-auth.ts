@@ -1,0 +1,90 @@
+/**
+ * htpasswd client auth: every registry request needs a user of the file. Clients follow the
+ * Docker token protocol: a 401 with `Bearer realm=<cache>/auth/token` sends them there with
+ * Basic credentials (GET) or an OAuth2 password grant (POST, containerd), and they get a
+ * bearer token valid for `tokenTtlMs`. Basic credentials sent directly are accepted too; bcrypt
+ * is slow on purpose, so a verified Authorization header is remembered (as a hash) for the same
+ * time. A wrong one is not remembered.
+ */
+import { credentialKey, parseBasicAuthorization } from "./basic-credentials.js";
+import { createCacheTokens } from "./cache-tokens.js";
+import {
+  type AuthDecision,
+  authenticationRequired,
+  bearerChallenge,
+  type ClientAuth,
+  type TokenAnswer,
+} from "./client-auth.js";
+import { createDecisionCache } from "./decision-cache.js";
+import type { HtpasswdFile } from "./htpasswd-file.js";
+
+export const tokenPath = "/auth/token";
+const service = "regmirror-cache";
+
+export function createHtpasswdClientAuth(options: {
+  htpasswd: HtpasswdFile;
+  realm: string;
+  tokenTtlMs: number;
+  /** http.secret: the token signing key shared by replicas; absent: a random key. */
+  secret: string | undefined;
+}): ClientAuth {
+  const verified = createDecisionCache<string>({ ttlMs: options.tokenTtlMs });
+  const tokens = createCacheTokens({ secret: options.secret, ttlMs: options.tokenTtlMs });
+
+  async function checkPassword(username: string, password: string): Promise<boolean> {
+    const key = credentialKey(`${username}\u0000${password}`);
+    if (verified.get(key) === username) return true;
+    if (!(await options.htpasswd.verify(username, password))) return false;
+    verified.set(key, username);
+    return true;
+  }
+
+  return {
+    mode: "htpasswd",
+    async authorize(request): Promise<AuthDecision> {
+      const challenge = bearerChallenge(`${request.baseUrl}${tokenPath}`, service);
+      const { authorization } = request;
+      const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
+      if (bearer !== undefined) {
+        const user = tokens.verify(bearer);
+        if (user !== undefined) return { allowed: true, user };
+        return authenticationRequired(
+          bearerChallenge(`${request.baseUrl}${tokenPath}`, service, "invalid_token"),
+          "the token is invalid or expired",
+        );
+      }
+      const credentials = parseBasicAuthorization(authorization);
+      if (credentials === undefined) return authenticationRequired(challenge);
+      if (!(await checkPassword(credentials.username, credentials.password))) {
+        return authenticationRequired(challenge, "the user name or password is wrong");
+      }
+      return { allowed: true, user: credentials.username };
+    },
+
+    async issueToken(request, form): Promise<TokenAnswer> {
+      const basic = parseBasicAuthorization(request.authorization);
+      const username =
+        basic?.username ?? (form.get("grant_type") === "password" ? form.get("username") : null);
+      const password = basic?.password ?? form.get("password");
+      if (username === null || password === null || !(await checkPassword(username, password))) {
+        return {
+          status: 401,
+          headers: { "WWW-Authenticate": `Basic realm="${options.realm.replace(/["\\]/g, "")}"` },
+          body: {
+            errors: [{ code: "UNAUTHORIZED", message: "the user name or password is wrong" }],
+          },
+        };
+      }
+      const { token, expiresInSeconds } = tokens.issue(username);
+      return {
+        status: 200,
+        body: {
+          token,
+          access_token: token,
+          expires_in: expiresInSeconds,
+          issued_at: new Date().toISOString(),
+        },
+      };
+    },
+  };
+}

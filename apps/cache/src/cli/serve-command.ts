@@ -1,0 +1,82 @@
+import { parseArgs } from "node:util";
+import { createCacheDaemon } from "../daemon/create-cache-daemon.js";
+import { createRootLogger } from "../logging/create-root-logger.js";
+import { type CliContext, exitCodes } from "./cli-context.js";
+import type { Command } from "./command.js";
+import { loadEffectiveConfig } from "./load-effective-config.js";
+
+const help = `Runs the pull-through cache with the configuration in FILE (an MSR content cache file, a
+distribution config.yml or a native regmirror file). Without FILE it runs the built-in
+default: a Docker Hub mirror storing under ./data, listening on 0.0.0.0:5000.
+
+A configuration problem stops start-up before anything listens: each problem is printed with
+its key path, the value and what was expected, and the exit code is 1. Logs are JSON lines on
+standard output, one access-log line per request.
+
+On SIGTERM or SIGINT the cache stops accepting connections, /readyz fails, requests under way
+may finish for up to http.draintimeout (default 30s), then the store is closed and the exit
+code is 0. A second signal exits at once.
+
+Endpoints besides the registry API: /healthz, /readyz, /metrics (Prometheus).
+
+Options:
+  -h, --help   this text`;
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}
+
+async function serve(argv: readonly string[], context: CliContext): Promise<number> {
+  let positionals: string[];
+  try {
+    positionals = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {},
+    }).positionals;
+  } catch (error) {
+    context.writeError(`regmirror-cache serve: ${(error as Error).message}\n`);
+    return exitCodes.usage;
+  }
+  if (positionals.length > 1) {
+    context.writeError("regmirror-cache serve: expected at most one FILE (see --help)\n");
+    return exitCodes.usage;
+  }
+  const config = await loadEffectiveConfig(positionals[0], context, "serve");
+  if (config === undefined) return exitCodes.invalidInput;
+
+  const logger = createRootLogger({
+    level: config.log.level,
+    fields: config.log.fields,
+    ...(context.logDestination === undefined ? {} : { destination: context.logDestination }),
+  });
+  // Registered before start-up, so a signal during it still stops cleanly.
+  const shutdown = new Promise<string>((resolve) => context.onShutdownSignal?.(resolve));
+  let daemon: Awaited<ReturnType<typeof createCacheDaemon>> | undefined;
+  try {
+    daemon = await createCacheDaemon({ config, logger });
+    await daemon.listen();
+  } catch (error) {
+    logger.fatal({ error: describe(error) }, "the cache cannot start");
+    context.writeError(`regmirror-cache serve: the cache cannot start: ${describe(error)}\n`);
+    await daemon?.close();
+    return exitCodes.invalidInput;
+  }
+  const signal = await shutdown;
+  logger.info({ signal }, "shutdown requested");
+  await daemon.close();
+  return exitCodes.ok;
+}
+
+export const serveCommand: Command = {
+  name: "serve",
+  arguments: "[FILE]",
+  summary: "run the pull-through cache",
+  help,
+  run: serve,
+};

@@ -1,0 +1,202 @@
+/**
+ * The daemon's request listener: request id, access log and request metrics for every
+ * request; `/healthz`, `/readyz` and `/metrics`; client auth; then the registry handler with
+ * containerd's `?ns=` moved into the path. Nothing thrown here reaches node:http: an
+ * unexpected error is logged and answered as the OCI error UNKNOWN.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  isRegistryError,
+  matchRegistryRoute,
+  RegistryError,
+  type RegistryHandler,
+} from "@regmirror/oci-distribution";
+import type { Logger } from "pino";
+import type { ClientAuth } from "../auth/client-auth.js";
+import { tokenPath } from "../auth/htpasswd-client-auth.js";
+import { type AccessLogEntry, trackResponse, writeAccessLogLine } from "../logging/access-log.js";
+import { requestIdOf } from "../logging/request-id.js";
+import type { CacheMetrics } from "../metrics/cache-metrics.js";
+import { withNamespaceQuery } from "../pull-through/index.js";
+import { sendRegistryError } from "./send-registry-error.js";
+
+export type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
+
+export interface DaemonState {
+  /** True once listening with the store open; false again while draining. */
+  ready: boolean;
+  draining: boolean;
+  /** Requests whose responses have not ended yet. */
+  inFlight: number;
+}
+
+export interface CacheRequestHandlerOptions {
+  registryHandler: RegistryHandler;
+  /** Which registry hosts this cache serves (the pull-through storage's router). */
+  router: Parameters<typeof withNamespaceQuery>[1];
+  auth: ClientAuth;
+  metrics: CacheMetrics;
+  /** null: /metrics is not served on this listener. */
+  metricsPath: string | null;
+  /** False: this listener serves only health and metrics. */
+  servesRegistry: boolean;
+  accessLog: boolean;
+  /** http.host: the address clients reach the cache at; null: taken from each request. */
+  publicUrl: string | null;
+  state: DaemonState;
+  logger: Logger;
+}
+
+function pathOf(url: string | undefined): string {
+  const value = url ?? "/";
+  const queryStart = value.indexOf("?");
+  return queryStart < 0 ? value : value.slice(0, queryStart);
+}
+
+function sendText(
+  response: ServerResponse,
+  status: number,
+  text: string,
+  contentType = "text/plain; charset=utf-8",
+) {
+  const body = Buffer.from(text);
+  response.writeHead(status, {
+    "Content-Type": contentType,
+    "Content-Length": String(body.byteLength),
+  });
+  response.end(body);
+}
+
+/** The label a request is counted under: a registry endpoint or one of the daemon's own paths. */
+function routeLabel(path: string, metricsPath: string | null): string {
+  if (path === "/healthz" || path === "/readyz") return path.slice(1);
+  if (path === tokenPath) return "token";
+  if (metricsPath !== null && path === metricsPath) return "metrics";
+  return matchRegistryRoute(path)?.endpoint ?? "other";
+}
+
+/** Largest body of a token request (an OAuth2 form with a user name and a password). */
+const maxTokenRequestBytes = 8 * 1024;
+
+async function readForm(request: IncomingMessage): Promise<URLSearchParams> {
+  if (request.method !== "POST") return new URLSearchParams(request.url?.split("?")[1] ?? "");
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).byteLength;
+    if (size > maxTokenRequestBytes) {
+      throw new RegistryError("SIZE_INVALID", {
+        status: 413,
+        message: "the token request is too large",
+      });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+}
+
+export function createCacheRequestHandler(options: CacheRequestHandlerOptions): RequestListener {
+  const { auth, metrics, state, logger } = options;
+  const baseUrlOf = (request: IncomingMessage): string => {
+    if (options.publicUrl !== null) return options.publicUrl.replace(/\/+$/, "");
+    const protocol = (request.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
+    return `${protocol}://${request.headers.host ?? "localhost"}`;
+  };
+  const users = new WeakMap<IncomingMessage, AccessLogEntry>();
+
+  // Runs after `?ns=` was moved into the path, so auth sees the repository the storage will.
+  const authorizedRegistry = async (request: IncomingMessage, response: ServerResponse) => {
+    const route = matchRegistryRoute(pathOf(request.url));
+    if (route !== undefined && auth.mode !== "none") {
+      const decision = await auth.authorize(
+        { authorization: request.headers.authorization, baseUrl: baseUrlOf(request) },
+        route,
+      );
+      const entry = users.get(request);
+      if (decision.allowed && decision.user !== undefined && entry) entry.user = decision.user;
+      if (!decision.allowed) {
+        sendRegistryError(request, response, decision.error);
+        return;
+      }
+    }
+    await options.registryHandler(request, response);
+  };
+  const registry = withNamespaceQuery(authorizedRegistry, options.router);
+
+  async function serve(request: IncomingMessage, response: ServerResponse, path: string) {
+    if (path === "/healthz") return sendText(response, 200, "ok\n");
+    if (path === "/readyz") {
+      return state.ready
+        ? sendText(response, 200, "ready\n")
+        : sendText(response, 503, state.draining ? "draining\n" : "starting\n");
+    }
+    if (options.metricsPath !== null && path === options.metricsPath) {
+      const rendered = await metrics.render();
+      return sendText(response, 200, rendered.body, rendered.contentType);
+    }
+    if (options.servesRegistry && path === tokenPath && auth.issueToken !== undefined) {
+      if (request.method !== "GET" && request.method !== "POST") {
+        throw new RegistryError("UNSUPPORTED", { status: 405, message: "use GET or POST" });
+      }
+      const answer = await auth.issueToken(
+        { authorization: request.headers.authorization, baseUrl: baseUrlOf(request) },
+        await readForm(request),
+      );
+      const body = Buffer.from(JSON.stringify(answer.body));
+      response.writeHead(answer.status, {
+        ...answer.headers,
+        "Content-Type": "application/json",
+        "Content-Length": String(body.byteLength),
+        "Cache-Control": "no-store",
+      });
+      response.end(body);
+      return;
+    }
+    if (options.servesRegistry && (path === "/v2" || path.startsWith("/v2/"))) {
+      return registry(request, response);
+    }
+    sendRegistryError(
+      request,
+      response,
+      new RegistryError("UNSUPPORTED", { status: 404, message: "no such endpoint" }),
+    );
+  }
+
+  return (request, response) => {
+    const path = pathOf(request.url);
+    const entry: AccessLogEntry = {
+      requestId: requestIdOf(request),
+      route: routeLabel(path, options.metricsPath),
+      bytes: 0,
+    };
+    users.set(request, entry);
+    state.inFlight += 1;
+    response.setHeader("X-Request-Id", entry.requestId);
+    // While draining, keep-alive connections are told to close after this response.
+    if (state.draining) response.setHeader("Connection", "close");
+    trackResponse(response, entry, (finished) => {
+      state.inFlight -= 1;
+      metrics.requestFinished(entry.route, request.method ?? "", finished.status, finished.seconds);
+      metrics.bytesSent(entry.route, entry.bytes);
+      if (options.accessLog) writeAccessLogLine(logger, request, finished);
+    });
+    Promise.resolve()
+      .then(() => serve(request, response, path))
+      .catch((error: unknown) => {
+        if (isRegistryError(error)) {
+          sendRegistryError(request, response, error);
+          return;
+        }
+        logger.error(
+          {
+            requestId: entry.requestId,
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          },
+          "request failed",
+        );
+        if (!response.headersSent)
+          sendRegistryError(request, response, new RegistryError("UNKNOWN"));
+        else response.destroy();
+      });
+  };
+}

@@ -1,0 +1,279 @@
+/**
+ * The cache daemon: the backend (blob store + pull-through storage), the registry handler,
+ * client auth, TLS with certificate reloading, metrics, health, access logs, periodic sweeps of
+ * the store, and a graceful close (docs: apps/cache/README.md, "Operations").
+ */
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { createRegistryHandler } from "@regmirror/oci-distribution";
+import {
+  cacheConfigDefaults,
+  type EffectiveCacheConfig,
+  formatListenAddress,
+  type ListenAddress,
+} from "@regmirror/schemas";
+import type { Logger } from "pino";
+import { type ClientAuth, openClientAuth } from "../auth/client-auth.js";
+import { createHtpasswdClientAuth } from "../auth/htpasswd-client-auth.js";
+import { loadHtpasswdFile } from "../auth/htpasswd-file.js";
+import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js";
+import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
+import type { UpstreamClientOptions } from "../pull-through/index.js";
+import {
+  loadTlsOptions,
+  type TlsCertificateReloader,
+  watchTlsCertificate,
+} from "../tls/tls-certificate-reloader.js";
+import { createCacheRequestHandler, type DaemonState } from "./cache-request-handler.js";
+import { answerClientError } from "./client-error-answer.js";
+import { type CacheBackend, openCacheBackend } from "./open-cache-backend.js";
+
+export interface CacheDaemonOptions {
+  config: EffectiveCacheConfig;
+  logger: Logger;
+  /** How often the store drops expired content and enforces the size cap. Default 60 s. */
+  sweepIntervalMs?: number;
+  /** Largest request head accepted (larger: 431). Default 16 KiB, as node's. */
+  maxHeaderBytes?: number;
+  upstreamClient?: UpstreamClientOptions;
+  /** How often the TLS files are re-read even without a change event. Default 60 s. */
+  tlsPollIntervalMs?: number;
+}
+
+export interface CacheDaemonAddress {
+  /** `http(s)://host:port` of the registry listener (0.0.0.0 shown as 127.0.0.1). */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** The metrics listener's URL when it has its own address. */
+  readonly metricsUrl: string | undefined;
+}
+
+export interface CacheDaemon {
+  listen(): Promise<CacheDaemonAddress>;
+  /** Set once listening. */
+  readonly address: CacheDaemonAddress | undefined;
+  readonly metrics: CacheMetrics;
+  readonly backend: CacheBackend;
+  /**
+   * Stops accepting connections and fails /readyz, lets requests under way finish for up to
+   * the shutdown grace, then cuts what is left and closes the store (writing down its state).
+   */
+  close(): Promise<void>;
+}
+
+function listenOn(server: Server, address: ListenAddress): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(address.port, address.host, () => {
+      server.off("error", reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function urlOf(protocol: "http" | "https", info: AddressInfo): string {
+  const host =
+    info.address === "0.0.0.0"
+      ? "127.0.0.1"
+      : info.address === "::"
+        ? "[::1]"
+        : info.family === "IPv6"
+          ? `[${info.address}]`
+          : info.address;
+  return `${protocol}://${host}:${info.port}`;
+}
+
+async function createClientAuth(
+  config: EffectiveCacheConfig,
+  backend: CacheBackend,
+  logger: Logger,
+): Promise<ClientAuth> {
+  const { auth } = config;
+  if (auth.mode === "htpasswd") {
+    return createHtpasswdClientAuth({
+      htpasswd: await loadHtpasswdFile(auth.htpasswdFile),
+      realm: auth.realm,
+      tokenTtlMs: auth.tokenTtlMs,
+      secret: config.httpSecret?.reveal(),
+    });
+  }
+  if (auth.mode === "pass-through") {
+    return createPassThroughClientAuth({
+      upstreams: config.upstreams,
+      router: backend.storage.router,
+      decisionTtlMs: auth.decisionTtlMs,
+      realm: cacheConfigDefaults.authRealm,
+      logger: logger.child({ component: "auth" }),
+    });
+  }
+  return openClientAuth;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+export async function createCacheDaemon(options: CacheDaemonOptions): Promise<CacheDaemon> {
+  const { config, logger } = options;
+  const metrics = createCacheMetrics();
+  const backend = await openCacheBackend({
+    config,
+    logger,
+    metrics: metrics.pullThrough,
+    onEvict: metrics.onEvict,
+    ...(options.upstreamClient === undefined ? {} : { upstreamClient: options.upstreamClient }),
+  });
+  metrics.setUsageSource(() => backend.blobStore.usage());
+  let auth: ClientAuth;
+  let tls: Awaited<ReturnType<typeof loadTlsOptions>> | undefined;
+  try {
+    auth = await createClientAuth(config, backend, logger);
+    if (config.tls !== null) tls = await loadTlsOptions(config.tls);
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+
+  const state: DaemonState = { ready: false, draining: false, inFlight: 0 };
+  const registryHandler = createRegistryHandler({
+    storage: backend.storage,
+    logger: logger.child({ component: "registry" }),
+  });
+  const separateMetrics = config.metrics.enabled && config.metrics.listen !== null;
+  const accessLogger = logger.child({ component: "access" });
+  const mainHandler = createCacheRequestHandler({
+    registryHandler,
+    router: backend.storage.router,
+    auth,
+    metrics,
+    metricsPath: config.metrics.enabled && !separateMetrics ? config.metrics.path : null,
+    servesRegistry: true,
+    accessLog: config.log.accessLog,
+    publicUrl: config.publicUrl,
+    state,
+    logger: accessLogger,
+  });
+  const maxHeaderSize = options.maxHeaderBytes ?? 16 * 1024;
+  const server: Server =
+    tls === undefined
+      ? createHttpServer({ maxHeaderSize })
+      : (createHttpsServer({ ...tls, maxHeaderSize }) as HttpsServer as unknown as Server);
+  server.on("request", mainHandler);
+  server.on("clientError", answerClientError);
+  let metricsServer: Server | undefined;
+  if (separateMetrics) {
+    metricsServer = createHttpServer({ maxHeaderSize });
+    metricsServer.on(
+      "request",
+      createCacheRequestHandler({
+        registryHandler,
+        router: backend.storage.router,
+        auth,
+        metrics,
+        metricsPath: config.metrics.path,
+        servesRegistry: false,
+        accessLog: false,
+        publicUrl: config.publicUrl,
+        state,
+        logger: accessLogger,
+      }),
+    );
+    metricsServer.on("clientError", answerClientError);
+  }
+
+  let reloader: TlsCertificateReloader | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let address: CacheDaemonAddress | undefined;
+  let closing: Promise<void> | undefined;
+
+  async function sweep() {
+    try {
+      const result = await backend.blobStore.sweep();
+      if (result.evicted.length > 0) logger.info({ evicted: result.evicted.length }, "store swept");
+    } catch (error) {
+      logger.warn({ error: (error as Error).message }, "store sweep failed");
+    }
+  }
+
+  async function shutDown(): Promise<void> {
+    state.ready = false;
+    state.draining = true;
+    clearInterval(sweepTimer);
+    reloader?.close();
+    logger.info(
+      { inFlight: state.inFlight, graceMs: config.shutdownGraceMs },
+      "draining: no new connections",
+    );
+    const closed = closeServer(server);
+    server.closeIdleConnections();
+    const deadline = Date.now() + config.shutdownGraceMs;
+    while (state.inFlight > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      server.closeIdleConnections();
+    }
+    if (state.inFlight > 0)
+      logger.warn({ inFlight: state.inFlight }, "shutdown grace over: cutting the requests left");
+    await registryHandler.close();
+    server.closeAllConnections();
+    await closed;
+    if (metricsServer !== undefined) {
+      const metricsClosed = closeServer(metricsServer);
+      metricsServer.closeAllConnections();
+      await metricsClosed;
+    }
+    await backend.close();
+    logger.info({}, "stopped");
+  }
+
+  return {
+    metrics,
+    backend,
+    get address() {
+      return address;
+    },
+    async listen() {
+      const info = await listenOn(server, config.listen);
+      const metricsInfo =
+        metricsServer && config.metrics.listen
+          ? await listenOn(metricsServer, config.metrics.listen)
+          : undefined;
+      if (tls !== undefined && config.tls !== null) {
+        reloader = watchTlsCertificate({
+          files: config.tls,
+          target: server as unknown as HttpsServer,
+          initial: tls,
+          logger: logger.child({ component: "tls" }),
+          ...(options.tlsPollIntervalMs === undefined
+            ? {}
+            : { pollIntervalMs: options.tlsPollIntervalMs }),
+        });
+      }
+      sweepTimer = setInterval(() => void sweep(), options.sweepIntervalMs ?? 60_000);
+      sweepTimer.unref();
+      address = {
+        url: urlOf(tls === undefined ? "http" : "https", info),
+        host: info.address,
+        port: info.port,
+        metricsUrl: metricsInfo === undefined ? undefined : urlOf("http", metricsInfo),
+      };
+      state.ready = true;
+      logger.info(
+        {
+          listen: formatListenAddress(config.listen),
+          url: address.url,
+          metricsUrl: address.metricsUrl,
+          auth: auth.mode,
+          upstreams: config.upstreams.map((upstream) => upstream.name),
+        },
+        "listening",
+      );
+      return address;
+    },
+    close() {
+      closing ??= shutDown();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * The storage side of the cache, shared by `serve` and `warm`: the blob store the
+ * configuration names (filesystem or S3, with TTL and size cap) and the pull-through storage
+ * over it. Closing closes both, downloads first, then the store (which writes down its state).
+ */
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import {
+  type BlobStore,
+  createFilesystemBlobStore,
+  createS3BlobStore,
+  type EvictionEvent,
+  type LifecycleOptions,
+  type S3Credentials,
+} from "@regmirror/blob-store";
+import type { EffectiveCacheConfig, StorageConfig } from "@regmirror/schemas";
+import type { Logger } from "pino";
+import {
+  createPullThroughStorage,
+  type PullThroughMetrics,
+  type PullThroughStorage,
+  type UpstreamClientOptions,
+} from "../pull-through/index.js";
+
+export interface CacheBackend {
+  readonly blobStore: BlobStore;
+  readonly storage: PullThroughStorage;
+  close(): Promise<void>;
+}
+
+export interface CacheBackendOptions {
+  config: EffectiveCacheConfig;
+  logger: Logger;
+  metrics?: PullThroughMetrics;
+  onEvict?: (event: EvictionEvent) => void;
+  upstreamClient?: UpstreamClientOptions;
+}
+
+function s3Credentials(storage: Extract<StorageConfig, { kind: "s3" }>): S3Credentials | undefined {
+  const { credentials } = storage;
+  if (credentials.mode === "static") {
+    return {
+      accessKeyId: credentials.accessKeyId.reveal(),
+      secretAccessKey: credentials.secretAccessKey.reveal(),
+      ...(credentials.sessionToken === null
+        ? {}
+        : { sessionToken: credentials.sessionToken.reveal() }),
+    };
+  }
+  if (
+    credentials.mode === "web-identity" &&
+    credentials.roleArn !== null &&
+    credentials.tokenFile !== null
+  ) {
+    return { roleArn: credentials.roleArn, webIdentityTokenFile: credentials.tokenFile };
+  }
+  // env, or web-identity from AWS_ROLE_ARN / AWS_WEB_IDENTITY_TOKEN_FILE: the SDK's default chain.
+  return undefined;
+}
+
+export async function openBlobStore(
+  config: EffectiveCacheConfig,
+  lifecycle: LifecycleOptions,
+): Promise<BlobStore> {
+  const { storage } = config;
+  if (storage.kind === "filesystem") {
+    return createFilesystemBlobStore({
+      ...lifecycle,
+      rootDirectory: resolve(storage.rootDirectory),
+    });
+  }
+  const credentials = s3Credentials(storage);
+  return createS3BlobStore({
+    ...lifecycle,
+    bucket: storage.bucket,
+    region: storage.region,
+    forcePathStyle: storage.forcePathStyle,
+    prefix: storage.prefix === "" ? "" : `${storage.prefix}/`,
+    ...(storage.endpoint === null ? {} : { endpoint: storage.endpoint }),
+    ...(credentials === undefined ? {} : { credentials }),
+  });
+}
+
+/** Downloads are spooled next to a filesystem store, else in the temporary directory. */
+function spoolDirectory(storage: StorageConfig): string {
+  return storage.kind === "filesystem"
+    ? join(resolve(storage.rootDirectory), "spool")
+    : join(tmpdir(), "regmirror-cache-spool");
+}
+
+export async function openCacheBackend(options: CacheBackendOptions): Promise<CacheBackend> {
+  const { config, logger } = options;
+  const lifecycle: LifecycleOptions = { logger: logger.child({ component: "blob-store" }) };
+  if (config.blobTtlMs !== null) lifecycle.ttlMs = config.blobTtlMs;
+  if (config.sizeCap !== null) {
+    lifecycle.maxBytes = config.sizeCap.maxBytes;
+    lifecycle.lowWaterBytes = config.sizeCap.lowWaterBytes;
+  }
+  if (options.onEvict !== undefined) lifecycle.onEvict = options.onEvict;
+  const blobStore = await openBlobStore(config, lifecycle);
+  let storage: PullThroughStorage;
+  try {
+    storage = await createPullThroughStorage({
+      upstreams: config.upstreams,
+      defaultUpstream: config.defaultUpstream,
+      blobStore,
+      spoolDirectory: spoolDirectory(config.storage),
+      tagFreshnessMs: config.tagFreshnessMs,
+      logger: logger.child({ component: "pull-through" }),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      ...(options.upstreamClient === undefined ? {} : { upstreamClient: options.upstreamClient }),
+    });
+  } catch (error) {
+    await blobStore.close();
+    throw error;
+  }
+  return {
+    blobStore,
+    storage,
+    async close() {
+      await storage.close();
+      await blobStore.close();
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The daemon's one pino root logger. It writes JSON lines to a destination synchronously
+ * (stdout in production): no worker transports, so the production bundle needs nothing beside it
+ * and no line is lost at exit. Secrets are redacted by path as a second line of defence; the
+ * components never put credentials into log fields in the first place.
+ */
+import type { LogLevel } from "@regmirror/schemas";
+import { type DestinationStream, type Logger, pino } from "pino";
+
+export type RootLogger = Logger;
+
+/** Field paths whose values are replaced by `<redacted>` wherever they appear. */
+export const redactedLogPaths = [
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "*.headers.authorization",
+  "password",
+  "*.password",
+  "token",
+  "*.token",
+  "secret",
+  "*.secret",
+  "httpSecret",
+  "*.httpSecret",
+  "credentials",
+  "*.credentials",
+];
+
+export interface RootLoggerOptions {
+  level: LogLevel;
+  /** `log.fields` of the configuration: added to every line. */
+  fields?: Readonly<Record<string, string | number | boolean>>;
+  /** Where lines go; default: `fileDescriptor`, written synchronously. */
+  destination?: DestinationStream;
+  /** 1 (stdout, the default) or 2 (stderr, for commands whose stdout is their output). */
+  fileDescriptor?: 1 | 2;
+}
+
+export function createRootLogger(options: RootLoggerOptions): RootLogger {
+  const destination =
+    options.destination ?? pino.destination({ dest: options.fileDescriptor ?? 1, sync: true });
+  return pino(
+    {
+      level: options.level,
+      base: { service: "regmirror-cache", ...options.fields },
+      redact: { paths: redactedLogPaths, censor: "<redacted>" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}

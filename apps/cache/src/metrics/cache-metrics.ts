@@ -1,0 +1,172 @@
+/**
+ * The daemon's Prometheus metrics (prom-client, one registry per daemon so tests can run
+ * several). It implements the pull-through storage's PullThroughMetrics hooks and the blob
+ * store's onEvict, and counts HTTP requests by route and status.
+ */
+import type { EvictionEvent, StoreUsage } from "@regmirror/blob-store";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { PullThroughMetrics } from "../pull-through/index.js";
+
+export interface CacheMetrics {
+  readonly registry: Registry;
+  readonly pullThrough: PullThroughMetrics;
+  /** Pass as the blob store's `onEvict`. */
+  onEvict(event: EvictionEvent): void;
+  requestFinished(route: string, method: string, status: number, seconds: number): void;
+  /** Response body bytes sent to clients, whatever their source. */
+  bytesSent(route: string, bytes: number): void;
+  /** Where the store-size gauges read from; set once the store is open. */
+  setUsageSource(read: () => Promise<StoreUsage>): void;
+  /** The Prometheus text exposition. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+const prefix = "regmirror_cache_";
+
+export function createCacheMetrics(): CacheMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix });
+  let readUsage: (() => Promise<StoreUsage>) | undefined;
+  let lastUsage: StoreUsage | undefined;
+
+  const requests = new Counter({
+    name: `${prefix}http_requests_total`,
+    help: "HTTP requests answered, by route, method and status",
+    labelNames: ["route", "method", "status"],
+    registers: [registry],
+  });
+  const requestSeconds = new Histogram({
+    name: `${prefix}http_request_duration_seconds`,
+    help: "Time from request to the end of the response, by route",
+    labelNames: ["route"],
+    buckets: [0.005, 0.025, 0.1, 0.5, 2, 10, 60, 300],
+    registers: [registry],
+  });
+  const bytesSent = new Counter({
+    name: `${prefix}http_response_bytes_total`,
+    help: "Response body bytes sent to clients, by route",
+    labelNames: ["route"],
+    registers: [registry],
+  });
+  const hits = new Counter({
+    name: `${prefix}hits_total`,
+    help: "Content served from the store without asking upstream",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
+  const misses = new Counter({
+    name: `${prefix}misses_total`,
+    help: "Content not in the store, fetched from upstream",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
+  const coalesced = new Counter({
+    name: `${prefix}coalesced_waiters_total`,
+    help: "Requests that joined a download another request had started",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
+  const servedFromCache = new Counter({
+    name: `${prefix}bytes_served_from_cache_total`,
+    help: "Blob bytes streamed to clients from the store",
+    registers: [registry],
+  });
+  const fromUpstream = new Counter({
+    name: `${prefix}upstream_bytes_total`,
+    help: "Bytes received from upstream registries",
+    labelNames: ["upstream"],
+    registers: [registry],
+  });
+  const upstreamErrors = new Counter({
+    name: `${prefix}upstream_errors_total`,
+    help: "Failed upstream requests, by kind",
+    labelNames: ["upstream", "kind"],
+    registers: [registry],
+  });
+  const upstreamLatency = new Histogram({
+    name: `${prefix}upstream_request_duration_seconds`,
+    help: "Upstream request latency, by operation",
+    labelNames: ["upstream", "operation"],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const servedStale = new Counter({
+    name: `${prefix}served_stale_total`,
+    help: "Tags and tag lists answered from the cache because upstream failed",
+    labelNames: ["upstream", "kind"],
+    registers: [registry],
+  });
+  const evictions = new Counter({
+    name: `${prefix}evictions_total`,
+    help: "Blobs removed from the store, by reason (ttl, size-cap)",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  const evictedBytes = new Counter({
+    name: `${prefix}evicted_bytes_total`,
+    help: "Bytes removed from the store, by reason",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  const refreshUsage = async () => {
+    if (readUsage === undefined) return undefined;
+    try {
+      lastUsage = await readUsage();
+    } catch {
+      // A store that cannot answer now keeps its last known size.
+    }
+    return lastUsage;
+  };
+  new Gauge({
+    name: `${prefix}store_bytes`,
+    help: "Bytes of content in the store",
+    registers: [registry],
+    async collect() {
+      const usage = await refreshUsage();
+      if (usage !== undefined) this.set(usage.bytes);
+    },
+  });
+  new Gauge({
+    name: `${prefix}store_blobs`,
+    help: "Blobs in the store",
+    registers: [registry],
+    collect() {
+      // Read together with store_bytes (collected first).
+      if (lastUsage !== undefined) this.set(lastUsage.blobs);
+    },
+  });
+
+  const pullThrough: PullThroughMetrics = {
+    cacheHit: (kind) => hits.inc({ kind }),
+    cacheMiss: (kind) => misses.inc({ kind }),
+    coalescedWaiter: (kind) => coalesced.inc({ kind }),
+    bytesServedFromCache: (bytes) => servedFromCache.inc(bytes),
+    bytesFromUpstream: (upstream, bytes) => fromUpstream.inc({ upstream }, bytes),
+    upstreamError: (upstream, kind) => upstreamErrors.inc({ upstream, kind }),
+    upstreamLatency: (upstream, operation, seconds) =>
+      upstreamLatency.observe({ upstream, operation }, seconds),
+    servedStale: (upstream, kind) => servedStale.inc({ upstream, kind }),
+  };
+
+  return {
+    registry,
+    pullThrough,
+    onEvict(event) {
+      evictions.inc({ reason: event.reason });
+      evictedBytes.inc({ reason: event.reason }, event.size);
+    },
+    requestFinished(route, method, status, seconds) {
+      requests.inc({ route, method, status: String(status) });
+      requestSeconds.observe({ route }, seconds);
+    },
+    bytesSent(route, bytes) {
+      if (bytes > 0) bytesSent.inc({ route }, bytes);
+    },
+    setUsageSource(read) {
+      readUsage = read;
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// `node dist/main.js serve CONFIG` as a child process, as the Dockerfile's entrypoint runs it,
+// with its whole output kept for assertions on the logs.
+import { type ChildProcess, spawn } from "node:child_process";
+
+export interface CacheProcess {
+  /** `http(s)://127.0.0.1:PORT` from the "listening" log line. */
+  url: string;
+  stdout(): string;
+  stderr(): string;
+  /** JSON log lines written so far. */
+  logLines(): Record<string, unknown>[];
+  exited: Promise<number | null>;
+  signal(name: NodeJS.Signals): void;
+  /** SIGTERM, then SIGKILL after 20 s; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+export interface RunResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the bundle to completion (check-config, a serve that fails to start, warm). */
+export function runBundle(bundle: string, args: string[], cwd: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bundle, ...args], { cwd });
+    running.add(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("error", reject);
+    child.on("close", (exitCode) => {
+      clearTimeout(timer);
+      running.delete(child);
+      resolve({ exitCode, stdout, stderr });
+    });
+  });
+}
+
+function parseLines(text: string): Record<string, unknown>[] {
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+export async function startCacheProcess(
+  bundle: string,
+  args: string[],
+  cwd: string,
+): Promise<CacheProcess> {
+  const child = spawn(process.execPath, [bundle, "serve", ...args], { cwd });
+  running.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8");
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", (code) => {
+      running.delete(child);
+      resolve(code);
+    });
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const deadline = setTimeout(
+      () => reject(new Error(`the cache did not start:\n${stdout}\n${stderr}`)),
+      30_000,
+    );
+    const look = () => {
+      const listening = parseLines(stdout).find((line) => line.msg === "listening");
+      if (listening !== undefined) {
+        clearTimeout(deadline);
+        child.stdout.off("data", look);
+        resolve(String(listening.url));
+      }
+    };
+    child.stdout.on("data", look);
+    void exited.then((code) => {
+      clearTimeout(deadline);
+      reject(new Error(`the cache exited with ${code}:\n${stdout}\n${stderr}`));
+    });
+  });
+  let stopping: Promise<number | null> | undefined;
+  return {
+    url,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    logLines: () => parseLines(stdout),
+    exited,
+    signal: (name) => child.kill(name),
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode !== null) return child.exitCode;
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+        const code = await exited;
+        clearTimeout(timer);
+        return code;
+      })();
+      return stopping;
+    },
+  };
+}

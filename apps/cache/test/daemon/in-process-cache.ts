@@ -1,0 +1,36 @@
+// The cache daemon in the test process (a real HTTP listener on 127.0.0.1), for tests that
+// need to read its logs line by line and start several configurations quickly.
+import { loadCacheConfigFromYaml } from "@regmirror/schemas";
+import {
+  type CacheDaemon,
+  type CacheDaemonOptions,
+  createCacheDaemon,
+} from "../../src/daemon/create-cache-daemon.js";
+import { createRootLogger } from "../../src/logging/create-root-logger.js";
+
+export interface InProcessCache {
+  daemon: CacheDaemon;
+  url: string;
+  /** Everything logged so far, as written (JSON lines). */
+  logText(): string;
+  close(): Promise<void>;
+}
+
+export async function startInProcessCache(
+  configYaml: string,
+  options: Omit<CacheDaemonOptions, "config" | "logger"> = {},
+): Promise<InProcessCache> {
+  const config = loadCacheConfigFromYaml(configYaml, "test config");
+  let logText = "";
+  const logger = createRootLogger({
+    level: "debug",
+    destination: {
+      write(text: string) {
+        logText += text;
+      },
+    },
+  });
+  const daemon = await createCacheDaemon({ ...options, config, logger });
+  const address = await daemon.listen();
+  return { daemon, url: address.url, logText: () => logText, close: () => daemon.close() };
+}
