@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
+import { type AddressInfo, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import {
   buildTestImage,
   type FaultProxy,
-  freePort,
   pushTestImage,
   skopeoPull,
   startFaultProxy,
@@ -43,12 +43,17 @@ describe("pull-through serving (docker-registry upstream behind a counting proxy
   let single: TestImage;
   let multi: TestImage;
   let untouched: TestImage;
+  let deadEndpointServer: Server;
 
   beforeAll(async () => {
     upstream = await startUpstreamRegistry();
     proxy = await startFaultProxy({ target: upstream.url });
-    // "failover.test" is the same registry behind a dead endpoint first: requests move on to the next.
-    const deadEndpoint = `http://127.0.0.1:${await freePort()}`;
+    // "failover.test" is the same registry behind a dead endpoint first: requests move on to the
+    // next. The dead endpoint holds its port (a merely free port could be taken by another test's
+    // server meanwhile) and cuts every connection, as a crashed backend would.
+    deadEndpointServer = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => deadEndpointServer.listen(0, "127.0.0.1", resolve));
+    const deadEndpoint = `http://127.0.0.1:${(deadEndpointServer.address() as AddressInfo).port}`;
     cache = await startCache({
       upstreams: [
         plainUpstream("test-upstream", ["registry.test", upstream.host], [proxy.url]),
@@ -77,6 +82,7 @@ describe("pull-through serving (docker-registry upstream behind a counting proxy
     await cache?.stop();
     await proxy?.stop();
     await upstream?.stop();
+    await new Promise((resolve) => deadEndpointServer?.close(resolve));
   });
 
   it("skopeo pulls a single-platform image with upstream's digests; a second pull asks upstream for no blob", async () => {
