@@ -10,12 +10,12 @@ import {
   makeCertificateAuthority,
   makeTempDirectory,
   removeTempDirectory,
+  snapshotTree,
 } from "@regmirror/test-kit";
 import { build } from "tsup";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeConfigMapVolume } from "./configmap-volume.js";
 import { desiredState, makeNodeRoot, waitFor } from "./node-state-fixtures.js";
-import { snapshotTree } from "./tree-snapshot.js";
 
 const appDirectory = join(import.meta.dirname, "..");
 const bundleDirectory = join(

@@ -20,6 +20,7 @@ import {
   makeTempDirectory,
   pushTestImage,
   removeTempDirectory,
+  snapshotTree,
   startContainerd,
   startFaultProxy,
   startUpstreamRegistry,
@@ -28,7 +29,6 @@ import {
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startTlsCacheDaemon, type TlsCacheDaemon } from "./tls-cache-daemon.js";
-import { snapshotTree } from "./tree-snapshot.js";
 
 const repository = "e2e/app";
 /** A hosts.toml a person wrote for another registry: node-trust must leave it as it is. */

@@ -7,11 +7,11 @@ import {
   makeCertificateAuthority,
   makeTempDirectory,
   removeTempDirectory,
+  snapshotTree,
 } from "@regmirror/test-kit";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { writeConfigMapVolume } from "../../test/configmap-volume.js";
 import { desiredState, makeNodeRoot, waitFor } from "../../test/node-state-fixtures.js";
-import { snapshotTree } from "../../test/tree-snapshot.js";
 import { createNodeAgent, type NodeAgent } from "./node-agent.js";
 import type { NodeAgentLogger } from "./node-agent-logger.js";
 
