@@ -1,0 +1,107 @@
+// Command-line options of bench/run.mjs.
+import { parseArgs } from "node:util";
+
+export const systemKeys = ["distribution", "nginx-proxy-cache", "regmirror", "nginx-static"];
+
+export const helpText = `Usage: pnpm bench [OPTIONS]   (or: pnpm exec node bench/run.mjs [OPTIONS])
+
+Measures, on this machine in one run, the regmirror cache next to docker-registry in proxy mode,
+nginx proxy_cache configured like mirror-operator's cache, and nginx serving the same blobs as
+static files. Everything listens on 127.0.0.1, runs in a temp directory and is stopped and
+removed at the end. A full run takes a few minutes and about 1 GB of disk per system at a time
+(nginx proxy_cache without a cache lock writes one temp file per concurrent miss: more).
+
+Options:
+  --quick                 smoke run: 3 x 4 MB layers, 50 small blobs, 500 HEAD requests;
+                          prints the report instead of writing docs/benchmarks.md
+  --layer-mb N            size of each of the 3 layers (default 100)
+  --clients N             concurrent clients for the cold and warm pulls (default 20)
+  --head-requests N       HEAD requests per round of a manifest workload (default 3000)
+  --head-concurrency N    concurrent HEAD requests (default 20)
+  --small-blobs N         number of small blobs (default 500)
+  --small-kb N            size of each small blob in KB (default 10)
+  --small-concurrency N   concurrent small-blob requests (default 50)
+  --rounds N              rounds of each warm workload; tables give the median (default 3)
+  --systems LIST          comma-separated subset of: ${systemKeys.join(", ")}
+  --no-skopeo             skip the end-to-end skopeo pull
+  --cache-node-flags=F    extra Node flags for the daemon, e.g. --cache-node-flags=--max-semi-space-size=4
+  --no-build              use apps/cache/dist as it is (default: pnpm --filter @regmirror/cache build)
+  --cache-main FILE       run this build of the daemon instead of apps/cache/dist/main.js (to
+                          compare a candidate change; implies --no-build)
+  --output FILE           write the report here (default docs/benchmarks.md; --quick: stdout only)
+  --profile               instead of the comparison: fill the regmirror cache, restart it under
+                          node --cpu-prof, run the warm pull and HEAD workloads, print the
+                          functions with the most self time and keep the .cpuprofile
+  --timeout-minutes N     give up (and clean up) after N minutes (default 30)
+  --keep                  keep the temp directory (logs, configs) for a look afterwards
+  -h, --help              this text
+`;
+
+function positiveInteger(value, name) {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) {
+    throw new Error(`--${name} must be a positive whole number, got "${value}"`);
+  }
+  return number;
+}
+
+export function parseOptions(argv) {
+  // `pnpm bench -- --quick` passes the "--" along; it separates nothing here.
+  const args = argv[0] === "--" ? argv.slice(1) : argv;
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      quick: { type: "boolean", default: false },
+      "layer-mb": { type: "string" },
+      clients: { type: "string" },
+      "head-requests": { type: "string" },
+      "head-concurrency": { type: "string" },
+      "small-blobs": { type: "string" },
+      "small-kb": { type: "string" },
+      "small-concurrency": { type: "string" },
+      systems: { type: "string" },
+      rounds: { type: "string" },
+      "no-skopeo": { type: "boolean", default: false },
+      "no-build": { type: "boolean", default: false },
+      output: { type: "string" },
+      "cache-main": { type: "string" },
+      "cache-node-flags": { type: "string" },
+      profile: { type: "boolean", default: false },
+      "timeout-minutes": { type: "string" },
+      keep: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const quick = values.quick;
+  const pick = (name, full, small) =>
+    values[name] === undefined ? (quick ? small : full) : positiveInteger(values[name], name);
+  const systems = values.systems ? values.systems.split(",").map((key) => key.trim()) : systemKeys;
+  for (const key of systems) {
+    if (!systemKeys.includes(key)) {
+      throw new Error(`--systems: unknown system "${key}" (known: ${systemKeys.join(", ")})`);
+    }
+  }
+  return {
+    help: values.help,
+    quick,
+    layerBytes: pick("layer-mb", 100, 4) * 1_000_000,
+    layerCount: 3,
+    clients: pick("clients", 20, 20),
+    headRequests: pick("head-requests", 3000, 500),
+    headConcurrency: pick("head-concurrency", 20, 20),
+    smallBlobCount: pick("small-blobs", 500, 50),
+    smallBlobBytes: pick("small-kb", 10, 10) * 1000,
+    smallConcurrency: pick("small-concurrency", 50, 50),
+    rounds: pick("rounds", 3, 1),
+    systems,
+    skopeo: !values["no-skopeo"],
+    build: !values["no-build"],
+    cacheMain: values["cache-main"],
+    cacheNodeFlags: (values["cache-node-flags"] ?? "").split(" ").filter(Boolean),
+    output: values.output ?? (quick ? undefined : "docs/benchmarks.md"),
+    profile: values.profile,
+    timeoutMinutes: pick("timeout-minutes", 30, 30),
+    keep: values.keep,
+  };
+}

@@ -1,0 +1,217 @@
+// The upstream registry, the counting proxy in front of it, and the four systems under test.
+// Each start function returns { key, label, url, pids(), stop() }.
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { nginxProxyCacheConfig, nginxStaticConfig } from "./nginx-config.mjs";
+import { freePort } from "./ports.mjs";
+import { startProcess, waitUntilReady } from "./processes.mjs";
+import { request } from "./undici.mjs";
+
+export const nginxBinary = "/usr/sbin/nginx";
+
+/** Any HTTP answer on /v2/ means the server is serving. */
+async function answersV2(url) {
+  const response = await request(`${url}/v2/`, { headersTimeout: 2000, bodyTimeout: 2000 });
+  await response.body.dump();
+  return response.statusCode > 0;
+}
+
+/** distribution's config.yml; JSON is YAML, so no YAML library is needed. */
+function distributionConfig({ rootDirectory, port, remoteUrl }) {
+  const config = {
+    version: 0.1,
+    log: { level: "warn", accesslog: { disabled: true } },
+    storage: {
+      cache: { blobdescriptor: "inmemory" },
+      filesystem: { rootdirectory: rootDirectory },
+      delete: { enabled: true },
+    },
+    http: { addr: `127.0.0.1:${port}` },
+  };
+  if (remoteUrl) config.proxy = { remoteurl: remoteUrl };
+  return JSON.stringify(config, null, 2);
+}
+
+async function startDockerRegistry({ name, directory, remoteUrl }) {
+  await mkdir(directory, { recursive: true });
+  const port = await freePort();
+  const configPath = join(directory, "config.yml");
+  await writeFile(
+    configPath,
+    distributionConfig({ rootDirectory: join(directory, "data"), port, remoteUrl }),
+  );
+  const child = startProcess({
+    name,
+    command: "docker-registry",
+    args: ["serve", configPath],
+    cwd: directory,
+    logPath: join(directory, "registry.log"),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilReady(child, () => answersV2(url));
+  return { url, host: `127.0.0.1:${port}`, process: child };
+}
+
+/** The upstream every system pulls from: a plain docker-registry. */
+export async function startUpstream(workDirectory) {
+  const registry = await startDockerRegistry({
+    name: "upstream docker-registry",
+    directory: join(workDirectory, "upstream"),
+  });
+  return { ...registry, stop: () => registry.process.stop() };
+}
+
+/** The counting proxy in front of the upstream (its own process); see counting-proxy.mjs. */
+export async function startCountingProxy(workDirectory, upstreamUrl) {
+  const port = await freePort();
+  const child = startProcess({
+    name: "counting proxy",
+    command: process.execPath,
+    args: [new URL("./counting-proxy.mjs", import.meta.url).pathname, String(port), upstreamUrl],
+    logPath: join(workDirectory, "counting-proxy.log"),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const counters = async () => {
+    const response = await request(`${url}/__bench/counters`);
+    return response.body.json();
+  };
+  await waitUntilReady(child, () => counters().then(() => true));
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    counters,
+    reset: async () => {
+      const response = await request(`${url}/__bench/reset`, { method: "POST" });
+      await response.body.dump();
+    },
+    stop: () => child.stop(),
+  };
+}
+
+/** Direct children of `pid` (nginx workers), from /proc. */
+export function childPids(pid) {
+  const children = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Field 4 (ppid) follows the command name, which is in parentheses and may hold spaces.
+      const parentPid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (parentPid === pid) children.push(Number(entry));
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return children;
+}
+
+export async function startDistributionProxy({ workDirectory, remoteUrl }) {
+  const registry = await startDockerRegistry({
+    name: "docker-registry proxy",
+    directory: join(workDirectory, "distribution-proxy"),
+    remoteUrl,
+  });
+  return {
+    url: registry.url,
+    host: registry.host,
+    pids: () => [registry.process.pid],
+    stop: () => registry.process.stop(),
+  };
+}
+
+/**
+ * The regmirror cache daemon from apps/cache/dist, on the distribution proxy form of its
+ * configuration (the file distribution's proxy gets, unchanged). With `cpuProfileDirectory`
+ * it runs under `node --cpu-prof`; the profile is written when the daemon exits on SIGTERM.
+ */
+export async function startRegmirrorCache({
+  workDirectory,
+  remoteUrl,
+  cacheMain,
+  cacheNodeFlags = [],
+  cpuProfileDirectory,
+}) {
+  const directory = join(workDirectory, "regmirror-cache");
+  await mkdir(directory, { recursive: true });
+  const port = await freePort();
+  const configPath = join(directory, "config.yml");
+  await writeFile(
+    configPath,
+    distributionConfig({ rootDirectory: join(directory, "data"), port, remoteUrl }),
+  );
+  const profileArguments = cpuProfileDirectory
+    ? ["--cpu-prof", "--cpu-prof-dir", cpuProfileDirectory]
+    : [];
+  const child = startProcess({
+    name: "regmirror cache",
+    command: process.execPath,
+    args: [...cacheNodeFlags, ...profileArguments, cacheMain, "serve", configPath],
+    cwd: directory,
+    logPath: join(directory, "cache.log"),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilReady(child, () => answersV2(url));
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    pids: () => [child.pid],
+    stop: () => child.stop(30_000),
+  };
+}
+
+async function startNginx({ name, prefix, config, url }) {
+  for (const directory of [
+    "client-body",
+    "proxy-temp",
+    "fastcgi-temp",
+    "uwsgi-temp",
+    "scgi-temp",
+  ]) {
+    await mkdir(join(prefix, directory), { recursive: true });
+  }
+  const configPath = join(prefix, "nginx.conf");
+  await writeFile(configPath, config);
+  const child = startProcess({
+    name,
+    command: nginxBinary,
+    args: ["-p", prefix, "-e", join(prefix, "error.log"), "-c", configPath],
+    logPath: join(prefix, "stdout.log"),
+  });
+  await waitUntilReady(child, () => answersV2(url));
+  return {
+    url,
+    host: new URL(url).host,
+    pids: () => [child.pid, ...childPids(child.pid)],
+    stop: () => child.stop(),
+  };
+}
+
+export async function startNginxProxyCache({ workDirectory, upstreamHostPort }) {
+  const prefix = join(workDirectory, "nginx-proxy-cache");
+  await mkdir(join(prefix, "cache"), { recursive: true });
+  const port = await freePort();
+  return startNginx({
+    name: "nginx proxy_cache",
+    prefix,
+    url: `http://127.0.0.1:${port}`,
+    config: nginxProxyCacheConfig({
+      prefix,
+      port,
+      upstreamHostPort,
+      cacheDirectory: join(prefix, "cache"),
+    }),
+  });
+}
+
+export async function startNginxStatic({ workDirectory, staticRoot, manifestMediaType, tags }) {
+  const prefix = join(workDirectory, "nginx-static");
+  await mkdir(prefix, { recursive: true });
+  const port = await freePort();
+  return startNginx({
+    name: "nginx static",
+    prefix,
+    url: `http://127.0.0.1:${port}`,
+    config: nginxStaticConfig({ prefix, port, root: staticRoot, manifestMediaType, tags }),
+  });
+}
