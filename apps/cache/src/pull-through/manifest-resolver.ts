@@ -19,6 +19,7 @@ import { createSingleFlight } from "./single-flight.js";
 import { classifyUpstreamError, isUnavailable, toClientError } from "./upstream-errors.js";
 import type { UpstreamRegistry } from "./upstream-registry.js";
 
+const unchangedTagRecordIntervalMs = 60_000;
 export interface ManifestResolverDeps {
   blobStore: BlobStore;
   records: CacheRecords;
@@ -163,6 +164,16 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
       return stale;
     }
     const resolved = manifest;
+    // With no freshness window the record's time only says when the tag was last confirmed:
+    // an unchanged tag is written down at most once a minute (each write is an fsync).
+    const unchanged = known?.digest === resolved.digest && known.mediaType === resolved.mediaType;
+    if (
+      unchanged &&
+      deps.tagFreshnessMs === 0 &&
+      clock.now() - known.fetchedAt < unchangedTagRecordIntervalMs
+    ) {
+      return resolved;
+    }
     await record("tag", () =>
       records.putTag(upstream.name, repository, tag, {
         digest: resolved.digest,

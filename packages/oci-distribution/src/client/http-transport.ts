@@ -102,6 +102,9 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         // With a body, undici's header timer would also run while the body is being sent.
         headersTimeout: hasBody ? 0 : timeoutMs,
         bodyTimeout: timeoutMs,
+        // undici closes the connection after a HEAD unless told otherwise: a new TCP (and TLS)
+        // handshake for every tag check. A HEAD response has no body, so keeping it is safe.
+        ...(request.method === "HEAD" ? { reset: false } : {}),
       });
       return response;
     } catch (error) {
