@@ -92,6 +92,18 @@ describe("regmirror-operator node-agent (child process)", () => {
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--resync "soon" is not a duration');
+    expect(help.stdout).toContain("--instance NAME");
+    const badInstance = await run([
+      "node-agent",
+      "--state-file",
+      "/x",
+      "--listen",
+      "127.0.0.1:0",
+      "--instance",
+      "Not_A_Label",
+    ]);
+    expect(badInstance.code).toBe(2);
+    expect(badInstance.stderr).toContain('instance: "Not_A_Label" is not a DNS label');
     expect((await run(["no-such-command"])).stderr).toContain('unknown command "no-such-command"');
   });
 

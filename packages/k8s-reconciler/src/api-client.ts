@@ -3,8 +3,9 @@ import {
   type KubeConfig,
   RequestContext,
 } from "@kubernetes/client-node";
-import { Agent, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { KubernetesApiError, ReconcilerError } from "./errors.js";
+import { http1KubeConfig } from "./http1-kube-config.js";
 import { describeError } from "./logger.js";
 
 type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -53,7 +54,9 @@ interface StatusBody {
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
-  const { kubeConfig, requestTimeoutMs = 30_000 } = options;
+  const { requestTimeoutMs = 30_000 } = options;
+  // One HTTP/1.1 connection pool for the client's life (client-node makes one per request).
+  const kubeConfig = http1KubeConfig(options.kubeConfig);
   const http = new IsomorphicFetchHttpLibrary();
   let dispatcher: Dispatcher | undefined;
   let closed = false;
@@ -67,18 +70,6 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       );
     }
     return cluster.server.replace(/\/+$/, "");
-  }
-
-  /**
-   * One connection pool for the client's life (client-node makes one per request). HTTP/1.1 on
-   * purpose: undici's HTTP/2 session emits an 'error' nobody can listen to when the pool is
-   * destroyed while a just-aborted watch stream is still being reset, which killed processes on
-   * shutdown. Proxy and SOCKS settings keep client-node's own dispatcher.
-   */
-  function connectionPool(): Dispatcher | undefined {
-    const options = kubeConfig.createDispatcherOptions(kubeConfig.getCurrentCluster(), {});
-    if (options.type !== "agent") return undefined;
-    return new Agent({ connect: options.connect, allowH2: false });
   }
 
   async function prepare(request: ApiRequest, signal: AbortSignal): Promise<RequestContext> {
@@ -104,7 +95,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         { cause: error },
       );
     }
-    dispatcher ??= connectionPool() ?? context.getDispatcher();
+    dispatcher ??= context.getDispatcher();
     if (dispatcher) context.setDispatcher(dispatcher);
     context.setSignal(signal);
     return context;

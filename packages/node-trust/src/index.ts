@@ -39,6 +39,7 @@ export {
 } from "./node-trust-applier.js";
 export type { NodeFileAction, NodeFileOutcome } from "./ownership-session.js";
 export {
+  crioDropInFileName,
   crioDropInName,
   type NodeFileLayout,
   type NodeFilePlan,
@@ -59,6 +60,7 @@ export {
   findHostsBlock,
   hostsBlockBegin,
   hostsBlockEnd,
+  hostsBlockMarkers,
   removeHostsBlock,
   renderHostsBlock,
   upsertHostsBlock,

@@ -14,7 +14,7 @@ import {
 } from "./ownership-record.js";
 import { type NodeFileOutcome, OwnershipSession } from "./ownership-session.js";
 import { planNodeFiles } from "./plan-node-files.js";
-import { nodePathProblem } from "./validation.js";
+import { isValidDnsLabel, nodePathProblem } from "./validation.js";
 
 /** Node-absolute locations; each is taken under the applier's root. */
 export interface NodeTrustPaths {
@@ -43,6 +43,12 @@ export interface NodeTrustApplierOptions {
   /** Where the node's file system is mounted: "/" on the node, e.g. "/host" in a DaemonSet. */
   root?: string;
   paths?: Partial<NodeTrustPaths>;
+  /**
+   * Names this applier when several share a node (one per mirror): a DNS label. It gets its own
+   * ownership record (default /var/lib/regmirror/node-trust-<instance>.json), its own marked
+   * block in the hosts file and its own CRI-O drop-in. Without it: the unnamed defaults.
+   */
+  instance?: string;
   logger?: NodeTrustLogger;
 }
 
@@ -102,7 +108,22 @@ export function createNodeTrustApplier(
     throw new InvalidNodeStateError([{ path: "root", message: `"${rootOption}" is not absolute` }]);
   }
   const root = resolve(rootOption);
-  const paths: NodeTrustPaths = { ...defaultNodeTrustPaths, ...options.paths };
+  const instance = options.instance;
+  if (instance !== undefined && (typeof instance !== "string" || !isValidDnsLabel(instance))) {
+    throw new InvalidNodeStateError([
+      {
+        path: "instance",
+        message: `"${String(instance)}" is not a DNS label (lowercase letters, digits and inner hyphens, at most 63)`,
+      },
+    ]);
+  }
+  const paths: NodeTrustPaths = {
+    ...defaultNodeTrustPaths,
+    ...(instance === undefined
+      ? {}
+      : { ownershipRecordFile: `/var/lib/regmirror/node-trust-${instance}.json` }),
+    ...options.paths,
+  };
   const pathIssues = checkPaths(paths, "paths");
   if (pathIssues.length > 0) throw new InvalidNodeStateError(pathIssues);
   const onDisk = (nodePath: string) => join(root, nodePath);
@@ -141,6 +162,7 @@ export function createNodeTrustApplier(
       paths.backupDirectory,
       logger,
       () => persist(session),
+      instance,
     );
     return session;
   }
@@ -174,6 +196,7 @@ export function createNodeTrustApplier(
       containersCertsDirectory: paths.containersCertsDirectory,
       crioRegistriesDirectory: paths.crioRegistriesDirectory,
       hostsFile: paths.hostsFile,
+      ...(instance === undefined ? {} : { instance }),
     });
     // Every path is checked before the first write, so bad input writes nothing.
     const issues = plan.files.flatMap((file) => {

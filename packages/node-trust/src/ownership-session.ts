@@ -48,6 +48,8 @@ export class OwnershipSession {
     private readonly logger: NodeTrustLogger,
     /** Writes the record now; used before a step a crash must not make it forget. */
     private readonly persistRecord: () => Promise<void>,
+    /** Names this applier's hosts block; undefined: the unnamed block. */
+    private readonly instance?: string,
   ) {}
 
   private onDisk(nodePath: string): string {
@@ -227,7 +229,7 @@ export class OwnershipSession {
       return;
     }
     const text = current.kind === "file" ? current.content.toString("utf8") : "";
-    const existing = findHostsBlock(text);
+    const existing = findHostsBlock(text, this.instance);
     const existingHash = existing ? sha256(existing.text) : undefined;
     const desiredHash = sha256(block);
     if (existing && existingHash !== desiredHash && existingHash !== owned?.sha256 && !takeOver) {
@@ -237,7 +239,7 @@ export class OwnershipSession {
       this.report({ path, action: "conflict", reason });
       return;
     }
-    const { content, separatorAdded } = upsertHostsBlock(text, block);
+    const { content, separatorAdded } = upsertHostsBlock(text, block, this.instance);
     const entry: OwnedHostsBlock = owned ?? {
       path,
       sha256: desiredHash,
@@ -261,7 +263,7 @@ export class OwnershipSession {
   async releaseHostsBlock(owned: OwnedHostsBlock, force: boolean): Promise<void> {
     const current = await readCurrentFile(this.onDisk(owned.path));
     const text = current.kind === "file" ? current.content.toString("utf8") : "";
-    const existing = findHostsBlock(text);
+    const existing = findHostsBlock(text, this.instance);
     if (current.kind === "file" && existing) {
       if (sha256(existing.text) !== owned.sha256 && !force) {
         this.report({
@@ -271,7 +273,7 @@ export class OwnershipSession {
         });
         return;
       }
-      const content = removeHostsBlock(text, owned.separatorAdded);
+      const content = removeHostsBlock(text, owned.separatorAdded, this.instance);
       if (owned.createdFile && content === "") {
         await this.guarded(owned.path, "remove", () => removeFileDurably(this.onDisk(owned.path)));
       } else {

@@ -17,9 +17,16 @@ export interface NodeFileLayout {
   containersCertsDirectory: string;
   crioRegistriesDirectory: string;
   hostsFile: string;
+  /** Names the hosts block and the CRI-O drop-in, so several appliers can share one node. */
+  instance?: string;
 }
 
 export const crioDropInName = "50-regmirror.conf";
+
+/** The CRI-O drop-in's file name: crioDropInName without an instance. */
+export function crioDropInFileName(instance?: string): string {
+  return instance === undefined ? crioDropInName : `50-regmirror-${instance}.conf`;
+}
 
 export interface NodeFilePlan {
   files: RenderedFile[];
@@ -99,7 +106,7 @@ export function planNodeFiles(state: NodeTrustState, layout: NodeFileLayout): No
   if (runtimes.has("crio")) {
     if (registries.length > 0) {
       files.push({
-        path: `${layout.crioRegistriesDirectory}/${crioDropInName}`,
+        path: `${layout.crioRegistriesDirectory}/${crioDropInFileName(layout.instance)}`,
         content: renderCrioRegistriesConf(registries),
         mode: 0o644,
       });
@@ -111,7 +118,10 @@ export function planNodeFiles(state: NodeTrustState, layout: NodeFileLayout): No
 
   const plan: NodeFilePlan = { files };
   if (runtimes.has("hosts-file") && state.hostsFileEntries.length > 0) {
-    plan.hostsBlock = { path: layout.hostsFile, block: renderHostsBlock(state.hostsFileEntries) };
+    plan.hostsBlock = {
+      path: layout.hostsFile,
+      block: renderHostsBlock(state.hostsFileEntries, layout.instance),
+    };
   }
   return plan;
 }

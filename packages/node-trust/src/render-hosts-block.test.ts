@@ -3,6 +3,7 @@ import {
   findHostsBlock,
   hostsBlockBegin,
   hostsBlockEnd,
+  hostsBlockMarkers,
   removeHostsBlock,
   renderHostsBlock,
   upsertHostsBlock,
@@ -45,5 +46,23 @@ describe("hosts file block", () => {
   it("ignores a marker that is not a whole line", () => {
     const text = `# not ours: ${hostsBlockBegin}\n${hostsBlockEnd}\n`;
     expect(findHostsBlock(text)).toBeUndefined();
+  });
+
+  it("finds, replaces and removes only its own instance's block", () => {
+    const unnamed = renderHostsBlock(entries);
+    const hub = renderHostsBlock(entries.slice(0, 1), "hub");
+    const ghcr = renderHostsBlock(entries.slice(1), "ghcr");
+    expect(hub.startsWith(`${hostsBlockMarkers("hub").begin}\n`)).toBe(true);
+    expect(hub.endsWith(`${hostsBlockMarkers("hub").end}\n`)).toBe(true);
+    const text = `127.0.0.1 localhost\n${unnamed}${hub}${ghcr}`;
+    expect(findHostsBlock(text)?.text).toBe(unnamed);
+    expect(findHostsBlock(text, "hub")?.text).toBe(hub);
+    expect(findHostsBlock(text, "ghcr")?.text).toBe(ghcr);
+    expect(findHostsBlock(text, "gh")).toBeUndefined();
+    const replaced = upsertHostsBlock(text, renderHostsBlock(entries, "hub"), "hub").content;
+    expect(replaced).toBe(
+      `127.0.0.1 localhost\n${unnamed}${renderHostsBlock(entries, "hub")}${ghcr}`,
+    );
+    expect(removeHostsBlock(text, false, "hub")).toBe(`127.0.0.1 localhost\n${unnamed}${ghcr}`);
   });
 });

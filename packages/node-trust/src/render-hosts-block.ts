@@ -3,10 +3,23 @@ import type { HostsFileEntry } from "./node-state.js";
 export const hostsBlockBegin = "# BEGIN regmirror node-trust (managed by the regmirror node agent)";
 export const hostsBlockEnd = "# END regmirror node-trust";
 
+/**
+ * The marker lines of one node-trust instance's block: without an instance the ones above, with
+ * one they name it, so agents of several mirrors on one node each keep to their own block.
+ */
+export function hostsBlockMarkers(instance?: string): { begin: string; end: string } {
+  if (instance === undefined) return { begin: hostsBlockBegin, end: hostsBlockEnd };
+  return {
+    begin: `# BEGIN regmirror node-trust ${instance} (managed by the regmirror node agent)`,
+    end: `# END regmirror node-trust ${instance}`,
+  };
+}
+
 /** The marked block for /etc/hosts, one "IP<TAB>host" line per entry. */
-export function renderHostsBlock(entries: readonly HostsFileEntry[]): string {
+export function renderHostsBlock(entries: readonly HostsFileEntry[], instance?: string): string {
+  const { begin, end } = hostsBlockMarkers(instance);
   const lines = entries.map((entry) => `${entry.ip}\t${entry.host}`);
-  return `${[hostsBlockBegin, ...lines, hostsBlockEnd].join("\n")}\n`;
+  return `${[begin, ...lines, end].join("\n")}\n`;
 }
 
 export interface HostsBlockLocation {
@@ -16,13 +29,14 @@ export interface HostsBlockLocation {
   text: string;
 }
 
-/** Where the marked block is, by its marker lines; undefined when there is none. */
-export function findHostsBlock(content: string): HostsBlockLocation | undefined {
-  const beginAt = findLine(content, hostsBlockBegin, 0);
+/** Where the instance's marked block is, by its marker lines; undefined when there is none. */
+export function findHostsBlock(content: string, instance?: string): HostsBlockLocation | undefined {
+  const markers = hostsBlockMarkers(instance);
+  const beginAt = findLine(content, markers.begin, 0);
   if (beginAt < 0) return undefined;
-  const endAt = findLine(content, hostsBlockEnd, beginAt);
+  const endAt = findLine(content, markers.end, beginAt);
   if (endAt < 0) return undefined;
-  let end = endAt + hostsBlockEnd.length;
+  let end = endAt + markers.end.length;
   if (content[end] === "\n") end += 1;
   return { start: beginAt, end, text: content.slice(beginAt, end) };
 }
@@ -45,8 +59,9 @@ function findLine(content: string, line: string, from: number): number {
 export function upsertHostsBlock(
   content: string,
   block: string,
+  instance?: string,
 ): { content: string; separatorAdded: boolean } {
-  const existing = findHostsBlock(content);
+  const existing = findHostsBlock(content, instance);
   if (existing) {
     return {
       content: content.slice(0, existing.start) + block + content.slice(existing.end),
@@ -58,8 +73,12 @@ export function upsertHostsBlock(
 }
 
 /** Takes the block out, and the line break added with it when the block is still last. */
-export function removeHostsBlock(content: string, separatorAdded: boolean): string {
-  const existing = findHostsBlock(content);
+export function removeHostsBlock(
+  content: string,
+  separatorAdded: boolean,
+  instance?: string,
+): string {
+  const existing = findHostsBlock(content, instance);
   if (!existing) return content;
   let start = existing.start;
   const atEnd = existing.end === content.length;

@@ -13,6 +13,10 @@ FILE changes, and again every --resync interval. Files it did not write are neve
 Options:
   --state-file FILE       desired node state (JSON), e.g. /etc/regmirror/node-state.json
   --root DIR              where the node's file system is mounted (default /; e.g. /host)
+  --instance NAME         name this agent (a DNS label, e.g. the mirror's name) when several
+                          run on one node: it then keeps its own ownership record
+                          (/var/lib/regmirror/node-trust-NAME.json), /etc/hosts block and
+                          CRI-O drop-in, and never touches another instance's files
   --listen HOST:PORT      serve GET /healthz (liveness), GET /readyz (200 only once the
                           current state is applied without conflict) and GET /metrics
                           here (port 0: any free port)
@@ -28,6 +32,7 @@ Logs are JSON lines on stdout.`;
 interface NodeAgentArguments {
   stateFile: string;
   root: string;
+  instance?: string;
   host: string;
   port: number;
   resyncIntervalMs: number;
@@ -56,6 +61,7 @@ function parseNodeAgentArguments(argv: string[]): NodeAgentArguments | "help" {
     options: {
       "state-file": { type: "string" },
       root: { type: "string", default: "/" },
+      instance: { type: "string" },
       listen: { type: "string" },
       resync: { type: "string", default: "60s" },
       "uninstall-on-exit": { type: "boolean", default: false },
@@ -75,6 +81,7 @@ function parseNodeAgentArguments(argv: string[]): NodeAgentArguments | "help" {
   return {
     stateFile: values["state-file"],
     root: values.root,
+    ...(values.instance === undefined ? {} : { instance: values.instance }),
     ...parseListen(values.listen),
     resyncIntervalMs,
     uninstallOnExit: values["uninstall-on-exit"],
@@ -99,6 +106,7 @@ async function runNodeAgent(argv: string[], runtime: CliRuntime): Promise<number
   try {
     applier = createNodeTrustApplier({
       root: options.root,
+      ...(options.instance === undefined ? {} : { instance: options.instance }),
       logger: logger.child({ component: "node-trust" }),
     });
   } catch (error) {

@@ -163,6 +163,9 @@ export function renderNodeAgentDaemonSet(
                 `${nodeStateMountPath}/${nodeStateFileName}`,
                 "--root",
                 hostRoot,
+                // One agent per mirror on each node: the instance keeps their files apart.
+                "--instance",
+                context.name,
                 "--listen",
                 `0.0.0.0:${nodeAgentPort}`,
               ],

@@ -165,6 +165,9 @@ describe("a RegistryMirror on a real API server", () => {
       "/etc/regmirror/node-state/node-state.json",
     ]);
     expect(agentPod.containers[0].args).toContain("0.0.0.0:9464");
+    // One agent per mirror per node: named by the mirror, so their node files stay apart.
+    const instanceAt = agentPod.containers[0].args.indexOf("--instance");
+    expect(agentPod.containers[0].args[instanceAt + 1]).toBe("hub");
     expect(agentPod.containers[0].ports).toMatchObject([
       { name: "http", containerPort: 9464, protocol: "TCP" },
     ]);
