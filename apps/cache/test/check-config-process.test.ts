@@ -7,9 +7,8 @@ import {
   makeTempDirectory,
   removeTempDirectory,
 } from "@regmirror/test-kit";
-import { build } from "tsup";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import productionBuild from "../tsup.config.js";
+import { buildProductionBundle } from "./daemon/production-bundle.js";
 
 const msrDocsFile = readFileSync(
   new URL(
@@ -52,21 +51,7 @@ function writeConfig(name: string, text: string): string {
 
 beforeAll(async () => {
   directory = makeTempDirectory("regmirror-cache-cli-");
-  // The production build's options, written to a temporary directory.
-  const options = Array.isArray(productionBuild) ? productionBuild[0] : productionBuild;
-  if (typeof options !== "object")
-    throw new Error("tsup.config.ts should export one options object");
-  await build({
-    ...options,
-    entry: ["src/main.ts"],
-    outDir: join(directory, "dist"),
-    dts: false,
-    sourcemap: false,
-    clean: false,
-    silent: true,
-    config: false,
-  });
-  executable = join(directory, "dist", "main.js");
+  executable = await buildProductionBundle();
 
   // The MSR docs file, its certificate paths pointing at real files.
   const authority = await makeCertificateAuthority();
