@@ -23,6 +23,7 @@ import {
   writeStaticLayout,
 } from "./lib/seed-images.mjs";
 import {
+  imageNodeOptions,
   startCountingProxy,
   startDistributionProxy,
   startNginxProxyCache,
@@ -136,6 +137,7 @@ function starterFor(key, seeded, extra = {}) {
           remoteUrl,
           cacheMain,
           cacheNodeFlags: options.cacheNodeFlags,
+          nodeOptions: imageNodeOptions(repositoryRoot),
           ...extra,
         });
     case "distribution":
@@ -328,6 +330,7 @@ async function compare() {
     image: seeded.image,
     results,
     notes,
+    nodeOptions: imageNodeOptions(repositoryRoot),
   });
   if (options.output) {
     const outputPath = resolve(repositoryRoot, options.output);

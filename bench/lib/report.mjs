@@ -126,7 +126,16 @@ export function evaluateTargets(results, image) {
   return targets;
 }
 
-export function renderReport({ options, machine, startedAt, finishedAt, image, results, notes }) {
+export function renderReport({
+  options,
+  machine,
+  startedAt,
+  finishedAt,
+  image,
+  results,
+  notes,
+  nodeOptions,
+}) {
   const imageSize = `${options.layerCount} layers × ${megabytes(options.layerBytes)} MB, ${megabytes(image.totalBytes)} MB in all`;
   const sections = [];
   sections.push(`# Benchmarks
@@ -146,7 +155,8 @@ makes every figure noisier.
 Ratios: the system's figure divided by distribution's proxy's and by nginx static's.
 
 - **regmirror cache**: \`apps/cache/dist/main.js serve\` with distribution's proxy configuration
-  (the same file distribution gets), filesystem store.
+  (the same file distribution gets), filesystem store, and the \`NODE_OPTIONS\` its container
+  image sets (\`${nodeOptions || "none"}\`, from apps/cache/Dockerfile).
 - **distribution proxy**: \`docker-registry serve\` with \`proxy.remoteurl\`, filesystem storage,
   in-memory blob descriptor cache (Debian's stock configuration plus \`proxy\`).
 - **nginx proxy_cache**: the cache ocadotechnology/mirror-operator deploys
@@ -211,7 +221,10 @@ ${workloadTable(results, {
     ...ratioColumns,
     rangeColumn(0),
     { title: "wall time (s)", cell: (result) => fixed(result.wallSeconds) },
-    { title: "upstream requests", cell: (result) => String(result.upstreamRequests) },
+    {
+      title: "upstream requests",
+      cell: (result) => String(Number(result.upstreamRequests.toFixed(1))),
+    },
     { title: "errors", cell: errorsCell },
   ],
 })}`);

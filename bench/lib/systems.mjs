@@ -121,6 +121,15 @@ export async function startDistributionProxy({ workDirectory, remoteUrl }) {
 }
 
 /**
+ * NODE_OPTIONS of the cache's container image (apps/cache/Dockerfile): the daemon is measured
+ * with the V8 settings it ships with.
+ */
+export function imageNodeOptions(repositoryRoot) {
+  const dockerfile = readFileSync(join(repositoryRoot, "apps/cache/Dockerfile"), "utf8");
+  return /^ENV NODE_OPTIONS=(.+)$/m.exec(dockerfile)?.[1]?.trim() ?? "";
+}
+
+/**
  * The regmirror cache daemon from apps/cache/dist, on the distribution proxy form of its
  * configuration (the file distribution's proxy gets, unchanged). With `cpuProfileDirectory`
  * it runs under `node --cpu-prof`; the profile is written when the daemon exits on SIGTERM.
@@ -130,6 +139,7 @@ export async function startRegmirrorCache({
   remoteUrl,
   cacheMain,
   cacheNodeFlags = [],
+  nodeOptions = "",
   cpuProfileDirectory,
 }) {
   const directory = join(workDirectory, "regmirror-cache");
@@ -147,6 +157,7 @@ export async function startRegmirrorCache({
     name: "regmirror cache",
     command: process.execPath,
     args: [...cacheNodeFlags, ...profileArguments, cacheMain, "serve", configPath],
+    env: { ...process.env, NODE_OPTIONS: nodeOptions },
     cwd: directory,
     logPath: join(directory, "cache.log"),
   });

@@ -1,4 +1,4 @@
-import type { BlobReadResult, ByteRange, MetadataStore } from "./blob-store.js";
+import type { BlobReading, ByteRange, MetadataStore } from "./blob-store.js";
 import type { ParsedDigest } from "./digest.js";
 import { InvalidOptionsError, RangeNotSatisfiableError } from "./errors.js";
 
@@ -13,7 +13,7 @@ export interface StoredBlob {
  */
 export interface BlobBackend {
   stat(digest: ParsedDigest): Promise<number | undefined>;
-  read(digest: ParsedDigest, range?: ByteRange): Promise<BlobReadResult | undefined>;
+  read(digest: ParsedDigest, range?: ByteRange): Promise<BlobReading | undefined>;
   /** Verifies while writing; the blob appears under its final name only when verified. */
   write(
     digest: ParsedDigest,

@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { BlobReader } from "./blob-reader.js";
 
 /** Inclusive byte range, as in HTTP `Range: bytes=start-end`; `end` past the blob is clamped. */
 export interface ByteRange {
@@ -16,6 +17,16 @@ export interface BlobReadResult {
   /** Size of the whole blob. */
   size: number;
   /** The inclusive range `body` holds (0..size-1 without a range). */
+  start: number;
+  end: number;
+}
+
+/** What `open()` gives: the blob's bytes (or a range of them) through a reader. */
+export interface BlobReading {
+  reader: BlobReader;
+  /** Size of the whole blob. */
+  size: number;
+  /** The inclusive range the reader yields (0..size-1 without a range). */
   start: number;
   end: number;
 }
@@ -69,6 +80,16 @@ export interface BlobStore {
   stat(digest: string): Promise<BlobStat | undefined>;
   /** A stream of the blob (or of a range of it), or undefined when absent; refreshes its last access. */
   get(digest: string, range?: ByteRange): Promise<BlobReadResult | undefined>;
+  /**
+   * Like `get`, through a reader that fills buffers the caller lends (for servers that reuse
+   * their buffers). The blob stays readable until the reader is closed: close it.
+   */
+  open(digest: string, range?: ByteRange): Promise<BlobReading | undefined>;
+  /**
+   * Refreshes the blob's last access without reading it, for callers that keep a copy of a
+   * small blob in memory; false when the store does not know the blob (it may be evicted).
+   */
+  touch(digest: string): Promise<boolean>;
   /**
    * Reads `source` to the end, verifies it against `digest` (and `expectedSize`) and commits
    * it atomically. A blob that is already stored is not stored again.

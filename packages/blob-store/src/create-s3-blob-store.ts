@@ -1,7 +1,7 @@
 import type { BlobStore, LifecycleOptions } from "./blob-store.js";
 import { silentLogger, systemClock } from "./blob-store.js";
 import { createManagedBlobStore } from "./managed-blob-store.js";
-import { openS3Backend, type S3BackendOptions } from "./s3/s3-backend.js";
+import type { S3BackendOptions } from "./s3/s3-backend.js";
 
 export interface S3BlobStoreOptions extends LifecycleOptions, S3BackendOptions {}
 
@@ -10,6 +10,8 @@ export interface S3BlobStoreOptions extends LifecycleOptions, S3BackendOptions {
  * S3CredentialsRejectedError when the bucket or the credentials are wrong.
  */
 export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<BlobStore> {
+  // The AWS SDK is loaded only by those who use S3: it costs ~20 MB of memory in every process.
+  const { openS3Backend } = await import("./s3/s3-backend.js");
   const backend = await openS3Backend(
     options,
     options.clock ?? systemClock,

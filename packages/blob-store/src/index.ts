@@ -1,4 +1,6 @@
+export { type BlobReader, readableFromReader } from "./blob-reader.js";
 export type {
+  BlobReading,
   BlobReadResult,
   BlobStat,
   BlobStore,

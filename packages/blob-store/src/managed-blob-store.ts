@@ -1,8 +1,11 @@
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type BlobBackend, validateExpectedSize } from "./blob-backend.js";
+import { readableFromReader } from "./blob-reader.js";
 import type {
+  BlobReading,
   BlobStore,
+  ByteRange,
   EvictionEvent,
   EvictionReason,
   LifecycleOptions,
@@ -193,6 +196,41 @@ export async function createManagedBlobStore(
     }
   }
 
+  async function open(digest: string, range?: ByteRange): Promise<BlobReading | undefined> {
+    checkOpen();
+    const parsed = parseDigest(digest);
+    const release = references.acquire(parsed.digest);
+    let result: BlobReading | undefined;
+    try {
+      result = await backend.read(parsed, range);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    if (result === undefined) {
+      release();
+      return undefined;
+    }
+    // The blob is protected from eviction until its reader is closed.
+    const { reader } = result;
+    let released = false;
+    const close = async () => {
+      if (!released) {
+        released = true;
+        release();
+      }
+      await reader.close();
+    };
+    if (!sizes.has(parsed.digest)) remember(parsed.digest, result.size);
+    try {
+      await accessTimes.touch(parsed.digest);
+    } catch (error) {
+      await close();
+      throw error;
+    }
+    return { ...result, reader: { read: (buffer) => reader.read(buffer), close } };
+  }
+
   return {
     async stat(digest) {
       checkOpen();
@@ -202,25 +240,20 @@ export async function createManagedBlobStore(
     },
 
     async get(digest, range) {
+      const reading = await open(digest, range);
+      if (reading === undefined) return undefined;
+      const { reader, ...where } = reading;
+      return { body: readableFromReader(reader), ...where };
+    },
+
+    open,
+
+    async touch(digest) {
       checkOpen();
       const parsed = parseDigest(digest);
-      const release = references.acquire(parsed.digest);
-      let result: Awaited<ReturnType<BlobBackend["read"]>>;
-      try {
-        result = await backend.read(parsed, range);
-      } catch (error) {
-        release();
-        throw error;
-      }
-      if (result === undefined) {
-        release();
-        return undefined;
-      }
-      // The reference lasts until the body is fully read or destroyed.
-      result.body.once("close", release);
-      if (!sizes.has(parsed.digest)) remember(parsed.digest, result.size);
+      if (!sizes.has(parsed.digest)) return false;
       await accessTimes.touch(parsed.digest);
-      return result;
+      return true;
     },
 
     async put(digest, source, putOptions = {}) {

@@ -184,6 +184,36 @@ export function describeBlobStoreContract(
       await store.close();
     });
 
+    it("reads a blob and a range through a reader into small lent buffers", async () => {
+      const { store } = await freshStore();
+      const blob = blobOf(100_000);
+      await store.put(blob.digest, Readable.from([blob.bytes]));
+      const readThrough = async (range?: { start: number; end?: number }) => {
+        const reading = await store.open(blob.digest, range);
+        if (reading === undefined) throw new Error("the blob was just stored");
+        const lent = Buffer.alloc(7_000); // one buffer reused for every read, as a server does
+        const parts: Buffer[] = [];
+        for (let read = await reading.reader.read(lent); read > 0; ) {
+          parts.push(Buffer.from(lent.subarray(0, read)));
+          read = await reading.reader.read(lent);
+        }
+        await reading.reader.close();
+        await reading.reader.close(); // closing twice is harmless
+        return { ...reading, bytes: Buffer.concat(parts) };
+      };
+      const whole = await readThrough();
+      expect(whole).toMatchObject({ size: 100_000, start: 0, end: 99_999 });
+      expect(whole.bytes.equals(blob.bytes)).toBe(true);
+      const middle = await readThrough({ start: 50_000, end: 60_000 });
+      expect(middle).toMatchObject({ start: 50_000, end: 60_000 });
+      expect(middle.bytes.equals(blob.bytes.subarray(50_000, 60_001))).toBe(true);
+      expect(await store.open(blobOf(10).digest)).toBeUndefined();
+      await expect(store.open(blob.digest, { start: 100_000 })).rejects.toMatchObject({
+        code: "BLOB_STORE_RANGE_NOT_SATISFIABLE",
+      });
+      await store.close();
+    });
+
     it("answers undefined for a missing blob and deletes once", async () => {
       const { store } = await freshStore();
       const blob = blobOf(10);
@@ -471,6 +501,42 @@ export function describeBlobStoreContract(
         expect(evicted.map((event) => event.digest).sort()).toEqual(
           [busy.digest, other.digest].sort(),
         );
+        await store.close();
+      });
+
+      it("touch refreshes a blob's last access without reading it, and is false for an unknown one", async () => {
+        const clock = manualClock();
+        const { store } = await freshStore({ clock, ttlMs: 24 * hour });
+        const kept = blobOf(1000); // a manifest a caller keeps in memory and serves from there
+        const idle = blobOf(1000);
+        await store.put(kept.digest, Readable.from([kept.bytes]));
+        await store.put(idle.digest, Readable.from([idle.bytes]));
+        clock.advance(20 * hour);
+        expect(await store.touch(kept.digest)).toBe(true);
+        clock.advance(10 * hour);
+        const { evicted } = await store.sweep();
+        expect(evicted.map((event) => event.digest)).toEqual([idle.digest]);
+        expect(await store.touch(idle.digest)).toBe(false);
+        expect(await store.touch(blobOf(10).digest)).toBe(false);
+        await expect(store.touch("sha256:nope")).rejects.toMatchObject({
+          code: "BLOB_STORE_INVALID_DIGEST",
+        });
+        await store.close();
+      });
+
+      it("keeps a blob open through a reader from eviction until the reader is closed", async () => {
+        const clock = manualClock();
+        const { store } = await freshStore({ clock, ttlMs: hour });
+        const blob = blobOf(20_000);
+        await store.put(blob.digest, Readable.from([blob.bytes]));
+        const reading = await store.open(blob.digest);
+        if (reading === undefined) throw new Error("the blob was just stored");
+        clock.advance(5 * hour);
+        expect((await store.sweep()).evicted).toEqual([]);
+        const lent = Buffer.alloc(blob.bytes.byteLength);
+        expect(await reading.reader.read(lent)).toBeGreaterThan(0);
+        await reading.reader.close();
+        expect((await store.sweep()).evicted.map((event) => event.digest)).toEqual([blob.digest]);
         await store.close();
       });
 

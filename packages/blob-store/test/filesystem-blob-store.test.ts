@@ -1,4 +1,4 @@
-import { readdir, stat } from "node:fs/promises";
+import { readdir, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
@@ -68,6 +68,26 @@ describe("filesystem backend", () => {
     expect(await readdir(join(rootDirectory, "tmp"))).toEqual([]);
     await first.close();
     await second.close();
+  });
+
+  it("fails a read, rather than ending it short, when the blob's file is truncated meanwhile", async () => {
+    const rootDirectory = freshDirectory();
+    const store = await createFilesystemBlobStore({ rootDirectory });
+    const blob = blobOf(100_000);
+    await store.put(blob.digest, Readable.from([blob.bytes]));
+    const reading = await store.open(blob.digest);
+    if (reading === undefined) throw new Error("the blob was just stored");
+    const hex = blob.digest.slice("sha256:".length);
+    await truncate(join(rootDirectory, "blobs", "sha256", hex.slice(0, 2), hex), 1_000);
+    const lent = Buffer.alloc(64 * 1024);
+    expect(await reading.reader.read(lent)).toBe(1_000);
+    await expect(reading.reader.read(lent)).rejects.toMatchObject({
+      code: "BLOB_STORE_SIZE_MISMATCH",
+      expectedSize: 100_000,
+      actualSize: 1_000,
+    });
+    await reading.reader.close();
+    await store.close();
   });
 
   it("refuses to work after close", async () => {

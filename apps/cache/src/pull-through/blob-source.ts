@@ -3,9 +3,9 @@
  * (single flight keyed by digest), started on the first miss. HEAD (`stat`) never downloads a
  * body: the store, a running fill, else an upstream HEAD.
  */
-import { pipeline, Transform } from "node:stream";
 import type { BlobStore } from "@regmirror/blob-store";
 import {
+  type BlobBodyReader,
   type BlobByteRange,
   type OpenedBlob,
   RegistryError,
@@ -15,7 +15,7 @@ import { BlobFill } from "./blob-fill.js";
 import type { PullThroughLogger } from "./pull-through-logger.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { createSingleFlight } from "./single-flight.js";
-import { SpoolFollower } from "./spool-follower.js";
+import { SpoolReader } from "./spool-reader.js";
 import { classifyUpstreamError, toClientError } from "./upstream-errors.js";
 import type { UpstreamRegistry } from "./upstream-registry.js";
 
@@ -72,17 +72,19 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
     digest: string,
     range: BlobByteRange | undefined,
   ): Promise<OpenedBlob | undefined> {
-    const stored = await blobStore.get(digest, range);
+    const stored = await blobStore.open(digest, range);
     if (stored === undefined) return undefined;
     metrics.cacheHit("blob");
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        metrics.bytesServedFromCache(chunk.byteLength);
-        callback(null, chunk);
+    const { reader } = stored;
+    const counting: BlobBodyReader = {
+      async read(buffer) {
+        const bytesRead = await reader.read(buffer);
+        metrics.bytesServedFromCache(bytesRead);
+        return bytesRead;
       },
-    });
-    pipeline(stored.body, counter, () => {});
-    return { digest, size: stored.size, stream: counter };
+      close: () => reader.close(),
+    };
+    return { digest, size: stored.size, reader: counting };
   }
 
   async function followFill(
@@ -115,7 +117,7 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
       throw new RegistryError("RANGE_INVALID", { detail: { size } });
     }
     const end = range === undefined ? undefined : Math.min(range.end, size - 1);
-    return { digest: fill.digest, size, stream: new SpoolFollower(fill, range?.start ?? 0, end) };
+    return { digest: fill.digest, size, reader: new SpoolReader(fill, range?.start ?? 0, end) };
   }
 
   return {

@@ -9,6 +9,7 @@ import { Readable } from "node:stream";
 import type { BlobStore } from "@regmirror/blob-store";
 import { OCI_MANIFEST, RegistryError, type StoredManifest } from "@regmirror/oci-distribution";
 import type { CacheRecords } from "./cache-records.js";
+import { ManifestMemory } from "./manifest-memory.js";
 import {
   describeError,
   type PullThroughClock,
@@ -20,6 +21,8 @@ import { classifyUpstreamError, isUnavailable, toClientError } from "./upstream-
 import type { UpstreamRegistry } from "./upstream-registry.js";
 
 const unchangedTagRecordIntervalMs = 60_000;
+/** Manifests kept in memory: thousands of typical ones (a few KB each). */
+const manifestMemoryBytes = 8 * 1024 * 1024;
 export interface ManifestResolverDeps {
   blobStore: BlobStore;
   records: CacheRecords;
@@ -78,6 +81,7 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
   const { blobStore, records, logger, metrics, clock, signal } = deps;
   const digestFlights = createSingleFlight<StoredManifest>();
   const tagFlights = createSingleFlight<StoredManifest | undefined>();
+  const memory = new ManifestMemory(manifestMemoryBytes);
 
   /** Record keeping never fails a pull: the content is served, the record is retried next time. */
   async function record(what: string, write: () => Promise<void>): Promise<void> {
@@ -89,12 +93,19 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
   }
 
   async function readStored(digest: string): Promise<StoredManifest | undefined> {
+    const remembered = memory.get(digest);
+    if (remembered !== undefined) {
+      if (await blobStore.touch(digest)) return remembered;
+      memory.forget(digest);
+    }
     const stored = await blobStore.get(digest);
     if (stored === undefined) return undefined;
     const bytes = await readAll(stored.body, deps.maxManifestBytes);
     const mediaType =
       (await records.getManifestMediaType(digest)) ?? declaredMediaType(bytes) ?? OCI_MANIFEST;
-    return { digest, mediaType, bytes };
+    const manifest = { digest, mediaType, bytes };
+    memory.remember(manifest);
+    return manifest;
   }
 
   /** GET by digest (the client checks the bytes hash to it), then store byte for byte. */
@@ -113,7 +124,9 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
         );
         await record("repository", () => records.rememberRepository(upstream.name, repository));
         logger.debug({ upstream: upstream.name, repository, digest }, "manifest cached");
-        return { digest, mediaType: fetched.mediaType, bytes: fetched.bytes };
+        const manifest = { digest, mediaType: fetched.mediaType, bytes: fetched.bytes };
+        memory.remember(manifest);
+        return manifest;
       },
       () => metrics.coalescedWaiter("manifest"),
     );

@@ -3,6 +3,7 @@
  * path a client's pull takes, so the result is exactly what a later pull finds: the tag's
  * manifest, every manifest of an index (all platforms), and every config and layer blob.
  */
+import { readableFromReader } from "@regmirror/blob-store";
 import {
   blobDescriptorsOf,
   childManifestsOf,
@@ -84,7 +85,8 @@ export async function warmImage(options: {
   for (const blob of blobs.values()) {
     const opened = await storage.openBlob(repositoryPath, blob.digest, undefined, context);
     if (opened === undefined) throw new Error(`${image}: blob ${blob.digest} is missing`);
-    await drain(opened.stream, (bytes) => {
+    const body = "stream" in opened ? opened.stream : readableFromReader(opened.reader);
+    await drain(body, (bytes) => {
       progress.bytesDone += bytes;
       report();
     });

@@ -261,6 +261,23 @@ describe("pull-through serving (docker-registry upstream behind a counting proxy
     expect(proxy.requestCount()).toBe(0);
   });
 
+  it("fetches a manifest the store evicted again, never serving it from memory alone", async () => {
+    const url = `${cache.url}/v2/team/app/manifests/${single.digest}`;
+    expect((await fetchAll(url, { headers: { accept: manifestAccept } })).status).toBe(200);
+    expect(await cache.blobStore.delete(single.digest)).toBe(true); // as a TTL or size-cap sweep does
+    proxy.resetCounts();
+    const again = await fetchAll(url, { headers: { accept: manifestAccept } });
+    expect(again.status).toBe(200);
+    expect(again.body.equals(single.bytes)).toBe(true);
+    const manifestGets = proxy
+      .requests()
+      .filter((request) => request.method === "GET" && request.path.includes("/manifests/"));
+    expect(manifestGets).toHaveLength(1);
+    await waitFor("the manifest stored again", async () => {
+      return (await cache.blobStore.stat(single.digest)) !== undefined;
+    });
+  });
+
   it("follows a tag that moved upstream", async () => {
     const moved = await buildTestImage({ seed: "serving-moved", layers: [700] });
     await pushTestImage(single, upstream, "team/moving", { tag: "stable" });

@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { createWriteStream, type Dirent } from "node:fs";
 import { link, lstat, open, readdir, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { BlobBackend, StoredBlob } from "../blob-backend.js";
 import { resolveRange } from "../blob-backend.js";
+import { emptyReader, fileRangeReader } from "../blob-reader.js";
 import type { Logger } from "../blob-store.js";
 import { isDigest, type ParsedDigest } from "../digest.js";
 import { VerifyingStream } from "../verifying-stream.js";
@@ -142,11 +142,10 @@ export async function openFilesystemBackend(
         const { start, end } = resolveRange(digest.digest, size, range);
         if (size === 0) {
           await handle.close();
-          return { body: Readable.from([]), size, start: 0, end: -1 };
+          return { reader: emptyReader, size, start: 0, end: -1 };
         }
         // The open descriptor keeps the bytes readable even if the blob is deleted meanwhile.
-        const body = handle.createReadStream({ start, end, highWaterMark: 1024 * 1024 });
-        return { body, size, start, end };
+        return { reader: fileRangeReader(handle, digest.digest, start, end), size, start, end };
       } catch (error) {
         await handle.close();
         throw error;

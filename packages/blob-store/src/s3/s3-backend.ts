@@ -1,4 +1,4 @@
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   AbortMultipartUploadCommand,
@@ -17,6 +17,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { BlobBackend, StoredBlob } from "../blob-backend.js";
 import { resolveRange } from "../blob-backend.js";
+import { emptyReader, streamReader } from "../blob-reader.js";
 import type { Clock, Logger } from "../blob-store.js";
 import { isDigest, type ParsedDigest } from "../digest.js";
 import { InvalidOptionsError } from "../errors.js";
@@ -250,7 +251,8 @@ export async function openS3Backend(
         const total = /\/(\d+)$/.exec(response.ContentRange ?? "")?.[1];
         const size = total === undefined ? length : Number(total);
         const start = range === undefined ? 0 : range.start;
-        return { body: body ?? Readable.from([]), size, start, end: start + length - 1 };
+        const reader = body === undefined ? emptyReader : streamReader(body);
+        return { reader, size, start, end: start + length - 1 };
       } catch (error) {
         if (isMissingObject(error)) return undefined;
         if (s3ErrorName(error) === "InvalidRange" || s3Status(error) === 416) {

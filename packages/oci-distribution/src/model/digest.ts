@@ -70,6 +70,8 @@ export function parseDigest(value: string): ParsedDigest {
 
 export function isDigest(value: unknown): value is string {
   if (typeof value !== "string") return false;
+  // Every tag lookup asks this: answer the common case without building an error.
+  if (!value.includes(":")) return false;
   try {
     parseDigest(value);
     return true;

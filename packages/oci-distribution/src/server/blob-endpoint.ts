@@ -2,7 +2,6 @@
  * `/v2/<name>/blobs/<digest>`: GET (with Range), HEAD, DELETE.
  * https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-blobs
  */
-import { pipeline } from "node:stream/promises";
 import { RegistryError } from "../model/errors.js";
 import { parseRangeHeader } from "./byte-range.js";
 import { baseHeaders, type HeaderValues, sendEmpty } from "./http-exchange.js";
@@ -13,6 +12,7 @@ import {
   requireWritable,
 } from "./registry-exchange.js";
 import type { BlobByteRange, OpenedBlob, StoredBlobInfo } from "./registry-storage.js";
+import { sendBlobBody } from "./send-blob-body.js";
 
 function blobHeaders(info: StoredBlobInfo): HeaderValues {
   return {
@@ -95,6 +95,5 @@ async function getBlob(exchange: RegistryExchange, repository: string, digest: s
       "Content-Range": `bytes ${range.start}-${range.end}/${content.size}`,
     });
   }
-  // A failure now can only cut the connection: the client sees a short body, never wrong bytes.
-  await pipeline(content.stream, response);
+  await sendBlobBody(content, response, exchange.bodyBuffers);
 }

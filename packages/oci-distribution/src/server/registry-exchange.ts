@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { InvalidDigestError, parseDigest } from "../model/digest.js";
 import { RegistryError } from "../model/errors.js";
+import type { BodyBufferPool } from "./body-buffers.js";
 import type { RegistryStorage, StorageRequestContext } from "./registry-storage.js";
 import type { RegistryLimits } from "./server-limits.js";
 import type { RegistryServerLogger } from "./server-logger.js";
@@ -14,6 +15,8 @@ export interface RegistryExchange {
   logger: RegistryServerLogger;
   query: URLSearchParams;
   context: StorageRequestContext;
+  /** Buffers lent to blob readers (shared by the handler's responses). */
+  bodyBuffers: BodyBufferPool;
 }
 
 type WriteMethod =

@@ -2,11 +2,13 @@
  * The registry server: a `(request, response)` handler for node:http / node:https that speaks
  * the OCI distribution spec over a RegistryStorage. No web framework.
  */
+
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { InvalidDigestError } from "../model/digest.js";
 import { RegistryError } from "../model/errors.js";
 import { repositoryNameProblem } from "../model/reference.js";
 import { handleBlob } from "./blob-endpoint.js";
+import { createBodyBufferPool } from "./body-buffers.js";
 import { sendError, sendJson, toRegistryError } from "./http-exchange.js";
 import { handleCatalog, handleReferrers, handleTags } from "./listing-endpoints.js";
 import { handleManifest } from "./manifest-endpoint.js";
@@ -81,6 +83,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
   const logger = options.logger ?? silentServerLogger;
   const limits = resolveRegistryLimits(options.limits);
   const inFlight = new Set<AbortController>();
+  const bodyBuffers = createBodyBufferPool();
   let closed = false;
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -114,6 +117,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
         logger,
         query: new URLSearchParams(queryStart < 0 ? "" : rawUrl.slice(queryStart + 1)),
         context: { signal: controller.signal },
+        bodyBuffers,
       };
       const authorization = request.headers.authorization;
       if (authorization !== undefined) exchange.context.authorization = authorization;

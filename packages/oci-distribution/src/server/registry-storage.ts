@@ -26,10 +26,19 @@ export interface BlobByteRange {
   end: number;
 }
 
-export interface OpenedBlob extends StoredBlobInfo {
-  /** The blob's bytes, or only those of the requested range. */
-  stream: Readable;
+/**
+ * A blob's bytes read into buffers the server lends, so it can reuse two buffers per response
+ * instead of allocating a chunk per read (the shape of @regmirror/blob-store's BlobReader).
+ */
+export interface BlobBodyReader {
+  /** Reads the next bytes into `buffer`; resolves to how many (0: the end). One read at a time. */
+  read(buffer: Buffer): Promise<number>;
+  /** Called once the server is done, whether the body was sent, failed or the client left. */
+  close(): Promise<void>;
 }
+
+/** The blob's bytes, or only those of the requested range: as a stream or through a reader. */
+export type OpenedBlob = StoredBlobInfo & ({ stream: Readable } | { reader: BlobBodyReader });
 
 export interface StoredManifest {
   digest: string;

@@ -1,0 +1,83 @@
+/**
+ * Sends a blob body after the headers. A stream is piped. A reader gets two buffers in turn:
+ * one is being written to the socket while the other is filled, and a buffer is filled again
+ * only after the socket has taken its bytes (the write callback), so no chunk is allocated or
+ * copied per read and a response holds at most two chunks of memory.
+ * A failure can only cut the connection: the client sees a short body, never wrong bytes.
+ */
+import type { ServerResponse } from "node:http";
+import { pipeline } from "node:stream/promises";
+import type { BodyBufferPool } from "./body-buffers.js";
+import type { BlobBodyReader, OpenedBlob } from "./registry-storage.js";
+
+export async function sendBlobBody(
+  blob: OpenedBlob,
+  response: ServerResponse,
+  pool: BodyBufferPool,
+): Promise<void> {
+  if ("stream" in blob) {
+    await pipeline(blob.stream, response);
+    return;
+  }
+  try {
+    await sendFromReader(blob.reader, response, pool);
+  } catch (error) {
+    response.destroy();
+    throw error;
+  } finally {
+    await blob.reader.close();
+  }
+}
+
+/** Settles when the socket has taken `chunk`, or rejects when the response goes away first. */
+function write(response: ServerResponse, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onClose = () => reject(new Error("the client closed the connection"));
+    response.once("close", onClose);
+    response.write(chunk, (error) => {
+      response.off("close", onClose);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
+}
+
+async function sendFromReader(
+  reader: BlobBodyReader,
+  response: ServerResponse,
+  pool: BodyBufferPool,
+): Promise<void> {
+  const buffers = [pool.take(), pool.take()] as const;
+  // A buffer goes back to the pool only once the socket is done with it.
+  const reusable = [true, true];
+  const writes: (Promise<void> | undefined)[] = [undefined, undefined];
+  let failure: Error | undefined;
+  const watch = (turn: number, sent: Promise<void>) =>
+    sent.then(
+      () => {
+        reusable[turn] = true;
+      },
+      (error: Error) => {
+        failure ??= error;
+      },
+    );
+  try {
+    for (let turn = 0; ; turn ^= 1) {
+      await writes[turn];
+      if (failure !== undefined) throw failure;
+      const buffer = buffers[turn] as Buffer;
+      const bytesRead = await reader.read(buffer);
+      if (bytesRead === 0) break;
+      reusable[turn] = false;
+      writes[turn] = watch(turn, write(response, buffer.subarray(0, bytesRead)));
+    }
+    await Promise.all(writes);
+    if (failure !== undefined) throw failure;
+    // Every byte was taken by the socket; `end` adds none (the length was in the headers).
+    response.end();
+  } finally {
+    buffers.forEach((buffer, turn) => {
+      if (reusable[turn]) pool.give(buffer);
+    });
+  }
+}
