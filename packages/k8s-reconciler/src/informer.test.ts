@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
+import { eventually } from "@regmirror/test-kit";
 import { afterEach, describe, expect, it } from "vitest";
 import { createInformer } from "./informer.js";
 import { createKubernetesClient, type KubernetesClient } from "./kubernetes-client.js";
@@ -107,18 +108,6 @@ function clientFor(url: string): KubernetesClient {
   return createKubernetesClient({ kubeConfig });
 }
 
-async function eventually(check: () => void, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
-
 describe("createInformer against injected faults", () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
@@ -146,7 +135,7 @@ describe("createInformer against injected faults", () => {
     });
     informer.start();
     await informer.waitForSync();
-    await eventually(() => expect(informer.store.get("n/second")).toBeDefined());
+    await eventually(() => expect(informer.store.get("n/second")).toBeDefined(), 10_000, 20);
     // The second watch continued from the last event seen on the first: nothing was missed.
     expect(api.watchRequests[0]?.get("resourceVersion")).toBe("10");
     expect(api.watchRequests[1]?.get("resourceVersion")).toBe("11");
@@ -187,7 +176,7 @@ describe("createInformer against injected faults", () => {
       await client.close();
     });
     informer.start();
-    await eventually(() => expect(api.watchRequests.length).toBe(2));
+    await eventually(() => expect(api.watchRequests.length).toBe(2), 10_000, 20);
     expect(api.listRequests).toBe(2);
     expect(api.watchRequests[1]?.get("resourceVersion")).toBe("21");
     expect(seen).toEqual([
@@ -223,7 +212,7 @@ describe("createInformer against injected faults", () => {
       await client.close();
     });
     informer.start();
-    await eventually(() => expect(warnings.length).toBeGreaterThanOrEqual(3));
+    await eventually(() => expect(warnings.length).toBeGreaterThanOrEqual(3), 10_000, 20);
     expect(informer.hasSynced()).toBe(false);
     // The log says why, not just "fetch failed".
     expect(warnings[0]).toMatch(/^list failed: GET \/api\/v1 failed: .*ECONNREFUSED/);

@@ -1,7 +1,6 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { type KubeApiServer, startKubeApiServer } from "@regmirror/test-kit";
 import { createKubernetesClient, type KubeObject, type KubernetesClient } from "../src/index.js";
-import type { Logger } from "../src/logger.js";
 
 export interface TestCluster {
   server: KubeApiServer;
@@ -57,39 +56,7 @@ export function configMapIn(
   return { apiVersion: "v1", kind: "ConfigMap", metadata, data };
 }
 
-/** Polls `check` until it returns without throwing; rethrows its last error at the deadline. */
-export async function eventually<T>(
-  check: () => T | Promise<T>,
-  timeoutMs = 30_000,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
-}
-
-export interface CapturedLog {
-  level: string;
-  message: string;
-  fields: Record<string, unknown>;
-}
-
-/** A logger that keeps what it is told, to check what an operator would see in its logs. */
-export function capturingLogger(): Logger & { entries: CapturedLog[] } {
-  const entries: CapturedLog[] = [];
-  const at =
-    (level: string) =>
-    (fields: Record<string, unknown>, message: string): void => {
-      entries.push({ level, message, fields });
-    };
-  return { entries, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
-}
+export { type CapturedLog, capturingLogger, eventually } from "@regmirror/test-kit";
 
 /** A namespace per test file keeps files apart when they share nothing else. */
 export async function createNamespace(client: KubernetesClient, name: string): Promise<void> {

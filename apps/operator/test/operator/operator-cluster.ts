@@ -7,9 +7,8 @@ import {
   createKubernetesClient,
   type KubeObject,
   type KubernetesClient,
-  type Logger,
 } from "@regmirror/k8s-reconciler";
-import { type KubeApiServer, startKubeApiServer } from "@regmirror/test-kit";
+import { eventually, type KubeApiServer, startKubeApiServer } from "@regmirror/test-kit";
 import { parse } from "yaml";
 import {
   createRegistryMirrorOperator,
@@ -100,38 +99,7 @@ export async function startOperatorCluster(): Promise<OperatorCluster> {
   };
 }
 
-/** Polls `check` until it returns without throwing; rethrows its last error at the deadline. */
-export async function eventually<T>(
-  check: () => T | Promise<T>,
-  timeoutMs = 30_000,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
-}
-
-export interface CapturedLog {
-  level: string;
-  message: string;
-  fields: Record<string, unknown>;
-}
-
-export function capturingLogger(): Logger & { entries: CapturedLog[] } {
-  const entries: CapturedLog[] = [];
-  const at =
-    (level: string) =>
-    (fields: Record<string, unknown>, message: string): void => {
-      entries.push({ level, message, fields });
-    };
-  return { entries, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
-}
+export { type CapturedLog, capturingLogger, eventually } from "@regmirror/test-kit";
 
 export const mirrorApi = { apiVersion: "regmirror.dev/v1alpha1", kind: "RegistryMirror" } as const;
 
