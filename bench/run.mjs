@@ -34,6 +34,8 @@ import {
 import { concurrentPull, fetchBlobs, headLoad, skopeoPull } from "./lib/workloads.mjs";
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+/** The daemon runs with the V8 settings its container image ships with. */
+const cacheNodeOptions = imageNodeOptions(repositoryRoot);
 const bigRepository = "bench/big";
 const smallRepository = "bench/small";
 const tag = "v1";
@@ -137,7 +139,7 @@ function starterFor(key, seeded, extra = {}) {
           remoteUrl,
           cacheMain,
           cacheNodeFlags: options.cacheNodeFlags,
-          nodeOptions: imageNodeOptions(repositoryRoot),
+          nodeOptions: cacheNodeOptions,
           ...extra,
         });
     case "distribution":
@@ -330,7 +332,7 @@ async function compare() {
     image: seeded.image,
     results,
     notes,
-    nodeOptions: imageNodeOptions(repositoryRoot),
+    nodeOptions: cacheNodeOptions,
   });
   if (options.output) {
     const outputPath = resolve(repositoryRoot, options.output);

@@ -75,14 +75,25 @@ export function streamReader(stream: Readable): BlobReader {
   };
 }
 
-/** A stream over a reader; closes the reader when the stream ends or is destroyed. */
-export function readableFromReader(reader: BlobReader): Readable {
+/**
+ * A stream over a reader; closes the reader when the stream ends or is destroyed. With `length`
+ * (the bytes the reader yields) no chunk is larger than what is left, so a small blob such as a
+ * manifest costs its own size, not a whole chunk.
+ */
+export function readableFromReader(
+  reader: BlobReader,
+  length = Number.POSITIVE_INFINITY,
+): Readable {
+  let left = length;
   return new Readable({
     highWaterMark: streamChunkBytes,
     read() {
-      const buffer = Buffer.allocUnsafe(streamChunkBytes);
+      const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(streamChunkBytes, left)));
       reader.read(buffer).then(
-        (bytesRead) => this.push(bytesRead === 0 ? null : buffer.subarray(0, bytesRead)),
+        (bytesRead) => {
+          left -= bytesRead;
+          this.push(bytesRead === 0 ? null : buffer.subarray(0, bytesRead));
+        },
         (error: unknown) => this.destroy(error instanceof Error ? error : new Error(String(error))),
       );
     },

@@ -10,7 +10,7 @@ export interface S3BlobStoreOptions extends LifecycleOptions, S3BackendOptions {
  * S3CredentialsRejectedError when the bucket or the credentials are wrong.
  */
 export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<BlobStore> {
-  // The AWS SDK is loaded only by those who use S3: it costs ~20 MB of memory in every process.
+  // The AWS SDK is loaded only by those who use S3: it cost ~9 MB of memory in every process.
   const { openS3Backend } = await import("./s3/s3-backend.js");
   const backend = await openS3Backend(
     options,

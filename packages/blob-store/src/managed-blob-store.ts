@@ -243,7 +243,7 @@ export async function createManagedBlobStore(
       const reading = await open(digest, range);
       if (reading === undefined) return undefined;
       const { reader, ...where } = reading;
-      return { body: readableFromReader(reader), ...where };
+      return { body: readableFromReader(reader, where.end - where.start + 1), ...where };
     },
 
     open,
