@@ -10,6 +10,7 @@ import {
   matchRegistryRoute,
   RegistryError,
   type RegistryHandler,
+  sendRegistryError,
 } from "@regmirror/oci-distribution";
 import type { Logger } from "pino";
 import type { ClientAuth } from "../auth/client-auth.js";
@@ -18,7 +19,6 @@ import { type AccessLogEntry, trackResponse, writeAccessLogLine } from "../loggi
 import { requestIdOf } from "../logging/request-id.js";
 import type { CacheMetrics } from "../metrics/cache-metrics.js";
 import { withNamespaceQuery } from "../pull-through/index.js";
-import { sendRegistryError } from "./send-registry-error.js";
 
 export type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 

@@ -7,7 +7,12 @@
  */
 import { Readable } from "node:stream";
 import type { BlobStore } from "@regmirror/blob-store";
-import { OCI_MANIFEST, RegistryError, type StoredManifest } from "@regmirror/oci-distribution";
+import {
+  declaredMediaType,
+  OCI_MANIFEST,
+  RegistryError,
+  type StoredManifest,
+} from "@regmirror/oci-distribution";
 import type { CacheRecords } from "./cache-records.js";
 import { ManifestMemory } from "./manifest-memory.js";
 import {
@@ -48,17 +53,6 @@ export interface ManifestResolver {
     repository: string,
     tag: string,
   ): Promise<StoredManifest | undefined>;
-}
-
-/** The manifest's own `mediaType` field (an OCI manifest may leave it out). */
-function declaredMediaType(bytes: Uint8Array): string | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(bytes).toString("utf8"));
-    const mediaType = (value as { mediaType?: unknown } | null)?.mediaType;
-    return typeof mediaType === "string" ? mediaType : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 async function readAll(body: Readable, limit: number): Promise<Buffer> {

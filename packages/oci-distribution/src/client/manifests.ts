@@ -15,6 +15,7 @@ import {
 import { RegistryError } from "../model/errors.js";
 import {
   ALL_MANIFEST_MEDIA_TYPES,
+  declaredMediaType,
   HEADER_CONTENT_DIGEST,
   HEADER_OCI_SUBJECT,
   mediaTypeOf,
@@ -47,17 +48,6 @@ export interface PutManifestResult {
   digest: string;
   /** The registry's `OCI-Subject` header: it indexed the manifest's subject for the referrers API. */
   subjectDigest?: string;
-}
-
-/** The media type of manifest bytes, from their own `mediaType` field. */
-export function declaredMediaType(bytes: Uint8Array): string | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(bytes).toString("utf8"));
-    const mediaType = (value as { mediaType?: unknown } | null)?.mediaType;
-    return typeof mediaType === "string" ? mediaType : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export function manifestPath(repository: string, reference: string): string {

@@ -76,3 +76,14 @@ export const HEADER_OCI_SUBJECT = "oci-subject";
 /** https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#listing-referrers */
 export const HEADER_OCI_FILTERS_APPLIED = "oci-filters-applied";
 export const HEADER_OCI_CHUNK_MIN_LENGTH = "oci-chunk-min-length";
+
+/** The media type of manifest bytes, from their own `mediaType` field. */
+export function declaredMediaType(bytes: Uint8Array): string | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(bytes).toString("utf8"));
+    const mediaType = (value as { mediaType?: unknown } | null)?.mediaType;
+    return typeof mediaType === "string" ? mediaType : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -41,7 +41,7 @@ export function sendJson(
 }
 
 /** Answers with the OCI error body; when headers are already out, cuts the connection instead. */
-export function sendError(
+export function sendRegistryError(
   request: IncomingMessage,
   response: ServerResponse,
   error: RegistryError,

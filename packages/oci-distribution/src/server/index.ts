@@ -1,5 +1,6 @@
 export * from "./byte-range.js";
 export * from "./filesystem-storage.js";
+export { sendRegistryError } from "./http-exchange.js";
 export * from "./memory-storage.js";
 export * from "./registry-handler.js";
 export * from "./registry-route.js";

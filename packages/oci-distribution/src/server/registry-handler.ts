@@ -9,7 +9,7 @@ import { RegistryError } from "../model/errors.js";
 import { repositoryNameProblem } from "../model/reference.js";
 import { handleBlob } from "./blob-endpoint.js";
 import { createBodyBufferPool } from "./body-buffers.js";
-import { sendError, sendJson, toRegistryError } from "./http-exchange.js";
+import { sendJson, sendRegistryError, toRegistryError } from "./http-exchange.js";
 import { handleCatalog, handleReferrers, handleTags } from "./listing-endpoints.js";
 import { handleManifest } from "./manifest-endpoint.js";
 import { methodNotAllowed, type RegistryExchange } from "./registry-exchange.js";
@@ -150,7 +150,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
       logger.debug({ code: registryError.code, method: request.method }, "registry error answered");
     }
     if (response.destroyed) return;
-    sendError(request, response, registryError);
+    sendRegistryError(request, response, registryError);
   }
 
   const handler = handle as RegistryHandler;
