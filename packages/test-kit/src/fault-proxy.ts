@@ -10,6 +10,7 @@ import {
 import { request as httpsRequest } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TestKitError } from "./errors.js";
+import { listenOnLoopback } from "./free-port.js";
 
 export interface FaultRule {
   /** Which requests the fault applies to; default all. */
@@ -254,12 +255,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       request.pipe(upstreamRequest);
     })();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
+  const port = await listenOnLoopback(server);
   let stopped: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,19 +1,25 @@
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { TestKitError } from "./errors.js";
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
+/** Starts `server` (net, http or https) on 127.0.0.1 at a port the OS picks; returns the port. */
+export async function listenOnLoopback(server: Server): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", resolve);
   });
   const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === "string") {
     throw new TestKitError("BAD_INPUT", "could not read the port the OS picked");
   }
   return address.port;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  const port = await listenOnLoopback(server);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** Throws PORT_IN_USE, naming the port, when something already listens on 127.0.0.1:port. */

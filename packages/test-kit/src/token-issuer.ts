@@ -1,6 +1,7 @@
 import { createPrivateKey, randomUUID, sign, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { makeCertificateAuthority } from "./certificates.js";
+import { listenOnLoopback } from "./free-port.js";
 import type { RepositoryAction, TestUser } from "./upstream-registry.js";
 
 export interface TokenIssuerOptions {
@@ -210,12 +211,7 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Tok
       sendJson(response, 500, { error: String(error) });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
+  const port = await listenOnLoopback(server);
   let stopped: Promise<void> | undefined;
   return {
     realm: `http://127.0.0.1:${port}/token`,

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { type BlobStore, createFilesystemBlobStore } from "@regmirror/blob-store";
 import { createRegistryHandler } from "@regmirror/oci-distribution";
 import type { EffectiveUpstream } from "@regmirror/schemas";
-import { makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
+import { listenOnLoopback, makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
 import {
   createPullThroughStorage,
   type PullThroughMetrics,
@@ -80,12 +80,7 @@ export async function startCache(
   });
   const handler = createRegistryHandler({ storage });
   const server: Server = createServer(withNamespaceQuery(handler, storage.router));
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
+  const port = await listenOnLoopback(server);
   let stopped: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
