@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { go, progressReporter } from "./go-command.mjs";
 
 const [outDirectoryArgument, version] = process.argv.slice(2);
 if (!outDirectoryArgument || !version || !/^v3\.\d+\.\d+$/.test(version)) {
@@ -19,22 +20,7 @@ if (!outDirectoryArgument || !version || !/^v3\.\d+\.\d+$/.test(version)) {
 const outDirectory = resolve(outDirectoryArgument);
 const serverModule = "go.etcd.io/etcd/server/v3";
 
-const started = Date.now();
-function progress(message) {
-  const seconds = ((Date.now() - started) / 1000).toFixed(0).padStart(4, " ");
-  console.log(`[etcd ${seconds}s] ${message}`);
-}
-
-// Other engineers share the cores: the Go toolchain runs niced.
-const goEnvironment = { ...process.env, CGO_ENABLED: "0" };
-function go(args, options = {}) {
-  return execFileSync("nice", ["-n", "10", "go", ...args], {
-    env: goEnvironment,
-    encoding: "utf8",
-    stdio: options.capture ? ["ignore", "pipe", "inherit"] : "inherit",
-    cwd: options.cwd,
-  });
-}
+const progress = progressReporter("etcd");
 
 const workDirectory = mkdtempSync(join(tmpdir(), "etcd-build-"));
 try {

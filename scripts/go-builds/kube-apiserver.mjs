@@ -12,6 +12,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { go, progressReporter } from "./go-command.mjs";
 
 const [outDirectoryArgument, version] = process.argv.slice(2);
 const versionPattern = /^v1\.(\d+)\.(\d+)$/;
@@ -23,22 +24,7 @@ const outDirectory = resolve(outDirectoryArgument);
 const [, minor, patch] = version.match(versionPattern);
 const stagingVersion = `v0.${minor}.${patch}`;
 
-const started = Date.now();
-function progress(message) {
-  const seconds = ((Date.now() - started) / 1000).toFixed(0).padStart(4, " ");
-  console.log(`[kube-apiserver ${seconds}s] ${message}`);
-}
-
-// Other engineers share the cores: the Go toolchain runs niced.
-const goEnvironment = { ...process.env, CGO_ENABLED: "0" };
-function go(args, options = {}) {
-  return execFileSync("nice", ["-n", "10", "go", ...args], {
-    env: goEnvironment,
-    encoding: "utf8",
-    stdio: options.capture ? ["ignore", "pipe", "inherit"] : "inherit",
-    cwd: options.cwd,
-  });
-}
+const progress = progressReporter("kube-apiserver");
 
 /** The parts of k8s.io/kubernetes's go.mod the wrapper must repeat. */
 function readKubernetesGoMod() {
