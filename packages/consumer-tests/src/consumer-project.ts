@@ -17,7 +17,11 @@ export interface ConsumerProject {
   /** Writes `src/<fileName>`; compiled to `dist/<name>.js`. */
   addSource(fileName: string, code: string): void;
   /** Runs `tsc -p` of the given TypeScript package (its bin/tsc) and returns its output. */
-  compile(tscPath: string, extraArgs?: string[]): Promise<{ ok: boolean; output: string }>;
+  compile(
+    tscPath: string,
+    extraArgs?: string[],
+    signal?: AbortSignal,
+  ): Promise<{ ok: boolean; output: string }>;
 }
 
 export async function createConsumerProject(
@@ -61,12 +65,13 @@ export async function createConsumerProject(
     addSource(fileName, code) {
       writeFileSync(join(directory, "src", fileName), code);
     },
-    async compile(tscPath, extraArgs = []) {
+    async compile(tscPath, extraArgs = [], signal) {
       try {
         const args = [tscPath, "-p", directory, ...extraArgs];
         const { stdout, stderr } = await run(process.execPath, args, {
           cwd: directory,
           maxBuffer: 16 * 1024 * 1024,
+          ...(signal ? { signal } : {}),
         });
         return { ok: true, output: stdout + stderr };
       } catch (error) {

@@ -11,6 +11,9 @@ import {
 import { publint } from "publint";
 import { formatMessage } from "publint/utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// Compiling and starting servers waits for CPU on a shared machine: generous time limits, and
+// every wait is for a result (an exit, an object), never for a fixed time.
 import {
   type ConsumerProject,
   createConsumerProject,
@@ -81,32 +84,42 @@ const moduleKinds: ModuleKind[] = ["module", "commonjs"];
 let scratch: string;
 let packed: PackedPackage[] = [];
 const projects = new Map<ModuleKind, ConsumerProject>();
-let apiServer: KubeApiServer;
+/** Compilations started together in beforeAll (the machine's cores are shared): by "kind typescript". */
+const compilations = new Map<string, Promise<{ ok: boolean; output: string }>>();
+const stopCompilers = new AbortController();
+let apiServerStarting: Promise<KubeApiServer> | undefined;
+
+/** One API server for the file, started by the first test that needs it. */
+function sharedApiServer(): Promise<KubeApiServer> {
+  apiServerStarting ??= startKubeApiServer();
+  return apiServerStarting;
+}
 
 beforeAll(async () => {
   scratch = makeTempDirectory("consumer-projects-");
   packed = workspaces.map((workspace) => packWorkspace(workspace, join(scratch, "tarballs")));
-  const [created] = await Promise.all([
-    Promise.all(
-      moduleKinds.map((kind) =>
-        createConsumerProject(join(scratch, kind), kind, packed, {
-          // The k8s-reconciler example uses client-node's KubeConfig, as its README says.
-          "@kubernetes/client-node": "^2.0.1",
-        }),
-      ),
+  const created = await Promise.all(
+    moduleKinds.map((kind) =>
+      createConsumerProject(join(scratch, kind), kind, packed, {
+        // The k8s-reconciler and envtest examples use client-node, as their READMEs say.
+        "@kubernetes/client-node": "^2.0.1",
+      }),
     ),
-    startKubeApiServer().then((started) => {
-      apiServer = started;
-    }),
-  ]);
+  );
   for (const project of created) {
     for (const example of examples) project.addSource(example.fileName, example.code);
     projects.set(project.kind, project);
+    compilations.set(`${project.kind} 7`, project.compile(typescript7, [], stopCompilers.signal));
+    compilations.set(
+      `${project.kind} 5.9`,
+      project.compile(typescript59, ["--noEmit"], stopCompilers.signal),
+    );
   }
 }, 600_000);
 
 afterAll(async () => {
-  await apiServer?.stop();
+  stopCompilers.abort();
+  await (await apiServerStarting?.catch(() => undefined))?.stop();
   if (scratch) await removeTempDirectory(scratch);
 });
 
@@ -162,6 +175,12 @@ describe("each published package as packed", () => {
   );
 });
 
+function compiled(key: string): Promise<{ ok: boolean; output: string }> {
+  const compilation = compilations.get(key);
+  if (!compilation) throw new Error(`no compilation ${key}: beforeAll failed`);
+  return compilation;
+}
+
 function packedPackage(name: string): PackedPackage {
   const found = packed.find((entry) => entry.name === name);
   if (!found) throw new Error(`${name} was not packed`);
@@ -172,16 +191,16 @@ describe.each(moduleKinds)(
   "README examples in a fresh %s project (default TypeScript settings, --strict)",
   (kind) => {
     it("compiles every example with TypeScript 7 (what `npm install typescript` gives), without skipLibCheck", async () => {
-      const result = await project(kind).compile(typescript7);
+      const result = await compiled(`${kind} 7`);
       expect(result.output).toBe("");
       expect(result.ok).toBe(true);
-    });
+    }, 900_000);
 
     it("type-checks every example with TypeScript 5.9 as well", async () => {
-      const result = await project(kind).compile(typescript59, ["--noEmit"]);
+      const result = await compiled(`${kind} 5.9`);
       expect(result.output).toBe("");
       expect(result.ok).toBe(true);
-    });
+    }, 900_000);
 
     const script = (fileName: string) =>
       join(project(kind).directory, "dist", fileName.replace(/\.ts$/, ".js"));
@@ -199,9 +218,10 @@ describe.each(moduleKinds)(
         expect({ fileName, code, output }).toMatchObject({ code: 0 });
         for (const pattern of expected.output) expect(output).toMatch(pattern);
       }
-    });
+    }, 900_000);
 
     it("runs the k8s-reconciler controller against a real API server until SIGTERM", async () => {
+      const apiServer = await sharedApiServer();
       const kubeConfig = new KubeConfig();
       kubeConfig.loadFromFile(apiServer.kubeconfigPath);
       const core = kubeConfig.makeApiClient(CoreV1Api);
@@ -242,7 +262,7 @@ describe.each(moduleKinds)(
         code: 0,
       });
       expect(controller.output()).toContain("copy-controller stopped");
-    });
+    }, 900_000);
   },
 );
 
