@@ -46,13 +46,6 @@ const runs: Record<string, { env?: () => Record<string, string>; output: RegExp[
   "blob-store-example.ts": {
     output: [/stored sha256:[0-9a-f]{64}: 27 bytes, new: true/, /bytes 0-4: hello/],
   },
-  "envtest-example.ts": {
-    env: () => ({
-      TEST_ASSET_ETCD: toolPath("etcd"),
-      TEST_ASSET_KUBE_APISERVER: toolPath("kube-apiserver"),
-    }),
-    output: [/created ConfigMap demo\/settings/, /the unprivileged user got 403/],
-  },
   "node-trust-example.ts": {
     output: [
       /apply: changed/,
@@ -76,6 +69,13 @@ const runs: Record<string, { env?: () => Record<string, string>; output: RegExp[
       /storage\.filesystem\.rootdirectroy/,
       /default upstreams: 1/,
     ],
+  },
+  "envtest-example.ts": {
+    env: () => ({
+      TEST_ASSET_ETCD: toolPath("etcd"),
+      TEST_ASSET_KUBE_APISERVER: toolPath("kube-apiserver"),
+    }),
+    output: [/created ConfigMap demo\/settings/, /the unprivileged user got 403/],
   },
 };
 
@@ -206,6 +206,7 @@ describe.each(moduleKinds)(
       join(project(kind).directory, "dist", fileName.replace(/\.ts$/, ".js"));
 
     it("runs every example to its documented result", async () => {
+      expect((await compiled(`${kind} 7`)).ok).toBe(true);
       expect(Object.keys(runs).concat("k8s-reconciler-example.ts").sort()).toEqual(
         examples.map((example) => example.fileName).sort(),
       );
@@ -221,6 +222,7 @@ describe.each(moduleKinds)(
     }, 900_000);
 
     it("runs the k8s-reconciler controller against a real API server until SIGTERM", async () => {
+      expect((await compiled(`${kind} 7`)).ok).toBe(true);
       const apiServer = await sharedApiServer();
       const kubeConfig = new KubeConfig();
       kubeConfig.loadFromFile(apiServer.kubeconfigPath);
