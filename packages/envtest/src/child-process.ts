@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { EnvtestError } from "./errors.js";
 
 export interface ServerProcess {
+  pid: number;
   /** The last 64 KiB of its stdout and stderr. */
   output(): string;
   /** undefined while it runs. */
@@ -61,6 +62,7 @@ export function startServerProcess(command: string, args: string[], cwd: string)
   });
   let stopping: Promise<void> | undefined;
   return {
+    pid: child.pid ?? -1,
     output: () => captured,
     exitCode: () => code,
     stop(graceMs = 5_000) {

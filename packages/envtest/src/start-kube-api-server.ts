@@ -35,6 +35,8 @@ export interface KubeApiServer {
    * on the same URL, keeping etcd and its data: what clients see in a rolling restart.
    */
   restart(): Promise<void>;
+  /** The process ids of etcd and kube-apiserver (e.g. to measure their memory). */
+  processIds(): { etcd: number; kubeApiServer: number };
   /** Stops both servers and removes their files; idempotent. */
   stop(): Promise<void>;
 }
@@ -48,6 +50,14 @@ export interface KubeApiServerOptions {
   extraArgs?: string[];
   /** How long to wait for each server to become ready; default 120 s. */
   timeoutMs?: number;
+  /**
+   * The address the API server advertises (the endpoint of the `kubernetes` Service). Left out:
+   * 127.0.0.1, and then it maintains no `kubernetes` Endpoints (they may not point at loopback)
+   * and ServiceAccount admission is off (no controller manager creates `default` accounts). Give
+   * an address pods can reach when the test also runs a controller manager and a kubelet: both
+   * are then on, as in a cluster. The serving certificate names it either way.
+   */
+  advertiseAddress?: string;
 }
 
 const adminName = "envtest-admin";
@@ -88,7 +98,7 @@ export async function startKubeApiServer(
     const args = [
       `--etcd-servers=${etcdStarted.url}`,
       "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
+      `--advertise-address=${options.advertiseAddress ?? "127.0.0.1"}`,
       `--secure-port=${port}`,
       // No --tls-cert-file: kube-apiserver makes a self-signed CA and serving certificate here.
       `--cert-dir=${files.certificateDirectory}`,
@@ -98,10 +108,14 @@ export async function startKubeApiServer(
       `--service-account-issuer=${url}`,
       `--service-account-key-file=${files.serviceAccountPublicKey}`,
       `--service-account-signing-key-file=${files.serviceAccountKey}`,
-      // The `kubernetes` Endpoints may not point at loopback: do not maintain them.
-      "--endpoint-reconciler-type=none",
-      // No controller manager creates the `default` ServiceAccounts this plugin insists on.
-      "--disable-admission-plugins=ServiceAccount",
+      ...(options.advertiseAddress === undefined
+        ? [
+            // The `kubernetes` Endpoints may not point at loopback: do not maintain them.
+            "--endpoint-reconciler-type=none",
+            // No controller manager creates the `default` ServiceAccounts this plugin insists on.
+            "--disable-admission-plugins=ServiceAccount",
+          ]
+        : []),
       // Operators run privileged node agents (DaemonSets); let their templates validate.
       "--allow-privileged=true",
       "--profiling=false",
@@ -148,6 +162,7 @@ export async function startKubeApiServer(
         await apiServer?.stop(15_000);
         await startApiServer();
       },
+      processIds: () => ({ etcd: etcd?.pid ?? -1, kubeApiServer: apiServer?.pid ?? -1 }),
       stop() {
         stopping ??= stopAll();
         return stopping;

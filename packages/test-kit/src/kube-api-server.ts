@@ -9,7 +9,10 @@ import { toolPath } from "./tool-path.js";
 
 export type { KubeApiServer, KubeApiServerUser } from "@regmirror/envtest";
 
-export type KubeApiServerOptions = Pick<EnvtestOptions, "extraArgs" | "timeoutMs">;
+export type KubeApiServerOptions = Pick<
+  EnvtestOptions,
+  "extraArgs" | "timeoutMs" | "advertiseAddress"
+>;
 
 /**
  * Starts etcd and kube-apiserver (both built by the test command, see scripts/go-tools.json)
