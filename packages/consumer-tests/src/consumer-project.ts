@@ -54,8 +54,16 @@ export async function createConsumerProject(
       2,
     )}\n`,
   );
-  // Outside the repository's workspace; --prefer-offline takes what the pnpm store has.
-  await run("pnpm", ["install", "--prefer-offline", "--ignore-workspace", "--reporter=silent"], {
+  // Outside the repository's workspace; --prefer-offline takes what the pnpm store has. A fresh
+  // project has no lockfile, which pnpm refuses under CI=true unless told.
+  const install = [
+    "install",
+    "--prefer-offline",
+    "--ignore-workspace",
+    "--no-frozen-lockfile",
+    "--reporter=silent",
+  ];
+  await run("pnpm", install, {
     cwd: directory,
     maxBuffer: 16 * 1024 * 1024,
   });
