@@ -66,7 +66,13 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function cacheInFront(name: string, upstreamUrl: string): Promise<TlsCacheDaemon> {
+/** Starts the cache in front of `upstreamUrl` and runs the suite through it. */
+async function runThroughCache(
+  name: "docker-registry" | "example-registry",
+  upstreamUrl: string,
+  content: PushedContent,
+  referrersApi: boolean,
+) {
   const cacheDirectory = join(directory, name);
   await mkdir(cacheDirectory);
   const cache = await startTlsCacheDaemon({
@@ -75,7 +81,12 @@ async function cacheInFront(name: string, upstreamUrl: string): Promise<TlsCache
     upstream: { name, hosts: [new URL(upstreamUrl).host], endpoints: [upstreamUrl] },
   });
   cleanups.push(() => cache.close());
-  return cache;
+  const run = await runConformanceSuite({
+    settings: readOnlySettings(cache, content, referrersApi),
+    resultsDirectory: join(resultsRoot, `cache-${name}`),
+    caFile,
+  });
+  return { cache, run };
 }
 
 function clientOf(url: string) {
@@ -84,28 +95,27 @@ function clientOf(url: string) {
   return client;
 }
 
-// (a) the real docker-registry
+// (a) the real docker-registry: it has no referrers API, and so the cache has none for it.
 const distribution = await startUpstreamRegistry();
 cleanups.push(() => distribution.stop());
 const distributionContent = await pushImagesAndReferrersTag(distribution.url, repository);
-const distributionCache = await cacheInFront("distribution", distribution.url);
-const distributionRun = await runConformanceSuite({
-  // distribution 2.8 has no referrers API, and so the cache has none for it (see below).
-  settings: readOnlySettings(distributionCache, distributionContent, false),
-  resultsDirectory: join(resultsRoot, "cache-docker-registry"),
-  caFile,
-});
+const { cache: distributionCache, run: distributionRun } = await runThroughCache(
+  "docker-registry",
+  distribution.url,
+  distributionContent,
+  false,
+);
 
 // (b) the example registry with sha512 content and referrers
 const example = await createExampleRegistry();
 cleanups.push(() => example.close());
 const exampleContent = await pushReferrersAndSha512(example.url, repository);
-const exampleCache = await cacheInFront("example", example.url);
-const exampleRun = await runConformanceSuite({
-  settings: readOnlySettings(exampleCache, exampleContent, true),
-  resultsDirectory: join(resultsRoot, "cache-example-registry"),
-  caFile,
-});
+const { cache: exampleCache, run: exampleRun } = await runThroughCache(
+  "example-registry",
+  example.url,
+  exampleContent,
+  true,
+);
 
 describe("OCI conformance (read-only): the cache in front of docker-registry", () => {
   registerConformanceTests(distributionRun, test);

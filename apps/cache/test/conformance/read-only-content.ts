@@ -191,7 +191,8 @@ export async function pushReferrersAndSha512(registryUrl: string, repository: st
  * For distribution 2.8 (no referrers API, no sha512): a multi-platform OCI image by tag and an
  * artifact whose subject is that image — the client keeps it in the referrers tag schema
  * (`sha256-<hex>`), which is pushed as a tag like any other. (No Docker schema 2 image: the
- * suite asks for manifests accepting only OCI types, and distribution itself then answers 404.)
+ * suite asks for manifests accepting only OCI types, which distribution itself then refuses
+ * with 400 MANIFEST_INVALID and the cache with 404 MANIFEST_UNKNOWN.)
  */
 export async function pushImagesAndReferrersTag(registryUrl: string, repository: string) {
   const client = createRegistryClient({ registry: registryUrl });
