@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   buildTestImage,
+  freePort,
   htpasswdFile,
   makeTempDirectory,
   pushTestImage,
@@ -29,6 +30,8 @@ let upstream: UpstreamRegistry;
 let image: TestImage;
 let passThrough: InProcessCache | undefined;
 let htpasswdCache: InProcessCache | undefined;
+/** htpasswd without http.host: a Basic challenge, as distribution's htpasswd auth gives. */
+let basicCache: InProcessCache | undefined;
 
 function basic(user: { username: string; password: string }): string {
   return `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`;
@@ -83,9 +86,12 @@ regmirror:
 `);
 
   writeFileSync(join(directory, "htpasswd"), htpasswdFile([carol]));
+  // http.host names the token realm; the port is chosen first so it can be written down.
+  const port = await freePort();
   htpasswdCache = await startInProcessCache(`
 http:
-  addr: 127.0.0.1:0
+  addr: 127.0.0.1:${port}
+  host: http://127.0.0.1:${port}
   secret: http-secret-for-tokens
 regmirror:
   upstreams:
@@ -101,11 +107,29 @@ regmirror:
     htpasswdFile: ${join(directory, "htpasswd")}
     realm: test-cache
 `);
+  basicCache = await startInProcessCache(`
+http:
+  addr: 127.0.0.1:0
+regmirror:
+  upstreams:
+    - name: private-upstream
+      endpoints: [${upstream.url}]
+      credentials: { username: ${mirror.username}, password: ${mirror.password} }
+      caBundle: ${join(directory, "upstream-ca.pem")}
+  storage:
+    filesystem:
+      rootDirectory: ${join(directory, "basic-store")}
+  auth:
+    mode: htpasswd
+    htpasswdFile: ${join(directory, "htpasswd")}
+    realm: test-cache
+`);
 });
 
 afterAll(async () => {
   await passThrough?.close();
   await htpasswdCache?.close();
+  await basicCache?.close();
   await upstream?.stop();
   if (directory) await removeTempDirectory(directory);
 });
@@ -220,13 +244,50 @@ describe("pass-through auth", () => {
 });
 
 describe("htpasswd client auth", () => {
-  test("without credentials: 401 with a Bearer challenge naming the cache's token endpoint", async () => {
-    const answer = await sendRequest(htpasswdCache?.url ?? "", "/v2/");
-    expect(answer.status).toBe(401);
-    expect(answer.headers["www-authenticate"]).toBe(
-      `Bearer realm="${htpasswdCache?.url}/auth/token",service="regmirror-cache"`,
-    );
-    expect(JSON.parse(answer.body.toString("utf8")).errors[0].code).toBe("UNAUTHORIZED");
+  test("without credentials: 401 with a Bearer challenge naming http.host's token endpoint, whatever the Host header says", async () => {
+    const hostHeaders: Record<string, string>[] = [
+      {},
+      { Host: "attacker.example" },
+      { Host: "attacker.example:443" },
+    ];
+    for (const headers of hostHeaders) {
+      for (const path of ["/v2/", `/v2/private/app/manifests/${image.tag}`]) {
+        const answer = await sendRequest(htpasswdCache?.url ?? "", path, { headers });
+        expect(answer.status).toBe(401);
+        expect(answer.headers["www-authenticate"]).toBe(
+          `Bearer realm="${htpasswdCache?.url}/auth/token",service="regmirror-cache"`,
+        );
+        expect(JSON.parse(answer.body.toString("utf8")).errors[0].code).toBe("UNAUTHORIZED");
+      }
+    }
+  });
+
+  test("without http.host: a Basic challenge with the configured realm, never the Host header", async () => {
+    const hostHeaders: Record<string, string>[] = [{}, { Host: "attacker.example" }];
+    for (const headers of hostHeaders) {
+      const answer = await sendRequest(basicCache?.url ?? "", "/v2/", { headers });
+      expect(answer.status).toBe(401);
+      expect(answer.headers["www-authenticate"]).toBe('Basic realm="test-cache"');
+      expect(answer.body.toString("utf8")).not.toContain("attacker");
+    }
+    const forged = await sendRequest(basicCache?.url ?? "", "/v2/", {
+      headers: { Host: "attacker.example", Authorization: "Bearer forged.token" },
+    });
+    expect(forged.status).toBe(401);
+    expect(forged.headers["www-authenticate"]).toBe('Basic realm="test-cache"');
+    // Basic credentials answer the challenge: skopeo pulls with them.
+    const pulled = await skopeoPull(`${host(basicCache)}/private/app:${image.tag}`, {
+      tlsVerify: false,
+      ...carol,
+    });
+    expect(pulled.digest).toBe(image.digest);
+    await expect(
+      skopeoPull(`${host(basicCache)}/private/app:${image.tag}`, {
+        tlsVerify: false,
+        username: carol.username,
+        password: "not-her-password",
+      }),
+    ).rejects.toThrow();
   });
 
   test("a wrong password gets no token and no content", async () => {
