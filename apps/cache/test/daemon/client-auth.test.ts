@@ -16,7 +16,7 @@ import {
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { sendRequest } from "./https-request.js";
+import { basicAuthorization, sendRequest } from "./https-request.js";
 import { type InProcessCache, startInProcessCache } from "./in-process-cache.js";
 
 const alice = { username: "alice", password: "alice-secret-password-1" };
@@ -30,12 +30,7 @@ let upstream: UpstreamRegistry;
 let image: TestImage;
 let passThrough: InProcessCache | undefined;
 let htpasswdCache: InProcessCache | undefined;
-/** htpasswd without http.host: a Basic challenge, as distribution's htpasswd auth gives. */
 let basicCache: InProcessCache | undefined;
-
-function basic(user: { username: string; password: string }): string {
-  return `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`;
-}
 
 function host(cache: InProcessCache | undefined): string {
   return new URL(cache?.url ?? "").host;
@@ -44,7 +39,7 @@ function host(cache: InProcessCache | undefined): string {
 function expectNoSecretsIn(logText: string) {
   for (const user of [alice, bob, carol, mirror]) {
     expect(logText).not.toContain(user.password);
-    expect(logText).not.toContain(basic(user).slice("Basic ".length));
+    expect(logText).not.toContain(basicAuthorization(user).slice("Basic ".length));
   }
   expect(logText).not.toMatch(/"authorization"\s*:\s*"(Basic|Bearer)/i);
 }
@@ -86,44 +81,33 @@ regmirror:
 `);
 
   writeFileSync(join(directory, "htpasswd"), htpasswdFile([carol]));
-  // http.host names the token realm; the port is chosen first so it can be written down.
+  // One cache with http.host (its token realm; the port is chosen first so it can be written
+  // down) and one without (a Basic challenge, as distribution's htpasswd auth gives).
+  const htpasswdConfig = (http: string, store: string) => `
+http:
+${http}
+regmirror:
+  upstreams:
+    - name: private-upstream
+      endpoints: [${upstream.url}]
+      credentials: { username: ${mirror.username}, password: ${mirror.password} }
+      caBundle: ${join(directory, "upstream-ca.pem")}
+  storage:
+    filesystem:
+      rootDirectory: ${join(directory, store)}
+  auth:
+    mode: htpasswd
+    htpasswdFile: ${join(directory, "htpasswd")}
+    realm: test-cache
+`;
   const port = await freePort();
-  htpasswdCache = await startInProcessCache(`
-http:
-  addr: 127.0.0.1:${port}
-  host: http://127.0.0.1:${port}
-  secret: http-secret-for-tokens
-regmirror:
-  upstreams:
-    - name: private-upstream
-      endpoints: [${upstream.url}]
-      credentials: { username: ${mirror.username}, password: ${mirror.password} }
-      caBundle: ${join(directory, "upstream-ca.pem")}
-  storage:
-    filesystem:
-      rootDirectory: ${join(directory, "htpasswd-store")}
-  auth:
-    mode: htpasswd
-    htpasswdFile: ${join(directory, "htpasswd")}
-    realm: test-cache
-`);
-  basicCache = await startInProcessCache(`
-http:
-  addr: 127.0.0.1:0
-regmirror:
-  upstreams:
-    - name: private-upstream
-      endpoints: [${upstream.url}]
-      credentials: { username: ${mirror.username}, password: ${mirror.password} }
-      caBundle: ${join(directory, "upstream-ca.pem")}
-  storage:
-    filesystem:
-      rootDirectory: ${join(directory, "basic-store")}
-  auth:
-    mode: htpasswd
-    htpasswdFile: ${join(directory, "htpasswd")}
-    realm: test-cache
-`);
+  htpasswdCache = await startInProcessCache(
+    htpasswdConfig(
+      `  addr: 127.0.0.1:${port}\n  host: http://127.0.0.1:${port}\n  secret: http-secret-for-tokens`,
+      "htpasswd-store",
+    ),
+  );
+  basicCache = await startInProcessCache(htpasswdConfig("  addr: 127.0.0.1:0", "basic-store"));
 });
 
 afterAll(async () => {
@@ -166,7 +150,7 @@ describe("pass-through auth", () => {
       `/v2/private/app/blobs/${layer}`,
     ]) {
       const answer = await sendRequest(passThrough?.url ?? "", path, {
-        headers: { Authorization: basic(bob) },
+        headers: { Authorization: basicAuthorization(bob) },
       });
       expect(answer.status).toBe(403);
       const body = JSON.parse(answer.body.toString("utf8"));
@@ -200,7 +184,7 @@ describe("pass-through auth", () => {
       passThrough?.url ?? "",
       `/v2/bob/tools/blobs/${privateLayer}`,
       {
-        headers: { Authorization: basic(bob) },
+        headers: { Authorization: basicAuthorization(bob) },
       },
     );
     expect(answer.status).toBe(404);
@@ -212,7 +196,9 @@ describe("pass-through auth", () => {
       passThrough?.url ?? "",
       `/v2/private/app/manifests/${image.digest}`,
       {
-        headers: { Authorization: basic({ username: alice.username, password: "wrong" }) },
+        headers: {
+          Authorization: basicAuthorization({ username: alice.username, password: "wrong" }),
+        },
       },
     );
     expect(answer.status).toBe(403);
@@ -220,7 +206,7 @@ describe("pass-through auth", () => {
 
   test("the catalog is not listed in pass-through mode", async () => {
     const answer = await sendRequest(passThrough?.url ?? "", "/v2/_catalog", {
-      headers: { Authorization: basic(alice) },
+      headers: { Authorization: basicAuthorization(alice) },
     });
     expect(answer.status).toBe(403);
   });
@@ -296,7 +282,7 @@ describe("htpasswd client auth", () => {
       htpasswdCache?.url ?? "",
       "/auth/token?service=regmirror-cache",
       {
-        headers: { Authorization: basic(wrong) },
+        headers: { Authorization: basicAuthorization(wrong) },
       },
     );
     expect(token.status).toBe(401);
@@ -304,7 +290,7 @@ describe("htpasswd client auth", () => {
       htpasswdCache?.url ?? "",
       `/v2/private/app/manifests/${image.tag}`,
       {
-        headers: { Authorization: basic(wrong) },
+        headers: { Authorization: basicAuthorization(wrong) },
       },
     );
     expect(manifest.status).toBe(401);
