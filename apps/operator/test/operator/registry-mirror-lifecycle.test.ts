@@ -491,7 +491,11 @@ describe("a RegistryMirror on a real API server", () => {
     const pod = podSpec(await get(cluster.client, "StatefulSet", "regmirror-open"));
     expect(pod.volumes).toContainEqual({
       name: "client-auth",
-      secret: { secretName: "open-users", items: [{ key: "htpasswd", path: "htpasswd" }] },
+      secret: {
+        secretName: "open-users",
+        items: [{ key: "htpasswd", path: "htpasswd" }],
+        defaultMode: 0o644,
+      },
     });
     expect(pod.containers[0].volumeMounts).toContainEqual({
       name: "client-auth",
