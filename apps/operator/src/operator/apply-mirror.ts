@@ -14,7 +14,7 @@ import {
 import { uninstallFromSpec, uninstallStartedAt } from "./node-agent-uninstall.js";
 import { mirrorLabels } from "./object-names.js";
 import { OperatorError } from "./operator-error.js";
-import { createOwnedObjectWriter } from "./owned-object-writer.js";
+import { type AppliedVersion, createOwnedObjectWriter } from "./owned-object-writer.js";
 import { deleteOwned, type OwnedInformers } from "./owned-objects.js";
 import { readReferencedSecrets } from "./referenced-secrets.js";
 import { renderCacheConfig } from "./render-cache-config.js";
@@ -39,6 +39,8 @@ export interface ApplyMirrorDependencies {
   informers: OwnedInformers;
   /** The cluster's Nodes (NodePort addresses); empty when none are known. */
   nodes(): readonly KubeObject[];
+  /** What this operator last applied, by object (see createOwnedObjectWriter). */
+  appliedVersions: Map<string, AppliedVersion>;
   imageswapNamespace: string;
   imageswapConfigMapName: string;
   now(): number;
@@ -71,7 +73,13 @@ export async function applyMirror(
 ): Promise<AppliedMirror> {
   const { client, informers, signal } = dependencies;
   const { mirror, spec, namespace } = context;
-  const writer = createOwnedObjectWriter({ client, informers, owner: mirror, signal });
+  const writer = createOwnedObjectWriter({
+    client,
+    informers,
+    owner: mirror,
+    appliedVersions: dependencies.appliedVersions,
+    signal,
+  });
   const nodes = dependencies.nodes();
 
   // Services first: their addresses are part of the certificate and of the node state.

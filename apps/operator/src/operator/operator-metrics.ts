@@ -62,7 +62,7 @@ export function renderOperatorMetrics(status: OperatorStatus): string {
     metric(
       "regmirror_operator_reconciles_total",
       "counter",
-      "Reconciles of mirrors this installation owns, by result.",
+      "Reconciles since start, by result (a mirror another installation owns counts too: it is looked at and left alone).",
       [
         `regmirror_operator_reconciles_total{result="success"} ${status.reconciles.success}`,
         `regmirror_operator_reconciles_total{result="error"} ${status.reconciles.error}`,

@@ -23,13 +23,24 @@ export interface OwnedObjectWriter {
   changes(): string[];
 }
 
+/** An object as this operator last applied it. */
+export interface AppliedVersion {
+  uid: string;
+  resourceVersion: string;
+}
+
 export function createOwnedObjectWriter(options: {
   client: KubernetesClient;
   informers: OwnedInformers;
   owner: KubeObject;
+  /**
+   * The resourceVersion of each object as this operator last applied it ("Kind/ns/name"), kept
+   * across reconciles: the informer may not have seen our own last write yet, which is no change.
+   */
+  appliedVersions: Map<string, AppliedVersion>;
   signal?: AbortSignal;
 }): OwnedObjectWriter {
-  const { client, informers, owner, signal } = options;
+  const { client, informers, owner, appliedVersions, signal } = options;
   const wanted = new Set<string>();
   const changes: string[] = [];
   const keyOf = (kind: string, name: string | undefined) => `${kind}/${name ?? ""}`;
@@ -40,14 +51,25 @@ export function createOwnedObjectWriter(options: {
       const name = object.metadata?.name;
       const namespace = object.metadata?.namespace;
       wanted.add(keyOf(kind, name));
+      const versionKey = `${kind}/${namespace}/${name}`;
       const before = informers[kind]?.store.get(`${namespace}/${name}`);
       const applied = await applyOwned<T>(client, owner, object, signal);
-      // The informer's copy is at most one event behind the object it reconciles for, and a
-      // server-side apply that changes nothing keeps the resourceVersion.
-      if (before === undefined) changes.push(`created ${kind} ${name}`);
-      else if (before.metadata?.resourceVersion !== applied.metadata?.resourceVersion) {
+      // A server-side apply that changes nothing keeps the resourceVersion.
+      const now = {
+        uid: applied.metadata?.uid ?? "",
+        resourceVersion: applied.metadata?.resourceVersion ?? "",
+      };
+      const last = appliedVersions.get(versionKey);
+      const cached = before?.metadata;
+      if (last?.uid !== now.uid && cached?.uid !== now.uid) {
+        changes.push(`created ${kind} ${name}`);
+      } else if (
+        last?.resourceVersion !== now.resourceVersion &&
+        cached?.resourceVersion !== now.resourceVersion
+      ) {
         changes.push(`updated ${kind} ${name}`);
       }
+      appliedVersions.set(versionKey, now);
       return applied;
     },
     keep(kind, name) {
@@ -58,6 +80,7 @@ export function createOwnedObjectWriter(options: {
         for (const object of ownedBy(informers, kind, owner)) {
           if (wanted.has(keyOf(kind, object.metadata?.name))) continue;
           await deleteOwned(client, object, signal);
+          appliedVersions.delete(`${kind}/${object.metadata?.namespace}/${object.metadata?.name}`);
           changes.push(`deleted ${kind} ${object.metadata?.name}`);
         }
       }

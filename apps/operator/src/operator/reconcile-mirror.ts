@@ -30,6 +30,7 @@ import type { MirrorContext, OperatorImages } from "./mirror-context.js";
 import { computeStatus, failureConditions } from "./mirror-status.js";
 import { fieldManager, finalizerName, mirrorObjectNames } from "./object-names.js";
 import { OperatorError } from "./operator-error.js";
+import type { AppliedVersion } from "./owned-object-writer.js";
 import type { OwnedInformers } from "./owned-objects.js";
 import { nodeRuntimes } from "./render-node-agent.js";
 
@@ -92,6 +93,7 @@ export function createMirrorReconciler(dependencies: MirrorReconcilerDependencie
   // What was last reported about mirrors another installation owns (uid -> owner), so the log
   // line and the Event come once per mirror and owner, not on every update of its status.
   const reportedOwners = new Map<string, string>();
+  const appliedVersions = new Map<string, AppliedVersion>();
   const otherInstallations = new Set<string>();
 
   async function reportOwnedElsewhere(mirror: KubeObject, owner: string): Promise<void> {
@@ -195,6 +197,7 @@ export function createMirrorReconciler(dependencies: MirrorReconcilerDependencie
         client,
         informers: dependencies.informers,
         nodes: dependencies.nodes,
+        appliedVersions,
         imageswapNamespace: dependencies.imageswapNamespace,
         imageswapConfigMapName: dependencies.imageswapConfigMapName,
         now: dependencies.now,

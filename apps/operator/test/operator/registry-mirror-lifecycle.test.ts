@@ -209,10 +209,12 @@ describe("a RegistryMirror on a real API server", () => {
     const nodeState = JSON.parse((state.data as Record<string, string>)["node-state.json"] ?? "");
     expect(nodeState.runtimes).toEqual(["containerd", "hosts-file"]);
     expect(nodeState.mirrors[0].endpoint).toBe("https://mirror-registry-1.docker.io");
+    // Docker Hub's names, and the masquerade name nodes map to the mirror (pulls by that name).
     expect(nodeState.mirrors[0].registries.map((entry: { host: string }) => entry.host)).toEqual([
       "docker.io",
       "registry-1.docker.io",
       "index.docker.io",
+      "mirror-registry-1.docker.io",
     ]);
     expect(nodeState.mirrors[0].caPem).toBe(decodedSecret(ca, "ca.crt"));
     expect(nodeState.hostsFileEntries).toEqual([
