@@ -216,7 +216,15 @@ describe("the RegistryMirror CRD", () => {
     ],
     [
       { upstreamUrl: "quay.io", credentialsSecret: "Not_A_Name" },
-      /spec\.credentialsSecret.*should match/,
+      /spec\.credentialsSecret.*must be a Kubernetes object name/,
+    ],
+    [
+      { upstreamUrl: "quay.io", placement: { nodeSelector: { "bad key!": "x" } } },
+      /spec\.placement\.nodeSelector.*keys must be label keys/,
+    ],
+    [
+      { upstreamUrl: "quay.io", masqueradeUrl: "Not A Host" },
+      /spec\.masqueradeUrl.*must be a registry host name like docker\.io/,
     ],
     [
       { upstreamUrl: "quay.io", nodeConfiguration: { modes: ["podman"] } },
@@ -312,7 +320,7 @@ describe("the RegistryMirror CRD", () => {
     withUnknownFormat.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.upstreamUrl.format =
       "starts_with";
     expect((await warningsOf(withUnknownFormat)).join("\n")).toMatch(
-      /unrecognized format "starts_with"/,
+      /unrecognized format \\"starts_with/,
     );
   });
 

@@ -154,6 +154,7 @@ describe("exposure", () => {
     expect(service.metadata?.annotations).toMatchObject({
       "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
     });
+    await eventually(() => get(cluster.client, "StatefulSet", "regmirror-balanced"));
     await patchWorkloadReady(cluster.client, "StatefulSet", "regmirror-balanced", 1);
     const pending = await eventually(async () => {
       const current = await getMirror(cluster.client, "balanced");
@@ -178,16 +179,18 @@ describe("exposure", () => {
       "application/merge-patch+json",
       { subresource: "status" },
     );
+    await eventually(async () => {
+      expect(await verifiesAt("balanced", "203.0.113.7")).toBe(true);
+      expect(await verifiesAt("balanced", "lb.example.com")).toBe(true);
+    });
+    // The new certificate rolls the cache pods; once they are ready again, so is the mirror.
+    await patchWorkloadReady(cluster.client, "StatefulSet", "regmirror-balanced", 1);
     const ready = await eventually(async () => {
       const current = await getMirror(cluster.client, "balanced");
       expect(conditionOf(current, "Ready")?.status).toBe("True");
       return current;
     });
     expect((ready.status as Json).serviceAddress).toBe("203.0.113.7:443");
-    await eventually(async () => {
-      expect(await verifiesAt("balanced", "203.0.113.7")).toBe(true);
-      expect(await verifiesAt("balanced", "lb.example.com")).toBe(true);
-    });
   });
 
   it("ClusterIP and Ingress: status gives the ClusterIP or the ingress host", async () => {
@@ -214,6 +217,7 @@ describe("exposure", () => {
       expect(conditionOf(mirror, "Ready")?.reason).toBe("CachePodsNotReady");
     });
     expect(await readyColumns("reasons")).toEqual({ Ready: "False", Reason: "CachePodsNotReady" });
+    await eventually(() => get(cluster.client, "DaemonSet", "regmirror-reasons-node-agent"));
     await patchWorkloadReady(cluster.client, "StatefulSet", "regmirror-reasons", 1);
     await eventually(async () =>
       expect(await readyColumns("reasons")).toEqual({

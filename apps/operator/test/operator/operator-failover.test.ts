@@ -2,9 +2,11 @@
 // real Lease, watches that recover, a node cleanup that never finishes, and a controller stuck
 // behind an API server that does not answer (a fault proxy, the one fake here) failing /healthz.
 import { KubeConfig } from "@kubernetes/client-node";
-import type { KubeObject } from "@regmirror/k8s-reconciler";
+import { createEventRecorder, type Informer, type KubeObject } from "@regmirror/k8s-reconciler";
 import { startFaultProxy } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createOwnedInformers } from "../../src/operator/owned-objects.js";
+import { createMirrorReconciler } from "../../src/operator/reconcile-mirror.js";
 import {
   capturingLogger,
   conditionOf,
@@ -130,6 +132,13 @@ describe("operator processes", () => {
       "application/json-patch+json",
     );
     await cluster.client.delete({ ...mirrorApi, name: "stuck" });
+    // A copy from before the finalization, as an informer's cache may still hold it afterwards.
+    const stale = await eventually(async () => {
+      const current = await getMirror(cluster.client, "stuck");
+      expect(current.metadata?.deletionTimestamp).toBeDefined();
+      expect(current.metadata?.finalizers).toContain("regmirror.dev/node-cleanup");
+      return current;
+    });
     // Nobody reports the DaemonSet's rollout: no kubelet runs here.
     const mirror = await eventually(async () => {
       const current = await getMirror(cluster.client, "stuck");
@@ -185,6 +194,49 @@ describe("operator processes", () => {
         .map((event) => [event.reason, event.series]),
     ).toEqual([["NodeCleanupTimedOut", undefined]]);
     expect(logger.entries.filter((entry) => entry.message === "mirror finalized")).toHaveLength(1);
+
+    // And a reconcile handed the stale copy (a cache that has not seen the finalizer go, the
+    // fault injected here) finalizes nothing a second time.
+    const staleLogger = capturingLogger();
+    const reconcile = createMirrorReconciler({
+      client: cluster.client,
+      mirrors: { store: { get: () => stale, list: () => [stale] } } as unknown as Informer,
+      informers: createOwnedInformers({
+        client: cluster.client,
+        namespace: operatorNamespace,
+        logger: staleLogger,
+      }),
+      nodes: () => [],
+      namespace: operatorNamespace,
+      installation: `${operatorNamespace}/regmirror-operator`,
+      images: { operator: "registry.example/o:test", cache: "registry.example/c:test" },
+      imageswapNamespace: "imageswap-system",
+      imageswapConfigMapName: "imageswap-maps",
+      nodeCleanupTimeoutMs: 1_500,
+      resyncIntervalMs: 600_000,
+      events: createEventRecorder({
+        client: cluster.client,
+        reportingController: "regmirror.dev/test",
+        reportingInstance: "stale",
+      }),
+      logger: staleLogger,
+      now: Date.now,
+    });
+    const result = await reconcile({
+      key: "stuck",
+      name: "stuck",
+      signal: new AbortController().signal,
+    });
+    expect(result).toBeUndefined();
+    expect(staleLogger.entries.filter((entry) => entry.message === "mirror finalized")).toEqual([]);
+    const afterStale = (
+      await cluster.client.list<KubeObject>("events.k8s.io/v1", "Event", { namespace: "default" })
+    ).items.filter(
+      (event) =>
+        (event.regarding as { name: string }).name === "stuck" &&
+        event.reason?.toString().startsWith("NodeCleanup"),
+    );
+    expect(afterStale.map((event) => event.reason)).toEqual(["NodeCleanupTimedOut"]);
     await cluster.client.patch(
       { ...mirrorApi, name: "stuck" },
       [{ op: "remove", path: "/metadata/finalizers/0" }],

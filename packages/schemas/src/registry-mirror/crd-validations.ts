@@ -16,11 +16,14 @@ const hours = (milliseconds: number) => `${milliseconds / 3_600_000}h`;
 const comparableDuration = "^(0|([0-9]+d)?([0-9]+(\\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))*)$";
 
 /**
- * A CEL `duration` of the duration text `text` (a CEL expression). CEL's duration() reads Go
- * units only, so leading days become hours: "90d" -> duration("2160h").
+ * The whole seconds of the duration text `text` (a CEL expression). CEL's duration() reads Go
+ * units only, so leading days are counted apart: "90d" -> 7776000, "1d12h" -> 129600. (No
+ * string is built from a number: the API server could not bound the rule's cost.)
  */
-function celDuration(text: string): string {
-  return `(${text}.matches(r'^[0-9]+d') ? duration(string(int(${text}.substring(0, ${text}.indexOf('d'))) * 24) + 'h' + ${text}.substring(${text}.indexOf('d') + 1)) : duration(${text}))`;
+function celSeconds(text: string): string {
+  const rest = `${text}.substring(${text}.indexOf('d') + 1)`;
+  const days = `int(${text}.substring(0, ${text}.indexOf('d'))) * 86400`;
+  return `(${text}.matches(r'^[0-9]+d') ? ${days} + (${rest} == '' ? 0 : duration(${rest}).getSeconds()) : duration(${text}).getSeconds())`;
 }
 
 /** `x.a.b.c` if every step is set, else `fallback` (CEL has() chains, no optional syntax). */
@@ -110,7 +113,7 @@ export const crdValidations: readonly { path: readonly string[]; validations: Ce
         {
           // Forms CEL cannot read (days after other units, fractions of days) are left to the
           // operator, which reports them in the Degraded condition.
-          rule: `has(self.secretName) || !(${renewBefore}.matches(r'${comparableDuration}') && ${certificateDuration}.matches(r'${comparableDuration}')) || ${celDuration(renewBefore)} < ${celDuration(certificateDuration)}`,
+          rule: `has(self.secretName) || !(${renewBefore}.matches(r'${comparableDuration}') && ${certificateDuration}.matches(r'${comparableDuration}')) || ${celSeconds(renewBefore)} < ${celSeconds(certificateDuration)}`,
           message: `renewBefore (default ${hours(registryMirrorDefaults.renewBeforeMs)}) must be shorter than certificateDuration (default ${hours(registryMirrorDefaults.certificateDurationMs)}): the certificate would be due for renewal as soon as it is issued`,
           fieldPath: ".renewBefore",
         },

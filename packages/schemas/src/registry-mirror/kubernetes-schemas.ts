@@ -19,20 +19,24 @@ const labelKeyExpectation = "a label key like dtr.cache or node-role.kubernetes.
 const labelValueExpectation =
   "a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
 
-const labelKey = z
-  .string({ error: labelKeyExpectation })
-  .regex(
-    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/,
-    { error: labelKeyExpectation },
-  );
+/** prefix/name, as node-role.kubernetes.io/worker. */
+export const labelKeyPattern =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
-const labelValue = z
+export const labelKey = z
+  .string({ error: labelKeyExpectation })
+  .regex(labelKeyPattern, { error: labelKeyExpectation });
+
+export const labelValue = z
   .string({ error: labelValueExpectation })
   .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, { error: labelValueExpectation });
 
 export const nodeSelector = z.record(labelKey, labelValue, {
   error: 'a mapping of node label keys to values, like dtr.cache: "true"',
 });
+
+/** At most this many tolerations, hosts... in a list: bounds the API server's CEL cost. */
+export const maxListLength = 32;
 
 export const toleration = z
   .strictObject({

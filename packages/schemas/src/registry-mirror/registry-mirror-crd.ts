@@ -1,9 +1,17 @@
 import { z } from "zod";
-import { byteSize, duration } from "../cache-config/field-schemas.js";
+import { byteSize, duration, registryHost } from "../cache-config/field-schemas.js";
 import { crdValidations } from "./crd-validations.js";
-import { quantity } from "./kubernetes-schemas.js";
+import {
+  labelKey,
+  labelKeyPattern,
+  labelValue,
+  nodeSelector,
+  objectName,
+  quantity,
+} from "./kubernetes-schemas.js";
 import { registryMirrorApi, registryMirrorDefaults } from "./registry-mirror-defaults.js";
 import {
+  absolutePath,
   ipAddress,
   registryMirrorSpecSchema,
   registryMirrorStatusSchema,
@@ -102,13 +110,52 @@ const transformedFields = new Map<unknown, JsonSchema>([
   ],
 ]);
 
-function jsonSchemaOf(schema: z.ZodType): JsonSchema {
+/** What a value checked by a pattern must be, said instead of the pattern itself. */
+const patternMessages = new Map<unknown, string>([
+  [
+    objectName._zod.def,
+    "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+  ],
+  [
+    registryHost._zod.def,
+    "must be a registry host name like docker.io or registry.example.com:5000",
+  ],
+  [labelKey._zod.def, "must be a label key like dtr.cache or node-role.kubernetes.io/worker"],
+  [
+    labelValue._zod.def,
+    "must be a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+  ],
+  [absolutePath._zod.def, "must be an absolute path like /etc/containerd/certs.d"],
+]);
+
+/** A pattern check becomes a CEL rule with a message (strings bounded, for the CEL cost). */
+function withPatternMessage(json: JsonSchema, message: string): void {
+  if (typeof json.pattern !== "string") return;
+  json["x-kubernetes-validations"] = [{ rule: `self.matches(r'${json.pattern}')`, message }];
+  json.maxLength ??= 253;
+  delete json.pattern;
+}
+
+function jsonSchemaOf(schema: z.ZodType, options: { humanMessages: boolean }): JsonSchema {
   return z.toJSONSchema(schema, {
     io: "input",
     reused: "inline",
     unrepresentable: "any",
     override(context) {
-      const replacement = transformedFields.get(context.zodSchema._zod.def);
+      const definition = context.zodSchema._zod.def;
+      const message = options.humanMessages ? patternMessages.get(definition) : undefined;
+      if (message) withPatternMessage(context.jsonSchema, message);
+      if (options.humanMessages && definition === nodeSelector._zod.def) {
+        // The keys' pattern (propertyNames) has no place in a structural schema: a rule checks them.
+        context.jsonSchema.maxProperties = 64;
+        context.jsonSchema["x-kubernetes-validations"] = [
+          {
+            rule: `self.all(key, key.size() <= 253 && key.matches(r'${labelKeyPattern.source}'))`,
+            message: "keys must be label keys like dtr.cache or node-role.kubernetes.io/worker",
+          },
+        ];
+      }
+      const replacement = transformedFields.get(definition);
       if (!replacement) return;
       const { description } = context.jsonSchema;
       for (const key of Object.keys(context.jsonSchema)) delete context.jsonSchema[key];
@@ -136,7 +183,10 @@ const setLists = [
 ] as const;
 
 function specSchema(): JsonSchema {
-  const spec = toStructuralSchema(jsonSchemaOf(registryMirrorSpecSchema), "spec");
+  const spec = toStructuralSchema(
+    jsonSchemaOf(registryMirrorSpecSchema, { humanMessages: true }),
+    "spec",
+  );
   node(spec, ["replicas"]).default = registryMirrorDefaults.replicas;
   for (const path of setLists) node(spec, path)["x-kubernetes-list-type"] = "set";
   for (const { path, validations } of crdValidations) {
@@ -152,7 +202,11 @@ function specSchema(): JsonSchema {
 /** The CRD object, ready to serialise to YAML or to apply. */
 export function registryMirrorCustomResourceDefinition(): JsonSchema {
   const { group, version, kind, plural, singular, shortNames, scope } = registryMirrorApi;
-  const status = toStructuralSchema(jsonSchemaOf(registryMirrorStatusSchema), "status");
+  // The status is the operator's to write (checked by parseRegistryMirrorStatus first).
+  const status = toStructuralSchema(
+    jsonSchemaOf(registryMirrorStatusSchema, { humanMessages: false }),
+    "status",
+  );
   const conditions = node(status, ["conditions"]);
   // One condition per type, merged by type under server-side apply.
   conditions["x-kubernetes-list-type"] = "map";
@@ -206,10 +260,8 @@ export function registryMirrorCustomResourceDefinition(): JsonSchema {
                     "regmirror.dev/v1alpha1 (mirror-operator's manifests work with only this changed).",
                 },
                 kind: { type: "string", description: "RegistryMirror." },
-                metadata: {
-                  type: "object",
-                  description: `The name (a DNS label of at most ${maxRegistryMirrorNameLength} characters) names every object the operator makes: regmirror-NAME...`,
-                },
+                // The API server allows nothing but the type here (its own ObjectMeta applies).
+                metadata: { type: "object" },
                 spec: specSchema(),
                 status,
               },

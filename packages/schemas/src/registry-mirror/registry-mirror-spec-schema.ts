@@ -3,6 +3,7 @@ import { z } from "zod";
 import { byteSize, duration, registryHost } from "../cache-config/field-schemas.js";
 import {
   condition,
+  maxListLength,
   nodeSelector,
   objectName,
   persistentVolumeClaimRetentionPolicies,
@@ -53,6 +54,8 @@ export const ipAddress = z.unknown().transform((value, context) => {
   }
   return value;
 });
+
+export const absolutePath = z.string().regex(/^\//, { error: "an absolute path" });
 
 const s3Storage = z
   .strictObject({
@@ -122,6 +125,7 @@ const exposure = z
           .describe("Annotations of the Service, which cloud load balancers read."),
         sourceRanges: z
           .array(z.string().min(1))
+          .max(maxListLength)
           .optional()
           .describe("CIDRs allowed to connect (loadBalancerSourceRanges)."),
       })
@@ -165,13 +169,12 @@ const nodeConfiguration = z
       .describe("Nodes the agent runs on (default: every node)."),
     tolerations: z
       .array(toleration)
+      .max(maxListLength)
       .optional()
       .describe("Tolerations of the node agent pods, to reach tainted nodes."),
     containerd: z
       .strictObject({
-        certsDirectory: z
-          .string()
-          .regex(/^\//, { error: "an absolute path" })
+        certsDirectory: absolutePath
           .optional()
           .describe(
             "containerd's config_path when /etc/containerd/config.toml does not say; default /etc/containerd/certs.d.",
@@ -246,6 +249,7 @@ export const registryMirrorSpecSchema = z
     mirrorOf: z
       .array(registryHost)
       .min(1, { error: "at least one host (or leave mirrorOf out)" })
+      .max(maxListLength)
       .optional()
       .describe(
         "The registry hosts the mirror serves for: nodes send pulls for these to it. Default the upstream's host (all Docker Hub names for Docker Hub).",
@@ -278,12 +282,14 @@ export const registryMirrorSpecSchema = z
           ),
         dnsNames: z
           .array(registryHost)
+          .max(maxListLength)
           .optional()
           .describe(
             "More DNS names for the operator's serving certificate (a load balancer's or a node's name).",
           ),
         ipAddresses: z
           .array(ipAddress)
+          .max(maxListLength)
           .optional()
           .describe("More IP addresses for the operator's serving certificate."),
         includeNodeAddresses: z
@@ -324,7 +330,11 @@ export const registryMirrorSpecSchema = z
         nodeSelector: nodeSelector
           .optional()
           .describe('Nodes the cache pods run on, like dtr.cache: "true" (MSR).'),
-        tolerations: z.array(toleration).optional().describe("Tolerations of the cache pods."),
+        tolerations: z
+          .array(toleration)
+          .max(maxListLength)
+          .optional()
+          .describe("Tolerations of the cache pods."),
       })
       .optional()
       .describe("Where the cache pods run."),
