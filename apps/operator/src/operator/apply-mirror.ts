@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { KubeObject, KubernetesClient } from "@regmirror/k8s-reconciler";
 import { loadCacheConfigFromYaml } from "@regmirror/schemas";
+import { readHtpasswdSecret } from "./client-auth.js";
 import { clientAddress, extraCertificateHosts } from "./exposure-addresses.js";
 import type { ImageswapTarget } from "./imageswap-sync.js";
 import { syncImageswapMaps } from "./imageswap-sync.js";
@@ -97,6 +98,7 @@ export async function applyMirror(
   for (const secret of tls.secrets) await writer.apply(secret);
   const upstreamAuth = renderUpstreamAuthSecret(context, secrets.credentials);
   if (upstreamAuth) await writer.apply(upstreamAuth);
+  const htpasswd = readHtpasswdSecret(context, secrets.find);
 
   // ImageSwap: registry -> "<mirror host>/<registry>" (the cache routes by path prefix).
   const swapHost =
@@ -153,7 +155,7 @@ export async function applyMirror(
   const authData = JSON.stringify(upstreamAuth?.data ?? {});
   const workload = await writer.apply(
     renderCacheWorkload(context, {
-      rolloutHash: hashOf(cacheConfig, tls.certificatePem, authData),
+      rolloutHash: hashOf(cacheConfig, tls.certificatePem, authData, htpasswd ?? ""),
     }),
   );
 

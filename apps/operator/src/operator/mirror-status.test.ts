@@ -37,6 +37,11 @@ describe("computeStatus", () => {
     serviceAddress: "10.0.0.9:443",
     warnings: [],
     installation: "regmirror-system/regmirror-operator",
+    upstreamCredentialsShared: {
+      status: "False",
+      reason: "PassThrough",
+      message: "checked",
+    } as const,
   };
 
   it("is Ready only when the cache and the nodes are", () => {

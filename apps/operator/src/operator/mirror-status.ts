@@ -5,6 +5,7 @@ import {
   removeCondition,
   setCondition,
 } from "@regmirror/k8s-reconciler";
+import type { AccessCondition } from "./client-auth.js";
 
 // The status the operator writes: conditions that tell the truth. Ready only when the cache
 // pods are ready (at the current revision) and every node agent runs the current node state.
@@ -73,6 +74,8 @@ export interface StatusInputs {
   nodePort?: number;
   /** Problems that do not stop the mirror but need a person: they make Degraded true. */
   warnings: { reason: string; message: string }[];
+  /** The UpstreamCredentialsShared condition (client-auth.ts). */
+  upstreamCredentialsShared: AccessCondition;
   /** The installation that owns (reconciles) the mirror: the Claimed condition names it. */
   installation: string;
   /** When the spec names a masqueradeUrl: whether the node agents map it, and to what. */
@@ -161,6 +164,15 @@ export function computeStatus(
       message: warning
         ? inputs.warnings.map((entry) => entry.message).join("; ")
         : "the last reconcile succeeded",
+      observedGeneration: generation,
+    },
+    nowMs,
+  );
+  conditions = setCondition(
+    conditions,
+    {
+      type: "UpstreamCredentialsShared",
+      ...inputs.upstreamCredentialsShared,
       observedGeneration: generation,
     },
     nowMs,

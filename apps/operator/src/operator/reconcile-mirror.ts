@@ -24,6 +24,7 @@ import {
   registryMirrorApi,
 } from "@regmirror/schemas";
 import { applyMirror } from "./apply-mirror.js";
+import { upstreamCredentialsShared } from "./client-auth.js";
 import { finalizeMirror } from "./finalize-mirror.js";
 import { claimMirror } from "./installation-claim.js";
 import type { MirrorContext, OperatorImages } from "./mirror-context.js";
@@ -216,6 +217,7 @@ export function createMirrorReconciler(dependencies: MirrorReconcilerDependencie
         {
           generation: mirror.metadata?.generation ?? 0,
           ...applied,
+          upstreamCredentialsShared: upstreamCredentialsShared(spec),
           installation,
           ...(masquerade ? { masquerade } : {}),
         },

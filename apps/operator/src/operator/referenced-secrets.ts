@@ -9,7 +9,7 @@ import { readOptional } from "./owned-objects.js";
 import { credentialsSecretNamespace } from "./upstream-credentials.js";
 
 // The Secrets a reconcile reads: the operator's CA and serving certificate, the user's TLS
-// Secret, and the user's upstream credentials, which may live in another namespace (where
+// Secret and htpasswd Secret, and the user's upstream credentials, which may live in another namespace (where
 // mirror-operator kept them). Read fresh from the API server, never from the informer cache.
 
 export interface ReferencedSecrets {
@@ -34,6 +34,7 @@ export async function readReferencedSecrets(
   const byName = new Map<string, KubeObject | undefined>();
   const local = [names.caSecret, names.tlsSecret];
   if (spec.tls.mode === "secret") local.push(spec.tls.secretName);
+  if (spec.clientAuth.mode === "htpasswd") local.push(spec.clientAuth.htpasswdSecret);
   for (const name of local) byName.set(name, await read(namespace, name));
   let credentials: KubeObject | undefined;
   if (spec.credentialsSecret !== null) {

@@ -120,6 +120,16 @@ export const crdValidations: readonly { path: readonly string[]; validations: Ce
       ],
     },
     {
+      path: ["clientAuth"],
+      validations: [
+        {
+          rule: "has(self.htpasswdSecret) == (self.mode == 'htpasswd')",
+          message: "htpasswdSecret is required with mode htpasswd and allowed only with it",
+          fieldPath: ".htpasswdSecret",
+        },
+      ],
+    },
+    {
       path: ["exposure"],
       validations: [
         {

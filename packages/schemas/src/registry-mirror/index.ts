@@ -15,6 +15,7 @@ export {
 } from "./registry-mirror-defaults.js";
 export type { RegistryMirrorSpec, VolumeClaimRetention } from "./registry-mirror-spec.js";
 export {
+  clientAuthModes,
   exposureTypes,
   nodeConfigurationModes,
   type RegistryMirrorCondition,

@@ -203,6 +203,28 @@ const nodeConfiguration = z
   })
   .describe("How nodes are made to use the mirror: the node agent DaemonSet.");
 
+export const clientAuthModes = ["none", "pass-through", "htpasswd"] as const;
+
+/**
+ * Who may pull through the mirror. Left out: pass-through when credentialsSecret is set (the
+ * mirror's credentials are never handed to anonymous clients unless mode none says so), else
+ * none.
+ */
+const clientAuth = z
+  .strictObject({
+    mode: z
+      .enum(clientAuthModes)
+      .describe(
+        "none (anyone who reaches the mirror pulls), pass-through (a client pulls what its own credentials for the upstream allow) or htpasswd (the cache's own users).",
+      ),
+    htpasswdSecret: objectName
+      .optional()
+      .describe("htpasswd: a Secret whose key htpasswd holds bcrypt entries (htpasswd -B)."),
+  })
+  .describe(
+    "Who may pull through the mirror. Default: pass-through when credentialsSecret is set (the mirror's credentials are never handed to anonymous clients unless mode none says so), else none.",
+  );
+
 export const registryMirrorSpecSchema = z
   .strictObject({
     // mirror-operator's fields
@@ -339,13 +361,19 @@ export const registryMirrorSpecSchema = z
       .optional()
       .describe("Where the cache pods run."),
     nodeConfiguration: nodeConfiguration.optional(),
+    clientAuth: clientAuth.optional(),
   })
   .describe("The desired mirror.");
 
+/**
+ * UpstreamCredentialsShared: True when anyone who reaches the mirror can pull everything its
+ * upstream credentials can (credentialsSecret with clientAuth.mode none, written explicitly).
+ */
 export const registryMirrorConditionTypes = [
   "Ready",
   "Progressing",
   "Degraded",
+  "UpstreamCredentialsShared",
   "Claimed",
   "MasqueradeHostMapped",
 ] as const;
@@ -364,7 +392,7 @@ export const registryMirrorStatusSchema = z
           type: z
             .enum(registryMirrorConditionTypes)
             .describe(
-              "Ready (serving, nodes configured), Progressing (rolling out or deleting), Degraded (the last reconcile failed or needs a person), Claimed (which operator installation owns the mirror), MasqueradeHostMapped (whether nodes resolve masqueradeUrl).",
+              "Ready (serving, nodes configured), Progressing (rolling out or deleting), Degraded (the last reconcile failed or needs a person), UpstreamCredentialsShared (anyone who reaches the mirror pulls with its upstream credentials), Claimed (which operator installation owns the mirror), MasqueradeHostMapped (whether nodes resolve masqueradeUrl).",
             ),
         }),
       )
