@@ -1,40 +1,6 @@
-/** A pending timer; `cancel()` is safe to call more than once. */
-export interface Timer {
-  cancel(): void;
-}
+// A Clock that only moves when the test moves it: TTLs, backoff, queues and leases without waiting.
+import type { Clock } from "../clock.js";
 
-/** Time as the library sees it; inject a manual clock to test timing logic without waiting. */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  setTimer(callback: () => void, delayMs: number): Timer;
-}
-
-export const systemClock: Clock = Object.freeze({
-  now: () => Date.now(),
-  setTimer(callback: () => void, delayMs: number): Timer {
-    const handle = setTimeout(callback, Math.max(0, delayMs));
-    return { cancel: () => clearTimeout(handle) };
-  },
-});
-
-/** Resolves after `delayMs` on `clock`, or early (without rejecting) when `signal` aborts. */
-export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = (): void => {
-      timer.cancel();
-      resolve();
-    };
-    const timer = clock.setTimer(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, delayMs);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** A clock that only moves when told to: for tests of backoff, queues and leases. */
 export interface ManualClock extends Clock {
   /** Moves time forward, firing every timer that falls due, in order. */
   advance(ms: number): void;

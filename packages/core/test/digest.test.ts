@@ -4,14 +4,15 @@ import { pipeline } from "node:stream/promises";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  ContentError,
   computeDigest,
   createDigestVerifier,
   DigestMismatchError,
   InvalidDigestError,
   isDigest,
-  LengthMismatchError,
   parseDigest,
-} from "./digest.js";
+  SizeMismatchError,
+} from "../src/index.js";
 
 async function drain(chunks: Buffer[], verifier: ReturnType<typeof createDigestVerifier>) {
   const received: Buffer[] = [];
@@ -35,6 +36,36 @@ describe("digests", () => {
     expect(isDigest(computeDigest("x"))).toBe(true);
   });
 
+  it("accepts sha256 and sha512 digests of bytes", () => {
+    const sha256 = computeDigest("hello");
+    expect(sha256).toBe("sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+    expect(parseDigest(sha256)).toEqual({ algorithm: "sha256", encoded: sha256.slice(7) });
+    expect(parseDigest(computeDigest("hello", "sha512")).algorithm).toBe("sha512");
+  });
+
+  it.each([
+    ["", /algorithm:hex/],
+    ["sha256", /algorithm:hex/],
+    [":abc", /algorithm:hex/],
+    ["sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709", /unsupported algorithm "sha1"/],
+    ["sha256:abc", /64 lowercase hex/],
+    [`sha256:${"g".repeat(64)}`, /64 lowercase hex/],
+    [`sha256:${"A".repeat(64)}`, /64 lowercase hex/],
+    [`sha512:${"a".repeat(64)}`, /128 lowercase hex/],
+    ["../../etc/passwd:x", /unsupported algorithm/],
+  ])("refuses %j with a message saying why", (digest, message) => {
+    let caught: unknown;
+    try {
+      parseDigest(digest);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InvalidDigestError);
+    expect(ContentError.isInstance(caught)).toBe(true);
+    expect(caught).toMatchObject({ code: "INVALID_DIGEST" });
+    expect((caught as Error).message).toMatch(message);
+  });
+
   it("computes what crypto computes", () => {
     const bytes = randomBytes(1000);
     expect(computeDigest(bytes)).toBe(`sha256:${createHash("sha256").update(bytes).digest("hex")}`);
@@ -46,8 +77,10 @@ describe("digests", () => {
   it("passes matching content through unchanged", async () => {
     const bytes = randomBytes(100_000);
     const chunks = [bytes.subarray(0, 10), bytes.subarray(10, 70_000), bytes.subarray(70_000)];
-    const out = await drain(chunks, createDigestVerifier(computeDigest(bytes), bytes.length));
+    const verifier = createDigestVerifier(computeDigest(bytes), bytes.length);
+    const out = await drain(chunks, verifier);
     expect(out.equals(bytes)).toBe(true);
+    expect(verifier.size).toBe(bytes.length);
   });
 
   it("fails the stream on a changed byte, a short or a long body", async () => {
@@ -60,10 +93,10 @@ describe("digests", () => {
     );
     await expect(
       drain([bytes.subarray(0, 4999)], createDigestVerifier(digest, 5000)),
-    ).rejects.toBeInstanceOf(LengthMismatchError);
+    ).rejects.toBeInstanceOf(SizeMismatchError);
     await expect(
       drain([bytes, Buffer.from("x")], createDigestVerifier(digest, 5000)),
-    ).rejects.toMatchObject({ code: "LENGTH_MISMATCH", expected: 5000, actual: 5001 });
+    ).rejects.toMatchObject({ code: "SIZE_MISMATCH", expected: 5000, actual: 5001 });
   });
 
   it("throws only InvalidDigestError on arbitrary input (property)", () => {
