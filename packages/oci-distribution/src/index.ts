@@ -1,4 +1,3 @@
 export * from "./client/index.js";
-export * from "./example/index.js";
 export * from "./model/index.js";
 export * from "./server/index.js";

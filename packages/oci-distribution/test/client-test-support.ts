@@ -1,12 +1,11 @@
 /**
- * Test support (not exported from the package) shared by the client's test files: pushing a
- * test-kit image with the client, reading a whole blob, catching an expected error, recording
- * the requests the client sends. Kept beside the tests that use it.
+ * What the client's test files share: pushing a test-kit image with the client, reading a whole
+ * blob, catching an expected error, recording the requests the client sends.
  */
 
 import type { TestImage } from "@regmirror/test-kit";
 import type { Dispatcher } from "undici";
-import type { RegistryClient } from "./registry-client.js";
+import type { RegistryClient } from "../src/client/registry-client.js";
 
 /** Pushes every blob and manifest of `image` and tags the top-level manifest; returns its digest. */
 export async function pushImageWithClient(

@@ -4,7 +4,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { InvalidDigestError } from "../model/digest.js";
+import { describeError, InvalidDigestError, type Logger, silentLogger } from "@regmirror/core";
 import { RegistryError } from "../model/errors.js";
 import { repositoryNameProblem } from "../model/reference.js";
 import { handleBlob } from "./blob-endpoint.js";
@@ -16,12 +16,11 @@ import { methodNotAllowed, type RegistryExchange } from "./registry-exchange.js"
 import { matchRegistryRoute, type RegistryRoute } from "./registry-route.js";
 import type { RegistryStorage } from "./registry-storage.js";
 import { type RegistryLimits, resolveRegistryLimits } from "./server-limits.js";
-import { type RegistryServerLogger, silentServerLogger } from "./server-logger.js";
 import { handleUpload } from "./upload-endpoint.js";
 
 export interface RegistryHandlerOptions {
   storage: RegistryStorage;
-  logger?: RegistryServerLogger;
+  logger?: Logger;
   limits?: Partial<RegistryLimits>;
 }
 
@@ -80,7 +79,7 @@ async function dispatch(exchange: RegistryExchange, route: RegistryRoute): Promi
 
 export function createRegistryHandler(options: RegistryHandlerOptions): RegistryHandler {
   const { storage } = options;
-  const logger = options.logger ?? silentServerLogger;
+  const logger = options.logger ?? silentLogger;
   const limits = resolveRegistryLimits(options.limits);
   const inFlight = new Set<AbortController>();
   const bodyBuffers = createBodyBufferPool();
@@ -159,8 +158,4 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
     for (const controller of inFlight) controller.abort();
   };
   return handler;
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

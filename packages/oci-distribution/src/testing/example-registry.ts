@@ -4,12 +4,12 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Logger } from "@regmirror/core";
 import { createFilesystemStorage } from "../server/filesystem-storage.js";
-import { createMemoryStorage } from "../server/memory-storage.js";
 import { createRegistryHandler } from "../server/registry-handler.js";
 import type { RegistryStorage } from "../server/registry-storage.js";
 import type { RegistryLimits } from "../server/server-limits.js";
-import type { RegistryServerLogger } from "../server/server-logger.js";
+import { createMemoryStorage } from "./memory-storage.js";
 
 export interface ExampleRegistryOptions {
   /** Keep content in this directory; in memory when absent. */
@@ -21,7 +21,7 @@ export interface ExampleRegistryOptions {
   host?: string;
   /** A free port unless given. */
   port?: number;
-  logger?: RegistryServerLogger;
+  logger?: Logger;
   limits?: Partial<RegistryLimits>;
 }
 

@@ -5,18 +5,16 @@
  */
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
-import { computeDigest, parseDigest } from "../model/digest.js";
+import { type BlobStat, type ByteRange, computeDigest, parseDigest } from "@regmirror/core";
 import { RegistryError } from "../model/errors.js";
 import type { Descriptor } from "../model/manifest.js";
 import type {
-  BlobByteRange,
   ManifestWrite,
-  OpenedBlob,
   RegistryStorage,
-  StoredBlobInfo,
   StoredManifest,
+  StreamedBlob,
   UploadSessionStatus,
-} from "./registry-storage.js";
+} from "../server/registry-storage.js";
 
 interface MemoryRepository {
   blobs: Set<string>;
@@ -67,7 +65,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     return repository;
   }
 
-  function blobInfo(repository: string, digest: string): StoredBlobInfo | undefined {
+  function blobInfo(repository: string, digest: string): BlobStat | undefined {
     const bytes = blobs.get(digest);
     if (bytes === undefined || !repositoryOf(repository)?.blobs.has(digest)) return undefined;
     return { digest, size: bytes.byteLength };
@@ -101,11 +99,14 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       return blobInfo(repository, digest);
     },
 
-    async openBlob(repository, digest, range?: BlobByteRange): Promise<OpenedBlob | undefined> {
+    async openBlob(repository, digest, range?: ByteRange): Promise<StreamedBlob | undefined> {
       const info = blobInfo(repository, digest);
       const bytes = blobs.get(digest);
       if (info === undefined || bytes === undefined) return undefined;
-      const slice = range === undefined ? bytes : bytes.subarray(range.start, range.end + 1);
+      const slice =
+        range === undefined
+          ? bytes
+          : bytes.subarray(range.start, (range.end ?? bytes.byteLength - 1) + 1);
       return { ...info, stream: Readable.from([slice]) };
     },
 
