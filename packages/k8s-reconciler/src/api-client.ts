@@ -3,10 +3,10 @@ import {
   type KubeConfig,
   RequestContext,
 } from "@kubernetes/client-node";
+import { describeError } from "@regmirror/core";
 import type { Dispatcher } from "undici";
 import { KubernetesApiError, ReconcilerError } from "./errors.js";
 import { http1KubeConfig } from "./http1-kube-config.js";
-import { describeError } from "./logger.js";
 
 type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 

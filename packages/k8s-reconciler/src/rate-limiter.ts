@@ -1,5 +1,5 @@
+import type { Clock } from "@regmirror/core";
 import { exponentialDelay } from "./backoff.js";
-import type { Clock } from "./clock.js";
 import { ReconcilerError } from "./errors.js";
 
 /** Decides how long a key waits before it is retried after a failure. */

@@ -1,6 +1,6 @@
+import { createManualClock } from "@regmirror/core/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createManualClock } from "./clock.js";
 import { createPerKeyBackoff } from "./rate-limiter.js";
 import { createWorkQueue } from "./work-queue.js";
 

@@ -1,4 +1,4 @@
-import { type Clock, systemClock, type Timer } from "./clock.js";
+import { type Clock, systemClock, type Timer } from "@regmirror/core";
 import { createDefaultRateLimiter, type RateLimiter } from "./rate-limiter.js";
 
 /**

@@ -1,3 +1,4 @@
+import { parseDuration } from "@regmirror/core";
 import { z } from "zod";
 import { InvalidNodeStateError, type NodeStateIssue } from "./errors.js";
 import {
@@ -10,7 +11,6 @@ import {
   isValidIpAddress,
   parseCertificatePem,
   parsePrivateKeyPem,
-  parseShortDuration,
   urlForMessage,
 } from "./validation.js";
 
@@ -68,7 +68,7 @@ const headers = z
   });
 
 const dialTimeout = z.string().superRefine((value, context) => {
-  const milliseconds = parseShortDuration(value);
+  const milliseconds = parseDuration(value);
   if (milliseconds === undefined || milliseconds < 100 || milliseconds > maximumDialTimeoutMs) {
     context.addIssue({
       code: "custom",

@@ -1,4 +1,3 @@
-export * from "./capturing-logger.js";
 export * from "./certificates.js";
 export * from "./conformance-results.js";
 export * from "./conformance-suite.js";

@@ -14,7 +14,6 @@ export {
   dockerHubHosts,
   isDockerHubHost,
 } from "./docker-hub.js";
-export { formatDuration, parseDuration } from "./duration.js";
 export type {
   CacheAuthConfig,
   ConfigForm,

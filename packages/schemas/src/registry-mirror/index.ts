@@ -13,7 +13,11 @@ export {
   registryMirrorApi,
   registryMirrorDefaults,
 } from "./registry-mirror-defaults.js";
-export type { RegistryMirrorSpec, VolumeClaimRetention } from "./registry-mirror-spec.js";
+export type {
+  RegistryMirrorSpec,
+  VolumeClaimRetention,
+  VolumeClaimTemplate,
+} from "./registry-mirror-spec.js";
 export {
   clientAuthModes,
   exposureTypes,
