@@ -1,6 +1,6 @@
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
-import type { NodeAgentLogger } from "./node-agent-logger.js";
+import type { Logger } from "@regmirror/core";
 
 export interface StateFileWatcherOptions {
   stateFile: string;
@@ -8,7 +8,7 @@ export interface StateFileWatcherOptions {
   onChange(reason: "watch" | "resync"): void;
   resyncIntervalMs: number;
   debounceMs?: number;
-  logger: NodeAgentLogger;
+  logger: Logger;
 }
 
 export interface StateFileWatcher {

@@ -1,11 +1,15 @@
+// ImageSwap's shared maps ConfigMap: this mirror's lines written into it, and where they were
+// written recorded on the mirror's cache ConfigMap so they can be taken out again.
 import { isNotFound, type KubeObject, type KubernetesClient } from "@regmirror/k8s-reconciler";
+import type { MirrorContext } from "../render/mirror-context.js";
+import { fieldManager } from "../render/object-names.js";
 import {
   imageswapMapsKey,
   imageswapOwnerAnnotation,
   mergeImageswapMaps,
   parseOwned,
 } from "./imageswap-maps.js";
-import { fieldManager } from "./object-names.js";
+import type { OwnedInformers } from "./owned-objects.js";
 
 export interface ImageswapTarget {
   namespace: string;
@@ -70,4 +74,50 @@ export async function syncImageswapMaps(
     );
   }
   return merge.conflicts;
+}
+
+/** Where a mirror's lines go: the spec's ConfigMap, else the operator's default. */
+export function imageswapTarget(
+  context: MirrorContext,
+  defaults: { imageswapNamespace: string; imageswapConfigMapName: string },
+): ImageswapTarget {
+  const { imageswap } = context.spec.nodeConfiguration;
+  return {
+    namespace: imageswap.namespace ?? defaults.imageswapNamespace,
+    configMapName: imageswap.configMapName ?? defaults.imageswapConfigMapName,
+  };
+}
+
+const imageswapRecordAnnotation = "regmirror.dev/imageswap-target";
+
+export function formatImageswapTarget(target: ImageswapTarget): string {
+  return `${target.namespace}/${target.configMapName}`;
+}
+
+/** The cache ConfigMap with a note of where the mirror's ImageSwap lines are (none: as it is). */
+export function withImageswapRecord(
+  configMap: KubeObject,
+  target: ImageswapTarget | undefined,
+): KubeObject {
+  if (!target) return configMap;
+  return {
+    ...configMap,
+    metadata: {
+      ...configMap.metadata,
+      annotations: { [imageswapRecordAnnotation]: formatImageswapTarget(target) },
+    },
+  };
+}
+
+/** Where this mirror last wrote ImageSwap lines (kept on its cache config ConfigMap). */
+export function recordedImageswapTarget(
+  informers: OwnedInformers,
+  namespace: string,
+  cacheConfigMap: string,
+): ImageswapTarget | undefined {
+  const configMap = informers.ConfigMap.store.get(`${namespace}/${cacheConfigMap}`);
+  const recorded = configMap?.metadata?.annotations?.[imageswapRecordAnnotation];
+  const slash = recorded?.indexOf("/") ?? -1;
+  if (!recorded || slash < 0) return undefined;
+  return { namespace: recorded.slice(0, slash), configMapName: recorded.slice(slash + 1) };
 }

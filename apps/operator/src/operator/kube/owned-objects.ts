@@ -1,3 +1,4 @@
+import type { Logger } from "@regmirror/core";
 import {
   controllerOf,
   createInformer,
@@ -5,10 +6,9 @@ import {
   isNotFound,
   type KubeObject,
   type KubernetesClient,
-  type Logger,
   withControllerReference,
 } from "@regmirror/k8s-reconciler";
-import { fieldManager, managedByLabel, managedByValue } from "./object-names.js";
+import { fieldManager, managedByLabel, managedByValue } from "../render/object-names.js";
 
 // The kinds a mirror owns, each watched in the operator's namespace so that a change or a
 // deletion (drift) reconciles the owning mirror.

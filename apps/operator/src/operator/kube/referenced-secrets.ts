@@ -3,14 +3,33 @@ import {
   KubernetesApiError,
   type KubernetesClient,
 } from "@regmirror/k8s-reconciler";
-import type { MirrorContext } from "./mirror-context.js";
-import { OperatorError } from "./operator-error.js";
+import type { RegistryMirrorSpec } from "@regmirror/schemas";
+import { OperatorError } from "../operator-error.js";
+import type { MirrorContext } from "../render/mirror-context.js";
+import { credentialsSecretNamespace } from "../render/upstream-credentials.js";
 import { readOptional } from "./owned-objects.js";
-import { credentialsSecretNamespace } from "./upstream-credentials.js";
 
 // The Secrets a reconcile reads: the operator's CA and serving certificate, the user's TLS
 // Secret and htpasswd Secret, and the user's upstream credentials, which may live in another namespace (where
 // mirror-operator kept them). Read fresh from the API server, never from the informer cache.
+
+/**
+ * The user's Secrets in the operator's namespace that `spec` names (TLS, htpasswd, S3 and
+ * upstream credentials): a change of one of them reconciles the mirror.
+ */
+export function userSecretNames(spec: RegistryMirrorSpec, operatorNamespace: string): string[] {
+  const names: string[] = [];
+  if (spec.tls.mode === "secret") names.push(spec.tls.secretName);
+  if (spec.clientAuth.mode === "htpasswd") names.push(spec.clientAuth.htpasswdSecret);
+  if (spec.storage.kind === "s3" && spec.storage.credentials.mode === "static") {
+    names.push(spec.storage.credentials.secretName);
+  }
+  const credentials = spec.credentialsSecret;
+  if (credentials !== null && (credentials.namespace ?? operatorNamespace) === operatorNamespace) {
+    names.push(credentials.name);
+  }
+  return names;
+}
 
 export interface ReferencedSecrets {
   /** A Secret in the operator's namespace by name; undefined when it does not exist. */

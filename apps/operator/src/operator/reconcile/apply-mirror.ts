@@ -1,52 +1,48 @@
 import { createHash } from "node:crypto";
-import type { KubeObject, KubernetesClient } from "@regmirror/k8s-reconciler";
 import { loadCacheConfigFromYaml } from "@regmirror/schemas";
-import { readHtpasswdSecret } from "./client-auth.js";
-import { clientAddress, extraCertificateHosts } from "./exposure-addresses.js";
-import type { ImageswapTarget } from "./imageswap-sync.js";
-import { syncImageswapMaps } from "./imageswap-sync.js";
-import type { MirrorContext } from "./mirror-context.js";
 import {
-  type NodeProgress,
-  nodeProgress,
-  type WorkloadProgress,
-  workloadProgress,
-} from "./mirror-status.js";
-import { uninstallFromSpec, uninstallStartedAt } from "./node-agent-uninstall.js";
-import { mirrorLabels } from "./object-names.js";
-import { OperatorError } from "./operator-error.js";
-import { type AppliedVersion, createOwnedObjectWriter } from "./owned-object-writer.js";
-import { deleteOwned, type OwnedInformers } from "./owned-objects.js";
-import { readReferencedSecrets } from "./referenced-secrets.js";
-import { renderCacheConfig } from "./render-cache-config.js";
-import { renderCacheWorkload } from "./render-cache-workload.js";
+  formatImageswapTarget,
+  imageswapTarget,
+  recordedImageswapTarget,
+  syncImageswapMaps,
+  withImageswapRecord,
+} from "../kube/imageswap-sync.js";
+import { createOwnedObjectWriter } from "../kube/owned-object-writer.js";
+import { deleteOwned } from "../kube/owned-objects.js";
+import { readReferencedSecrets } from "../kube/referenced-secrets.js";
+import { OperatorError } from "../operator-error.js";
+import { readHtpasswdSecret } from "../render/client-auth.js";
+import { clientAddress, extraCertificateHosts } from "../render/exposure-addresses.js";
+import type { MirrorContext } from "../render/mirror-context.js";
+import { mirrorLabels } from "../render/object-names.js";
+import { renderCacheConfig } from "../render/render-cache-config.js";
+import { renderCacheWorkload } from "../render/render-cache-workload.js";
 import {
   nodeFacingHost,
   nodeRuntimes,
   renderNodeAgentDaemonSet,
   renderNodeState,
   renderNodeStateConfigMap,
-} from "./render-node-agent.js";
-import { renderClientService, renderHeadlessService, renderIngress } from "./render-services.js";
-import { resolveTls } from "./tls-material.js";
-import { renderUpstreamAuthSecret } from "./upstream-credentials.js";
+} from "../render/render-node-agent.js";
+import {
+  renderClientService,
+  renderHeadlessService,
+  renderIngress,
+} from "../render/render-services.js";
+import { resolveTls } from "../render/tls-material.js";
+import { renderUpstreamAuthSecret } from "../render/upstream-credentials.js";
+import {
+  type NodeProgress,
+  nodeProgress,
+  type WorkloadProgress,
+  workloadProgress,
+} from "./mirror-status.js";
+import { uninstallNodeAgents, uninstallStartedAt } from "./node-agent-uninstall.js";
+import type { OperatorDependencies } from "./operator-dependencies.js";
 
 // One pass over a live mirror: every owned object applied in dependency order (the Service
 // first: its addresses go into the certificate and the node state), owned objects of a previous
 // shape removed, then what the cluster reports about them.
-
-export interface ApplyMirrorDependencies {
-  client: KubernetesClient;
-  informers: OwnedInformers;
-  /** The cluster's Nodes (NodePort addresses); empty when none are known. */
-  nodes(): readonly KubeObject[];
-  /** What this operator last applied, by object (see createOwnedObjectWriter). */
-  appliedVersions: Map<string, AppliedVersion>;
-  imageswapNamespace: string;
-  imageswapConfigMapName: string;
-  now(): number;
-  signal?: AbortSignal;
-}
 
 export interface AppliedMirror {
   workload: WorkloadProgress;
@@ -70,9 +66,10 @@ function hashOf(...parts: string[]): string {
 
 export async function applyMirror(
   context: MirrorContext,
-  dependencies: ApplyMirrorDependencies,
+  dependencies: OperatorDependencies,
+  signal?: AbortSignal,
 ): Promise<AppliedMirror> {
-  const { client, informers, signal } = dependencies;
+  const { client, informers, clock } = dependencies;
   const { mirror, spec, namespace } = context;
   const writer = createOwnedObjectWriter({
     client,
@@ -94,7 +91,7 @@ export async function applyMirror(
   // reconciles in a row never issue two certificates.
   const secrets = await readReferencedSecrets(client, context, signal);
   const extraHosts = extraCertificateHosts(spec, service, nodes);
-  const tls = await resolveTls(context, clusterIp, extraHosts, secrets.find, dependencies.now());
+  const tls = await resolveTls(context, clusterIp, extraHosts, secrets.find, clock.now());
   for (const secret of tls.secrets) await writer.apply(secret);
   const upstreamAuth = renderUpstreamAuthSecret(context, secrets.credentials);
   if (upstreamAuth) await writer.apply(upstreamAuth);
@@ -110,7 +107,10 @@ export async function applyMirror(
   const target = imageswapTarget(context, dependencies);
   const previousTarget = recordedImageswapTarget(informers, namespace, context.names.cacheConfig);
   const warnings: AppliedMirror["warnings"] = [];
-  if (previousTarget && (!usesImageswap || formatTarget(previousTarget) !== formatTarget(target))) {
+  if (
+    previousTarget &&
+    (!usesImageswap || formatImageswapTarget(previousTarget) !== formatImageswapTarget(target))
+  ) {
     await syncImageswapMaps(client, previousTarget, context.name, new Map(), signal);
   }
   if (usesImageswap) {
@@ -118,7 +118,7 @@ export async function applyMirror(
     if (conflicts.length > 0) {
       warnings.push({
         reason: "ImageSwapConflict",
-        message: `ImageSwap maps ${formatTarget(target)} already map ${conflicts.join(", ")} (lines regmirror did not write): left as they are`,
+        message: `ImageSwap maps ${formatImageswapTarget(target)} already map ${conflicts.join(", ")} (lines regmirror did not write): left as they are`,
       });
     }
   }
@@ -170,13 +170,8 @@ export async function applyMirror(
       await writer.apply(renderNodeAgentDaemonSet(context, nodeState, false)),
     );
   } else if (existingAgent) {
-    const startedAt = uninstallStartedAt(existingAgent, dependencies.now());
-    const uninstalling = await uninstallFromSpec(mirror, spec, startedAt, {
-      ...dependencies,
-      namespace,
-      names: context.names,
-      images: context.images,
-    });
+    const startedAt = uninstallStartedAt(existingAgent, clock.now());
+    const uninstalling = await uninstallNodeAgents(context, startedAt, dependencies, signal);
     const progress = nodeProgress(uninstalling);
     // The state stays until the DaemonSet is gone: agents still read it.
     writer.keep("ConfigMap", context.names.nodeState);
@@ -201,48 +196,4 @@ export async function applyMirror(
     ...(tls.renewAtMs !== undefined ? { renewAtMs: tls.renewAtMs } : {}),
     changes: writer.changes(),
   };
-}
-
-export function imageswapTarget(
-  context: MirrorContext,
-  defaults: { imageswapNamespace: string; imageswapConfigMapName: string },
-): ImageswapTarget {
-  const { imageswap } = context.spec.nodeConfiguration;
-  return {
-    namespace: imageswap.namespace ?? defaults.imageswapNamespace,
-    configMapName: imageswap.configMapName ?? defaults.imageswapConfigMapName,
-  };
-}
-
-const imageswapRecordAnnotation = "regmirror.dev/imageswap-target";
-
-function formatTarget(target: ImageswapTarget): string {
-  return `${target.namespace}/${target.configMapName}`;
-}
-
-function withImageswapRecord(
-  configMap: KubeObject,
-  target: ImageswapTarget | undefined,
-): KubeObject {
-  if (!target) return configMap;
-  return {
-    ...configMap,
-    metadata: {
-      ...configMap.metadata,
-      annotations: { [imageswapRecordAnnotation]: formatTarget(target) },
-    },
-  };
-}
-
-/** Where this mirror last wrote ImageSwap lines (kept on its cache config ConfigMap). */
-export function recordedImageswapTarget(
-  informers: OwnedInformers,
-  namespace: string,
-  cacheConfigMap: string,
-): ImageswapTarget | undefined {
-  const configMap = informers.ConfigMap.store.get(`${namespace}/${cacheConfigMap}`);
-  const recorded = configMap?.metadata?.annotations?.[imageswapRecordAnnotation];
-  const slash = recorded?.indexOf("/") ?? -1;
-  if (!recorded || slash < 0) return undefined;
-  return { namespace: recorded.slice(0, slash), configMapName: recorded.slice(slash + 1) };
 }

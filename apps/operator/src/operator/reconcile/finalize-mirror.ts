@@ -1,29 +1,24 @@
 import {
   type Condition,
-  type EventRecorder,
   hasFinalizer,
   type KubeObject,
-  type KubernetesClient,
-  type Logger,
   type ReconcileResult,
   removeFinalizer,
   setCondition,
   updateStatus,
 } from "@regmirror/k8s-reconciler";
 import { parseRegistryMirrorSpec, registryMirrorApi } from "@regmirror/schemas";
-import { recordedImageswapTarget } from "./apply-mirror.js";
-import { syncImageswapMaps } from "./imageswap-sync.js";
-import type { OperatorImages } from "./mirror-context.js";
+import { recordedImageswapTarget, syncImageswapMaps } from "../kube/imageswap-sync.js";
+import { deleteOwned, ownedBy, ownedKinds, readOptional } from "../kube/owned-objects.js";
+import { createMirrorContext } from "../render/mirror-context.js";
+import { fieldManager, finalizerName, mirrorObjectNames } from "../render/object-names.js";
 import { nodeProgress } from "./mirror-status.js";
-import { uninstallFromSpec, uninstallInPlace, uninstallStartedAt } from "./node-agent-uninstall.js";
-import { fieldManager, finalizerName, mirrorObjectNames } from "./object-names.js";
 import {
-  deleteOwned,
-  type OwnedInformers,
-  ownedBy,
-  ownedKinds,
-  readOptional,
-} from "./owned-objects.js";
+  uninstallInPlace,
+  uninstallNodeAgents,
+  uninstallStartedAt,
+} from "./node-agent-uninstall.js";
+import type { OperatorDependencies } from "./operator-dependencies.js";
 
 // Deleting a mirror: the node agents get an empty desired state and remove what they wrote;
 // when the DaemonSet reports every agent on it (or the timeout passes, which is reported),
@@ -31,47 +26,33 @@ import {
 
 const pollWhileWaitingMs = 2_000;
 
-export interface FinalizeDependencies {
-  client: KubernetesClient;
-  informers: OwnedInformers;
-  namespace: string;
-  images: OperatorImages;
-  imageswapNamespace: string;
-  nodeCleanupTimeoutMs: number;
-  events: EventRecorder;
-  logger: Logger;
-  now(): number;
-  signal?: AbortSignal;
-}
-
 async function writeConditions(
-  dependencies: FinalizeDependencies,
+  dependencies: OperatorDependencies,
   mirror: KubeObject,
   condition: Omit<Condition, "lastTransitionTime">,
+  signal: AbortSignal | undefined,
 ): Promise<KubeObject> {
   const status = (mirror.status ?? {}) as Record<string, unknown>;
   const conditions = setCondition(
     status.conditions as Condition[] | undefined,
     { ...condition, observedGeneration: mirror.metadata?.generation },
-    dependencies.now(),
+    dependencies.clock.now(),
   );
   return updateStatus(
     dependencies.client,
     mirror,
     { ...status, conditions },
-    {
-      fieldManager,
-      signal: dependencies.signal,
-    },
+    { fieldManager, signal },
   );
 }
 
 export async function finalizeMirror(
   mirror: KubeObject,
-  dependencies: FinalizeDependencies,
+  dependencies: OperatorDependencies,
+  signal?: AbortSignal,
 ): Promise<ReconcileResult> {
   if (!hasFinalizer(mirror, finalizerName)) return undefined;
-  const { client, informers, namespace, signal } = dependencies;
+  const { client, informers, namespace } = dependencies;
   const name = mirror.metadata?.name ?? "";
   // Read fresh: the cache can still hold a mirror whose finalizer an earlier pass removed (the
   // deletions of its objects queue it again), which would report and log its end twice.
@@ -83,7 +64,7 @@ export async function finalizeMirror(
   if (!current || !hasFinalizer(current, finalizerName)) return undefined;
   mirror = current;
   const names = mirrorObjectNames(name);
-  const now = dependencies.now();
+  const now = dependencies.clock.now();
   let timedOut: string | undefined;
 
   // ImageSwap lines first, while nothing else has changed.
@@ -99,10 +80,14 @@ export async function finalizeMirror(
   }
   if (daemonSet) {
     const startedAt = uninstallStartedAt(daemonSet, now);
-    const inputs = { ...dependencies, names };
     const applied = spec
-      ? await uninstallFromSpec(mirror, spec, startedAt, inputs)
-      : await uninstallInPlace(daemonSet, startedAt, inputs);
+      ? await uninstallNodeAgents(
+          createMirrorContext(mirror, spec, dependencies),
+          startedAt,
+          dependencies,
+          signal,
+        )
+      : await uninstallInPlace(daemonSet, names, startedAt, dependencies, signal);
     const progress = nodeProgress(applied);
     if (!progress.done) {
       const remainingMs = startedAt + dependencies.nodeCleanupTimeoutMs - now;
@@ -111,12 +96,17 @@ export async function finalizeMirror(
           ? "the DaemonSet has not reported the uninstall rollout yet"
           : `${progress.configured}/${progress.desired} node agents have removed the mirror's files`;
       if (remainingMs > 0) {
-        await writeConditions(dependencies, mirror, {
-          type: "Progressing",
-          status: "True",
-          reason: "RemovingNodeConfiguration",
-          message: `deleting: waiting for the node agents; ${waiting}`,
-        });
+        await writeConditions(
+          dependencies,
+          mirror,
+          {
+            type: "Progressing",
+            status: "True",
+            reason: "RemovingNodeConfiguration",
+            message: `deleting: waiting for the node agents; ${waiting}`,
+          },
+          signal,
+        );
         return { requeueAfter: Math.min(pollWhileWaitingMs, remainingMs) };
       }
       timedOut = `node cleanup timed out after ${Math.round(dependencies.nodeCleanupTimeoutMs / 1000)}s (${waiting}): files may remain on nodes whose agent did not report`;
@@ -131,12 +121,12 @@ export async function finalizeMirror(
       action: "Finalize",
       note: timedOut,
     });
-    mirror = await writeConditions(dependencies, mirror, {
-      type: "Degraded",
-      status: "True",
-      reason: "NodeCleanupTimedOut",
-      message: timedOut,
-    });
+    mirror = await writeConditions(
+      dependencies,
+      mirror,
+      { type: "Degraded", status: "True", reason: "NodeCleanupTimedOut", message: timedOut },
+      signal,
+    );
   } else {
     await dependencies.events.record(mirror, {
       type: "Normal",

@@ -1,6 +1,6 @@
 import { type KubeObject, type KubernetesClient, PatchType } from "@regmirror/k8s-reconciler";
 import { ownerAnnotation, registryMirrorApi } from "@regmirror/schemas";
-import { fieldManager, mirrorOperatorMirrorLabel } from "./object-names.js";
+import { fieldManager, mirrorOperatorMirrorLabel } from "../render/object-names.js";
 
 // One owner per mirror (docs/adr/0021-one-owner-per-mirror.md). An installation (the operator's
 // namespace and Lease) claims an unclaimed mirror by writing its name into an annotation, with

@@ -5,7 +5,7 @@ import {
   removeCondition,
   setCondition,
 } from "@regmirror/k8s-reconciler";
-import type { AccessCondition } from "./client-auth.js";
+import type { AccessCondition } from "../render/client-auth.js";
 
 // The status the operator writes: conditions that tell the truth. Ready only when the cache
 // pods are ready (at the current revision) and every node agent runs the current node state.

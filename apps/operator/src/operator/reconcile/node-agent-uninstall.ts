@@ -1,15 +1,15 @@
-import { type KubeObject, type KubernetesClient, PatchType } from "@regmirror/k8s-reconciler";
-import type { RegistryMirrorSpec } from "@regmirror/schemas";
-import type { MirrorContext, OperatorImages } from "./mirror-context.js";
-import { fieldManager, type MirrorObjectNames } from "./object-names.js";
-import { applyOwned, type OwnedInformers } from "./owned-objects.js";
+import { type KubeObject, PatchType } from "@regmirror/k8s-reconciler";
+import { applyOwned } from "../kube/owned-objects.js";
+import type { MirrorContext } from "../render/mirror-context.js";
+import { fieldManager, type MirrorObjectNames } from "../render/object-names.js";
 import {
   nodeStateFileName,
   nodeStateHash,
   renderNodeAgentDaemonSet,
   renderNodeState,
   renderNodeStateConfigMap,
-} from "./render-node-agent.js";
+} from "../render/render-node-agent.js";
+import type { OperatorDependencies } from "./operator-dependencies.js";
 
 // Taking the mirror's configuration off the nodes: the node agent DaemonSet gets an empty desired
 // state and rolls; each new agent removes what it wrote before it turns ready, so the DaemonSet's
@@ -18,38 +18,21 @@ import {
 
 export const uninstallStartedAnnotation = "regmirror.dev/uninstall-started-at";
 
-export interface UninstallInputs {
-  client: KubernetesClient;
-  informers: OwnedInformers;
-  namespace: string;
-  names: MirrorObjectNames;
-  images: OperatorImages;
-  now(): number;
-  signal?: AbortSignal;
-}
-
 /** When the uninstall began (kept on the DaemonSet across reconciles and restarts). */
 export function uninstallStartedAt(daemonSet: KubeObject, nowMs: number): number {
   const recorded = Number(daemonSet.metadata?.annotations?.[uninstallStartedAnnotation]);
   return Number.isFinite(recorded) && recorded > 0 ? recorded : nowMs;
 }
 
-/** Re-renders the DaemonSet and its state from the spec, in uninstall mode. */
-export async function uninstallFromSpec(
-  mirror: KubeObject,
-  spec: RegistryMirrorSpec,
+/** Re-renders the DaemonSet and its state from the mirror's spec, in uninstall mode. */
+export async function uninstallNodeAgents(
+  context: MirrorContext,
   startedAt: number,
-  inputs: UninstallInputs,
+  dependencies: Pick<OperatorDependencies, "client">,
+  signal?: AbortSignal,
 ): Promise<KubeObject> {
-  const { client, signal } = inputs;
-  const context: MirrorContext = {
-    mirror,
-    name: mirror.metadata?.name ?? "",
-    namespace: inputs.namespace,
-    spec,
-    names: inputs.names,
-    images: inputs.images,
-  };
+  const { client } = dependencies;
+  const { mirror } = context;
   const nodeState = renderNodeState(context, { clusterIp: "", caPem: "", uninstall: true });
   await applyOwned(client, mirror, renderNodeStateConfigMap(context, nodeState), signal);
   const rendered = renderNodeAgentDaemonSet(context, nodeState, true);
@@ -69,11 +52,13 @@ export async function uninstallFromSpec(
  */
 export async function uninstallInPlace(
   daemonSet: KubeObject,
+  names: MirrorObjectNames,
   startedAt: number,
-  inputs: UninstallInputs,
+  dependencies: Pick<OperatorDependencies, "client" | "informers" | "namespace">,
+  signal?: AbortSignal,
 ): Promise<KubeObject> {
-  const { client, namespace, names, signal } = inputs;
-  const current = inputs.informers.ConfigMap.store.get(`${namespace}/${names.nodeState}`);
+  const { client, namespace } = dependencies;
+  const current = dependencies.informers.ConfigMap.store.get(`${namespace}/${names.nodeState}`);
   let runtimes: unknown = [];
   try {
     const data = current?.data as Record<string, string> | undefined;

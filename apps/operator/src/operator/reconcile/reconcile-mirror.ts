@@ -1,16 +1,12 @@
 import {
   addFinalizer,
   type Condition,
-  type EventRecorder,
   hasFinalizer,
-  type Informer,
   isBeingDeleted,
   isConflict,
   isNotFound,
   type KubeObject,
   KubernetesApiError,
-  type KubernetesClient,
-  type Logger,
   type ReconcileRequest,
   type ReconcileResult,
   ReconcilerError,
@@ -23,41 +19,20 @@ import {
   RegistryMirrorInvalidError,
   registryMirrorApi,
 } from "@regmirror/schemas";
+import { OperatorError } from "../operator-error.js";
+import { upstreamCredentialsShared } from "../render/client-auth.js";
+import { createMirrorContext } from "../render/mirror-context.js";
+import { fieldManager, finalizerName } from "../render/object-names.js";
+import { nodeRuntimes } from "../render/render-node-agent.js";
 import { applyMirror } from "./apply-mirror.js";
-import { upstreamCredentialsShared } from "./client-auth.js";
 import { finalizeMirror } from "./finalize-mirror.js";
 import { claimMirror } from "./installation-claim.js";
-import type { MirrorContext, OperatorImages } from "./mirror-context.js";
 import { computeStatus, failureConditions } from "./mirror-status.js";
-import { fieldManager, finalizerName, mirrorObjectNames } from "./object-names.js";
-import { OperatorError } from "./operator-error.js";
-import type { AppliedVersion } from "./owned-object-writer.js";
-import type { OwnedInformers } from "./owned-objects.js";
-import { nodeRuntimes } from "./render-node-agent.js";
+import type { OperatorDependencies } from "./operator-dependencies.js";
 
 // The reconcile of one RegistryMirror. Every failure is reported three ways: the Degraded
 // condition (what `kubectl get rm` and `describe` show), a Warning Event, and the log; API
 // errors are then thrown so the key is retried with backoff.
-
-export interface MirrorReconcilerDependencies {
-  client: KubernetesClient;
-  mirrors: Informer;
-  informers: OwnedInformers;
-  /** The cluster's Nodes (NodePort addresses). */
-  nodes(): readonly KubeObject[];
-  namespace: string;
-  /** This installation's name ("namespace/lease"), written into the claims it makes. */
-  installation: string;
-  images: OperatorImages;
-  imageswapNamespace: string;
-  imageswapConfigMapName: string;
-  nodeCleanupTimeoutMs: number;
-  /** Look again this often even when nothing changes (drift nobody is told about). */
-  resyncIntervalMs: number;
-  events: EventRecorder;
-  logger: Logger;
-  now(): number;
-}
 
 const namePattern = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -89,12 +64,11 @@ function describeFailure(error: unknown): { reason: string; message: string } {
   };
 }
 
-export function createMirrorReconciler(dependencies: MirrorReconcilerDependencies) {
-  const { client, mirrors, logger, events, installation } = dependencies;
+export function createMirrorReconciler(dependencies: OperatorDependencies) {
+  const { client, mirrors, logger, events, installation, clock } = dependencies;
   // What was last reported about mirrors another installation owns (uid -> owner), so the log
   // line and the Event come once per mirror and owner, not on every update of its status.
   const reportedOwners = new Map<string, string>();
-  const appliedVersions = new Map<string, AppliedVersion>();
   const otherInstallations = new Set<string>();
 
   async function reportOwnedElsewhere(mirror: KubeObject, owner: string): Promise<void> {
@@ -140,7 +114,7 @@ export function createMirrorReconciler(dependencies: MirrorReconcilerDependencie
       status.conditions as Condition[] | undefined,
       failure,
       latest.metadata?.generation ?? 0,
-      dependencies.now(),
+      clock.now(),
       installation,
     );
     try {
@@ -173,7 +147,7 @@ export function createMirrorReconciler(dependencies: MirrorReconcilerDependencie
       mirror = claim.mirror;
       reportedOwners.delete(mirror.metadata?.uid ?? "");
       if (isBeingDeleted(mirror)) {
-        return await finalizeMirror(mirror, { ...dependencies, now: dependencies.now, signal });
+        return await finalizeMirror(mirror, dependencies, signal);
       }
       if (name.length > maxRegistryMirrorNameLength || !namePattern.test(name)) {
         throw new OperatorError(
@@ -186,24 +160,8 @@ export function createMirrorReconciler(dependencies: MirrorReconcilerDependencie
       if (!hasFinalizer(mirror, finalizerName)) {
         mirror = await addFinalizer(client, mirror, finalizerName, { fieldManager, signal });
       }
-      const context: MirrorContext = {
-        mirror,
-        name,
-        namespace: dependencies.namespace,
-        spec,
-        names: mirrorObjectNames(name),
-        images: dependencies.images,
-      };
-      const applied = await applyMirror(context, {
-        client,
-        informers: dependencies.informers,
-        nodes: dependencies.nodes,
-        appliedVersions,
-        imageswapNamespace: dependencies.imageswapNamespace,
-        imageswapConfigMapName: dependencies.imageswapConfigMapName,
-        now: dependencies.now,
-        signal,
-      });
+      const context = createMirrorContext(mirror, spec, dependencies);
+      const applied = await applyMirror(context, dependencies, signal);
       const previous = ((mirror.status ?? {}) as { conditions?: Condition[] }).conditions;
       const masquerade = spec.masqueradeHostGiven
         ? {
@@ -221,7 +179,7 @@ export function createMirrorReconciler(dependencies: MirrorReconcilerDependencie
           installation,
           ...(masquerade ? { masquerade } : {}),
         },
-        dependencies.now(),
+        clock.now(),
       );
       await updateStatus(client, mirror, status, { fieldManager, signal });
       for (const warning of applied.warnings) {
@@ -247,11 +205,9 @@ export function createMirrorReconciler(dependencies: MirrorReconcilerDependencie
       const untilRenewal =
         applied.renewAtMs === undefined
           ? Number.POSITIVE_INFINITY
-          : applied.renewAtMs - dependencies.now();
-      const foreignCredentials =
-        spec.credentialsSecret?.namespace !== undefined &&
-        spec.credentialsSecret?.namespace !== null &&
-        spec.credentialsSecret.namespace !== dependencies.namespace;
+          : applied.renewAtMs - clock.now();
+      const credentialsNamespace = spec.credentialsSecret?.namespace ?? dependencies.namespace;
+      const foreignCredentials = credentialsNamespace !== dependencies.namespace;
       return {
         requeueAfter: Math.max(
           1_000,

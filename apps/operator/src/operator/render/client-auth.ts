@@ -1,7 +1,7 @@
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import type { RegistryMirrorSpec } from "@regmirror/schemas";
+import { OperatorError } from "../operator-error.js";
 import type { MirrorContext } from "./mirror-context.js";
-import { OperatorError } from "./operator-error.js";
 
 // Who may pull through a mirror (spec.clientAuth): the htpasswd Secret the cache mounts, and the
 // UpstreamCredentialsShared condition, which says when anyone who reaches the mirror can pull

@@ -1,6 +1,7 @@
+// The one context of a mirror's reconcile: the mirror, its parsed spec and the names of its objects.
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import type { RegistryMirrorSpec } from "@regmirror/schemas";
-import type { MirrorObjectNames } from "./object-names.js";
+import { type MirrorObjectNames, mirrorObjectNames } from "./object-names.js";
 
 /** Everything a renderer needs to know about one mirror. */
 export interface MirrorContext {
@@ -22,4 +23,21 @@ export interface OperatorImages {
   pullPolicy?: "Always" | "IfNotPresent" | "Never";
   /** imagePullSecrets of the pods the operator renders (in its namespace). */
   pullSecrets?: readonly string[];
+}
+
+/** The context of `mirror`, whose spec parsed to `spec`, in the operator's `namespace`. */
+export function createMirrorContext(
+  mirror: KubeObject,
+  spec: RegistryMirrorSpec,
+  operator: { namespace: string; images: OperatorImages },
+): MirrorContext {
+  const name = mirror.metadata?.name ?? "";
+  return {
+    mirror,
+    name,
+    namespace: operator.namespace,
+    spec,
+    names: mirrorObjectNames(name),
+    images: operator.images,
+  };
 }

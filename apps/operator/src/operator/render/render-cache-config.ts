@@ -1,4 +1,5 @@
-import { formatDuration, type RegistryMirrorSpec } from "@regmirror/schemas";
+import { formatDuration } from "@regmirror/core";
+import type { RegistryMirrorSpec } from "@regmirror/schemas";
 import { stringify } from "yaml";
 import { htpasswdKey } from "./client-auth.js";
 import { cachePort } from "./object-names.js";
@@ -45,10 +46,9 @@ export function renderCacheConfig(spec: RegistryMirrorSpec): string {
   const storage: Record<string, unknown> = {};
   if (spec.storage.kind === "pvc") {
     storage.filesystem = { rootDirectory: cacheMountPaths.data };
-    const claimSpec = spec.storage.volumeClaimTemplate.spec as
-      | { resources?: { requests?: { storage?: unknown } } }
-      | undefined;
-    const volumeBytes = quantityToBytes(claimSpec?.resources?.requests?.storage);
+    const volumeBytes = quantityToBytes(
+      spec.storage.volumeClaimTemplate.spec.resources.requests.storage,
+    );
     const maxSize =
       spec.maxSizeBytes ??
       (volumeBytes === undefined ? undefined : Math.floor(volumeBytes * volumeFillRatio));

@@ -135,10 +135,7 @@ export function renderCacheWorkload(context: MirrorContext, inputs: WorkloadInpu
       spec: { replicas: spec.replicas, selector, template: podTemplate(context, inputs) },
     };
   }
-  const template = spec.storage.volumeClaimTemplate as {
-    metadata?: Record<string, unknown>;
-    spec?: Record<string, unknown>;
-  };
+  const template = spec.storage.volumeClaimTemplate;
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -155,7 +152,7 @@ export function renderCacheWorkload(context: MirrorContext, inputs: WorkloadInpu
           apiVersion: "v1",
           kind: "PersistentVolumeClaim",
           metadata: { ...template.metadata, name: "data" },
-          spec: template.spec ?? {},
+          spec: template.spec,
         },
       ],
     },

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import type { KubeObject } from "@regmirror/k8s-reconciler";
+import { OperatorError } from "../operator-error.js";
 import {
   type CertificateAndKey,
   createCertificateAuthority,
@@ -8,7 +9,6 @@ import {
 } from "./certificate-authority.js";
 import type { MirrorContext } from "./mirror-context.js";
 import { mirrorLabels, serviceDnsNames } from "./object-names.js";
-import { OperatorError } from "./operator-error.js";
 
 // The TLS material of a mirror: the user's kubernetes.io/tls Secret as it is, or a CA the
 // operator keeps in a Secret and a serving certificate it issues from it, renewed before expiry

@@ -1,7 +1,7 @@
 import type { KubeObject } from "@regmirror/k8s-reconciler";
+import { OperatorError } from "../operator-error.js";
 import type { MirrorContext } from "./mirror-context.js";
 import { mirrorLabels } from "./object-names.js";
-import { OperatorError } from "./operator-error.js";
 
 // mirror-operator's credentialsSecret, turned into the Docker config file the cache reads
 // (regmirror.upstreams[].credentials.dockerConfig). Accepted: a Secret with `username` and
