@@ -1,3 +1,4 @@
+import { createReadStream } from "node:fs";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type BlobBackend, validateExpectedSize } from "./blob-backend.js";
@@ -146,14 +147,46 @@ export async function createManagedBlobStore(
   }
 
   /** One eviction pass at a time; a caller that finds one running waits and checks again. */
-  async function enforceCap(): Promise<EvictionEvent[]> {
+  async function exclusively(pass: () => Promise<EvictionEvent[]>): Promise<EvictionEvent[]> {
     while (evictionPass) await evictionPass.catch(() => {});
-    evictionPass = enforceCapOnce();
+    evictionPass = pass();
     try {
       return await evictionPass;
     } finally {
       evictionPass = undefined;
     }
+  }
+
+  const enforceCap = () => exclusively(enforceCapOnce);
+
+  /** Least recently used first; blobs being read or written are never candidates. */
+  function evictionCandidates(): string[] {
+    return [...sizes.keys()]
+      .filter((digest) => !references.inUse(digest))
+      .sort((a, b) => (accessTimes.get(a) ?? 0) - (accessTimes.get(b) ?? 0));
+  }
+
+  /** Evicts until the disk has `bytes` free, unless even every candidate would not do. */
+  async function makeRoomOnce(bytes: number, freeBytes: () => Promise<number>) {
+    const evicted: EvictionEvent[] = [];
+    let free = await freeBytes();
+    if (free >= bytes) return evicted;
+    const candidates = evictionCandidates();
+    const reclaimable = candidates.reduce((sum, digest) => sum + (sizes.get(digest) ?? 0), 0);
+    if (free + reclaimable < bytes) {
+      logger.info(
+        { neededBytes: bytes, freeBytes: free, reclaimableBytes: reclaimable },
+        "not enough disk space even after evicting every unused blob: evicting none",
+      );
+      return evicted;
+    }
+    for (const digest of candidates) {
+      const event = await evict(digest, "disk-space");
+      if (event) evicted.push(event);
+      free = await freeBytes();
+      if (free >= bytes) break;
+    }
+    return evicted;
   }
 
   /** Reads and verifies a source whose blob is stored already, storing nothing. */
@@ -189,6 +222,52 @@ export async function createManagedBlobStore(
       remember(digest.digest, size);
       await accessTimes.touch(digest.digest, { persistNow: true });
       // Still holding the reference: the new blob is not evicted by its own put.
+      await enforceCap();
+      return { digest: digest.digest, size, created };
+    } finally {
+      release();
+    }
+  }
+
+  /** The coalescing every write of a digest goes through: one at a time per digest. */
+  async function coalesced(
+    digest: ParsedDigest,
+    write: () => Promise<PutResult>,
+  ): Promise<PutResult> {
+    // Concurrent puts of one digest run one after the other: the first writes, the rest
+    // find the blob stored and only verify their bytes.
+    for (let running = putsInFlight.get(digest.digest); running; ) {
+      await running.catch(() => {});
+      running = putsInFlight.get(digest.digest);
+    }
+    const attempt = write();
+    putsInFlight.set(digest.digest, attempt);
+    try {
+      return await attempt;
+    } finally {
+      if (putsInFlight.get(digest.digest) === attempt) putsInFlight.delete(digest.digest);
+    }
+  }
+
+  async function putFileOnce(
+    digest: ParsedDigest,
+    path: string,
+    expectedSize: number | undefined,
+  ): Promise<PutResult> {
+    const release = references.acquire(digest.digest);
+    try {
+      const storedSize = await backend.stat(digest);
+      if (storedSize !== undefined) {
+        // Stored already: nothing of the file is kept, so there is nothing to verify.
+        remember(digest.digest, storedSize);
+        await accessTimes.touch(digest.digest);
+        return { digest: digest.digest, size: storedSize, created: false };
+      }
+      const { size, created } = backend.writeFile
+        ? await backend.writeFile(digest, path, expectedSize)
+        : await backend.write(digest, createReadStream(path), expectedSize);
+      remember(digest.digest, size);
+      await accessTimes.touch(digest.digest, { persistNow: true });
       await enforceCap();
       return { digest: digest.digest, size, created };
     } finally {
@@ -260,19 +339,29 @@ export async function createManagedBlobStore(
       checkOpen();
       const parsed = parseDigest(digest);
       validateExpectedSize(putOptions.expectedSize);
-      // Concurrent puts of one digest run one after the other: the first writes, the rest
-      // find the blob stored and only verify their bytes.
-      for (let running = putsInFlight.get(parsed.digest); running; ) {
-        await running.catch(() => {});
-        running = putsInFlight.get(parsed.digest);
+      return coalesced(parsed, () => putOnce(parsed, source, putOptions.expectedSize));
+    },
+
+    async putFile(digest, path, putOptions = {}) {
+      checkOpen();
+      const parsed = parseDigest(digest);
+      validateExpectedSize(putOptions.expectedSize);
+      if (typeof path !== "string" || path === "") {
+        throw new InvalidOptionsError(`putFile needs the path of a file, got ${String(path)}`);
       }
-      const attempt = putOnce(parsed, source, putOptions.expectedSize);
-      putsInFlight.set(parsed.digest, attempt);
-      try {
-        return await attempt;
-      } finally {
-        if (putsInFlight.get(parsed.digest) === attempt) putsInFlight.delete(parsed.digest);
+      return coalesced(parsed, () => putFileOnce(parsed, path, putOptions.expectedSize));
+    },
+
+    async makeRoom(bytes) {
+      checkOpen();
+      if (!Number.isSafeInteger(bytes) || bytes < 0) {
+        throw new InvalidOptionsError(`makeRoom needs a byte count, got ${String(bytes)}`);
       }
+      const { freeBytes } = backend;
+      if (freeBytes === undefined) return true;
+      const measure = () => freeBytes.call(backend);
+      await exclusively(() => makeRoomOnce(bytes, measure));
+      return (await measure()) >= bytes;
     },
 
     async delete(digest) {

@@ -8,6 +8,7 @@ export * from "./fault-proxy.js";
 export * from "./free-port.js";
 export * from "./kube-api-server.js";
 export * from "./processes.js";
+export * from "./repository-names.js";
 export * from "./s3-server.js";
 export * from "./skopeo.js";
 export * from "./temp-directory.js";
