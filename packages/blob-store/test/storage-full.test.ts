@@ -1,33 +1,22 @@
-import { execFileSync } from "node:child_process";
 import { readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
+import { mountSmallDisk, type SmallDisk } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFilesystemBlobStore } from "../src/index.js";
 import { blobOf, manualClock, readAll } from "./blob-store-contract.js";
 
 // A real full disk: a 1 MiB tmpfs (mounting needs root, which the test machines run as).
+let disk: SmallDisk;
 let mountPoint: string;
 
 beforeAll(() => {
-  mountPoint = makeTempDirectory("blob-store-full-");
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint], { stdio: "pipe" });
-  } catch (error) {
-    throw new Error(
-      `this test needs a 1 MiB tmpfs and so runs as root (mount -t tmpfs): ${String((error as { stderr?: Buffer }).stderr ?? error)}`,
-    );
-  }
+  disk = mountSmallDisk(1024 * 1024, "blob-store-full-");
+  mountPoint = disk.path;
 });
 
 afterAll(async () => {
-  if (mountPoint === undefined) return;
-  try {
-    execFileSync("umount", [mountPoint], { stdio: "pipe" });
-  } finally {
-    await removeTempDirectory(mountPoint);
-  }
+  await disk?.remove();
 });
 
 describe("a full disk (ENOSPC on a 1 MiB tmpfs)", () => {

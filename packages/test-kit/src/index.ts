@@ -11,6 +11,7 @@ export * from "./processes.js";
 export * from "./repository-names.js";
 export * from "./s3-server.js";
 export * from "./skopeo.js";
+export * from "./small-disk.js";
 export * from "./temp-directory.js";
 export * from "./test-image.js";
 export * from "./token-issuer.js";
