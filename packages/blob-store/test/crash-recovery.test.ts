@@ -22,7 +22,7 @@ function startPutter(rootDirectory: string, digest: string, size: number, seed: 
     process.execPath,
     [
       "--import",
-      pathToFileURL(join(import.meta.dirname, "fixtures", "resolve-typescript.mjs")).href,
+      pathToFileURL(join(import.meta.dirname, "../../test-kit/resolve-typescript.mjs")).href,
       join(import.meta.dirname, "fixtures", "put-blob-child.ts"),
       rootDirectory,
       digest,

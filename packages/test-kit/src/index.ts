@@ -6,6 +6,7 @@ export * from "./errors.js";
 export * from "./eventually.js";
 export * from "./fault-proxy.js";
 export * from "./free-port.js";
+export * from "./http-receive.js";
 export * from "./kube-api-server.js";
 export * from "./processes.js";
 export * from "./repository-names.js";

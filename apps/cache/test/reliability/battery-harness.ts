@@ -5,10 +5,8 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, writeFile } from "node:fs/promises";
-import { request as httpRequest } from "node:http";
-import { connect } from "node:net";
 import { join } from "node:path";
-import { freePort } from "@regmirror/test-kit";
+import { eventually, freePort, type ReceivedResponse, receiveResponse } from "@regmirror/test-kit";
 import { type CacheProcess, startCacheProcess } from "../daemon/cache-process.js";
 
 export interface BatteryCacheOptions {
@@ -71,47 +69,13 @@ export function sha256Of(bytes: Buffer): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
-/** What a client got: the status, the bytes, and whether the response ended as complete. */
-export interface Received {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-  /** The body ended cleanly with as many bytes as Content-Length announced. */
-  complete: boolean;
-}
-
-/** A GET that keeps whatever arrived, also when the connection is cut. */
+/** A GET of `path` on the cache (see test-kit's receiveResponse). */
 export function receive(
   baseUrl: string,
   path: string,
   headers: Record<string, string> = {},
-): Promise<Received> {
-  const url = new URL(path, baseUrl);
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { headers, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      let settled = false;
-      const finish = (clean: boolean) => {
-        if (settled) return;
-        settled = true;
-        const body = Buffer.concat(chunks);
-        const declared = Number(response.headers["content-length"]);
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          body,
-          complete:
-            clean && response.complete && (Number.isNaN(declared) || declared === body.length),
-        });
-      };
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.once("end", () => finish(true));
-      response.once("error", () => finish(false));
-      response.once("close", () => finish(false));
-    });
-    request.once("error", reject);
-    request.end();
-  });
+): Promise<ReceivedResponse> {
+  return receiveResponse(new URL(path, baseUrl).href, headers);
 }
 
 /**
@@ -141,44 +105,19 @@ export async function inspectStore(
   return { wrongBlobs, leftovers, blobs };
 }
 
-/** Polls until `check` holds; fails naming `what` after `timeoutMs`. */
-export async function waitUntil(
+/** Polls until `check` holds; the error names `what`. */
+export function waitUntil(
   what: string,
   check: () => Promise<boolean> | boolean,
   timeoutMs = 30_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** Sends raw bytes on a new connection and returns everything the server sent until it closed. */
-export function rawExchange(
-  baseUrl: string,
-  bytes: string,
-): Promise<{ text: string; closed: boolean }> {
-  const url = new URL(baseUrl);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(url.port), url.hostname);
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({ text: Buffer.concat(chunks).toString("latin1"), closed: false });
-    }, 10_000);
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-    socket.once("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.once("close", () => {
-      clearTimeout(timer);
-      resolve({ text: Buffer.concat(chunks).toString("latin1"), closed: true });
-    });
-    socket.write(bytes);
-  });
+  return eventually(
+    async () => {
+      if (!(await check())) throw new Error(`gave up waiting for ${what}`);
+    },
+    timeoutMs,
+    50,
+  );
 }
 
 /** The value of a Prometheus sample, summed over the lines that contain `labels`. */

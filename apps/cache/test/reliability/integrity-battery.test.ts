@@ -3,7 +3,6 @@
 // registry misbehave on demand: every way a body can arrive wrong, oversized manifests, a kill
 // inside the commit window, request smuggling on a raw socket, a cross-origin redirect, and
 // repository names at the 255-character limit.
-
 import { createRegistryClient } from "@regmirror/oci-distribution";
 import {
   buildTestImage,
@@ -12,6 +11,7 @@ import {
   longComponent,
   makeTempDirectory,
   pushTestImage,
+  rawHttpExchange,
   removeTempDirectory,
   skopeoPull,
   startFaultProxy,
@@ -24,7 +24,6 @@ import { buildProductionBundle } from "../daemon/production-bundle.js";
 import {
   type BatteryCache,
   inspectStore,
-  rawExchange,
   receive,
   restartBatteryCache,
   sha256Of,
@@ -186,7 +185,7 @@ describe("request framing attacks on a raw socket get one 400 and a closed conne
   for (const [name, bytes] of attacks) {
     it(name, async () => {
       proxy.resetCounts();
-      const answer = await rawExchange(cache.url, bytes);
+      const answer = await rawHttpExchange(cache.url, bytes);
       expect(answer.closed).toBe(true);
       const statusLines = answer.text.match(/HTTP\/1\.[01] \d{3}/g) ?? [];
       expect(statusLines).toEqual(["HTTP/1.1 400"]);
