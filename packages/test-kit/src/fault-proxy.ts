@@ -136,6 +136,19 @@ function checkRule(rule: FaultRule): void {
   }
 }
 
+/** Resolves when `response` takes more bytes again, or is closed (leaving no listener behind). */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off("drain", done);
+      response.off("close", done);
+      resolve();
+    };
+    response.on("drain", done);
+    response.on("close", done);
+  });
+}
+
 /** Writes `chunk` at about `bytesPerSecond`, in pieces of a tenth of a second. */
 async function writeThrottled(
   response: ServerResponse,
@@ -182,10 +195,7 @@ async function relayBody(
     if (rule?.throttleBytesPerSecond !== undefined) {
       await writeThrottled(response, chunk, rule.throttleBytesPerSecond);
     } else if (chunk.length > 0 && !response.write(chunk)) {
-      await new Promise((resolve) => {
-        response.once("drain", resolve);
-        response.once("close", resolve);
-      });
+      await drained(response);
     }
     sent += chunk.length;
     seen.bodyBytesSent = sent;
@@ -263,10 +273,7 @@ async function sendOversizedBody(
     sent += part.length;
     seen.bodyBytesSent = sent;
     if (!response.write(part)) {
-      await new Promise((resolve) => {
-        response.once("drain", resolve);
-        response.once("close", resolve);
-      });
+      await drained(response);
     }
   }
   response.end();
