@@ -204,24 +204,27 @@ export async function createManagedBlobStore(
     return verifier.size;
   }
 
-  async function putOnce(
+  /**
+   * One write of a digest, holding a reference so the new blob is not evicted by its own put:
+   * when the blob is stored already, `whenStored` gives the size to report; else `write` stores it.
+   */
+  async function writeOnce(
     digest: ParsedDigest,
-    source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
-    expectedSize: number | undefined,
+    whenStored: (storedSize: number) => Promise<number>,
+    write: () => Promise<{ size: number; created: boolean }>,
   ): Promise<PutResult> {
     const release = references.acquire(digest.digest);
     try {
       const storedSize = await backend.stat(digest);
       if (storedSize !== undefined) {
-        const size = await verifyOnly(digest, source, expectedSize);
+        const size = await whenStored(storedSize);
         remember(digest.digest, storedSize);
         await accessTimes.touch(digest.digest);
         return { digest: digest.digest, size, created: false };
       }
-      const { size, created } = await backend.write(digest, source, expectedSize);
+      const { size, created } = await write();
       remember(digest.digest, size);
       await accessTimes.touch(digest.digest, { persistNow: true });
-      // Still holding the reference: the new blob is not evicted by its own put.
       await enforceCap();
       return { digest: digest.digest, size, created };
     } finally {
@@ -246,32 +249,6 @@ export async function createManagedBlobStore(
       return await attempt;
     } finally {
       if (putsInFlight.get(digest.digest) === attempt) putsInFlight.delete(digest.digest);
-    }
-  }
-
-  async function putFileOnce(
-    digest: ParsedDigest,
-    path: string,
-    expectedSize: number | undefined,
-  ): Promise<PutResult> {
-    const release = references.acquire(digest.digest);
-    try {
-      const storedSize = await backend.stat(digest);
-      if (storedSize !== undefined) {
-        // Stored already: nothing of the file is kept, so there is nothing to verify.
-        remember(digest.digest, storedSize);
-        await accessTimes.touch(digest.digest);
-        return { digest: digest.digest, size: storedSize, created: false };
-      }
-      const { size, created } = backend.writeFile
-        ? await backend.writeFile(digest, path, expectedSize)
-        : await backend.write(digest, createReadStream(path), expectedSize);
-      remember(digest.digest, size);
-      await accessTimes.touch(digest.digest, { persistNow: true });
-      await enforceCap();
-      return { digest: digest.digest, size, created };
-    } finally {
-      release();
     }
   }
 
@@ -339,7 +316,15 @@ export async function createManagedBlobStore(
       checkOpen();
       const parsed = parseDigest(digest);
       validateExpectedSize(putOptions.expectedSize);
-      return coalesced(parsed, () => putOnce(parsed, source, putOptions.expectedSize));
+      const { expectedSize } = putOptions;
+      return coalesced(parsed, () =>
+        writeOnce(
+          parsed,
+          // The source is still read and verified: a caller learns when its bytes were wrong.
+          () => verifyOnly(parsed, source, expectedSize),
+          () => backend.write(parsed, source, expectedSize),
+        ),
+      );
     },
 
     async putFile(digest, path, putOptions = {}) {
@@ -349,7 +334,18 @@ export async function createManagedBlobStore(
       if (typeof path !== "string" || path === "") {
         throw new InvalidOptionsError(`putFile needs the path of a file, got ${String(path)}`);
       }
-      return coalesced(parsed, () => putFileOnce(parsed, path, putOptions.expectedSize));
+      const { expectedSize } = putOptions;
+      return coalesced(parsed, () =>
+        writeOnce(
+          parsed,
+          // Nothing of the file is kept: there is nothing to verify.
+          async (storedSize) => storedSize,
+          () =>
+            backend.writeFile
+              ? backend.writeFile(parsed, path, expectedSize)
+              : backend.write(parsed, createReadStream(path), expectedSize),
+        ),
+      );
     },
 
     async makeRoom(bytes) {
