@@ -157,7 +157,7 @@ export function reliabilityAttacks(kit) {
           .requests()
           .filter((request) => request.method === "GET")
           .reduce((sum, request) => sum + request.bodyBytesSent, 0);
-        return `${describeReceived(answer, undefined, sha256)}; read ${(sent / mib).toFixed(1)} MiB of it; resident memory ${(before / mib).toFixed(0)} → ${(peak / mib).toFixed(0)} MiB`;
+        return `${describeReceived(answer, undefined, sha256)}; ${(sent / mib).toFixed(1)} MiB of it left the upstream (socket buffers included); resident memory ${(before / mib).toFixed(0)} → ${(peak / mib).toFixed(0)} MiB`;
       },
     })),
     {
@@ -200,7 +200,15 @@ export function reliabilityAttacks(kit) {
         const system = await context.start({ remoteUrl: proxy.url, dataDirectory });
         proxy.setFault({ method: "GET", path: /\/blobs\//, throttleBytesPerSecond: 16 * mib });
         const pulling = get(system.url, `${path}/blobs/${layer}`).catch(() => undefined);
-        await sleep(2_000);
+        // Kill once a quarter of the blob has come from upstream.
+        const bodySent = () =>
+          proxy
+            .requests()
+            .filter((request) => request.method === "GET" && request.path.includes(layer))
+            .reduce((sum, request) => sum + request.bodyBytesSent, 0);
+        for (let waited = 0; bodySent() < 16 * mib && waited < 120_000; waited += 100) {
+          await sleep(100);
+        }
         system.kill();
         await system.exited;
         await pulling;

@@ -66,7 +66,8 @@ describe("a black-holed upstream: bounded answers and a circuit breaker per endp
       upstreamUrl: proxy.url,
       regmirror: [
         "  upstreamTimeouts: { staleAfter: 1s, uncached: 4s }",
-        "  circuitBreaker: { failures: 2, openFor: 3s }",
+        // Long enough that a loaded machine checks the open circuit before a probe is due.
+        "  circuitBreaker: { failures: 2, openFor: 15s }",
       ],
     });
   });
