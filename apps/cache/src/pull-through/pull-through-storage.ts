@@ -26,6 +26,7 @@ import {
   systemPullThroughClock,
 } from "./pull-through-logger.js";
 import { noopPullThroughMetrics, type PullThroughMetrics } from "./pull-through-metrics.js";
+import { createReferrersLister } from "./referrers-lister.js";
 import { createRegistryRouter, type RegistryRouter } from "./registry-router.js";
 import { createSpoolSpace } from "./spool-space.js";
 import { createTagLister } from "./tag-lister.js";
@@ -142,6 +143,7 @@ export async function createPullThroughStorage(
     metrics,
   });
   const tags = createTagLister({ records, logger, metrics, staleAfterMs: bounds.staleAfterMs });
+  const referrers = createReferrersLister({ records, logger, metrics });
 
   return {
     readOnly: true,
@@ -167,6 +169,11 @@ export async function createPullThroughStorage(
     async listTags(repositoryPath) {
       const { upstream, repository } = router.route(repositoryPath);
       return tags.list(upstream, repository);
+    },
+
+    async listReferrers(repositoryPath, subject) {
+      const { upstream, repository } = router.route(repositoryPath);
+      return referrers.list(upstream, repository, subject);
     },
 
     async listRepositories() {
