@@ -251,40 +251,49 @@ describe("repository names at the limit: every valid name pulls, none gives 500"
 });
 
 describe("SIGKILL inside the commit window", () => {
-  it("leaves no partial blob and no spool file; after a restart the re-pull is verified", async () => {
-    const image = await buildTestImage({
-      seed: "battery commit window",
-      layers: [32 * 1024 * 1024],
-    });
-    await pushTestImage(image, upstream, "battery/crash", { tag: "v1" });
-    const layer = image.manifests[0]?.layerDigests[0] ?? "";
-    const download = receive(cache.url, `/v2/battery/crash/blobs/${layer}`);
-    // The daemon logs this once the download is verified, just before the store verifies the
-    // spool file and links it into place: the window a crash must not corrupt.
-    await waitUntil(
-      "the commit of the downloaded blob to start",
-      () =>
-        cache.process
-          .logLines()
-          .some((line) => line.msg === "storing a downloaded blob" && line.digest === layer),
-      120_000,
-    );
-    cache.process.signal("SIGKILL");
-    await cache.process.exited;
-    await download;
-    const committed = cache.process
-      .logLines()
-      .some((line) => line.msg === "blob cached" && line.digest === layer);
+  let image: TestImage;
 
-    cache = await restartBatteryCache(bundle, cache, directory);
-    // Start-up removed the spool file; the blob is either absent or complete and verified.
-    const after = await inspectStore(cache.storeDirectory);
-    expect(after.leftovers).toEqual([]);
-    expect(after.wrongBlobs).toEqual([]);
-    if (committed) expect(after.blobs).toContain(layer);
-    const again = await receive(cache.url, `/v2/battery/crash/blobs/${layer}`);
-    expect([again.status, again.complete, sha256Of(again.body)]).toEqual([200, true, layer]);
+  beforeAll(async () => {
+    // Large enough that verifying and linking it takes a while: the window the kill aims at.
+    image = await buildTestImage({ seed: "battery commit window", layers: [16 * 1024 * 1024] });
+    await pushTestImage(image, upstream, "battery/crash", { tag: "v1" });
   });
+
+  // The download of 16 MiB and two daemon starts, on a machine others load: more than 60 s.
+  const timeoutMs = 180_000;
+  it(
+    "leaves no partial blob and no spool file; after a restart the re-pull is verified",
+    async () => {
+      const layer = image.manifests[0]?.layerDigests[0] ?? "";
+      const download = receive(cache.url, `/v2/battery/crash/blobs/${layer}`);
+      // The daemon logs this once the download is verified, just before the store verifies the
+      // spool file and links it into place: the window a crash must not corrupt.
+      await waitUntil(
+        "the commit of the downloaded blob to start",
+        () =>
+          cache.process
+            .logLines()
+            .some((line) => line.msg === "storing a downloaded blob" && line.digest === layer),
+        120_000,
+      );
+      cache.process.signal("SIGKILL");
+      await cache.process.exited;
+      await download;
+      const committed = cache.process
+        .logLines()
+        .some((line) => line.msg === "blob cached" && line.digest === layer);
+
+      cache = await restartBatteryCache(bundle, cache, directory);
+      // Start-up removed the spool file; the blob is either absent or complete and verified.
+      const after = await inspectStore(cache.storeDirectory);
+      expect(after.leftovers).toEqual([]);
+      expect(after.wrongBlobs).toEqual([]);
+      if (committed) expect(after.blobs).toContain(layer);
+      const again = await receive(cache.url, `/v2/battery/crash/blobs/${layer}`);
+      expect([again.status, again.complete, sha256Of(again.body)]).toEqual([200, true, layer]);
+    },
+    timeoutMs,
+  );
 });
 
 describe("a cross-origin redirect from the upstream", () => {
@@ -300,29 +309,35 @@ describe("a cross-origin redirect from the upstream", () => {
     await storageHost?.stop();
     await privateUpstream?.stop();
     await storageRegistry?.stop();
+    await removeTempDirectory(redirectDirectory);
   });
 
-  it("is followed without the cache's Authorization header", async () => {
+  let image: TestImage;
+  const redirectDirectory = makeTempDirectory("regmirror-battery-redirect-");
+
+  beforeAll(async () => {
     // The private registry needs the cache's credentials; its blobs are served from a storage
     // host (another origin, like S3 behind a signed URL) that needs none.
     [privateUpstream, storageRegistry] = await Promise.all([
       startUpstreamRegistry({ auth: "htpasswd" }),
       startUpstreamRegistry(),
     ]);
-    const image = await buildTestImage({ seed: "battery redirect", layers: [4000] });
+    image = await buildTestImage({ seed: "battery redirect", layers: [4000] });
     await pushTestImage(image, privateUpstream, "team/private", { tag: "v1" });
     await pushTestImage(image, storageRegistry, "team/private", { tag: "v1" });
     privateProxy = await startFaultProxy({ target: privateUpstream.url });
     storageHost = await startFaultProxy({ target: storageRegistry.url });
     privateProxy.setFault({ method: "GET", path: /\/blobs\//, redirectTo: storageHost.url });
     const user = privateUpstream.users[0] as { username: string; password: string };
-    const redirectDirectory = makeTempDirectory("regmirror-battery-redirect-");
     authenticated = await startBatteryCache({
       bundle,
       directory: redirectDirectory,
       upstreamUrl: privateProxy.url,
-      credentials: user,
+      credentials: { username: user.username, password: user.password },
     });
+  });
+
+  it("is followed without the cache's Authorization header", async () => {
     const layer = image.manifests[0]?.layerDigests[0] ?? "";
     // A pull asks for the manifest first: the cache learns it must log in to this upstream.
     const pulled = await skopeoPull(`${new URL(authenticated.url).host}/team/private:v1`, {
