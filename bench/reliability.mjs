@@ -28,7 +28,7 @@ Options:
   --attacks LIST      attack keys (default: all): corrupt, cut, length-long, length-short,
                       chunked-short, manifest-mismatch, oversized-manifest,
                       oversized-manifest-chunked, smuggling, kill-mid-pull, black-hole,
-                      refused, disk-full, redirect
+                      refused, disk-once, disk-full, redirect
   --cache-main PATH   the cache's dist/main.js (default: apps/cache/dist/main.js; build it first
                       with pnpm --filter @regmirror/cache build); another build measures an older
                       version of the cache
@@ -78,7 +78,7 @@ const workDirectory = mkdtempSync(join(tmpdir(), "regmirror-reliability-"));
 const cleanUps = [];
 process.on("exit", () => {
   killAllChildren();
-  if (!process.env.KEEP) rmSync(workDirectory, { recursive: true, force: true });
+  rmSync(workDirectory, { recursive: true, force: true });
 });
 
 const started = Date.now();

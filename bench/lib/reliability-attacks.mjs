@@ -272,6 +272,27 @@ export function reliabilityAttacks(kit) {
       },
     },
     {
+      key: "disk-once",
+      title: "a 10 MiB blob on a store with 16 MiB of disk: is it kept?",
+      run: async (context) => {
+        const { layer, bytes, path } = await image(context, "disk-once", 10 * mib);
+        const disk = kit.mountSmallDisk(16 * mib, "reliability-disk-");
+        context.onCleanUp(() => disk.remove());
+        const proxy = await context.faultProxy();
+        const system = await context.start({
+          remoteUrl: proxy.url,
+          dataDirectory: join(disk.path, "data"),
+        });
+        const answer = await within(get(system.url, `${path}/blobs/${layer}`), 120_000);
+        await sleep(1_000);
+        const hex = layer.slice("sha256:".length);
+        const kept = filesUnder(join(disk.path, "data")).some(
+          (file) => file.path.includes(hex) && file.size === bytes.length,
+        );
+        return `${describeReceived(answer, layer, sha256)}; ${kept ? "kept in the store" : "NOT kept"}`;
+      },
+    },
+    {
       key: "disk-full",
       title: "a 24 MiB blob on a store with 16 MiB of disk",
       run: async (context) => {
