@@ -113,7 +113,8 @@ export async function createPullThroughStorage(
           metrics,
           client: { maximumManifestBytes: maxManifestBytes, ...options.upstreamClient },
           bounds: { answerWithinMs: bounds.uncachedMs, circuitBreaker: bounds.circuitBreaker },
-          clock,
+          // Deadlines and circuit periods run on real time, whatever clock tags are judged by.
+          clock: systemPullThroughClock,
           signal,
         }),
       );
