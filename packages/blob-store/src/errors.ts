@@ -10,6 +10,7 @@ export type BlobStoreErrorCode =
   | "BLOB_STORE_INVALID_METADATA_KEY"
   | "BLOB_STORE_INVALID_OPTIONS"
   | "BLOB_STORE_CLOSED"
+  | "BLOB_STORE_BLOB_TOO_LARGE"
   | "BLOB_STORE_LOCKED";
 
 // A brand shared across copies of this package, so `isBlobStoreError` works when two versions meet.
@@ -131,6 +132,20 @@ export class BlobStoreClosedError extends BlobStoreError {
   constructor() {
     super("BLOB_STORE_CLOSED", "the blob store is closed");
     this.name = "BlobStoreClosedError";
+  }
+}
+
+/** A blob larger than the whole size cap: it could only be kept by evicting everything else. */
+export class BlobTooLargeError extends BlobStoreError {
+  readonly maxBytes: number;
+
+  constructor(digest: string, maxBytes: number, size?: number) {
+    super(
+      "BLOB_STORE_BLOB_TOO_LARGE",
+      `blob ${digest} is larger than the store's size cap (${size === undefined ? "more than " : `${size} > `}maxBytes ${maxBytes}): not stored`,
+    );
+    this.name = "BlobTooLargeError";
+    this.maxBytes = maxBytes;
   }
 }
 

@@ -1,10 +1,12 @@
 import { createReadStream } from "node:fs";
-import { Writable } from "node:stream";
+import { stat } from "node:fs/promises";
+import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type BlobBackend, validateExpectedSize } from "./blob-backend.js";
 import { readableFromReader } from "./blob-reader.js";
 import type {
   BlobReading,
+  BlobSource,
   BlobStore,
   ByteRange,
   EvictionEvent,
@@ -14,7 +16,7 @@ import type {
 } from "./blob-store.js";
 import { silentLogger, systemClock } from "./blob-store.js";
 import { type ParsedDigest, parseDigest } from "./digest.js";
-import { BlobStoreClosedError, InvalidOptionsError } from "./errors.js";
+import { BlobStoreClosedError, BlobTooLargeError, InvalidOptionsError } from "./errors.js";
 import { loadAccessTimes } from "./lifecycle/access-times.js";
 import { ReferenceCounts } from "./lifecycle/reference-counts.js";
 import { VerifyingStream } from "./verifying-stream.js";
@@ -44,6 +46,36 @@ function checkLifecycleOptions(options: LifecycleOptions): { lowWaterBytes: numb
     );
   }
   return { lowWaterBytes };
+}
+
+type StreamSource = AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
+
+/** The same check at run time as in the types: a stream or an iterable of chunks, not bare bytes. */
+function toStreamSource(source: BlobSource): StreamSource {
+  const described =
+    source === null ? "null" : ArrayBuffer.isView(source) ? "bare bytes" : typeof source;
+  if (typeof source === "object" && source !== null && !ArrayBuffer.isView(source)) {
+    if (Symbol.asyncIterator in source) return source;
+    if (Symbol.iterator in source) return Readable.from(source, { objectMode: false });
+  }
+  throw new InvalidOptionsError(
+    `put needs a Readable or an (async) iterable of byte chunks, got ${described}${described === "bare bytes" ? " (pass [bytes])" : ""}`,
+  );
+}
+
+/** Passes chunks through and fails with BlobTooLargeError once more than `maxBytes` went by. */
+async function* atMost(
+  source: StreamSource,
+  maxBytes: number,
+  digest: string,
+): AsyncGenerator<Uint8Array> {
+  let seen = 0;
+  for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    seen += bytes.byteLength;
+    if (seen > maxBytes) throw new BlobTooLargeError(digest, maxBytes);
+    yield bytes;
+  }
 }
 
 /**
@@ -192,7 +224,7 @@ export async function createManagedBlobStore(
   /** Reads and verifies a source whose blob is stored already, storing nothing. */
   async function verifyOnly(
     digest: ParsedDigest,
-    source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+    source: StreamSource,
     expectedSize: number | undefined,
   ): Promise<number> {
     const verifier = new VerifyingStream(digest, expectedSize);
@@ -317,12 +349,24 @@ export async function createManagedBlobStore(
       const parsed = parseDigest(digest);
       validateExpectedSize(putOptions.expectedSize);
       const { expectedSize } = putOptions;
+      const streamSource = toStreamSource(source);
+      const { maxBytes } = options;
+      if (maxBytes !== undefined && (expectedSize ?? 0) > maxBytes) {
+        throw new BlobTooLargeError(parsed.digest, maxBytes, expectedSize);
+      }
       return coalesced(parsed, () =>
         writeOnce(
           parsed,
           // The source is still read and verified: a caller learns when its bytes were wrong.
-          () => verifyOnly(parsed, source, expectedSize),
-          () => backend.write(parsed, source, expectedSize),
+          () => verifyOnly(parsed, streamSource, expectedSize),
+          () => {
+            // A blob larger than the cap would evict everything else and then itself: refuse it.
+            const bounded =
+              maxBytes === undefined || (expectedSize ?? Number.POSITIVE_INFINITY) <= maxBytes
+                ? streamSource
+                : Readable.from(atMost(streamSource, maxBytes, parsed.digest));
+            return backend.write(parsed, bounded, expectedSize);
+          },
         ),
       );
     },
@@ -335,6 +379,11 @@ export async function createManagedBlobStore(
         throw new InvalidOptionsError(`putFile needs the path of a file, got ${String(path)}`);
       }
       const { expectedSize } = putOptions;
+      const { maxBytes } = options;
+      const size = expectedSize ?? (await stat(path)).size;
+      if (maxBytes !== undefined && size > maxBytes) {
+        throw new BlobTooLargeError(parsed.digest, maxBytes, size);
+      }
       return coalesced(parsed, () =>
         writeOnce(
           parsed,
