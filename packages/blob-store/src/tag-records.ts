@@ -1,5 +1,5 @@
+import { parseDigest } from "@regmirror/core";
 import type { MetadataStore } from "./blob-store.js";
-import { parseDigest } from "./digest.js";
 import { InvalidMetadataKeyError, InvalidOptionsError } from "./errors.js";
 
 /** What the cache last resolved a tag to upstream, and when. */

@@ -31,43 +31,49 @@ export type DigestPart = "digest" | "algorithm" | "encoded";
 
 /** A string that is not a digest regmirror can verify; `reason` says why, `part` where. */
 export class InvalidDigestError extends ContentError {
-  constructor(
-    readonly reason: string,
-    readonly part: DigestPart,
-    /** The refused text, cut to 100 characters. */
-    readonly value = "",
-  ) {
+  readonly reason: string;
+  readonly part: DigestPart;
+
+  /** `value` is the refused text (shown cut to 100 characters). */
+  constructor(reason: string, part: DigestPart, value = "") {
     super(
       "INVALID_DIGEST",
       `invalid digest${value === "" ? "" : ` ${JSON.stringify(value.slice(0, 100))}`}: ${reason}`,
     );
     this.name = "InvalidDigestError";
+    this.reason = reason;
+    this.part = part;
   }
 }
 
 export class DigestMismatchError extends ContentError {
-  constructor(
-    readonly expected: string,
-    readonly actual: string,
-  ) {
+  readonly expected: string;
+  readonly actual: string;
+
+  constructor(expected: string, actual: string) {
     super("DIGEST_MISMATCH", `content digest ${actual} does not match the expected ${expected}`);
     this.name = "DigestMismatchError";
+    this.expected = expected;
+    this.actual = actual;
   }
 }
 
 /** The content was shorter or longer than promised; too long is noticed as soon as it shows. */
 export class SizeMismatchError extends ContentError {
-  constructor(
-    readonly expected: number,
-    /** Bytes seen: when the content was too long, as many as had arrived when that showed. */
-    readonly actual: number,
-    /** The digest of the content, when known, for the message. */
-    readonly digest?: string,
-  ) {
+  readonly expected: number;
+  /** Bytes seen: when the content was too long, as many as had arrived when that showed. */
+  readonly actual: number;
+  /** The digest of the content, when known. */
+  readonly digest: string | undefined;
+
+  constructor(expected: number, actual: number, digest?: string) {
     super(
       "SIZE_MISMATCH",
       `${digest === undefined ? "content" : `blob ${digest}`}: expected ${expected} bytes, got ${actual > expected ? `more (${actual} so far)` : actual}`,
     );
     this.name = "SizeMismatchError";
+    this.expected = expected;
+    this.actual = actual;
+    this.digest = digest;
   }
 }

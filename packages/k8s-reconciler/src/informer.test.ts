@@ -215,7 +215,9 @@ describe("createInformer against injected faults", () => {
     await eventually(() => expect(warnings.length).toBeGreaterThanOrEqual(3), 10_000, 20);
     expect(informer.hasSynced()).toBe(false);
     // The log says why, not just "fetch failed".
-    expect(warnings[0]).toMatch(/^list failed: ReconcilerError: GET \/api\/v1 failed: .*ECONNREFUSED/);
+    expect(warnings[0]).toMatch(
+      /^list failed: ReconcilerError: GET \/api\/v1 failed: .*ECONNREFUSED/,
+    );
     // Bring a server up on the same port: the informer must get there by itself.
     const port = Number(new URL(url).port);
     const revived = createServer((request, response) => {

@@ -1,3 +1,4 @@
+import { silentLogger } from "@regmirror/core";
 import {
   InvalidDigestError,
   InvalidReferenceError,
@@ -13,7 +14,6 @@ import {
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { silentPullThroughLogger } from "../pull-through/index.js";
 import type { ClientAuth } from "./client-auth.js";
 import { createPassThroughClientAuth } from "./pass-through-client-auth.js";
 import { answerOf } from "./upstream-access-check.js";
@@ -68,7 +68,7 @@ describe("fault injected: a router that lets an over-long routed name through", 
       router: { route: (path) => ({ upstream: hub, repository: `library/${path}` }) },
       decisionTtlMs: 60_000,
       realm: "test",
-      logger: silentPullThroughLogger,
+      logger: silentLogger,
     });
   });
 

@@ -9,9 +9,9 @@
  * object); everything else is a refusal: no, not found, malformed input (400), an upstream that
  * cannot be asked (503). docs/adr/0014-fail-closed-client-auth.md.
  */
-import { isRegistryError, RegistryError, type RegistryRoute } from "@regmirror/oci-distribution";
+import type { Logger } from "@regmirror/core";
+import { RegistryError, type RegistryRoute } from "@regmirror/oci-distribution";
 import type { EffectiveUpstream } from "@regmirror/schemas";
-import type { PullThroughLogger } from "../pull-through/index.js";
 import { credentialKey, parseBasicAuthorization } from "./basic-credentials.js";
 import {
   type AuthDecision,
@@ -36,7 +36,7 @@ export interface PassThroughClientAuthOptions {
   router: RepositoryRouter;
   decisionTtlMs: number;
   realm: string;
-  logger: PullThroughLogger;
+  logger: Logger;
   /** Timeout of one upstream check. Default 15 s. */
   timeoutMs?: number;
 }
@@ -91,7 +91,7 @@ export async function createPassThroughClientAuth(
       routed = options.router.route(route.repository);
     } catch (error) {
       // Not configured, or a routed name that is no repository name: refused as the router says.
-      if (isRegistryError(error)) return { allowed: false, error };
+      if (RegistryError.isInstance(error)) return { allowed: false, error };
       throw error;
     }
     const upstream = byName.get(routed.upstream.name);

@@ -9,8 +9,7 @@ import {
   createRegistryClient,
   InvalidDigestError,
   InvalidReferenceError,
-  isRegistryClientError,
-  isRegistryError,
+  RegistryClientError,
   RegistryError,
   type RegistryRoute,
 } from "@regmirror/oci-distribution";
@@ -56,13 +55,13 @@ function invalidInput(error: InvalidReferenceError | InvalidDigestError): Upstre
 }
 
 export function answerOf(error: unknown): UpstreamAnswer {
-  if (isRegistryError(error)) {
+  if (RegistryError.isInstance(error)) {
     // The upstream looked the object up for these credentials and has none in this repository.
     if (error.status === 404) return { verdict: "absent" };
     if (error.status === 401 || error.status === 403) return { verdict: "refused" };
     return { verdict: "unavailable" };
   }
-  if (isRegistryClientError(error)) {
+  if (RegistryClientError.isInstance(error)) {
     if (error.code === "TOKEN_REQUEST_FAILED" || error.code === "AUTH_SCHEME_UNSUPPORTED") {
       return { verdict: "refused" };
     }

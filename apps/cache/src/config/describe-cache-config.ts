@@ -1,10 +1,10 @@
+import { formatDuration } from "@regmirror/core";
 import {
   type CacheAuthConfig,
   type ConfigForm,
   type EffectiveCacheConfig,
   type EffectiveUpstream,
   formatByteSize,
-  formatDuration,
   formatListenAddress,
   type StorageConfig,
 } from "@regmirror/schemas";

@@ -6,7 +6,6 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
-  isRegistryError,
   matchRegistryRoute,
   RegistryError,
   type RegistryHandler,
@@ -186,7 +185,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     Promise.resolve()
       .then(() => serve(request, response, path))
       .catch((error: unknown) => {
-        if (isRegistryError(error)) {
+        if (RegistryError.isInstance(error)) {
           sendRegistryError(request, response, error);
           return;
         }

@@ -4,12 +4,6 @@ export type { CircuitState, UpstreamEndpointHealth } from "./circuit-breaker.js"
 export { type RequestHandler, rewriteRegistryPath, withNamespaceQuery } from "./namespace-query.js";
 export { PullThroughError, type PullThroughErrorCode } from "./pull-through-errors.js";
 export {
-  type PullThroughClock,
-  type PullThroughLogger,
-  silentPullThroughLogger,
-  systemPullThroughClock,
-} from "./pull-through-logger.js";
-export {
   type ContentKind,
   noopPullThroughMetrics,
   type PullThroughMetrics,

@@ -7,8 +7,10 @@
  * known digest, and so it does when upstream has not answered within `staleAfterMs`: the
  * resolution goes on in the background and updates the record for the next client.
  */
+
 import { Readable } from "node:stream";
 import type { BlobStore, TagRecord } from "@regmirror/blob-store";
+import { type Clock, describeError, type Logger } from "@regmirror/core";
 import {
   declaredMediaType,
   OCI_MANIFEST,
@@ -18,11 +20,6 @@ import {
 import type { CacheRecords } from "./cache-records.js";
 import { firstWithin } from "./first-within.js";
 import { ManifestMemory } from "./manifest-memory.js";
-import {
-  describeError,
-  type PullThroughClock,
-  type PullThroughLogger,
-} from "./pull-through-logger.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { createSingleFlight } from "./single-flight.js";
 import {
@@ -39,9 +36,9 @@ const manifestMemoryBytes = 8 * 1024 * 1024;
 export interface ManifestResolverDeps {
   blobStore: BlobStore;
   records: CacheRecords;
-  logger: PullThroughLogger;
+  logger: Logger;
   metrics: PullThroughMetrics;
-  clock: PullThroughClock;
+  clock: Clock;
   /** How long a resolved tag is trusted without asking upstream; 0: always ask. */
   tagFreshnessMs: number;
   /** A tag the cache knows is answered from the cache when upstream is slower than this. */

@@ -8,7 +8,7 @@
  * OCI error JSON.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { API_VERSION, isRegistryError, RegistryError } from "@regmirror/oci-distribution";
+import { API_VERSION, RegistryError } from "@regmirror/oci-distribution";
 
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => unknown;
 
@@ -57,7 +57,7 @@ export function withNamespaceQuery(handler: RequestHandler, router: HostSegments
     try {
       rewritten = rewriteRegistryPath(request.url ?? "", router);
     } catch (error) {
-      if (isRegistryError(error)) {
+      if (RegistryError.isInstance(error)) {
         answerError(request, response, error);
         return;
       }

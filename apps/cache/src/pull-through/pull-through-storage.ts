@@ -4,9 +4,11 @@
  * fetching what is missing once. Serve it with
  * `withNamespaceQuery(createRegistryHandler({ storage }), storage.router)`.
  */
+
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { BlobStore } from "@regmirror/blob-store";
+import { type Clock, describeError, type Logger, silentLogger, systemClock } from "@regmirror/core";
 import type { RegistryStorage } from "@regmirror/oci-distribution";
 import {
   cacheConfigDefaults,
@@ -18,13 +20,6 @@ import { createCacheRecords } from "./cache-records.js";
 import type { UpstreamEndpointHealth } from "./circuit-breaker.js";
 import { createManifestResolver } from "./manifest-resolver.js";
 import { PullThroughError } from "./pull-through-errors.js";
-import {
-  describeError,
-  type PullThroughClock,
-  type PullThroughLogger,
-  silentPullThroughLogger,
-  systemPullThroughClock,
-} from "./pull-through-logger.js";
 import { noopPullThroughMetrics, type PullThroughMetrics } from "./pull-through-metrics.js";
 import { createReferrersLister } from "./referrers-lister.js";
 import { createRegistryRouter, type RegistryRouter } from "./registry-router.js";
@@ -45,9 +40,9 @@ export interface PullThroughStorageOptions {
   spoolDirectory: string;
   /** How long a resolved tag is trusted before upstream is asked again; 0: always ask. */
   tagFreshnessMs: number;
-  logger?: PullThroughLogger;
+  logger?: Logger;
   metrics?: PullThroughMetrics;
-  clock?: PullThroughClock;
+  clock?: Clock;
   /** Timeouts and retries of the upstream clients. */
   upstreamClient?: UpstreamClientOptions;
   /** How long clients wait for upstream, and the circuit breakers; default: the config's defaults. */
@@ -78,7 +73,7 @@ const defaultUpstreamBounds: UpstreamBounds = {
 const defaultMaxManifestBytes = 4 * 1024 * 1024;
 
 /** Spool files of a run that ended mid-download are of no use. */
-async function prepareSpoolDirectory(directory: string, logger: PullThroughLogger): Promise<void> {
+async function prepareSpoolDirectory(directory: string, logger: Logger): Promise<void> {
   await mkdir(directory, { recursive: true });
   for (const name of await readdir(directory)) {
     if (!name.endsWith(".spool")) continue;
@@ -90,9 +85,9 @@ async function prepareSpoolDirectory(directory: string, logger: PullThroughLogge
 export async function createPullThroughStorage(
   options: PullThroughStorageOptions,
 ): Promise<PullThroughStorage> {
-  const logger = options.logger ?? silentPullThroughLogger;
+  const logger = options.logger ?? silentLogger;
   const metrics = options.metrics ?? noopPullThroughMetrics;
-  const clock = options.clock ?? systemPullThroughClock;
+  const clock = options.clock ?? systemClock;
   if (!Number.isFinite(options.tagFreshnessMs) || options.tagFreshnessMs < 0) {
     throw new PullThroughError(
       "INVALID_OPTIONS",
@@ -114,7 +109,7 @@ export async function createPullThroughStorage(
           client: { maximumManifestBytes: maxManifestBytes, ...options.upstreamClient },
           bounds: { answerWithinMs: bounds.uncachedMs, circuitBreaker: bounds.circuitBreaker },
           // Deadlines and circuit periods run on real time, whatever clock tags are judged by.
-          clock: systemPullThroughClock,
+          clock: systemClock,
           signal,
         }),
       );

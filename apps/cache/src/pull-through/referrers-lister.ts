@@ -5,9 +5,9 @@
  * the API (it answers 404, as distribution 2.8 does) gets that answer passed on: 404, so clients
  * fall back to the referrers tag schema, which the cache serves like any other tag.
  */
+import { describeError, type Logger } from "@regmirror/core";
 import { type Descriptor, RegistryError } from "@regmirror/oci-distribution";
 import type { CacheRecords, ReferrersRecord } from "./cache-records.js";
-import { describeError, type PullThroughLogger } from "./pull-through-logger.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { classifyUpstreamError, isUnavailable, toClientError } from "./upstream-errors.js";
 import type { UpstreamRegistry } from "./upstream-registry.js";
@@ -32,7 +32,7 @@ function answerFrom(record: ReferrersRecord, upstream: string): Descriptor[] {
 
 export function createReferrersLister(deps: {
   records: CacheRecords;
-  logger: PullThroughLogger;
+  logger: Logger;
   metrics: PullThroughMetrics;
 }): ReferrersLister {
   const { records, logger, metrics } = deps;

@@ -3,9 +3,9 @@
  * answered within `staleAfterMs`, the last list it answered is served (else the tags the cache
  * has resolved in the repository).
  */
+import { describeError, type Logger } from "@regmirror/core";
 import type { CacheRecords } from "./cache-records.js";
 import { firstWithin } from "./first-within.js";
-import { describeError, type PullThroughLogger } from "./pull-through-logger.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { classifyUpstreamError, isUnavailable, toClientError } from "./upstream-errors.js";
 import type { UpstreamRegistry } from "./upstream-registry.js";
@@ -16,7 +16,7 @@ export interface TagLister {
 
 export function createTagLister(deps: {
   records: CacheRecords;
-  logger: PullThroughLogger;
+  logger: Logger;
   metrics: PullThroughMetrics;
   /** A list the cache knows is served when upstream is slower than this. */
   staleAfterMs: number;

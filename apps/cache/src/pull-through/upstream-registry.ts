@@ -5,7 +5,9 @@
  * has a circuit breaker, and a request waits at most until its deadline for an answer
  * (docs/adr/0016-upstream-bounds-and-circuit-breaker.md).
  */
+
 import { readFile } from "node:fs/promises";
+import { type Clock, describeError, type Logger } from "@regmirror/core";
 import {
   createRegistryClient,
   type RegistryClient,
@@ -15,11 +17,6 @@ import {
 import type { EffectiveUpstream } from "@regmirror/schemas";
 import { CircuitBreaker, type UpstreamEndpointHealth } from "./circuit-breaker.js";
 import { PullThroughError } from "./pull-through-errors.js";
-import {
-  describeError,
-  type PullThroughClock,
-  type PullThroughLogger,
-} from "./pull-through-logger.js";
 import type { PullThroughMetrics, UpstreamOperation } from "./pull-through-metrics.js";
 import { servesDockerHub } from "./registry-router.js";
 import {
@@ -89,11 +86,11 @@ async function readCaBundles(upstream: EffectiveUpstream): Promise<string[]> {
 export async function connectUpstream(
   upstream: EffectiveUpstream,
   deps: {
-    logger: PullThroughLogger;
+    logger: Logger;
     metrics: PullThroughMetrics;
     client: UpstreamClientOptions;
     bounds: UpstreamBoundsOptions;
-    clock: PullThroughClock;
+    clock: Clock;
     /** Aborted when the storage closes. */
     signal: AbortSignal;
   },
@@ -103,11 +100,15 @@ export async function connectUpstream(
     throw new PullThroughError("INVALID_OPTIONS", `upstream ${upstream.name} has no endpoints`);
   }
   const cas = await readCaBundles(upstream);
-  const clientLogger = {
-    debug: (fields: Record<string, unknown>, message: string) =>
-      logger.debug({ ...fields, upstream: upstream.name }, message),
-    warn: (fields: Record<string, unknown>, message: string) =>
-      logger.warn({ ...fields, upstream: upstream.name }, message),
+  const named =
+    (level: keyof Logger) =>
+    (fields: Record<string, unknown>, message: string): void =>
+      logger[level]({ ...fields, upstream: upstream.name }, message);
+  const clientLogger: Logger = {
+    debug: named("debug"),
+    info: named("info"),
+    warn: named("warn"),
+    error: named("error"),
   };
   const clients = upstream.endpoints.map((endpoint) => {
     const options: RegistryClientOptions = { registry: endpoint, logger: clientLogger };

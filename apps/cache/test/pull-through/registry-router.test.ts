@@ -1,4 +1,4 @@
-import { isRegistryError, type RegistryError } from "@regmirror/oci-distribution";
+import { RegistryError } from "@regmirror/oci-distribution";
 import { dockerHubHosts } from "@regmirror/schemas";
 import { describe, expect, it } from "vitest";
 import { createRegistryRouter, rewriteRegistryPath } from "../../src/pull-through/index.js";
@@ -11,7 +11,7 @@ function refusal(run: () => unknown): RegistryError {
   try {
     run();
   } catch (error) {
-    if (isRegistryError(error)) return error;
+    if (RegistryError.isInstance(error)) return error;
     throw error;
   }
   throw new Error("expected a refusal");

@@ -1,4 +1,5 @@
-import type { Clock, Logger, MetadataStore } from "../blob-store.js";
+import type { Clock, Logger } from "@regmirror/core";
+import type { MetadataStore } from "../blob-store.js";
 
 const recordPrefix = "blob-access/";
 
