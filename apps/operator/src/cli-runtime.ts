@@ -1,3 +1,4 @@
+// What a command of the regmirror-operator binary may use of its process (main.ts provides it).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "@regmirror/core";
 

@@ -1,3 +1,4 @@
+// The regmirror-operator binary's command table: operator and node-agent, each with --help.
 import type { CliCommand, CliRuntime } from "./cli-runtime.js";
 import { nodeAgentCommand } from "./node-agent/node-agent-command.js";
 import { operatorCommand } from "./operator/operator-command.js";

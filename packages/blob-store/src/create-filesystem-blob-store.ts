@@ -1,3 +1,4 @@
+// createFilesystemBlobStore: the managed store over a local directory.
 import { basename } from "node:path";
 import { silentLogger } from "@regmirror/core";
 import type { BlobStore, LifecycleOptions } from "./blob-store.js";

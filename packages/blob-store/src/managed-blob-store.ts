@@ -1,3 +1,4 @@
+// The store users get: TTL, size cap, access times and put coalescing over a backend.
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Readable, Writable } from "node:stream";

@@ -1,3 +1,4 @@
+// Tag records: what a tag last resolved to upstream, and when, in the store's metadata.
 import { parseDigest } from "@regmirror/core";
 import type { MetadataStore } from "./blob-store.js";
 import { InvalidMetadataKeyError, InvalidOptionsError } from "./errors.js";

@@ -1,3 +1,4 @@
+// The HTTP client under every call to the API server: requests, JSON, watch streams, errors.
 import {
   IsomorphicFetchHttpLibrary,
   type KubeConfig,

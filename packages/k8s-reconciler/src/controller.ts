@@ -1,3 +1,4 @@
+// A controller: informers feed a work queue whose keys a reconcile function handles.
 import { type Clock, describeError, type Logger, silentLogger, systemClock } from "@regmirror/core";
 import { ReconcilerError } from "./errors.js";
 import type { Informer } from "./informer.js";

@@ -1,3 +1,4 @@
+// Every error the library throws: ReconcilerError with a stable code, and API server statuses.
 import { errorBrand } from "@regmirror/core";
 
 /** Stable codes for what can go wrong in the library; match on `code`, not on messages. */

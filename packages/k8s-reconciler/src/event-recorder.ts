@@ -1,3 +1,4 @@
+// events.k8s.io/v1 Events, with repeats counted as a series; never throws.
 import { randomBytes } from "node:crypto";
 import { type Clock, describeError, type Logger, silentLogger, systemClock } from "@regmirror/core";
 import { isNotFound } from "./errors.js";

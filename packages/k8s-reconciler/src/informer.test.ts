@@ -1,3 +1,4 @@
+// Tests of the informer against injected faults (a fake server for faults the real one lacks).
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";

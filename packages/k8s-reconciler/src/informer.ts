@@ -1,3 +1,4 @@
+// An informer: list, then watch, relisting on 410 and restarting with backoff when a watch fails.
 import {
   type Clock,
   describeError,

@@ -1,3 +1,4 @@
+// Leader election on a coordination.k8s.io/v1 Lease.
 import {
   type Clock,
   describeError,

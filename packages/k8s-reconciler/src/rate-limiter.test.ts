@@ -1,3 +1,4 @@
+// Tests of the rate limiters, on a manual clock.
 import { createManualClock } from "@regmirror/core/testing";
 import { describe, expect, it } from "vitest";
 import { createPerKeyBackoff, createTokenBucket, maxOfRateLimiters } from "./rate-limiter.js";

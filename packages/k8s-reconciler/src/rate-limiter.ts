@@ -1,3 +1,4 @@
+// How long a key waits before it is retried: per-key backoff and a token bucket.
 import type { Clock } from "@regmirror/core";
 import { exponentialDelay } from "./backoff.js";
 import { ReconcilerError } from "./errors.js";

@@ -1,3 +1,4 @@
+// Tests of the work queue: deduplication, delays and one worker per key, on a manual clock.
 import { createManualClock } from "@regmirror/core/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

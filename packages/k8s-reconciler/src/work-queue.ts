@@ -1,3 +1,4 @@
+// A work queue of keys: deduplicated, delayed, one worker per key at a time.
 import { type Clock, systemClock, type Timer } from "@regmirror/core";
 import { createDefaultRateLimiter, type RateLimiter } from "./rate-limiter.js";
 

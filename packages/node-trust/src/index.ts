@@ -1,3 +1,4 @@
+// Node runtime configuration for a registry mirror, written safely and removed exactly.
 export {
   type ContainerdRegistrySettings,
   defaultContainerdCertsDirectory,

@@ -1,3 +1,4 @@
+// The desired node state (mirrors, runtimes, hosts entries) and its zod schema.
 import { parseDuration } from "@regmirror/core";
 import { z } from "zod";
 import { InvalidNodeStateError, type NodeStateIssue } from "./errors.js";

@@ -1,3 +1,4 @@
+// Tests of the applier on a temporary root: idempotence, conflicts, take-over, restore.
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDirectory, removeTempDirectory, snapshotTree } from "@regmirror/test-kit";

@@ -1,3 +1,4 @@
+// The applier: brings a node to the desired state and removes exactly what it wrote (ADR 0007).
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { type Logger, silentLogger } from "@regmirror/core";

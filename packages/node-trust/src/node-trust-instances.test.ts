@@ -1,3 +1,4 @@
+// Tests of several appliers (one per mirror) on one node.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDirectory, removeTempDirectory, snapshotTree } from "@regmirror/test-kit";

@@ -1,3 +1,4 @@
+// One apply or remove: files and blocks reconciled against the ownership record.
 import { mkdir, readFile, rmdir } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Logger } from "@regmirror/core";

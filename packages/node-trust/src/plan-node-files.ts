@@ -1,3 +1,4 @@
+// Every file and hosts block the desired state asks for, at its node path.
 import type { Mirror, NodeTrustState, RegistryUpstream } from "./node-state.js";
 import {
   certsDirectoryHost,

@@ -1,3 +1,4 @@
+// Docker's and CRI-O's certs.d files for a mirror: its CA and client certificate.
 import { managedFileHeader } from "./managed-file-header.js";
 import type { Mirror } from "./node-state.js";
 import type { RenderedFile } from "./rendered-file.js";

@@ -1,3 +1,4 @@
+// Checks of host names, addresses, URLs, PEM material and node paths.
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { isIP, isIPv6 } from "node:net";
 

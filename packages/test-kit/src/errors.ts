@@ -1,3 +1,4 @@
+// TestKitError: what went wrong while the kit started or drove a component.
 import { errorBrand } from "@regmirror/core";
 
 /** Stable codes for what can go wrong while the kit starts or drives a component. */

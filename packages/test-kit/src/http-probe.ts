@@ -1,3 +1,4 @@
+// One HTTP GET's status, for readiness checks.
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 

@@ -1,3 +1,4 @@
+// The test kit: real components on loopback for regmirror's tests. See README.md.
 export * from "./certificates.js";
 export * from "./conformance-results.js";
 export * from "./conformance-suite.js";

@@ -1,3 +1,4 @@
+// `regmirror-operator node-agent`: the node agent's flags, applier and HTTP endpoints.
 import { parseArgs } from "node:util";
 import { parseDuration } from "@regmirror/core";
 import { createNodeTrustApplier, NodeTrustError } from "@regmirror/node-trust";

@@ -1,3 +1,4 @@
+// Tests of the node agent in process: applies, follows the state file, reports, uninstalls.
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";

@@ -1,3 +1,4 @@
+// The node agent: applies the desired node state with node-trust at start, on change and on resync.
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Clock, type Logger, systemClock } from "@regmirror/core";

@@ -1,3 +1,4 @@
+// Watches the directory of the mounted state file (a ConfigMap volume swaps a symlink).
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { Logger } from "@regmirror/core";

@@ -1,3 +1,4 @@
+// Tests of the stuck-controller checks behind /healthz, on a manual clock.
 import { createManualClock } from "@regmirror/core/testing";
 import { describe, expect, it } from "vitest";
 import { createControllerHealth } from "./controller-health.js";

@@ -1,3 +1,4 @@
+// `regmirror-operator operator`: flags, the connection check, the operator and /healthz.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";

@@ -1,3 +1,4 @@
+// OperatorError: a problem the operator reports in a mirror's conditions.
 const errorBrand = Symbol.for("regmirror.OperatorError");
 
 export type OperatorErrorCode =

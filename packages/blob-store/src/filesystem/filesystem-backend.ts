@@ -1,3 +1,4 @@
+// The filesystem backend: verified temp files linked into place, plain reads, a store lock.
 import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream, type Dirent } from "node:fs";
 import { link, lstat, open, readdir, rm, statfs, unlink } from "node:fs/promises";

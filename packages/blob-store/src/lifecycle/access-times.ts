@@ -1,3 +1,4 @@
+// The last access of every blob, in memory and written down now and then, for TTL and eviction.
 import type { Clock, Logger } from "@regmirror/core";
 import type { MetadataStore } from "../blob-store.js";
 

@@ -1,3 +1,4 @@
+// The S3 backend: blobs verified while they upload and visible only once verified.
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {

@@ -1,3 +1,4 @@
+// Tests of reading credentials from a Docker config.json.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";

@@ -1,3 +1,4 @@
+// Tests of the client's auth against docker-registry with htpasswd and token auth.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "@regmirror/core";

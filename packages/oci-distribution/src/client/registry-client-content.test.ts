@@ -1,3 +1,4 @@
+// Tests of the client's pushes and pulls against docker-registry and skopeo.
 import { Readable } from "node:stream";
 import { computeDigest, DigestMismatchError } from "@regmirror/core";
 import {

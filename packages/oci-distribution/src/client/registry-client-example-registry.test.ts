@@ -1,3 +1,4 @@
+// Tests of the client against the package's own registry server.
 import { computeDigest } from "@regmirror/core";
 import { buildTestImage, type TestImage } from "@regmirror/test-kit";
 import { Agent } from "undici";

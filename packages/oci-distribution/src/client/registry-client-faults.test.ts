@@ -1,3 +1,4 @@
+// Tests of the client under injected faults (the test kit's fault proxy).
 import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";

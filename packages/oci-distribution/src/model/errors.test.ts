@@ -1,3 +1,4 @@
+// Tests of RegistryError and the OCI error body.
 import { describe, expect, it } from "vitest";
 import { parseErrorBody, RegistryError } from "./errors.js";
 

@@ -1,3 +1,4 @@
+// Tests of manifest parsing and detection.
 import { computeDigest } from "@regmirror/core";
 import { describe, expect, it } from "vitest";
 import { RegistryError } from "./errors.js";

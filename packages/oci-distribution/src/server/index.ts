@@ -1,3 +1,4 @@
+// The registry server's public API.
 export * from "./byte-range.js";
 export * from "./filesystem-storage.js";
 export { sendRegistryError } from "./http-exchange.js";

@@ -1,3 +1,4 @@
+// What an endpoint gets for one request, and the checks every endpoint shares.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "@regmirror/core";
 import { InvalidDigestError, parseDigest } from "@regmirror/core";

@@ -1,3 +1,4 @@
+// What is wrong with a configuration: problems, notices, and CacheConfigError.
 import { errorBrand } from "@regmirror/core";
 
 /** One thing wrong with a configuration file: where, what was there, what should be there. */

@@ -1,3 +1,4 @@
+// zod schemas of single values: durations, sizes, URLs, hosts, secrets, paths.
 import { parseDuration } from "@regmirror/core";
 import { z } from "zod";
 import { byteSizeExpectation, parseByteSize } from "./byte-size.js";

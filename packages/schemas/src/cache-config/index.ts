@@ -1,3 +1,4 @@
+// The cache configuration: schema, loader, effective type and problems.
 export { formatByteSize, parseByteSize } from "./byte-size.js";
 export { type CacheConfigFile, cacheConfigFileSchema } from "./cache-config-schema.js";
 export {

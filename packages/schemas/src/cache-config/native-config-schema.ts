@@ -1,3 +1,4 @@
+// The `regmirror:` section of the cache configuration.
 import { parseDuration } from "@regmirror/core";
 import { z } from "zod";
 import { byteSizeExpectation, parseByteSize } from "./byte-size.js";

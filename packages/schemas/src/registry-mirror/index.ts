@@ -1,3 +1,4 @@
+// The RegistryMirror resource: spec and status schemas, parser, defaults and CRD.
 export {
   parseRegistryMirrorSpec,
   parseRegistryMirrorStatus,

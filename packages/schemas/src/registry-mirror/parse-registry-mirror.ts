@@ -1,3 +1,4 @@
+// A RegistryMirror's spec and status parsed, defaulted and checked, or every problem with them.
 import { errorBrand } from "@regmirror/core";
 import { z } from "zod";
 import { type ConfigProblem, formatConfigProblems } from "../cache-config/config-problem.js";

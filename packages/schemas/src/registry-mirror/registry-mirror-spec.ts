@@ -1,3 +1,4 @@
+// RegistryMirrorSpec: the spec with every default applied, as the operator reconciles it.
 import type { NodeConfigurationMode } from "./registry-mirror-defaults.js";
 
 export type VolumeClaimRetention = "Retain" | "Delete";

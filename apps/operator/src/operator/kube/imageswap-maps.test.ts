@@ -1,3 +1,4 @@
+// Tests of merging this mirror's lines into ImageSwap's maps text.
 import { describe, expect, it } from "vitest";
 import { mergeImageswapMaps, parseOwned } from "./imageswap-maps.js";
 

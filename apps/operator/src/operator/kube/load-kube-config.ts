@@ -1,3 +1,4 @@
+// Finds the cluster as kubectl does ($KUBECONFIG, ~/.kube/config, in-cluster) and checks it.
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";

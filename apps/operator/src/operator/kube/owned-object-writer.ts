@@ -1,3 +1,4 @@
+// Applies a mirror's objects for one reconcile, then deletes the owned objects it no longer wants.
 import type { KubeObject, KubernetesClient } from "@regmirror/k8s-reconciler";
 import {
   applyOwned,

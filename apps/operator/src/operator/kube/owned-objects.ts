@@ -1,3 +1,4 @@
+// The kinds a mirror owns: their informers, and applying, reading and deleting them.
 import type { Logger } from "@regmirror/core";
 import {
   controllerOf,

@@ -1,3 +1,4 @@
+// The user's Secrets a mirror names, read fresh from the API server.
 import {
   type KubeObject,
   KubernetesApiError,

@@ -1,3 +1,4 @@
+// One pass over a live mirror: its objects applied in order, then what the cluster reports.
 import { createHash } from "node:crypto";
 import { loadCacheConfigFromYaml } from "@regmirror/schemas";
 import {

@@ -1,3 +1,4 @@
+// Deleting a mirror: node files first, then ImageSwap lines, owned objects, the finalizer.
 import {
   type Condition,
   hasFinalizer,

@@ -1,3 +1,4 @@
+// One owner per mirror: the installation that claims it (ADR 0021).
 import { type KubeObject, type KubernetesClient, PatchType } from "@regmirror/k8s-reconciler";
 import { ownerAnnotation, registryMirrorApi } from "@regmirror/schemas";
 import { fieldManager, mirrorOperatorMirrorLabel } from "../render/object-names.js";

@@ -1,3 +1,4 @@
+// Tests of the status and conditions computed from what the cluster reports.
 import { describe, expect, it } from "vitest";
 import { computeStatus, nodeProgress, workloadProgress } from "./mirror-status.js";
 

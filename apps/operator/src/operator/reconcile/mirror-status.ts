@@ -1,3 +1,4 @@
+// A mirror's status and conditions from what the cluster reports about its objects.
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import {
   type Condition,

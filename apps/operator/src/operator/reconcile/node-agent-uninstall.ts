@@ -1,3 +1,4 @@
+// Taking a mirror's configuration off the nodes through the node agent DaemonSet.
 import { type KubeObject, PatchType } from "@regmirror/k8s-reconciler";
 import { applyOwned } from "../kube/owned-objects.js";
 import type { MirrorContext } from "../render/mirror-context.js";

@@ -1,3 +1,4 @@
+// The reconcile of one RegistryMirror: claim, finalize or apply, then status, events and logs.
 import {
   addFinalizer,
   type Condition,

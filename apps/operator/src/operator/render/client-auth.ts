@@ -1,3 +1,4 @@
+// Client auth as the operator renders it: the htpasswd Secret's contents and what the status says.
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import type { RegistryMirrorSpec } from "@regmirror/schemas";
 import { OperatorError } from "../operator-error.js";

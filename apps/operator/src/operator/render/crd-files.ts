@@ -1,3 +1,4 @@
+// The RegistryMirror CRD as YAML, and the files it is committed to.
 import { registryMirrorCustomResourceDefinition } from "@regmirror/schemas";
 import { stringify } from "yaml";
 

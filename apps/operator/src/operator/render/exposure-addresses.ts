@@ -1,3 +1,4 @@
+// Addresses clients and nodes use to reach a mirror, from its Service and the Nodes.
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import type { RegistryMirrorSpec } from "@regmirror/schemas";
 import { servicePort } from "./object-names.js";

@@ -1,3 +1,4 @@
+// Tests of the cache config rendered from a spec, parsed back by the cache's own loader.
 import { loadCacheConfigFromYaml, parseRegistryMirrorSpec } from "@regmirror/schemas";
 import { describe, expect, it } from "vitest";
 import { renderCacheConfig } from "./render-cache-config.js";

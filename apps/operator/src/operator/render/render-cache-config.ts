@@ -1,3 +1,4 @@
+// The cache's config.yml rendered from a mirror's spec.
 import { formatDuration } from "@regmirror/core";
 import type { RegistryMirrorSpec } from "@regmirror/schemas";
 import { stringify } from "yaml";

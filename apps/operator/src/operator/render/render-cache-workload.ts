@@ -1,3 +1,4 @@
+// The cache's StatefulSet (volume) or Deployment (S3) rendered from a mirror's spec.
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import { htpasswdKey } from "./client-auth.js";
 import type { MirrorContext } from "./mirror-context.js";

@@ -1,3 +1,4 @@
+// The node agent's desired state, its ConfigMap and its DaemonSet, rendered for one mirror.
 import { createHash } from "node:crypto";
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import {

@@ -1,3 +1,4 @@
+// A mirror's client Service, headless Service and optional Ingress.
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import type { MirrorContext } from "./mirror-context.js";
 import { mirrorLabels, selectorLabels, servicePort } from "./object-names.js";

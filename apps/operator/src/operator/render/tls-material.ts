@@ -1,3 +1,4 @@
+// The cache's serving certificate: the user's Secret, or one the operator's CA issues and renews.
 import { isIP } from "node:net";
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import { OperatorError } from "../operator-error.js";

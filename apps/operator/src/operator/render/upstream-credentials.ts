@@ -1,3 +1,4 @@
+// The upstream credentials Secret the cache mounts, rendered from the user's Secret.
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import { OperatorError } from "../operator-error.js";
 import type { MirrorContext } from "./mirror-context.js";
