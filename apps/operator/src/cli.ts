@@ -1,3 +1,4 @@
+import packageJson from "../package.json" with { type: "json" };
 import type { CliCommand, CliRuntime } from "./cli-runtime.js";
 import { nodeAgentCommand } from "./node-agent/node-agent-command.js";
 import { operatorCommand } from "./operator/operator-command.js";
@@ -19,6 +20,10 @@ export function topLevelUsage(): string {
     "Commands:",
     ...lines,
     "",
+    "Options:",
+    "  -h, --help     this text",
+    "  -V, --version  print the version of regmirror-operator and of Node",
+    "",
     "Run `regmirror-operator <command> --help` for a command's options.",
   ].join("\n");
 }
@@ -26,6 +31,10 @@ export function topLevelUsage(): string {
 /** Runs one command line; resolves with the process exit code. */
 export async function runCli(argv: string[], runtime: CliRuntime): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-V" || name === "version") {
+    runtime.writeOut(`regmirror-operator ${packageJson.version} (Node ${process.versions.node})\n`);
+    return 0;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     const write = name === undefined ? runtime.writeError : runtime.writeOut;
     write(`${topLevelUsage()}\n`);

@@ -4,6 +4,7 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { OCI_INDEX } from "@regmirror/oci-distribution";
+import { writeBuildRecord } from "./build-record.js";
 import {
   type ImageDefinition,
   type ImageName,
@@ -13,10 +14,11 @@ import {
 import { imageInputsDirectory } from "./inputs/cache-directory.js";
 import {
   type ImageInputsLock,
+  type LockedDebianPackage,
   lockFilePath,
   readImageInputsLock,
 } from "./inputs/image-inputs-lock.js";
-import { type PlatformInputs, resolveInputs } from "./inputs/resolve-inputs.js";
+import { resolveInputs } from "./inputs/resolve-inputs.js";
 import { type AppBundle, buildAppBundle } from "./layers/app-bundle.js";
 import { baseLayerEntries, nonRootId } from "./layers/base-layer.js";
 import { nodeLayerEntries, nodePath } from "./layers/node-layer.js";
@@ -105,7 +107,12 @@ export interface BuildResult {
   images: BuiltImage[];
   source: SourceMetadata;
   /** What went in, per platform (the Debian versions may differ from the lock: see the log). */
-  inputs: Omit<PlatformInputs, "nodeTarball">[];
+  inputs: {
+    platform: ImagePlatform;
+    nodePackage: string;
+    nodeVersion: string;
+    debianPackages: LockedDebianPackage[];
+  }[];
 }
 
 /** The root package.json's `node` devDependency: the Node the project tests with. */
@@ -360,9 +367,21 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Bui
       sbomPath,
     });
   }
-  return {
+  const result: BuildResult = {
     images,
     source,
-    inputs: inputs.map(({ nodeTarball: _tarball, ...rest }) => rest),
+    inputs: inputs.map((platform) => ({
+      platform: platform.platform,
+      nodePackage: platform.nodePackage,
+      nodeVersion: platform.nodeVersion,
+      debianPackages: platform.debianPackages.map(({ name, version, architecture, sha256 }) => ({
+        name,
+        version,
+        architecture,
+        sha256,
+      })),
+    })),
   };
+  await writeBuildRecord(outputDirectory, result);
+  return result;
 }

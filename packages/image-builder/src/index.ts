@@ -7,6 +7,7 @@ export {
   defaultRepository,
   repositoryRoot,
 } from "./build-images.js";
+export { buildRecordFileName, loadBuiltImages } from "./build-record.js";
 export {
   type ImageDefinition,
   type ImageName,

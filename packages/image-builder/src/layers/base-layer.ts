@@ -80,6 +80,10 @@ export async function baseLayerEntries(
     directoryEntry("root", 0o700),
     directoryEntry("home/nonroot", 0o700, nonRootId),
     directoryEntry("tmp", 0o1777),
+    // Mount points the runtime fills; present, so a read-only root needs no directory made.
+    directoryEntry("dev"),
+    directoryEntry("proc", 0o555),
+    directoryEntry("sys", 0o555),
   ];
   for (const debianPackage of packages) {
     const files = readTar(await debianDataTar(debianPackage.path), debianPackage.path).map(

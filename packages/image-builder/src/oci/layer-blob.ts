@@ -16,8 +16,6 @@ export interface LayerBlob {
   size: number;
   /** `sha256:` of the uncompressed tar. */
   diffId: string;
-  /** Bytes of the uncompressed tar. */
-  uncompressedSize: number;
 }
 
 /**
@@ -31,7 +29,6 @@ export async function writeLayerBlob(
 ): Promise<LayerBlob> {
   const tarHash = createHash("sha256");
   const gzipHash = createHash("sha256");
-  let uncompressedSize = 0;
   let size = 0;
   const temporary = join(
     blobDirectory,
@@ -41,7 +38,6 @@ export async function writeLayerBlob(
     (function* () {
       for (const chunk of tarChunks(entries, mtime)) {
         tarHash.update(chunk);
-        uncompressedSize += chunk.length;
         yield chunk;
       }
     })(),
@@ -65,6 +61,5 @@ export async function writeLayerBlob(
     digest: `sha256:${hex}`,
     size,
     diffId: `sha256:${tarHash.digest("hex")}`,
-    uncompressedSize,
   };
 }
