@@ -16,6 +16,7 @@ export {
 } from "./image-definitions.js";
 export { imageInputsDirectory } from "./inputs/cache-directory.js";
 export { type ImageInputsLock, lockFileName } from "./inputs/image-inputs-lock.js";
+export { type AppBundle, type BundledPackage, buildAppBundle } from "./layers/app-bundle.js";
 export { debianPackageNames, nonRootId } from "./layers/base-layer.js";
 export { nodePath } from "./layers/node-layer.js";
 export { type ImagePlatform, imagePlatforms, platformNames } from "./platforms.js";

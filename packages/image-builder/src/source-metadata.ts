@@ -40,6 +40,14 @@ async function git(repositoryRoot: string, args: string[]): Promise<string | und
   }
 }
 
+/** HEAD's commit, with "-dirty" when the working tree differs from it (as `git describe --dirty`). */
+async function gitRevision(repositoryRoot: string): Promise<string | undefined> {
+  const commit = await git(repositoryRoot, ["rev-parse", "HEAD"]);
+  if (commit === undefined) return undefined;
+  const changes = await git(repositoryRoot, ["status", "--porcelain"]);
+  return changes === undefined ? commit : `${commit}-dirty`;
+}
+
 export async function readSourceMetadata(options: {
   repositoryRoot: string;
   version?: string;
@@ -52,7 +60,7 @@ export async function readSourceMetadata(options: {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(version)) {
     throw new Error(`version "${version}" cannot be an image tag`);
   }
-  const revision = options.revision ?? (await git(options.repositoryRoot, ["rev-parse", "HEAD"]));
+  const revision = options.revision ?? (await gitRevision(options.repositoryRoot));
   let epoch = options.sourceDateEpoch;
   if (epoch === undefined && env.SOURCE_DATE_EPOCH !== undefined && env.SOURCE_DATE_EPOCH !== "") {
     epoch = parseEpoch(env.SOURCE_DATE_EPOCH, "SOURCE_DATE_EPOCH");

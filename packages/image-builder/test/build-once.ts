@@ -13,6 +13,14 @@ declare module "vitest" {
 }
 
 export default async function buildOnce(project: TestProject): Promise<() => Promise<void>> {
+  // While working on the image tests: REGMIRROR_TEST_IMAGES=DIR uses the images an earlier
+  // `npm run image -- --output DIR` built, instead of building them again.
+  const earlier = process.env.REGMIRROR_TEST_IMAGES;
+  if (earlier) {
+    console.log(`[images] using the images built in ${earlier} (REGMIRROR_TEST_IMAGES)`);
+    project.provide("imagesDirectory", earlier);
+    return async () => undefined;
+  }
   const directory = await mkdtemp(join(tmpdir(), "regmirror-images-"));
   const started = Date.now();
   const log = (message: string) =>

@@ -58,8 +58,11 @@ async function waitForHttp200(what: string, url: string, container: RunningConta
       }
       return (await httpGetStatus(url, ca ? { ca } : {})) === 200;
     },
-    { timeoutMs: 60_000 },
-  );
+    // Starting a container takes seconds here, more when the machine is busy.
+    { timeoutMs: 90_000 },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${what} wrote:\n${container.output()}`);
+  });
 }
 
 /** A file the unprivileged cache user can read (Kubernetes gives Secrets that through fsGroup). */
@@ -143,7 +146,7 @@ describe("the regmirror-operator image under containerd", () => {
     const version = await runOperator("operator-version", ["--version"]);
     expect(version.code).toBe(0);
     expect(version.output.trim()).toBe(`regmirror-operator ${source.version} (Node 26.10.0)`);
-  });
+  }, 180_000);
 
   it("its node agent, as root over /host, writes hosts.toml and the CA; containerd then pulls through the cache container over TLS", async () => {
     const nodeRoot = join(directory, "node");
@@ -219,5 +222,5 @@ describe("the regmirror-operator image under containerd", () => {
       await agent.stop();
     }
     expect(agent.exitCode()).toBe(0);
-  });
+  }, 300_000);
 });

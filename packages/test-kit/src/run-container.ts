@@ -35,8 +35,8 @@ export interface ContainerRunOptions {
   /**
    * Run as this user instead of the image's (as a pod's securityContext.runAsUser does), with
    * exactly these capabilities (e.g. ["CAP_CHOWN"]; default none). containerd 1.6's ctr has no
-   * --user, so the kit then runs a runtime spec of its own over the image's files mounted
-   * read-only: the image's config does not apply, so `args` (and `env`) are required.
+   * --user, so the kit then runs a runtime spec of its own over a snapshot of the image's files
+   * (`ctr images mount`): the image's config does not apply, so `args` (and `env`) are required.
    */
   user?: { uid: number; gid: number; capabilities?: string[] };
 }
@@ -72,7 +72,7 @@ interface RuntimeSpec {
   };
   root: { path: string; readonly: boolean };
   mounts: { destination: string; type: string; source: string; options: string[] }[];
-  linux: { namespaces: { type: string }[] };
+  linux: { namespaces: { type: string }[]; cgroupsPath?: string };
 }
 
 /** ctr's default runtime spec with the options applied, over the image mounted at `rootPath`. */
@@ -101,6 +101,8 @@ async function runtimeSpec(
       options: ["rbind", mount.readOnly ? "ro" : "rw"],
     });
   }
+  // `ctr oci spec` knows no container id: its cgroup would be the namespace's own.
+  spec.linux.cgroupsPath = `/${containerd.namespace}/${options.id}`;
   if (options.hostNetwork) {
     spec.linux.namespaces = spec.linux.namespaces.filter(
       (namespace) => namespace.type !== "network",
@@ -140,9 +142,12 @@ async function runArguments(
   const directory = join(containerd.rootDirectory, "run-container", options.id);
   const rootPath = join(directory, "rootfs");
   await mkdir(rootPath, { recursive: true });
+  // A writable snapshot over the image, as `ctr run` makes: runc creates its mount points there
+  // before it makes the root read-only.
   await containerd.ctr([
     "images",
     "mount",
+    "--rw",
     "--snapshotter",
     containerd.snapshotter,
     options.image,

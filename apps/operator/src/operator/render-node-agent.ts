@@ -108,6 +108,20 @@ function hostDirectories(context: MirrorContext): string[] {
   return [...directories].sort();
 }
 
+/**
+ * Every node's runtime must be configured, tainted or not (control-plane, dedicated or
+ * not-ready nodes), as kube-proxy and CNI DaemonSets do: without tolerations in the spec the
+ * agent tolerates every taint. A list in the spec replaces that, to leave some nodes alone.
+ */
+export const defaultNodeAgentTolerations = [{ operator: "Exists" }] as const;
+
+function nodeAgentTolerations(
+  tolerations: readonly Readonly<Record<string, unknown>>[],
+): Record<string, unknown>[] {
+  const chosen = tolerations.length > 0 ? tolerations : defaultNodeAgentTolerations;
+  return chosen.map((toleration) => ({ ...toleration }));
+}
+
 export function nodeStateHash(nodeState: string): string {
   return createHash("sha256").update(nodeState).digest("hex").slice(0, 16);
 }
@@ -147,11 +161,7 @@ export function renderNodeAgentDaemonSet(
           ...(Object.keys(nodeConfiguration.nodeSelector).length > 0
             ? { nodeSelector: { ...nodeConfiguration.nodeSelector } }
             : {}),
-          ...(nodeConfiguration.tolerations.length > 0
-            ? {
-                tolerations: nodeConfiguration.tolerations.map((toleration) => ({ ...toleration })),
-              }
-            : {}),
+          tolerations: nodeAgentTolerations(nodeConfiguration.tolerations),
           containers: [
             {
               name: "node-agent",
