@@ -170,7 +170,6 @@ async function runOperator(argv: string[], runtime: CliRuntime): Promise<number>
 }
 
 export const operatorCommand: CliCommand = {
-  summary: "reconcile RegistryMirror resources (the cache, its exposure, TLS and node agents)",
   usage,
   run: runOperator,
 };

@@ -1,4 +1,5 @@
 import type { KubeObject } from "@regmirror/k8s-reconciler";
+import { containerResources } from "./container-resources.js";
 import type { MirrorContext } from "./mirror-context.js";
 import { cachePort, mirrorLabels, selectorLabels } from "./object-names.js";
 import { cacheDrainTimeoutSeconds, cacheMountPaths } from "./render-cache-config.js";
@@ -110,6 +111,7 @@ function podTemplate(context: MirrorContext, inputs: WorkloadInputs): Record<str
             timeoutSeconds: 5,
             failureThreshold: 3,
           },
+          resources: containerResources(spec.resources),
           securityContext: restrictedContainerSecurity,
           volumeMounts: mounts,
         },

@@ -6,6 +6,7 @@ import {
   parseNodeTrustState,
 } from "@regmirror/node-trust";
 import type { NodeConfigurationMode } from "@regmirror/schemas";
+import { containerResources } from "./container-resources.js";
 import type { MirrorContext } from "./mirror-context.js";
 import { mirrorLabels, nodeAgentPort, selectorLabels } from "./object-names.js";
 
@@ -108,20 +109,6 @@ function hostDirectories(context: MirrorContext): string[] {
   return [...directories].sort();
 }
 
-/**
- * Every node's runtime must be configured, tainted or not (control-plane, dedicated or
- * not-ready nodes), as kube-proxy and CNI DaemonSets do: without tolerations in the spec the
- * agent tolerates every taint. A list in the spec replaces that, to leave some nodes alone.
- */
-export const defaultNodeAgentTolerations = [{ operator: "Exists" }] as const;
-
-function nodeAgentTolerations(
-  tolerations: readonly Readonly<Record<string, unknown>>[],
-): Record<string, unknown>[] {
-  const chosen = tolerations.length > 0 ? tolerations : defaultNodeAgentTolerations;
-  return chosen.map((toleration) => ({ ...toleration }));
-}
-
 export function nodeStateHash(nodeState: string): string {
   return createHash("sha256").update(nodeState).digest("hex").slice(0, 16);
 }
@@ -161,7 +148,13 @@ export function renderNodeAgentDaemonSet(
           ...(Object.keys(nodeConfiguration.nodeSelector).length > 0
             ? { nodeSelector: { ...nodeConfiguration.nodeSelector } }
             : {}),
-          tolerations: nodeAgentTolerations(nodeConfiguration.tolerations),
+          // Default: every taint (registryMirrorDefaults.nodeAgentTolerations), so tainted nodes
+          // are configured too; an empty list in the spec means none.
+          ...(nodeConfiguration.tolerations.length > 0
+            ? {
+                tolerations: nodeConfiguration.tolerations.map((toleration) => ({ ...toleration })),
+              }
+            : {}),
           containers: [
             {
               name: "node-agent",
@@ -199,10 +192,7 @@ export function renderNodeAgentDaemonSet(
                 capabilities: { drop: ["ALL"], add: ["CHOWN", "DAC_OVERRIDE", "FOWNER"] },
                 seccompProfile: { type: "RuntimeDefault" },
               },
-              resources: {
-                requests: { cpu: "10m", memory: "48Mi" },
-                limits: { memory: "128Mi" },
-              },
+              resources: containerResources(nodeConfiguration.resources),
               volumeMounts: [
                 { name: "node-state", mountPath: nodeStateMountPath, readOnly: true },
                 ...directories.map((directory, index) => ({

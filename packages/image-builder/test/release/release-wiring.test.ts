@@ -20,6 +20,7 @@ afterAll(async () => {
 interface Container {
   image: string;
   args?: string[];
+  resources?: Record<string, unknown>;
 }
 
 /** The operator Deployment's container in rendered manifests. */
@@ -36,6 +37,40 @@ function operatorContainer(manifests: string): Container {
   const container = deployment?.spec?.template.spec.containers[0];
   if (container === undefined) throw new Error("no operator Deployment rendered");
   return container;
+}
+
+async function kustomizeBase(): Promise<string> {
+  const { stdout } = await run(toolPath("kustomize"), [
+    "build",
+    join(repositoryRoot, "deploy/kustomize/base"),
+  ]);
+  return stdout;
+}
+
+async function helmTemplate(): Promise<string> {
+  helmHome ??= makeTempDirectory("regmirror-helm-");
+  const { stdout } = await run(
+    toolPath("helm"),
+    [
+      "template",
+      "regmirror",
+      join(repositoryRoot, "deploy/helm/regmirror-operator"),
+      "--namespace",
+      "regmirror-system",
+      // helm built with go install assumes Kubernetes 1.20; the chart needs 1.30 or newer.
+      "--kube-version",
+      "1.36.3",
+    ],
+    {
+      env: {
+        ...process.env,
+        HELM_CACHE_HOME: join(helmHome, "cache"),
+        HELM_CONFIG_HOME: join(helmHome, "config"),
+        HELM_DATA_HOME: join(helmHome, "data"),
+      },
+    },
+  );
+  return stdout;
 }
 
 async function expectedImages() {
@@ -83,11 +118,7 @@ describe("the release", () => {
 
   it("the kustomize base runs the pushed operator image and gives it the pushed cache image", async () => {
     const images = await expectedImages();
-    const { stdout } = await run(toolPath("kustomize"), [
-      "build",
-      join(repositoryRoot, "deploy/kustomize/base"),
-    ]);
-    const container = operatorContainer(stdout);
+    const container = operatorContainer(await kustomizeBase());
     expect(container.image).toBe(images.operator);
     // --image is what the node agent DaemonSets run.
     expect(container.args).toEqual(
@@ -97,29 +128,16 @@ describe("the release", () => {
 
   it("the Helm chart's defaults run the pushed operator image and give it the pushed cache image", async () => {
     const images = await expectedImages();
-    helmHome = makeTempDirectory("regmirror-helm-");
-    const { stdout } = await run(
-      toolPath("helm"),
-      [
-        "template",
-        "regmirror",
-        join(repositoryRoot, "deploy/helm/regmirror-operator"),
-        "--namespace",
-        "regmirror-system",
-      ],
-      {
-        env: {
-          ...process.env,
-          HELM_CACHE_HOME: join(helmHome, "cache"),
-          HELM_CONFIG_HOME: join(helmHome, "config"),
-          HELM_DATA_HOME: join(helmHome, "data"),
-        },
-      },
-    );
-    const container = operatorContainer(stdout);
+    const container = operatorContainer(await helmTemplate());
     expect(container.image).toBe(images.operator);
     expect(container.args).toEqual(
       expect.arrayContaining([`--image=${images.operator}`, `--cache-image=${images.cache}`]),
     );
+  });
+
+  it("the Helm chart and the kustomize base give the operator the same resources", async () => {
+    const fromHelm = operatorContainer(await helmTemplate()).resources;
+    expect(fromHelm).toBeDefined();
+    expect(operatorContainer(await kustomizeBase()).resources).toEqual(fromHelm);
   });
 });

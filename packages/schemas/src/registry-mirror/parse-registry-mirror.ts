@@ -97,6 +97,7 @@ function applyDefaults(spec: RegistryMirrorSpecFields, report: Report): Registry
       priorityClassName: spec.priorityClass ?? null,
     },
     nodeConfiguration: nodeConfigurationOf(spec.nodeConfiguration, report),
+    resources: spec.resources ?? registryMirrorDefaults.cacheResources,
   };
 }
 
@@ -220,7 +221,8 @@ function nodeConfigurationOf(
   return {
     modes,
     nodeSelector: given?.nodeSelector ?? {},
-    tolerations: given?.tolerations ?? [],
+    tolerations: given?.tolerations ?? registryMirrorDefaults.nodeAgentTolerations,
+    resources: given?.resources ?? registryMirrorDefaults.nodeAgentResources,
     containerd: {
       certsDirectory:
         given?.containerd?.certsDirectory ?? registryMirrorDefaults.containerdCertsDirectory,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { byteSize, duration, registryHost } from "../cache-config/field-schemas.js";
+import { resourceRequirements } from "./container-resources.js";
 import {
   condition,
   nodeSelector,
@@ -98,7 +99,10 @@ const nodeConfiguration = z.strictObject({
   modes: z.array(z.enum(nodeConfigurationModes), { error: "a list of node configuration modes" }),
   /** Where the node agent runs (default: every node). */
   nodeSelector: nodeSelector.optional(),
+  /** Default: tolerate every taint, so no node is left unconfigured. */
   tolerations: z.array(toleration).optional(),
+  /** The node agent container's requests and limits. */
+  resources: resourceRequirements.optional(),
   containerd: z
     .strictObject({
       certsDirectory: z.string().startsWith("/", { error: "an absolute path" }).optional(),
@@ -149,6 +153,8 @@ export const registryMirrorSpecSchema = z.strictObject({
     })
     .optional(),
   nodeConfiguration: nodeConfiguration.optional(),
+  /** The cache container's requests and limits. */
+  resources: resourceRequirements.optional(),
 });
 
 export const registryMirrorConditionTypes = ["Ready", "Progressing", "Degraded"] as const;

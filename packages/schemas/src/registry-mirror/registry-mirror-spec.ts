@@ -1,3 +1,4 @@
+import type { ContainerResources } from "./container-resources.js";
 import type { NodeConfigurationMode } from "./registry-mirror-defaults.js";
 
 /** A RegistryMirror's spec with every default applied: what the operator reconciles. */
@@ -51,10 +52,14 @@ export interface RegistryMirrorSpec {
     readonly tolerations: readonly Readonly<Record<string, unknown>>[];
     readonly priorityClassName: string | null;
   };
+  /** The cache container's requests and limits. */
+  readonly resources: ContainerResources;
   readonly nodeConfiguration: {
     readonly modes: readonly NodeConfigurationMode[];
     readonly nodeSelector: Readonly<Record<string, string>>;
     readonly tolerations: readonly Readonly<Record<string, unknown>>[];
+    /** The node agent container's requests and limits. */
+    readonly resources: ContainerResources;
     readonly containerd: { readonly certsDirectory: string; readonly dialTimeoutMs: number };
     readonly imageswap: { readonly configMapName: string; readonly namespace: string | null };
   };
