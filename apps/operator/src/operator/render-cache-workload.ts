@@ -1,4 +1,5 @@
 import type { KubeObject } from "@regmirror/k8s-reconciler";
+import { htpasswdKey } from "./client-auth.js";
 import { containerResources } from "./container-resources.js";
 import type { MirrorContext } from "./mirror-context.js";
 import { cachePort, mirrorLabels, selectorLabels } from "./object-names.js";
@@ -46,6 +47,16 @@ function podTemplate(context: MirrorContext, inputs: WorkloadInputs): Record<str
     volumes.push({ name: "upstream-ca", configMap: { name: spec.upstreamCaBundle.configMapName } });
     mounts.push({ name: "upstream-ca", mountPath: cacheMountPaths.upstreamCa, readOnly: true });
   }
+  if (spec.clientAuth.mode === "htpasswd") {
+    volumes.push({
+      name: "client-auth",
+      secret: {
+        secretName: spec.clientAuth.htpasswdSecret,
+        items: [{ key: htpasswdKey, path: htpasswdKey }],
+      },
+    });
+    mounts.push({ name: "client-auth", mountPath: cacheMountPaths.clientAuth, readOnly: true });
+  }
   if (spec.storage.kind === "pvc") {
     mounts.push({ name: "data", mountPath: cacheMountPaths.data });
   }
@@ -89,6 +100,7 @@ function podTemplate(context: MirrorContext, inputs: WorkloadInputs): Record<str
       ...(spec.placement.priorityClassName !== null
         ? { priorityClassName: spec.placement.priorityClassName }
         : {}),
+      ...imagePullSecrets(context.images),
       containers: [
         {
           name: "cache",
@@ -121,6 +133,12 @@ function podTemplate(context: MirrorContext, inputs: WorkloadInputs): Record<str
   };
 }
 
+/** The pod spec's imagePullSecrets for the operator's --image-pull-secret names, if any. */
+export function imagePullSecrets(images: MirrorContext["images"]): Record<string, unknown> {
+  const names = images.pullSecrets ?? [];
+  return names.length > 0 ? { imagePullSecrets: names.map((name) => ({ name })) } : {};
+}
+
 export function tlsSecretName(context: MirrorContext): string {
   return context.spec.tls.mode === "secret" ? context.spec.tls.secretName : context.names.tlsSecret;
 }
@@ -149,6 +167,7 @@ export function renderCacheWorkload(context: MirrorContext, inputs: WorkloadInpu
       replicas: spec.replicas,
       serviceName: names.headlessService,
       podManagementPolicy: "Parallel",
+      persistentVolumeClaimRetentionPolicy: { ...spec.storage.retention },
       selector,
       template: podTemplate(context, inputs),
       volumeClaimTemplates: [

@@ -16,8 +16,14 @@ const resourceName = z
   );
 
 export const resourceRequirements = z.strictObject({
-  requests: z.record(resourceName, quantity).optional(),
-  limits: z.record(resourceName, quantity).optional(),
+  requests: z
+    .record(resourceName, quantity)
+    .optional()
+    .describe("What the scheduler reserves, like cpu: 100m, memory: 192Mi."),
+  limits: z
+    .record(resourceName, quantity)
+    .optional()
+    .describe("The most the container may use, like memory: 512Mi."),
 });
 
 /** A container's `resources`, as the pod spec has it. */

@@ -6,6 +6,7 @@ export {
 } from "./parse-registry-mirror.js";
 export {
   maxRegistryMirrorNameLength,
+  ownerAnnotation,
   registryMirrorCustomResourceDefinition,
 } from "./registry-mirror-crd.js";
 export {
@@ -13,8 +14,9 @@ export {
   registryMirrorApi,
   registryMirrorDefaults,
 } from "./registry-mirror-defaults.js";
-export type { RegistryMirrorSpec } from "./registry-mirror-spec.js";
+export type { RegistryMirrorSpec, VolumeClaimRetention } from "./registry-mirror-spec.js";
 export {
+  clientAuthModes,
   exposureTypes,
   nodeConfigurationModes,
   type RegistryMirrorCondition,

@@ -1,16 +1,20 @@
 import type { ContainerResources } from "./container-resources.js";
 import type { NodeConfigurationMode } from "./registry-mirror-defaults.js";
 
+export type VolumeClaimRetention = "Retain" | "Delete";
+
 /** A RegistryMirror's spec with every default applied: what the operator reconciles. */
 export interface RegistryMirrorSpec {
   /** The upstream registry's origin, e.g. https://registry-1.docker.io. */
   readonly upstreamUrl: string;
   /** The host name nodes use for the mirror in hosts-file mode (mirror-operator's masqueradeUrl). */
   readonly masqueradeHost: string;
+  /** The spec set masqueradeUrl (rather than the mirror-<upstream> default). */
+  readonly masqueradeHostGiven: boolean;
   /** Registry hosts the mirror serves for; nodes send pulls for these hosts to it. */
   readonly mirrorOf: readonly string[];
-  /** A Secret with `username` and `password` for the upstream, in the operator's namespace. */
-  readonly credentialsSecret: string | null;
+  /** A Secret with `username` and `password` for the upstream; namespace null: the operator's. */
+  readonly credentialsSecret: { readonly name: string; readonly namespace: string | null } | null;
   readonly upstreamCaBundle: { readonly configMapName: string; readonly key: string } | null;
   readonly tls:
     | { readonly mode: "secret"; readonly secretName: string }
@@ -18,10 +22,22 @@ export interface RegistryMirrorSpec {
         readonly mode: "operator-ca";
         readonly certificateDurationMs: number;
         readonly renewBeforeMs: number;
+        /** More names and addresses for the serving certificate. */
+        readonly dnsNames: readonly string[];
+        readonly ipAddresses: readonly string[];
+        /** NodePort: cover every node's name and addresses too. */
+        readonly includeNodeAddresses: boolean;
       };
   readonly replicas: number;
   readonly storage:
-    | { readonly kind: "pvc"; readonly volumeClaimTemplate: Readonly<Record<string, unknown>> }
+    | {
+        readonly kind: "pvc";
+        readonly volumeClaimTemplate: Readonly<Record<string, unknown>>;
+        readonly retention: {
+          readonly whenDeleted: VolumeClaimRetention;
+          readonly whenScaled: VolumeClaimRetention;
+        };
+      }
     | {
         readonly kind: "s3";
         readonly bucket: string;
@@ -42,6 +58,12 @@ export interface RegistryMirrorSpec {
     | { readonly type: "ClusterIP" }
     | { readonly type: "NodePort"; readonly nodePort: number | null }
     | {
+        readonly type: "LoadBalancer";
+        readonly className: string | null;
+        readonly annotations: Readonly<Record<string, string>>;
+        readonly sourceRanges: readonly string[];
+      }
+    | {
         readonly type: "Ingress";
         readonly host: string;
         readonly className: string | null;
@@ -52,6 +74,11 @@ export interface RegistryMirrorSpec {
     readonly tolerations: readonly Readonly<Record<string, unknown>>[];
     readonly priorityClassName: string | null;
   };
+  /** Who may pull through the mirror (spec.clientAuth, defaulted). */
+  readonly clientAuth:
+    | { readonly mode: "none" }
+    | { readonly mode: "pass-through" }
+    | { readonly mode: "htpasswd"; readonly htpasswdSecret: string };
   /** The cache container's requests and limits. */
   readonly resources: ContainerResources;
   readonly nodeConfiguration: {
@@ -61,6 +88,10 @@ export interface RegistryMirrorSpec {
     /** The node agent container's requests and limits. */
     readonly resources: ContainerResources;
     readonly containerd: { readonly certsDirectory: string; readonly dialTimeoutMs: number };
-    readonly imageswap: { readonly configMapName: string; readonly namespace: string | null };
+    /** null: the operator's defaults (--imageswap-configmap, --imageswap-namespace). */
+    readonly imageswap: {
+      readonly configMapName: string | null;
+      readonly namespace: string | null;
+    };
   };
 }
