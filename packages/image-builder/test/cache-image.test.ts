@@ -16,11 +16,10 @@ import {
   skopeoPull,
   startPausedDownload,
   type TestImage,
-  waitUntilReady,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nonRootId } from "../src/index.js";
-import { type ImageHost, startImageHost } from "./image-host.js";
+import { type ImageHost, startImageHost, waitForHttp200 } from "./image-host.js";
 import { imageUnderTest } from "./images-under-test.js";
 
 const drainTimeoutSeconds = 20;
@@ -95,16 +94,7 @@ beforeAll(async () => {
       { source: join(directory, "store"), destination: "/var/lib/registry" },
     ],
   });
-  await waitUntilReady(
-    "the cache container",
-    async () => {
-      if (cache.exitCode() !== undefined) {
-        throw new Error(`the container exited with ${cache.exitCode()}:\n${cache.output()}`);
-      }
-      return (await httpGetStatus(`${cacheUrl}/readyz`)) === 200;
-    },
-    { timeoutMs: 60_000 },
-  );
+  await waitForHttp200("the cache container", `${cacheUrl}/readyz`, cache);
 });
 
 afterAll(async () => {

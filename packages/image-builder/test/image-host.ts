@@ -2,9 +2,12 @@
 // on loopback, and pulled from there by a real containerd (Debian's 1.6), ready for `ctr run`.
 import {
   type Containerd,
+  httpGetStatus,
+  type RunningContainer,
   startContainerd,
   startUpstreamRegistry,
   type UpstreamRegistry,
+  waitUntilReady,
 } from "@regmirror/test-kit";
 import { type ImageName, pushImages } from "../src/index.js";
 import { imageUnderTest } from "./images-under-test.js";
@@ -45,4 +48,26 @@ export async function startImageHost(names: readonly ImageName[]): Promise<Image
     await registry.stop();
     throw error;
   }
+}
+
+/** Waits until `url` answers 200; fails with the container's output if it exits or never does. */
+export async function waitForHttp200(
+  what: string,
+  url: string,
+  container: RunningContainer,
+  ca?: string,
+) {
+  await waitUntilReady(
+    what,
+    async () => {
+      if (container.exitCode() !== undefined) {
+        throw new Error(`${what} exited with ${container.exitCode()}:\n${container.output()}`);
+      }
+      return (await httpGetStatus(url, ca ? { ca } : {})) === 200;
+    },
+    // Starting a container takes seconds here, more when the machine is busy.
+    { timeoutMs: 90_000 },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${what} wrote:\n${container.output()}`);
+  });
 }

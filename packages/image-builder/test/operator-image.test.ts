@@ -9,7 +9,6 @@ import {
   buildTestImage,
   type CertificateAuthority,
   freePort,
-  httpGetStatus,
   makeCertificateAuthority,
   makeTempDirectory,
   pushTestImage,
@@ -17,11 +16,10 @@ import {
   removeTempDirectory,
   runContainer,
   type TestImage,
-  waitUntilReady,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imageDefinitions, nodePath, nonRootId } from "../src/index.js";
-import { type ImageHost, startImageHost } from "./image-host.js";
+import { type ImageHost, startImageHost, waitForHttp200 } from "./image-host.js";
 import { imagesUnderTest } from "./images-under-test.js";
 
 const operatorMain = `${imageDefinitions["regmirror-operator"].installDirectory}/main.js`;
@@ -47,22 +45,6 @@ async function runOperator(
   });
   const code = await container.exited;
   return { code, output: container.output() };
-}
-
-async function waitForHttp200(what: string, url: string, container: RunningContainer, ca?: string) {
-  await waitUntilReady(
-    what,
-    async () => {
-      if (container.exitCode() !== undefined) {
-        throw new Error(`${what} exited with ${container.exitCode()}:\n${container.output()}`);
-      }
-      return (await httpGetStatus(url, ca ? { ca } : {})) === 200;
-    },
-    // Starting a container takes seconds here, more when the machine is busy.
-    { timeoutMs: 90_000 },
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}\n${what} wrote:\n${container.output()}`);
-  });
 }
 
 /** A file the unprivileged cache user can read (Kubernetes gives Secrets that through fsGroup). */
