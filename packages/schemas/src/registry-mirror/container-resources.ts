@@ -15,13 +15,18 @@ const resourceName = z
     },
   );
 
+/** At most this many resources per map: bounds the API server's CEL cost of the quantity rule. */
+const maxResources = 16;
+
 export const resourceRequirements = z.strictObject({
   requests: z
     .record(resourceName, quantity)
+    .meta({ maxProperties: maxResources })
     .optional()
     .describe("What the scheduler reserves, like cpu: 100m, memory: 192Mi."),
   limits: z
     .record(resourceName, quantity)
+    .meta({ maxProperties: maxResources })
     .optional()
     .describe("The most the container may use, like memory: 512Mi."),
 });
