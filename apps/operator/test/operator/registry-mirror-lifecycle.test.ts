@@ -456,9 +456,12 @@ describe("a RegistryMirror on a real API server", () => {
     expect(volumes).not.toContain("upstream-auth");
     // The user's own Secret is not touched.
     await get(cluster.client, "Secret", "hub-credentials");
-    const notes = (await eventsAbout("hub", "Applied")).map((event) => event.note).join(" ");
-    expect(notes).toContain("deleted Secret regmirror-hub-upstream-auth");
-    expect(notes).toContain("updated StatefulSet regmirror-hub");
+    // The Applied event is recorded after the objects change: wait for it.
+    await eventually(async () => {
+      const notes = (await eventsAbout("hub", "Applied")).map((event) => event.note).join(" ");
+      expect(notes).toContain("deleted Secret regmirror-hub-upstream-auth");
+      expect(notes).toContain("updated StatefulSet regmirror-hub");
+    });
   });
 
   it("reports a missing credentials Secret in Degraded, in an Event and in the log", async () => {
