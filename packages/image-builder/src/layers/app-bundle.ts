@@ -121,8 +121,11 @@ export async function buildAppBundle(options: {
         "",
       ].join("\n"),
     );
+    // The repository's tsup (a root devDependency), the one `pnpm build` makes the apps with.
     const tsupCli = join(
-      dirname(createRequire(import.meta.url).resolve("tsup/package.json")),
+      dirname(
+        createRequire(join(options.repositoryRoot, "package.json")).resolve("tsup/package.json"),
+      ),
       "dist",
       "cli-default.js",
     );
