@@ -133,7 +133,7 @@ export async function readCheckedLock(): Promise<ImageInputsLock> {
   const tested = await testedNodeVersion();
   if (lock.node.version !== tested) {
     throw new Error(
-      `${path} has Node ${lock.node.version} but the project tests with ${tested} (root package.json): run \`pnpm image --update-lock\``,
+      `${path} has Node ${lock.node.version} but the project tests with ${tested} (root package.json): run \`npm run image -- --update-lock\``,
     );
   }
   return lock;

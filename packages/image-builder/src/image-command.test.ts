@@ -1,4 +1,4 @@
-// The `pnpm image` command line: help, and bad options refused with exit code 2 before any work.
+// The `npm run image` command line: help, and bad options refused with exit code 2 before any work.
 import { describe, expect, it } from "vitest";
 import { runImageCommand } from "./image-command.js";
 
@@ -17,11 +17,11 @@ async function run(argv: string[]) {
   return { code, out, error };
 }
 
-describe("pnpm image", () => {
+describe("npm run image", () => {
   it("--help prints the options and what the command writes", async () => {
     const { code, out } = await run(["--help"]);
     expect(code).toBe(0);
-    expect(out).toContain("Usage: pnpm image");
+    expect(out).toContain("Usage: npm run image");
     expect(out).toContain("<name>.tar");
     expect(out).toContain("--push");
   });
@@ -43,7 +43,7 @@ describe("pnpm image", () => {
     const { code, out, error } = await run(argv);
     expect(code).toBe(2);
     expect(error).toContain(message);
-    expect(error).toContain("Usage: pnpm image");
+    expect(error).toContain("Usage: npm run image");
     expect(out).toBe("");
   });
 });

@@ -1,4 +1,4 @@
-// The `pnpm image` command: parses its options, builds the images (and with --push pushes them),
+// The `npm run image` command: parses its options, builds the images (and with --push pushes them),
 // and prints what it made. Output and environment come in through `io` (main.ts gives the process's).
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
@@ -23,7 +23,7 @@ import { updatedLock } from "./inputs/resolve-inputs.js";
 import { parsePlatforms } from "./platforms.js";
 import { pushImages } from "./push-images.js";
 
-const usage = `Usage: pnpm image [-- options]
+const usage = `Usage: npm run image -- [options]     (or: pnpm image [options])
 
 Builds the regmirror-cache and regmirror-operator container images without a container engine:
 linux/amd64 and linux/arm64 in one OCI image index each, from Node's npm tarballs, Debian's
@@ -67,7 +67,7 @@ function dockerConfigPath(env: NodeJS.ProcessEnv): string | undefined {
   return existsSync(path) ? path : undefined;
 }
 
-/** Runs `pnpm image ARGV`; resolves with the exit code (0 done, 1 failed, 2 bad command line). */
+/** Runs `npm run image -- ARGV`; resolves with the exit code (0 done, 1 failed, 2 bad command line). */
 export async function runImageCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   const started = Date.now();
   const log = (message: string) => {

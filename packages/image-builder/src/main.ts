@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm image`: the only module that touches the process (arguments, output, environment).
+// `npm run image`: the only module that touches the process (arguments, output, environment).
 import { runImageCommand } from "./image-command.js";
 
 process.exitCode = await runImageCommand(process.argv.slice(2), {

@@ -65,7 +65,7 @@ export async function readImageInputsLock(path: string): Promise<ImageInputsLock
 export async function writeImageInputsLock(path: string, lock: ImageInputsLock): Promise<void> {
   const ordered: ImageInputsLock = {
     $comment:
-      "Written by `pnpm image --update-lock`: the Node tarballs (npm) and Debian packages inside the images. Commit it.",
+      "Written by `npm run image -- --update-lock`: the Node tarballs (npm) and Debian packages inside the images. Commit it.",
     node: lock.node,
     debian: {
       release: lock.debian.release,

@@ -88,7 +88,9 @@ async function downloadLocked(
         continue;
       }
       if (options.onDebianVersionGone === "fail") {
-        throw new Error(`${error.message}: run \`pnpm image --update-lock\` and commit the lock`);
+        throw new Error(
+          `${error.message}: run \`npm run image -- --update-lock\` and commit the lock`,
+        );
       }
       const gone = wanted.find(
         (entry) => entry.name === error.packageName && entry.architecture === error.architecture,
@@ -97,7 +99,7 @@ async function downloadLocked(
       const current = (await archive.candidateVersions([request])).get(packageKey(request));
       if (gone === undefined || current === undefined || current === gone.version) throw error;
       options.log?.(
-        `warning: ${error.message}; building with ${current}. Run \`pnpm image --update-lock\` and commit the lock.`,
+        `warning: ${error.message}; building with ${current}. Run \`npm run image -- --update-lock\` and commit the lock.`,
       );
       gone.version = current;
     }
