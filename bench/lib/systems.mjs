@@ -18,7 +18,7 @@ async function answersV2(url) {
 }
 
 /** distribution's config.yml; JSON is YAML, so no YAML library is needed. */
-function distributionConfig({ rootDirectory, port, remoteUrl }) {
+function distributionConfig({ rootDirectory, port, remoteUrl, credentials }) {
   const config = {
     version: 0.1,
     log: { level: "warn", accesslog: { disabled: true } },
@@ -29,17 +29,22 @@ function distributionConfig({ rootDirectory, port, remoteUrl }) {
     },
     http: { addr: `127.0.0.1:${port}` },
   };
-  if (remoteUrl) config.proxy = { remoteurl: remoteUrl };
+  if (remoteUrl) config.proxy = { remoteurl: remoteUrl, ...credentials };
   return JSON.stringify(config, null, 2);
 }
 
-async function startDockerRegistry({ name, directory, remoteUrl }) {
+async function startDockerRegistry({ name, directory, remoteUrl, dataDirectory, credentials }) {
   await mkdir(directory, { recursive: true });
   const port = await freePort();
   const configPath = join(directory, "config.yml");
   await writeFile(
     configPath,
-    distributionConfig({ rootDirectory: join(directory, "data"), port, remoteUrl }),
+    distributionConfig({
+      rootDirectory: dataDirectory ?? join(directory, "data"),
+      port,
+      remoteUrl,
+      credentials,
+    }),
   );
   const child = startProcess({
     name,
@@ -106,16 +111,27 @@ export function childPids(pid) {
   return children;
 }
 
-export async function startDistributionProxy({ workDirectory, remoteUrl }) {
+/** `dataDirectory` and `credentials` ({ username, password }) are optional. */
+export async function startDistributionProxy({
+  workDirectory,
+  remoteUrl,
+  dataDirectory,
+  credentials,
+}) {
   const registry = await startDockerRegistry({
     name: "docker-registry proxy",
     directory: join(workDirectory, "distribution-proxy"),
     remoteUrl,
+    dataDirectory,
+    credentials,
   });
   return {
     url: registry.url,
     host: registry.host,
     pids: () => [registry.process.pid],
+    logPath: registry.process.logPath,
+    kill: () => process.kill(registry.process.pid, "SIGKILL"),
+    exited: registry.process.exited,
     stop: () => registry.process.stop(),
   };
 }
@@ -144,6 +160,8 @@ export async function startRegmirrorCache({
   cacheNodeFlags = [],
   nodeOptions = "",
   cpuProfileDirectory,
+  dataDirectory,
+  credentials,
 }) {
   const directory = join(workDirectory, "regmirror-cache");
   await mkdir(directory, { recursive: true });
@@ -151,7 +169,12 @@ export async function startRegmirrorCache({
   const configPath = join(directory, "config.yml");
   await writeFile(
     configPath,
-    distributionConfig({ rootDirectory: join(directory, "data"), port, remoteUrl }),
+    distributionConfig({
+      rootDirectory: dataDirectory ?? join(directory, "data"),
+      port,
+      remoteUrl,
+      credentials,
+    }),
   );
   const profileArguments = cpuProfileDirectory
     ? ["--cpu-prof", "--cpu-prof-dir", cpuProfileDirectory]
@@ -170,6 +193,9 @@ export async function startRegmirrorCache({
     url,
     host: `127.0.0.1:${port}`,
     pids: () => [child.pid],
+    logPath: child.logPath,
+    kill: () => process.kill(child.pid, "SIGKILL"),
+    exited: child.exited,
     stop: () => child.stop(30_000),
   };
 }
