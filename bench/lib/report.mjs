@@ -156,7 +156,7 @@ Ratios: the system's figure divided by distribution's proxy's and by nginx stati
 
 - **regmirror cache**: \`apps/cache/dist/main.js serve\` with distribution's proxy configuration
   (the same file distribution gets), filesystem store, and the \`NODE_OPTIONS\` its container
-  image sets (\`${nodeOptions || "none"}\`, from apps/cache/Dockerfile).
+  image sets (\`${nodeOptions || "none"}\`, from packages/image-builder/src/image-definitions.ts).
 - **distribution proxy**: \`docker-registry serve\` with \`proxy.remoteurl\`, filesystem storage,
   in-memory blob descriptor cache (Debian's stock configuration plus \`proxy\`).
 - **nginx proxy_cache**: the cache ocadotechnology/mirror-operator deploys

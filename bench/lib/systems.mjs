@@ -136,13 +136,16 @@ export async function startDistributionProxy({
   };
 }
 
+/** Where the container images are defined; the cache's entry sets its NODE_OPTIONS. */
+export const imageDefinitionsFile = "packages/image-builder/src/image-definitions.ts";
+
 /**
- * NODE_OPTIONS of the cache's container image (apps/cache/Dockerfile): the daemon is measured
- * with the V8 settings it ships with.
+ * NODE_OPTIONS of the cache's container image: the daemon is measured with the V8 settings it
+ * ships with.
  */
 export function imageNodeOptions(repositoryRoot) {
-  const dockerfile = readFileSync(join(repositoryRoot, "apps/cache/Dockerfile"), "utf8");
-  return /^ENV NODE_OPTIONS=(.+)$/m.exec(dockerfile)?.[1]?.trim() ?? "";
+  const definitions = readFileSync(join(repositoryRoot, imageDefinitionsFile), "utf8");
+  return /NODE_OPTIONS: "([^"]+)"/.exec(definitions)?.[1]?.trim() ?? "";
 }
 
 /**

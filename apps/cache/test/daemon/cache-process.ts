@@ -1,4 +1,4 @@
-// `node dist/main.js serve CONFIG` as a child process, as the Dockerfile's entrypoint runs it,
+// `node dist/main.js serve CONFIG` as a child process, as the container image's entrypoint runs it,
 // with its whole output kept for assertions on the logs.
 import { type ChildProcess, spawn } from "node:child_process";
 

@@ -1,4 +1,4 @@
-// The production bundle run as the Dockerfile's entrypoint runs it (`node dist/main.js serve
+// The production bundle run as the container image's entrypoint runs it (`node dist/main.js serve
 // /config.yml`) with the MSR docs file, over TLS with a test CA, in front of a real
 // docker-registry (through the kit's fault proxy, which counts what reaches the upstream).
 import { createHash } from "node:crypto";
