@@ -8,6 +8,11 @@ export const requiredPrograms = [
   { command: "skopeo", debianPackage: "skopeo" },
   { command: "containerd", debianPackage: "containerd" },
   { command: "ctr", debianPackage: "containerd" },
+  // The Kubernetes node of the test kit (startKubeNode): runc runs its containers, iptables holds
+  // kube-proxy's Service rules, catatonit is the pods' pause process.
+  { command: "runc", debianPackage: "runc" },
+  { command: "iptables", debianPackage: "iptables" },
+  { command: "catatonit", debianPackage: "catatonit" },
 ];
 
 /** Installs missing Debian packages when running as root; otherwise says what to install. */
