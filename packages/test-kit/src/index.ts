@@ -7,6 +7,7 @@ export * from "./eventually.js";
 export * from "./fault-proxy.js";
 export * from "./free-port.js";
 export * from "./kube-api-server.js";
+export * from "./kube-node/start-kube-node.js";
 export * from "./processes.js";
 export * from "./s3-server.js";
 export * from "./skopeo.js";

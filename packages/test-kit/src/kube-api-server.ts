@@ -35,6 +35,8 @@ export interface KubeApiServer {
    * again on the same port, keeping etcd and its data; takes a few seconds.
    */
   restart(): Promise<void>;
+  /** The PIDs of etcd and kube-apiserver (e.g. to measure their memory). */
+  processIds(): Record<"etcd" | "kube-apiserver", number>;
   /** Stops kube-apiserver and etcd and removes their files; idempotent. */
   stop(): Promise<void>;
 }
@@ -44,6 +46,12 @@ export interface KubeApiServerOptions {
   extraArgs?: string[];
   /** How long to wait for etcd and for `/readyz`; default 120 s (2 shared cores are slow). */
   timeoutMs?: number;
+  /**
+   * For a cluster with a node (startKubeNode): the address pods reach the API server at. The
+   * `kubernetes` Service then points there (it may not point at loopback), and ServiceAccount
+   * admission is on (a controller manager makes the `default` accounts pods need).
+   */
+  nodeFacingAddress?: string;
 }
 
 const adminName = "regmirror-test-admin";
@@ -79,10 +87,11 @@ export async function startKubeApiServer(
     const files = await writeApiServerFiles(directory);
     const port = await freePort();
     const url = `https://127.0.0.1:${port}`;
+    const forNode = options.nodeFacingAddress !== undefined;
     const args = [
       `--etcd-servers=${etcdUrl.url}`,
       "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
+      `--advertise-address=${options.nodeFacingAddress ?? "127.0.0.1"}`,
       `--secure-port=${port}`,
       `--tls-cert-file=${files.servingCertificate}`,
       `--tls-private-key-file=${files.servingKey}`,
@@ -92,10 +101,14 @@ export async function startKubeApiServer(
       `--service-account-issuer=${url}`,
       `--service-account-key-file=${files.serviceAccountPublicKey}`,
       `--service-account-signing-key-file=${files.serviceAccountKey}`,
-      // The `kubernetes` Endpoints may not point at loopback: do not maintain them.
-      "--endpoint-reconciler-type=none",
-      // No controller manager creates the `default` ServiceAccounts this plugin insists on.
-      "--disable-admission-plugins=ServiceAccount",
+      ...(forNode
+        ? []
+        : [
+            // The `kubernetes` Endpoints may not point at loopback: do not maintain them.
+            "--endpoint-reconciler-type=none",
+            // No controller manager creates the `default` ServiceAccounts this plugin insists on.
+            "--disable-admission-plugins=ServiceAccount",
+          ]),
       // Operators run privileged node agents (DaemonSets); let their templates validate.
       "--allow-privileged=true",
       "--profiling=false",
@@ -159,6 +172,7 @@ export async function startKubeApiServer(
         await apiServer?.stop(15_000);
         await startApiServer();
       },
+      processIds: () => ({ etcd: etcd?.pid ?? -1, "kube-apiserver": apiServer?.pid ?? -1 }),
       stop() {
         stopping ??= stopAll();
         return stopping;
