@@ -8,7 +8,12 @@ import { Agent, fetch } from "undici";
 import { type CertificateAuthority, makeCertificateAuthority } from "../certificates.js";
 import { TestKitError } from "../errors.js";
 import { type KubeApiServer, startKubeApiServer } from "../kube-api-server.js";
-import { findBinary, type TrackedProcess, waitUntilReady } from "../processes.js";
+import {
+  type CommandResult,
+  findBinary,
+  type TrackedProcess,
+  waitUntilReady,
+} from "../processes.js";
 import { pushTestImage } from "../skopeo.js";
 import { makeTempDirectory, removeTempDirectory } from "../temp-directory.js";
 import { buildTestImage } from "../test-image.js";
@@ -88,6 +93,8 @@ export interface KubeNode {
   exposeMachinePort(port: number): Promise<string>;
   /** Makes `host:port` inside the node (a pod's address) reachable at the returned `127.0.0.1:PORT`. */
   reachNodeAddress(host: string, port: number): Promise<string>;
+  /** Runs a command inside the node (e.g. `ctr` against its containerd) to completion. */
+  run(command: string, args: string[]): Promise<CommandResult>;
   /** Where a path of the node (under /etc/containerd, /var/lib, /var/log or /run) is on the machine. */
   machinePath(nodePath: string): string;
   /** How long start took, in ms. */
@@ -243,6 +250,7 @@ export async function startKubeNode(options: KubeNodeOptions = {}): Promise<Kube
       },
       reachNodeAddress: (host, port) => bridge.reachNodeAddress(host, port),
       machinePath: (nodePath) => namespaces.machinePath(nodePath),
+      run: (command, args) => namespaces.run(command, args),
       startMs,
       memoryUsage() {
         const processes: Record<string, number> = {};
