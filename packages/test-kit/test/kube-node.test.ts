@@ -38,7 +38,7 @@ describe("startKubeNode: a one-node cluster from real binaries", () => {
     kubeconfig.loadFromFile(node.apiServer.kubeconfigPath);
     core = kubeconfig.makeApiClient(CoreV1Api);
     apps = kubeconfig.makeApiClient(AppsV1Api);
-  });
+  }, 600_000);
 
   afterAll(async () => {
     await node?.stop();
@@ -94,7 +94,7 @@ describe("startKubeNode: a one-node cluster from real binaries", () => {
     expect(pod.spec?.nodeName).toBe(node.nodeName);
     expect(pod.status?.podIP).toMatch(/^10\.244\.0\.\d+$/);
     expect(pod.status?.containerStatuses?.[0]?.imageID).toContain(image.digest);
-  });
+  }, 180_000);
 
   it("stop() leaves no process, cgroup, lock or kernel setting behind, and never touched the machine's iptables", async () => {
     expect(node.nodeProcesses().length).toBeGreaterThan(3);

@@ -28,34 +28,38 @@ function holderIsAlive(path: string): boolean {
  * Waits (up to `timeoutMs`) until this process holds the node lock; returns its release. A lock
  * whose process is gone is taken over.
  */
-export async function acquireMachineLock(
-  timeoutMs: number,
-  onWait: (message: string) => void,
-): Promise<() => void> {
+export async function acquireMachineLock(options: {
+  timeoutMs: number;
+  onWait: (message: string) => void;
+  /** Default machineLockPath (tests of the lock itself use their own). */
+  path?: string;
+}): Promise<() => void> {
+  const { timeoutMs, onWait } = options;
+  const lockPath = options.path ?? machineLockPath;
   const deadline = Date.now() + timeoutMs;
   let told = false;
   for (;;) {
     try {
-      const descriptor = openSync(machineLockPath, "wx");
+      const descriptor = openSync(lockPath, "wx");
       writeSync(descriptor, `${process.pid}\n`);
       closeSync(descriptor);
-      return () => rmSync(machineLockPath, { force: true });
+      return () => rmSync(lockPath, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
-    if (!holderIsAlive(machineLockPath)) {
-      rmSync(machineLockPath, { force: true });
+    if (!holderIsAlive(lockPath)) {
+      rmSync(lockPath, { force: true });
       continue;
     }
     if (Date.now() > deadline) {
       throw new TestKitError(
         "NOT_READY",
-        `another Kubernetes node held ${machineLockPath} for ${timeoutMs} ms; one node runs per machine`,
+        `another Kubernetes node held ${lockPath} for ${timeoutMs} ms; one node runs per machine`,
       );
     }
     if (!told) {
       onWait(
-        `waiting for the Kubernetes node of process ${readFileSync(machineLockPath, "utf8").trim()} to stop (${machineLockPath})`,
+        `waiting for the Kubernetes node of process ${readFileSync(lockPath, "utf8").trim()} to stop (${lockPath})`,
       );
       told = true;
     }

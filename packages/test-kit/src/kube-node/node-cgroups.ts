@@ -41,15 +41,22 @@ export function podCgroupsExist(): boolean {
   return podsCgroupDirectories().length > 0;
 }
 
-/** Kills every process in the pod cgroups, then removes the cgroups; idempotent. */
-export async function removePodCgroups(): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const pids = new Set(
+/** PIDs of every process in the pod cgroups (the node's containers). */
+export function podProcesses(): number[] {
+  return [
+    ...new Set(
       podsCgroupDirectories().flatMap((directory) =>
         descendantsDeepestFirst(directory).flatMap(processesIn),
       ),
-    );
-    if (pids.size === 0) break;
+    ),
+  ];
+}
+
+/** Kills every process in the pod cgroups, then removes the cgroups; idempotent. */
+export async function removePodCgroups(): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const pids = podProcesses();
+    if (pids.length === 0) break;
     for (const pid of pids) {
       try {
         process.kill(pid, "SIGKILL");

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Agent, fetch } from "undici";
 import { type CertificateAuthority, makeCertificateAuthority } from "../certificates.js";
 import { TestKitError } from "../errors.js";
+import { registerExitCleanup } from "../exit-cleanup.js";
 import { type KubeApiServer, startKubeApiServer } from "../kube-api-server.js";
 import {
   type CommandResult,
@@ -26,7 +27,7 @@ import {
 import { kubeProxyHealthPort, startKubeProxy } from "./kube-proxy.js";
 import { startKubelet } from "./kubelet.js";
 import { acquireMachineLock } from "./machine-lock.js";
-import { podCgroupsExist, removePodCgroups } from "./node-cgroups.js";
+import { podCgroupsExist, podProcesses, removePodCgroups } from "./node-cgroups.js";
 import { nodeCertsDirectory, startNodeContainerd } from "./node-containerd.js";
 import {
   createNodeNamespaces,
@@ -131,7 +132,10 @@ export async function startKubeNode(options: KubeNodeOptions = {}): Promise<Kube
   }
   const timeoutMs = options.timeoutMs ?? 180_000;
   const log = options.log ?? (() => undefined);
-  const releaseLock = await acquireMachineLock(options.lockTimeoutMs ?? 15 * 60_000, log);
+  const releaseLock = await acquireMachineLock({
+    timeoutMs: options.lockTimeoutMs ?? 15 * 60_000,
+    onWait: log,
+  });
   const started = Date.now();
   const phase = (message: string) =>
     log(`[kube node ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
@@ -179,6 +183,22 @@ export async function startKubeNode(options: KubeNodeOptions = {}): Promise<Kube
     }
     const apiServer = (apiServerResult as PromiseFulfilledResult<KubeApiServer>).value;
     const namespaces = (namespacesResult as PromiseFulfilledResult<NodeNamespaces>).value;
+    // Last resort when the test process ends without stop(): the kit kills the daemons it
+    // started, but containerd's shims and the containers would outlive them.
+    cleanups.push(
+      registerExitCleanup(() => {
+        for (const pid of [
+          ...processesInMountNamespace(namespaces.mountNamespace),
+          ...podProcesses(),
+        ]) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // Already gone.
+          }
+        }
+      }),
+    );
     const imageRegistry = (registryResult as PromiseFulfilledResult<UpstreamRegistry>).value;
 
     const bridge: PortBridge = await startPortBridge(namespaces, directory);
