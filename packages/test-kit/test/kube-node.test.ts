@@ -13,7 +13,12 @@ import { buildTestImage } from "../src/test-image.js";
 const kernelSettings = ["vm/overcommit_memory", "kernel/panic", "kernel/panic_on_oops"];
 const readKernelSettings = () =>
   kernelSettings.map((setting) => readFileSync(`/proc/sys/${setting}`, "utf8"));
-const machineIptables = () => execFileSync("iptables-save", { encoding: "utf8" });
+/** The machine's iptables rules, without iptables-save's dated comment lines. */
+const machineIptables = () =>
+  execFileSync("iptables-save", { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => !line.startsWith("#"))
+    .join("\n");
 
 describe("startKubeNode: a one-node cluster from real binaries", () => {
   let node: KubeNode;
