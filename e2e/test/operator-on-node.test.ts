@@ -185,7 +185,8 @@ describe("the operator on a real node (Helm chart, RegistryMirror, kubelet pulls
     const caPem = Buffer.from(caSecret.data?.["ca.crt"] ?? "", "base64").toString("utf8");
     const caFiles = written.filter((path) => path.endsWith(".crt"));
     expect(caFiles.length).toBe(1);
-    expect(readFileSync(join(hostsDirectory, caFiles[0] ?? ""), "utf8")).toBe(caPem);
+    // The agent heads the file with a comment saying it wrote it; the certificate follows.
+    expect(readFileSync(join(hostsDirectory, caFiles[0] ?? ""), "utf8")).toContain(caPem.trim());
   });
 
   it("a workload whose image names the upstream is pulled by the kubelet through the cache", async () => {
@@ -346,7 +347,7 @@ describe("the operator on a real node (Helm chart, RegistryMirror, kubelet pulls
   async function setUnschedulable(unschedulable: boolean): Promise<void> {
     await clients.core.patchNode({
       name: node.nodeName,
-      body: { spec: { unschedulable } },
+      body: [{ op: "add", path: "/spec/unschedulable", value: unschedulable }],
     });
   }
 

@@ -56,7 +56,8 @@ export interface KubeApiServerOptions {
 
 const adminName = "regmirror-test-admin";
 const unprivilegedName = "regmirror-test-unprivileged";
-const serviceClusterIpRange = "10.0.0.0/24";
+/** Where Services get their ClusterIPs. */
+export const serviceClusterIpRange = "10.0.0.0/24";
 // The first address of the service range: the ClusterIP of the `kubernetes` Service.
 const kubernetesServiceIp = "10.0.0.1";
 

@@ -23,6 +23,9 @@ export interface NodeContainerdOptions {
   extraCaFile?: string;
 }
 
+/** The pod network's bridge device in the node. */
+export const podBridgeName = "cni0";
+
 /** Plugins that would touch machine-wide paths or need devices the node has no use for. */
 const disabledPlugins = [
   // Writes /opt/containerd on the machine (/opt is not private to the node).
@@ -69,7 +72,7 @@ function podNetworkConfig(podSubnet: string): string {
       plugins: [
         {
           type: "bridge",
-          bridge: "cni0",
+          bridge: podBridgeName,
           isGateway: true,
           // A pod reaching its own Service comes back through the bridge.
           hairpinMode: true,

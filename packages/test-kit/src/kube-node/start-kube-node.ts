@@ -8,7 +8,11 @@ import { Agent, fetch } from "undici";
 import { type CertificateAuthority, makeCertificateAuthority } from "../certificates.js";
 import { TestKitError } from "../errors.js";
 import { registerExitCleanup } from "../exit-cleanup.js";
-import { type KubeApiServer, startKubeApiServer } from "../kube-api-server.js";
+import {
+  type KubeApiServer,
+  serviceClusterIpRange,
+  startKubeApiServer,
+} from "../kube-api-server.js";
 import {
   type CommandResult,
   findBinary,
@@ -28,7 +32,7 @@ import { kubeProxyHealthPort, startKubeProxy } from "./kube-proxy.js";
 import { startKubelet } from "./kubelet.js";
 import { acquireMachineLock } from "./machine-lock.js";
 import { podCgroupsExist, podProcesses, removePodCgroups } from "./node-cgroups.js";
-import { nodeCertsDirectory, startNodeContainerd } from "./node-containerd.js";
+import { nodeCertsDirectory, podBridgeName, startNodeContainerd } from "./node-containerd.js";
 import {
   createNodeNamespaces,
   type NodeNamespaces,
@@ -40,6 +44,8 @@ import { type PortBridge, startPortBridge } from "./port-bridge.js";
 export const kubeNodeAddress = "10.250.0.1";
 export const kubeNodePodSubnet = "10.244.0.0/24";
 export const kubeNodeName = "regmirror-node";
+/** The bridge's address: the pod subnet's first, the gateway the bridge CNI plugin gives pods. */
+const podGateway = "10.244.0.1/24";
 
 /**
  * Machine-wide kernel settings the kubelet insists on (it writes them otherwise). The node sees
@@ -201,6 +207,7 @@ export async function startKubeNode(options: KubeNodeOptions = {}): Promise<Kube
     );
     const imageRegistry = (registryResult as PromiseFulfilledResult<UpstreamRegistry>).value;
 
+    await routeServicesThroughPodBridge(namespaces);
     const bridge: PortBridge = await startPortBridge(namespaces, directory);
     cleanups.push(() => bridge.stop());
     const apiServerPort = Number(new URL(apiServer.url).port);
@@ -291,6 +298,19 @@ export async function startKubeNode(options: KubeNodeOptions = {}): Promise<Kube
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * The node's own processes (containerd pulling from a Service's ClusterIP) need a route to the
+ * Service range before kube-proxy's iptables rules can rewrite the address; a real node's
+ * default route gives one. Here it goes to the pod bridge, made now (the bridge CNI plugin takes
+ * it over as it is) so the route has a device from the start.
+ */
+async function routeServicesThroughPodBridge(namespaces: NodeNamespaces): Promise<void> {
+  await namespaces.run("ip", ["link", "add", podBridgeName, "type", "bridge"]);
+  await namespaces.run("ip", ["address", "add", podGateway, "dev", podBridgeName]);
+  await namespaces.run("ip", ["link", "set", podBridgeName, "up"]);
+  await namespaces.run("ip", ["route", "add", serviceClusterIpRange, "dev", podBridgeName]);
 }
 
 /** Ready: the node reports Ready, kube-proxy has its rules, the controllers answer /healthz. */
