@@ -229,8 +229,24 @@ describe("the operator on a real node (Helm chart, RegistryMirror, kubelet pulls
     const columns = (table.columnDefinitions as { name: string }[]).map((column) => column.name);
     const cells = (table.rows as { cells: unknown[] }[])[0]?.cells ?? [];
     const row = Object.fromEntries(columns.map((name, index) => [name, cells[index]]));
-    expect(row).toMatchObject({ Name: mirrorName, Ready: "True" });
-    console.log("printer columns:", row);
+    // Each column against the cluster itself: the Service's address, the cache pods that are
+    // Ready, the node agents that are Ready.
+    const cachePods = await clients.core.listNamespacedPod({
+      namespace,
+      labelSelector: cacheSelector,
+    });
+    const agentPods = await clients.core.listNamespacedPod({
+      namespace,
+      labelSelector: agentSelector,
+    });
+    expect(row).toMatchObject({
+      Name: mirrorName,
+      Upstream: `https://${upstream.host}`,
+      Ready: "True",
+      Address: `${service.spec?.clusterIP}:443`,
+      Replicas: cachePods.items.filter(isReady).length,
+      Nodes: agentPods.items.filter(isReady).length,
+    });
   });
 
   it("the cache pod is killed: Kubernetes restarts it and pulls go through the cache again", async () => {
