@@ -8,11 +8,7 @@ import { Agent, fetch } from "undici";
 import { type CertificateAuthority, makeCertificateAuthority } from "../certificates.js";
 import { TestKitError } from "../errors.js";
 import { registerExitCleanup } from "../exit-cleanup.js";
-import {
-  type KubeApiServer,
-  serviceClusterIpRange,
-  startKubeApiServer,
-} from "../kube-api-server.js";
+import { type KubeApiServer, startKubeApiServer } from "../kube-api-server.js";
 import {
   type CommandResult,
   findBinary,
@@ -44,6 +40,8 @@ import { type PortBridge, startPortBridge } from "./port-bridge.js";
 export const kubeNodeAddress = "10.250.0.1";
 export const kubeNodePodSubnet = "10.244.0.0/24";
 export const kubeNodeName = "regmirror-node";
+/** The API server's --service-cluster-ip-range (@regmirror/envtest's): where ClusterIPs are. */
+const serviceClusterIpRange = "10.0.0.0/24";
 /** The bridge's address: the pod subnet's first, the gateway the bridge CNI plugin gives pods. */
 const podGateway = "10.244.0.1/24";
 
@@ -172,7 +170,7 @@ export async function startKubeNode(options: KubeNodeOptions = {}): Promise<Kube
 
     phase("starting etcd + kube-apiserver, the node's namespaces and its image registry");
     const [apiServerResult, namespacesResult, registryResult] = await Promise.allSettled([
-      startKubeApiServer({ nodeFacingAddress: kubeNodeAddress, timeoutMs }),
+      startKubeApiServer({ advertiseAddress: kubeNodeAddress, timeoutMs }),
       createNodeNamespaces({
         directory,
         nodeAddress: kubeNodeAddress,
@@ -281,9 +279,9 @@ export async function startKubeNode(options: KubeNodeOptions = {}): Promise<Kube
       startMs,
       memoryUsage() {
         const processes: Record<string, number> = {};
-        for (const [name, pid] of Object.entries(apiServer.processIds())) {
-          processes[name] = residentBytes(pid);
-        }
+        const { etcd, kubeApiServer } = apiServer.processIds();
+        processes.etcd = residentBytes(etcd);
+        processes["kube-apiserver"] = residentBytes(kubeApiServer);
         for (const daemon of daemons) processes[daemon.name] = residentBytes(daemon.pid);
         const totalBytes = Object.values(processes).reduce((sum, bytes) => sum + bytes, 0);
         return { processes, totalBytes };
