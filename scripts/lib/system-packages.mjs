@@ -10,6 +10,11 @@ export const requiredPrograms = [
   { command: "ctr", debianPackage: "containerd" },
   // The image builder (packages/image-builder) fetches Debian packages with apt and reads them.
   { command: "dpkg-deb", debianPackage: "dpkg" },
+  // The Kubernetes node of the test kit (startKubeNode): runc runs its containers, iptables holds
+  // kube-proxy's Service rules, catatonit is the pods' pause process.
+  { command: "runc", debianPackage: "runc" },
+  { command: "iptables", debianPackage: "iptables" },
+  { command: "catatonit", debianPackage: "catatonit" },
 ];
 
 /** Files the tests read, and the Debian package that ships each one. */

@@ -11,6 +11,7 @@ export * from "./free-port.js";
 export * from "./http-probe.js";
 export * from "./http-receive.js";
 export * from "./kube-api-server.js";
+export * from "./kube-node/start-kube-node.js";
 export * from "./processes.js";
 export * from "./repository-names.js";
 export * from "./run-container.js";
