@@ -135,6 +135,7 @@ function stepInto(
 ): Step {
   const definition = node === undefined ? undefined : definitionOf(node);
   const here = path.length === 0 ? "the top level" : formatConfigPath(path);
+  const inHere = path.length === 0 ? "at the top level" : `in ${here}`;
   // Sections regmirror accepts without looking inside (ignored keys) take any names.
   if (definition === undefined || definition.type === "unknown") {
     return { kind: "key", key: part.toLowerCase(), schema: undefined };
@@ -149,7 +150,7 @@ function stepInto(
         kind: "stop",
         outcome: {
           kind: "ignored",
-          reason: `names no key "${part.toLowerCase()}" in ${here}${hint}; ignored, as distribution does`,
+          reason: `names no key "${part.toLowerCase()}" ${inHere}${hint}; ignored, as distribution does`,
         },
       };
     }
