@@ -119,10 +119,12 @@ function namedFileProblems(raw: unknown): ConfigProblem[] {
 const noUpstreamExpectation =
   "the upstream registry to mirror: proxy.remoteurl (distribution), middleware.registry with the downstream middleware (MSR) or regmirror.upstreams (run serve without a FILE for the built-in Docker Hub mirror)";
 
+// Keys that decide which upstreams exist and what they are called.
+const upstreamNamingKey =
+  /^(?:proxy(?:\.remoteurl)?|middleware(?:\.registry(?:\[\d+\](?:\.options(?:\.upstreams(?:\[\d+\])?)?)?)?)?|regmirror(?:\.upstreams(?:\[\d+\](?:\.name)?)?)?)$/;
+
 function touchesUpstreams(path: ConfigPath): boolean {
-  const [first, second] = path;
-  if (first === "proxy" || first === "middleware") return true;
-  return first === "regmirror" && (second === undefined || second === "upstreams");
+  return upstreamNamingKey.test(formatConfigPath(path));
 }
 
 function isWithin(path: string, ancestor: string): boolean {

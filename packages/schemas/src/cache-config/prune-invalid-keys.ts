@@ -11,7 +11,7 @@ const maximumRounds = 6;
 export interface PrunedDocument {
   /** The schema's output for the copy without the refused keys. */
   readonly file: unknown;
-  /** The keys left out (a list is left out whole, so no index after it shifts). */
+  /** The keys left out (a list is left out whole rather than one entry, so no index shifts). */
   readonly paths: readonly ConfigPath[];
 }
 
@@ -44,9 +44,10 @@ function pathsToRemove(document: unknown, issue: z.core.$ZodIssue): ConfigPath[]
   // A required key that is missing takes its section with it.
   let path: ConfigPath = issue.path;
   if (valueAtPath(document, path) === undefined) path = path.slice(0, -1);
-  // Never remove one entry of a list: the paths of the entries after it would change.
-  const firstIndex = path.findIndex((segment) => typeof segment === "number");
-  return [firstIndex < 0 ? path : path.slice(0, firstIndex)];
+  // Never remove one entry of a list, which would change the paths of the entries after it:
+  // the list goes instead.
+  while (typeof path.at(-1) === "number") path = path.slice(0, -1);
+  return [path];
 }
 
 function remove(document: Record<PropertyKey, unknown>, path: ConfigPath): void {

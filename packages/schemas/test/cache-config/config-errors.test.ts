@@ -363,6 +363,18 @@ describe("every problem of a file in one pass", () => {
     ]);
   });
 
+  test("a bad value inside the MSR middleware does not hide an unknown defaultUpstream", () => {
+    const problems = problemsOf(() =>
+      loadCacheConfigFromYaml(
+        `${msrFile.replace("blobttl: 24h", "blobttl: one day")}regmirror:\n  defaultUpstream: quay\n`,
+      ),
+    );
+    expect(problems.map((problem) => problem.path)).toEqual([
+      "middleware.registry[0].options.blobttl",
+      "regmirror.defaultUpstream",
+    ]);
+  });
+
   test("a setting given twice shows up next to a bad value elsewhere", () => {
     const problems = problemsOf(() =>
       normalizeCacheConfig({
