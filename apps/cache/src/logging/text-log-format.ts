@@ -1,14 +1,23 @@
 /**
  * `log.formatter: text`: each JSON log line rewritten as one `key=value` line for people, in the
  * shape distribution's (logrus) text formatter prints: `time=… level=info msg="…" key=value`.
- * Values with spaces, quotes or `=` are quoted; nested values are written as JSON.
+ * Values with spaces, quotes or `=` are quoted; a list of plain values is joined with commas;
+ * other nested values are written as JSON.
  */
 import type { DestinationStream } from "pino";
 
 const leadingKeys = ["time", "level", "msg"];
 
+function isScalar(value: unknown): boolean {
+  return value === null || ["string", "number", "boolean"].includes(typeof value);
+}
+
 function formatValue(value: unknown): string {
-  const text = typeof value === "string" ? value : JSON.stringify(value);
+  let text: string;
+  if (typeof value === "string") text = value;
+  else if (Array.isArray(value) && value.length > 0 && value.every(isScalar))
+    text = value.join(",");
+  else text = JSON.stringify(value);
   return text !== "" && /^[^\s"=\\]+$/.test(text) ? text : JSON.stringify(text);
 }
 
