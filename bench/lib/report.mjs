@@ -139,14 +139,14 @@ function http2Section(http2, options) {
 
 The regmirror cache with \`http.tls\` (a self-signed certificate for 127.0.0.1) serves HTTP/2
 next to HTTP/1.1, chosen per connection by ALPN, as distribution does. The same warm workloads
-as above, with the same undici clients: once offering HTTP/1.1 only (each client up to 4
-connections), once offering HTTP/2 (each client's requests share one connection as streams).
+as above, with the same undici clients: once offering HTTP/1.1 only, once offering HTTP/2
+(each client's requests then share one connection as streams; Go's flow-control windows, as
+containerd and skopeo use them).
 The two alternate round by round; medians of ${options.rounds} round(s).
 
 | workload | HTTP/1.1 | HTTP/2 | HTTP/2 ÷ HTTP/1.1 |
 |---|---:|---:|---:|
 ${row(`warm pull, ${options.clients} clients (MB/s)`, (result) => result.warm.megabytesPerSecond, 0)}
-${row("client connections in that pull", (result) => result.warm.connections, 0)}
 ${row(`manifest HEAD by digest, ${options.headConcurrency} at a time (req/s)`, (result) => result.head.requestsPerSecond, 0)}
 ${row("HEAD p50 (ms)", (result) => result.head.p50Ms)}
 ${row("HEAD p99 (ms)", (result) => result.head.p99Ms)}

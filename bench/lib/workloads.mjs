@@ -21,7 +21,11 @@ function newAgent(connections, transport = {}) {
   const agent = new Agent({
     connections,
     keepAliveTimeout: 30_000,
-    ...(http2 ? { allowH2: true } : {}),
+    // Go's HTTP/2 client windows (4 MiB per stream, 1 GiB per connection), as containerd and
+    // skopeo use them; undici's defaults (256/512 KiB) would measure undici's flow control.
+    ...(http2
+      ? { allowH2: true, h2Options: { initialWindowSize: 4 << 20, connectionWindowSize: 1 << 30 } }
+      : {}),
     ...requestTimeouts,
     connect: (connectOptions, callback) => {
       agent.openedConnections += 1;

@@ -7,6 +7,15 @@ import { trustOperatingSystemStore } from "./tls/operating-system-trust.js";
 
 trustOperatingSystemStore();
 
+// `regmirror-cache check-config x.yml | head` closes the pipe early: that ends the output, it is
+// not a crash.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 const shutdownListeners: ((signal: string) => void)[] = [];
 let firstSignalAt: number | undefined;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
