@@ -92,6 +92,13 @@ describe.each(["memory", "filesystem"] as const)("the registry server over %s st
     expect(beyond.headers.get("content-range")).toBe("bytes */10000");
     expect(await errorCodeOf(beyond)).toBe("RANGE_INVALID");
 
+    const backwards = await fetch(`${base}/v2/team/blobs/blobs/${digest}`, {
+      headers: { Range: "bytes=500-0" },
+    });
+    expect(backwards.status).toBe(416);
+    expect(backwards.headers.get("content-range")).toBe("bytes */10000");
+    expect(await errorCodeOf(backwards)).toBe("RANGE_INVALID");
+
     const malformed = await fetch(`${base}/v2/team/blobs/blobs/${digest}`, {
       headers: { Range: "bytes=1-2,5-6" },
     });

@@ -1,5 +1,7 @@
 export * from "./capturing-logger.js";
 export * from "./certificates.js";
+export * from "./conformance-results.js";
+export * from "./conformance-suite.js";
 export * from "./containerd.js";
 export * from "./deterministic-bytes.js";
 export * from "./errors.js";

@@ -4,15 +4,19 @@
  * - `manifest-types/<algorithm>/<hex>`: the media type a manifest was served with
  * - `repositories/<upstream>/<repo>/_`: a repository the cache has fetched manifests of (catalog)
  * - `tag-lists/<upstream>/<repo>/_`: the last tag list upstream answered (served when it fails)
+ * - `referrers/<upstream>/<repo>/_/<algorithm>/<hex>`: the last referrers answer for a subject
  * Repository path components never are `_`, so `/_` cleanly ends a repository name.
  */
 import { createTagRecords, type MetadataStore, type TagRecord } from "@regmirror/blob-store";
-import { parseDigest } from "@regmirror/oci-distribution";
+import { type Descriptor, parseDigest } from "@regmirror/oci-distribution";
 
 export interface CachedRepository {
   upstream: string;
   repository: string;
 }
+
+/** What upstream last answered to the referrers API: the list, or that it has no such API. */
+export type ReferrersRecord = { api: true; manifests: Descriptor[] } | { api: false };
 
 export interface CacheRecords {
   getTag(upstream: string, repository: string, tag: string): Promise<TagRecord | undefined>;
@@ -25,6 +29,17 @@ export interface CacheRecords {
   repositories(): AsyncIterable<CachedRepository>;
   getTagList(upstream: string, repository: string): Promise<string[] | undefined>;
   putTagList(upstream: string, repository: string, tags: readonly string[]): Promise<void>;
+  getReferrers(
+    upstream: string,
+    repository: string,
+    subject: string,
+  ): Promise<ReferrersRecord | undefined>;
+  putReferrers(
+    upstream: string,
+    repository: string,
+    subject: string,
+    record: ReferrersRecord,
+  ): Promise<void>;
 }
 
 /** Upstream names are plain (`docker-hub`); encoding keeps any name one key segment. */
@@ -33,6 +48,20 @@ const segment = (upstream: string) => encodeURIComponent(upstream);
 function manifestTypeKey(digest: string): string {
   const { algorithm, encoded } = parseDigest(digest);
   return `manifest-types/${algorithm}/${encoded}`;
+}
+
+function parseReferrersRecord(value: string | undefined): ReferrersRecord | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(value) as { api?: unknown; manifests?: unknown };
+    if (parsed.api === false) return { api: false };
+    if (parsed.api === true && Array.isArray(parsed.manifests)) {
+      return { api: true, manifests: parsed.manifests as Descriptor[] };
+    }
+  } catch {
+    // An unreadable record is as good as none.
+  }
+  return undefined;
 }
 
 function parseStringList(value: string | undefined): string[] | undefined {
@@ -53,6 +82,10 @@ export function createCacheRecords(metadata: MetadataStore): CacheRecords {
     `repositories/${segment(upstream)}/${repository}/_`;
   const tagListKey = (upstream: string, repository: string) =>
     `tag-lists/${segment(upstream)}/${repository}/_`;
+  const referrersKey = (upstream: string, repository: string, subject: string) => {
+    const { algorithm, encoded } = parseDigest(subject);
+    return `referrers/${segment(upstream)}/${repository}/_/${algorithm}/${encoded}`;
+  };
 
   return {
     getTag: (upstream, repository, tag) => tags.get(segment(upstream), repository, tag),
@@ -81,5 +114,10 @@ export function createCacheRecords(metadata: MetadataStore): CacheRecords {
     },
     putTagList: (upstream, repository, list) =>
       metadata.put(tagListKey(upstream, repository), JSON.stringify(list)),
+    async getReferrers(upstream, repository, subject) {
+      return parseReferrersRecord(await metadata.get(referrersKey(upstream, repository, subject)));
+    },
+    putReferrers: (upstream, repository, subject, record) =>
+      metadata.put(referrersKey(upstream, repository, subject), JSON.stringify(record)),
   };
 }

@@ -12,7 +12,8 @@ export type UpstreamOperation =
   | "get-manifest"
   | "head-blob"
   | "get-blob"
-  | "list-tags";
+  | "list-tags"
+  | "list-referrers";
 
 export interface PullThroughMetrics {
   /** Content served from the store without asking upstream. */
@@ -28,8 +29,8 @@ export interface PullThroughMetrics {
   upstreamError(upstream: string, kind: UpstreamErrorKind): void;
   /** Seconds from sending an upstream request to its answer (headers; whole body for manifests). */
   upstreamLatency(upstream: string, operation: UpstreamOperation, seconds: number): void;
-  /** A tag (or tag list) answered from the cache because upstream failed. */
-  servedStale(upstream: string, kind: "tag" | "tag-list"): void;
+  /** A tag, tag list or referrers list answered from the cache because upstream failed. */
+  servedStale(upstream: string, kind: "tag" | "tag-list" | "referrers"): void;
 }
 
 export const noopPullThroughMetrics: PullThroughMetrics = {

@@ -21,6 +21,7 @@ import {
   systemPullThroughClock,
 } from "./pull-through-logger.js";
 import { noopPullThroughMetrics, type PullThroughMetrics } from "./pull-through-metrics.js";
+import { createReferrersLister } from "./referrers-lister.js";
 import { createRegistryRouter, type RegistryRouter } from "./registry-router.js";
 import { createTagLister } from "./tag-lister.js";
 import {
@@ -115,6 +116,7 @@ export async function createPullThroughStorage(
     signal,
   });
   const tags = createTagLister({ records, logger, metrics, signal });
+  const referrers = createReferrersLister({ records, logger, metrics, signal });
 
   return {
     readOnly: true,
@@ -140,6 +142,11 @@ export async function createPullThroughStorage(
     async listTags(repositoryPath) {
       const { upstream, repository } = router.route(repositoryPath);
       return tags.list(upstream, repository);
+    },
+
+    async listReferrers(repositoryPath, subject) {
+      const { upstream, repository } = router.route(repositoryPath);
+      return referrers.list(upstream, repository, subject);
     },
 
     async listRepositories() {

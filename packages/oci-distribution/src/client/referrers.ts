@@ -29,6 +29,11 @@ import { readBodyBytes } from "./response-body.js";
 export interface ListReferrersOptions {
   /** Only referrers of this artifact type. */
   artifactType?: string;
+  /**
+   * false: do not fall back to the referrers tag when the registry has no referrers API; the
+   * call then rejects with the registry's 404 (a proxy passes that answer on). Default true.
+   */
+  tagSchemaFallback?: boolean;
   signal?: AbortSignal;
 }
 
@@ -96,6 +101,9 @@ export function createReferrers(session: RegistrySession, manifests: ManifestAcc
         signal: options.signal,
       });
       if (response.status === 404 && found.length === 0) {
+        if (options.tagSchemaFallback === false) {
+          throw await toRegistryError(response, "GET", "NAME_UNKNOWN");
+        }
         await response.body.dump();
         return undefined; // no referrers API here: use the tag scheme
       }

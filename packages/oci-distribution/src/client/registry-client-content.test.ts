@@ -285,5 +285,9 @@ describe("registry client against docker-registry over TLS with a custom CA", ()
     expect(
       await client.listReferrers("content/signed", image.manifests[0]?.configDigest as string),
     ).toEqual([]);
+    // Without the fallback (what a proxy passes on), the registry's 404 is the answer.
+    await expect(
+      client.listReferrers("content/signed", image.digest, { tagSchemaFallback: false }),
+    ).rejects.toMatchObject({ status: 404 });
   });
 });

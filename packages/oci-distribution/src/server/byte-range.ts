@@ -13,6 +13,9 @@ export type RangeRequest =
 /**
  * Reads a `Range` header against a blob of `size` bytes. Only one `bytes=` range is served;
  * anything else is ignored as RFC 9110 allows, so a malformed header can never cause an error.
+ * A range that ends before it starts (`bytes=500-0`) is refused rather than ignored (RFC 9110
+ * §14.2 allows either): the client asked for bytes that cannot exist, and the OCI conformance
+ * suite expects 416.
  */
 export function parseRangeHeader(header: string | undefined, size: number): RangeRequest {
   if (header === undefined) return { kind: "whole" };
@@ -28,7 +31,7 @@ export function parseRangeHeader(header: string | undefined, size: number): Rang
   }
   const start = Number(first);
   const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
-  if (last !== "" && Number(last) < start) return { kind: "whole" };
+  if (last !== "" && Number(last) < start) return { kind: "unsatisfiable" };
   if (start >= size) return { kind: "unsatisfiable" };
   return { kind: "partial", range: { start, end } };
 }
