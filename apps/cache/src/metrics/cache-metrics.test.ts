@@ -3,17 +3,17 @@ import { expect, test } from "vitest";
 import { createCacheMetrics } from "./cache-metrics.js";
 
 // Every metric the daemon exposes is documented in the README with its labels, and nothing
-// documented is missing: a new metric needs its line there.
+// documented is missing: a new metric needs its row there.
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 
 function documented(): Map<string, string[]> {
   const metrics = new Map<string, string[]>();
-  for (const [, name, labels] of readme.matchAll(/^\| `(\w+)` \| \w+ \| ([^|]+) \|/gm)) {
-    metrics.set(
-      name ?? "",
-      labels === "— " ? [] : [...(labels ?? "").matchAll(/`(\w+)`/g)].map((m) => m[1] ?? ""),
-    );
+  // Rows of the metrics table: | `name` | type | `label`, `label` | what it counts |
+  for (const [, name, labels] of readme.matchAll(/^\|\s*`(\w+)`\s*\|\s*\w+\s*\|([^|]*)\|/gm)) {
+    const names = [...(labels ?? "").matchAll(/`(\w+)`/g)].map((match) => match[1] ?? "");
+    metrics.set(name ?? "", names);
   }
+  // Node's process metrics, listed in the text as `name{label,label}`.
   for (const [, name, labels] of readme.matchAll(/`((?:process|nodejs)_\w+)(?:\{([\w,]+)\})?`/g)) {
     metrics.set(name ?? "", labels === undefined ? [] : labels.split(","));
   }
