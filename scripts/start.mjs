@@ -22,8 +22,12 @@ buildCacheDaemon(env);
 const node = join(repositoryRoot, "node_modules", "node", "bin", "node");
 const daemon = join(repositoryRoot, "apps", "cache", "dist", "main.js");
 // npm runs scripts in the repository; INIT_CWD is where the user typed `npm start`.
-const callerDirectory = process.env.INIT_CWD ?? process.cwd();
+const callerDirectory = env.INIT_CWD ?? process.cwd();
 step(`starting: regmirror-cache ${commandLine.join(" ")} (in ${callerDirectory})`);
-const child = spawn(node, [daemon, ...commandLine], { stdio: "inherit", env, cwd: callerDirectory });
+const child = spawn(node, [daemon, ...commandLine], {
+  stdio: "inherit",
+  env,
+  cwd: callerDirectory,
+});
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code, signal) => process.exit(code ?? (signal === null ? 1 : 128)));
