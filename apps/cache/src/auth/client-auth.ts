@@ -4,7 +4,8 @@
  * challenge so clients send credentials. The modes (README, "Client auth"):
  * - none: everyone may pull everything the upstreams give the cache;
  * - htpasswd: only users of the htpasswd file (Basic, or bearer tokens from `/auth/token`);
- * - pass-through: per repository, only clients whose own credentials the upstream accepts.
+ * - pass-through: per object, only clients whose own credentials the upstream accepts.
+ * A mode allows only on a clear yes; every other outcome is a refusal (ADR 0014).
  */
 import { RegistryError, type RegistryRoute } from "@regmirror/oci-distribution";
 
@@ -15,8 +16,6 @@ export type AuthDecision =
 export interface AuthRequest {
   /** The client's Authorization header. */
   authorization: string | undefined;
-  /** `https://host:port` as the client reached the cache (for the token realm). */
-  baseUrl: string;
 }
 
 /** The answer of the token endpoint. */

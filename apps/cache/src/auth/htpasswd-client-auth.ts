@@ -1,16 +1,19 @@
 /**
- * htpasswd client auth: every registry request needs a user of the file. Clients follow the
- * Docker token protocol: a 401 with `Bearer realm=<cache>/auth/token` sends them there with
- * Basic credentials (GET) or an OAuth2 password grant (POST, containerd), and they get a
- * bearer token valid for `tokenTtlMs`. Basic credentials sent directly are accepted too; bcrypt
- * is slow on purpose, so a verified Authorization header is remembered (as a hash) for the same
- * time. A wrong one is not remembered.
+ * htpasswd client auth: every registry request needs a user of the file. With http.host set,
+ * clients follow the Docker token protocol: a 401 with `Bearer realm=<http.host>/auth/token`
+ * sends them there with Basic credentials (GET) or an OAuth2 password grant (POST, containerd),
+ * and they get a bearer token valid for `tokenTtlMs`. Without http.host the challenge is
+ * `Basic realm="<realm>"`, as distribution's htpasswd auth answers: the realm comes from the
+ * configuration only, never from the request's Host header (ADR 0014). Basic credentials are
+ * always accepted; bcrypt is slow on purpose, so a verified Authorization header is remembered
+ * (as a hash) for the same time. A wrong one is not remembered.
  */
 import { credentialKey, parseBasicAuthorization } from "./basic-credentials.js";
 import { createCacheTokens } from "./cache-tokens.js";
 import {
   type AuthDecision,
   authenticationRequired,
+  basicChallenge,
   bearerChallenge,
   type ClientAuth,
   type TokenAnswer,
@@ -24,6 +27,8 @@ const service = "regmirror-cache";
 export function createHtpasswdClientAuth(options: {
   htpasswd: HtpasswdFile;
   realm: string;
+  /** `<http.host>/auth/token`: clients are sent there for tokens; null: a Basic challenge. */
+  tokenRealm: string | null;
   tokenTtlMs: number;
   /** http.secret: the token signing key shared by replicas; absent: a random key. */
   secret: string | undefined;
@@ -42,14 +47,16 @@ export function createHtpasswdClientAuth(options: {
   return {
     mode: "htpasswd",
     async authorize(request): Promise<AuthDecision> {
-      const challenge = bearerChallenge(`${request.baseUrl}${tokenPath}`, service);
+      const { tokenRealm } = options;
+      const challenge =
+        tokenRealm === null ? basicChallenge(options.realm) : bearerChallenge(tokenRealm, service);
       const { authorization } = request;
       const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
       if (bearer !== undefined) {
         const user = tokens.verify(bearer);
         if (user !== undefined) return { allowed: true, user };
         return authenticationRequired(
-          bearerChallenge(`${request.baseUrl}${tokenPath}`, service, "invalid_token"),
+          tokenRealm === null ? challenge : bearerChallenge(tokenRealm, service, "invalid_token"),
           "the token is invalid or expired",
         );
       }
@@ -73,7 +80,7 @@ export function createHtpasswdClientAuth(options: {
           : "no credentials were sent: log in with a user of the cache's htpasswd file";
         return {
           status: 401,
-          headers: { "WWW-Authenticate": `Basic realm="${options.realm.replace(/["\\]/g, "")}"` },
+          headers: { "WWW-Authenticate": basicChallenge(options.realm) },
           body: { errors: [{ code: "UNAUTHORIZED", message }] },
         };
       }

@@ -4,20 +4,12 @@
  * token service for `repository:R:pull`, then a HEAD of the very manifest or blob asked for).
  * The store is content-addressed, so the check is of the object, not only of the repository:
  * a blob is served under R only when the upstream has it in R for this client (else anyone who
- * may pull some repository could read any cached blob through it). The upstream's answer is
- * remembered for `decisionTtlMs` per (credential hash, upstream, repository, object). An
- * upstream that cannot be asked means no: the cache fails closed.
+ * may pull some repository could read any cached blob through it). Only a clear yes (2xx) is
+ * remembered as allowed, for `decisionTtlMs` per (credential hash, upstream, repository,
+ * object); everything else is a refusal: no, not found, malformed input (400), an upstream that
+ * cannot be asked (503). docs/adr/0014-fail-closed-client-auth.md.
  */
-import { readFile } from "node:fs/promises";
-import {
-  createRegistryClient,
-  InvalidDigestError,
-  InvalidReferenceError,
-  isRegistryClientError,
-  isRegistryError,
-  RegistryError,
-  type RegistryRoute,
-} from "@regmirror/oci-distribution";
+import { isRegistryError, RegistryError, type RegistryRoute } from "@regmirror/oci-distribution";
 import type { EffectiveUpstream } from "@regmirror/schemas";
 import type { PullThroughLogger } from "../pull-through/index.js";
 import { credentialKey, parseBasicAuthorization } from "./basic-credentials.js";
@@ -28,16 +20,16 @@ import {
   type ClientAuth,
 } from "./client-auth.js";
 import { createDecisionCache } from "./decision-cache.js";
+import {
+  type ContentRoute,
+  createUpstreamAccessCheck,
+  type UpstreamAnswer,
+} from "./upstream-access-check.js";
 
 export interface RepositoryRouter {
+  /** Throws a RegistryError for a registry that is not configured or an invalid routed name. */
   route(repositoryPath: string): { upstream: { name: string }; repository: string };
 }
-
-/**
- * absent: the client may pull the repository, but the upstream has no such object in it.
- * invalid-input: the name, tag or digest is malformed; the registry handler refuses it.
- */
-type UpstreamVerdict = "allowed" | "refused" | "absent" | "unavailable" | "invalid-input";
 
 export interface PassThroughClientAuthOptions {
   upstreams: readonly EffectiveUpstream[];
@@ -49,89 +41,118 @@ export interface PassThroughClientAuthOptions {
   timeoutMs?: number;
 }
 
-function verdictOf(error: unknown): UpstreamVerdict {
-  if (isRegistryError(error)) {
-    // The upstream looked the object up for these credentials and has none in this repository.
-    if (error.status === 404) return "absent";
-    if (error.status === 401 || error.status === 403) return "refused";
-    return "unavailable";
-  }
-  if (isRegistryClientError(error)) {
-    if (error.code === "TOKEN_REQUEST_FAILED" || error.code === "AUTH_SCHEME_UNSUPPORTED") {
-      return "refused";
-    }
-    return "unavailable";
-  }
-  if (error instanceof InvalidReferenceError || error instanceof InvalidDigestError) {
-    return "invalid-input";
-  }
-  return "unavailable";
-}
+/** The answers worth remembering: the upstream's own yes, no and not-found. */
+type Decision = "allowed" | "refused" | "absent";
 
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
+function readOnly(): RegistryError {
+  return new RegistryError("UNSUPPORTED", {
+    message: "this registry does not accept pushes or deletes",
+  });
 }
 
 export async function createPassThroughClientAuth(
   options: PassThroughClientAuthOptions,
 ): Promise<ClientAuth> {
   const { logger } = options;
-  const caBundles = new Map<string, string[]>();
-  for (const upstream of options.upstreams) {
-    caBundles.set(
-      upstream.name,
-      await Promise.all(upstream.caFiles.map((file) => readFile(file, "utf8"))),
-    );
-  }
-  const byName = new Map(options.upstreams.map((upstream) => [upstream.name, upstream]));
-  const decisions = createDecisionCache<"allowed" | "refused" | "absent">({
-    ttlMs: options.decisionTtlMs,
+  const check = await createUpstreamAccessCheck({
+    upstreams: options.upstreams,
+    timeoutMs: options.timeoutMs ?? 15_000,
   });
-  const inFlight = new Map<string, Promise<UpstreamVerdict>>();
+  const byName = new Map(options.upstreams.map((upstream) => [upstream.name, upstream]));
+  const decisions = createDecisionCache<Decision>({ ttlMs: options.decisionTtlMs });
+  const inFlight = new Map<string, Promise<UpstreamAnswer>>();
 
-  async function askUpstream(
+  /** One upstream call per key at a time: concurrent identical checks share it. */
+  function askOnce(
+    key: string,
     upstream: EffectiveUpstream,
     repository: string,
-    route: RegistryRoute,
+    route: ContentRoute,
     authorization: string | undefined,
-  ): Promise<UpstreamVerdict> {
-    const credentials = parseBasicAuthorization(authorization);
-    const cas = caBundles.get(upstream.name) ?? [];
-    let verdict: UpstreamVerdict = "unavailable";
-    for (const endpoint of upstream.endpoints) {
-      const client = createRegistryClient({
-        registry: endpoint,
-        timeoutMs: options.timeoutMs ?? 15_000,
-        retry: { retries: 1 },
-        ...(credentials === undefined ? {} : { credentials }),
-        ...(cas.length > 0 ? { ca: cas } : {}),
-      });
-      try {
-        if (route.endpoint === "blob")
-          await client.headBlob(repository, decodeSegment(route.digest));
-        else if (route.endpoint === "manifest")
-          await client.headManifest(repository, decodeSegment(route.reference));
-        else if (route.endpoint === "referrers")
-          await client.headManifest(repository, decodeSegment(route.digest));
-        else for await (const _tag of client.listTags(repository, { pageSize: 1 })) break;
-        verdict = "allowed";
-      } catch (error) {
-        verdict = verdictOf(error);
-      } finally {
-        await client.close();
-      }
-      if (verdict !== "unavailable") break;
+  ): Promise<UpstreamAnswer> {
+    let pending = inFlight.get(key);
+    if (pending === undefined) {
+      pending = check
+        .ask(upstream, repository, route, authorization)
+        .finally(() => inFlight.delete(key));
+      inFlight.set(key, pending);
     }
-    return verdict;
+    return pending;
+  }
+
+  async function decide(
+    route: ContentRoute,
+    authorization: string | undefined,
+    who: { user?: string },
+  ): Promise<AuthDecision> {
+    const challenge = basicChallenge(options.realm);
+    let routed: ReturnType<RepositoryRouter["route"]>;
+    try {
+      routed = options.router.route(route.repository);
+    } catch (error) {
+      // Not configured, or a routed name that is no repository name: refused as the router says.
+      if (isRegistryError(error)) return { allowed: false, error };
+      throw error;
+    }
+    const upstream = byName.get(routed.upstream.name);
+    if (upstream === undefined) throw new Error(`no upstream named ${routed.upstream.name}`);
+    const object =
+      route.endpoint === "blob" || route.endpoint === "referrers"
+        ? route.digest
+        : route.endpoint === "manifest"
+          ? route.reference
+          : "tags";
+    const key = `${credentialKey(authorization)} ${upstream.name} ${routed.repository} ${route.endpoint} ${object}`;
+    let decision = decisions.get(key);
+    if (decision === undefined) {
+      const answer = await askOnce(key, upstream, routed.repository, route, authorization);
+      logger.debug(
+        { upstream: upstream.name, repository: routed.repository, verdict: answer.verdict, ...who },
+        "pass-through auth checked",
+      );
+      if (answer.verdict === "invalid-input") return { allowed: false, error: answer.error };
+      if (answer.verdict === "unavailable") {
+        return {
+          allowed: false,
+          error: new RegistryError("UNAVAILABLE", {
+            message: `cannot check access to this repository with upstream registry ${upstream.name}`,
+            detail: { upstream: upstream.name },
+          }),
+        };
+      }
+      decision = answer.verdict;
+      decisions.set(key, decision);
+    }
+    switch (decision) {
+      case "allowed":
+        return { allowed: true, ...who };
+      case "absent":
+        return {
+          allowed: false,
+          error: new RegistryError(
+            route.endpoint === "blob"
+              ? "BLOB_UNKNOWN"
+              : route.endpoint === "tags"
+                ? "NAME_UNKNOWN"
+                : "MANIFEST_UNKNOWN",
+            { detail: { upstream: upstream.name } },
+          ),
+        };
+      case "refused":
+        if (authorization === undefined) return authenticationRequired(challenge);
+        return {
+          allowed: false,
+          error: new RegistryError("DENIED", {
+            message: `upstream registry ${upstream.name} does not let these credentials pull this repository`,
+            detail: { upstream: upstream.name },
+          }),
+        };
+    }
   }
 
   return {
     mode: "pass-through",
-    async authorize(request, route): Promise<AuthDecision> {
+    async authorize(request, route: RegistryRoute): Promise<AuthDecision> {
       const challenge = basicChallenge(options.realm);
       // Clients without credentials answer a Basic challenge with an empty user (`Basic Og==`).
       const isBasic = /^Basic\s/i.test(request.authorization ?? "");
@@ -144,87 +165,25 @@ export async function createPassThroughClientAuth(
       }
       const user = parseBasicAuthorization(authorization)?.username;
       const who = user === undefined ? {} : { user };
-      if (route.endpoint === "base") {
-        // Asking for credentials here makes clients (skopeo, Docker) send them on every request.
-        return authorization === undefined
-          ? authenticationRequired(challenge)
-          : { allowed: true, ...who };
-      }
-      if (route.endpoint === "catalog") {
-        return {
-          allowed: false,
-          error: new RegistryError("DENIED", {
-            message: "the catalog is not available in pass-through auth mode",
-          }),
-        };
-      }
-      if (route.endpoint === "upload") return { allowed: true, ...who }; // answered UNSUPPORTED
-
-      let routed: ReturnType<RepositoryRouter["route"]>;
-      try {
-        routed = options.router.route(route.repository);
-      } catch (error) {
-        if (isRegistryError(error)) return { allowed: false, error };
-        throw error;
-      }
-      const upstream = byName.get(routed.upstream.name);
-      if (upstream === undefined) throw new Error(`no upstream named ${routed.upstream.name}`);
-      const object =
-        route.endpoint === "blob" || route.endpoint === "referrers"
-          ? route.digest
-          : route.endpoint === "manifest"
-            ? route.reference
-            : "tags";
-      const key = `${credentialKey(authorization)} ${upstream.name} ${routed.repository} ${route.endpoint} ${object}`;
-      let decision = decisions.get(key);
-      if (decision === undefined) {
-        let pending = inFlight.get(key);
-        if (pending === undefined) {
-          pending = askUpstream(upstream, routed.repository, route, authorization).finally(() =>
-            inFlight.delete(key),
-          );
-          inFlight.set(key, pending);
-        }
-        const verdict = await pending;
-        logger.debug(
-          { upstream: upstream.name, repository: routed.repository, verdict, ...who },
-          "pass-through auth checked",
-        );
-        if (verdict === "invalid-input") return { allowed: true, ...who };
-        if (verdict === "unavailable") {
+      switch (route.endpoint) {
+        case "base":
+          // No content here. Asking for credentials makes clients (skopeo, Docker) send them on
+          // every request; what they are worth is checked per object.
+          return authorization === undefined
+            ? authenticationRequired(challenge)
+            : { allowed: true, ...who };
+        case "catalog":
           return {
             allowed: false,
-            error: new RegistryError("UNAVAILABLE", {
-              message: `cannot check access to this repository with upstream registry ${upstream.name}`,
-              detail: { upstream: upstream.name },
+            error: new RegistryError("DENIED", {
+              message: "the catalog is not available in pass-through auth mode",
             }),
           };
-        }
-        decision = verdict;
-        decisions.set(key, decision);
+        case "upload":
+          return { allowed: false, error: readOnly() };
+        default:
+          return decide(route, authorization, who);
       }
-      if (decision === "absent") {
-        const code =
-          route.endpoint === "blob"
-            ? "BLOB_UNKNOWN"
-            : route.endpoint === "tags"
-              ? "NAME_UNKNOWN"
-              : "MANIFEST_UNKNOWN";
-        return {
-          allowed: false,
-          error: new RegistryError(code, { detail: { upstream: upstream.name } }),
-        };
-      }
-      const allowed = decision === "allowed";
-      if (allowed) return { allowed: true, ...who };
-      if (authorization === undefined) return authenticationRequired(challenge);
-      return {
-        allowed: false,
-        error: new RegistryError("DENIED", {
-          message: `upstream registry ${upstream.name} does not let these credentials pull this repository`,
-          detail: { upstream: upstream.name },
-        }),
-      };
     },
   };
 }

@@ -45,7 +45,7 @@ export function describeCacheConfig(config: EffectiveCacheConfig): string[] {
         ? "0s (every tag is checked with upstream)"
         : `${formatDuration(config.tagFreshnessMs)} (a tag is checked again after this long)`
     }`,
-    `client auth:    ${describeAuth(config.auth)}`,
+    `client auth:    ${describeAuth(config.auth, config.publicUrl)}`,
     `metrics:        ${
       config.metrics.enabled
         ? `${config.metrics.path} on ${config.metrics.listen ? formatListenAddress(config.metrics.listen) : "the main listener"}`
@@ -96,12 +96,17 @@ function describeStorage(storage: StorageConfig): string {
   return `${where} in ${storage.region}${endpoint}${style}, ${credentialText}`;
 }
 
-function describeAuth(auth: CacheAuthConfig): string {
+function describeAuth(auth: CacheAuthConfig, publicUrl: string | null): string {
   switch (auth.mode) {
     case "none":
       return "none (anyone who reaches the cache can pull)";
-    case "htpasswd":
-      return `htpasswd users from ${auth.htpasswdFile}, realm "${auth.realm}", bearer tokens valid ${formatDuration(auth.tokenTtlMs)}`;
+    case "htpasswd": {
+      const challenge =
+        publicUrl === null
+          ? `Basic challenge with realm "${auth.realm}" (set http.host to send clients to its /auth/token for bearer tokens)`
+          : `bearer tokens from ${publicUrl}/auth/token valid ${formatDuration(auth.tokenTtlMs)}`;
+      return `htpasswd users from ${auth.htpasswdFile}, ${challenge}`;
+    }
     case "pass-through":
       return `pass-through (clients' own credentials checked upstream, decisions kept ${formatDuration(auth.decisionTtlMs)})`;
   }

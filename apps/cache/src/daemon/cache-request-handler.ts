@@ -53,8 +53,6 @@ export interface CacheRequestHandlerOptions {
   /** False: this listener serves only health and metrics. */
   servesRegistry: boolean;
   accessLog: boolean;
-  /** http.host: the address clients reach the cache at; null: taken from each request. */
-  publicUrl: string | null;
   /** http.headers: added to every registry API response (the server's own headers win). */
   responseHeaders: Readonly<Record<string, readonly string[]>>;
   state: DaemonState;
@@ -111,20 +109,24 @@ async function readForm(request: IncomingMessage): Promise<URLSearchParams> {
 
 export function createCacheRequestHandler(options: CacheRequestHandlerOptions): RequestListener {
   const { auth, metrics, state, logger } = options;
-  const baseUrlOf = (request: IncomingMessage): string => {
-    if (options.publicUrl !== null) return options.publicUrl.replace(/\/+$/, "");
-    const protocol = (request.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
-    const host = request.headers.host ?? request.headers[":authority"] ?? "localhost";
-    return `${protocol}://${host}`;
-  };
   const users = new WeakMap<IncomingMessage, AccessLogEntry>();
 
   // Runs after `?ns=` was moved into the path, so auth sees the repository the storage will.
+  // With auth on, a path that is no registry endpoint is answered here: nothing unchecked
+  // reaches the registry handler.
   const authorizedRegistry = async (request: IncomingMessage, response: ServerResponse) => {
     const route = matchRegistryRoute(pathOf(request.url));
-    if (route !== undefined && auth.mode !== "none") {
+    if (auth.mode !== "none") {
+      if (route === undefined) {
+        sendRegistryError(
+          request,
+          response,
+          new RegistryError("UNSUPPORTED", { status: 404, message: "no such endpoint" }),
+        );
+        return;
+      }
       const decision = await auth.authorize(
-        { authorization: request.headers.authorization, baseUrl: baseUrlOf(request) },
+        { authorization: request.headers.authorization },
         route,
       );
       const entry = users.get(request);
@@ -154,7 +156,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
         throw new RegistryError("UNSUPPORTED", { status: 405, message: "use GET or POST" });
       }
       const answer = await auth.issueToken(
-        { authorization: request.headers.authorization, baseUrl: baseUrlOf(request) },
+        { authorization: request.headers.authorization },
         await readForm(request),
       );
       const body = Buffer.from(JSON.stringify(answer.body));

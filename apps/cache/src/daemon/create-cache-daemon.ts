@@ -15,7 +15,7 @@ import {
 } from "@regmirror/schemas";
 import type { Logger } from "pino";
 import { type ClientAuth, openClientAuth } from "../auth/client-auth.js";
-import { createHtpasswdClientAuth } from "../auth/htpasswd-client-auth.js";
+import { createHtpasswdClientAuth, tokenPath } from "../auth/htpasswd-client-auth.js";
 import { loadHtpasswdFile } from "../auth/htpasswd-file.js";
 import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js";
 import { buildInfo } from "../build-info.js";
@@ -98,6 +98,8 @@ async function createClientAuth(
     return createHtpasswdClientAuth({
       htpasswd: await loadHtpasswdFile(auth.htpasswdFile),
       realm: auth.realm,
+      // From the configuration only, never from a request's Host header (ADR 0014).
+      tokenRealm: config.publicUrl === null ? null : `${config.publicUrl}${tokenPath}`,
       tokenTtlMs: auth.tokenTtlMs,
       secret: config.httpSecret?.reveal(),
     });
@@ -154,7 +156,6 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     metricsPath: config.metrics.enabled && !separateMetrics ? config.metrics.path : null,
     servesRegistry: true,
     accessLog: config.log.accessLog,
-    publicUrl: config.publicUrl,
     responseHeaders: config.responseHeaders,
     state,
     logger: accessLogger,
@@ -181,7 +182,6 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
         metricsPath: config.metrics.path,
         servesRegistry: false,
         accessLog: false,
-        publicUrl: config.publicUrl,
         responseHeaders: {},
         state,
         logger: accessLogger,

@@ -7,9 +7,17 @@
  * Repository names may not contain `:`, so a host with a port travels in the path as
  * `host_port` (`127.0.0.1:5000` → `127.0.0.1_5000`); host names never contain `_`, so the form
  * is unambiguous. `withNamespaceQuery` puts containerd's `?ns=` there in that form.
+ *
+ * A routed name must itself be a valid repository name: `library/` makes a one-component name
+ * of 248–255 characters too long, and such a name is refused here (NAME_INVALID) before any
+ * store lookup or upstream check — a name the upstream cannot be asked about cannot be allowed.
  */
 
-import { isValidRegistryHost, RegistryError } from "@regmirror/oci-distribution";
+import {
+  isValidRegistryHost,
+  RegistryError,
+  repositoryNameProblem,
+} from "@regmirror/oci-distribution";
 import { isDockerHubHost } from "@regmirror/schemas";
 
 export interface RoutableUpstream {
@@ -25,7 +33,10 @@ export interface RoutedRepository<U extends RoutableUpstream> {
 }
 
 export interface RegistryRouter<U extends RoutableUpstream> {
-  /** The upstream and upstream repository for a repository path; RegistryError when refused. */
+  /**
+   * The upstream and upstream repository for a repository path; RegistryError when refused:
+   * DENIED for a registry that is not configured, NAME_INVALID when the routed name is invalid.
+   */
   route(repositoryPath: string): RoutedRepository<U>;
   /**
    * The path segment that names the registry `host` (from `?ns=` or a path prefix with a
@@ -76,8 +87,20 @@ export function createRegistryRouter<U extends RoutableUpstream>(options: {
     );
   }
 
-  const normalize = (upstream: U, repository: string) =>
-    servesDockerHub(upstream) && !repository.includes("/") ? `library/${repository}` : repository;
+  const routed = (upstream: U, repositoryPath: string): RoutedRepository<U> => {
+    const repository =
+      servesDockerHub(upstream) && !repositoryPath.includes("/")
+        ? `library/${repositoryPath}`
+        : repositoryPath;
+    const problem = repositoryNameProblem(repository);
+    if (problem !== undefined) {
+      throw new RegistryError("NAME_INVALID", {
+        message: `the repository name at upstream ${upstream.name} would be invalid: ${problem}`,
+        detail: { upstream: upstream.name, reason: problem },
+      });
+    }
+    return { upstream, repository };
+  };
 
   return {
     route(repositoryPath) {
@@ -86,7 +109,7 @@ export function createRegistryRouter<U extends RoutableUpstream>(options: {
         const first = repositoryPath.slice(0, slash);
         const named = bySegment.get(first);
         if (named !== undefined) {
-          return { upstream: named, repository: normalize(named, repositoryPath.slice(slash + 1)) };
+          return routed(named, repositoryPath.slice(slash + 1));
         }
         if (looksLikeRegistryHost(first)) throw notConfigured(first.replace(/_(\d+)$/, ":$1"));
       } else if (bySegment.has(repositoryPath)) {
@@ -101,7 +124,7 @@ export function createRegistryRouter<U extends RoutableUpstream>(options: {
             "this cache has no default upstream: name the registry (/v2/<registry>/<repository> or ?ns=<registry>)",
         });
       }
-      return { upstream: fallback, repository: normalize(fallback, repositoryPath) };
+      return routed(fallback, repositoryPath);
     },
 
     segmentForHost(host) {

@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   buildTestImage,
+  freePort,
   htpasswdFile,
   makeTempDirectory,
   pushTestImage,
@@ -15,7 +16,7 @@ import {
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { sendRequest } from "./https-request.js";
+import { basicAuthorization, sendRequest } from "./https-request.js";
 import { type InProcessCache, startInProcessCache } from "./in-process-cache.js";
 
 const alice = { username: "alice", password: "alice-secret-password-1" };
@@ -29,10 +30,7 @@ let upstream: UpstreamRegistry;
 let image: TestImage;
 let passThrough: InProcessCache | undefined;
 let htpasswdCache: InProcessCache | undefined;
-
-function basic(user: { username: string; password: string }): string {
-  return `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`;
-}
+let basicCache: InProcessCache | undefined;
 
 function host(cache: InProcessCache | undefined): string {
   return new URL(cache?.url ?? "").host;
@@ -41,7 +39,7 @@ function host(cache: InProcessCache | undefined): string {
 function expectNoSecretsIn(logText: string) {
   for (const user of [alice, bob, carol, mirror]) {
     expect(logText).not.toContain(user.password);
-    expect(logText).not.toContain(basic(user).slice("Basic ".length));
+    expect(logText).not.toContain(basicAuthorization(user).slice("Basic ".length));
   }
   expect(logText).not.toMatch(/"authorization"\s*:\s*"(Basic|Bearer)/i);
 }
@@ -83,10 +81,11 @@ regmirror:
 `);
 
   writeFileSync(join(directory, "htpasswd"), htpasswdFile([carol]));
-  htpasswdCache = await startInProcessCache(`
+  // One cache with http.host (its token realm; the port is chosen first so it can be written
+  // down) and one without (a Basic challenge, as distribution's htpasswd auth gives).
+  const htpasswdConfig = (http: string, store: string) => `
 http:
-  addr: 127.0.0.1:0
-  secret: http-secret-for-tokens
+${http}
 regmirror:
   upstreams:
     - name: private-upstream
@@ -95,17 +94,26 @@ regmirror:
       caBundle: ${join(directory, "upstream-ca.pem")}
   storage:
     filesystem:
-      rootDirectory: ${join(directory, "htpasswd-store")}
+      rootDirectory: ${join(directory, store)}
   auth:
     mode: htpasswd
     htpasswdFile: ${join(directory, "htpasswd")}
     realm: test-cache
-`);
+`;
+  const port = await freePort();
+  htpasswdCache = await startInProcessCache(
+    htpasswdConfig(
+      `  addr: 127.0.0.1:${port}\n  host: http://127.0.0.1:${port}\n  secret: http-secret-for-tokens`,
+      "htpasswd-store",
+    ),
+  );
+  basicCache = await startInProcessCache(htpasswdConfig("  addr: 127.0.0.1:0", "basic-store"));
 });
 
 afterAll(async () => {
   await passThrough?.close();
   await htpasswdCache?.close();
+  await basicCache?.close();
   await upstream?.stop();
   if (directory) await removeTempDirectory(directory);
 });
@@ -142,7 +150,7 @@ describe("pass-through auth", () => {
       `/v2/private/app/blobs/${layer}`,
     ]) {
       const answer = await sendRequest(passThrough?.url ?? "", path, {
-        headers: { Authorization: basic(bob) },
+        headers: { Authorization: basicAuthorization(bob) },
       });
       expect(answer.status).toBe(403);
       const body = JSON.parse(answer.body.toString("utf8"));
@@ -176,7 +184,7 @@ describe("pass-through auth", () => {
       passThrough?.url ?? "",
       `/v2/bob/tools/blobs/${privateLayer}`,
       {
-        headers: { Authorization: basic(bob) },
+        headers: { Authorization: basicAuthorization(bob) },
       },
     );
     expect(answer.status).toBe(404);
@@ -188,7 +196,9 @@ describe("pass-through auth", () => {
       passThrough?.url ?? "",
       `/v2/private/app/manifests/${image.digest}`,
       {
-        headers: { Authorization: basic({ username: alice.username, password: "wrong" }) },
+        headers: {
+          Authorization: basicAuthorization({ username: alice.username, password: "wrong" }),
+        },
       },
     );
     expect(answer.status).toBe(403);
@@ -196,7 +206,7 @@ describe("pass-through auth", () => {
 
   test("the catalog is not listed in pass-through mode", async () => {
     const answer = await sendRequest(passThrough?.url ?? "", "/v2/_catalog", {
-      headers: { Authorization: basic(alice) },
+      headers: { Authorization: basicAuthorization(alice) },
     });
     expect(answer.status).toBe(403);
   });
@@ -220,13 +230,50 @@ describe("pass-through auth", () => {
 });
 
 describe("htpasswd client auth", () => {
-  test("without credentials: 401 with a Bearer challenge naming the cache's token endpoint", async () => {
-    const answer = await sendRequest(htpasswdCache?.url ?? "", "/v2/");
-    expect(answer.status).toBe(401);
-    expect(answer.headers["www-authenticate"]).toBe(
-      `Bearer realm="${htpasswdCache?.url}/auth/token",service="regmirror-cache"`,
-    );
-    expect(JSON.parse(answer.body.toString("utf8")).errors[0].code).toBe("UNAUTHORIZED");
+  test("without credentials: 401 with a Bearer challenge naming http.host's token endpoint, whatever the Host header says", async () => {
+    const hostHeaders: Record<string, string>[] = [
+      {},
+      { Host: "attacker.example" },
+      { Host: "attacker.example:443" },
+    ];
+    for (const headers of hostHeaders) {
+      for (const path of ["/v2/", `/v2/private/app/manifests/${image.tag}`]) {
+        const answer = await sendRequest(htpasswdCache?.url ?? "", path, { headers });
+        expect(answer.status).toBe(401);
+        expect(answer.headers["www-authenticate"]).toBe(
+          `Bearer realm="${htpasswdCache?.url}/auth/token",service="regmirror-cache"`,
+        );
+        expect(JSON.parse(answer.body.toString("utf8")).errors[0].code).toBe("UNAUTHORIZED");
+      }
+    }
+  });
+
+  test("without http.host: a Basic challenge with the configured realm, never the Host header", async () => {
+    const hostHeaders: Record<string, string>[] = [{}, { Host: "attacker.example" }];
+    for (const headers of hostHeaders) {
+      const answer = await sendRequest(basicCache?.url ?? "", "/v2/", { headers });
+      expect(answer.status).toBe(401);
+      expect(answer.headers["www-authenticate"]).toBe('Basic realm="test-cache"');
+      expect(answer.body.toString("utf8")).not.toContain("attacker");
+    }
+    const forged = await sendRequest(basicCache?.url ?? "", "/v2/", {
+      headers: { Host: "attacker.example", Authorization: "Bearer forged.token" },
+    });
+    expect(forged.status).toBe(401);
+    expect(forged.headers["www-authenticate"]).toBe('Basic realm="test-cache"');
+    // Basic credentials answer the challenge: skopeo pulls with them.
+    const pulled = await skopeoPull(`${host(basicCache)}/private/app:${image.tag}`, {
+      tlsVerify: false,
+      ...carol,
+    });
+    expect(pulled.digest).toBe(image.digest);
+    await expect(
+      skopeoPull(`${host(basicCache)}/private/app:${image.tag}`, {
+        tlsVerify: false,
+        username: carol.username,
+        password: "not-her-password",
+      }),
+    ).rejects.toThrow();
   });
 
   test("the token endpoint without credentials says none were sent", async () => {
@@ -246,7 +293,7 @@ describe("htpasswd client auth", () => {
       htpasswdCache?.url ?? "",
       "/auth/token?service=regmirror-cache",
       {
-        headers: { Authorization: basic(wrong) },
+        headers: { Authorization: basicAuthorization(wrong) },
       },
     );
     expect(token.status).toBe(401);
@@ -257,7 +304,7 @@ describe("htpasswd client auth", () => {
       htpasswdCache?.url ?? "",
       `/v2/private/app/manifests/${image.tag}`,
       {
-        headers: { Authorization: basic(wrong) },
+        headers: { Authorization: basicAuthorization(wrong) },
       },
     );
     expect(manifest.status).toBe(401);

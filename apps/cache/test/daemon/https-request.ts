@@ -19,6 +19,11 @@ export interface RequestOptions {
   ca?: string;
 }
 
+/** The `Authorization` header of Basic credentials. */
+export function basicAuthorization(user: { username: string; password: string }): string {
+  return `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`;
+}
+
 /** Sends one request on a new connection; `path` is sent exactly as given. */
 export function sendRequest(
   baseUrl: string,

@@ -53,6 +53,22 @@ describe("registry router", () => {
     expect(refusal(() => router.route("ghcr.io")).code).toBe("NAME_INVALID");
   });
 
+  it("refuses a name whose routed form is no valid repository name (library/ makes it too long)", () => {
+    const longest = "a".repeat(247);
+    expect(router.route(longest).repository).toBe(`library/${longest}`);
+    for (const path of ["a".repeat(248), "a".repeat(255), `docker.io/${"a".repeat(248)}`]) {
+      const error = refusal(() => router.route(path));
+      expect(error.code).toBe("NAME_INVALID");
+      expect(error.status).toBe(400);
+      expect(error.message).toBe(
+        "the repository name at upstream docker-hub would be invalid: longer than 255 characters",
+      );
+    }
+    // Other upstreams add nothing: a 255-character name routes unchanged.
+    expect(router.route(`ghcr.io/${"b".repeat(255)}`).repository).toBe("b".repeat(255));
+    expect(refusal(() => router.route("ghcr.io/Org/Tool")).code).toBe("NAME_INVALID");
+  });
+
   it("refuses names without a registry when there is no default upstream", () => {
     const strict = createRegistryRouter({ upstreams: [hub, ghcr], defaultUpstream: null });
     expect(refusal(() => strict.route("library/nginx")).code).toBe("DENIED");

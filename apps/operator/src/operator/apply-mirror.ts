@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { KubeObject, KubernetesClient } from "@regmirror/k8s-reconciler";
 import { loadCacheConfigFromYaml } from "@regmirror/schemas";
+import { readHtpasswdSecret } from "./client-auth.js";
 import type { ImageswapTarget } from "./imageswap-sync.js";
 import { syncImageswapMaps } from "./imageswap-sync.js";
 import type { MirrorContext } from "./mirror-context.js";
@@ -85,7 +86,14 @@ export async function applyMirror(
   // TLS and upstream credentials: the Secrets are read fresh, not from the cache, so two
   // reconciles in a row never issue two certificates.
   const secrets = new Map<string, KubeObject | undefined>();
-  for (const name of [context.names.caSecret, context.names.tlsSecret, spec.credentialsSecret]) {
+  const htpasswdSecret =
+    spec.clientAuth.mode === "htpasswd" ? spec.clientAuth.htpasswdSecret : null;
+  for (const name of [
+    context.names.caSecret,
+    context.names.tlsSecret,
+    spec.credentialsSecret,
+    htpasswdSecret,
+  ]) {
     if (name) secrets.set(name, await readSecret(name));
   }
   if (spec.tls.mode === "secret")
@@ -94,6 +102,7 @@ export async function applyMirror(
   for (const secret of tls.secrets) await apply(secret);
   const upstreamAuth = renderUpstreamAuthSecret(context, (name) => secrets.get(name));
   if (upstreamAuth) await apply(upstreamAuth);
+  const htpasswd = readHtpasswdSecret(context, (name) => secrets.get(name));
 
   // ImageSwap: registry -> "<mirror host>/<registry>" (the cache routes by path prefix).
   const swapHost =
@@ -150,7 +159,7 @@ export async function applyMirror(
   const authData = JSON.stringify(upstreamAuth?.data ?? {});
   const workload = await apply(
     renderCacheWorkload(context, {
-      rolloutHash: hashOf(cacheConfig, tls.certificatePem, authData),
+      rolloutHash: hashOf(cacheConfig, tls.certificatePem, authData, htpasswd ?? ""),
     }),
   );
   const otherKind = workload.kind === "StatefulSet" ? "Deployment" : "StatefulSet";

@@ -32,7 +32,16 @@ describe("workloadProgress and nodeProgress", () => {
 });
 
 describe("computeStatus", () => {
-  const base = { generation: 5, serviceAddress: "10.0.0.9:443", warnings: [] };
+  const base = {
+    generation: 5,
+    serviceAddress: "10.0.0.9:443",
+    warnings: [],
+    upstreamCredentialsShared: {
+      status: "False",
+      reason: "PassThrough",
+      message: "checked",
+    } as const,
+  };
 
   it("is Ready only when the cache and the nodes are", () => {
     const status = computeStatus(

@@ -1,5 +1,6 @@
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import { type Condition, setCondition } from "@regmirror/k8s-reconciler";
+import type { AccessCondition } from "./client-auth.js";
 
 // The status the operator writes: conditions that tell the truth. Ready only when the cache
 // pods are ready (at the current revision) and every node agent runs the current node state.
@@ -67,6 +68,8 @@ export interface StatusInputs {
   nodePort?: number;
   /** Problems that do not stop the mirror but need a person: they make Degraded true. */
   warnings: { reason: string; message: string }[];
+  /** The UpstreamCredentialsShared condition (client-auth.ts). */
+  upstreamCredentialsShared: AccessCondition;
 }
 
 export function computeStatus(
@@ -112,6 +115,15 @@ export function computeStatus(
       message: warning
         ? inputs.warnings.map((entry) => entry.message).join("; ")
         : "the last reconcile succeeded",
+      observedGeneration: generation,
+    },
+    nowMs,
+  );
+  conditions = setCondition(
+    conditions,
+    {
+      type: "UpstreamCredentialsShared",
+      ...inputs.upstreamCredentialsShared,
       observedGeneration: generation,
     },
     nowMs,

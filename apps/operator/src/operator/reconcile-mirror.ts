@@ -21,6 +21,7 @@ import {
   RegistryMirrorInvalidError,
 } from "@regmirror/schemas";
 import { applyMirror } from "./apply-mirror.js";
+import { upstreamCredentialsShared } from "./client-auth.js";
 import { finalizeMirror } from "./finalize-mirror.js";
 import type { MirrorContext, OperatorImages } from "./mirror-context.js";
 import { computeStatus, failureConditions } from "./mirror-status.js";
@@ -140,7 +141,11 @@ export function createMirrorReconciler(dependencies: MirrorReconcilerDependencie
       const previous = ((mirror.status ?? {}) as { conditions?: Condition[] }).conditions;
       const status = computeStatus(
         previous,
-        { generation: mirror.metadata?.generation ?? 0, ...applied },
+        {
+          generation: mirror.metadata?.generation ?? 0,
+          ...applied,
+          upstreamCredentialsShared: upstreamCredentialsShared(spec),
+        },
         dependencies.now(),
       );
       await updateStatus(client, mirror, status, { fieldManager, signal });

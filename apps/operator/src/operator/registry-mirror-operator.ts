@@ -128,7 +128,7 @@ export function createRegistryMirrorOperator(
     kind: registryMirrorApi.kind,
     namespaced: false,
   });
-  // A user Secret a mirror refers to (TLS, upstream or S3 credentials) reconciles that mirror.
+  // A user Secret a mirror refers to (TLS, upstream or S3 credentials, htpasswd) reconciles it.
   const referringMirrors = (secret: KubeObject): string[] => {
     const secretName = secret.metadata?.name;
     const keys = new Set(ownerKeys(secret));
@@ -137,11 +137,13 @@ export function createRegistryMirrorOperator(
         credentialsSecret?: string;
         tls?: { secretName?: string };
         storage?: { s3?: { credentials?: { secretName?: string } } };
+        clientAuth?: { htpasswdSecret?: string };
       };
       const referenced = [
         spec.credentialsSecret,
         spec.tls?.secretName,
         spec.storage?.s3?.credentials?.secretName,
+        spec.clientAuth?.htpasswdSecret,
       ];
       if (secretName && referenced.includes(secretName) && mirror.metadata?.name) {
         keys.add(mirror.metadata.name);

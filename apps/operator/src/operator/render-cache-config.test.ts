@@ -47,4 +47,23 @@ describe("renderCacheConfig", () => {
     expect(loadCacheConfigFromYaml(text).storage).toMatchObject({ kind: "s3", bucket: "b" });
     expect(text).toContain("mode: env");
   });
+
+  it("gives the cache client auth: pass-through by default with credentials, none only when written", () => {
+    const authOf = (spec: Record<string, unknown>) =>
+      loadCacheConfigFromYaml(renderCacheConfig(parseRegistryMirrorSpec(spec))).auth;
+    const upstreamUrl = "registry-1.docker.io";
+    expect(authOf({ upstreamUrl, credentialsSecret: "hub" })).toMatchObject({
+      mode: "pass-through",
+    });
+    expect(authOf({ upstreamUrl })).toEqual({ mode: "none" });
+    expect(authOf({ upstreamUrl, credentialsSecret: "hub", clientAuth: { mode: "none" } })).toEqual(
+      { mode: "none" },
+    );
+    expect(
+      authOf({ upstreamUrl, clientAuth: { mode: "htpasswd", htpasswdSecret: "users" } }),
+    ).toMatchObject({
+      mode: "htpasswd",
+      htpasswdFile: "/etc/regmirror/client-auth/htpasswd",
+    });
+  });
 });

@@ -1,11 +1,13 @@
 import { formatDuration, type RegistryMirrorSpec } from "@regmirror/schemas";
 import { stringify } from "yaml";
+import { htpasswdKey } from "./client-auth.js";
 import { cachePort } from "./object-names.js";
 import { quantityToBytes } from "./quantity.js";
 
 // The cache's configuration file (docs/adr/0006-cache-config-format.md): distribution's `http`
 // keys for the listener and TLS, everything else in the `regmirror:` section. It holds no
-// secret: upstream credentials are a mounted Docker config file, S3 keys come from env.
+// secret: upstream credentials are a mounted Docker config file, S3 keys come from env, the
+// htpasswd file of client auth is the user's Secret, mounted.
 
 export const cacheMountPaths = {
   config: "/etc/regmirror/cache",
@@ -13,6 +15,7 @@ export const cacheMountPaths = {
   tls: "/etc/regmirror/tls",
   upstreamAuth: "/etc/regmirror/upstream-auth",
   upstreamCa: "/etc/regmirror/upstream-ca",
+  clientAuth: "/etc/regmirror/client-auth",
   data: "/var/lib/regmirror",
 } as const;
 
@@ -75,7 +78,15 @@ export function renderCacheConfig(spec: RegistryMirrorSpec): string {
       upstreams: [upstream],
       storage,
       ...(spec.blobTtlMs !== null ? { blobTtl: formatDuration(spec.blobTtlMs) } : {}),
+      auth: clientAuthOf(spec),
     },
   };
   return `# Written by regmirror-operator; edits are overwritten. Change the RegistryMirror instead.\n${stringify(document)}`;
+}
+
+/** regmirror.auth. htpasswd without http.host: clients get a Basic challenge (any address works). */
+function clientAuthOf(spec: RegistryMirrorSpec): Record<string, unknown> {
+  const { clientAuth } = spec;
+  if (clientAuth.mode !== "htpasswd") return { mode: clientAuth.mode };
+  return { mode: "htpasswd", htpasswdFile: `${cacheMountPaths.clientAuth}/${htpasswdKey}` };
 }

@@ -1,4 +1,5 @@
 import type { KubeObject } from "@regmirror/k8s-reconciler";
+import { htpasswdKey } from "./client-auth.js";
 import type { MirrorContext } from "./mirror-context.js";
 import { cachePort, mirrorLabels, selectorLabels } from "./object-names.js";
 import { cacheMountPaths } from "./render-cache-config.js";
@@ -38,6 +39,16 @@ function podTemplate(context: MirrorContext, inputs: WorkloadInputs): Record<str
   if (spec.upstreamCaBundle !== null) {
     volumes.push({ name: "upstream-ca", configMap: { name: spec.upstreamCaBundle.configMapName } });
     mounts.push({ name: "upstream-ca", mountPath: cacheMountPaths.upstreamCa, readOnly: true });
+  }
+  if (spec.clientAuth.mode === "htpasswd") {
+    volumes.push({
+      name: "client-auth",
+      secret: {
+        secretName: spec.clientAuth.htpasswdSecret,
+        items: [{ key: htpasswdKey, path: htpasswdKey }],
+      },
+    });
+    mounts.push({ name: "client-auth", mountPath: cacheMountPaths.clientAuth, readOnly: true });
   }
   if (spec.storage.kind === "pvc") {
     mounts.push({ name: "data", mountPath: cacheMountPaths.data });

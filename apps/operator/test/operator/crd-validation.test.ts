@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { type KubeObject, KubernetesApiError } from "@regmirror/k8s-reconciler";
+import { htpasswdFile } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { crdFileLocations, renderCrdYaml } from "../../src/operator/crd-files.js";
@@ -146,6 +147,14 @@ describe("the RegistryMirror CRD", () => {
       },
       /spec\.volumeClaimTemplate.*storage\.s3/,
     ],
+    [
+      { upstreamUrl: "quay.io", clientAuth: { mode: "htpasswd" } },
+      /spec\.clientAuth\.htpasswdSecret.*required with mode htpasswd/,
+    ],
+    [
+      { upstreamUrl: "quay.io", clientAuth: { mode: "open" } },
+      /spec\.clientAuth\.mode.*Unsupported value/,
+    ],
     [{}, /spec\.upstreamUrl.*Required value/],
   ])("rejects %j with a message naming the field", async (spec, message) => {
     expect(await rejection("invalid", spec)).toMatch(message);
@@ -253,6 +262,12 @@ spec:
       metadata: { name: "docker-hub-credentials", namespace: operatorNamespace },
       stringData: { username: "hub", password: "hub-pass" },
     });
+    await cluster.client.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "docker-hub-users", namespace: operatorNamespace },
+      stringData: { htpasswd: htpasswdFile([{ username: "puller", password: "puller-pass" }]) },
+    });
     await cluster.client.create(fullSpec as KubeObject);
     const mirror = await eventually(async () => {
       const current = await getMirror(cluster.client, "docker-hub");
@@ -264,6 +279,13 @@ spec:
     const pod = (deployment.spec as Json).template.spec;
     expect(pod.nodeSelector).toEqual({ "dtr.cache": "true" });
     expect(pod.priorityClassName).toBe("system-cluster-critical");
+    expect(pod.volumes).toContainEqual(
+      expect.objectContaining({
+        name: "client-auth",
+        secret: expect.objectContaining({ secretName: "docker-hub-users" }),
+      }),
+    );
+    expect(conditionOf(mirror, "UpstreamCredentialsShared")?.reason).toBe("Htpasswd");
     const agent = await get(cluster.client, "DaemonSet", "regmirror-docker-hub-node-agent");
     expect((agent.spec as Json).template.spec.nodeSelector).toEqual({
       "kubernetes.io/os": "linux",

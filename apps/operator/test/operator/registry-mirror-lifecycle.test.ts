@@ -5,7 +5,7 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import { loadCacheConfigFromYaml } from "@regmirror/schemas";
-import { makeCertificateAuthority } from "@regmirror/test-kit";
+import { htpasswdFile, makeCertificateAuthority } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   capturingLogger,
@@ -125,6 +125,8 @@ describe("a RegistryMirror on a real API server", () => {
     ]);
     expect(effective.blobTtlMs).toBe(24 * 3_600_000);
     expect(configText).not.toContain("s3cret-pass");
+    // With upstream credentials, clients must bring their own: pass-through unless written.
+    expect(effective.auth.mode).toBe("pass-through");
     // The credentials reach the cache as a Docker config file in a Secret of their own.
     const dockerConfig = JSON.parse(decodedSecret(auth, "config.json"));
     expect(Buffer.from(dockerConfig.auths["registry-1.docker.io"].auth, "base64").toString()).toBe(
@@ -409,6 +411,114 @@ describe("a RegistryMirror on a real API server", () => {
     await eventually(async () => {
       const current = await getMirror(cluster.client, "quay");
       expect(conditionOf(current, "Degraded")?.status).toBe("False");
+    });
+  });
+
+  it("shares upstream credentials with anonymous clients only when written, says so in a condition, and takes htpasswd users from a Secret", async () => {
+    await cluster.client.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "open-credentials", namespace: operatorNamespace },
+      stringData: { username: "u", password: "p" },
+    });
+    await createMirror("open", {
+      upstreamUrl: "quay.io",
+      credentialsSecret: "open-credentials",
+      clientAuth: { mode: "none" },
+      exposure: { type: "NodePort" },
+    });
+    const open = await eventually(async () => {
+      const current = await getMirror(cluster.client, "open");
+      expect(conditionOf(current, "UpstreamCredentialsShared")?.status).toBe("True");
+      return current;
+    });
+    expect(conditionOf(open, "UpstreamCredentialsShared")).toMatchObject({
+      reason: "ClientAuthNone",
+      message: expect.stringMatching(
+        /anyone who reaches the mirror \(exposure NodePort\).*open-credentials/,
+      ),
+    });
+    const configText = async () =>
+      ((await get(cluster.client, "ConfigMap", "regmirror-open-config")).data as Json)[
+        "config.yml"
+      ];
+    expect(loadCacheConfigFromYaml(await configText()).auth).toEqual({ mode: "none" });
+
+    // htpasswd: a Secret that is missing, then broken, then right.
+    await patchMirrorSpec("open", {
+      clientAuth: { mode: "htpasswd", htpasswdSecret: "open-users" },
+    });
+    await eventually(async () => {
+      const current = await getMirror(cluster.client, "open");
+      expect(conditionOf(current, "Degraded")?.reason).toBe("HtpasswdSecretMissing");
+    });
+    const secretRef = {
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: operatorNamespace,
+      name: "open-users",
+    };
+    await cluster.client.create({
+      ...secretRef,
+      metadata: { name: "open-users", namespace: operatorNamespace },
+      stringData: { htpasswd: "# users\nalice:not-a-bcrypt-hash\n" },
+    });
+    const broken = await eventually(async () => {
+      const current = await getMirror(cluster.client, "open");
+      expect(conditionOf(current, "Degraded")?.reason).toBe("HtpasswdSecretInvalid");
+      return current;
+    });
+    expect(conditionOf(broken, "Degraded")?.message).toBe(
+      `spec.clientAuth.htpasswdSecret: Secret ${operatorNamespace}/open-users key htpasswd line 2: expected user:bcrypt-hash (htpasswd -B)`,
+    );
+    const alice = { username: "alice", password: "alice-password" };
+    await cluster.client.patch(
+      secretRef,
+      { stringData: { htpasswd: htpasswdFile([alice]) } },
+      "application/merge-patch+json",
+    );
+    const fixed = await eventually(async () => {
+      const current = await getMirror(cluster.client, "open");
+      expect(conditionOf(current, "Degraded")?.status).toBe("False");
+      expect(conditionOf(current, "UpstreamCredentialsShared")?.status).toBe("False");
+      return current;
+    });
+    expect(conditionOf(fixed, "UpstreamCredentialsShared")?.reason).toBe("Htpasswd");
+    expect(loadCacheConfigFromYaml(await configText()).auth).toMatchObject({
+      mode: "htpasswd",
+      htpasswdFile: "/etc/regmirror/client-auth/htpasswd",
+    });
+    const pod = podSpec(await get(cluster.client, "StatefulSet", "regmirror-open"));
+    expect(pod.volumes).toContainEqual({
+      name: "client-auth",
+      secret: {
+        secretName: "open-users",
+        items: [{ key: "htpasswd", path: "htpasswd" }],
+        defaultMode: 0o644,
+      },
+    });
+    expect(pod.containers[0].volumeMounts).toContainEqual({
+      name: "client-auth",
+      mountPath: "/etc/regmirror/client-auth",
+      readOnly: true,
+    });
+
+    // The cache reads the file at start-up: a changed Secret rolls the pods.
+    const rolloutHash = async () =>
+      (await get(cluster.client, "StatefulSet", "regmirror-open")).spec as Json;
+    const before = (await rolloutHash()).template.metadata.annotations[
+      "regmirror.dev/rollout-hash"
+    ];
+    await cluster.client.patch(
+      secretRef,
+      { stringData: { htpasswd: htpasswdFile([alice, { username: "bob", password: "bob-pw" }]) } },
+      "application/merge-patch+json",
+    );
+    await eventually(async () => {
+      const after = (await rolloutHash()).template.metadata.annotations[
+        "regmirror.dev/rollout-hash"
+      ];
+      expect(after).not.toBe(before);
     });
   });
 

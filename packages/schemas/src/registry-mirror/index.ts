@@ -14,6 +14,7 @@ export {
 } from "./registry-mirror-defaults.js";
 export type { RegistryMirrorSpec } from "./registry-mirror-spec.js";
 export {
+  clientAuthModes,
   exposureTypes,
   nodeConfigurationModes,
   type RegistryMirrorCondition,

@@ -96,8 +96,30 @@ function applyDefaults(spec: RegistryMirrorSpecFields, report: Report): Registry
       tolerations: spec.placement?.tolerations ?? [],
       priorityClassName: spec.priorityClass ?? null,
     },
+    clientAuth: clientAuthOf(spec, report),
     nodeConfiguration: nodeConfigurationOf(spec.nodeConfiguration, report),
   };
+}
+
+/** Defaults to pass-through when the mirror has upstream credentials: they stay the mirror's. */
+function clientAuthOf(
+  spec: RegistryMirrorSpecFields,
+  report: Report,
+): RegistryMirrorSpec["clientAuth"] {
+  const given = spec.clientAuth;
+  if (given === undefined) {
+    return { mode: spec.credentialsSecret === undefined ? "none" : "pass-through" };
+  }
+  if (given.mode !== "htpasswd") {
+    if (given.htpasswdSecret !== undefined) {
+      report(["clientAuth", "htpasswdSecret"], `no htpasswdSecret with mode ${given.mode}`);
+    }
+    return { mode: given.mode };
+  }
+  if (given.htpasswdSecret === undefined) {
+    report(["clientAuth", "htpasswdSecret"], "the name of a Secret with an htpasswd key");
+  }
+  return { mode: "htpasswd", htpasswdSecret: given.htpasswdSecret ?? "" };
 }
 
 function tlsOf(tls: RegistryMirrorSpecFields["tls"], report: Report): RegistryMirrorSpec["tls"] {

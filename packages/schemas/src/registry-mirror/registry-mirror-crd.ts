@@ -97,6 +97,17 @@ function specSchema(): JsonSchema {
       },
     ],
   );
+  addValidations(
+    spec,
+    ["clientAuth"],
+    [
+      {
+        rule: "has(self.htpasswdSecret) == (self.mode == 'htpasswd')",
+        message: "htpasswdSecret is required with mode htpasswd and allowed only with it",
+        fieldPath: ".htpasswdSecret",
+      },
+    ],
+  );
   return spec;
 }
 

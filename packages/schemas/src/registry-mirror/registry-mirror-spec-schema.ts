@@ -114,6 +114,19 @@ const nodeConfiguration = z.strictObject({
     .optional(),
 });
 
+export const clientAuthModes = ["none", "pass-through", "htpasswd"] as const;
+
+/**
+ * Who may pull through the mirror. Left out: pass-through when credentialsSecret is set (the
+ * mirror's credentials are never handed to anonymous clients unless mode none says so), else
+ * none.
+ */
+const clientAuth = z.strictObject({
+  mode: z.enum(clientAuthModes),
+  /** htpasswd: a Secret whose key `htpasswd` holds bcrypt entries (`htpasswd -B`). */
+  htpasswdSecret: objectName.optional(),
+});
+
 export const registryMirrorSpecSchema = z.strictObject({
   // mirror-operator's fields
   upstreamUrl,
@@ -149,9 +162,19 @@ export const registryMirrorSpecSchema = z.strictObject({
     })
     .optional(),
   nodeConfiguration: nodeConfiguration.optional(),
+  clientAuth: clientAuth.optional(),
 });
 
-export const registryMirrorConditionTypes = ["Ready", "Progressing", "Degraded"] as const;
+/**
+ * UpstreamCredentialsShared: True when anyone who reaches the mirror can pull everything its
+ * upstream credentials can (credentialsSecret with clientAuth.mode none, written explicitly).
+ */
+export const registryMirrorConditionTypes = [
+  "Ready",
+  "Progressing",
+  "Degraded",
+  "UpstreamCredentialsShared",
+] as const;
 
 export const registryMirrorStatusSchema = z.strictObject({
   observedGeneration: z.number().int().nonnegative().optional(),

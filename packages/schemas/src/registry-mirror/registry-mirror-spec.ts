@@ -51,6 +51,11 @@ export interface RegistryMirrorSpec {
     readonly tolerations: readonly Readonly<Record<string, unknown>>[];
     readonly priorityClassName: string | null;
   };
+  /** Who may pull through the mirror (spec.clientAuth, defaulted). */
+  readonly clientAuth:
+    | { readonly mode: "none" }
+    | { readonly mode: "pass-through" }
+    | { readonly mode: "htpasswd"; readonly htpasswdSecret: string };
   readonly nodeConfiguration: {
     readonly modes: readonly NodeConfigurationMode[];
     readonly nodeSelector: Readonly<Record<string, string>>;

@@ -102,6 +102,7 @@ describe("regmirror's fields", () => {
         tolerations: [{ key: "dtr.cache", operator: "Exists", effect: "NoSchedule" }],
         priorityClassName: "system-cluster-critical",
       },
+      clientAuth: { mode: "htpasswd", htpasswdSecret: "docker-hub-users" },
       nodeConfiguration: {
         modes: ["containerd", "docker", "cri-o", "hosts-file", "imageswap"],
         nodeSelector: { "kubernetes.io/os": "linux" },
@@ -126,6 +127,25 @@ describe("regmirror's fields", () => {
     expect(spec.nodeConfiguration.containerd.dialTimeoutMs).toBe(2000);
     expect(spec.blobTtlMs).toBeNull();
     expect(spec.maxSizeBytes).toBeNull();
+    expect(spec.clientAuth).toEqual({ mode: "none" });
+  });
+
+  test("client auth: pass-through by default with credentials; anonymous clients only when written", () => {
+    const upstreamUrl = "registry-1.docker.io";
+    const credentialsSecret = "hub";
+    expect(parseRegistryMirrorSpec({ upstreamUrl, credentialsSecret }).clientAuth).toEqual({
+      mode: "pass-through",
+    });
+    expect(
+      parseRegistryMirrorSpec({ upstreamUrl, credentialsSecret, clientAuth: { mode: "none" } })
+        .clientAuth,
+    ).toEqual({ mode: "none" });
+    expect(
+      parseRegistryMirrorSpec({
+        upstreamUrl,
+        clientAuth: { mode: "htpasswd", htpasswdSecret: "users" },
+      }).clientAuth,
+    ).toEqual({ mode: "htpasswd", htpasswdSecret: "users" });
   });
 
   test("a user TLS secret, NodePort exposure, static S3 credentials", () => {
@@ -172,6 +192,27 @@ describe("an invalid spec names the field, the value and what was expected", () 
       "a bad Secret name",
       { upstreamUrl: "quay.io", credentialsSecret: "My_Secret" },
       { path: "spec.credentialsSecret", value: '"My_Secret"' },
+    ],
+    [
+      "htpasswd client auth without its Secret",
+      { upstreamUrl: "quay.io", clientAuth: { mode: "htpasswd" } },
+      {
+        path: "spec.clientAuth.htpasswdSecret",
+        expected: "the name of a Secret with an htpasswd key",
+      },
+    ],
+    [
+      "an htpasswd Secret with pass-through",
+      { upstreamUrl: "quay.io", clientAuth: { mode: "pass-through", htpasswdSecret: "users" } },
+      {
+        path: "spec.clientAuth.htpasswdSecret",
+        expected: "no htpasswdSecret with mode pass-through",
+      },
+    ],
+    [
+      "an unknown client auth mode",
+      { upstreamUrl: "quay.io", clientAuth: { mode: "token" } },
+      { path: "spec.clientAuth.mode", value: '"token"' },
     ],
     [
       "zero replicas",
