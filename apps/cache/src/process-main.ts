@@ -5,8 +5,6 @@ import { readFile } from "node:fs/promises";
 import { runCli } from "./cli/run-cli.js";
 import { trustOperatingSystemStore } from "./tls/operating-system-trust.js";
 
-trustOperatingSystemStore();
-
 // `regmirror-cache check-config x.yml | head` closes the pipe early: that ends the output, it is
 // not a crash.
 for (const stream of [process.stdout, process.stderr]) {
@@ -37,6 +35,7 @@ const exitCode = await runCli(process.argv.slice(2), {
   readTextFile: (path) => readFile(path, "utf8"),
   onShutdownSignal: (listener) => shutdownListeners.push(listener),
   environment: process.env,
+  trustOperatingSystemStore,
   stdoutIsTerminal: process.stdout.isTTY === true,
 });
 process.exitCode = exitCode;

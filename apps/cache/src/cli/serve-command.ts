@@ -81,6 +81,7 @@ async function serve(argv: readonly string[], context: CliContext): Promise<numb
   }
   const config = await loadEffectiveConfig(positionals[0], context, "serve");
   if (config === undefined) return exitCodes.invalidInput;
+  context.trustOperatingSystemStore?.();
 
   const logger = createRootLogger({
     level: config.log.level,

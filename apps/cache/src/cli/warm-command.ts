@@ -43,6 +43,7 @@ async function warm(argv: readonly string[], context: CliContext): Promise<numbe
   }
   const config = await loadEffectiveConfig(parsed.values.config, context, "warm");
   if (config === undefined) return exitCodes.invalidInput;
+  context.trustOperatingSystemStore?.();
   // Warnings and errors only, on stderr: the progress display is the output.
   const logger = createRootLogger({
     level: "warn",
