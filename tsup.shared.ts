@@ -4,7 +4,9 @@ import { defineConfig } from "tsup";
 export default defineConfig({
   entry: ["src/index.ts"],
   format: ["esm"],
-  dts: true,
+  // The declarations use Node's types (streams, Buffer): the reference loads @types/node (a peer
+  // dependency) even in a consumer whose tsconfig loads no global types (TypeScript 6+ default).
+  dts: { banner: '/// <reference types="node" />' },
   sourcemap: true,
   clean: true,
   tsconfig: "tsconfig.build.json",

@@ -12,6 +12,10 @@ export interface ListeningServer {
  * process.env, listens and installs signal handlers, so commands stay testable.
  */
 export interface CliRuntime {
+  /** The process environment (KUBECONFIG, KUBERNETES_SERVICE_HOST...). */
+  environment: Readonly<Record<string, string | undefined>>;
+  /** The user's home directory (~/.kube/config). */
+  homeDirectory: string | undefined;
   writeOut(text: string): void;
   writeError(text: string): void;
   createLogger(name: string): NodeAgentLogger;

@@ -3,6 +3,7 @@
 // signals, stdout/stderr and listening sockets; everything else receives them from here.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { homedir } from "node:os";
 import { pino } from "pino";
 import { runCli } from "./cli.js";
 import type { CliRuntime } from "./cli-runtime.js";
@@ -15,6 +16,8 @@ const rootLogger = pino({
 });
 
 const runtime: CliRuntime = {
+  environment: process.env,
+  homeDirectory: homedir() || undefined,
   writeOut: (text) => process.stdout.write(text),
   writeError: (text) => process.stderr.write(text),
   createLogger: (name) => rootLogger.child({ name }),

@@ -31,6 +31,9 @@ export interface BlobReading {
   end: number;
 }
 
+/** What `put` reads: a Readable, or any iterable or async iterable of byte chunks (`[bytes]`). */
+export type BlobSource = NodeJS.ReadableStream | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
 export interface PutOptions {
   /** When known (e.g. from a manifest or Content-Length), a blob of any other size is refused. */
   expectedSize?: number;
@@ -94,11 +97,7 @@ export interface BlobStore {
    * Reads `source` to the end, verifies it against `digest` (and `expectedSize`) and commits
    * it atomically. A blob that is already stored is not stored again.
    */
-  put(
-    digest: string,
-    source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
-    options?: PutOptions,
-  ): Promise<PutResult>;
+  put(digest: string, source: BlobSource, options?: PutOptions): Promise<PutResult>;
   /** True when the blob was there. */
   delete(digest: string): Promise<boolean>;
   /** Every stored digest. */
@@ -136,7 +135,11 @@ export const systemClock: Clock = { now: () => Date.now() };
 export interface LifecycleOptions {
   /** Blobs unused for longer than this are deleted by `sweep()`. Default: no TTL. */
   ttlMs?: number;
-  /** When usage passes this many bytes, least recently used blobs are evicted. Default: no cap. */
+  /**
+   * When usage passes this many bytes, least recently used blobs are evicted (by `sweep()` and
+   * right after a `put` that passed it). A blob larger than this is refused with
+   * BlobTooLargeError. Default: no cap.
+   */
   maxBytes?: number;
   /** Eviction stops at this usage. Default: 90 % of `maxBytes`. */
   lowWaterBytes?: number;
@@ -147,6 +150,7 @@ export interface LifecycleOptions {
    * per blob (and at close). Default: 60 s.
    */
   accessPersistIntervalMs?: number;
+  /** Where "now" comes from for TTL and last-access times; default `Date.now`. */
   clock?: Clock;
   logger?: Logger;
 }

@@ -9,7 +9,8 @@ export type BlobStoreErrorCode =
   | "BLOB_STORE_RANGE_NOT_SATISFIABLE"
   | "BLOB_STORE_INVALID_METADATA_KEY"
   | "BLOB_STORE_INVALID_OPTIONS"
-  | "BLOB_STORE_CLOSED";
+  | "BLOB_STORE_CLOSED"
+  | "BLOB_STORE_BLOB_TOO_LARGE";
 
 // A brand shared across copies of this package, so `isBlobStoreError` works when two versions meet.
 const brand = Symbol.for("regmirror.blob-store.error");
@@ -130,5 +131,19 @@ export class BlobStoreClosedError extends BlobStoreError {
   constructor() {
     super("BLOB_STORE_CLOSED", "the blob store is closed");
     this.name = "BlobStoreClosedError";
+  }
+}
+
+/** A blob larger than the whole size cap: it could only be kept by evicting everything else. */
+export class BlobTooLargeError extends BlobStoreError {
+  readonly maxBytes: number;
+
+  constructor(digest: string, maxBytes: number, size?: number) {
+    super(
+      "BLOB_STORE_BLOB_TOO_LARGE",
+      `blob ${digest} is larger than the store's size cap (${size === undefined ? "more than " : `${size} > `}maxBytes ${maxBytes}): not stored`,
+    );
+    this.name = "BlobTooLargeError";
+    this.maxBytes = maxBytes;
   }
 }

@@ -2,6 +2,7 @@ export { type BlobReader, readableFromReader } from "./blob-reader.js";
 export type {
   BlobReading,
   BlobReadResult,
+  BlobSource,
   BlobStat,
   BlobStore,
   ByteRange,

@@ -1,9 +1,10 @@
-import { Writable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type BlobBackend, validateExpectedSize } from "./blob-backend.js";
 import { readableFromReader } from "./blob-reader.js";
 import type {
   BlobReading,
+  BlobSource,
   BlobStore,
   ByteRange,
   EvictionEvent,
@@ -13,7 +14,7 @@ import type {
 } from "./blob-store.js";
 import { silentLogger, systemClock } from "./blob-store.js";
 import { type ParsedDigest, parseDigest } from "./digest.js";
-import { BlobStoreClosedError, InvalidOptionsError } from "./errors.js";
+import { BlobStoreClosedError, BlobTooLargeError, InvalidOptionsError } from "./errors.js";
 import { loadAccessTimes } from "./lifecycle/access-times.js";
 import { ReferenceCounts } from "./lifecycle/reference-counts.js";
 import { VerifyingStream } from "./verifying-stream.js";
@@ -43,6 +44,36 @@ function checkLifecycleOptions(options: LifecycleOptions): { lowWaterBytes: numb
     );
   }
   return { lowWaterBytes };
+}
+
+type StreamSource = AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
+
+/** The same check at run time as in the types: a stream or an iterable of chunks, not bare bytes. */
+function toStreamSource(source: BlobSource): StreamSource {
+  const described =
+    source === null ? "null" : ArrayBuffer.isView(source) ? "bare bytes" : typeof source;
+  if (typeof source === "object" && source !== null && !ArrayBuffer.isView(source)) {
+    if (Symbol.asyncIterator in source) return source;
+    if (Symbol.iterator in source) return Readable.from(source, { objectMode: false });
+  }
+  throw new InvalidOptionsError(
+    `put needs a Readable or an (async) iterable of byte chunks, got ${described}${described === "bare bytes" ? " (pass [bytes])" : ""}`,
+  );
+}
+
+/** Passes chunks through and fails with BlobTooLargeError once more than `maxBytes` went by. */
+async function* atMost(
+  source: StreamSource,
+  maxBytes: number,
+  digest: string,
+): AsyncGenerator<Uint8Array> {
+  let seen = 0;
+  for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    seen += bytes.byteLength;
+    if (seen > maxBytes) throw new BlobTooLargeError(digest, maxBytes);
+    yield bytes;
+  }
 }
 
 /**
@@ -159,7 +190,7 @@ export async function createManagedBlobStore(
   /** Reads and verifies a source whose blob is stored already, storing nothing. */
   async function verifyOnly(
     digest: ParsedDigest,
-    source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+    source: StreamSource,
     expectedSize: number | undefined,
   ): Promise<number> {
     const verifier = new VerifyingStream(digest, expectedSize);
@@ -173,7 +204,7 @@ export async function createManagedBlobStore(
 
   async function putOnce(
     digest: ParsedDigest,
-    source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+    source: StreamSource,
     expectedSize: number | undefined,
   ): Promise<PutResult> {
     const release = references.acquire(digest.digest);
@@ -185,7 +216,12 @@ export async function createManagedBlobStore(
         await accessTimes.touch(digest.digest);
         return { digest: digest.digest, size, created: false };
       }
-      const { size, created } = await backend.write(digest, source, expectedSize);
+      // A blob larger than the cap would evict everything else and then itself: refuse it.
+      const bounded =
+        options.maxBytes === undefined || (expectedSize ?? Infinity) <= options.maxBytes
+          ? source
+          : Readable.from(atMost(source, options.maxBytes, digest.digest));
+      const { size, created } = await backend.write(digest, bounded, expectedSize);
       remember(digest.digest, size);
       await accessTimes.touch(digest.digest, { persistNow: true });
       // Still holding the reference: the new blob is not evicted by its own put.
@@ -260,13 +296,18 @@ export async function createManagedBlobStore(
       checkOpen();
       const parsed = parseDigest(digest);
       validateExpectedSize(putOptions.expectedSize);
+      const streamSource = toStreamSource(source);
+      const { maxBytes } = options;
+      if (maxBytes !== undefined && (putOptions.expectedSize ?? 0) > maxBytes) {
+        throw new BlobTooLargeError(parsed.digest, maxBytes, putOptions.expectedSize);
+      }
       // Concurrent puts of one digest run one after the other: the first writes, the rest
       // find the blob stored and only verify their bytes.
       for (let running = putsInFlight.get(parsed.digest); running; ) {
         await running.catch(() => {});
         running = putsInFlight.get(parsed.digest);
       }
-      const attempt = putOnce(parsed, source, putOptions.expectedSize);
+      const attempt = putOnce(parsed, streamSource, putOptions.expectedSize);
       putsInFlight.set(parsed.digest, attempt);
       try {
         return await attempt;

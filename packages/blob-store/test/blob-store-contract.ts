@@ -78,6 +78,29 @@ export function describeBlobStoreContract(
       await store.close();
     });
 
+    it("takes an array of chunks as the source, and refuses bare bytes or a non-iterable by name", async () => {
+      const { store } = await freshStore();
+      const blob = blobOf(3_000);
+      const chunks = [blob.bytes.subarray(0, 1_000), blob.bytes.subarray(1_000)];
+      expect(await store.put(blob.digest, chunks)).toEqual({
+        digest: blob.digest,
+        size: 3_000,
+        created: true,
+      });
+      expect((await readAll(store, blob.digest))?.equals(blob.bytes)).toBe(true);
+      const other = blobOf(10);
+      // @ts-expect-error: a Buffer is not a stream of chunks (the types refuse it as well)
+      await expect(store.put(other.digest, other.bytes)).rejects.toThrow(
+        /a Readable or an \(async\) iterable of byte chunks, got bare bytes \(pass \[bytes\]\)/,
+      );
+      // @ts-expect-error: nor is a number
+      await expect(store.put(other.digest, 42)).rejects.toMatchObject({
+        code: "BLOB_STORE_INVALID_OPTIONS",
+      });
+      expect(await store.stat(other.digest)).toBeUndefined();
+      await store.close();
+    });
+
     it("stores a blob larger than one upload part and an empty blob", async () => {
       const { store } = await freshStore();
       const big = blobOf(sizes.multipartBlobBytes);
@@ -473,6 +496,33 @@ export function describeBlobStoreContract(
         expect(await store.usage()).toEqual({ bytes: 5_000, blobs: 2 });
         expect(await store.stat(blobs[0]?.digest ?? "")).toBeDefined();
         expect(await store.stat(fifth.digest)).toBeDefined();
+        await store.close();
+      });
+
+      it("refuses a blob larger than maxBytes (size known or not): nothing stored, nothing evicted", async () => {
+        const evictions: EvictionEvent[] = [];
+        const { store } = await freshStore({
+          maxBytes: 10_000,
+          onEvict: (event) => evictions.push(event),
+        });
+        const small = blobOf(4_000);
+        await store.put(small.digest, [small.bytes]);
+        const huge = blobOf(12_000);
+        await expect(
+          store.put(huge.digest, [huge.bytes], { expectedSize: huge.bytes.length }),
+        ).rejects.toMatchObject({
+          code: "BLOB_STORE_BLOB_TOO_LARGE",
+          message: expect.stringContaining("12000 > maxBytes 10000"),
+        });
+        // Without expectedSize it is found out while streaming, before anything is committed.
+        const chunks = [huge.bytes.subarray(0, 6_000), huge.bytes.subarray(6_000)];
+        await expect(store.put(huge.digest, Readable.from(chunks))).rejects.toMatchObject({
+          code: "BLOB_STORE_BLOB_TOO_LARGE",
+        });
+        expect(await store.stat(huge.digest)).toBeUndefined();
+        expect(await listAll(store)).toEqual([small.digest]);
+        expect(evictions).toEqual([]);
+        expect(await store.usage()).toEqual({ bytes: 4_000, blobs: 1 });
         await store.close();
       });
 

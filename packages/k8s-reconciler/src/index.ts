@@ -75,6 +75,7 @@ export {
   type OwnerReference,
   objectKey,
   parseObjectKey,
+  type WireObject,
 } from "./kubernetes-object.js";
 export {
   createLeaderElector,

@@ -38,6 +38,19 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
+/**
+ * A @kubernetes/client-node model type the way this library hands objects out: as the JSON the
+ * API server sends, so every `Date` field is an RFC 3339 string. Use it to type built-in kinds:
+ * `createInformer<WireObject<V1ConfigMap>>(...)`, `client.get<WireObject<V1Pod>>(...)`.
+ */
+export type WireObject<T> = T extends Date
+  ? string
+  : T extends ReadonlyArray<infer Item>
+    ? WireObject<Item>[]
+    : T extends object
+      ? { [Key in keyof T]: WireObject<T[Key]> }
+      : T;
+
 /** The least needed to address an object: its type and its name. */
 export interface ObjectReference {
   apiVersion: string;

@@ -92,8 +92,13 @@ describe("createNodeTrustApplier", () => {
       "/etc/docker/certs.d/cache.regmirror.svc:5443/ca.crt",
       "/etc/docker/certs.d/cache.regmirror.svc:5443/client.cert",
       "/etc/docker/certs.d/cache.regmirror.svc:5443/client.key",
-      "/etc/hosts",
     ]);
+    // The node had an /etc/hosts: putting the block into it updates the file, it creates nothing.
+    expect(result.files).toContainEqual({
+      path: "/etc/hosts",
+      action: "updated",
+      reason: "added the regmirror block",
+    });
     expect(result.managedFiles).toBe(16);
     const hostsToml = await readFile(
       join(root, "etc/containerd/certs.d/docker.io/hosts.toml"),
@@ -338,11 +343,16 @@ describe("createNodeTrustApplier", () => {
         "10.96.0.11\tdocker.mirror.local\n10.96.0.12\tghcr.mirror.local\n# END regmirror node-trust\n10.2.2.2 later-entry\n",
     );
     // Without hosts-file entries the block goes; the person's later line stays.
-    await applier.apply({ runtimes: ["hosts-file"], mirrors: [] });
+    const withoutBlock = await applier.apply({ runtimes: ["hosts-file"], mirrors: [] });
+    expect(withoutBlock.files).toEqual([
+      { path: "/etc/hosts", action: "updated", reason: "removed the regmirror block" },
+    ]);
     expect(await readFile(path, "utf8")).toBe(`${personHosts}\n10.2.2.2 later-entry\n`);
     await writeFile(path, personHosts);
     await applier.apply(hostsOnly([{ host: "docker.mirror.local", ip: "10.96.0.10" }]));
-    await applier.remove();
+    expect((await applier.remove()).files).toEqual([
+      { path: "/etc/hosts", action: "updated", reason: "removed the regmirror block" },
+    ]);
     expect(await snapshotTree(root)).toEqual(before);
   });
 
@@ -350,12 +360,13 @@ describe("createNodeTrustApplier", () => {
     await rm(join(root, "etc/hosts"));
     const before = await snapshotTree(root);
     const applier = createNodeTrustApplier({ root });
-    await applier.apply({
+    const applied = await applier.apply({
       runtimes: ["hosts-file"],
       hostsFileEntries: [{ host: "m.local", ip: "10.0.0.1" }],
     });
+    expect(applied.files).toEqual([{ path: "/etc/hosts", action: "created" }]);
     expect(await readFile(join(root, "etc/hosts"), "utf8")).toContain("10.0.0.1\tm.local");
-    await applier.remove();
+    expect((await applier.remove()).files).toEqual([{ path: "/etc/hosts", action: "removed" }]);
     expect(await snapshotTree(root)).toEqual(before);
   });
 
@@ -405,6 +416,11 @@ describe("createNodeTrustApplier", () => {
     );
     expect((error as Error).message).toMatch(/mirrors\[0\]\.caPem: is not PEM/);
     expect(await snapshotTree(root)).toEqual(before);
+    // A misspelled key fails the type-check (the parameter is NodeTrustStateInput) and, from an
+    // untyped caller, the run-time validation.
+    // @ts-expect-error: "mirors" is not a key of the state
+    const misspelled = applier.apply({ runtimes: ["containerd"], mirors: [] });
+    await expect(misspelled).rejects.toThrow(/mirors/);
     expect(() => createNodeTrustApplier({ root, paths: { hostsFile: "/etc/../hosts" } })).toThrow(
       /paths\.hostsFile: "\/etc\/..\/hosts" contains a "." or ".." segment/,
     );

@@ -4,7 +4,7 @@ import { type NodeTrustWarning, readContainerdRegistrySettings } from "./contain
 import { InvalidNodeStateError, type NodeStateIssue } from "./errors.js";
 import { type NodeTrustLogger, silentLogger } from "./logger.js";
 import { removeFileDurably } from "./node-file-system.js";
-import { parseNodeTrustState } from "./node-state.js";
+import { type NodeTrustStateInput, parseNodeTrustState } from "./node-state.js";
 import {
   emptyOwnershipRecord,
   isEmptyOwnershipRecord,
@@ -79,7 +79,11 @@ export interface NodeTrustRemoveResult {
 
 export interface NodeTrustApplier {
   readonly root: string;
-  apply(state: unknown, options?: NodeTrustApplyOptions): Promise<NodeTrustApplyResult>;
+  /**
+   * Brings the node to `state`. The state is checked again at run time (InvalidNodeStateError,
+   * nothing written); for untrusted input such as parsed JSON, `parseNodeTrustState(json)` first.
+   */
+  apply(state: NodeTrustStateInput, options?: NodeTrustApplyOptions): Promise<NodeTrustApplyResult>;
   /** Deletes what regmirror wrote and restores backups; `force` also drops edited files. */
   remove(options?: { force?: boolean }): Promise<NodeTrustRemoveResult>;
   /** Node paths of the files regmirror owns now. */
@@ -181,7 +185,7 @@ export function createNodeTrustApplier(
   }
 
   async function apply(
-    input: unknown,
+    input: NodeTrustStateInput,
     { takeOver = false }: NodeTrustApplyOptions = {},
   ): Promise<NodeTrustApplyResult> {
     const state = parseNodeTrustState(input);

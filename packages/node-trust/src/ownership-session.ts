@@ -256,7 +256,14 @@ export class OwnershipSession {
     if (current.kind === "missing") await this.ensureParentDirectory(path);
     const keep = current.kind === "file" ? current : { mode: 0o644 };
     await this.guarded(path, "write", () => writeFileAtomically(this.onDisk(path), content, keep));
-    this.report({ path, action: existing ? "updated" : "created" });
+    // "created" only for a file that was not there; a block put into an existing file updates it.
+    if (current.kind === "missing") this.report({ path, action: "created" });
+    else
+      this.report({
+        path,
+        action: "updated",
+        reason: existing ? undefined : "added the regmirror block",
+      });
   }
 
   /** Takes the block out again; the rest of the file is left byte for byte as it is. */
@@ -276,13 +283,21 @@ export class OwnershipSession {
       const content = removeHostsBlock(text, owned.separatorAdded, this.instance);
       if (owned.createdFile && content === "") {
         await this.guarded(owned.path, "remove", () => removeFileDurably(this.onDisk(owned.path)));
+        this.report({ path: owned.path, action: "removed" });
       } else {
         await this.guarded(owned.path, "write", () =>
           writeFileAtomically(this.onDisk(owned.path), content, current),
         );
+        // The file stays: only the block inside it went.
+        this.report({ path: owned.path, action: "updated", reason: "removed the regmirror block" });
       }
+    } else {
+      this.report({
+        path: owned.path,
+        action: "unchanged",
+        reason: "the regmirror block was already gone",
+      });
     }
-    this.report({ path: owned.path, action: "removed" });
     this.record.hostsBlocks = this.record.hostsBlocks.filter((entry) => entry !== owned);
   }
 

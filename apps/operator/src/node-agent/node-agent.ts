@@ -5,6 +5,7 @@ import {
   type NodeFileOutcome,
   type NodeTrustApplier,
   type NodeTrustWarning,
+  parseNodeTrustState,
 } from "@regmirror/node-trust";
 import type { NodeAgentLogger } from "./node-agent-logger.js";
 import { type ApplyResult, applyResults, renderNodeAgentMetrics } from "./node-agent-metrics.js";
@@ -137,7 +138,10 @@ export function createNodeAgent(dependencies: NodeAgentDependencies): NodeAgent 
       };
     }
     try {
-      const applied = await applier.apply(state, { takeOver: dependencies.takeOver ?? false });
+      // Parsed JSON is untyped: validate it (InvalidNodeStateError below) before applying.
+      const applied = await applier.apply(parseNodeTrustState(state), {
+        takeOver: dependencies.takeOver ?? false,
+      });
       return {
         trigger,
         result: applied.status,

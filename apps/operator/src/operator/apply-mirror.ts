@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { KubeObject, KubernetesClient } from "@regmirror/k8s-reconciler";
 import { loadCacheConfigFromYaml } from "@regmirror/schemas";
 import { readHtpasswdSecret } from "./client-auth.js";
+import { clientAddress, extraCertificateHosts } from "./exposure-addresses.js";
 import type { ImageswapTarget } from "./imageswap-sync.js";
 import { syncImageswapMaps } from "./imageswap-sync.js";
 import type { MirrorContext } from "./mirror-context.js";
@@ -12,15 +13,11 @@ import {
   workloadProgress,
 } from "./mirror-status.js";
 import { uninstallFromSpec, uninstallStartedAt } from "./node-agent-uninstall.js";
-import { mirrorLabels, servicePort } from "./object-names.js";
+import { mirrorLabels } from "./object-names.js";
 import { OperatorError } from "./operator-error.js";
-import {
-  applyOwned,
-  deleteOwned,
-  type OwnedInformers,
-  ownedBy,
-  readOptional,
-} from "./owned-objects.js";
+import { type AppliedVersion, createOwnedObjectWriter } from "./owned-object-writer.js";
+import { deleteOwned, type OwnedInformers } from "./owned-objects.js";
+import { readReferencedSecrets } from "./referenced-secrets.js";
 import { renderCacheConfig } from "./render-cache-config.js";
 import { renderCacheWorkload } from "./render-cache-workload.js";
 import {
@@ -35,13 +32,18 @@ import { resolveTls } from "./tls-material.js";
 import { renderUpstreamAuthSecret } from "./upstream-credentials.js";
 
 // One pass over a live mirror: every owned object applied in dependency order (the Service
-// first: its ClusterIP goes into the certificate and the node state), stale objects of a
-// previous shape removed, then what the cluster reports about them.
+// first: its addresses go into the certificate and the node state), owned objects of a previous
+// shape removed, then what the cluster reports about them.
 
 export interface ApplyMirrorDependencies {
   client: KubernetesClient;
   informers: OwnedInformers;
+  /** The cluster's Nodes (NodePort addresses); empty when none are known. */
+  nodes(): readonly KubeObject[];
+  /** What this operator last applied, by object (see createOwnedObjectWriter). */
+  appliedVersions: Map<string, AppliedVersion>;
   imageswapNamespace: string;
+  imageswapConfigMapName: string;
   now(): number;
   signal?: AbortSignal;
 }
@@ -49,11 +51,15 @@ export interface ApplyMirrorDependencies {
 export interface AppliedMirror {
   workload: WorkloadProgress;
   nodes: NodeProgress | undefined;
-  serviceAddress: string;
+  /** host:port clients should use; undefined while a load balancer has no address. */
+  serviceAddress: string | undefined;
+  clusterIp: string;
   nodePort?: number;
   warnings: { reason: string; message: string }[];
   /** When the serving certificate is due for renewal (operator CA). */
   renewAtMs?: number;
+  /** What this pass created, updated or deleted ("created Service regmirror-hub"). */
+  changes: string[];
 }
 
 function hashOf(...parts: string[]): string {
@@ -68,41 +74,31 @@ export async function applyMirror(
 ): Promise<AppliedMirror> {
   const { client, informers, signal } = dependencies;
   const { mirror, spec, namespace } = context;
-  const apply = <T extends KubeObject>(object: KubeObject) =>
-    applyOwned<T>(client, mirror, object, signal);
-  const readSecret = async (name: string) =>
-    readOptional(client, { apiVersion: "v1", kind: "Secret", namespace, name }, signal);
+  const writer = createOwnedObjectWriter({
+    client,
+    informers,
+    owner: mirror,
+    appliedVersions: dependencies.appliedVersions,
+    signal,
+  });
+  const nodes = dependencies.nodes();
 
-  // Services first: the ClusterIP is part of the certificate and of the node state.
-  const service = await apply(renderClientService(context));
-  await apply(renderHeadlessService(context));
+  // Services first: their addresses are part of the certificate and of the node state.
+  const service = await writer.apply(renderClientService(context));
+  await writer.apply(renderHeadlessService(context));
   const clusterIp = String((service.spec as { clusterIP?: string } | undefined)?.clusterIP ?? "");
   const ingress = renderIngress(context);
-  if (ingress) await apply(ingress);
-  for (const stale of ownedBy(informers, "Ingress", mirror)) {
-    if (!ingress) await deleteOwned(client, stale, signal);
-  }
+  if (ingress) await writer.apply(ingress);
 
   // TLS and upstream credentials: the Secrets are read fresh, not from the cache, so two
   // reconciles in a row never issue two certificates.
-  const secrets = new Map<string, KubeObject | undefined>();
-  const htpasswdSecret =
-    spec.clientAuth.mode === "htpasswd" ? spec.clientAuth.htpasswdSecret : null;
-  for (const name of [
-    context.names.caSecret,
-    context.names.tlsSecret,
-    spec.credentialsSecret,
-    htpasswdSecret,
-  ]) {
-    if (name) secrets.set(name, await readSecret(name));
-  }
-  if (spec.tls.mode === "secret")
-    secrets.set(spec.tls.secretName, await readSecret(spec.tls.secretName));
-  const tls = await resolveTls(context, clusterIp, (name) => secrets.get(name), dependencies.now());
-  for (const secret of tls.secrets) await apply(secret);
-  const upstreamAuth = renderUpstreamAuthSecret(context, (name) => secrets.get(name));
-  if (upstreamAuth) await apply(upstreamAuth);
-  const htpasswd = readHtpasswdSecret(context, (name) => secrets.get(name));
+  const secrets = await readReferencedSecrets(client, context, signal);
+  const extraHosts = extraCertificateHosts(spec, service, nodes);
+  const tls = await resolveTls(context, clusterIp, extraHosts, secrets.find, dependencies.now());
+  for (const secret of tls.secrets) await writer.apply(secret);
+  const upstreamAuth = renderUpstreamAuthSecret(context, secrets.credentials);
+  if (upstreamAuth) await writer.apply(upstreamAuth);
+  const htpasswd = readHtpasswdSecret(context, secrets.find);
 
   // ImageSwap: registry -> "<mirror host>/<registry>" (the cache routes by path prefix).
   const swapHost =
@@ -111,7 +107,7 @@ export async function applyMirror(
     spec.mirrorOf.map((host) => [host, `${swapHost}/${host}`]),
   );
   const usesImageswap = spec.nodeConfiguration.modes.includes("imageswap");
-  const target = imageswapTarget(context, dependencies.imageswapNamespace);
+  const target = imageswapTarget(context, dependencies);
   const previousTarget = recordedImageswapTarget(informers, namespace, context.names.cacheConfig);
   const warnings: AppliedMirror["warnings"] = [];
   if (previousTarget && (!usesImageswap || formatTarget(previousTarget) !== formatTarget(target))) {
@@ -139,7 +135,7 @@ export async function applyMirror(
       `the cache config rendered from this spec is invalid: ${(error as Error).message}`,
     );
   }
-  await apply(
+  await writer.apply(
     withImageswapRecord(
       {
         apiVersion: "v1",
@@ -157,23 +153,22 @@ export async function applyMirror(
 
   // The pods restart when what they read at start-up changes.
   const authData = JSON.stringify(upstreamAuth?.data ?? {});
-  const workload = await apply(
+  const workload = await writer.apply(
     renderCacheWorkload(context, {
       rolloutHash: hashOf(cacheConfig, tls.certificatePem, authData, htpasswd ?? ""),
     }),
   );
-  const otherKind = workload.kind === "StatefulSet" ? "Deployment" : "StatefulSet";
-  for (const stale of ownedBy(informers, otherKind, mirror))
-    await deleteOwned(client, stale, signal);
 
   // The node agent and its desired state. Without a node runtime to configure, no DaemonSet
   // runs; one left from before first takes its files off the nodes, then goes.
-  let nodes: NodeProgress | undefined;
+  let nodeAgents: NodeProgress | undefined;
   const existingAgent = informers.DaemonSet.store.get(`${namespace}/${context.names.nodeAgent}`);
   if (nodeRuntimes(context).length > 0) {
     const nodeState = renderNodeState(context, { clusterIp, caPem: tls.caPem, uninstall: false });
-    await apply(renderNodeStateConfigMap(context, nodeState));
-    nodes = nodeProgress(await apply(renderNodeAgentDaemonSet(context, nodeState, false)));
+    await writer.apply(renderNodeStateConfigMap(context, nodeState));
+    nodeAgents = nodeProgress(
+      await writer.apply(renderNodeAgentDaemonSet(context, nodeState, false)),
+    );
   } else if (existingAgent) {
     const startedAt = uninstallStartedAt(existingAgent, dependencies.now());
     const uninstalling = await uninstallFromSpec(mirror, spec, startedAt, {
@@ -183,39 +178,39 @@ export async function applyMirror(
       images: context.images,
     });
     const progress = nodeProgress(uninstalling);
+    // The state stays until the DaemonSet is gone: agents still read it.
+    writer.keep("ConfigMap", context.names.nodeState);
     if (progress.done) {
       await deleteOwned(client, uninstalling, signal);
     } else {
-      nodes = progress;
+      writer.keep("DaemonSet", context.names.nodeAgent);
+      nodeAgents = progress;
     }
   }
-  if (!existingAgent && nodeRuntimes(context).length === 0) {
-    for (const stale of ownedBy(informers, "ConfigMap", mirror)) {
-      if (stale.metadata?.name === context.names.nodeState)
-        await deleteOwned(client, stale, signal);
-    }
-  }
+  await writer.pruneUnwanted();
 
   const servicePorts = (service.spec as { ports?: { nodePort?: number }[] } | undefined)?.ports;
   const nodePort = spec.exposure.type === "NodePort" ? servicePorts?.[0]?.nodePort : undefined;
   return {
     workload: workloadProgress(workload, spec.replicas),
-    nodes,
-    serviceAddress:
-      spec.exposure.type === "Ingress"
-        ? `${spec.exposure.host.replace(/:\d+$/, "")}:443`
-        : `${clusterIp}:${servicePort}`,
+    nodes: nodeAgents,
+    serviceAddress: clientAddress(spec, service, nodes),
+    clusterIp,
     ...(nodePort !== undefined ? { nodePort } : {}),
     warnings,
     ...(tls.renewAtMs !== undefined ? { renewAtMs: tls.renewAtMs } : {}),
+    changes: writer.changes(),
   };
 }
 
-export function imageswapTarget(context: MirrorContext, defaultNamespace: string): ImageswapTarget {
+export function imageswapTarget(
+  context: MirrorContext,
+  defaults: { imageswapNamespace: string; imageswapConfigMapName: string },
+): ImageswapTarget {
   const { imageswap } = context.spec.nodeConfiguration;
   return {
-    namespace: imageswap.namespace ?? defaultNamespace,
-    configMapName: imageswap.configMapName,
+    namespace: imageswap.namespace ?? defaults.imageswapNamespace,
+    configMapName: imageswap.configMapName ?? defaults.imageswapConfigMapName,
   };
 }
 

@@ -85,7 +85,7 @@ export function upstreamCredentialsShared(spec: RegistryMirrorSpec): AccessCondi
         : {
             status: "True",
             reason: "ClientAuthNone",
-            message: `clientAuth.mode is none: anyone who reaches the mirror (exposure ${spec.exposure.type}) can pull every image the credentials in Secret ${credentialsSecret} can pull`,
+            message: `clientAuth.mode is none: anyone who reaches the mirror (exposure ${spec.exposure.type}) can pull every image the credentials in Secret ${credentialsSecret.namespace ? `${credentialsSecret.namespace}/` : ""}${credentialsSecret.name} can pull`,
           };
   }
 }

@@ -10,14 +10,20 @@ import {
   setCondition,
   updateStatus,
 } from "@regmirror/k8s-reconciler";
-import { parseRegistryMirrorSpec } from "@regmirror/schemas";
+import { parseRegistryMirrorSpec, registryMirrorApi } from "@regmirror/schemas";
 import { recordedImageswapTarget } from "./apply-mirror.js";
 import { syncImageswapMaps } from "./imageswap-sync.js";
 import type { OperatorImages } from "./mirror-context.js";
 import { nodeProgress } from "./mirror-status.js";
 import { uninstallFromSpec, uninstallInPlace, uninstallStartedAt } from "./node-agent-uninstall.js";
 import { fieldManager, finalizerName, mirrorObjectNames } from "./object-names.js";
-import { deleteOwned, type OwnedInformers, ownedBy, ownedKinds } from "./owned-objects.js";
+import {
+  deleteOwned,
+  type OwnedInformers,
+  ownedBy,
+  ownedKinds,
+  readOptional,
+} from "./owned-objects.js";
 
 // Deleting a mirror: the node agents get an empty desired state and remove what they wrote;
 // when the DaemonSet reports every agent on it (or the timeout passes, which is reported),
@@ -67,6 +73,15 @@ export async function finalizeMirror(
   if (!hasFinalizer(mirror, finalizerName)) return undefined;
   const { client, informers, namespace, signal } = dependencies;
   const name = mirror.metadata?.name ?? "";
+  // Read fresh: the cache can still hold a mirror whose finalizer an earlier pass removed (the
+  // deletions of its objects queue it again), which would report and log its end twice.
+  const current = await readOptional(
+    client,
+    { apiVersion: registryMirrorApi.apiVersion, kind: registryMirrorApi.kind, name },
+    signal,
+  );
+  if (!current || !hasFinalizer(current, finalizerName)) return undefined;
+  mirror = current;
   const names = mirrorObjectNames(name);
   const now = dependencies.now();
   let timedOut: string | undefined;

@@ -20,4 +20,6 @@ export interface OperatorImages {
   /** The regmirror-cache image the StatefulSet / Deployment runs. */
   cache: string;
   pullPolicy?: "Always" | "IfNotPresent" | "Never";
+  /** imagePullSecrets of the pods the operator renders (in its namespace). */
+  pullSecrets?: readonly string[];
 }

@@ -36,6 +36,7 @@ describe("computeStatus", () => {
     generation: 5,
     serviceAddress: "10.0.0.9:443",
     warnings: [],
+    installation: "regmirror-system/regmirror-operator",
     upstreamCredentialsShared: {
       status: "False",
       reason: "PassThrough",
@@ -93,5 +94,52 @@ describe("computeStatus", () => {
     ).find((c) => c.type === "Degraded");
     expect(degraded).toMatchObject({ status: "True", reason: "ImageSwapConflict" });
     expect(degraded?.message).toContain("docker.io");
+  });
+
+  it("waits for a load balancer's address: not Ready, no address, the reason says why", () => {
+    const status = computeStatus(
+      undefined,
+      {
+        ...base,
+        serviceAddress: undefined,
+        workload: { desired: 1, ready: 1, current: true },
+        nodes: undefined,
+      },
+      now,
+    );
+    const ready = (status.conditions as { type: string; reason: string; message: string }[]).find(
+      (c) => c.type === "Ready",
+    );
+    expect(ready).toMatchObject({ reason: "AddressPending" });
+    expect(ready?.message).toContain("waiting for the load balancer's address");
+    expect(status).not.toHaveProperty("serviceAddress");
+  });
+
+  it("names the owning installation in Claimed, and tells whether nodes map the masquerade host", () => {
+    const inputs = {
+      ...base,
+      workload: { desired: 1, ready: 1, current: true },
+      nodes: undefined,
+    };
+    const conditions = (masquerade?: { host: string; mapped: boolean; address: string }) =>
+      computeStatus(undefined, { ...inputs, ...(masquerade ? { masquerade } : {}) }, now)
+        .conditions as { type: string; status: string; reason: string; message: string }[];
+    expect(conditions().find((c) => c.type === "Claimed")?.message).toContain(
+      "regmirror-system/regmirror-operator",
+    );
+    expect(conditions().some((c) => c.type === "MasqueradeHostMapped")).toBe(false);
+    expect(
+      conditions({ host: "local.docker.io", mapped: true, address: "10.0.0.9" }).find(
+        (c) => c.type === "MasqueradeHostMapped",
+      ),
+    ).toMatchObject({ status: "True", reason: "HostsFile" });
+    const notMapped = conditions({
+      host: "local.docker.io",
+      mapped: false,
+      address: "10.0.0.9",
+    }).find((c) => c.type === "MasqueradeHostMapped");
+    expect(notMapped).toMatchObject({ status: "False", reason: "NotMapped" });
+    expect(notMapped?.message).toContain("add hosts-file to spec.nodeConfiguration.modes");
+    expect(notMapped?.message).toContain("10.0.0.9");
   });
 });

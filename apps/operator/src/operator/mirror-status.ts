@@ -1,5 +1,10 @@
 import type { KubeObject } from "@regmirror/k8s-reconciler";
-import { type Condition, setCondition } from "@regmirror/k8s-reconciler";
+import {
+  type Condition,
+  type ConditionInput,
+  removeCondition,
+  setCondition,
+} from "@regmirror/k8s-reconciler";
 import type { AccessCondition } from "./client-auth.js";
 
 // The status the operator writes: conditions that tell the truth. Ready only when the cache
@@ -64,12 +69,50 @@ export interface StatusInputs {
   workload: WorkloadProgress;
   /** undefined when the mirror configures no node runtime. */
   nodes: NodeProgress | undefined;
-  serviceAddress: string;
+  /** host:port clients use; undefined while a load balancer has no address yet. */
+  serviceAddress: string | undefined;
   nodePort?: number;
   /** Problems that do not stop the mirror but need a person: they make Degraded true. */
   warnings: { reason: string; message: string }[];
   /** The UpstreamCredentialsShared condition (client-auth.ts). */
   upstreamCredentialsShared: AccessCondition;
+  /** The installation that owns (reconciles) the mirror: the Claimed condition names it. */
+  installation: string;
+  /** When the spec names a masqueradeUrl: whether the node agents map it, and to what. */
+  masquerade?: { host: string; mapped: boolean; address: string };
+}
+
+/** The Claimed condition: which installation reconciles the mirror (ADR 0021). */
+export function claimedCondition(installation: string, generation: number): ConditionInput {
+  return {
+    type: "Claimed",
+    status: "True",
+    reason: "ClaimedByInstallation",
+    message: `reconciled by the regmirror-operator installation ${installation} (namespace/lease); other installations leave this mirror alone`,
+    observedGeneration: generation,
+  };
+}
+
+function masqueradeCondition(
+  masquerade: NonNullable<StatusInputs["masquerade"]>,
+  generation: number,
+): ConditionInput {
+  const { host, mapped, address } = masquerade;
+  return mapped
+    ? {
+        type: "MasqueradeHostMapped",
+        status: "True",
+        reason: "HostsFile",
+        message: `the node agents map ${host} to the mirror (${address}) in /etc/hosts`,
+        observedGeneration: generation,
+      }
+    : {
+        type: "MasqueradeHostMapped",
+        status: "False",
+        reason: "NotMapped",
+        message: `nodes do not resolve ${host} to the mirror: add hosts-file to spec.nodeConfiguration.modes (the node agents then map it in /etc/hosts), or make your DNS resolve ${host} to ${address}`,
+        observedGeneration: generation,
+      };
 }
 
 export function computeStatus(
@@ -79,16 +122,22 @@ export function computeStatus(
 ): Record<string, unknown> {
   const { workload, nodes, generation } = inputs;
   const nodesDone = nodes?.done ?? true;
-  const ready = workload.current && nodesDone;
+  const addressKnown = inputs.serviceAddress !== undefined;
+  const ready = workload.current && nodesDone && addressKnown;
   const progress = `${workload.ready}/${workload.desired} cache pods ready${
     nodes ? `, ${nodes.configured}/${nodes.desired} nodes configured` : ""
-  }`;
+  }${addressKnown ? "" : ", waiting for the load balancer's address"}`;
+  const notReadyReason = !workload.current
+    ? "CachePodsNotReady"
+    : !addressKnown
+      ? "AddressPending"
+      : "NodesNotConfigured";
   let conditions = setCondition(
     previous,
     {
       type: "Ready",
       status: ready ? "True" : "False",
-      reason: ready ? "Available" : !workload.current ? "CachePodsNotReady" : "NodesNotConfigured",
+      reason: ready ? "Available" : notReadyReason,
       message: progress,
       observedGeneration: generation,
     },
@@ -128,9 +177,13 @@ export function computeStatus(
     },
     nowMs,
   );
+  conditions = setCondition(conditions, claimedCondition(inputs.installation, generation), nowMs);
+  conditions = inputs.masquerade
+    ? setCondition(conditions, masqueradeCondition(inputs.masquerade, generation), nowMs)
+    : removeCondition(conditions, "MasqueradeHostMapped");
   return {
     conditions,
-    serviceAddress: inputs.serviceAddress,
+    ...(inputs.serviceAddress !== undefined ? { serviceAddress: inputs.serviceAddress } : {}),
     ...(inputs.nodePort !== undefined ? { nodePort: inputs.nodePort } : {}),
     readyReplicas: workload.ready,
     nodesConfigured: nodes?.configured ?? 0,
@@ -144,10 +197,12 @@ export function failureConditions(
   failure: { reason: string; message: string },
   generation: number,
   nowMs: number,
+  installation: string,
 ): Condition[] {
   const message = failure.message.slice(0, 4000);
-  let conditions = setCondition(
-    previous,
+  let conditions = setCondition(previous, claimedCondition(installation, generation), nowMs);
+  conditions = setCondition(
+    conditions,
     {
       type: "Degraded",
       status: "True",

@@ -7,6 +7,9 @@ export const managedByLabel = "app.kubernetes.io/managed-by";
 export const managedByValue = "regmirror-operator";
 export const mirrorLabel = "regmirror.dev/mirror";
 export const componentLabel = "app.kubernetes.io/component";
+/** mirror-operator's labels, so its documented `kubectl get ds,sts,svc -l mirror=NAME` works. */
+export const mirrorOperatorMirrorLabel = "mirror";
+export const mirrorOperatorAppLabel = "app";
 
 export interface MirrorObjectNames {
   /** StatefulSet / Deployment and the client Service. */
@@ -43,6 +46,8 @@ export function mirrorLabels(mirrorName: string, component: string): Record<stri
     [componentLabel]: component,
     [managedByLabel]: managedByValue,
     [mirrorLabel]: mirrorName,
+    [mirrorOperatorMirrorLabel]: mirrorName,
+    [mirrorOperatorAppLabel]: "docker-registry",
   };
 }
 

@@ -1,13 +1,25 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import type { ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { KubeConfig } from "@kubernetes/client-node";
 import type { CliCommand, CliRuntime } from "../cli-runtime.js";
 import { parseDuration } from "../node-agent/parse-duration.js";
-import { createRegistryMirrorOperator } from "./registry-mirror-operator.js";
+import {
+  checkApiServer,
+  KubeConfigError,
+  type KubeConfigSource,
+  loadKubeConfig,
+} from "./load-kube-config.js";
+import { renderOperatorMetrics } from "./operator-metrics.js";
+import {
+  createRegistryMirrorOperator,
+  type RegistryMirrorOperator,
+} from "./registry-mirror-operator.js";
 
 const serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+/** How long the start-up check waits for the API server before the operator gives up. */
+const apiServerCheckTimeoutMs = 10_000;
 
 const usage = `Usage: regmirror-operator operator --image IMAGE --cache-image IMAGE [options]
 
@@ -20,19 +32,28 @@ Options:
   --image IMAGE               this operator's image (the node agent DaemonSet runs it)
   --cache-image IMAGE         the regmirror-cache image
   --image-pull-policy POLICY  Always, IfNotPresent or Never (default: Kubernetes' default)
+  --image-pull-secret NAME    a Secret in --namespace the cache and node agent pods pull with
+                              (repeat for several)
   --namespace NS              where the mirrors' objects, the Lease and Events go
-                              (default: the pod's own namespace)
-  --kubeconfig FILE           a kubeconfig (default: the in-cluster service account)
+                              (default: the pod's own namespace, else the kubeconfig context's)
+  --kubeconfig FILE           a kubeconfig (default: $KUBECONFIG, else ~/.kube/config, else the
+                              pod's service account); the operator stops at once when no
+                              cluster is configured or the API server does not answer
   --identity NAME             leader election identity (default: host name + random suffix)
   --lease-name NAME           the Lease (default regmirror-operator)
   --lease-duration DURATION   default 15s
   --renew-deadline DURATION   default 10s
   --retry-period DURATION     default 2s
   --no-leader-election        reconcile at once (run one replica only)
+  --installation NAME         this installation's name in the mirrors it claims
+                              (default NAMESPACE/LEASE-NAME; one owner per mirror)
   --imageswap-namespace NS    ImageSwap's namespace when a mirror names none (default imageswap-system)
+  --imageswap-configmap NAME  ImageSwap's maps ConfigMap when a mirror names none (default imageswap-maps)
   --node-cleanup-timeout DURATION
                               how long deletion waits for node agents (default 5m)
-  --health-listen HOST:PORT   serve GET /healthz and GET /readyz (default 0.0.0.0:8081)
+  --health-listen HOST:PORT   serve GET /healthz, /readyz and /metrics (default 0.0.0.0:8081)
+  --stuck-after DURATION      /healthz fails when the informers have not synced, or a reconcile
+                              has run, this long (default 5m)
   -h, --help                  this text
 
 Logs are JSON lines on stdout.`;
@@ -65,6 +86,10 @@ function parseOperatorArguments(argv: string[]) {
       image: { type: "string" },
       "cache-image": { type: "string" },
       "image-pull-policy": { type: "string" },
+      "image-pull-secret": { type: "string", multiple: true },
+      installation: { type: "string" },
+      "imageswap-configmap": { type: "string", default: "imageswap-maps" },
+      "stuck-after": { type: "string", default: "5m" },
       namespace: { type: "string" },
       kubeconfig: { type: "string" },
       identity: { type: "string" },
@@ -93,9 +118,7 @@ function parseOperatorArguments(argv: string[]) {
     try {
       namespace = readFileSync(serviceAccountNamespaceFile, "utf8").trim();
     } catch {
-      throw new UsageError(
-        `--namespace is required outside a pod (no ${serviceAccountNamespaceFile})`,
-      );
+      // Outside a pod: the kubeconfig context's namespace, once the kubeconfig is loaded.
     }
   }
   return {
@@ -114,6 +137,10 @@ function parseOperatorArguments(argv: string[]) {
           retryPeriodMs: duration("retry-period", values["retry-period"]),
         },
     imageswapNamespace: values["imageswap-namespace"],
+    imageswapConfigMapName: values["imageswap-configmap"],
+    imagePullSecrets: values["image-pull-secret"] ?? [],
+    installation: values.installation,
+    stuckAfterMs: duration("stuck-after", values["stuck-after"]),
     nodeCleanupTimeoutMs: duration("node-cleanup-timeout", values["node-cleanup-timeout"]),
     health: parseListen(values["health-listen"]),
   };
@@ -132,34 +159,60 @@ async function runOperator(argv: string[], runtime: CliRuntime): Promise<number>
     return 0;
   }
   const logger = runtime.createLogger("operator");
-  const kubeConfig = new KubeConfig();
-  if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
-  else kubeConfig.loadFromCluster();
+  let cluster: KubeConfigSource;
+  try {
+    cluster = loadKubeConfig({
+      kubeconfigFlag: options.kubeconfig,
+      environment: runtime.environment,
+      homeDirectory: runtime.homeDirectory,
+    });
+    const version = await checkApiServer(cluster, apiServerCheckTimeoutMs);
+    logger.info(
+      { server: cluster.kubeConfig.getCurrentCluster()?.server, from: cluster.source, version },
+      "connected to the Kubernetes API server",
+    );
+  } catch (error) {
+    if (!(error instanceof KubeConfigError)) throw error;
+    runtime.writeError(`operator: ${error.message}\n`);
+    return 1;
+  }
+  const namespace =
+    options.namespace ??
+    cluster.kubeConfig.getContextObject(cluster.kubeConfig.getCurrentContext())?.namespace;
+  if (!namespace) {
+    runtime.writeError(
+      `operator: --namespace is required (not in a pod, and the kubeconfig context names no namespace)\n\n${usage}\n`,
+    );
+    return 2;
+  }
   const operator = createRegistryMirrorOperator({
-    kubeConfig,
-    namespace: options.namespace,
+    kubeConfig: cluster.kubeConfig,
+    namespace,
     image: options.image,
     cacheImage: options.cacheImage,
     ...(options.pullPolicy ? { imagePullPolicy: options.pullPolicy } : {}),
+    imagePullSecrets: options.imagePullSecrets,
     identity: options.identity,
+    ...(options.installation ? { installation: options.installation } : {}),
     leaderElection: options.leaderElection,
     imageswapNamespace: options.imageswapNamespace,
+    imageswapConfigMapName: options.imageswapConfigMapName,
     nodeCleanupTimeoutMs: options.nodeCleanupTimeoutMs,
+    stuckAfterMs: options.stuckAfterMs,
     logger,
   });
-  // Liveness: the process answers. Readiness too: a standby replica is ready to take over.
-  const server = await runtime.listen((request, response) => {
-    const known = request.url === "/healthz" || request.url === "/readyz";
-    response.writeHead(known ? 200 : 404, { "content-type": "application/json" });
-    response.end(
-      JSON.stringify(
-        known ? { status: "ok", leader: operator.isLeader() } : { error: "not found" },
-      ),
-    );
-  }, options.health);
+  const server = await runtime.listen(
+    (request, response) => answerHealth(request.url ?? "", operator, response),
+    options.health,
+  );
   operator.start();
   logger.info(
-    { namespace: options.namespace, identity: options.identity, health: server.address },
+    {
+      namespace,
+      installation: operator.status().installation,
+      identity: options.identity,
+      health: server.address,
+    },
     "operator started",
   );
   const signal = await runtime.shutdownSignal;
@@ -167,6 +220,38 @@ async function runOperator(argv: string[], runtime: CliRuntime): Promise<number>
   await operator.close();
   await server.close();
   return 0;
+}
+
+/**
+ * /healthz: 503 with the problems when the controller is stuck (liveness restarts it); /readyz:
+ * 200 while the process runs (a standby is ready to take over); /metrics: Prometheus text.
+ */
+function answerHealth(
+  url: string,
+  operator: RegistryMirrorOperator,
+  response: ServerResponse,
+): void {
+  const path = url.split("?")[0];
+  if (path === "/metrics") {
+    response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+    response.end(renderOperatorMetrics(operator.status()));
+    return;
+  }
+  if (path !== "/healthz" && path !== "/readyz") {
+    response.writeHead(404, { "content-type": "application/json" });
+    response.end(JSON.stringify({ error: "not found" }));
+    return;
+  }
+  const status = operator.status();
+  const stuck = path === "/healthz" && status.problems.length > 0;
+  response.writeHead(stuck ? 503 : 200, { "content-type": "application/json" });
+  response.end(
+    JSON.stringify(
+      stuck
+        ? { status: "stuck", leader: status.leader, problems: status.problems }
+        : { status: "ok", leader: status.leader },
+    ),
+  );
 }
 
 export const operatorCommand: CliCommand = {

@@ -6,6 +6,7 @@ import {
   type Informer,
   isBeingDeleted,
   isConflict,
+  isNotFound,
   type KubeObject,
   KubernetesApiError,
   type KubernetesClient,
@@ -17,17 +18,22 @@ import {
 } from "@regmirror/k8s-reconciler";
 import {
   maxRegistryMirrorNameLength,
+  ownerAnnotation,
   parseRegistryMirrorSpec,
   RegistryMirrorInvalidError,
+  registryMirrorApi,
 } from "@regmirror/schemas";
 import { applyMirror } from "./apply-mirror.js";
 import { upstreamCredentialsShared } from "./client-auth.js";
 import { finalizeMirror } from "./finalize-mirror.js";
+import { claimMirror } from "./installation-claim.js";
 import type { MirrorContext, OperatorImages } from "./mirror-context.js";
 import { computeStatus, failureConditions } from "./mirror-status.js";
 import { fieldManager, finalizerName, mirrorObjectNames } from "./object-names.js";
 import { OperatorError } from "./operator-error.js";
+import type { AppliedVersion } from "./owned-object-writer.js";
 import type { OwnedInformers } from "./owned-objects.js";
+import { nodeRuntimes } from "./render-node-agent.js";
 
 // The reconcile of one RegistryMirror. Every failure is reported three ways: the Degraded
 // condition (what `kubectl get rm` and `describe` show), a Warning Event, and the log; API
@@ -37,9 +43,14 @@ export interface MirrorReconcilerDependencies {
   client: KubernetesClient;
   mirrors: Informer;
   informers: OwnedInformers;
+  /** The cluster's Nodes (NodePort addresses). */
+  nodes(): readonly KubeObject[];
   namespace: string;
+  /** This installation's name ("namespace/lease"), written into the claims it makes. */
+  installation: string;
   images: OperatorImages;
   imageswapNamespace: string;
+  imageswapConfigMapName: string;
   nodeCleanupTimeoutMs: number;
   /** Look again this often even when nothing changes (drift nobody is told about). */
   resyncIntervalMs: number;
@@ -49,6 +60,17 @@ export interface MirrorReconcilerDependencies {
 }
 
 const namePattern = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+const registryMirrorReference = {
+  apiVersion: registryMirrorApi.apiVersion,
+  kind: registryMirrorApi.kind,
+} as const;
+
+/** A missing or unreadable referenced object: looked for again this often (not backed off). */
+const referencedObjectRetryMs = 15_000;
+
+/** Credentials in another namespace are not watched: look at them this often. */
+const foreignSecretResyncMs = 60_000;
 
 /** reason + message for a thrown value; never a Secret's content (errors carry none). */
 function describeFailure(error: unknown): { reason: string; message: string } {
@@ -68,7 +90,35 @@ function describeFailure(error: unknown): { reason: string; message: string } {
 }
 
 export function createMirrorReconciler(dependencies: MirrorReconcilerDependencies) {
-  const { client, mirrors, logger, events } = dependencies;
+  const { client, mirrors, logger, events, installation } = dependencies;
+  // What was last reported about mirrors another installation owns (uid -> owner), so the log
+  // line and the Event come once per mirror and owner, not on every update of its status.
+  const reportedOwners = new Map<string, string>();
+  const appliedVersions = new Map<string, AppliedVersion>();
+  const otherInstallations = new Set<string>();
+
+  async function reportOwnedElsewhere(mirror: KubeObject, owner: string): Promise<void> {
+    const uid = mirror.metadata?.uid ?? "";
+    if (reportedOwners.get(uid) === owner) return;
+    reportedOwners.set(uid, owner);
+    if (!otherInstallations.has(owner)) {
+      otherInstallations.add(owner);
+      logger.warn(
+        { installation, otherInstallation: owner },
+        "another regmirror-operator installation owns mirrors in this cluster; this one leaves them alone",
+      );
+    }
+    logger.warn(
+      { mirror: mirror.metadata?.name, owner, installation },
+      "mirror owned by another installation: left alone",
+    );
+    await events.record(mirror, {
+      type: "Warning",
+      reason: "OwnedByAnotherInstallation",
+      action: "Claim",
+      note: `owned by the regmirror-operator installation ${owner}; the installation ${installation} leaves it alone (a second installation is running: uninstall one, or move mirrors by changing the ${ownerAnnotation} annotation)`,
+    });
+  }
 
   async function reportFailure(mirror: KubeObject, error: unknown): Promise<void> {
     const failure = describeFailure(error);
@@ -91,6 +141,7 @@ export function createMirrorReconciler(dependencies: MirrorReconcilerDependencie
       failure,
       latest.metadata?.generation ?? 0,
       dependencies.now(),
+      installation,
     );
     try {
       await updateStatus(client, latest, { ...status, conditions }, { fieldManager });
@@ -109,6 +160,18 @@ export function createMirrorReconciler(dependencies: MirrorReconcilerDependencie
     let mirror = cached;
     const name = request.name;
     try {
+      // One owner per mirror: claim it, or leave it to the installation that did.
+      const claim = await claimMirror(client, mirror, installation, {
+        // A mirror being deleted that no one claimed is ours to finish only if it has our finalizer.
+        mayClaim: !isBeingDeleted(mirror) || hasFinalizer(mirror, finalizerName),
+        signal,
+      });
+      if (!claim.owned) {
+        if (claim.owner !== undefined) await reportOwnedElsewhere(mirror, claim.owner);
+        return undefined;
+      }
+      mirror = claim.mirror;
+      reportedOwners.delete(mirror.metadata?.uid ?? "");
       if (isBeingDeleted(mirror)) {
         return await finalizeMirror(mirror, { ...dependencies, now: dependencies.now, signal });
       }
@@ -134,17 +197,29 @@ export function createMirrorReconciler(dependencies: MirrorReconcilerDependencie
       const applied = await applyMirror(context, {
         client,
         informers: dependencies.informers,
+        nodes: dependencies.nodes,
+        appliedVersions,
         imageswapNamespace: dependencies.imageswapNamespace,
+        imageswapConfigMapName: dependencies.imageswapConfigMapName,
         now: dependencies.now,
         signal,
       });
       const previous = ((mirror.status ?? {}) as { conditions?: Condition[] }).conditions;
+      const masquerade = spec.masqueradeHostGiven
+        ? {
+            host: spec.masqueradeHost.replace(/:\d+$/, ""),
+            mapped: nodeRuntimes(context).includes("hosts-file"),
+            address: applied.clusterIp,
+          }
+        : undefined;
       const status = computeStatus(
         previous,
         {
           generation: mirror.metadata?.generation ?? 0,
           ...applied,
           upstreamCredentialsShared: upstreamCredentialsShared(spec),
+          installation,
+          ...(masquerade ? { masquerade } : {}),
         },
         dependencies.now(),
       );
@@ -157,22 +232,64 @@ export function createMirrorReconciler(dependencies: MirrorReconcilerDependencie
           note: warning.message,
         });
       }
+      if (applied.changes.length > 0) {
+        logger.info(
+          { mirror: name, changes: applied.changes },
+          "mirror reconciled: objects changed",
+        );
+        await events.record(mirror, {
+          type: "Normal",
+          reason: "Applied",
+          action: "Reconcile",
+          note: `${applied.changes.join(", ")}`,
+        });
+      }
       const untilRenewal =
         applied.renewAtMs === undefined
           ? Number.POSITIVE_INFINITY
           : applied.renewAtMs - dependencies.now();
+      const foreignCredentials =
+        spec.credentialsSecret?.namespace !== undefined &&
+        spec.credentialsSecret?.namespace !== null &&
+        spec.credentialsSecret.namespace !== dependencies.namespace;
       return {
-        requeueAfter: Math.max(1_000, Math.min(dependencies.resyncIntervalMs, untilRenewal)),
+        requeueAfter: Math.max(
+          1_000,
+          Math.min(
+            dependencies.resyncIntervalMs,
+            untilRenewal,
+            foreignCredentials ? foreignSecretResyncMs : Number.POSITIVE_INFINITY,
+          ),
+        ),
       };
     } catch (error) {
       if (signal.aborted) throw error;
       // A stale copy (409) is no failure of the mirror: retry on fresh data, quietly.
       if (isConflict(error)) throw error;
+      // Deleted while we worked on it: nothing left to report on.
+      if (isNotFound(error) && !(await stillExists(mirror))) return undefined;
       await reportFailure(mirror, error);
       // A spec that cannot work waits for the user to change it (the update re-queues it).
       if (RegistryMirrorInvalidError.isInstance(error)) return undefined;
       if (OperatorError.isInstance(error) && error.reason === "InvalidName") return undefined;
+      // A Secret that is missing or not readable yet: its informer (or this timer, for other
+      // namespaces and RBAC changes) brings the mirror back, without an ever longer backoff.
+      if (
+        OperatorError.isInstance(error) &&
+        error.code === "REGMIRROR_OPERATOR_REFERENCED_OBJECT"
+      ) {
+        return { requeueAfter: referencedObjectRetryMs };
+      }
       throw error;
     }
   };
+
+  async function stillExists(mirror: KubeObject): Promise<boolean> {
+    try {
+      await client.get({ ...registryMirrorReference, name: mirror.metadata?.name ?? "" });
+      return true;
+    } catch (error) {
+      return !isNotFound(error);
+    }
+  }
 }

@@ -10,12 +10,19 @@ import {
   type Logger,
   noopLogger,
   ownerKeysOf,
+  type ReconcileRequest,
+  type ReconcileResult,
 } from "@regmirror/k8s-reconciler";
-import { registryMirrorApi } from "@regmirror/schemas";
+import { registryMirrorApi, registryMirrorDefaults } from "@regmirror/schemas";
+import { createControllerHealth } from "./controller-health.js";
+import { installationName, ownerOf } from "./installation-claim.js";
 import type { OperatorImages } from "./mirror-context.js";
 import { OperatorError } from "./operator-error.js";
+import type { OperatorStatus } from "./operator-metrics.js";
 import { createOwnedInformers, ownedKinds } from "./owned-objects.js";
 import { createMirrorReconciler } from "./reconcile-mirror.js";
+
+const defaultLeaseName = "regmirror-operator";
 
 export interface LeaderElectionOptions {
   /** The Lease's name, in `namespace`. Default "regmirror-operator". */
@@ -36,12 +43,23 @@ export interface RegistryMirrorOperatorOptions {
   /** The regmirror-cache image. */
   cacheImage: string;
   imagePullPolicy?: OperatorImages["pullPolicy"];
+  /** imagePullSecrets (in `namespace`) of the cache and node agent pods. */
+  imagePullSecrets?: readonly string[];
   /** Unique per process: the pod name (plus a random suffix). */
   identity: string;
   /** Leader election; `false` reconciles at once (one replica only, and in tests). */
   leaderElection?: LeaderElectionOptions | false;
   /** Where ImageSwap's maps ConfigMap lives when a mirror does not say. Default imageswap-system. */
   imageswapNamespace?: string;
+  /** ImageSwap's maps ConfigMap when a mirror does not say. Default imageswap-maps. */
+  imageswapConfigMapName?: string;
+  /**
+   * This installation's name in the claims it writes (ADR 0021). Default
+   * "<namespace>/<lease name>": installations differ by namespace, or by Lease in one namespace.
+   */
+  installation?: string;
+  /** /healthz fails when a reconcile runs, or the informers fail to sync, this long. Default 5 min. */
+  stuckAfterMs?: number;
   /** How long deletion waits for the node agents to remove their files. Default 5 min. */
   nodeCleanupTimeoutMs?: number;
   /** Reconcile every mirror at least this often. Default 10 min. */
@@ -58,6 +76,8 @@ export interface RegistryMirrorOperator {
   /** Starts competing for leadership (or reconciling, without leader election). */
   start(): void;
   isLeader(): boolean;
+  /** Leadership, health, mirrors by owner and counters: what /healthz and /metrics report. */
+  status(): OperatorStatus;
   /** Resolves once this process leads and its informers have synced. */
   whenReconciling(): Promise<void>;
   /** Stops reconciling, releases the lease, closes watches and connections. */
@@ -83,6 +103,10 @@ export function createRegistryMirrorOperator(
     }
   }
   const now = options.now ?? Date.now;
+  const leaseName = options.leaderElection
+    ? (options.leaderElection.leaseName ?? defaultLeaseName)
+    : defaultLeaseName;
+  const installation = options.installation ?? installationName(options.namespace, leaseName);
   const client = createKubernetesClient({ kubeConfig: options.kubeConfig });
   const watchTimeoutSeconds = options.watchTimeoutSeconds;
   const mirrors = createInformer({
@@ -98,6 +122,14 @@ export function createRegistryMirrorOperator(
     logger,
     watchTimeoutSeconds,
   });
+  // NodePort mirrors give clients a node's address, and may put every node in the certificate.
+  const nodes = createInformer({
+    client,
+    apiVersion: "v1",
+    kind: "Node",
+    logger,
+    watchTimeoutSeconds,
+  });
   const events = createEventRecorder({
     client,
     reportingController: `${registryMirrorApi.group}/regmirror-operator`,
@@ -106,23 +138,54 @@ export function createRegistryMirrorOperator(
     clusterScopedNamespace: "default",
     logger,
   });
-  const reconcile = createMirrorReconciler({
+  const health = createControllerHealth({ stuckAfterMs: options.stuckAfterMs ?? 5 * 60_000, now });
+  const reconciles = { success: 0, error: 0 };
+  const reconcileMirror = createMirrorReconciler({
     client,
     mirrors,
     informers,
+    nodes: () => nodes.store.list(),
     namespace: options.namespace,
+    installation,
     images: {
       operator: options.image,
       cache: options.cacheImage,
       ...(options.imagePullPolicy ? { pullPolicy: options.imagePullPolicy } : {}),
+      ...(options.imagePullSecrets ? { pullSecrets: options.imagePullSecrets } : {}),
     },
     imageswapNamespace: options.imageswapNamespace ?? "imageswap-system",
+    imageswapConfigMapName:
+      options.imageswapConfigMapName ?? registryMirrorDefaults.imageswapConfigMapName,
     nodeCleanupTimeoutMs: options.nodeCleanupTimeoutMs ?? 5 * 60_000,
     resyncIntervalMs: options.resyncIntervalMs ?? 10 * 60_000,
     events,
     logger,
     now,
   });
+  // Counted and timed for /metrics and /healthz.
+  const reconcile = async (request: ReconcileRequest): Promise<ReconcileResult> => {
+    const finished = health.reconcileStarted(request.key);
+    try {
+      const result = await reconcileMirror(request);
+      reconciles.success += 1;
+      return result;
+    } catch (error) {
+      reconciles.error += 1;
+      throw error;
+    } finally {
+      finished();
+    }
+  };
+  // A Node's addresses matter to the NodePort mirrors.
+  const nodePortMirrors = (): string[] =>
+    mirrors.store
+      .list()
+      .filter(
+        (mirror) =>
+          (mirror.spec as { exposure?: { type?: string } })?.exposure?.type === "NodePort",
+      )
+      .map((mirror) => mirror.metadata?.name ?? "")
+      .filter((name) => name !== "");
   const ownerKeys = ownerKeysOf({
     apiVersion: registryMirrorApi.apiVersion,
     kind: registryMirrorApi.kind,
@@ -163,18 +226,21 @@ export function createRegistryMirrorOperator(
           informer: informers[kind],
           keysOf: kind === "Secret" ? referringMirrors : ownerKeys,
         })),
+        { informer: nodes, keysOf: nodePortMirrors },
       ],
       reconcile,
       concurrency: options.concurrency ?? 2,
       logger,
     });
     controller = current;
+    health.started();
     await current.start();
     if (controller === current) reconciling.resolve();
   };
   const stopReconciling = async (): Promise<void> => {
     const current = controller;
     controller = undefined;
+    health.stopped();
     reconciling = deferred();
     await current?.close({ drain: false });
   };
@@ -185,7 +251,7 @@ export function createRegistryMirrorOperator(
       : createLeaderElector({
           client,
           namespace: options.namespace,
-          name: options.leaderElection?.leaseName ?? "regmirror-operator",
+          name: leaseName,
           identity: options.identity,
           leaseDurationMs: options.leaderElection?.leaseDurationMs,
           renewDeadlineMs: options.leaderElection?.renewDeadlineMs,
@@ -214,6 +280,28 @@ export function createRegistryMirrorOperator(
         );
     },
     isLeader: () => (elector ? elector.isLeader() : controller !== undefined),
+    status() {
+      const reconcilingNow = controller !== undefined;
+      const informersSynced = [mirrors, nodes, ...Object.values(informers)].every((informer) =>
+        informer.hasSynced(),
+      );
+      const queueDepth = controller?.queue.length ?? 0;
+      const mirrorsByOwner: Record<string, number> = {};
+      for (const mirror of reconcilingNow ? mirrors.store.list() : []) {
+        const owner = ownerOf(mirror) ?? "";
+        mirrorsByOwner[owner] = (mirrorsByOwner[owner] ?? 0) + 1;
+      }
+      return {
+        installation,
+        identity: options.identity,
+        leader: reconcilingNow,
+        informersSynced,
+        queueDepth,
+        mirrorsByOwner,
+        reconciles: { ...reconciles },
+        problems: health.problems({ reconciling: reconcilingNow, informersSynced, queueDepth }),
+      };
+    },
     whenReconciling: () => reconciling.promise,
     async close() {
       if (closed) return;
@@ -222,6 +310,7 @@ export function createRegistryMirrorOperator(
       await stopReconciling();
       await Promise.all([
         mirrors.close(),
+        nodes.close(),
         ...Object.values(informers).map((informer) => informer.close()),
       ]);
       await client.close();

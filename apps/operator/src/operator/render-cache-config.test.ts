@@ -12,12 +12,24 @@ describe("renderCacheConfig", () => {
     });
     const config = loadCacheConfigFromYaml(renderCacheConfig(spec));
     expect(config.upstreams).toHaveLength(1);
-    expect(config.upstreams[0]?.endpoints).toEqual(["https://hub.docker.io"]);
+    // mirror-operator's hub.docker.io is Docker Hub, whose registry API is registry-1.docker.io.
+    expect(config.upstreams[0]?.endpoints).toEqual(["https://registry-1.docker.io"]);
     expect(config.blobTtlMs).toBe(36 * 3_600_000);
     expect(config.storage).toMatchObject({
       kind: "filesystem",
       rootDirectory: "/var/lib/regmirror",
     });
+  });
+
+  it("routes the masquerade host to the upstream when nodes map it (mirror-operator's hostess)", () => {
+    const spec = parseRegistryMirrorSpec({
+      upstreamUrl: "hub.docker.io",
+      masqueradeUrl: "local.docker.io",
+    });
+    const config = loadCacheConfigFromYaml(renderCacheConfig(spec));
+    expect(config.upstreams[0]?.hosts).toEqual(
+      expect.arrayContaining(["docker.io", "local.docker.io"]),
+    );
   });
 
   it("caps the store at 90% of the volume unless maxSize says otherwise", () => {

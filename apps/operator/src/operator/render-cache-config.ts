@@ -22,10 +22,18 @@ export const cacheMountPaths = {
 /** Of a volume, the cache fills at most this share (room for metadata and partial downloads). */
 const volumeFillRatio = 0.9;
 
+/** Hosts the cache routes to the upstream: mirrorOf, and the masquerade host nodes resolve. */
+export function servedHosts(spec: RegistryMirrorSpec): string[] {
+  const hosts = new Set(spec.mirrorOf);
+  // mirror-operator's clients pull <masqueradeUrl>/repo: the name is the mirror's.
+  if (spec.nodeConfiguration.modes.includes("hosts-file")) hosts.add(spec.masqueradeHost);
+  return [...hosts];
+}
+
 export function renderCacheConfig(spec: RegistryMirrorSpec): string {
   const upstream: Record<string, unknown> = {
     name: "upstream",
-    hosts: [...spec.mirrorOf],
+    hosts: servedHosts(spec),
     endpoints: [spec.upstreamUrl],
   };
   if (spec.credentialsSecret !== null) {

@@ -92,6 +92,7 @@ function podTemplate(context: MirrorContext, inputs: WorkloadInputs): Record<str
       ...(spec.placement.priorityClassName !== null
         ? { priorityClassName: spec.placement.priorityClassName }
         : {}),
+      ...imagePullSecrets(context.images),
       containers: [
         {
           name: "cache",
@@ -110,6 +111,12 @@ function podTemplate(context: MirrorContext, inputs: WorkloadInputs): Record<str
       volumes,
     },
   };
+}
+
+/** The pod spec's imagePullSecrets for the operator's --image-pull-secret names, if any. */
+export function imagePullSecrets(images: MirrorContext["images"]): Record<string, unknown> {
+  const names = images.pullSecrets ?? [];
+  return names.length > 0 ? { imagePullSecrets: names.map((name) => ({ name })) } : {};
 }
 
 export function tlsSecretName(context: MirrorContext): string {
@@ -140,6 +147,7 @@ export function renderCacheWorkload(context: MirrorContext, inputs: WorkloadInpu
       replicas: spec.replicas,
       serviceName: names.headlessService,
       podManagementPolicy: "Parallel",
+      persistentVolumeClaimRetentionPolicy: { ...spec.storage.retention },
       selector,
       template: podTemplate(context, inputs),
       volumeClaimTemplates: [

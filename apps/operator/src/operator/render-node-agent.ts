@@ -8,6 +8,8 @@ import {
 import type { NodeConfigurationMode } from "@regmirror/schemas";
 import type { MirrorContext } from "./mirror-context.js";
 import { mirrorLabels, nodeAgentPort, selectorLabels } from "./object-names.js";
+import { servedHosts } from "./render-cache-config.js";
+import { imagePullSecrets } from "./render-cache-workload.js";
 
 // The node agent DaemonSet (the operator's own image, `node-agent` command) and the desired node
 // state it applies, in a ConfigMap. Uninstall is the same DaemonSet given an empty state: each
@@ -61,7 +63,7 @@ export function renderNodeState(context: MirrorContext, inputs: NodeAgentInputs)
             {
               name: context.name,
               endpoint: `https://${nodeFacingHost(context, inputs.clusterIp)}`,
-              registries: context.spec.mirrorOf.map((host) =>
+              registries: servedHosts(context.spec).map((host) =>
                 host === upstreamHost ? { host, server: context.spec.upstreamUrl } : { host },
               ),
               caPem: inputs.caPem,
@@ -144,6 +146,7 @@ export function renderNodeAgentDaemonSet(
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
+          ...imagePullSecrets(context.images),
           ...(Object.keys(nodeConfiguration.nodeSelector).length > 0
             ? { nodeSelector: { ...nodeConfiguration.nodeSelector } }
             : {}),

@@ -2,7 +2,7 @@ import type { KubeObject } from "@regmirror/k8s-reconciler";
 import type { MirrorContext } from "./mirror-context.js";
 import { mirrorLabels, selectorLabels, servicePort } from "./object-names.js";
 
-// The client Service (ClusterIP or NodePort), the headless Service the StatefulSet needs, and the
+// The client Service (ClusterIP, NodePort or LoadBalancer), the headless Service the StatefulSet needs, and the
 // Ingress for type Ingress. The cache terminates TLS itself, so the Ingress passes TLS through,
 // with the annotations the MSR docs give for ingress-nginx.
 
@@ -22,6 +22,7 @@ export function renderClientService(context: MirrorContext): KubeObject {
     protocol: "TCP",
   };
   if (exposure.type === "NodePort" && exposure.nodePort !== null) port.nodePort = exposure.nodePort;
+  const loadBalancer = exposure.type === "LoadBalancer" ? exposure : undefined;
   return {
     apiVersion: "v1",
     kind: "Service",
@@ -29,11 +30,18 @@ export function renderClientService(context: MirrorContext): KubeObject {
       name: context.names.cache,
       namespace: context.namespace,
       labels: mirrorLabels(context.name, "cache"),
+      ...(loadBalancer && Object.keys(loadBalancer.annotations).length > 0
+        ? { annotations: { ...loadBalancer.annotations } }
+        : {}),
     },
     spec: {
-      type: exposure.type === "NodePort" ? "NodePort" : "ClusterIP",
+      type: exposure.type === "Ingress" ? "ClusterIP" : exposure.type,
       selector: selectorLabels(context.name, "cache"),
       ports: [port],
+      ...(loadBalancer?.className ? { loadBalancerClass: loadBalancer.className } : {}),
+      ...(loadBalancer && loadBalancer.sourceRanges.length > 0
+        ? { loadBalancerSourceRanges: [...loadBalancer.sourceRanges] }
+        : {}),
     },
   };
 }

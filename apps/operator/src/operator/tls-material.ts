@@ -36,7 +36,11 @@ function encode(text: string): string {
 }
 
 /** Every name a client may dial the cache by; all must be in the certificate. */
-export function servingHosts(context: MirrorContext, clusterIp: string): string[] {
+export function servingHosts(
+  context: MirrorContext,
+  clusterIp: string,
+  extraHosts: readonly string[],
+): string[] {
   const { spec, names, namespace } = context;
   const hosts = new Set<string>([
     ...serviceDnsNames(names.cache, namespace),
@@ -47,6 +51,7 @@ export function servingHosts(context: MirrorContext, clusterIp: string): string[
   ]);
   if (isIP(clusterIp) !== 0) hosts.add(clusterIp);
   if (spec.exposure.type === "Ingress") hosts.add(spec.exposure.host.replace(/:\d+$/, ""));
+  for (const host of extraHosts) hosts.add(host);
   return [...hosts].sort();
 }
 
@@ -58,6 +63,7 @@ function sameHosts(a: readonly string[], b: readonly string[]): boolean {
 export async function resolveTls(
   context: MirrorContext,
   clusterIp: string,
+  extraHosts: readonly string[],
   findSecret: (name: string) => KubeObject | undefined,
   nowMs: number,
 ): Promise<TlsOutcome> {
@@ -86,7 +92,7 @@ export async function resolveTls(
   }
   authority ??= await createCertificateAuthority(`regmirror ${name} CA`, nowMs);
 
-  const hosts = servingHosts(context, clusterIp);
+  const hosts = servingHosts(context, clusterIp, extraHosts);
   const tlsSecret = findSecret(names.tlsSecret);
   const currentPem = decode(tlsSecret, "tls.crt");
   const currentKey = decode(tlsSecret, "tls.key");

@@ -12,14 +12,19 @@ function decoded(secret: KubeObject, key: string): string | undefined {
   return value === undefined ? undefined : Buffer.from(value, "base64").toString("utf8");
 }
 
+/** The namespace of the user's credentials Secret: the one the spec names, else the operator's. */
+export function credentialsSecretNamespace(context: MirrorContext): string {
+  return context.spec.credentialsSecret?.namespace ?? context.namespace;
+}
+
 export function renderUpstreamAuthSecret(
   context: MirrorContext,
-  findSecret: (name: string) => KubeObject | undefined,
+  /** The user's Secret as read (undefined: it does not exist). */
+  secret: KubeObject | undefined,
 ): KubeObject | undefined {
   const { spec, names, namespace } = context;
   if (spec.credentialsSecret === null) return undefined;
-  const secret = findSecret(spec.credentialsSecret);
-  const where = `spec.credentialsSecret: Secret ${namespace}/${spec.credentialsSecret}`;
+  const where = `spec.credentialsSecret: Secret ${credentialsSecretNamespace(context)}/${spec.credentialsSecret.name}`;
   if (!secret) {
     throw new OperatorError(
       "REGMIRROR_OPERATOR_REFERENCED_OBJECT",

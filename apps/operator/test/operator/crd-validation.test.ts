@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { type KubeObject, KubernetesApiError } from "@regmirror/k8s-reconciler";
+import { registryMirrorCustomResourceDefinition } from "@regmirror/schemas";
 import { htpasswdFile } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -35,31 +36,49 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** A GET with an Accept header of our choosing (kubectl's table form). */
-function getJson(path: string, accept: string): Promise<unknown> {
-  const url = new URL(path, cluster.server.url);
-  return new Promise((resolve, reject) => {
-    const request = httpsRequest(
-      url,
-      {
-        ca: cluster.server.ca,
-        headers: { accept, authorization: `Bearer ${cluster.server.token}` },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () => {
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString()));
-          } catch (error) {
-            reject(error);
-          }
-        });
-      },
-    );
-    request.on("error", reject);
-    request.end();
-  });
+/**
+ * Creating a CRD in a dry run, as `kubectl apply` does on install: the API server's `Warning`
+ * headers. The CRD is renamed to a group of its own so it never collides with the installed one.
+ */
+function crdInstallProbe() {
+  const renamed = (crd: Record<string, unknown>) => {
+    const copy = structuredClone(crd) as Json;
+    copy.spec.group = "probe.regmirror.dev";
+    copy.metadata.name = `${copy.spec.names.plural}.probe.regmirror.dev`;
+    return copy as KubeObject;
+  };
+  const warningsOf = (crd: KubeObject) =>
+    new Promise<string[]>((resolve, reject) => {
+      const url = new URL(
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions?dryRun=All",
+        cluster.server.url,
+      );
+      const request = httpsRequest(
+        url,
+        {
+          method: "POST",
+          ca: cluster.server.ca,
+          headers: {
+            "content-type": "application/json",
+            authorization: `Bearer ${cluster.server.token}`,
+          },
+        },
+        (response) => {
+          response.resume();
+          response.on("end", () => {
+            if ((response.statusCode ?? 500) >= 300) {
+              reject(new Error(`creating the CRD answered ${response.statusCode}`));
+              return;
+            }
+            const header = response.headers.warning;
+            resolve(header === undefined ? [] : [header].flat());
+          });
+        },
+      );
+      request.on("error", reject);
+      request.end(JSON.stringify(crd));
+    });
+  return { renamed, warningsOf };
 }
 
 async function rejection(name: string, spec: unknown): Promise<string> {
@@ -94,17 +113,14 @@ describe("the RegistryMirror CRD", () => {
     expect(spec.versions[0].subresources).toEqual({ status: {} });
     expect(
       spec.versions[0].additionalPrinterColumns.map((column: { name: string }) => column.name),
-    ).toEqual(expect.arrayContaining(["Upstream", "Ready", "Age"]));
+    ).toEqual(expect.arrayContaining(["Upstream", "Ready", "Reason", "Owner", "Age"]));
     // The table `kubectl get rm` prints comes from the API server itself.
     await cluster.client.create({
       ...mirrorApi,
       metadata: { name: "table" },
       spec: { upstreamUrl: "https://ghcr.io" },
     });
-    const table = (await getJson(
-      "/apis/regmirror.dev/v1alpha1/registrymirrors/table",
-      "application/json;as=Table;v=v1;g=meta.k8s.io",
-    )) as { columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] };
+    const table = await cluster.tableOf("/apis/regmirror.dev/v1alpha1/registrymirrors/table");
     const columns = table.columnDefinitions.map((column) => column.name);
     expect(table.rows[0]?.cells[columns.indexOf("Upstream")]).toBe("https://ghcr.io");
   });
@@ -112,12 +128,80 @@ describe("the RegistryMirror CRD", () => {
   it.each([
     [{ upstreamUrl: "quay.io", replicas: 0 }, /spec\.replicas.*greater than or equal to 1/],
     [{ upstreamUrl: "quay.io", replicas: "two" }, /spec\.replicas.*integer/],
-    [{ upstreamUrl: "quay.io", blobTtl: "one day" }, /spec\.blobTtl.*should match/],
-    [{ upstreamUrl: "quay.io", maxSize: "lots" }, /spec\.maxSize.*should match/],
-    [{ upstreamUrl: "https://user@quay.io/path" }, /spec\.upstreamUrl.*should match/],
     [
-      { upstreamUrl: "quay.io", exposure: { type: "LoadBalancer" } },
+      { upstreamUrl: "quay.io", blobTtl: "one day" },
+      /spec\.blobTtl.*must be a duration like 24h, 90m, 1h30m or 7d/,
+    ],
+    [
+      { upstreamUrl: "quay.io", maxSize: "lots" },
+      /spec\.maxSize.*must be a size above 0 like 500GiB/,
+    ],
+    [{ upstreamUrl: "quay.io", maxSize: -5 }, /spec\.maxSize.*must be a size above 0 like 500GiB/],
+    [{ upstreamUrl: "quay.io", maxSize: 0 }, /spec\.maxSize.*must be a size above 0/],
+    [{ upstreamUrl: "quay.io", maxSize: "0GiB" }, /spec\.maxSize.*must be a size above 0/],
+    [
+      {
+        upstreamUrl: "quay.io",
+        volumeClaimTemplate: { spec: { resources: { requests: { storage: -1 } } } },
+      },
+      /spec\.volumeClaimTemplate\.spec\.resources\.requests\.storage.*must be a Kubernetes quantity above 0 like 20Gi/,
+    ],
+    [
+      {
+        upstreamUrl: "quay.io",
+        volumeClaimTemplate: { spec: { resources: { requests: { storage: "0Gi" } } } },
+      },
+      /spec\.volumeClaimTemplate\.spec\.resources\.requests\.storage.*must be a Kubernetes quantity above 0/,
+    ],
+    [
+      { upstreamUrl: "quay.io", tls: { certificateDuration: "24h", renewBefore: "48h" } },
+      /spec\.tls\.renewBefore.*must be shorter than certificateDuration/,
+    ],
+    [
+      // renewBefore's default (720h) is longer than this.
+      { upstreamUrl: "quay.io", tls: { certificateDuration: "20d" } },
+      /spec\.tls\.renewBefore.*renewBefore \(default 720h\) must be shorter than certificateDuration/,
+    ],
+    [
+      { upstreamUrl: "quay.io", tls: { renewBefore: "91d" } },
+      /spec\.tls\.renewBefore.*must be shorter than certificateDuration \(default 2160h\)/,
+    ],
+    [
+      { upstreamUrl: "https://user@quay.io/path" },
+      /spec\.upstreamUrl.*must be a registry host or URL like hub\.docker\.io/,
+    ],
+    [
+      { upstreamUrl: "quay.io", exposure: { type: "HostPort" } },
       /spec\.exposure\.type.*Unsupported value/,
+    ],
+    [
+      { upstreamUrl: "quay.io", mirrorOf: ["quay.io", "quay.io"] },
+      /spec\.mirrorOf\[1\].*Duplicate value/,
+    ],
+    [
+      { upstreamUrl: "quay.io", tls: { includeNodeAddresses: true } },
+      /spec\.tls\.includeNodeAddresses.*for exposure\.type NodePort/,
+    ],
+    [
+      { upstreamUrl: "quay.io", tls: { secretName: "mine", dnsNames: ["a.example.com"] } },
+      /spec\.tls.*not with tls\.secretName/,
+    ],
+    [{ upstreamUrl: "quay.io", tls: { ipAddresses: ["10.0.0"] } }, /spec\.tls\.ipAddresses\[0\]/],
+    [
+      { upstreamUrl: "quay.io", credentialsSecretNamespace: "default" },
+      /spec\.credentialsSecretNamespace.*set both/,
+    ],
+    [
+      { upstreamUrl: "quay.io", exposure: { type: "ClusterIP", loadBalancer: {} } },
+      /spec\.exposure\.loadBalancer.*only allowed with type LoadBalancer/,
+    ],
+    [
+      {
+        upstreamUrl: "quay.io",
+        storage: { s3: { bucket: "b" } },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete" },
+      },
+      /spec\.persistentVolumeClaimRetentionPolicy.*storage\.s3/,
     ],
     [
       { upstreamUrl: "quay.io", exposure: { type: "NodePort", nodePort: 80 } },
@@ -133,7 +217,15 @@ describe("the RegistryMirror CRD", () => {
     ],
     [
       { upstreamUrl: "quay.io", credentialsSecret: "Not_A_Name" },
-      /spec\.credentialsSecret.*should match/,
+      /spec\.credentialsSecret.*must be a Kubernetes object name/,
+    ],
+    [
+      { upstreamUrl: "quay.io", placement: { nodeSelector: { "bad key!": "x" } } },
+      /spec\.placement\.nodeSelector.*keys must be label keys/,
+    ],
+    [
+      { upstreamUrl: "quay.io", masqueradeUrl: "Not A Host" },
+      /spec\.masqueradeUrl.*must be a registry host name like docker\.io/,
     ],
     [
       { upstreamUrl: "quay.io", nodeConfiguration: { modes: ["podman"] } },
@@ -157,7 +249,88 @@ describe("the RegistryMirror CRD", () => {
     ],
     [{}, /spec\.upstreamUrl.*Required value/],
   ])("rejects %j with a message naming the field", async (spec, message) => {
-    expect(await rejection("invalid", spec)).toMatch(message);
+    const text = await rejection("invalid", spec);
+    expect(text).toMatch(message);
+    // Written for people: no regular expression printed as the expectation.
+    expect(text).not.toMatch(/should match '\^/);
+  });
+
+  it("refuses maxSize: 0 before the operator creates anything", async () => {
+    await rejection("zero", { upstreamUrl: "quay.io", maxSize: 0 });
+    for (const kind of ["Service", "Secret", "ConfigMap"]) {
+      const list = await cluster.client.list<KubeObject>("v1", kind, {
+        namespace: operatorNamespace,
+        labelSelector: "regmirror.dev/mirror=zero",
+      });
+      expect(list.items, kind).toEqual([]);
+    }
+  });
+
+  it("refuses a changed volumeClaimTemplate, saying what to do, and allows every other edit", async () => {
+    await cluster.client.create({
+      ...mirrorApi,
+      metadata: { name: "volume" },
+      spec: {
+        upstreamUrl: "quay.io",
+        volumeClaimTemplate: { spec: { resources: { requests: { storage: "10Gi" } } } },
+      },
+    });
+    const patch = (spec: Record<string, unknown>) =>
+      cluster.client.patch(
+        { ...mirrorApi, name: "volume" },
+        { spec },
+        "application/merge-patch+json",
+      );
+    const refused = await patch({
+      volumeClaimTemplate: { spec: { resources: { requests: { storage: "50Gi" } } } },
+    }).then(
+      () => "accepted",
+      (error: Error) => error.message,
+    );
+    expect(refused).toMatch(
+      /spec\.volumeClaimTemplate.*cannot change once the mirror exists.*delete the RegistryMirror and create it again/,
+    );
+    // Removing it would change the volume too (to the 20Gi default).
+    await expect(patch({ volumeClaimTemplate: null })).rejects.toThrow(/cannot change/);
+    await patch({ replicas: 2, blobTtl: "12h" });
+    // Moving to S3 replaces the StatefulSet with a Deployment: the template may go.
+    await patch({ volumeClaimTemplate: null, storage: { s3: { bucket: "layers" } } });
+  });
+
+  it("publishes a description of every spec field, which kubectl explain reads", async () => {
+    const openapi = await cluster.client.api.request<Json>({
+      method: "GET",
+      path: "/openapi/v3/apis/regmirror.dev/v1alpha1",
+    });
+    const schema = openapi.components.schemas["dev.regmirror.v1alpha1.RegistryMirror"];
+    const spec = schema.properties.spec;
+    expect(spec.description).toEqual(expect.any(String));
+    const undescribed: string[] = [];
+    const visit = (node: Json, path: string) => {
+      for (const [name, child] of Object.entries<Json>(node.properties ?? {})) {
+        if (typeof child.description !== "string" || child.description === "") {
+          undescribed.push(`${path}.${name}`);
+        }
+        visit(child, `${path}.${name}`);
+        if (child.items) visit(child.items, `${path}.${name}[]`);
+      }
+    };
+    visit(spec, "spec");
+    visit(schema.properties.status, "status");
+    expect(undescribed).toEqual([]);
+    expect(spec.properties.masqueradeUrl.description).toMatch(/hosts-file/);
+  });
+
+  it("installs without a warning (no format Kubernetes does not know)", async () => {
+    const { renamed, warningsOf } = crdInstallProbe();
+    expect(await warningsOf(renamed(registryMirrorCustomResourceDefinition()))).toEqual([]);
+    // The check can fail: a format the API server does not know is reported.
+    const withUnknownFormat = renamed(registryMirrorCustomResourceDefinition()) as Json;
+    withUnknownFormat.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.upstreamUrl.format =
+      "starts_with";
+    expect((await warningsOf(withUnknownFormat)).join("\n")).toMatch(
+      /unrecognized format \\"starts_with/,
+    );
   });
 
   it("rejects a mirror name the operator could not derive object names from", async () => {
@@ -259,7 +432,8 @@ spec:
     await cluster.client.create({
       apiVersion: "v1",
       kind: "Secret",
-      metadata: { name: "docker-hub-credentials", namespace: operatorNamespace },
+      // The fixture names the credentials' namespace: where mirror-operator kept them.
+      metadata: { name: "docker-hub-credentials", namespace: "default" },
       stringData: { username: "hub", password: "hub-pass" },
     });
     await cluster.client.create({

@@ -1,6 +1,7 @@
 // The real API server for operator tests (etcd + kube-apiserver from the test kit; no kubelet,
 // no controller manager, no garbage collector) with the RegistryMirror CRD installed.
 import { readFile } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import {
@@ -26,7 +27,14 @@ export interface OperatorCluster {
   client: KubernetesClient;
   /** Starts an operator process-alike; closed by stop(). */
   startOperator(options?: Partial<RegistryMirrorOperatorOptions>): RegistryMirrorOperator;
+  /** GET `path` as kubectl's table form (the printer columns, computed by the API server). */
+  tableOf(path: string): Promise<ApiTable>;
   stop(): Promise<void>;
+}
+
+export interface ApiTable {
+  columnDefinitions: { name: string }[];
+  rows: { cells: unknown[] }[];
 }
 
 export async function readYamlDocuments(file: string): Promise<KubeObject[]> {
@@ -91,12 +99,43 @@ export async function startOperatorCluster(): Promise<OperatorCluster> {
       operator.start();
       return operator;
     },
+    tableOf(path) {
+      return getWithAccept(
+        server,
+        path,
+        "application/json;as=Table;v=v1;g=meta.k8s.io",
+      ) as Promise<ApiTable>;
+    },
     async stop() {
       await Promise.allSettled(operators.map((operator) => operator.close()));
       await client.close();
       await server.stop();
     },
   };
+}
+
+/** A GET with an Accept header of our choosing, as JSON. */
+function getWithAccept(server: KubeApiServer, path: string, accept: string): Promise<unknown> {
+  const url = new URL(path, server.url);
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(
+      url,
+      { ca: server.ca, headers: { accept, authorization: `Bearer ${server.token}` } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString()));
+          } catch (error) {
+            reject(error);
+          }
+        });
+      },
+    );
+    request.on("error", reject);
+    request.end();
+  });
 }
 
 export { type CapturedLog, capturingLogger, eventually } from "@regmirror/test-kit";

@@ -1,7 +1,12 @@
 // Operator processes coming and going, and an API server that restarts: leader election on a
-// real Lease, watches that recover, and a node cleanup that never finishes.
-import type { KubeObject } from "@regmirror/k8s-reconciler";
+// real Lease, watches that recover, a node cleanup that never finishes, and a controller stuck
+// behind an API server that does not answer (a fault proxy, the one fake here) failing /healthz.
+import { KubeConfig } from "@kubernetes/client-node";
+import { createEventRecorder, type Informer, type KubeObject } from "@regmirror/k8s-reconciler";
+import { startFaultProxy } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createOwnedInformers } from "../../src/operator/owned-objects.js";
+import { createMirrorReconciler } from "../../src/operator/reconcile-mirror.js";
 import {
   capturingLogger,
   conditionOf,
@@ -127,6 +132,13 @@ describe("operator processes", () => {
       "application/json-patch+json",
     );
     await cluster.client.delete({ ...mirrorApi, name: "stuck" });
+    // A copy from before the finalization, as an informer's cache may still hold it afterwards.
+    const stale = await eventually(async () => {
+      const current = await getMirror(cluster.client, "stuck");
+      expect(current.metadata?.deletionTimestamp).toBeDefined();
+      expect(current.metadata?.finalizers).toContain("regmirror.dev/node-cleanup");
+      return current;
+    });
     // Nobody reports the DaemonSet's rollout: no kubelet runs here.
     const mirror = await eventually(async () => {
       const current = await getMirror(cluster.client, "stuck");
@@ -158,11 +170,133 @@ describe("operator processes", () => {
     await expect(get(cluster.client, "DaemonSet", "regmirror-stuck-node-agent")).rejects.toThrow(
       /404/,
     );
+    // Once the operator has looked at the mirror again (a label change is an update), the
+    // deletion has been told exactly once: no contradicting NodeCleanupComplete, one log line.
+    const reconciles = () =>
+      logger.entries.filter(
+        (entry) => entry.message === "reconciled" && entry.fields.key === "stuck",
+      ).length;
+    const count = reconciles();
+    await cluster.client.patch(
+      { ...mirrorApi, name: "stuck" },
+      { metadata: { labels: { looked: "again" } } },
+      "application/merge-patch+json",
+    );
+    await eventually(() => expect(reconciles()).toBeGreaterThan(count));
+    const about = (
+      await cluster.client.list<KubeObject>("events.k8s.io/v1", "Event", {
+        namespace: "default",
+      })
+    ).items.filter((event) => (event.regarding as { name: string }).name === "stuck");
+    expect(
+      about
+        .filter((event) => event.reason?.toString().startsWith("NodeCleanup"))
+        .map((event) => [event.reason, event.series]),
+    ).toEqual([["NodeCleanupTimedOut", undefined]]);
+    expect(logger.entries.filter((entry) => entry.message === "mirror finalized")).toHaveLength(1);
+
+    // And a reconcile handed the stale copy (a cache that has not seen the finalizer go, the
+    // fault injected here) finalizes nothing a second time.
+    const staleLogger = capturingLogger();
+    const reconcile = createMirrorReconciler({
+      client: cluster.client,
+      mirrors: { store: { get: () => stale, list: () => [stale] } } as unknown as Informer,
+      informers: createOwnedInformers({
+        client: cluster.client,
+        namespace: operatorNamespace,
+        logger: staleLogger,
+      }),
+      nodes: () => [],
+      namespace: operatorNamespace,
+      installation: `${operatorNamespace}/regmirror-operator`,
+      images: { operator: "registry.example/o:test", cache: "registry.example/c:test" },
+      imageswapNamespace: "imageswap-system",
+      imageswapConfigMapName: "imageswap-maps",
+      nodeCleanupTimeoutMs: 1_500,
+      resyncIntervalMs: 600_000,
+      events: createEventRecorder({
+        client: cluster.client,
+        reportingController: "regmirror.dev/test",
+        reportingInstance: "stale",
+      }),
+      logger: staleLogger,
+      now: Date.now,
+    });
+    const result = await reconcile({
+      key: "stuck",
+      name: "stuck",
+      signal: new AbortController().signal,
+    });
+    expect(result).toBeUndefined();
+    expect(staleLogger.entries.filter((entry) => entry.message === "mirror finalized")).toEqual([]);
+    const afterStale = (
+      await cluster.client.list<KubeObject>("events.k8s.io/v1", "Event", { namespace: "default" })
+    ).items.filter(
+      (event) =>
+        (event.regarding as { name: string }).name === "stuck" &&
+        event.reason?.toString().startsWith("NodeCleanup"),
+    );
+    expect(afterStale.map((event) => event.reason)).toEqual(["NodeCleanupTimedOut"]);
     await cluster.client.patch(
       { ...mirrorApi, name: "stuck" },
       [{ op: "remove", path: "/metadata/finalizers/0" }],
       "application/json-patch+json",
     );
     await operator.close();
+  });
+
+  it("fails its health check while the controller is stuck, and passes again when it is not (API server faults from a proxy)", async () => {
+    const proxy = await startFaultProxy({ target: cluster.server.url, ca: cluster.server.ca });
+    try {
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromOptions({
+        // Plain HTTP to the proxy on loopback; client-node allows it only with TLS checks off.
+        clusters: [{ name: "proxied", server: proxy.url, skipTLSVerify: true }],
+        users: [{ name: "admin", token: cluster.server.token }],
+        contexts: [{ name: "proxied", cluster: "proxied", user: "admin" }],
+        currentContext: "proxied",
+      });
+      // Informers that cannot list: never synced.
+      proxy.setFault({ status: 503 });
+      const operator = cluster.startOperator({
+        kubeConfig,
+        identity: "stuck-health",
+        installation: "health-test",
+        stuckAfterMs: 1_000,
+        logger: capturingLogger(),
+      });
+      const unsynced = await eventually(() => {
+        const { problems } = operator.status();
+        expect(problems.join()).toMatch(/the informers have not synced \d+s after start/);
+        return problems;
+      });
+      expect(unsynced).toHaveLength(1);
+      proxy.setFault(undefined);
+      await operator.whenReconciling();
+      await eventually(() => expect(operator.status().problems).toEqual([]));
+
+      // A reconcile that hangs: its first write (the claim) waits at the proxy.
+      proxy.setFault({
+        method: "PATCH",
+        path: /registrymirrors\/hanging/,
+        delayMs: 6_000,
+        times: 1,
+      });
+      await createMirror("hanging");
+      await eventually(() =>
+        expect(operator.status().problems.join()).toMatch(
+          /the reconcile of hanging has been running for \d+s/,
+        ),
+      );
+      // The write goes through in the end; the controller is healthy again.
+      await eventually(() => expect(operator.status().problems).toEqual([]), 30_000);
+      await eventually(async () => {
+        const mirror = await getMirror(cluster.client, "hanging");
+        expect(mirror.metadata?.annotations?.["regmirror.dev/owner"]).toBe("health-test");
+      });
+      await operator.close();
+    } finally {
+      await proxy.stop();
+    }
   });
 });

@@ -27,8 +27,21 @@ const logger = capturingLogger();
 
 beforeAll(async () => {
   cluster = await startOperatorCluster();
-  cluster.startOperator({ logger });
+  cluster.startOperator({
+    logger,
+    imagePullSecrets: ["regmirror-pull"],
+    imageswapConfigMapName: "maps-from-the-flag",
+  });
 });
+
+async function eventsAbout(mirror: string, reason: string): Promise<KubeObject[]> {
+  const events = await cluster.client.list<KubeObject>("events.k8s.io/v1", "Event", {
+    namespace: "default",
+  });
+  return events.items.filter(
+    (event) => event.reason === reason && (event.regarding as { name?: string }).name === mirror,
+  );
+}
 
 afterAll(async () => {
   await cluster?.stop();
@@ -89,6 +102,12 @@ describe("a RegistryMirror on a real API server", () => {
     const state = await get(cluster.client, "ConfigMap", names.state);
 
     for (const owned of [daemonSet, statefulSet, service, headless, config, tls, ca, auth, state]) {
+      // regmirror's labels and mirror-operator's (`kubectl get ... -l mirror=hub`).
+      expect(owned.metadata?.labels).toMatchObject({
+        "regmirror.dev/mirror": "hub",
+        mirror: "hub",
+        app: "docker-registry",
+      });
       expect(owned.metadata?.ownerReferences).toEqual([
         {
           apiVersion: "regmirror.dev/v1alpha1",
@@ -111,11 +130,17 @@ describe("a RegistryMirror on a real API server", () => {
     expect(stsSpec.volumeClaimTemplates[0].spec.storageClassName).toBe("fast");
     expect(stsSpec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe("10Gi");
     expect(stsSpec.volumeClaimTemplates[0].spec.accessModes).toEqual(["ReadWriteOnce"]);
+    // Volumes outlive the mirror unless the spec says otherwise (as in Kubernetes).
+    expect(stsSpec.persistentVolumeClaimRetentionPolicy).toEqual({
+      whenDeleted: "Retain",
+      whenScaled: "Retain",
+    });
     const cachePod = podSpec(statefulSet);
     expect(cachePod.containers[0].image).toBe("registry.example/regmirror-cache:test");
     expect(cachePod.containers[0].args).toEqual(["serve", "/etc/regmirror/cache/config.yml"]);
     expect(cachePod.securityContext.runAsNonRoot).toBe(true);
     expect(cachePod.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(cachePod.imagePullSecrets).toEqual([{ name: "regmirror-pull" }]);
 
     // The config is one the cache itself accepts, with the mirror's upstream and TTL.
     const configText = (config.data as Record<string, string>)["config.yml"] ?? "";
@@ -161,6 +186,7 @@ describe("a RegistryMirror on a real API server", () => {
     // The node agent: the operator's image with `node-agent`, and the desired node state.
     const agentPod = podSpec(daemonSet);
     expect(agentPod.containers[0].image).toBe("registry.example/regmirror-operator:test");
+    expect(agentPod.imagePullSecrets).toEqual([{ name: "regmirror-pull" }]);
     expect(agentPod.containers[0].args.slice(0, 3)).toEqual([
       "node-agent",
       "--state-file",
@@ -185,15 +211,41 @@ describe("a RegistryMirror on a real API server", () => {
     const nodeState = JSON.parse((state.data as Record<string, string>)["node-state.json"] ?? "");
     expect(nodeState.runtimes).toEqual(["containerd", "hosts-file"]);
     expect(nodeState.mirrors[0].endpoint).toBe("https://mirror-registry-1.docker.io");
+    // Docker Hub's names, and the masquerade name nodes map to the mirror (pulls by that name).
     expect(nodeState.mirrors[0].registries.map((entry: { host: string }) => entry.host)).toEqual([
       "docker.io",
       "registry-1.docker.io",
       "index.docker.io",
+      "mirror-registry-1.docker.io",
     ]);
     expect(nodeState.mirrors[0].caPem).toBe(decodedSecret(ca, "ca.crt"));
     expect(nodeState.hostsFileEntries).toEqual([
       { host: "mirror-registry-1.docker.io", ip: clusterIp },
     ]);
+
+    // The mirror is claimed by this installation, which says so, and labelled for mirror-operator's command.
+    const claimed = await eventually(async () => {
+      const current = await getMirror(cluster.client, "hub");
+      expect(conditionOf(current, "Claimed")?.status).toBe("True");
+      return current;
+    });
+    expect(claimed.metadata?.annotations?.["regmirror.dev/owner"]).toBe(
+      `${operatorNamespace}/regmirror-operator`,
+    );
+    expect(claimed.metadata?.labels?.mirror).toBe("hub");
+    expect(conditionOf(claimed, "Claimed")?.message).toContain(
+      `${operatorNamespace}/regmirror-operator`,
+    );
+    // What was made is said in a Normal Event.
+    const applied = await eventually(async () => {
+      const events = await eventsAbout("hub", "Applied");
+      expect(events.length).toBeGreaterThan(0);
+      return events;
+    });
+    expect(applied[0]?.type).toBe("Normal");
+    expect(applied.map((event) => event.note).join(" ")).toContain(
+      "created StatefulSet regmirror-hub",
+    );
   });
 
   it("reports Progressing until the cache pods are ready and the nodes configured, then Ready (statuses patched by the test)", async () => {
@@ -247,6 +299,11 @@ describe("a RegistryMirror on a real API server", () => {
       );
     const before = await versions();
     const mirrorBefore = await getMirror(cluster.client, "hub");
+    const appliedEvents = async () =>
+      JSON.stringify(
+        (await eventsAbout("hub", "Applied")).map((event) => [event.metadata?.name, event.series]),
+      );
+    const eventsBefore = await appliedEvents();
     const reconciles = () =>
       logger.entries.filter((entry) => entry.message === "reconciled" && entry.fields.key === "hub")
         .length;
@@ -261,6 +318,8 @@ describe("a RegistryMirror on a real API server", () => {
     expect(await versions()).toEqual(before);
     const mirrorAfter = await getMirror(cluster.client, "hub");
     expect(mirrorAfter.status).toEqual(mirrorBefore.status);
+    // Nothing changed, so no Normal Event either.
+    expect(await appliedEvents()).toBe(eventsBefore);
   });
 
   it("serves with the user's TLS Secret and gives nodes its ca.crt, making no CA of its own", async () => {
@@ -372,6 +431,37 @@ describe("a RegistryMirror on a real API server", () => {
     });
     const after = await eventually(() => get(cluster.client, "Service", "regmirror-hub"));
     expect(after.metadata?.uid).not.toBe(before.metadata?.uid);
+  });
+
+  it("removes the copy of a credentials Secret the spec no longer names, and applies a volume retention policy", async () => {
+    await eventually(() => get(cluster.client, "Secret", "regmirror-hub-upstream-auth"));
+    await patchMirrorSpec("hub", {
+      credentialsSecret: null,
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" },
+    });
+    await eventually(async () => {
+      await expect(get(cluster.client, "Secret", "regmirror-hub-upstream-auth")).rejects.toThrow(
+        /404/,
+      );
+    });
+    const statefulSet = await eventually(async () => {
+      const current = await get(cluster.client, "StatefulSet", "regmirror-hub");
+      expect((current.spec as Json).persistentVolumeClaimRetentionPolicy).toEqual({
+        whenDeleted: "Delete",
+        whenScaled: "Retain",
+      });
+      return current;
+    });
+    const volumes = podSpec(statefulSet).volumes.map((volume: { name: string }) => volume.name);
+    expect(volumes).not.toContain("upstream-auth");
+    // The user's own Secret is not touched.
+    await get(cluster.client, "Secret", "hub-credentials");
+    // The Applied event is recorded after the objects change: wait for it.
+    await eventually(async () => {
+      const notes = (await eventsAbout("hub", "Applied")).map((event) => event.note).join(" ");
+      expect(notes).toContain("deleted Secret regmirror-hub-upstream-auth");
+      expect(notes).toContain("updated StatefulSet regmirror-hub");
+    });
   });
 
   it("reports a missing credentials Secret in Degraded, in an Event and in the log", async () => {
@@ -568,7 +658,8 @@ describe("a RegistryMirror on a real API server", () => {
     await cluster.client.create({
       apiVersion: "v1",
       kind: "ConfigMap",
-      metadata: { name: "imageswap-maps", namespace: "imageswap-system" },
+      // The operator's --imageswap-configmap: the mirror names none.
+      metadata: { name: "maps-from-the-flag", namespace: "imageswap-system" },
       data: { maps: "default::\nquay.io::someone-else.example/quay\n" },
     });
     await createMirror("swap", {
@@ -580,7 +671,7 @@ describe("a RegistryMirror on a real API server", () => {
       apiVersion: "v1",
       kind: "ConfigMap",
       namespace: "imageswap-system",
-      name: "imageswap-maps",
+      name: "maps-from-the-flag",
     };
     await eventually(async () => {
       const maps = await cluster.client.get<KubeObject>(reference);
@@ -635,6 +726,17 @@ describe("a RegistryMirror on a real API server", () => {
     await eventually(async () => {
       await expect(getMirror(cluster.client, "hub")).rejects.toThrow(/404/);
     });
+    // Said once: one Event (no repeat in its series) and one log line.
+    const complete = await eventsAbout("hub", "NodeCleanupComplete");
+    expect(complete.map((event) => [event.note, event.series])).toEqual([
+      ["every node agent removed the mirror's files", undefined],
+    ]);
+    expect(await eventsAbout("hub", "NodeCleanupTimedOut")).toEqual([]);
+    expect(
+      logger.entries.filter(
+        (entry) => entry.message === "mirror finalized" && entry.fields.mirror === "hub",
+      ),
+    ).toHaveLength(1);
     for (const [kind, name] of [
       ["DaemonSet", "regmirror-hub-node-agent"],
       ["StatefulSet", "regmirror-hub"],
@@ -652,9 +754,10 @@ describe("a RegistryMirror on a real API server", () => {
       nodeConfiguration: { modes: ["docker"] },
     });
     await eventually(() => get(cluster.client, "DaemonSet", "regmirror-later-invalid-node-agent"));
-    // The CRD cannot compare two durations; the operator's parser can.
+    // The CRD compares durations with days in front ("30d"), not after other units: the
+    // operator's parser judges "1h1d" (25h, longer than the certificate's 1h).
     await patchMirrorSpec("later-invalid", {
-      tls: { certificateDuration: "1h", renewBefore: "2h" },
+      tls: { certificateDuration: "1h", renewBefore: "1h1d" },
     });
     const invalid = await eventually(async () => {
       const mirror = await getMirror(cluster.client, "later-invalid");

@@ -62,6 +62,27 @@ export function createBlobDownloads(
   deps: { retry: ResolvedRetryOptions; logger: RegistryClientLogger },
 ) {
   const { retry, logger } = deps;
+  /** Blob streams handed out and not yet ended: `close()` ends them, so it never waits forever. */
+  const openStreams = new Set<Readable>();
+
+  function track<T extends Readable>(stream: T): T {
+    openStreams.add(stream);
+    stream.once("close", () => openStreams.delete(stream));
+    return stream;
+  }
+
+  /** Ends every blob stream still open (unread ones keep their connection busy otherwise). */
+  function destroyOpenStreams(): void {
+    for (const stream of openStreams) {
+      stream.destroy(
+        new RegistryClientError(
+          "CLIENT_CLOSED",
+          "the registry client was closed before this blob stream was read to its end",
+        ),
+      );
+    }
+    openStreams.clear();
+  }
 
   async function headBlob(
     repository: string,
@@ -173,13 +194,13 @@ export function createBlobDownloads(
     }
 
     const source = Readable.from(resumingChunks(), { objectMode: false });
-    if (options.verify === false) return { digest, size, stream: source };
+    if (options.verify === false) return { digest, size, stream: track(source) };
     const verifier = createDigestVerifier(digest, size);
     // pipeline carries errors both ways: a failed source fails the verifier, and a consumer
     // that destroys the verifier stops the download.
     pipeline(source, verifier, () => {});
-    return { digest, size, stream: verifier };
+    return { digest, size, stream: track(verifier) };
   }
 
-  return { headBlob, getBlob };
+  return { headBlob, getBlob, destroyOpenStreams };
 }

@@ -33,7 +33,7 @@ export interface PushBlobOptions {
   digest?: string;
   /** Send in PATCH chunks of this many bytes (streams always are; default 8 MiB). */
   chunkSize?: number;
-  /** Try a cross-repository mount from this repository of the same registry first. */
+  /** Try a cross-repository mount from this repository of the same registry first (needs `digest` for a stream). */
   mountFrom?: string;
   signal?: AbortSignal;
 }
@@ -64,6 +64,17 @@ export async function* fixedSizeChunks(
     }
   }
   if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
+}
+
+/**
+ * A stream the push did not need (the registry had the blob or mounted it) is destroyed, so
+ * it does not hold its connection (e.g. a `getBlob` stream of another registry) open.
+ */
+function releaseUnread(content: BlobContent): void {
+  const stream = content as { destroy?: unknown; readableEnded?: boolean };
+  if (typeof stream.destroy === "function" && stream.readableEnded !== true) {
+    (stream.destroy as () => void).call(content);
+  }
 }
 
 export function createBlobUploads(
@@ -235,6 +246,12 @@ export function createBlobUploads(
         `blob content must be bytes (a Uint8Array or Buffer) or an async iterable of them, got ${content === null ? "null" : typeof content}`,
       );
     }
+    if (options.mountFrom !== undefined && !inMemory && options.digest === undefined) {
+      throw new RegistryClientError(
+        "INVALID_OPTIONS",
+        `mountFrom "${options.mountFrom}" needs the blob's digest: pass options.digest with a stream (bytes in memory are hashed first)`,
+      );
+    }
     let digest = options.digest;
     if (inMemory) {
       const actual = computeDigest(content, digest ? parseDigest(digest).algorithm : "sha256");
@@ -243,12 +260,17 @@ export function createBlobUploads(
     }
     if (digest !== undefined) {
       const existing = await existingBlob(repository, digest, options.signal);
-      if (existing) return { ...existing, outcome: "exists" };
+      if (existing) {
+        releaseUnread(content);
+        return { ...existing, outcome: "exists" };
+      }
     }
     const uploadOptions = digest === undefined ? options : { ...options, digest };
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await uploadOnce(repository, content, uploadOptions);
+        const result = await uploadOnce(repository, content, uploadOptions);
+        if (result.outcome === "mounted") releaseUnread(content);
+        return result;
       } catch (error) {
         const retryable =
           (isRegistryError(error) || isRegistryClientError(error)) && error.retryable;

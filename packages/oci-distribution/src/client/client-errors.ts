@@ -30,6 +30,8 @@ export const REGISTRY_CLIENT_ERROR_CODES = {
   INVALID_OPTIONS: { retryable: false },
   /** A manifest is larger than the client accepts. */
   MANIFEST_TOO_LARGE: { retryable: false },
+  /** `close()` was called: a blob stream still open was ended, or the client is used after it. */
+  CLIENT_CLOSED: { retryable: false },
 } as const;
 
 export type RegistryClientErrorCode = keyof typeof REGISTRY_CLIENT_ERROR_CODES;

@@ -189,6 +189,45 @@ describe("registry client against docker-registry over TLS with a custom CA", ()
     expect((await readAll(download.stream)).equals(fresh)).toBe(true);
   });
 
+  it("copies a blob by mount with another client's getBlob stream: the unread stream is released and both clients close", async () => {
+    const layer = Buffer.alloc(4 * 1024 * 1024, 3);
+    layer.write("a layer copied between repositories");
+    const { digest } = await client.pushBlob("content/copy-source", layer);
+    // A second client, with its own connections, as a copy tool would use for the source.
+    const source = createRegistryClient({ registry: registry.url, ca: registry.ca as string });
+    const download = await source.getBlob("content/copy-source", digest);
+    const pushed = await client.pushBlob("content/copy-target", download.stream, {
+      digest,
+      mountFrom: "content/copy-source",
+    });
+    expect(pushed).toEqual({ digest, size: layer.length, outcome: "mounted" });
+    expect(download.stream.destroyed).toBe(true);
+    // The stream the push did not need no longer holds a connection: close settles.
+    await source.close();
+  });
+
+  it("close() ends a getBlob stream left unread (it fails with CLIENT_CLOSED) instead of hanging", async () => {
+    const layer = Buffer.alloc(4 * 1024 * 1024, 5);
+    const { digest } = await client.pushBlob("content/unread", layer);
+    const reader = createRegistryClient({ registry: registry.url, ca: registry.ca as string });
+    const download = await reader.getBlob("content/unread", digest);
+    await reader.close();
+    const error = await errorOf(readAll(download.stream));
+    expect(isRegistryClientError(error) && error.code).toBe("CLIENT_CLOSED");
+  });
+
+  it("refuses mountFrom with a stream but no digest before sending anything", async () => {
+    sent.length = 0;
+    const error = await errorOf(
+      client.pushBlob("content/mount-target", Readable.from([Buffer.from("bytes")]), {
+        mountFrom: "content/mount-source",
+      }),
+    );
+    expect(isRegistryClientError(error) && error.code).toBe("INVALID_OPTIONS");
+    expect((error as Error).message).toContain("needs the blob's digest");
+    expect(sent).toEqual([]);
+  });
+
   it("lists more than 100 tags", async () => {
     const image = await buildTestImage({ seed: "client-content-tags" });
     await pushImageWithClient(client, "content/tags", image, "tag-000");

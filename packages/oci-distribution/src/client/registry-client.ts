@@ -125,7 +125,10 @@ export interface RegistryClient {
     digest: string,
     options?: ListReferrersOptions,
   ): Promise<Descriptor[]>;
-  /** Closes the connections the client opened (not a `dispatcher` it was given). */
+  /**
+   * Ends blob streams still open (they fail with `CLIENT_CLOSED`), lets requests in flight
+   * finish, and closes the connections the client opened (not a `dispatcher` it was given).
+   */
   close(): Promise<void>;
 }
 
@@ -232,6 +235,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     listReferrers: referrers.listReferrers,
 
     async close() {
+      downloads.destroyOpenStreams();
       await ownAgent?.close();
     },
   };

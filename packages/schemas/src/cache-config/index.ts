@@ -8,7 +8,12 @@ export {
   formatConfigProblems,
 } from "./config-problem.js";
 export { cacheConfigDefaults, dockerHubUpstream } from "./default-cache-config.js";
-export { dockerHubEndpoint, dockerHubHosts, isDockerHubHost } from "./docker-hub.js";
+export {
+  dockerHubAliases,
+  dockerHubEndpoint,
+  dockerHubHosts,
+  isDockerHubHost,
+} from "./docker-hub.js";
 export { formatDuration, parseDuration } from "./duration.js";
 export type {
   CacheAuthConfig,

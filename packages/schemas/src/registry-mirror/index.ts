@@ -5,6 +5,7 @@ export {
 } from "./parse-registry-mirror.js";
 export {
   maxRegistryMirrorNameLength,
+  ownerAnnotation,
   registryMirrorCustomResourceDefinition,
 } from "./registry-mirror-crd.js";
 export {
@@ -12,7 +13,7 @@ export {
   registryMirrorApi,
   registryMirrorDefaults,
 } from "./registry-mirror-defaults.js";
-export type { RegistryMirrorSpec } from "./registry-mirror-spec.js";
+export type { RegistryMirrorSpec, VolumeClaimRetention } from "./registry-mirror-spec.js";
 export {
   clientAuthModes,
   exposureTypes,

@@ -1,7 +1,8 @@
 import { z } from "zod";
 
 // Small Kubernetes API types, validated the way the API server would, so a bad spec is reported
-// with the field path before the operator creates anything.
+// with the field path before the operator creates anything. Every field carries a description:
+// the generated CRD publishes them to `kubectl explain`.
 
 const dnsSubdomainExpectation =
   "a Kubernetes object name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters";
@@ -18,14 +19,15 @@ const labelKeyExpectation = "a label key like dtr.cache or node-role.kubernetes.
 const labelValueExpectation =
   "a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
 
-const labelKey = z
-  .string({ error: labelKeyExpectation })
-  .regex(
-    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/,
-    { error: labelKeyExpectation },
-  );
+/** prefix/name, as node-role.kubernetes.io/worker. */
+export const labelKeyPattern =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
-const labelValue = z
+export const labelKey = z
+  .string({ error: labelKeyExpectation })
+  .regex(labelKeyPattern, { error: labelKeyExpectation });
+
+export const labelValue = z
   .string({ error: labelValueExpectation })
   .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, { error: labelValueExpectation });
 
@@ -33,67 +35,134 @@ export const nodeSelector = z.record(labelKey, labelValue, {
   error: 'a mapping of node label keys to values, like dtr.cache: "true"',
 });
 
-export const toleration = z.strictObject({
-  key: labelKey.optional(),
-  operator: z.enum(["Exists", "Equal"]).optional(),
-  value: labelValue.optional(),
-  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
-  tolerationSeconds: z.number().int().optional(),
-});
+/** At most this many tolerations, hosts... in a list: bounds the API server's CEL cost. */
+export const maxListLength = 32;
 
-const quantityExpectation = "a Kubernetes quantity like 20Gi, 500Mi or 100G";
+export const toleration = z
+  .strictObject({
+    key: labelKey.optional().describe("The taint key the toleration applies to; empty means all."),
+    operator: z
+      .enum(["Exists", "Equal"])
+      .optional()
+      .describe("Exists (any value) or Equal (the value below); default Equal."),
+    value: labelValue.optional().describe("The taint value to match with operator Equal."),
+    effect: z
+      .enum(["NoSchedule", "PreferNoSchedule", "NoExecute"])
+      .optional()
+      .describe("The taint effect to match; empty means all effects."),
+    tolerationSeconds: z
+      .number()
+      .int()
+      .optional()
+      .describe("With NoExecute: how long the pod stays bound after the taint appears."),
+  })
+  .describe("A Kubernetes toleration, as in a pod spec.");
 
-/** A resource quantity such as 20Gi (Kubernetes syntax, not the cache config's 20GiB). */
+const quantityExpectation = "a Kubernetes quantity above 0 like 20Gi, 500Mi or 100G";
+
+/** A resource quantity such as 20Gi (Kubernetes syntax, not the cache config's 20GiB); above 0. */
 export const quantity = z.union(
   [
-    z.number().nonnegative(),
-    z.string().regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$/, {
-      error: quantityExpectation,
-    }),
+    z.number().positive({ error: quantityExpectation }),
+    z
+      .string()
+      .regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$/, {
+        error: quantityExpectation,
+      })
+      .refine((text) => !/^0+(\.0+)?[A-Za-z]*$/.test(text), { error: quantityExpectation }),
   ],
   { error: quantityExpectation },
 );
 
+export const persistentVolumeClaimRetentionPolicies = ["Retain", "Delete"] as const;
+
 /** A PersistentVolumeClaim template as in a StatefulSet (mirror-operator's volumeClaimTemplate). */
-export const volumeClaimTemplate = z.strictObject({
-  metadata: z
-    .looseObject({
-      labels: z.record(z.string(), z.string()).optional(),
-      annotations: z.record(z.string(), z.string()).optional(),
-    })
-    .optional(),
-  // The rest of a PVC spec is Kubernetes' to validate; the fields the operator reads are checked.
-  spec: z
-    .looseObject({
-      accessModes: z
-        .array(z.enum(["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]))
-        .optional(),
-      storageClassName: z.string().nullable().optional(),
-      volumeMode: z.enum(["Filesystem", "Block"]).optional(),
-      resources: z
-        .looseObject({
-          requests: z.looseObject({ storage: quantity.optional() }).optional(),
-          limits: z.looseObject({ storage: quantity.optional() }).optional(),
-        })
-        .optional(),
-    })
-    .optional(),
-});
+export const volumeClaimTemplate = z
+  .strictObject({
+    metadata: z
+      .looseObject({
+        labels: z
+          .record(z.string(), z.string())
+          .optional()
+          .describe("Labels of the claims the StatefulSet makes."),
+        annotations: z
+          .record(z.string(), z.string())
+          .optional()
+          .describe("Annotations of the claims the StatefulSet makes."),
+      })
+      .optional()
+      .describe(
+        "Labels and annotations of the cache's claims (their name is set by the operator).",
+      ),
+    // The rest of a PVC spec is Kubernetes' to validate; the fields the operator reads are checked.
+    spec: z
+      .looseObject({
+        accessModes: z
+          .array(z.enum(["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]))
+          .optional()
+          .describe("How the volume may be mounted; default [ReadWriteOnce]."),
+        storageClassName: z
+          .string()
+          .nullable()
+          .optional()
+          .describe("The StorageClass of the volume; the cluster's default class when left out."),
+        volumeMode: z
+          .enum(["Filesystem", "Block"])
+          .optional()
+          .describe("Filesystem (the cache needs a file system)."),
+        resources: z
+          .looseObject({
+            requests: z
+              .looseObject({
+                storage: quantity
+                  .optional()
+                  .describe(
+                    "The size of each cache volume, like 20Gi (default). The cache fills at most 90% of it unless maxSize says otherwise.",
+                  ),
+              })
+              .optional()
+              .describe("Requested resources: storage is the volume size."),
+            limits: z
+              .looseObject({
+                storage: quantity.optional().describe("The largest size the volume may grow to."),
+              })
+              .optional()
+              .describe("Resource limits of the claim."),
+          })
+          .optional()
+          .describe("The size of the volume."),
+      })
+      .optional()
+      .describe("A PersistentVolumeClaim spec, as in a StatefulSet's volumeClaimTemplates."),
+  })
+  .describe(
+    "The cache's PersistentVolumeClaim template, as in a StatefulSet (default 20Gi, ReadWriteOnce, as mirror-operator). It cannot change once the mirror exists: a StatefulSet's claims are fixed. To use other volumes, delete the RegistryMirror and create it again.",
+  );
 
 const reasonExpectation = "a CamelCase reason like MinimumReplicasAvailable";
 
 /** metav1.Condition. */
-export const condition = z.strictObject({
-  type: z.string().min(1),
-  status: z.enum(["True", "False", "Unknown"]),
-  observedGeneration: z.number().int().nonnegative().optional(),
-  lastTransitionTime: z.iso.datetime({
-    offset: true,
-    error: "an RFC 3339 time like 2026-11-22T00:00:00Z",
-  }),
-  reason: z
-    .string({ error: reasonExpectation })
-    .max(1024)
-    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/, { error: reasonExpectation }),
-  message: z.string().max(32_768),
-});
+export const condition = z
+  .strictObject({
+    type: z.string().min(1).describe("The aspect the condition describes."),
+    status: z.enum(["True", "False", "Unknown"]).describe("True, False or Unknown."),
+    observedGeneration: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe("The metadata.generation of the mirror the condition was set for."),
+    lastTransitionTime: z.iso
+      .datetime({
+        offset: true,
+        error: "an RFC 3339 time like 2026-11-22T00:00:00Z",
+      })
+      .describe("When status last changed."),
+    reason: z
+      .string({ error: reasonExpectation })
+      .max(1024)
+      .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/, { error: reasonExpectation })
+      .describe("Why, in one CamelCase word (also shown in the Reason column)."),
+    message: z.string().max(32_768).describe("Why, for people: what to do about it."),
+  })
+  .describe("A condition of the mirror (metav1.Condition).");

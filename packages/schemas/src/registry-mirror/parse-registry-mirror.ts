@@ -1,6 +1,11 @@
 import { z } from "zod";
 import { type ConfigProblem, formatConfigProblems } from "../cache-config/config-problem.js";
-import { dockerHubHosts, isDockerHubHost } from "../cache-config/docker-hub.js";
+import {
+  dockerHubAliases,
+  dockerHubEndpoint,
+  dockerHubHosts,
+  isDockerHubHost,
+} from "../cache-config/docker-hub.js";
 import { createProblemCollector } from "../cache-config/problem-collector.js";
 import {
   expectationErrorMap,
@@ -66,26 +71,45 @@ export function parseRegistryMirrorStatus(rawStatus: unknown): RegistryMirrorSta
 
 type Report = (path: readonly PropertyKey[], expected: string) => void;
 
+/** hub.docker.io (mirror-operator's example) and friends are Docker Hub. */
+function isDockerHubName(host: string): boolean {
+  return isDockerHubHost(host) || (dockerHubAliases as readonly string[]).includes(host);
+}
+
 function applyDefaults(spec: RegistryMirrorSpecFields, report: Report): RegistryMirrorSpec {
   const upstreamHost = new URL(spec.upstreamUrl).host;
-  const mirrorOf =
-    spec.mirrorOf ?? (isDockerHubHost(upstreamHost) ? [...dockerHubHosts] : [upstreamHost]);
+  const dockerHub = isDockerHubName(upstreamHost);
+  const mirrorOf = spec.mirrorOf ?? (dockerHub ? [...dockerHubHosts] : [upstreamHost]);
   for (const [index, host] of mirrorOf.entries()) {
     if (mirrorOf.indexOf(host) !== index) report(["mirrorOf", index], "each host once");
   }
+  if (spec.credentialsSecretNamespace !== undefined && spec.credentialsSecret === undefined) {
+    report(
+      ["credentialsSecretNamespace"],
+      "no credentialsSecretNamespace without credentialsSecret",
+    );
+  }
+  if (spec.maxSize !== undefined && spec.maxSize <= 0) {
+    report(["maxSize"], "a size above 0 like 500GiB");
+  }
   return {
-    upstreamUrl: spec.upstreamUrl,
+    // Docker Hub's registry API answers at one name only, whatever name the spec used.
+    upstreamUrl: dockerHub ? dockerHubEndpoint : spec.upstreamUrl,
     masqueradeHost:
       spec.masqueradeUrl ?? `${registryMirrorDefaults.masqueradePrefix}${upstreamHost}`,
+    masqueradeHostGiven: spec.masqueradeUrl !== undefined,
     mirrorOf,
-    credentialsSecret: spec.credentialsSecret ?? null,
+    credentialsSecret:
+      spec.credentialsSecret === undefined
+        ? null
+        : { name: spec.credentialsSecret, namespace: spec.credentialsSecretNamespace ?? null },
     upstreamCaBundle: spec.upstreamCaBundle
       ? {
           configMapName: spec.upstreamCaBundle.configMapName,
           key: spec.upstreamCaBundle.key ?? registryMirrorDefaults.upstreamCaKey,
         }
       : null,
-    tls: tlsOf(spec.tls, report),
+    tls: tlsOf(spec, report),
     replicas: spec.replicas ?? registryMirrorDefaults.replicas,
     storage: storageOf(spec, report),
     blobTtlMs: spec.blobTtl ?? null,
@@ -97,7 +121,7 @@ function applyDefaults(spec: RegistryMirrorSpecFields, report: Report): Registry
       priorityClassName: spec.priorityClass ?? null,
     },
     clientAuth: clientAuthOf(spec, report),
-    nodeConfiguration: nodeConfigurationOf(spec.nodeConfiguration, report),
+    nodeConfiguration: nodeConfigurationOf(spec, report),
   };
 }
 
@@ -122,11 +146,18 @@ function clientAuthOf(
   return { mode: "htpasswd", htpasswdSecret: given.htpasswdSecret ?? "" };
 }
 
-function tlsOf(tls: RegistryMirrorSpecFields["tls"], report: Report): RegistryMirrorSpec["tls"] {
+function tlsOf(spec: RegistryMirrorSpecFields, report: Report): RegistryMirrorSpec["tls"] {
+  const tls = spec.tls;
   if (tls?.secretName !== undefined) {
-    for (const key of ["certificateDuration", "renewBefore"] as const) {
+    for (const key of [
+      "certificateDuration",
+      "renewBefore",
+      "dnsNames",
+      "ipAddresses",
+      "includeNodeAddresses",
+    ] as const) {
       if (tls[key] !== undefined)
-        report(["tls", key], `no ${key} with secretName: you renew your own certificate`);
+        report(["tls", key], `no ${key} with secretName: you issue your own certificate`);
     }
     return { mode: "secret", secretName: tls.secretName };
   }
@@ -139,7 +170,21 @@ function tlsOf(tls: RegistryMirrorSpecFields["tls"], report: Report): RegistryMi
       "renewBefore shorter than certificateDuration",
     );
   }
-  return { mode: "operator-ca", certificateDurationMs, renewBeforeMs };
+  const includeNodeAddresses = tls?.includeNodeAddresses ?? false;
+  if (includeNodeAddresses && spec.exposure?.type !== "NodePort") {
+    report(
+      ["tls", "includeNodeAddresses"],
+      "includeNodeAddresses only with exposure.type NodePort",
+    );
+  }
+  return {
+    mode: "operator-ca",
+    certificateDurationMs,
+    renewBeforeMs,
+    dnsNames: tls?.dnsNames ?? [],
+    ipAddresses: tls?.ipAddresses ?? [],
+    includeNodeAddresses,
+  };
 }
 
 function storageOf(spec: RegistryMirrorSpecFields, report: Report): RegistryMirrorSpec["storage"] {
@@ -147,8 +192,13 @@ function storageOf(spec: RegistryMirrorSpecFields, report: Report): RegistryMirr
   if (s3 === undefined) {
     const template = spec.volumeClaimTemplate ?? {};
     const claimSpec = template.spec ?? {};
+    const retention = spec.persistentVolumeClaimRetentionPolicy;
     return {
       kind: "pvc",
+      retention: {
+        whenDeleted: retention?.whenDeleted ?? registryMirrorDefaults.volumeClaimRetention,
+        whenScaled: retention?.whenScaled ?? registryMirrorDefaults.volumeClaimRetention,
+      },
       volumeClaimTemplate: {
         ...template,
         spec: {
@@ -170,6 +220,12 @@ function storageOf(spec: RegistryMirrorSpecFields, report: Report): RegistryMirr
     report(
       ["volumeClaimTemplate"],
       "no volume claim template with storage.s3 (the cache stores in the bucket)",
+    );
+  }
+  if (spec.persistentVolumeClaimRetentionPolicy !== undefined) {
+    report(
+      ["persistentVolumeClaimRetentionPolicy"],
+      "no volume retention policy with storage.s3 (there are no volumes)",
     );
   }
   const given = s3.credentials ?? { mode: "env" as const };
@@ -210,11 +266,21 @@ function exposureOf(
   if (exposure.ingress !== undefined && exposure.type !== "Ingress") {
     report(["exposure", "ingress"], "no ingress unless type is Ingress");
   }
+  if (exposure.loadBalancer !== undefined && exposure.type !== "LoadBalancer") {
+    report(["exposure", "loadBalancer"], "no loadBalancer unless type is LoadBalancer");
+  }
   switch (exposure.type) {
     case "ClusterIP":
       return { type: "ClusterIP" };
     case "NodePort":
       return { type: "NodePort", nodePort: exposure.nodePort ?? null };
+    case "LoadBalancer":
+      return {
+        type: "LoadBalancer",
+        className: exposure.loadBalancer?.className ?? null,
+        annotations: exposure.loadBalancer?.annotations ?? {},
+        sourceRanges: exposure.loadBalancer?.sourceRanges ?? [],
+      };
     case "Ingress":
       if (exposure.ingress === undefined)
         report(["exposure", "ingress"], "ingress.host for type Ingress");
@@ -228,10 +294,17 @@ function exposureOf(
 }
 
 function nodeConfigurationOf(
-  given: RegistryMirrorSpecFields["nodeConfiguration"],
+  spec: RegistryMirrorSpecFields,
   report: Report,
 ): RegistryMirrorSpec["nodeConfiguration"] {
-  const modes = given?.modes ?? [...registryMirrorDefaults.nodeConfigurationModes];
+  const given = spec.nodeConfiguration;
+  // mirror-operator made nodes resolve masqueradeUrl to the mirror ("hostess"); so do we, unless
+  // the spec lists the modes itself.
+  const defaultModes =
+    spec.masqueradeUrl !== undefined
+      ? registryMirrorDefaults.nodeConfigurationModesWithMasquerade
+      : registryMirrorDefaults.nodeConfigurationModes;
+  const modes = given?.modes ?? [...defaultModes];
   for (const [index, mode] of modes.entries()) {
     if (modes.indexOf(mode) !== index)
       report(["nodeConfiguration", "modes", index], "each mode once");
@@ -250,8 +323,7 @@ function nodeConfigurationOf(
         given?.containerd?.dialTimeout ?? registryMirrorDefaults.containerdDialTimeoutMs,
     },
     imageswap: {
-      configMapName:
-        given?.imageswap?.configMapName ?? registryMirrorDefaults.imageswapConfigMapName,
+      configMapName: given?.imageswap?.configMapName ?? null,
       namespace: given?.imageswap?.namespace ?? null,
     },
   };

@@ -23,10 +23,17 @@ export const registryMirrorDefaults = {
   certificateDurationMs: 90 * 86_400_000,
   renewBeforeMs: 30 * 86_400_000,
   nodeConfigurationModes: ["containerd"] as readonly NodeConfigurationMode[],
+  /** With masqueradeUrl set: nodes also map that name to the mirror (mirror-operator's "hostess"). */
+  nodeConfigurationModesWithMasquerade: [
+    "containerd",
+    "hosts-file",
+  ] as readonly NodeConfigurationMode[],
   containerdCertsDirectory: "/etc/containerd/certs.d",
   /** Short, so containerd falls back to upstream quickly when the mirror hangs. */
   containerdDialTimeoutMs: 2000,
+  /** The operator's default for nodeConfiguration.imageswap.configMapName (--imageswap-configmap). */
   imageswapConfigMapName: "imageswap-maps",
+  volumeClaimRetention: "Retain",
   /** mirror-operator: masqueradeUrl defaults to "mirror-" + upstreamUrl. */
   masqueradePrefix: "mirror-",
 } as const;

@@ -1,15 +1,19 @@
 import type { NodeConfigurationMode } from "./registry-mirror-defaults.js";
 
+export type VolumeClaimRetention = "Retain" | "Delete";
+
 /** A RegistryMirror's spec with every default applied: what the operator reconciles. */
 export interface RegistryMirrorSpec {
   /** The upstream registry's origin, e.g. https://registry-1.docker.io. */
   readonly upstreamUrl: string;
   /** The host name nodes use for the mirror in hosts-file mode (mirror-operator's masqueradeUrl). */
   readonly masqueradeHost: string;
+  /** The spec set masqueradeUrl (rather than the mirror-<upstream> default). */
+  readonly masqueradeHostGiven: boolean;
   /** Registry hosts the mirror serves for; nodes send pulls for these hosts to it. */
   readonly mirrorOf: readonly string[];
-  /** A Secret with `username` and `password` for the upstream, in the operator's namespace. */
-  readonly credentialsSecret: string | null;
+  /** A Secret with `username` and `password` for the upstream; namespace null: the operator's. */
+  readonly credentialsSecret: { readonly name: string; readonly namespace: string | null } | null;
   readonly upstreamCaBundle: { readonly configMapName: string; readonly key: string } | null;
   readonly tls:
     | { readonly mode: "secret"; readonly secretName: string }
@@ -17,10 +21,22 @@ export interface RegistryMirrorSpec {
         readonly mode: "operator-ca";
         readonly certificateDurationMs: number;
         readonly renewBeforeMs: number;
+        /** More names and addresses for the serving certificate. */
+        readonly dnsNames: readonly string[];
+        readonly ipAddresses: readonly string[];
+        /** NodePort: cover every node's name and addresses too. */
+        readonly includeNodeAddresses: boolean;
       };
   readonly replicas: number;
   readonly storage:
-    | { readonly kind: "pvc"; readonly volumeClaimTemplate: Readonly<Record<string, unknown>> }
+    | {
+        readonly kind: "pvc";
+        readonly volumeClaimTemplate: Readonly<Record<string, unknown>>;
+        readonly retention: {
+          readonly whenDeleted: VolumeClaimRetention;
+          readonly whenScaled: VolumeClaimRetention;
+        };
+      }
     | {
         readonly kind: "s3";
         readonly bucket: string;
@@ -40,6 +56,12 @@ export interface RegistryMirrorSpec {
   readonly exposure:
     | { readonly type: "ClusterIP" }
     | { readonly type: "NodePort"; readonly nodePort: number | null }
+    | {
+        readonly type: "LoadBalancer";
+        readonly className: string | null;
+        readonly annotations: Readonly<Record<string, string>>;
+        readonly sourceRanges: readonly string[];
+      }
     | {
         readonly type: "Ingress";
         readonly host: string;
@@ -61,6 +83,10 @@ export interface RegistryMirrorSpec {
     readonly nodeSelector: Readonly<Record<string, string>>;
     readonly tolerations: readonly Readonly<Record<string, unknown>>[];
     readonly containerd: { readonly certsDirectory: string; readonly dialTimeoutMs: number };
-    readonly imageswap: { readonly configMapName: string; readonly namespace: string | null };
+    /** null: the operator's defaults (--imageswap-configmap, --imageswap-namespace). */
+    readonly imageswap: {
+      readonly configMapName: string | null;
+      readonly namespace: string | null;
+    };
   };
 }

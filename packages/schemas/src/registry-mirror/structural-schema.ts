@@ -20,6 +20,17 @@ function isIntOrStringUnion(branches: unknown[]): boolean {
   );
 }
 
+/** A branch with value checks only (format, pattern...), no type or structure of its own. */
+function isValueValidation(branch: unknown): boolean {
+  return (
+    isRecord(branch) &&
+    Object.keys(branch).length > 0 &&
+    Object.keys(branch).every((key) =>
+      ["format", "pattern", "maxLength", "minLength"].includes(key),
+    )
+  );
+}
+
 export class StructuralSchemaError extends Error {
   readonly code = "REGMIRROR_STRUCTURAL_SCHEMA";
   constructor(path: string, problem: string) {
@@ -60,6 +71,9 @@ export function toStructuralSchema(schema: JsonSchema, path = ""): JsonSchema {
         throw new StructuralSchemaError(path, `type ${value.join("|")}`);
       }
       if (value.includes("null")) result.nullable = true;
+    } else if (key === "anyOf" && Array.isArray(value) && value.every(isValueValidation)) {
+      // Checks alone in each branch (e.g. ipv4 or ipv6 formats) are structural as they are.
+      result.anyOf = value;
     } else if (key === "anyOf" && Array.isArray(value)) {
       if (!isIntOrStringUnion(value)) {
         throw new StructuralSchemaError(path, "a union other than number-or-string");

@@ -35,11 +35,14 @@ describe("mirror-operator manifests work with only apiVersion changed", () => {
     }
   });
 
-  test("upstreamUrl is a bare host; masqueradeUrl defaults to mirror-<upstream> as there", () => {
+  test("upstreamUrl hub.docker.io is Docker Hub; masqueradeUrl defaults to mirror-<upstream> as there", () => {
     const spec = parseRegistryMirrorSpec(plain?.spec);
-    expect(spec.upstreamUrl).toBe("https://hub.docker.io");
+    // hub.docker.io serves no registry API: Docker Hub's is registry-1.docker.io.
+    expect(spec.upstreamUrl).toBe("https://registry-1.docker.io");
     expect(spec.masqueradeHost).toBe("mirror-hub.docker.io");
-    expect(spec.mirrorOf).toEqual(["hub.docker.io"]);
+    expect(spec.masqueradeHostGiven).toBe(false);
+    expect(spec.mirrorOf).toEqual(["docker.io", "registry-1.docker.io", "index.docker.io"]);
+    expect(spec.nodeConfiguration.modes).toEqual(["containerd"]);
     expect(spec.credentialsSecret).toBeNull();
     // mirror-operator's default volume
     expect(spec.storage).toEqual({
@@ -47,20 +50,36 @@ describe("mirror-operator manifests work with only apiVersion changed", () => {
       volumeClaimTemplate: {
         spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "20Gi" } } },
       },
+      retention: { whenDeleted: "Retain", whenScaled: "Retain" },
     });
   });
 
   test("masqueradeUrl, credentialsSecret and volumeClaimTemplate keep their meaning", () => {
-    expect(parseRegistryMirrorSpec(masqueraded?.spec).masqueradeHost).toBe("local.docker.io");
-    expect(parseRegistryMirrorSpec(withCredentials?.spec).credentialsSecret).toBe(
-      "internal-mirror",
-    );
+    const masquerade = parseRegistryMirrorSpec(masqueraded?.spec);
+    expect(masquerade.masqueradeHost).toBe("local.docker.io");
+    // mirror-operator's "hostess": nodes map the masquerade name to the mirror.
+    expect(masquerade.nodeConfiguration.modes).toEqual(["containerd", "hosts-file"]);
+    expect(parseRegistryMirrorSpec(withCredentials?.spec).credentialsSecret).toEqual({
+      name: "internal-mirror",
+      namespace: null,
+    });
     expect(parseRegistryMirrorSpec(withVolume?.spec).storage).toEqual({
       kind: "pvc",
       volumeClaimTemplate: {
         spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "20Gi" } } },
       },
+      retention: { whenDeleted: "Retain", whenScaled: "Retain" },
     });
+  });
+
+  test("a masqueradeUrl with modes given keeps those modes", () => {
+    const spec = parseRegistryMirrorSpec({
+      upstreamUrl: "quay.io",
+      masqueradeUrl: "quay-mirror.internal",
+      nodeConfiguration: { modes: ["docker"] },
+    });
+    expect(spec.nodeConfiguration.modes).toEqual(["docker"]);
+    expect(spec.masqueradeHostGiven).toBe(true);
   });
 });
 
@@ -71,13 +90,17 @@ describe("regmirror's fields", () => {
     expect(spec).toEqual({
       upstreamUrl: "https://registry-1.docker.io",
       masqueradeHost: "mirror.docker.internal",
+      masqueradeHostGiven: true,
       mirrorOf: ["docker.io", "registry-1.docker.io"],
-      credentialsSecret: "docker-hub-credentials",
+      credentialsSecret: { name: "docker-hub-credentials", namespace: "default" },
       upstreamCaBundle: { configMapName: "corporate-proxy-ca", key: "ca-bundle.pem" },
       tls: {
         mode: "operator-ca",
         certificateDurationMs: 90 * 86_400_000,
         renewBeforeMs: 15 * 86_400_000,
+        dnsNames: ["registry.example.com"],
+        ipAddresses: ["192.0.2.10"],
+        includeNodeAddresses: false,
       },
       replicas: 3,
       storage: {
@@ -122,6 +145,9 @@ describe("regmirror's fields", () => {
       mode: "operator-ca",
       certificateDurationMs: 90 * 86_400_000,
       renewBeforeMs: 30 * 86_400_000,
+      dnsNames: [],
+      ipAddresses: [],
+      includeNodeAddresses: false,
     });
     expect(spec.nodeConfiguration.modes).toEqual(["containerd"]);
     expect(spec.nodeConfiguration.containerd.dialTimeoutMs).toBe(2000);
@@ -244,8 +270,37 @@ describe("an invalid spec names the field, the value and what was expected", () 
     ],
     [
       "an unknown exposure",
-      { upstreamUrl: "quay.io", exposure: { type: "LoadBalancer" } },
-      { path: "spec.exposure.type", expected: "one of: ClusterIP, NodePort, Ingress" },
+      { upstreamUrl: "quay.io", exposure: { type: "HostPort" } },
+      {
+        path: "spec.exposure.type",
+        expected: "one of: ClusterIP, NodePort, LoadBalancer, Ingress",
+      },
+    ],
+    [
+      "a zero size",
+      { upstreamUrl: "quay.io", maxSize: 0 },
+      { path: "spec.maxSize", value: "0", expected: "a size above 0 like 500GiB" },
+    ],
+    [
+      "a negative volume size",
+      {
+        upstreamUrl: "quay.io",
+        volumeClaimTemplate: { spec: { resources: { requests: { storage: -1 } } } },
+      },
+      { path: "spec.volumeClaimTemplate.spec.resources.requests.storage", value: "-1" },
+    ],
+    [
+      "a zero volume size",
+      {
+        upstreamUrl: "quay.io",
+        volumeClaimTemplate: { spec: { resources: { requests: { storage: "0Gi" } } } },
+      },
+      { path: "spec.volumeClaimTemplate.spec.resources.requests.storage", value: '"0Gi"' },
+    ],
+    [
+      "a certificate IP that is no IP",
+      { upstreamUrl: "quay.io", tls: { ipAddresses: ["10.0.0"] } },
+      { path: "spec.tls.ipAddresses[0]", value: '"10.0.0"' },
     ],
     [
       "a toleration operator",
@@ -318,6 +373,35 @@ describe("an invalid spec names the field, the value and what was expected", () 
       "a host given twice",
       { upstreamUrl: "quay.io", mirrorOf: ["quay.io", "quay.io"] },
       "spec.mirrorOf[1]",
+    ],
+    [
+      "certificate names with a user secret",
+      { upstreamUrl: "quay.io", tls: { secretName: "t", dnsNames: ["a.example"] } },
+      "spec.tls.dnsNames",
+    ],
+    [
+      "node addresses without NodePort",
+      { upstreamUrl: "quay.io", tls: { includeNodeAddresses: true } },
+      "spec.tls.includeNodeAddresses",
+    ],
+    [
+      "a load balancer setting without LoadBalancer",
+      { upstreamUrl: "quay.io", exposure: { type: "ClusterIP", loadBalancer: {} } },
+      "spec.exposure.loadBalancer",
+    ],
+    [
+      "a volume retention policy with S3",
+      {
+        upstreamUrl: "quay.io",
+        storage: { s3: { bucket: "b" } },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete" },
+      },
+      "spec.persistentVolumeClaimRetentionPolicy",
+    ],
+    [
+      "a credentials namespace without credentials",
+      { upstreamUrl: "quay.io", credentialsSecretNamespace: "default" },
+      "spec.credentialsSecretNamespace",
     ],
   ])("%s", (_name, spec, path) => {
     expect(problemsOf(spec).map((problem) => problem.path)).toEqual([path]);

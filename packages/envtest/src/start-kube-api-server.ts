@@ -1,0 +1,243 @@
+// A real Kubernetes API server for a test: etcd + kube-apiserver on loopback, no kubelet and no
+// controller manager (controller-runtime's envtest set-up, for Node).
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type EnvtestBinaries, resolveBinaries } from "./binaries.js";
+import { type ServerProcess, startServerProcess, waitUntilReady } from "./child-process.js";
+import { EnvtestError } from "./errors.js";
+import { kubeconfigFor } from "./kubeconfig.js";
+import { freePort, probe } from "./loopback.js";
+
+/** A user the API server knows by a static bearer token. */
+export interface KubeApiServerUser {
+  username: string;
+  token: string;
+  groups: string[];
+  /** A kubeconfig for this user (`KubeConfig.loadFromFile`, or `KUBECONFIG` for kubectl). */
+  kubeconfigPath: string;
+}
+
+export interface KubeApiServer {
+  /** `https://127.0.0.1:PORT`; the same across `restart()`. */
+  url: string;
+  /** Bearer token of the admin user (group system:masters: RBAC lets it do everything). */
+  token: string;
+  /** PEM of the certificates to trust for `url` (the API server's self-signed CA). */
+  ca: string;
+  /** A kubeconfig for the admin user. */
+  kubeconfigPath: string;
+  /** A user with no rights until the test grants some with RBAC objects. */
+  unprivilegedUser: KubeApiServerUser;
+  /**
+   * Stops kube-apiserver gracefully (open watches end, connections close) and starts it again
+   * on the same URL, keeping etcd and its data: what clients see in a rolling restart.
+   */
+  restart(): Promise<void>;
+  /** The process ids of etcd and kube-apiserver (e.g. to measure their memory). */
+  processIds(): { etcd: number; kubeApiServer: number };
+  /** Stops both servers and removes their files; idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface KubeApiServerOptions {
+  /** Paths of the binaries; see the README for the variables tried when left out. */
+  binaries?: Partial<EnvtestBinaries>;
+  /** Where `TEST_ASSET_*` and `KUBEBUILDER_ASSETS` are read; default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** More kube-apiserver flags, e.g. `--feature-gates=...`; they come after the defaults. */
+  extraArgs?: string[];
+  /** How long to wait for each server to become ready; default 120 s. */
+  timeoutMs?: number;
+  /**
+   * The address the API server advertises (the endpoint of the `kubernetes` Service). Left out:
+   * 127.0.0.1, and then it maintains no `kubernetes` Endpoints (they may not point at loopback)
+   * and ServiceAccount admission is off (no controller manager creates `default` accounts). Give
+   * an address pods can reach when the test also runs a controller manager and a kubelet: both
+   * are then on, as in a cluster. The serving certificate names it either way.
+   */
+  advertiseAddress?: string;
+}
+
+const adminName = "envtest-admin";
+const unprivilegedName = "envtest-unprivileged";
+const serviceClusterIpRange = "10.0.0.0/24";
+
+/**
+ * Starts etcd and kube-apiserver on free ports of 127.0.0.1; call `stop()` when the test is
+ * done (a process exit or SIGTERM / SIGINT kills both at the latest). Authentication: static
+ * bearer tokens; authorization: RBAC, so Roles and bindings a test creates are enforced.
+ */
+export async function startKubeApiServer(
+  options: KubeApiServerOptions = {},
+): Promise<KubeApiServer> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    throw new EnvtestError(
+      "INVALID_OPTIONS",
+      `timeoutMs must be a positive number, got ${timeoutMs}`,
+    );
+  }
+  const binaries = resolveBinaries(options.binaries, options.env ?? process.env);
+  const directory = mkdtempSync(join(tmpdir(), "envtest-"));
+  let etcd: ServerProcess | undefined;
+  let apiServer: ServerProcess | undefined;
+  const stopAll = async () => {
+    await apiServer?.stop(15_000);
+    await etcd?.stop();
+    rmSync(directory, { recursive: true, force: true, maxRetries: 3 });
+  };
+  try {
+    const etcdStarted = await startEtcd(binaries.etcd, directory, timeoutMs);
+    etcd = etcdStarted.process;
+    const files = writeApiServerFiles(directory);
+    const port = await freePort();
+    const url = `https://127.0.0.1:${port}`;
+    const certificateFile = join(files.certificateDirectory, "apiserver.crt");
+    const args = [
+      `--etcd-servers=${etcdStarted.url}`,
+      "--bind-address=127.0.0.1",
+      `--advertise-address=${options.advertiseAddress ?? "127.0.0.1"}`,
+      `--secure-port=${port}`,
+      // No --tls-cert-file: kube-apiserver makes a self-signed CA and serving certificate here.
+      `--cert-dir=${files.certificateDirectory}`,
+      `--token-auth-file=${files.tokens}`,
+      "--authorization-mode=RBAC",
+      `--service-cluster-ip-range=${serviceClusterIpRange}`,
+      `--service-account-issuer=${url}`,
+      `--service-account-key-file=${files.serviceAccountPublicKey}`,
+      `--service-account-signing-key-file=${files.serviceAccountKey}`,
+      ...(options.advertiseAddress === undefined
+        ? [
+            // The `kubernetes` Endpoints may not point at loopback: do not maintain them.
+            "--endpoint-reconciler-type=none",
+            // No controller manager creates the `default` ServiceAccounts this plugin insists on.
+            "--disable-admission-plugins=ServiceAccount",
+          ]
+        : []),
+      // Operators run privileged node agents (DaemonSets); let their templates validate.
+      "--allow-privileged=true",
+      "--profiling=false",
+      // Without a grace period a graceful stop waits for every open watch (up to the SIGKILL).
+      "--shutdown-watch-termination-grace-period=1s",
+      ...(options.extraArgs ?? []),
+    ];
+    let ca = "";
+    const startApiServer = async () => {
+      const started = startServerProcess(binaries.kubeApiServer, args, directory);
+      apiServer = started;
+      await waitUntilReady(
+        `kube-apiserver on ${url}`,
+        started,
+        async () => {
+          if (!existsSync(certificateFile)) return false;
+          ca = readFileSync(certificateFile, "utf8");
+          const answer = await probe(`${url}/readyz`, { ca, token: files.adminToken });
+          return answer.status === 200 && answer.body === "ok";
+        },
+        timeoutMs,
+      );
+    };
+    await startApiServer();
+
+    const writeKubeconfig = (name: string, username: string, token: string) => {
+      const path = join(directory, `${name}.kubeconfig`);
+      writeFileSync(path, kubeconfigFor(url, ca, username, token), { mode: 0o600 });
+      return path;
+    };
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      token: files.adminToken,
+      ca,
+      kubeconfigPath: writeKubeconfig("admin", adminName, files.adminToken),
+      unprivilegedUser: {
+        username: unprivilegedName,
+        token: files.unprivilegedToken,
+        groups: [],
+        kubeconfigPath: writeKubeconfig("unprivileged", unprivilegedName, files.unprivilegedToken),
+      },
+      async restart() {
+        await apiServer?.stop(15_000);
+        await startApiServer();
+      },
+      processIds: () => ({ etcd: etcd?.pid ?? -1, kubeApiServer: apiServer?.pid ?? -1 }),
+      stop() {
+        stopping ??= stopAll();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function startEtcd(
+  binary: string,
+  directory: string,
+  timeoutMs: number,
+): Promise<{ url: string; process: ServerProcess }> {
+  const clientUrl = `http://127.0.0.1:${await freePort()}`;
+  const peerUrl = `http://127.0.0.1:${await freePort()}`;
+  const etcd = startServerProcess(
+    binary,
+    [
+      "--name=default",
+      `--data-dir=${join(directory, "etcd")}`,
+      `--listen-client-urls=${clientUrl}`,
+      `--advertise-client-urls=${clientUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=default=${peerUrl}`,
+      // Test data is thrown away: skipping fsync makes every write much cheaper.
+      "--unsafe-no-fsync",
+      "--log-level=warn",
+    ],
+    directory,
+  );
+  try {
+    await waitUntilReady(
+      `etcd on ${clientUrl}`,
+      etcd,
+      async () => {
+        const answer = await probe(`${clientUrl}/health`);
+        return (
+          answer.status === 200 &&
+          (JSON.parse(answer.body) as { health?: string }).health === "true"
+        );
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    await etcd.stop();
+    throw error;
+  }
+  return { url: clientUrl, process: etcd };
+}
+
+function writeApiServerFiles(directory: string) {
+  const certificateDirectory = join(directory, "pki");
+  mkdirSync(certificateDirectory, { recursive: true });
+  const files = {
+    certificateDirectory,
+    serviceAccountKey: join(certificateDirectory, "service-account.key"),
+    serviceAccountPublicKey: join(certificateDirectory, "service-account.pub"),
+    tokens: join(certificateDirectory, "tokens.csv"),
+    adminToken: randomBytes(24).toString("hex"),
+    unprivilegedToken: randomBytes(24).toString("hex"),
+  };
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  writeFileSync(files.serviceAccountKey, privateKey.export({ type: "pkcs8", format: "pem" }), {
+    mode: 0o600,
+  });
+  writeFileSync(files.serviceAccountPublicKey, publicKey.export({ type: "spki", format: "pem" }));
+  // token,user,uid,"group1,group2" (the static token file format).
+  writeFileSync(
+    files.tokens,
+    `${files.adminToken},${adminName},${adminName},"system:masters"\n${files.unprivilegedToken},${unprivilegedName},${unprivilegedName}\n`,
+    { mode: 0o600 },
+  );
+  return files;
+}
