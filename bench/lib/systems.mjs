@@ -22,7 +22,7 @@ async function answersV2(url, dispatcher) {
 }
 
 /** distribution's config.yml; JSON is YAML, so no YAML library is needed. */
-function distributionConfig({ rootDirectory, port, remoteUrl, tls }) {
+function distributionConfig({ rootDirectory, port, remoteUrl, credentials, tls }) {
   const config = {
     version: 0.1,
     log: { level: "warn", accesslog: { disabled: true } },
@@ -33,18 +33,23 @@ function distributionConfig({ rootDirectory, port, remoteUrl, tls }) {
     },
     http: { addr: `127.0.0.1:${port}` },
   };
-  if (remoteUrl) config.proxy = { remoteurl: remoteUrl };
+  if (remoteUrl) config.proxy = { remoteurl: remoteUrl, ...credentials };
   if (tls) config.http.tls = { certificate: tls.certificate, key: tls.key };
   return JSON.stringify(config, null, 2);
 }
 
-async function startDockerRegistry({ name, directory, remoteUrl }) {
+async function startDockerRegistry({ name, directory, remoteUrl, dataDirectory, credentials }) {
   await mkdir(directory, { recursive: true });
   const port = await freePort();
   const configPath = join(directory, "config.yml");
   await writeFile(
     configPath,
-    distributionConfig({ rootDirectory: join(directory, "data"), port, remoteUrl }),
+    distributionConfig({
+      rootDirectory: dataDirectory ?? join(directory, "data"),
+      port,
+      remoteUrl,
+      credentials,
+    }),
   );
   const child = startProcess({
     name,
@@ -111,16 +116,27 @@ export function childPids(pid) {
   return children;
 }
 
-export async function startDistributionProxy({ workDirectory, remoteUrl }) {
+/** `dataDirectory` and `credentials` ({ username, password }) are optional. */
+export async function startDistributionProxy({
+  workDirectory,
+  remoteUrl,
+  dataDirectory,
+  credentials,
+}) {
   const registry = await startDockerRegistry({
     name: "docker-registry proxy",
     directory: join(workDirectory, "distribution-proxy"),
     remoteUrl,
+    dataDirectory,
+    credentials,
   });
   return {
     url: registry.url,
     host: registry.host,
     pids: () => [registry.process.pid],
+    logPath: registry.process.logPath,
+    kill: () => process.kill(registry.process.pid, "SIGKILL"),
+    exited: registry.process.exited,
     stop: () => registry.process.stop(),
   };
 }
@@ -147,6 +163,8 @@ export async function startRegmirrorCache({
   cacheNodeFlags = [],
   nodeOptions = "",
   cpuProfileDirectory,
+  dataDirectory,
+  credentials,
   tls,
 }) {
   const directory = join(workDirectory, "regmirror-cache");
@@ -155,7 +173,13 @@ export async function startRegmirrorCache({
   const configPath = join(directory, "config.yml");
   await writeFile(
     configPath,
-    distributionConfig({ rootDirectory: join(directory, "data"), port, remoteUrl, tls }),
+    distributionConfig({
+      rootDirectory: dataDirectory ?? join(directory, "data"),
+      port,
+      remoteUrl,
+      credentials,
+      tls,
+    }),
   );
   const profileArguments = cpuProfileDirectory
     ? ["--cpu-prof", "--cpu-prof-dir", cpuProfileDirectory]
@@ -176,6 +200,9 @@ export async function startRegmirrorCache({
     url,
     host: `127.0.0.1:${port}`,
     pids: () => [child.pid],
+    logPath: child.logPath,
+    kill: () => process.kill(child.pid, "SIGKILL"),
+    exited: child.exited,
     stop: () => child.stop(30_000),
   };
 }

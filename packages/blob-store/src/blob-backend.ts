@@ -20,6 +20,17 @@ export interface BlobBackend {
     source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
     expectedSize: number | undefined,
   ): Promise<{ size: number; created: boolean }>;
+  /**
+   * Stores a file that already holds the blob, verified, without a second copy where the
+   * backend can (the filesystem links it). Backends without it get the file streamed to `write`.
+   */
+  writeFile?(
+    digest: ParsedDigest,
+    path: string,
+    expectedSize: number | undefined,
+  ): Promise<{ size: number; created: boolean }>;
+  /** Bytes free where blobs are written; backends without a local disk leave it out. */
+  freeBytes?(): Promise<number>;
   delete(digest: ParsedDigest): Promise<boolean>;
   listBlobs(): AsyncIterable<StoredBlob>;
   readonly metadata: MetadataStore;

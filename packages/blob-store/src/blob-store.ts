@@ -60,7 +60,7 @@ export interface MetadataStore {
   list(prefix: string): AsyncIterable<string>;
 }
 
-export type EvictionReason = "ttl" | "size-cap";
+export type EvictionReason = "ttl" | "size-cap" | "disk-space";
 
 export interface EvictionEvent {
   digest: string;
@@ -98,6 +98,19 @@ export interface BlobStore {
    * it atomically. A blob that is already stored is not stored again.
    */
   put(digest: string, source: BlobSource, options?: PutOptions): Promise<PutResult>;
+  /**
+   * Stores the file at `path` as the blob, verified like `put`. The filesystem store links the
+   * file into place instead of copying it when it is on the same filesystem, so storing a
+   * downloaded file needs no second copy's worth of space: do not write to the file afterwards.
+   * The file is left where it is; the caller removes its name.
+   */
+  putFile(digest: string, path: string, options?: PutOptions): Promise<PutResult>;
+  /**
+   * Makes `bytes` free on the store's disk, evicting least recently used blobs that nobody
+   * reads or writes (reason `disk-space`); true when there is room. Evicts nothing when even
+   * all of that would not make room. An S3 store has no disk to fill: always true.
+   */
+  makeRoom(bytes: number): Promise<boolean>;
   /** True when the blob was there. */
   delete(digest: string): Promise<boolean>;
   /** Every stored digest. */

@@ -10,7 +10,8 @@ export type BlobStoreErrorCode =
   | "BLOB_STORE_INVALID_METADATA_KEY"
   | "BLOB_STORE_INVALID_OPTIONS"
   | "BLOB_STORE_CLOSED"
-  | "BLOB_STORE_BLOB_TOO_LARGE";
+  | "BLOB_STORE_BLOB_TOO_LARGE"
+  | "BLOB_STORE_LOCKED";
 
 // A brand shared across copies of this package, so `isBlobStoreError` works when two versions meet.
 const brand = Symbol.for("regmirror.blob-store.error");
@@ -145,5 +146,33 @@ export class BlobTooLargeError extends BlobStoreError {
     );
     this.name = "BlobTooLargeError";
     this.maxBytes = maxBytes;
+  }
+}
+
+/** Who holds a filesystem store's lock, as its lock file says. */
+export interface StoreLockHolder {
+  pid: number;
+  host: string;
+  owner: string;
+  since: string;
+}
+
+export class StoreLockedError extends BlobStoreError {
+  readonly rootDirectory: string;
+  readonly holder: StoreLockHolder;
+
+  constructor(
+    rootDirectory: string,
+    holder: StoreLockHolder,
+    heartbeatAgeMs: number,
+    staleAfterMs: number,
+  ) {
+    super(
+      "BLOB_STORE_LOCKED",
+      `the store ${rootDirectory} is in use by ${holder.owner} (pid ${holder.pid} on ${holder.host}, since ${holder.since}; last heartbeat ${Math.round(heartbeatAgeMs / 1000)} s ago): one process owns a filesystem store. Stop that process first; if it is gone, its lock expires ${Math.round(staleAfterMs / 1000)} s after its last heartbeat`,
+    );
+    this.name = "StoreLockedError";
+    this.rootDirectory = rootDirectory;
+    this.holder = { pid: holder.pid, host: holder.host, owner: holder.owner, since: holder.since };
   }
 }

@@ -1,3 +1,5 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type BlobBackend, validateExpectedSize } from "./blob-backend.js";
@@ -177,14 +179,46 @@ export async function createManagedBlobStore(
   }
 
   /** One eviction pass at a time; a caller that finds one running waits and checks again. */
-  async function enforceCap(): Promise<EvictionEvent[]> {
+  async function exclusively(pass: () => Promise<EvictionEvent[]>): Promise<EvictionEvent[]> {
     while (evictionPass) await evictionPass.catch(() => {});
-    evictionPass = enforceCapOnce();
+    evictionPass = pass();
     try {
       return await evictionPass;
     } finally {
       evictionPass = undefined;
     }
+  }
+
+  const enforceCap = () => exclusively(enforceCapOnce);
+
+  /** Least recently used first; blobs being read or written are never candidates. */
+  function evictionCandidates(): string[] {
+    return [...sizes.keys()]
+      .filter((digest) => !references.inUse(digest))
+      .sort((a, b) => (accessTimes.get(a) ?? 0) - (accessTimes.get(b) ?? 0));
+  }
+
+  /** Evicts until the disk has `bytes` free, unless even every candidate would not do. */
+  async function makeRoomOnce(bytes: number, freeBytes: () => Promise<number>) {
+    const evicted: EvictionEvent[] = [];
+    let free = await freeBytes();
+    if (free >= bytes) return evicted;
+    const candidates = evictionCandidates();
+    const reclaimable = candidates.reduce((sum, digest) => sum + (sizes.get(digest) ?? 0), 0);
+    if (free + reclaimable < bytes) {
+      logger.info(
+        { neededBytes: bytes, freeBytes: free, reclaimableBytes: reclaimable },
+        "not enough disk space even after evicting every unused blob: evicting none",
+      );
+      return evicted;
+    }
+    for (const digest of candidates) {
+      const event = await evict(digest, "disk-space");
+      if (event) evicted.push(event);
+      free = await freeBytes();
+      if (free >= bytes) break;
+    }
+    return evicted;
   }
 
   /** Reads and verifies a source whose blob is stored already, storing nothing. */
@@ -202,33 +236,51 @@ export async function createManagedBlobStore(
     return verifier.size;
   }
 
-  async function putOnce(
+  /**
+   * One write of a digest, holding a reference so the new blob is not evicted by its own put:
+   * when the blob is stored already, `whenStored` gives the size to report; else `write` stores it.
+   */
+  async function writeOnce(
     digest: ParsedDigest,
-    source: StreamSource,
-    expectedSize: number | undefined,
+    whenStored: (storedSize: number) => Promise<number>,
+    write: () => Promise<{ size: number; created: boolean }>,
   ): Promise<PutResult> {
     const release = references.acquire(digest.digest);
     try {
       const storedSize = await backend.stat(digest);
       if (storedSize !== undefined) {
-        const size = await verifyOnly(digest, source, expectedSize);
+        const size = await whenStored(storedSize);
         remember(digest.digest, storedSize);
         await accessTimes.touch(digest.digest);
         return { digest: digest.digest, size, created: false };
       }
-      // A blob larger than the cap would evict everything else and then itself: refuse it.
-      const bounded =
-        options.maxBytes === undefined || (expectedSize ?? Infinity) <= options.maxBytes
-          ? source
-          : Readable.from(atMost(source, options.maxBytes, digest.digest));
-      const { size, created } = await backend.write(digest, bounded, expectedSize);
+      const { size, created } = await write();
       remember(digest.digest, size);
       await accessTimes.touch(digest.digest, { persistNow: true });
-      // Still holding the reference: the new blob is not evicted by its own put.
       await enforceCap();
       return { digest: digest.digest, size, created };
     } finally {
       release();
+    }
+  }
+
+  /** The coalescing every write of a digest goes through: one at a time per digest. */
+  async function coalesced(
+    digest: ParsedDigest,
+    write: () => Promise<PutResult>,
+  ): Promise<PutResult> {
+    // Concurrent puts of one digest run one after the other: the first writes, the rest
+    // find the blob stored and only verify their bytes.
+    for (let running = putsInFlight.get(digest.digest); running; ) {
+      await running.catch(() => {});
+      running = putsInFlight.get(digest.digest);
+    }
+    const attempt = write();
+    putsInFlight.set(digest.digest, attempt);
+    try {
+      return await attempt;
+    } finally {
+      if (putsInFlight.get(digest.digest) === attempt) putsInFlight.delete(digest.digest);
     }
   }
 
@@ -296,24 +348,65 @@ export async function createManagedBlobStore(
       checkOpen();
       const parsed = parseDigest(digest);
       validateExpectedSize(putOptions.expectedSize);
+      const { expectedSize } = putOptions;
       const streamSource = toStreamSource(source);
       const { maxBytes } = options;
-      if (maxBytes !== undefined && (putOptions.expectedSize ?? 0) > maxBytes) {
-        throw new BlobTooLargeError(parsed.digest, maxBytes, putOptions.expectedSize);
+      if (maxBytes !== undefined && (expectedSize ?? 0) > maxBytes) {
+        throw new BlobTooLargeError(parsed.digest, maxBytes, expectedSize);
       }
-      // Concurrent puts of one digest run one after the other: the first writes, the rest
-      // find the blob stored and only verify their bytes.
-      for (let running = putsInFlight.get(parsed.digest); running; ) {
-        await running.catch(() => {});
-        running = putsInFlight.get(parsed.digest);
+      return coalesced(parsed, () =>
+        writeOnce(
+          parsed,
+          // The source is still read and verified: a caller learns when its bytes were wrong.
+          () => verifyOnly(parsed, streamSource, expectedSize),
+          () => {
+            // A blob larger than the cap would evict everything else and then itself: refuse it.
+            const bounded =
+              maxBytes === undefined || (expectedSize ?? Number.POSITIVE_INFINITY) <= maxBytes
+                ? streamSource
+                : Readable.from(atMost(streamSource, maxBytes, parsed.digest));
+            return backend.write(parsed, bounded, expectedSize);
+          },
+        ),
+      );
+    },
+
+    async putFile(digest, path, putOptions = {}) {
+      checkOpen();
+      const parsed = parseDigest(digest);
+      validateExpectedSize(putOptions.expectedSize);
+      if (typeof path !== "string" || path === "") {
+        throw new InvalidOptionsError(`putFile needs the path of a file, got ${String(path)}`);
       }
-      const attempt = putOnce(parsed, streamSource, putOptions.expectedSize);
-      putsInFlight.set(parsed.digest, attempt);
-      try {
-        return await attempt;
-      } finally {
-        if (putsInFlight.get(parsed.digest) === attempt) putsInFlight.delete(parsed.digest);
+      const { expectedSize } = putOptions;
+      const { maxBytes } = options;
+      const size = expectedSize ?? (await stat(path)).size;
+      if (maxBytes !== undefined && size > maxBytes) {
+        throw new BlobTooLargeError(parsed.digest, maxBytes, size);
       }
+      return coalesced(parsed, () =>
+        writeOnce(
+          parsed,
+          // Nothing of the file is kept: there is nothing to verify.
+          async (storedSize) => storedSize,
+          () =>
+            backend.writeFile
+              ? backend.writeFile(parsed, path, expectedSize)
+              : backend.write(parsed, createReadStream(path), expectedSize),
+        ),
+      );
+    },
+
+    async makeRoom(bytes) {
+      checkOpen();
+      if (!Number.isSafeInteger(bytes) || bytes < 0) {
+        throw new InvalidOptionsError(`makeRoom needs a byte count, got ${String(bytes)}`);
+      }
+      const { freeBytes } = backend;
+      if (freeBytes === undefined) return true;
+      const measure = () => freeBytes.call(backend);
+      await exclusively(() => makeRoomOnce(bytes, measure));
+      return (await measure()) >= bytes;
     },
 
     async delete(digest) {

@@ -1,8 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { setImmediate as nextTurn } from "node:timers/promises";
+import { edgeRepositoryNames, repositoryName, tagName } from "@regmirror/test-kit";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type BlobStore,
@@ -270,6 +275,35 @@ export function describeBlobStoreContract(
       await store.close();
     });
 
+    it("stores a file with putFile, verified, and refuses one that does not match", async () => {
+      const { store } = await freshStore();
+      const directory = await mkdtemp(join(tmpdir(), "blob-store-put-file-"));
+      try {
+        const blob = blobOf(70_000);
+        const path = join(directory, "download");
+        await writeFile(path, blob.bytes);
+        const result = await store.putFile(blob.digest, path, { expectedSize: 70_000 });
+        expect(result).toEqual({ digest: blob.digest, size: 70_000, created: true });
+        expect((await readAll(store, blob.digest))?.equals(blob.bytes)).toBe(true);
+        expect(await store.putFile(blob.digest, path)).toMatchObject({ created: false });
+
+        const other = blobOf(1_000);
+        const wrong = join(directory, "wrong");
+        await writeFile(wrong, randomBytes(1_000));
+        await expect(store.putFile(other.digest, wrong)).rejects.toMatchObject({
+          code: "BLOB_STORE_DIGEST_MISMATCH",
+        });
+        await expect(
+          store.putFile(other.digest, wrong, { expectedSize: 999 }),
+        ).rejects.toMatchObject({ code: "BLOB_STORE_SIZE_MISMATCH" });
+        expect(await store.stat(other.digest)).toBeUndefined();
+        expect(await store.usage()).toEqual({ bytes: 70_000, blobs: 1 });
+      } finally {
+        await store.close();
+        await rm(directory, { recursive: true, force: true });
+      }
+    });
+
     it("shows nothing of a blob until its put has committed", async () => {
       const { store } = await freshStore();
       const blob = blobOf(sizes.multipartBlobBytes);
@@ -351,13 +385,7 @@ export function describeBlobStoreContract(
 
     it("refuses malformed metadata keys, prefixes and ranges with typed errors", async () => {
       const { store } = await freshStore();
-      const badKeys = [
-        "lone\uD800surrogate",
-        // 200 characters, but 1200 once percent-encoded: too long for a file or object name.
-        "é".repeat(200),
-        // Four segments of 80 dots: each fits a file name encoded, all four not an S3 key.
-        Array(4).fill(".".repeat(80)).join("/"),
-      ];
+      const badKeys = ["lone\uD800surrogate", "a/../b", "a//b", "x".repeat(901)];
       for (const key of badKeys) {
         await expect(store.metadata.put(key, "x")).rejects.toMatchObject({
           code: "BLOB_STORE_INVALID_METADATA_KEY",
@@ -376,6 +404,55 @@ export function describeBlobStoreContract(
       await expect(store.get(blob.digest, null as never)).rejects.toMatchObject({
         code: "BLOB_STORE_INVALID_OPTIONS",
       });
+      await store.close();
+    });
+
+    it("keeps records under path segments too long for one file name (split into pieces)", async () => {
+      const { subject, store } = await freshStore();
+      const long = "segment.".repeat(40); // 320 characters, 440 once encoded
+      const keys = [
+        `long/${long}/leaf`,
+        `long/${long}`,
+        `long/${long}x/y`,
+        `long/${"é".repeat(120)}`,
+      ];
+      for (const [index, key] of keys.entries()) await store.metadata.put(key, String(index));
+      for (const [index, key] of keys.entries()) {
+        expect(await store.metadata.get(key)).toBe(String(index));
+      }
+      expect(await keysOf(store, "long/")).toEqual([...keys].sort());
+      expect(await keysOf(store, `long/${long}/`)).toEqual([`long/${long}/leaf`]);
+      // A prefix that ends inside a long segment, past the first piece.
+      expect(await keysOf(store, `long/${long.slice(0, 300)}`)).toEqual(
+        [`long/${long}`, `long/${long}/leaf`, `long/${long}x/y`].sort(),
+      );
+      expect(await store.metadata.delete(`long/${long}`)).toBe(true);
+      await store.close();
+      const reopened = await subject.openStore();
+      expect(await keysOf(reopened, "long/")).toEqual(
+        [`long/${long}/leaf`, `long/${long}x/y`, `long/${"é".repeat(120)}`].sort(),
+      );
+      await reopened.close();
+    });
+
+    it("keeps tag records of every valid repository name and tag (components up to 255 characters)", async () => {
+      const { store } = await freshStore();
+      const tags = createTagRecords(store.metadata);
+      const { digest } = blobOf(1);
+      const roundTrip = async (repository: string, tag: string) => {
+        await tags.put("registry-1.docker.io", repository, tag, { digest, fetchedAt: 7 });
+        expect(await tags.get("registry-1.docker.io", repository, tag)).toEqual({
+          digest,
+          fetchedAt: 7,
+        });
+        const listed: string[] = [];
+        for await (const found of tags.list("registry-1.docker.io", repository)) listed.push(found);
+        expect(listed).toContain(tag);
+      };
+      for (const repository of edgeRepositoryNames) {
+        await roundTrip(repository, `a${".".repeat(127)}`);
+      }
+      await fc.assert(fc.asyncProperty(repositoryName, tagName, roundTrip), { numRuns: 40 });
       await store.close();
     });
 

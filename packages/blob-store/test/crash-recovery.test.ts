@@ -22,7 +22,7 @@ function startPutter(rootDirectory: string, digest: string, size: number, seed: 
     process.execPath,
     [
       "--import",
-      pathToFileURL(join(import.meta.dirname, "fixtures", "resolve-typescript.mjs")).href,
+      pathToFileURL(join(import.meta.dirname, "../../test-kit/resolve-typescript.mjs")).href,
       join(import.meta.dirname, "fixtures", "put-blob-child.ts"),
       rootDirectory,
       digest,
@@ -100,9 +100,16 @@ describe("crash safety of the filesystem backend (a child process killed with SI
       async () => putter.output().includes("committed"),
       putter.output,
     );
+    // While the child owns the store, another process is refused and told who owns it.
+    await expect(createFilesystemBlobStore({ rootDirectory })).rejects.toMatchObject({
+      code: "BLOB_STORE_LOCKED",
+      holder: { pid: putter.child.pid },
+      message: expect.stringContaining(`the store ${rootDirectory} is in use by put-blob-child.ts`),
+    });
     putter.child.kill("SIGKILL");
     expect(await putter.exited).toBe("SIGKILL");
 
+    // Its lock is left behind, but its holder is dead: the next process takes the store over.
     const store = await createFilesystemBlobStore({ rootDirectory });
     expect(await readdir(join(rootDirectory, "tmp"))).toEqual([]);
     expect(await store.stat(digest)).toEqual({ digest, size });

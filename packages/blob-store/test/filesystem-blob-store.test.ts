@@ -1,4 +1,5 @@
-import { readdir, stat, truncate } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, truncate, utimes, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
@@ -53,21 +54,63 @@ describe("filesystem backend", () => {
     await second.close();
   });
 
-  it("stores one copy when two stores on one directory put the same digest at once", async () => {
+  it("links a file given to putFile into place: the stored blob is that file, not a copy", async () => {
     const rootDirectory = freshDirectory();
-    const first = await createFilesystemBlobStore({ rootDirectory });
-    const second = await createFilesystemBlobStore({ rootDirectory });
-    const blob = blobOf(2 * 1024 * 1024);
-    const results = await Promise.all([
-      first.put(blob.digest, Readable.from([blob.bytes])),
-      second.put(blob.digest, Readable.from([blob.bytes])),
-    ]);
-    expect(results.map((result) => result.created).sort()).toEqual([false, true]);
+    const store = await createFilesystemBlobStore({ rootDirectory });
+    const blob = blobOf(300_000);
+    // A download spooled next to the store, as the cache does.
+    const spool = join(rootDirectory, "download.spool");
+    await writeFile(spool, blob.bytes);
+    await store.putFile(blob.digest, spool, { expectedSize: blob.bytes.length });
     const hex = blob.digest.slice("sha256:".length);
-    expect(await readdir(join(rootDirectory, "blobs", "sha256", hex.slice(0, 2)))).toEqual([hex]);
+    const stored = await stat(join(rootDirectory, "blobs", "sha256", hex.slice(0, 2), hex));
+    expect(stored.ino).toBe((await stat(spool)).ino);
+    expect(stored.nlink).toBe(2);
     expect(await readdir(join(rootDirectory, "tmp"))).toEqual([]);
+    await store.close();
+  });
+
+  it("refuses a second store on the same directory, naming the store and its holder, until the first closes", async () => {
+    const rootDirectory = freshDirectory();
+    const first = await createFilesystemBlobStore({
+      rootDirectory,
+      owner: "regmirror-cache serve",
+    });
+    const refused = createFilesystemBlobStore({ rootDirectory, owner: "regmirror-cache warm" });
+    await expect(refused).rejects.toMatchObject({
+      name: "StoreLockedError",
+      code: "BLOB_STORE_LOCKED",
+      holder: { pid: process.pid, host: hostname(), owner: "regmirror-cache serve" },
+    });
+    await expect(refused).rejects.toThrow(
+      `the store ${rootDirectory} is in use by regmirror-cache serve (pid ${process.pid} on ${hostname()}`,
+    );
     await first.close();
+    const second = await createFilesystemBlobStore({ rootDirectory });
     await second.close();
+  });
+
+  it("takes over the lock of a holder on another host only once its heartbeat is stale", async () => {
+    const rootDirectory = freshDirectory();
+    await mkdir(rootDirectory, { recursive: true });
+    const lock = join(rootDirectory, "lock");
+    const holder = {
+      pid: 1,
+      host: "other-node.example",
+      owner: "regmirror-cache serve",
+      since: "2026-01-01T00:00:00.000Z",
+      token: "someone-else",
+    };
+    await writeFile(lock, JSON.stringify(holder));
+    await expect(createFilesystemBlobStore({ rootDirectory })).rejects.toThrow(
+      /in use by regmirror-cache serve \(pid 1 on other-node\.example.*last heartbeat 0 s ago/,
+    );
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await utimes(lock, minuteAgo, minuteAgo);
+    const store = await createFilesystemBlobStore({ rootDirectory });
+    expect(JSON.parse(await readFile(lock, "utf8"))).toMatchObject({ pid: process.pid });
+    await store.close();
+    await expect(stat(lock)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("fails a read, rather than ending it short, when the blob's file is truncated meanwhile", async () => {

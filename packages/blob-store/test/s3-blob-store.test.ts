@@ -67,6 +67,17 @@ async function uploadsUnder(prefix: string): Promise<string[]> {
 }
 
 describe("S3 backend", () => {
+  it("refuses a metadata key longer than S3 allows once encoded, naming the limit", async () => {
+    const store = await createS3BlobStore(storeOptions("long-keys/"));
+    // 800 characters, 1,400 bytes once percent-encoded: fine on a filesystem, not an S3 key.
+    const key = `notes/${"é".repeat(230)}/${".".repeat(300)}`;
+    await expect(store.metadata.put(key, "x")).rejects.toMatchObject({
+      code: "BLOB_STORE_INVALID_METADATA_KEY",
+      message: expect.stringContaining("(at most 1024)"),
+    });
+    await store.close();
+  });
+
   it("names a missing bucket in a typed error at start", async () => {
     await expect(
       createS3BlobStore({ ...storeOptions("x/"), bucket: "no-such-bucket" }),

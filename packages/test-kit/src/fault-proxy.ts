@@ -2,6 +2,7 @@ import {
   type ClientRequest,
   createServer,
   request as httpRequest,
+  type IncomingHttpHeaders,
   type IncomingMessage,
   type ServerResponse,
   validateHeaderName,
@@ -30,6 +31,21 @@ export interface FaultRule {
   status?: number;
   /** Extra headers of the `status` answer, e.g. `{ "retry-after": "1" }` for a 429 or 503. */
   headers?: Record<string, string>;
+  /**
+   * Breaks the HTTP framing of the server's (whole, buffered) answer, written as raw bytes:
+   * `content-length-long` declares more bytes than it sends, then closes; `content-length-short`
+   * declares fewer than it sends; `chunked-short` sends a clean chunked body that lacks its last
+   * tenth. Each drops the connection afterwards.
+   */
+  framing?: "content-length-long" | "content-length-short" | "chunked-short";
+  /**
+   * Keeps the server's status and headers but sends this many filler bytes as the body instead
+   * (declared in Content-Length, or chunked), produced only as fast as the client reads them:
+   * `requests()[i].bodyBytesSent` tells how much a client took before it stopped.
+   */
+  oversizedBody?: { bytes: number; chunked?: boolean };
+  /** Answers 307 with `Location: <redirectTo><path>` (another origin, like a storage host). */
+  redirectTo?: string;
 }
 
 /** One request the proxy saw. */
@@ -38,6 +54,10 @@ export interface ProxiedRequest {
   path: string;
   /** When it arrived (`Date.now()`), to check that a client waited as a server asked. */
   at: number;
+  /** The request's headers, as the client sent them. */
+  headers: IncomingHttpHeaders;
+  /** Response body bytes the proxy has written so far (kernel buffers may hold some of them). */
+  bodyBytesSent: number;
 }
 
 export interface FaultProxy {
@@ -86,6 +106,18 @@ function checkRule(rule: FaultRule): void {
   ) {
     throw new TestKitError("BAD_INPUT", `setFault: status must be 100-599, got ${rule.status}`);
   }
+  if (
+    rule.oversizedBody !== undefined &&
+    !(Number.isSafeInteger(rule.oversizedBody.bytes) && rule.oversizedBody.bytes > 0)
+  ) {
+    throw new TestKitError("BAD_INPUT", "setFault: oversizedBody.bytes must be a positive integer");
+  }
+  if (rule.redirectTo !== undefined && !/^https?:\/\/[^/]+$/.test(rule.redirectTo)) {
+    throw new TestKitError(
+      "BAD_INPUT",
+      "setFault: redirectTo is an origin like http://127.0.0.1:5001",
+    );
+  }
   if (rule.headers === undefined) return;
   if (rule.status === undefined) {
     throw new TestKitError("BAD_INPUT", "setFault: headers go with a status answer; set status");
@@ -102,6 +134,19 @@ function checkRule(rule: FaultRule): void {
       );
     }
   }
+}
+
+/** Resolves when `response` takes more bytes again, or is closed (leaving no listener behind). */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off("drain", done);
+      response.off("close", done);
+      resolve();
+    };
+    response.on("drain", done);
+    response.on("close", done);
+  });
 }
 
 /** Writes `chunk` at about `bytesPerSecond`, in pieces of a tenth of a second. */
@@ -123,6 +168,7 @@ async function relayBody(
   upstream: IncomingMessage,
   response: ServerResponse,
   rule: FaultRule | undefined,
+  seen: ProxiedRequest,
 ): Promise<void> {
   let sent = 0;
   for await (const data of upstream) {
@@ -149,12 +195,10 @@ async function relayBody(
     if (rule?.throttleBytesPerSecond !== undefined) {
       await writeThrottled(response, chunk, rule.throttleBytesPerSecond);
     } else if (chunk.length > 0 && !response.write(chunk)) {
-      await new Promise((resolve) => {
-        response.once("drain", resolve);
-        response.once("close", resolve);
-      });
+      await drained(response);
     }
     sent += chunk.length;
+    seen.bodyBytesSent = sent;
     if (cut) {
       // Let the bytes reach the client, then drop the connection mid-body.
       await new Promise<void>((resolve) =>
@@ -163,6 +207,73 @@ async function relayBody(
       upstream.destroy();
       response.socket?.destroy();
       return;
+    }
+  }
+  response.end();
+}
+
+/** The server's answer written as raw bytes with broken framing (see FaultRule.framing). */
+async function sendBrokenFraming(
+  upstream: IncomingMessage,
+  request: IncomingMessage,
+  framing: NonNullable<FaultRule["framing"]>,
+  seen: ProxiedRequest,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of upstream) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks);
+  const headers = Object.entries(upstream.headers)
+    .filter(([name]) => !["content-length", "transfer-encoding", "connection"].includes(name))
+    .flatMap(([name, value]) =>
+      (Array.isArray(value) ? value : [value]).map((one) => `${name}: ${one}`),
+    );
+  const statusLine = `HTTP/1.1 ${upstream.statusCode} ${upstream.statusMessage ?? ""}`;
+  let framed: Buffer;
+  if (framing === "chunked-short") {
+    const kept = body.subarray(0, Math.floor(body.length * 0.9));
+    framed = Buffer.concat([
+      Buffer.from(`${[statusLine, ...headers, "transfer-encoding: chunked"].join("\r\n")}\r\n\r\n`),
+      kept.length > 0 ? Buffer.from(`${kept.length.toString(16)}\r\n`) : Buffer.alloc(0),
+      kept,
+      Buffer.from(kept.length > 0 ? "\r\n0\r\n\r\n" : "0\r\n\r\n"),
+    ]);
+  } else {
+    const declared =
+      framing === "content-length-long" ? body.length + 1000 : Math.floor(body.length / 2);
+    framed = Buffer.concat([
+      Buffer.from(
+        `${[statusLine, ...headers, `content-length: ${declared}`].join("\r\n")}\r\n\r\n`,
+      ),
+      body,
+    ]);
+  }
+  const socket = request.socket;
+  seen.bodyBytesSent = body.length;
+  await new Promise<void>((resolve) => socket.end(framed, () => resolve()));
+  socket.destroy();
+}
+
+/** Filler bytes as the body of the server's answer, written only as fast as the client reads. */
+async function sendOversizedBody(
+  upstream: IncomingMessage,
+  response: ServerResponse,
+  oversized: NonNullable<FaultRule["oversizedBody"]>,
+  seen: ProxiedRequest,
+): Promise<void> {
+  upstream.resume();
+  const headers = { ...upstream.headers };
+  delete headers["content-length"];
+  delete headers["transfer-encoding"];
+  if (!oversized.chunked) headers["content-length"] = String(oversized.bytes);
+  response.writeHead(upstream.statusCode ?? 200, headers);
+  const piece = Buffer.alloc(64 * 1024, 0x20);
+  let sent = 0;
+  while (sent < oversized.bytes && !response.destroyed) {
+    const part = piece.subarray(0, Math.min(piece.length, oversized.bytes - sent));
+    sent += part.length;
+    seen.bodyBytesSent = sent;
+    if (!response.write(part)) {
+      await drained(response);
     }
   }
   response.end();
@@ -199,7 +310,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const server = createServer((request, response) => {
     const method = request.method ?? "GET";
     const path = request.url ?? "/";
-    seen.push({ method, path, at: Date.now() });
+    const entry: ProxiedRequest = {
+      method,
+      path,
+      at: Date.now(),
+      headers: { ...request.headers },
+      bodyBytesSent: 0,
+    };
+    seen.push(entry);
     let active: FaultRule | undefined;
     if (rule !== undefined && remaining > 0 && matches(rule, method, path)) {
       active = rule;
@@ -225,6 +343,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         );
         return;
       }
+      if (active?.redirectTo !== undefined) {
+        request.resume();
+        response.writeHead(307, { location: `${active.redirectTo}${path}`, "content-length": 0 });
+        response.end();
+        return;
+      }
       if (response.destroyed) return; // the client gave up during the delay
       const send = target.protocol === "https:" ? httpsRequest : httpRequest;
       const upstreamRequest = send(
@@ -238,8 +362,22 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           ca: options.ca,
         },
         (upstream) => {
-          response.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, upstream.headers);
-          relayBody(upstream, response, active).catch(() => response.socket?.destroy());
+          const broken = active?.framing;
+          const oversized = active?.oversizedBody;
+          const sending =
+            broken !== undefined
+              ? sendBrokenFraming(upstream, request, broken, entry)
+              : oversized !== undefined
+                ? sendOversizedBody(upstream, response, oversized, entry)
+                : (() => {
+                    response.writeHead(
+                      upstream.statusCode ?? 502,
+                      upstream.statusMessage,
+                      upstream.headers,
+                    );
+                    return relayBody(upstream, response, active, entry);
+                  })();
+          sending.catch(() => response.socket?.destroy());
         },
       );
       inFlight.add(upstreamRequest);

@@ -25,22 +25,26 @@ interface Received {
 async function get(url: string, options: { abortAfterMs?: number } = {}): Promise<Received> {
   return await new Promise<Received>((resolve, reject) => {
     const chunks: Buffer[] = [];
+    let finish: ((error?: Error) => void) | undefined;
     const req = request(url, (response) => {
-      const finish = (error?: Error) =>
+      const done = (error?: Error) =>
         resolve({
           status: response.statusCode ?? 0,
           body: Buffer.concat(chunks),
           ...(error ? { error } : {}),
         });
+      finish = done;
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.once("end", () => finish());
-      response.once("error", finish);
-      response.once("aborted", () => finish(new Error("aborted")));
+      response.once("end", () => done());
+      response.once("error", done);
+      response.once("aborted", () => done(new Error("aborted")));
       if (options.abortAfterMs !== undefined) {
         setTimeout(() => response.destroy(new Error("client gave up")), options.abortAfterMs);
       }
     });
-    req.once("error", reject);
+    // Bytes after a complete response (a server that sent more than it declared) fail the
+    // parser: the response is kept, the error noted.
+    req.once("error", (error) => (finish ? finish(error) : reject(error)));
     req.end();
   });
 }
@@ -171,6 +175,58 @@ describe("fault proxy in front of a real registry (fault injection: the registry
     proxy.setFault({ path: /\/blobs\//, throttleBytesPerSecond: 200_000 });
     const patient = await get(`${proxy.url}${blobPath}`);
     expect(sha256(patient.body)).toBe(layerDigest);
+  });
+
+  it("breaks the framing: Content-Length too long or too short, a chunked body ended early", async () => {
+    proxy.setFault({ path: /\/blobs\//, framing: "content-length-long" });
+    const long = await get(`${proxy.url}${blobPath}`);
+    expect(long.error).toBeDefined();
+    expect(long.body.equals(layerBytes)).toBe(true);
+
+    proxy.setFault({ path: /\/blobs\//, framing: "content-length-short" });
+    const short = await get(`${proxy.url}${blobPath}`);
+    expect(short.status).toBe(200);
+    // What a client reads is the declared half at most (its parser fails on the rest).
+    expect(short.body.length).toBeLessThanOrEqual(Math.floor(layerBytes.length / 2));
+    expect(short.body.equals(layerBytes.subarray(0, short.body.length))).toBe(true);
+
+    proxy.setFault({ path: /\/blobs\//, framing: "chunked-short" });
+    const chunked = await get(`${proxy.url}${blobPath}`);
+    expect(chunked.error).toBeUndefined();
+    expect(chunked.body.equals(layerBytes.subarray(0, Math.floor(layerBytes.length * 0.9)))).toBe(
+      true,
+    );
+  });
+
+  it("sends an oversized body only as fast as the client reads it", async () => {
+    proxy.setFault({ path: /\/blobs\//, oversizedBody: { bytes: 200 * 1024 * 1024 } });
+    const response = await fetch(`${proxy.url}${blobPath}`);
+    expect(response.headers.get("content-length")).toBe(String(200 * 1024 * 1024));
+    const reader = response.body?.getReader();
+    await reader?.read();
+    await reader?.cancel();
+    const sent = proxy.requests().at(-1)?.bodyBytesSent ?? 0;
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("redirects to another origin and records the headers each request came with", async () => {
+    const storage = await startFaultProxy({ target: registry.url });
+    try {
+      proxy.setFault({ path: /\/blobs\//, redirectTo: storage.url });
+      const received = await fetch(`${proxy.url}${blobPath}`, {
+        headers: { authorization: "Bearer secret-token" },
+      });
+      expect(sha256(Buffer.from(await received.arrayBuffer()))).toBe(layerDigest);
+      expect(proxy.requests()[0]?.headers.authorization).toBe("Bearer secret-token");
+      // fetch drops Authorization on a cross-origin redirect, as every careful client does.
+      expect(storage.requests()[0]?.headers.authorization).toBeUndefined();
+      expect(() => proxy.setFault({ redirectTo: "not a url" })).toThrow(
+        expect.objectContaining({ code: "BAD_INPUT" }),
+      );
+    } finally {
+      await storage.stop();
+    }
   });
 
   it("answers 502 when the server behind it is gone", async () => {

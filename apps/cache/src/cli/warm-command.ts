@@ -54,7 +54,7 @@ async function warm(argv: readonly string[], context: CliContext): Promise<numbe
   context.onShutdownSignal?.(() => abort.abort());
   let backend: Awaited<ReturnType<typeof openCacheBackend>>;
   try {
-    backend = await openCacheBackend({ config, logger });
+    backend = await openCacheBackend({ config, logger, owner: "regmirror-cache warm" });
   } catch (error) {
     context.writeError(
       `regmirror-cache warm: cannot open the store: ${(error as Error).message}\n`,

@@ -126,11 +126,13 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   const backend = await openCacheBackend({
     config,
     logger,
+    owner: "regmirror-cache serve",
     metrics: recordingCacheOutcomes(metrics.pullThrough),
     onEvict: metrics.onEvict,
     ...(options.upstreamClient === undefined ? {} : { upstreamClient: options.upstreamClient }),
   });
   metrics.setUsageSource(() => backend.blobStore.usage());
+  metrics.setUpstreamHealthSource(() => backend.storage.upstreamHealth());
   let auth: ClientAuth;
   let tls: Awaited<ReturnType<typeof loadTlsOptions>> | undefined;
   try {

@@ -31,6 +31,8 @@ export interface CacheBackend {
 export interface CacheBackendOptions {
   config: EffectiveCacheConfig;
   logger: Logger;
+  /** Names this process in a filesystem store's lock ("regmirror-cache serve"). */
+  owner?: string;
   metrics?: PullThroughMetrics;
   onEvict?: (event: EvictionEvent) => void;
   upstreamClient?: UpstreamClientOptions;
@@ -61,12 +63,14 @@ function s3Credentials(storage: Extract<StorageConfig, { kind: "s3" }>): S3Crede
 export async function openBlobStore(
   config: EffectiveCacheConfig,
   lifecycle: LifecycleOptions,
+  owner?: string,
 ): Promise<BlobStore> {
   const { storage } = config;
   if (storage.kind === "filesystem") {
     return createFilesystemBlobStore({
       ...lifecycle,
       rootDirectory: resolve(storage.rootDirectory),
+      ...(owner === undefined ? {} : { owner }),
     });
   }
   const credentials = s3Credentials(storage);
@@ -97,7 +101,7 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
     lifecycle.lowWaterBytes = config.sizeCap.lowWaterBytes;
   }
   if (options.onEvict !== undefined) lifecycle.onEvict = options.onEvict;
-  const blobStore = await openBlobStore(config, lifecycle);
+  const blobStore = await openBlobStore(config, lifecycle, options.owner);
   let storage: PullThroughStorage;
   try {
     storage = await createPullThroughStorage({
@@ -106,6 +110,7 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
       blobStore,
       spoolDirectory: spoolDirectory(config.storage),
       tagFreshnessMs: config.tagFreshnessMs,
+      upstreamBounds: config.upstreamBounds,
       logger: logger.child({ component: "pull-through" }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.upstreamClient === undefined ? {} : { upstreamClient: options.upstreamClient }),

@@ -6,7 +6,7 @@
 import type { EvictionEvent, StoreUsage } from "@regmirror/blob-store";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { buildInfo } from "../build-info.js";
-import type { PullThroughMetrics } from "../pull-through/index.js";
+import type { PullThroughMetrics, UpstreamEndpointHealth } from "../pull-through/index.js";
 
 export interface CacheMetrics {
   readonly registry: Registry;
@@ -18,6 +18,8 @@ export interface CacheMetrics {
   bytesSent(route: string, bytes: number): void;
   /** Where the store-size gauges read from; set once the store is open. */
   setUsageSource(read: () => Promise<StoreUsage>): void;
+  /** Where the per-endpoint `upstream_up` gauge reads from; set once the upstreams are connected. */
+  setUpstreamHealthSource(read: () => UpstreamEndpointHealth[]): void;
   /** The Prometheus text exposition. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -30,6 +32,7 @@ export function createCacheMetrics(): CacheMetrics {
   // process_resident_memory_bytes, nodejs_heap_size_used_bytes, ...), as dashboards expect.
   collectDefaultMetrics({ register: registry });
   let readUsage: (() => Promise<StoreUsage>) | undefined;
+  let readUpstreamHealth: (() => UpstreamEndpointHealth[]) | undefined;
   let lastUsage: StoreUsage | undefined;
   let usageRead: Promise<StoreUsage | undefined> | undefined;
 
@@ -107,9 +110,27 @@ export function createCacheMetrics(): CacheMetrics {
     labelNames: ["upstream", "kind"],
     registers: [registry],
   });
+  const notStored = new Counter({
+    name: `${prefix}blobs_not_stored_total`,
+    help: "Content served without being stored, by reason (no-space: streamed through; storage-full: the disk filled up while writing)",
+    labelNames: ["upstream", "reason"],
+    registers: [registry],
+  });
+  new Gauge({
+    name: `${prefix}upstream_up`,
+    help: "1 while an upstream endpoint answers, 0 while its circuit breaker has it marked down",
+    labelNames: ["upstream", "endpoint"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const health of readUpstreamHealth?.() ?? []) {
+        this.set({ upstream: health.upstream, endpoint: health.endpoint }, health.up ? 1 : 0);
+      }
+    },
+  });
   const evictions = new Counter({
     name: `${prefix}evictions_total`,
-    help: "Blobs removed from the store, by reason (ttl, size-cap)",
+    help: "Blobs removed from the store, by reason (ttl, size-cap, disk-space)",
     labelNames: ["reason"],
     registers: [registry],
   });
@@ -163,6 +184,7 @@ export function createCacheMetrics(): CacheMetrics {
     upstreamLatency: (upstream, operation, seconds) =>
       upstreamLatency.observe({ upstream, operation }, seconds),
     servedStale: (upstream, kind) => servedStale.inc({ upstream, kind }),
+    blobNotStored: (upstream, reason) => notStored.inc({ upstream, reason }),
   };
 
   return {
@@ -181,6 +203,9 @@ export function createCacheMetrics(): CacheMetrics {
     },
     setUsageSource(read) {
       readUsage = read;
+    },
+    setUpstreamHealthSource(read) {
+      readUpstreamHealth = read;
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

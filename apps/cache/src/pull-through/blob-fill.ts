@@ -1,34 +1,45 @@
 /**
  * A fill: the one upstream download of one blob (docs/adr/0009-pull-through-blob-fill.md).
  * It streams the upstream body, verified by the registry client (digest and Content-Length),
- * into a spool file that clients follow (spool-follower.ts), then commits the spool to the
- * blob store. The fill belongs to the cache, not to a request: clients that go away only stop
- * their own followers. On failure every follower is destroyed and nothing is committed.
+ * into a spool file that clients follow (spool-reader.ts), then hands the spool file to the
+ * blob store, which verifies it and links it into place: the blob is on disk once, never
+ * copied (docs/adr/0015-filesystem-store-ownership-and-space.md). The fill belongs to the
+ * cache, not to a request: clients that go away only stop their own followers. On failure
+ * every follower is destroyed and nothing is committed. A blob the disk has no room for, even
+ * after eviction, is not spooled: its first client reads the download directly
+ * (direct-reader.ts) and it is not stored.
  */
 import { randomUUID } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { type FileHandle, open, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import type { BlobStore } from "@regmirror/blob-store";
 import { parseDigest } from "@regmirror/oci-distribution";
 import { describeError, type PullThroughLogger } from "./pull-through-logger.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
+import type { SpoolReservation, SpoolSpace } from "./spool-space.js";
+import { isStorageFull } from "./upstream-errors.js";
 import type { UpstreamRegistry } from "./upstream-registry.js";
 
 export type FillState = "starting" | "downloading" | "verified" | "failed";
 
-/** How a fill started: streaming into the spool, or the blob turned out to be stored already. */
-export type FillStart = { kind: "spool"; size: number | undefined } | { kind: "stored" };
+/**
+ * How a fill started: streaming into the spool, the blob turned out to be stored already, or
+ * streaming straight to one client because there is no room to keep it.
+ */
+export type FillStart =
+  | { kind: "spool"; size: number | undefined }
+  | { kind: "stored" }
+  | { kind: "direct"; size: number };
 
 export interface BlobFillDeps {
   upstream: UpstreamRegistry;
   repository: string;
   blobStore: BlobStore;
   spoolDirectory: string;
+  space: SpoolSpace;
   logger: PullThroughLogger;
   metrics: PullThroughMetrics;
-  /** Aborted when the storage closes. */
-  signal: AbortSignal;
 }
 
 function deferred<T>() {
@@ -54,6 +65,8 @@ export class BlobFill {
   readonly done: Promise<void>;
 
   #handle: FileHandle | undefined;
+  /** A download nobody spools, for the one client that takes it. */
+  #direct: Readable | undefined;
   #references = 1;
   #change = deferred<void>();
   #start = deferred<FillStart>();
@@ -92,7 +105,16 @@ export class BlobFill {
       const handle = this.#handle;
       this.#handle = undefined;
       void handle?.close().catch(() => {});
+      this.#direct?.destroy();
+      this.#direct = undefined;
     }
+  }
+
+  /** A direct fill's download, for its first follower; undefined for the others. */
+  takeDirectDownload(): Readable | undefined {
+    const download = this.#direct;
+    this.#direct = undefined;
+    return download;
   }
 
   #notify(): void {
@@ -102,22 +124,31 @@ export class BlobFill {
   }
 
   async #run(deps: BlobFillDeps, onRetire: () => void): Promise<void> {
-    const { upstream, repository, blobStore, logger, metrics, signal } = deps;
+    const { upstream, repository, blobStore, logger, metrics } = deps;
     const { algorithm, encoded } = parseDigest(this.digest);
     const spoolPath = join(deps.spoolDirectory, `${algorithm}-${encoded}-${randomUUID()}.spool`);
     let spoolCreated = false;
+    let reservation: SpoolReservation | undefined;
     try {
       // A fill that finished just before this one started has committed: no second download.
       if ((await blobStore.stat(this.digest)) !== undefined) {
         this.#start.resolve({ kind: "stored" });
         return;
       }
-      this.#handle = await open(spoolPath, "wx+");
-      spoolCreated = true;
-      const download = await upstream.request("get-blob", (client) =>
+      const download = await upstream.request("get-blob", (client, signal) =>
         client.getBlob(repository, this.digest, { signal }),
       );
       this.size = download.size;
+      if (download.size !== undefined) {
+        reservation = await deps.space.reserve(download.size);
+        if (reservation === undefined) {
+          this.#streamThrough(download.stream, download.size, deps);
+          onRetire();
+          return;
+        }
+      }
+      this.#handle = await open(spoolPath, "wx+");
+      spoolCreated = true;
       this.state = "downloading";
       this.#start.resolve({ kind: "spool", size: download.size });
       for await (const chunk of download.stream as AsyncIterable<Buffer>) {
@@ -131,6 +162,7 @@ export class BlobFill {
           offset += bytesWritten;
         }
         this.written += chunk.byteLength;
+        reservation?.wrote(chunk.byteLength);
         metrics.bytesFromUpstream(upstream.name, chunk.byteLength);
         this.#notify();
       }
@@ -138,7 +170,12 @@ export class BlobFill {
       this.size ??= this.written;
       this.state = "verified";
       this.#notify();
-      await blobStore.put(this.digest, createReadStream(spoolPath), { expectedSize: this.written });
+      logger.debug(
+        { upstream: upstream.name, digest: this.digest, size: this.written },
+        "storing a downloaded blob",
+      );
+      // The store verifies the spool file again and links it into place: no copy.
+      await blobStore.putFile(this.digest, spoolPath, { expectedSize: this.written });
       logger.debug(
         { upstream: upstream.name, digest: this.digest, size: this.written },
         "blob cached",
@@ -154,7 +191,13 @@ export class BlobFill {
       } else {
         this.error = error instanceof Error ? error : new Error(String(error));
         this.state = "failed";
-        if (this.written > 0 || this.size !== undefined) {
+        if (isStorageFull(error)) {
+          metrics.blobNotStored(upstream.name, "storage-full");
+          logger.warn(
+            { upstream: upstream.name, digest: this.digest, received: this.written },
+            "the disk filled up during a download: nothing stored, its clients' transfers are aborted",
+          );
+        } else if (this.written > 0 || this.size !== undefined) {
           logger.warn(
             {
               upstream: upstream.name,
@@ -169,9 +212,22 @@ export class BlobFill {
         this.#notify();
       }
     } finally {
+      reservation?.release();
       onRetire();
       if (spoolCreated) await rm(spoolPath, { force: true }).catch(() => {});
       this.release();
     }
+  }
+
+  /** No room for the blob even after eviction: its first client reads the download itself. */
+  #streamThrough(download: Readable, size: number, deps: BlobFillDeps): void {
+    this.#direct = download;
+    this.state = "downloading";
+    deps.metrics.blobNotStored(deps.upstream.name, "no-space");
+    deps.logger.warn(
+      { upstream: deps.upstream.name, digest: this.digest, size },
+      "no room for a blob even after evicting unused content: streaming it to its client without storing it",
+    );
+    this.#start.resolve({ kind: "direct", size });
   }
 }

@@ -12,20 +12,21 @@ import {
   type StoredBlobInfo,
 } from "@regmirror/oci-distribution";
 import { BlobFill } from "./blob-fill.js";
+import { DirectReader } from "./direct-reader.js";
 import type { PullThroughLogger } from "./pull-through-logger.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { createSingleFlight } from "./single-flight.js";
 import { SpoolReader } from "./spool-reader.js";
+import type { SpoolSpace } from "./spool-space.js";
 import { classifyUpstreamError, toClientError } from "./upstream-errors.js";
 import type { UpstreamRegistry } from "./upstream-registry.js";
 
 export interface BlobSourceDeps {
   blobStore: BlobStore;
   spoolDirectory: string;
+  space: SpoolSpace;
   logger: PullThroughLogger;
   metrics: PullThroughMetrics;
-  /** Aborted when the storage closes: running fills stop. */
-  signal: AbortSignal;
 }
 
 export interface BlobSource {
@@ -43,6 +44,9 @@ export interface BlobSource {
   /** Waits for the fills under way to end (after the storage's signal aborted them). */
   drain(): Promise<void>;
 }
+
+/** A client of a streamed-through fill that has to start its own download. */
+const startAgain = Symbol("start again");
 
 export function createBlobSource(deps: BlobSourceDeps): BlobSource {
   const { blobStore, metrics } = deps;
@@ -91,7 +95,7 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
     fill: BlobFill,
     upstream: UpstreamRegistry,
     range: BlobByteRange | undefined,
-  ): Promise<OpenedBlob | undefined> {
+  ): Promise<OpenedBlob | undefined | typeof startAgain> {
     let start: Awaited<BlobFill["started"]>;
     try {
       start = await fill.started;
@@ -104,6 +108,7 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
       fill.release();
       return fromStore(fill.digest, range);
     }
+    if (start.kind === "direct") return followDirect(fill, upstream, start.size, range);
     // Upstream sent no Content-Length: the size is known once the download is verified.
     if (fill.size === undefined) await fill.done;
     const size = fill.size;
@@ -118,6 +123,38 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
     }
     const end = range === undefined ? undefined : Math.min(range.end, size - 1);
     return { digest: fill.digest, size, reader: new SpoolReader(fill, range?.start ?? 0, end) };
+  }
+
+  /** A blob streamed through without storing: one client per download. */
+  function followDirect(
+    fill: BlobFill,
+    upstream: UpstreamRegistry,
+    size: number,
+    range: BlobByteRange | undefined,
+  ): OpenedBlob | typeof startAgain {
+    const download = fill.takeDirectDownload();
+    if (download === undefined) {
+      // Another client of this fill took its download: this one needs its own.
+      fill.release();
+      return startAgain;
+    }
+    if (range !== undefined && range.start >= size) {
+      fill.release();
+      download.destroy();
+      throw new RegistryError("RANGE_INVALID", { detail: { size } });
+    }
+    const end = range === undefined ? size - 1 : Math.min(range.end, size - 1);
+    const reader = new DirectReader(download, range?.start ?? 0, end, (bytes) =>
+      metrics.bytesFromUpstream(upstream.name, bytes),
+    );
+    const releasing: BlobBodyReader = {
+      read: (buffer) => reader.read(buffer),
+      close: async () => {
+        await reader.close();
+        fill.release();
+      },
+    };
+    return { digest: fill.digest, size, reader: releasing };
   }
 
   return {
@@ -139,8 +176,8 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
       try {
         // Many clients asking at once about one blob make one upstream HEAD.
         return await heads.run(`${upstream.name} ${digest}`, () =>
-          upstream.request("head-blob", (client) =>
-            client.headBlob(repository, digest, { signal: deps.signal }),
+          upstream.request("head-blob", (client, signal) =>
+            client.headBlob(repository, digest, { signal }),
           ),
         );
       } catch (error) {
@@ -150,16 +187,30 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
     },
 
     async open(upstream, repository, digest, range) {
-      const running = joinFill(digest, true);
-      if (running !== undefined) return followFill(running, upstream, range);
-      const stored = await fromStore(digest, range);
-      if (stored !== undefined) return stored;
-      let fill = joinFill(digest, true);
-      if (fill === undefined) {
-        metrics.cacheMiss("blob");
-        fill = startFill(upstream, repository, digest);
+      // More than one round only for blobs streamed through without storing, whose download
+      // serves one client: the others start their own.
+      for (let round = 0; ; round += 1) {
+        const running = joinFill(digest, true);
+        let fill = running;
+        if (fill === undefined) {
+          const stored = await fromStore(digest, range);
+          if (stored !== undefined) return stored;
+          fill = joinFill(digest, true);
+          if (fill === undefined) {
+            metrics.cacheMiss("blob");
+            fill = startFill(upstream, repository, digest);
+          }
+        }
+        const opened = await followFill(fill, upstream, range);
+        if (opened !== startAgain) return opened;
+        if (round >= 8) {
+          throw new RegistryError("UNAVAILABLE", {
+            status: 507,
+            message: "the cache's storage is full and too many clients want this blob at once",
+            detail: { reason: "storage-full" },
+          });
+        }
       }
-      return followFill(fill, upstream, range);
     },
 
     async drain() {

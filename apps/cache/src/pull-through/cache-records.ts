@@ -6,8 +6,15 @@
  * - `tag-lists/<upstream>/<repo>/_`: the last tag list upstream answered (served when it fails)
  * - `referrers/<upstream>/<repo>/_/<algorithm>/<hex>`: the last referrers answer for a subject
  * Repository path components never are `_`, so `/_` cleanly ends a repository name.
+ * A record whose key the store cannot hold (a name too long for an S3 key once encoded) reads
+ * as absent: the cache then asks upstream, as it does for anything it has not seen.
  */
-import { createTagRecords, type MetadataStore, type TagRecord } from "@regmirror/blob-store";
+import {
+  createTagRecords,
+  isBlobStoreError,
+  type MetadataStore,
+  type TagRecord,
+} from "@regmirror/blob-store";
 import { type Descriptor, parseDigest } from "@regmirror/oci-distribution";
 
 export interface CachedRepository {
@@ -76,6 +83,16 @@ function parseStringList(value: string | undefined): string[] | undefined {
   }
 }
 
+/** `read()`, or `absent` when the store refuses the record's key. */
+async function unlessUnstorable<T>(read: () => Promise<T>, absent: T): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (isBlobStoreError(error) && error.code === "BLOB_STORE_INVALID_METADATA_KEY") return absent;
+    throw error;
+  }
+}
+
 export function createCacheRecords(metadata: MetadataStore): CacheRecords {
   const tags = createTagRecords(metadata);
   const repositoryKey = (upstream: string, repository: string) =>
@@ -88,17 +105,18 @@ export function createCacheRecords(metadata: MetadataStore): CacheRecords {
   };
 
   return {
-    getTag: (upstream, repository, tag) => tags.get(segment(upstream), repository, tag),
+    getTag: (upstream, repository, tag) =>
+      unlessUnstorable(() => tags.get(segment(upstream), repository, tag), undefined),
     putTag: (upstream, repository, tag, record) =>
       tags.put(segment(upstream), repository, tag, record),
-    async tagsOf(upstream, repository) {
-      const found: string[] = [];
-      for await (const tag of tags.list(segment(upstream), repository)) found.push(tag);
-      return found;
-    },
-    async getManifestMediaType(digest) {
-      return metadata.get(manifestTypeKey(digest));
-    },
+    tagsOf: (upstream, repository) =>
+      unlessUnstorable(async () => {
+        const found: string[] = [];
+        for await (const tag of tags.list(segment(upstream), repository)) found.push(tag);
+        return found;
+      }, []),
+    getManifestMediaType: (digest) =>
+      unlessUnstorable(() => metadata.get(manifestTypeKey(digest)), undefined),
     putManifestMediaType: (digest, mediaType) => metadata.put(manifestTypeKey(digest), mediaType),
     rememberRepository: (upstream, repository) =>
       metadata.put(repositoryKey(upstream, repository), "1"),
@@ -109,14 +127,19 @@ export function createCacheRecords(metadata: MetadataStore): CacheRecords {
         yield { upstream: decodeURIComponent(match[1]), repository: match[2] };
       }
     },
-    async getTagList(upstream, repository) {
-      return parseStringList(await metadata.get(tagListKey(upstream, repository)));
-    },
+    getTagList: (upstream, repository) =>
+      unlessUnstorable(
+        async () => parseStringList(await metadata.get(tagListKey(upstream, repository))),
+        undefined,
+      ),
     putTagList: (upstream, repository, list) =>
       metadata.put(tagListKey(upstream, repository), JSON.stringify(list)),
-    async getReferrers(upstream, repository, subject) {
-      return parseReferrersRecord(await metadata.get(referrersKey(upstream, repository, subject)));
-    },
+    getReferrers: (upstream, repository, subject) =>
+      unlessUnstorable(
+        async () =>
+          parseReferrersRecord(await metadata.get(referrersKey(upstream, repository, subject))),
+        undefined,
+      ),
     putReferrers: (upstream, repository, subject, record) =>
       metadata.put(referrersKey(upstream, repository, subject), JSON.stringify(record)),
   };

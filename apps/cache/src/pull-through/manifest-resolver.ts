@@ -3,10 +3,12 @@
  * once (single flight), verified against the digest and stored byte for byte. By tag: resolved
  * upstream with HEAD (every manifest Accept type) unless the tag was resolved within the
  * freshness window; a digest the store has is served from it, another is fetched by digest.
- * When upstream is unavailable (network, 5xx, 429) a tag resolves to its last known digest.
+ * When upstream is unavailable (network, 5xx, 429, circuit open) a tag resolves to its last
+ * known digest, and so it does when upstream has not answered within `staleAfterMs`: the
+ * resolution goes on in the background and updates the record for the next client.
  */
 import { Readable } from "node:stream";
-import type { BlobStore } from "@regmirror/blob-store";
+import type { BlobStore, TagRecord } from "@regmirror/blob-store";
 import {
   declaredMediaType,
   OCI_MANIFEST,
@@ -14,6 +16,7 @@ import {
   type StoredManifest,
 } from "@regmirror/oci-distribution";
 import type { CacheRecords } from "./cache-records.js";
+import { firstWithin } from "./first-within.js";
 import { ManifestMemory } from "./manifest-memory.js";
 import {
   describeError,
@@ -22,7 +25,12 @@ import {
 } from "./pull-through-logger.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { createSingleFlight } from "./single-flight.js";
-import { classifyUpstreamError, isUnavailable, toClientError } from "./upstream-errors.js";
+import {
+  classifyUpstreamError,
+  isStorageFull,
+  isUnavailable,
+  toClientError,
+} from "./upstream-errors.js";
 import type { UpstreamRegistry } from "./upstream-registry.js";
 
 const unchangedTagRecordIntervalMs = 60_000;
@@ -36,10 +44,10 @@ export interface ManifestResolverDeps {
   clock: PullThroughClock;
   /** How long a resolved tag is trusted without asking upstream; 0: always ask. */
   tagFreshnessMs: number;
+  /** A tag the cache knows is answered from the cache when upstream is slower than this. */
+  staleAfterMs: number;
   /** Largest manifest read from the store. */
   maxManifestBytes: number;
-  /** Aborted when the storage closes; shared work never follows one client's signal. */
-  signal: AbortSignal;
 }
 
 export interface ManifestResolver {
@@ -72,7 +80,7 @@ async function readAll(body: Readable, limit: number): Promise<Buffer> {
 }
 
 export function createManifestResolver(deps: ManifestResolverDeps): ManifestResolver {
-  const { blobStore, records, logger, metrics, clock, signal } = deps;
+  const { blobStore, records, logger, metrics, clock } = deps;
   const digestFlights = createSingleFlight<StoredManifest>();
   const tagFlights = createSingleFlight<StoredManifest | undefined>();
   const memory = new ManifestMemory(manifestMemoryBytes);
@@ -123,21 +131,41 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
   }
 
   /** GET by digest (the client checks the bytes hash to it), then store byte for byte. */
-  function fetchByDigest(upstream: UpstreamRegistry, repository: string, digest: string) {
+  function fetchByDigest(
+    upstream: UpstreamRegistry,
+    repository: string,
+    digest: string,
+    deadlineAt?: number,
+  ) {
     return digestFlights.run(
       digest,
       async () => {
         metrics.cacheMiss("manifest");
-        const fetched = await upstream.request("get-manifest", (client) =>
-          client.getManifest(repository, digest, { signal }),
+        const fetched = await upstream.request(
+          "get-manifest",
+          (client, signal) => client.getManifest(repository, digest, { signal }),
+          deadlineAt === undefined ? {} : { deadlineAt },
         );
         metrics.bytesFromUpstream(upstream.name, fetched.bytes.byteLength);
-        await blobStore.put(digest, Readable.from([fetched.bytes]), { expectedSize: fetched.size });
+        const manifest = { digest, mediaType: fetched.mediaType, bytes: fetched.bytes };
+        try {
+          await blobStore.put(digest, Readable.from([fetched.bytes]), {
+            expectedSize: fetched.size,
+          });
+        } catch (error) {
+          if (!isStorageFull(error)) throw error;
+          // The client still gets the verified manifest; the next request asks upstream again.
+          metrics.blobNotStored(upstream.name, "storage-full");
+          logger.warn(
+            { upstream: upstream.name, repository, digest },
+            "the disk is full: serving a manifest without storing it",
+          );
+          return manifest;
+        }
         await record("manifest media type", () =>
           records.putManifestMediaType(digest, fetched.mediaType),
         );
         logger.debug({ upstream: upstream.name, repository, digest }, "manifest cached");
-        const manifest = { digest, mediaType: fetched.mediaType, bytes: fetched.bytes };
         memory.remember(manifest);
         return manifest;
       },
@@ -162,16 +190,25 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
     }
   }
 
-  async function resolveTag(upstream: UpstreamRegistry, repository: string, tag: string) {
-    const known = await records.getTag(upstream.name, repository, tag);
+  async function resolveTag(
+    upstream: UpstreamRegistry,
+    repository: string,
+    tag: string,
+    known: TagRecord | undefined,
+  ) {
     let manifest: StoredManifest | undefined;
     try {
-      const head = await upstream.request("head-manifest", (client) =>
-        client.headManifest(repository, tag, { signal }),
+      // One deadline for the HEAD and the GET: the client waits for both.
+      const deadlineAt = upstream.deadline();
+      const head = await upstream.request(
+        "head-manifest",
+        (client, signal) => client.headManifest(repository, tag, { signal }),
+        { deadlineAt },
       );
       manifest = await readStored(head.digest);
-      if (manifest === undefined) manifest = await fetchByDigest(upstream, repository, head.digest);
-      else metrics.cacheHit("manifest");
+      if (manifest === undefined) {
+        manifest = await fetchByDigest(upstream, repository, head.digest, deadlineAt);
+      } else metrics.cacheHit("manifest");
     } catch (error) {
       const kind = classifyUpstreamError(error);
       if (kind === "not-found") return undefined;
@@ -220,21 +257,39 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
   }
 
   async function resolveByTag(upstream: UpstreamRegistry, repository: string, tag: string) {
-    if (deps.tagFreshnessMs > 0) {
-      const known = await records.getTag(upstream.name, repository, tag);
-      if (known !== undefined && clock.now() - known.fetchedAt < deps.tagFreshnessMs) {
-        const fresh = await readStored(known.digest);
-        if (fresh !== undefined) {
-          metrics.cacheHit("manifest");
-          return fresh;
-        }
-      }
+    const known = await records.getTag(upstream.name, repository, tag);
+    const cached = known === undefined ? undefined : await readStored(known.digest);
+    if (
+      cached !== undefined &&
+      deps.tagFreshnessMs > 0 &&
+      clock.now() - (known?.fetchedAt ?? 0) < deps.tagFreshnessMs
+    ) {
+      metrics.cacheHit("manifest");
+      return cached;
     }
-    return tagFlights.run(
+    const resolution = tagFlights.run(
       `${upstream.name}/${repository}:${tag}`,
-      () => resolveTag(upstream, repository, tag),
+      () => resolveTag(upstream, repository, tag, known),
       () => metrics.coalescedWaiter("manifest"),
     );
+    if (cached === undefined) return resolution;
+    // The cache can answer: upstream gets staleAfterMs to confirm or move the tag.
+    const answer = await firstWithin(resolution, deps.staleAfterMs);
+    if (answer.settled) return answer.value;
+    resolution.catch(() => {}); // it goes on, and updates the record when upstream answers
+    metrics.servedStale(upstream.name, "tag");
+    logger.warn(
+      {
+        upstream: upstream.name,
+        repository,
+        tag,
+        digest: cached.digest,
+        waitedMs: deps.staleAfterMs,
+        resolvedAt: known?.fetchedAt,
+      },
+      "upstream slow: serving the tag's last known digest",
+    );
+    return cached;
   }
 
   return { byDigest, byTag };

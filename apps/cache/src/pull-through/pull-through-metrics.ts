@@ -29,8 +29,13 @@ export interface PullThroughMetrics {
   upstreamError(upstream: string, kind: UpstreamErrorKind): void;
   /** Seconds from sending an upstream request to its answer (headers; whole body for manifests). */
   upstreamLatency(upstream: string, operation: UpstreamOperation, seconds: number): void;
-  /** A tag, tag list or referrers list answered from the cache because upstream failed. */
+  /** A tag, tag list or referrers list answered from the cache because upstream failed or was slow. */
   servedStale(upstream: string, kind: "tag" | "tag-list" | "referrers"): void;
+  /**
+   * Content served without being stored: `no-space` (streamed through: no room even after
+   * eviction), `storage-full` (the disk filled up while it was written).
+   */
+  blobNotStored(upstream: string, reason: "no-space" | "storage-full"): void;
 }
 
 export const noopPullThroughMetrics: PullThroughMetrics = {
@@ -42,4 +47,5 @@ export const noopPullThroughMetrics: PullThroughMetrics = {
   upstreamError() {},
   upstreamLatency() {},
   servedStale() {},
+  blobNotStored() {},
 };

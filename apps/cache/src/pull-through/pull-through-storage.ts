@@ -8,9 +8,14 @@ import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { BlobStore } from "@regmirror/blob-store";
 import type { RegistryStorage } from "@regmirror/oci-distribution";
-import type { EffectiveUpstream } from "@regmirror/schemas";
+import {
+  cacheConfigDefaults,
+  type EffectiveUpstream,
+  type UpstreamBounds,
+} from "@regmirror/schemas";
 import { createBlobSource } from "./blob-source.js";
 import { createCacheRecords } from "./cache-records.js";
+import type { UpstreamEndpointHealth } from "./circuit-breaker.js";
 import { createManifestResolver } from "./manifest-resolver.js";
 import { PullThroughError } from "./pull-through-errors.js";
 import {
@@ -23,6 +28,7 @@ import {
 import { noopPullThroughMetrics, type PullThroughMetrics } from "./pull-through-metrics.js";
 import { createReferrersLister } from "./referrers-lister.js";
 import { createRegistryRouter, type RegistryRouter } from "./registry-router.js";
+import { createSpoolSpace } from "./spool-space.js";
 import { createTagLister } from "./tag-lister.js";
 import {
   connectUpstream,
@@ -44,6 +50,8 @@ export interface PullThroughStorageOptions {
   clock?: PullThroughClock;
   /** Timeouts and retries of the upstream clients. */
   upstreamClient?: UpstreamClientOptions;
+  /** How long clients wait for upstream, and the circuit breakers; default: the config's defaults. */
+  upstreamBounds?: UpstreamBounds;
   /** Largest manifest accepted from upstream and read from the store. Default 4 MiB. */
   maxManifestBytes?: number;
 }
@@ -52,9 +60,20 @@ export interface PullThroughStorage extends RegistryStorage {
   readonly readOnly: true;
   /** For `withNamespaceQuery`: which registry hosts this cache serves. */
   readonly router: RegistryRouter<UpstreamRegistry>;
+  /** Each upstream endpoint's circuit: state, last error, latency (for metrics and status). */
+  upstreamHealth(): UpstreamEndpointHealth[];
   /** Stops the downloads under way and closes the upstream connections (not the blob store). */
   close(): Promise<void>;
 }
+
+const defaultUpstreamBounds: UpstreamBounds = {
+  staleAfterMs: cacheConfigDefaults.staleAfterMs,
+  uncachedMs: cacheConfigDefaults.uncachedMs,
+  circuitBreaker: {
+    failures: cacheConfigDefaults.circuitBreakerFailures,
+    openForMs: cacheConfigDefaults.circuitBreakerOpenForMs,
+  },
+};
 
 const defaultMaxManifestBytes = 4 * 1024 * 1024;
 
@@ -81,11 +100,23 @@ export async function createPullThroughStorage(
     );
   }
   await prepareSpoolDirectory(options.spoolDirectory, logger);
+  const bounds = options.upstreamBounds ?? defaultUpstreamBounds;
+  const maxManifestBytes = options.maxManifestBytes ?? defaultMaxManifestBytes;
+  const lifetime = new AbortController();
+  const { signal } = lifetime;
   const upstreams: UpstreamRegistry[] = [];
   try {
     for (const upstream of options.upstreams) {
       upstreams.push(
-        await connectUpstream(upstream, { logger, metrics, client: options.upstreamClient ?? {} }),
+        await connectUpstream(upstream, {
+          logger,
+          metrics,
+          client: { maximumManifestBytes: maxManifestBytes, ...options.upstreamClient },
+          bounds: { answerWithinMs: bounds.uncachedMs, circuitBreaker: bounds.circuitBreaker },
+          // Deadlines and circuit periods run on real time, whatever clock tags are judged by.
+          clock: systemPullThroughClock,
+          signal,
+        }),
       );
     }
   } catch (error) {
@@ -94,10 +125,7 @@ export async function createPullThroughStorage(
   }
   const router = createRegistryRouter({ upstreams, defaultUpstream: options.defaultUpstream });
   const byName = new Map(upstreams.map((upstream) => [upstream.name, upstream]));
-  const lifetime = new AbortController();
-  const { signal } = lifetime;
   const records = createCacheRecords(options.blobStore.metadata);
-  const maxManifestBytes = options.maxManifestBytes ?? defaultMaxManifestBytes;
   const manifests = createManifestResolver({
     blobStore: options.blobStore,
     records,
@@ -105,18 +133,18 @@ export async function createPullThroughStorage(
     metrics,
     clock,
     tagFreshnessMs: options.tagFreshnessMs,
+    staleAfterMs: bounds.staleAfterMs,
     maxManifestBytes,
-    signal,
   });
   const blobs = createBlobSource({
     blobStore: options.blobStore,
     spoolDirectory: options.spoolDirectory,
+    space: createSpoolSpace({ directory: options.spoolDirectory, blobStore: options.blobStore }),
     logger,
     metrics,
-    signal,
   });
-  const tags = createTagLister({ records, logger, metrics, signal });
-  const referrers = createReferrersLister({ records, logger, metrics, signal });
+  const tags = createTagLister({ records, logger, metrics, staleAfterMs: bounds.staleAfterMs });
+  const referrers = createReferrersLister({ records, logger, metrics });
 
   return {
     readOnly: true,
@@ -159,6 +187,8 @@ export async function createPullThroughStorage(
       }
       return names;
     },
+
+    upstreamHealth: () => upstreams.flatMap((upstream) => upstream.health()),
 
     async close() {
       lifetime.abort();

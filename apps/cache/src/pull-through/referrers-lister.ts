@@ -34,7 +34,6 @@ export function createReferrersLister(deps: {
   records: CacheRecords;
   logger: PullThroughLogger;
   metrics: PullThroughMetrics;
-  signal: AbortSignal;
 }): ReferrersLister {
   const { records, logger, metrics } = deps;
 
@@ -55,11 +54,8 @@ export function createReferrersLister(deps: {
     async list(upstream, repository, subject) {
       let record: ReferrersRecord;
       try {
-        const manifests = await upstream.request("list-referrers", (client) =>
-          client.listReferrers(repository, subject, {
-            tagSchemaFallback: false,
-            signal: deps.signal,
-          }),
+        const manifests = await upstream.request("list-referrers", (client, signal) =>
+          client.listReferrers(repository, subject, { tagSchemaFallback: false, signal }),
         );
         record = { api: true, manifests };
       } catch (error) {

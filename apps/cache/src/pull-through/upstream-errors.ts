@@ -1,7 +1,8 @@
 /**
  * What went wrong upstream, in the few kinds the cache acts on: an unavailable upstream
- * (network, timeout, TLS, 5xx, 429) lets a tag resolve to its last known digest and moves on to
- * the next endpoint; a definite answer (404, 401/403, bad content) does neither.
+ * (network, timeout, TLS, 5xx, 429, an endpoint whose circuit is open) lets a tag resolve to its
+ * last known digest and moves on to the next endpoint; a definite answer (404, 401/403, bad or
+ * oversized content) does neither.
  */
 import { isBlobStoreError } from "@regmirror/blob-store";
 import {
@@ -20,8 +21,26 @@ export type UpstreamErrorKind =
   | "not-found"
   | "denied"
   | "invalid-content"
+  | "too-large"
+  | "circuit-open"
   | "aborted"
   | "other";
+
+/**
+ * The cache gave up on an upstream without its answer: no endpoint answered within the bound
+ * for content the cache lacks (`timeout`), or every endpoint is marked down (`circuit-open`).
+ */
+export class UpstreamUnavailableError extends Error {
+  override readonly name = "UpstreamUnavailableError";
+  constructor(
+    readonly kind: "timeout" | "circuit-open",
+    message: string,
+    /** For circuit-open: seconds until an endpoint is tried again. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
 
 const unavailableKinds: ReadonlySet<UpstreamErrorKind> = new Set([
   "network",
@@ -29,9 +48,11 @@ const unavailableKinds: ReadonlySet<UpstreamErrorKind> = new Set([
   "tls",
   "server-error",
   "rate-limited",
+  "circuit-open",
 ]);
 
 export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
+  if (error instanceof UpstreamUnavailableError) return error.kind;
   if (isRegistryClientError(error)) {
     switch (error.code) {
       case "CONNECTION_FAILED":
@@ -45,8 +66,9 @@ export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
       case "TOKEN_REQUEST_FAILED":
       case "AUTH_SCHEME_UNSUPPORTED":
         return "denied";
-      case "INVALID_RESPONSE":
       case "MANIFEST_TOO_LARGE":
+        return "too-large";
+      case "INVALID_RESPONSE":
       case "REDIRECT_INVALID":
         return "invalid-content";
       default:
@@ -80,6 +102,13 @@ export function toClientError(
   upstream: string,
   notFoundCode: RegistryErrorCode,
 ): Error {
+  if (isStorageFull(error)) {
+    return new RegistryError("UNAVAILABLE", {
+      status: 507,
+      message: "the cache's storage is full: it could not keep this content for its clients",
+      detail: { reason: "storage-full" },
+    });
+  }
   if (isBlobStoreError(error)) return error;
   const kind = classifyUpstreamError(error);
   switch (kind) {
@@ -98,6 +127,26 @@ export function toClientError(
         ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
       });
     }
+    case "too-large":
+      return new RegistryError("UNAVAILABLE", {
+        message: `upstream registry ${upstream} sent a manifest larger than the cache accepts; it was refused without reading it all, and nothing was stored`,
+        detail: { upstream, reason: kind },
+      });
+    case "circuit-open":
+    case "timeout":
+      if (error instanceof UpstreamUnavailableError) {
+        return new RegistryError("UNAVAILABLE", {
+          message: `upstream registry ${upstream} is unavailable (${error.message}) and the content is not cached`,
+          detail: { upstream, reason: kind },
+          ...(error.retryAfterSeconds === undefined
+            ? {}
+            : { retryAfterSeconds: error.retryAfterSeconds }),
+        });
+      }
+      return new RegistryError("UNAVAILABLE", {
+        message: `upstream registry ${upstream} is unavailable (${kind}) and the content is not cached`,
+        detail: { upstream, reason: kind },
+      });
     case "invalid-content":
       return new RegistryError("UNAVAILABLE", {
         message: `upstream registry ${upstream} sent content that failed verification; nothing was stored`,
@@ -109,4 +158,10 @@ export function toClientError(
         detail: { upstream, reason: kind },
       });
   }
+}
+
+/** The store's disk (or the spool's) is full: ENOSPC, EDQUOT or the store's StorageFullError. */
+export function isStorageFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "BLOB_STORE_STORAGE_FULL" || code === "ENOSPC" || code === "EDQUOT";
 }

@@ -1,7 +1,9 @@
 /**
  * One configured upstream registry: a registry client per endpoint (credentials, Docker config,
  * CA bundle), tried in order. An endpoint that is unavailable (network, timeout, TLS, 5xx, 429)
- * passes the request on to the next; a definite answer (404, 401/403) is final.
+ * passes the request on to the next; a definite answer (404, 401/403) is final. Each endpoint
+ * has a circuit breaker, and a request waits at most until its deadline for an answer
+ * (docs/adr/0016-upstream-bounds-and-circuit-breaker.md).
  */
 import { readFile } from "node:fs/promises";
 import {
@@ -11,28 +13,60 @@ import {
   type RetryOptions,
 } from "@regmirror/oci-distribution";
 import type { EffectiveUpstream } from "@regmirror/schemas";
+import { CircuitBreaker, type UpstreamEndpointHealth } from "./circuit-breaker.js";
 import { PullThroughError } from "./pull-through-errors.js";
-import { describeError, type PullThroughLogger } from "./pull-through-logger.js";
+import {
+  describeError,
+  type PullThroughClock,
+  type PullThroughLogger,
+} from "./pull-through-logger.js";
 import type { PullThroughMetrics, UpstreamOperation } from "./pull-through-metrics.js";
 import { servesDockerHub } from "./registry-router.js";
-import { classifyUpstreamError, isUnavailable } from "./upstream-errors.js";
+import {
+  classifyUpstreamError,
+  isUnavailable,
+  UpstreamUnavailableError,
+} from "./upstream-errors.js";
 
 export interface UpstreamClientOptions {
   /** Longest wait for response headers and longest silence inside a body. Default 30 s. */
   timeoutMs?: number;
   /** Retries of one endpoint before the next is tried (blob downloads resume with Range). */
   retry?: RetryOptions;
+  /** Largest manifest accepted from upstream (larger: refused before it is read). */
+  maximumManifestBytes?: number;
+}
+
+/** How long a request waits for upstream, and when an endpoint counts as down. */
+export interface UpstreamBoundsOptions {
+  /** The longest a request waits for an answer (headers), over every endpoint and retry. */
+  answerWithinMs: number;
+  circuitBreaker: { failures: number; openForMs: number };
+}
+
+export interface UpstreamRequestOptions {
+  /** When to give up waiting for an answer (`clock.now()` time); default: now + answerWithinMs. */
+  deadlineAt?: number;
 }
 
 export interface UpstreamRegistry {
   readonly name: string;
   readonly hosts: readonly string[];
   readonly isDockerHub: boolean;
-  /** Runs `call` against each endpoint in turn until one is not unavailable. */
+  /**
+   * Runs `call` against each endpoint whose circuit is not open, in turn, until one is not
+   * unavailable. `call` must pass `signal` to the client: it fires at the deadline (while no
+   * answer has come) and when the storage closes.
+   */
   request<T>(
     operation: UpstreamOperation,
-    call: (client: RegistryClient) => Promise<T>,
+    call: (client: RegistryClient, signal: AbortSignal) => Promise<T>,
+    options?: UpstreamRequestOptions,
   ): Promise<T>;
+  /** A deadline for a request starting now, to share between requests one client waits for. */
+  deadline(): number;
+  /** The circuit of each endpoint, in order. */
+  health(): UpstreamEndpointHealth[];
   close(): Promise<void>;
 }
 
@@ -54,9 +88,17 @@ async function readCaBundles(upstream: EffectiveUpstream): Promise<string[]> {
 
 export async function connectUpstream(
   upstream: EffectiveUpstream,
-  deps: { logger: PullThroughLogger; metrics: PullThroughMetrics; client: UpstreamClientOptions },
+  deps: {
+    logger: PullThroughLogger;
+    metrics: PullThroughMetrics;
+    client: UpstreamClientOptions;
+    bounds: UpstreamBoundsOptions;
+    clock: PullThroughClock;
+    /** Aborted when the storage closes. */
+    signal: AbortSignal;
+  },
 ): Promise<UpstreamRegistry> {
-  const { logger, metrics } = deps;
+  const { logger, metrics, bounds, clock } = deps;
   if (upstream.endpoints.length === 0) {
     throw new PullThroughError("INVALID_OPTIONS", `upstream ${upstream.name} has no endpoints`);
   }
@@ -71,6 +113,9 @@ export async function connectUpstream(
     const options: RegistryClientOptions = { registry: endpoint, logger: clientLogger };
     if (deps.client.timeoutMs !== undefined) options.timeoutMs = deps.client.timeoutMs;
     if (deps.client.retry !== undefined) options.retry = deps.client.retry;
+    if (deps.client.maximumManifestBytes !== undefined) {
+      options.maximumManifestBytes = deps.client.maximumManifestBytes;
+    }
     if (cas.length > 0) options.ca = cas;
     const { credentials } = upstream;
     if (credentials.kind === "basic") {
@@ -84,21 +129,80 @@ export async function connectUpstream(
     return createRegistryClient(options);
   });
 
+  const breakers = upstream.endpoints.map(
+    (endpoint, index) =>
+      new CircuitBreaker({
+        upstream: upstream.name,
+        endpoint,
+        failures: bounds.circuitBreaker.failures,
+        openForMs: bounds.circuitBreaker.openForMs,
+        clock,
+        onOpen: (health) =>
+          logger.warn(
+            {
+              upstream: upstream.name,
+              endpoint: index,
+              url: endpoint,
+              failures: health.consecutiveFailures,
+              kind: health.lastError?.kind,
+              error: health.lastError?.message,
+              retryInMs: bounds.circuitBreaker.openForMs,
+            },
+            "upstream endpoint down: circuit opened, requests skip it until a probe succeeds",
+          ),
+        onClose: (_health, downForMs) =>
+          logger.info(
+            { upstream: upstream.name, endpoint: index, url: endpoint, downForMs },
+            "upstream endpoint answers again: circuit closed",
+          ),
+      }),
+  );
+
+  /** The error of a request no endpoint was asked for: every circuit is open. */
+  function allOpen(): UpstreamUnavailableError {
+    const retryAt = Math.min(...breakers.map((breaker) => breaker.health().retryAt ?? clock.now()));
+    const seconds = Math.max(1, Math.ceil((retryAt - clock.now()) / 1000));
+    const last = breakers[0]?.health().lastError;
+    return new UpstreamUnavailableError(
+      "circuit-open",
+      `marked down after repeated failures${last ? `, last: ${last.kind}` : ""}; tried again in ${seconds} s`,
+      seconds,
+    );
+  }
+
   return {
     name: upstream.name,
     hosts: upstream.hosts,
     isDockerHub: servesDockerHub(upstream),
 
-    async request(operation, call) {
+    async request(operation, call, options = {}) {
+      const deadlineAt = options.deadlineAt ?? clock.now() + bounds.answerWithinMs;
+      const windowSeconds = Math.round((deadlineAt - clock.now()) / 100) / 10;
       let lastError: unknown;
       for (const [index, client] of clients.entries()) {
+        const permit = breakers[index]?.tryAcquire();
+        if (permit === undefined) continue;
+        const waitMs = deadlineAt - clock.now();
+        const deadline = new AbortController();
+        const timer = setTimeout(() => deadline.abort(), Math.max(0, waitMs));
         const started = performance.now();
         try {
-          const result = await call(client);
-          metrics.upstreamLatency(upstream.name, operation, (performance.now() - started) / 1000);
+          const result = await call(client, AbortSignal.any([deps.signal, deadline.signal]));
+          const seconds = (performance.now() - started) / 1000;
+          permit.answered(seconds * 1000);
+          metrics.upstreamLatency(upstream.name, operation, seconds);
           return result;
-        } catch (error) {
+        } catch (thrown) {
+          const error =
+            deadline.signal.aborted && !deps.signal.aborted
+              ? new UpstreamUnavailableError("timeout", `no answer within ${windowSeconds} s`)
+              : thrown;
           const kind = classifyUpstreamError(error);
+          // A rate limit is an answer: the endpoint is up, it asks for patience.
+          if (kind === "aborted") permit.abandoned();
+          else if (isUnavailable(kind) && kind !== "rate-limited") {
+            permit.failed(kind, describeError(error));
+          } else permit.answered(performance.now() - started);
           if (kind !== "not-found" && kind !== "aborted") {
             metrics.upstreamLatency(upstream.name, operation, (performance.now() - started) / 1000);
             metrics.upstreamError(upstream.name, kind);
@@ -116,10 +220,17 @@ export async function connectUpstream(
             },
             hasNext ? "upstream endpoint unavailable, trying the next one" : "upstream unavailable",
           );
+          // Past the deadline no other endpoint gets a chance.
+          if (deadline.signal.aborted) break;
+        } finally {
+          clearTimeout(timer);
         }
       }
-      throw lastError;
+      throw lastError ?? allOpen();
     },
+
+    deadline: () => clock.now() + bounds.answerWithinMs,
+    health: () => breakers.map((breaker) => breaker.health()),
 
     async close() {
       await Promise.allSettled(clients.map((client) => client.close()));

@@ -1,5 +1,6 @@
 // `regmirror-cache warm` (the production bundle) prefetches every platform of an image into the
-// store; a cache started afterwards on that store serves the image with the upstream stopped.
+// store; a cache started afterwards on that store serves the image with the upstream stopped,
+// and a warm while that cache runs is refused (one process owns a filesystem store).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -113,5 +114,16 @@ test("after warm, the cache serves every platform with the upstream stopped", as
     tlsVerify: false,
   });
   expect(pulled.digest).toBe(image.digest);
+
+  // One process owns a filesystem store: warm while serve runs is refused, naming the holder.
+  const refused = await runBundle(
+    bundle,
+    ["warm", "--config", configFile, `${upstream.host}/team/warm:${image.tag}`],
+    directory,
+  );
+  expect(refused.exitCode).toBe(1);
+  expect(refused.stderr).toContain(
+    `regmirror-cache warm: cannot open the store: the store ${join(directory, "data")} is in use by regmirror-cache serve (pid `,
+  );
   expect(await cache.stop()).toBe(0);
 });

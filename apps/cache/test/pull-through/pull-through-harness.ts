@@ -51,6 +51,7 @@ export function countingMetrics(): CountingMetrics {
     upstreamError: (_upstream, kind) => add(`upstreamError:${kind}`),
     upstreamLatency: (_upstream, operation) => add(`upstreamLatency:${operation}`),
     servedStale: (_upstream, kind) => add(`servedStale:${kind}`),
+    blobNotStored: (_upstream, reason) => add(`blobNotStored:${reason}`),
   };
 }
 

@@ -92,10 +92,15 @@ describe("createNodeAgent", () => {
     await writeConfigMapVolume(stateDirectory, {
       "node-state.json": desiredState("https://mirror-b.example:5443", caPem),
     });
-    await waitFor("the agent to apply mirror-b", async () =>
-      (await hostsTomlOf(root)).includes("mirror-b.example") ? true : undefined,
+    // The status describes a finished apply, and the files change while an apply runs: wait
+    // for the status (a second apply that changed something; with a 10-minute resync only the
+    // watch can have started it), not for the files, which can be ahead of it. The swap may
+    // wake the watch twice, so the last apply can be an "unchanged" one after it.
+    const applied = await waitFor("a second apply that changed the node", async () =>
+      agent.status().appliesByResult.changed >= 2 ? agent.status().lastApply : undefined,
     );
-    expect(agent.status().lastApply).toMatchObject({ result: "changed", trigger: "watch" });
+    expect(applied.trigger).toBe("watch");
+    expect(await hostsTomlOf(root)).toContain('[host."https://mirror-b.example:5443"]');
   });
 
   it("applies a state file that is replaced by rename, and keeps the files when the new state is invalid", async () => {

@@ -83,12 +83,15 @@ export function createNodeAgent(dependencies: NodeAgentDependencies): NodeAgent 
 
   async function applyOnce(trigger: string): Promise<LastApply> {
     const { outcome, digest } = await readAndApply(trigger);
-    // Both together: while an apply runs, readiness still judges the previous one.
+    const managedFiles =
+      (await applier.managedFiles().catch(() => undefined))?.length ?? status.managedFiles;
+    // Everything about this apply changes at once, with no await in between: whoever sees the
+    // new status also sees its file count, its counters and its log line. (While an apply runs,
+    // the files change before the status does, and readiness still judges the previous one.)
     status.lastApply = outcome;
     appliedDigest = digest;
     status.appliesByResult[outcome.result] += 1;
-    status.managedFiles =
-      (await applier.managedFiles().catch(() => undefined))?.length ?? status.managedFiles;
+    status.managedFiles = managedFiles;
     const fields = {
       trigger,
       result: outcome.result,

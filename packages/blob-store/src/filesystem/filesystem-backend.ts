@@ -1,13 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { createWriteStream, type Dirent } from "node:fs";
-import { link, lstat, open, readdir, rm, unlink } from "node:fs/promises";
+import { createReadStream, createWriteStream, type Dirent } from "node:fs";
+import { link, lstat, open, readdir, rm, statfs, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { BlobBackend, StoredBlob } from "../blob-backend.js";
 import { resolveRange } from "../blob-backend.js";
 import { emptyReader, fileRangeReader } from "../blob-reader.js";
 import type { Logger } from "../blob-store.js";
 import { isDigest, type ParsedDigest } from "../digest.js";
+import { SizeMismatchError } from "../errors.js";
 import { VerifyingStream } from "../verifying-stream.js";
 import {
   errorCode,
@@ -16,12 +18,14 @@ import {
   mapFilesystemError,
 } from "./durable-file.js";
 import { createFilesystemMetadata } from "./filesystem-metadata.js";
+import { acquireStoreLock, type StoreLockOptions } from "./store-lock.js";
 
 /**
  * Layout under the root directory:
  *   blobs/<algorithm>/<first two hex digits>/<hex>   committed, verified blobs
  *   metadata/<key segments>.v                          small records
  *   tmp/                                               writes in progress (emptied at start-up)
+ *   lock                                               names the process that owns the store
  */
 export interface FilesystemLayout {
   blobs: string;
@@ -42,27 +46,42 @@ function blobPath(layout: FilesystemLayout, digest: ParsedDigest): string {
 }
 
 /**
- * Opens the filesystem backend. Start-up recovery removes what a crashed process left in
- * tmp/: a write is only ever visible once it is complete, so nothing else needs repair.
- * One process owns a root directory at a time.
+ * Opens the filesystem backend. One process owns a root directory at a time: it takes the
+ * store's lock first (store-lock.ts). Start-up recovery then removes what a crashed process left
+ * in tmp/: a write is only ever visible once it is complete, so nothing else needs repair.
  */
 export async function openFilesystemBackend(
   rootDirectory: string,
   logger: Logger,
+  lockOptions: StoreLockOptions,
 ): Promise<BlobBackend> {
   const layout = filesystemLayout(rootDirectory);
-  await makeDirectoryDurably(layout.blobs);
-  await makeDirectoryDurably(layout.metadata);
-  await makeDirectoryDurably(layout.temporary);
-  const leftovers = await readdir(layout.temporary);
-  for (const name of leftovers) {
-    await rm(join(layout.temporary, name), { recursive: true, force: true });
+  await makeDirectoryDurably(rootDirectory);
+  const lock = await acquireStoreLock(rootDirectory, lockOptions);
+  try {
+    await makeDirectoryDurably(layout.blobs);
+    await makeDirectoryDurably(layout.metadata);
+    await makeDirectoryDurably(layout.temporary);
+    await removeLeftovers(layout, rootDirectory, logger);
+  } catch (error) {
+    await lock.release();
+    throw error;
   }
-  if (leftovers.length > 0) {
-    logger.info(
-      { rootDirectory, removed: leftovers.length },
-      "removed unfinished writes of an earlier run",
-    );
+
+  /** Gives a verified file its final name; false when the blob was there already. */
+  async function commit(path: string, digest: ParsedDigest): Promise<boolean> {
+    const finalPath = blobPath(layout, digest);
+    await makeDirectoryDurably(dirname(finalPath));
+    // link() fails when the blob is already there: the first writer wins and no second
+    // copy replaces it under a reader's feet.
+    try {
+      await link(path, finalPath);
+    } catch (error) {
+      if (errorCode(error) !== "EEXIST") throw error;
+      return false;
+    }
+    await fsyncDirectory(dirname(finalPath));
+    return true;
   }
 
   async function write(
@@ -70,7 +89,6 @@ export async function openFilesystemBackend(
     source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
     expectedSize: number | undefined,
   ): Promise<{ size: number; created: boolean }> {
-    const finalPath = blobPath(layout, digest);
     const temporaryPath = join(layout.temporary, `${digest.hex.slice(0, 12)}-${randomUUID()}`);
     const verifier = new VerifyingStream(digest, expectedSize);
     try {
@@ -80,22 +98,46 @@ export async function openFilesystemBackend(
         verifier,
         createWriteStream(temporaryPath, { flags: "wx", flush: true, highWaterMark: 1024 * 1024 }),
       );
-      await makeDirectoryDurably(dirname(finalPath));
-      // link() fails when the blob is already there: the first writer wins and no second
-      // copy replaces it under a reader's feet.
-      let created = true;
-      try {
-        await link(temporaryPath, finalPath);
-      } catch (error) {
-        if (errorCode(error) !== "EEXIST") throw error;
-        created = false;
-      }
-      if (created) await fsyncDirectory(dirname(finalPath));
-      return { size: verifier.size, created };
+      return { size: verifier.size, created: await commit(temporaryPath, digest) };
     } catch (error) {
       throw mapFilesystemError(error, rootDirectory);
     } finally {
       await rm(temporaryPath, { force: true });
+    }
+  }
+
+  /** Verifies a file where it is and links it into the store: no second copy of the bytes. */
+  async function writeFile(
+    digest: ParsedDigest,
+    path: string,
+    expectedSize: number | undefined,
+  ): Promise<{ size: number; created: boolean }> {
+    const handle = await open(path, "r");
+    let size: number;
+    try {
+      size = (await handle.stat()).size;
+      if (expectedSize !== undefined && size !== expectedSize) {
+        throw new SizeMismatchError(digest.digest, expectedSize, size);
+      }
+      const verifier = new VerifyingStream(digest, size);
+      await pipeline(
+        handle.createReadStream({ autoClose: false, start: 0, highWaterMark: 1024 * 1024 }),
+        verifier,
+        new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+      );
+      // The bytes must be on disk before the blob gets its name.
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      return { size, created: await commit(path, digest) };
+    } catch (error) {
+      // Another filesystem, or one without hard links: copy it like any other source.
+      if (errorCode(error) === "EXDEV" || errorCode(error) === "EPERM") {
+        return write(digest, createReadStream(path), size);
+      }
+      throw mapFilesystemError(error, rootDirectory);
     }
   }
 
@@ -152,6 +194,11 @@ export async function openFilesystemBackend(
       }
     },
     write,
+    writeFile,
+    async freeBytes() {
+      const stats = await statfs(rootDirectory);
+      return stats.bavail * stats.bsize;
+    },
     async delete(digest) {
       try {
         await unlink(blobPath(layout, digest));
@@ -163,7 +210,7 @@ export async function openFilesystemBackend(
     },
     listBlobs,
     metadata: createFilesystemMetadata(layout.metadata, layout.temporary),
-    async close() {},
+    close: () => lock.release(),
   };
 }
 
@@ -173,5 +220,23 @@ async function readDirectory(directory: string): Promise<Dirent[]> {
   } catch (error) {
     if (errorCode(error) === "ENOENT") return [];
     throw error;
+  }
+}
+
+/** What a crashed process left in tmp/: never visible, never needed. */
+async function removeLeftovers(
+  layout: FilesystemLayout,
+  rootDirectory: string,
+  logger: Logger,
+): Promise<void> {
+  const leftovers = await readdir(layout.temporary);
+  for (const name of leftovers) {
+    await rm(join(layout.temporary, name), { recursive: true, force: true });
+  }
+  if (leftovers.length > 0) {
+    logger.info(
+      { rootDirectory, removed: leftovers.length },
+      "removed unfinished writes of an earlier run",
+    );
   }
 }

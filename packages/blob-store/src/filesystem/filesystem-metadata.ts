@@ -4,8 +4,9 @@ import type { MetadataStore } from "../blob-store.js";
 import { InvalidMetadataKeyError } from "../errors.js";
 import {
   checkMetadataPrefix,
-  decodeKeySegment,
-  encodeKeySegment,
+  decodeKeyComponents,
+  encodeKeySegments,
+  encodeMetadataPrefix,
   leafSuffix,
   metadataKeySegments,
 } from "../metadata-key.js";
@@ -17,13 +18,18 @@ export function createFilesystemMetadata(
   temporaryDirectory: string,
 ): MetadataStore {
   function pathOf(key: string): string {
-    // metadataKeySegments refuses segments too long for a file name once encoded.
-    const encoded = metadataKeySegments(key).map(encodeKeySegment);
+    // A segment too long for one file name is stored as several (see metadata-key.ts).
+    const encoded = encodeKeySegments(metadataKeySegments(key));
     const leaf = encoded.pop() as string;
     return join(directory, ...encoded, `${leaf}${leafSuffix}`);
   }
 
-  async function* walk(relative: string[], prefix: string): AsyncGenerator<string> {
+  /** Keys under the directory `relative` (encoded path components) that start with `prefix`. */
+  async function* walk(
+    relative: string[],
+    prefix: string,
+    encodedPrefix: string,
+  ): AsyncGenerator<string> {
     let entries: import("node:fs").Dirent[];
     try {
       entries = await readdir(join(directory, ...relative), { withFileTypes: true });
@@ -33,15 +39,15 @@ export function createFilesystemMetadata(
     }
     for (const entry of entries) {
       if (entry.isDirectory()) {
-        const key = [...relative, entry.name].map(decodeKeySegment).join("/");
-        // Only descend where a matching key can live.
-        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) {
-          yield* walk([...relative, entry.name], prefix);
+        // Only descend where a matching key can live (encoding keeps prefixes).
+        const below = `${[...relative, entry.name].join("/")}/`;
+        if (below.startsWith(encodedPrefix) || encodedPrefix.startsWith(below)) {
+          yield* walk([...relative, entry.name], prefix, encodedPrefix);
         }
       } else if (entry.isFile() && entry.name.endsWith(leafSuffix)) {
         const name = entry.name.slice(0, -leafSuffix.length);
-        const key = [...relative, name].map(decodeKeySegment).join("/");
-        if (key.startsWith(prefix)) yield key;
+        const key = decodeKeyComponents([...relative, name]);
+        if (key?.startsWith(prefix)) yield key;
       }
     }
   }
@@ -75,10 +81,8 @@ export function createFilesystemMetadata(
       checkMetadataPrefix(prefix);
       // Start at the deepest directory that the complete segments of the prefix name.
       const complete = prefix.split("/").slice(0, -1);
-      const start = complete.some((segment) => segment === "")
-        ? []
-        : complete.map(encodeKeySegment);
-      yield* walk(start, prefix);
+      const start = complete.some((segment) => segment === "") ? [] : encodeKeySegments(complete);
+      yield* walk(start, prefix, encodeMetadataPrefix(prefix));
     },
   };
 }

@@ -11,10 +11,22 @@ import { InvalidMetadataKeyError } from "../errors.js";
 import { decodeMetadataKey, encodeMetadataKey, encodeMetadataPrefix } from "../metadata-key.js";
 import { isMissingObject, mapS3Error } from "./s3-errors.js";
 
+/** S3 refuses longer object keys. */
+const maxObjectKeyBytes = 1024;
+
 /** Metadata records as small objects under `<prefix>metadata/`; a PUT replaces one atomically. */
 export function createS3Metadata(client: S3Client, bucket: string, prefix: string): MetadataStore {
   const root = `${prefix}metadata/`;
-  const keyOf = (key: string) => `${root}${encodeMetadataKey(key)}`;
+  const keyOf = (key: string) => {
+    const objectKey = `${root}${encodeMetadataKey(key)}`;
+    if (Buffer.byteLength(objectKey) > maxObjectKeyBytes) {
+      throw new InvalidMetadataKeyError(
+        key,
+        `once encoded it is an S3 key of ${Buffer.byteLength(objectKey)} bytes (at most ${maxObjectKeyBytes})`,
+      );
+    }
+    return objectKey;
+  };
 
   return {
     async get(key) {

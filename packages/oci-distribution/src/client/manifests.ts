@@ -79,16 +79,21 @@ export function createManifestOperations(session: RegistrySession, maximumManife
       [200],
       "MANIFEST_UNKNOWN",
     );
+    const tooLarge = () =>
+      new RegistryClientError(
+        "MANIFEST_TOO_LARGE",
+        `manifest ${repository}:${reference} is larger than ${maximumManifestBytes} bytes`,
+      );
+    // A declared length over the limit is refused before one byte of the body is read.
+    if (Number(headerValue(response.headers, "content-length")) > maximumManifestBytes) {
+      response.body.destroy();
+      throw tooLarge();
+    }
     let bytes: Buffer;
     try {
       bytes = await readBodyBytes(response, maximumManifestBytes);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        throw new RegistryClientError(
-          "MANIFEST_TOO_LARGE",
-          `manifest ${repository}:${reference} is larger than ${maximumManifestBytes} bytes`,
-        );
-      }
+      if (error instanceof BodyTooLargeError) throw tooLarge();
       throw error;
     }
     const headerDigest = headerValue(response.headers, HEADER_CONTENT_DIGEST);

@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import {
+  buildTestImage,
   type FaultProxy,
   seededBytes,
   startFaultProxy,
@@ -16,7 +17,7 @@ import { isRegistryError } from "../model/errors.js";
 import { isRegistryClientError } from "./client-errors.js";
 import type { RegistryClientLogger } from "./logger.js";
 import { createRegistryClient, type RegistryClientOptions } from "./registry-client.js";
-import { errorOf, readAll } from "./test-images.js";
+import { errorOf, pushImageWithClient, readAll } from "./test-images.js";
 
 async function listen(server: Server): Promise<string> {
   server.listen(0, "127.0.0.1");
@@ -119,6 +120,28 @@ describe("registry client through the fault proxy in front of docker-registry", 
     proxy.setFault({ method: "GET", path: blobPath, corruptByteAt: 123_456, times: 1 });
     const download = await faulty.getBlob("faults/app", digest);
     await expect(readAll(download.stream)).rejects.toBeInstanceOf(DigestMismatchError);
+  });
+
+  it("refuses a manifest over the limit without reading past it, declared in Content-Length or chunked", async () => {
+    const image = await buildTestImage({ seed: "client-faults-manifest", layers: [100] });
+    await pushImageWithClient(client({ registry: registry.url }), "faults/manifest", image);
+    for (const chunked of [false, true]) {
+      const faulty = proxiedClient({ maximumManifestBytes: 1024 * 1024 });
+      proxy.setFault({
+        method: "GET",
+        path: /\/manifests\//,
+        oversizedBody: { bytes: 100 * 1024 * 1024, chunked },
+      });
+      const error = await errorOf(faulty.getManifest("faults/manifest", image.tag));
+      expect(error).toMatchObject({
+        code: "MANIFEST_TOO_LARGE",
+        message: `manifest faults/manifest:${image.tag} is larger than 1048576 bytes`,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const sent = proxy.requests().find((request) => request.method === "GET")?.bodyBytesSent;
+      // What the proxy wrote includes what loopback socket buffers took: far from 100 MiB.
+      expect(sent).toBeLessThan(16 * 1024 * 1024);
+    }
   });
 
   it("retries 503 answers of an idempotent request and returns the result", async () => {

@@ -13,6 +13,12 @@ export const cacheConfigDefaults = {
   blobTtlMs: 7 * 24 * 3_600_000,
   /** Always ask upstream for tags (a HEAD, which Docker Hub does not count against the limit). */
   tagFreshnessMs: 0,
+  /** Well inside the 5 s a pulling client should wait for content the cache holds. */
+  staleAfterMs: 3_000,
+  /** Distribution's clients time out later; a clear 503 now beats a hang. */
+  uncachedMs: 30_000,
+  circuitBreakerFailures: 3,
+  circuitBreakerOpenForMs: 30_000,
   lowWaterPercent: 90,
   tokenTtlMs: 5 * 60_000,
   passThroughDecisionTtlMs: 60_000,

@@ -75,6 +75,19 @@ export type CacheAuthConfig =
   /** The client's own credentials are checked against upstream for each repository. */
   | { readonly mode: "pass-through"; readonly decisionTtlMs: number };
 
+export interface UpstreamBounds {
+  /** A tag (or tag list) the cache knows is answered from the cache when upstream is slower. */
+  readonly staleAfterMs: number;
+  /** Content the cache does not hold: 503 when upstream has not started answering by then. */
+  readonly uncachedMs: number;
+  readonly circuitBreaker: {
+    /** Consecutive failed requests that mark an endpoint down; 0: never. */
+    readonly failures: number;
+    /** A down endpoint gets no requests this long, then one request probes it. */
+    readonly openForMs: number;
+  };
+}
+
 /** The one configuration the daemon runs with, whichever form the file was written in. */
 export interface EffectiveCacheConfig {
   readonly forms: readonly ConfigForm[];
@@ -107,6 +120,8 @@ export interface EffectiveCacheConfig {
   readonly blobTtlMs: number | null;
   /** How long a resolved tag is trusted before upstream is asked again; 0: always ask. */
   readonly tagFreshnessMs: number;
+  /** How long clients wait for a slow or silent upstream; whether endpoints count as down. */
+  readonly upstreamBounds: UpstreamBounds;
   readonly upstreams: readonly EffectiveUpstream[];
   /** The upstream for requests naming no registry; null: such requests are refused. */
   readonly defaultUpstream: string | null;

@@ -23,6 +23,7 @@ export type {
   LogLevel,
   S3Credentials,
   StorageConfig,
+  UpstreamBounds,
   UpstreamCredentials,
 } from "./effective-cache-config.js";
 export {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { byteSizeExpectation, parseByteSize } from "./byte-size.js";
+import { parseDuration } from "./duration.js";
 import {
   byteSize,
   duration,
@@ -97,6 +98,31 @@ const nativeMetricsSchema = z.strictObject({
   path: z.string().startsWith("/", { error: "a path starting with /" }).optional(),
 });
 
+/** A duration that must be more than zero, with a unit. */
+const positiveDuration = z.unknown().transform((value, context) => {
+  const milliseconds = typeof value === "string" ? parseDuration(value) : undefined;
+  if (milliseconds === undefined || milliseconds <= 0) {
+    context.addIssue({ code: "custom", message: "a duration above zero like 3s or 30s" });
+    return z.NEVER;
+  }
+  return milliseconds;
+});
+
+// How long a client waits for a slow or silent upstream (docs/adr/0016-upstream-bounds-and-circuit-breaker.md).
+const nativeUpstreamTimeoutsSchema = z.strictObject({
+  staleAfter: positiveDuration.optional(),
+  uncached: positiveDuration.optional(),
+});
+
+const nativeCircuitBreakerSchema = z.strictObject({
+  failures: z
+    .number({ error: "a whole number of failed requests (0: never open)" })
+    .int({ error: "a whole number of failed requests (0: never open)" })
+    .min(0, { error: "a whole number of failed requests (0: never open)" })
+    .optional(),
+  openFor: positiveDuration.optional(),
+});
+
 export const nativeConfigSchema = z.strictObject({
   upstreams: z
     .array(nativeUpstreamSchema, { error: "a list of upstream registries" })
@@ -111,6 +137,8 @@ export const nativeConfigSchema = z.strictObject({
   storage: nativeStorageSchema.optional(),
   blobTtl: duration.optional(),
   tagFreshness: duration.optional(),
+  upstreamTimeouts: nativeUpstreamTimeoutsSchema.optional(),
+  circuitBreaker: nativeCircuitBreakerSchema.optional(),
   auth: nativeAuthSchema.optional(),
   metrics: nativeMetricsSchema.optional(),
 });

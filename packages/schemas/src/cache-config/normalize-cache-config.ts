@@ -208,6 +208,17 @@ function buildEffectiveConfig(
     blobTtlMs:
       blobTtlMs === undefined ? cacheConfigDefaults.blobTtlMs : blobTtlMs === 0 ? null : blobTtlMs,
     tagFreshnessMs: file.regmirror?.tagFreshness ?? cacheConfigDefaults.tagFreshnessMs,
+    upstreamBounds: {
+      staleAfterMs:
+        file.regmirror?.upstreamTimeouts?.staleAfter ?? cacheConfigDefaults.staleAfterMs,
+      uncachedMs: file.regmirror?.upstreamTimeouts?.uncached ?? cacheConfigDefaults.uncachedMs,
+      circuitBreaker: {
+        failures:
+          file.regmirror?.circuitBreaker?.failures ?? cacheConfigDefaults.circuitBreakerFailures,
+        openForMs:
+          file.regmirror?.circuitBreaker?.openFor ?? cacheConfigDefaults.circuitBreakerOpenForMs,
+      },
+    },
     upstreams,
     defaultUpstream,
     auth: normalizeAuth(file, problems),

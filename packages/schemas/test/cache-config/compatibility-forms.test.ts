@@ -180,6 +180,11 @@ describe("the built-in default", () => {
     expect(config.metrics).toEqual({ enabled: true, listen: null, path: "/metrics" });
     expect(config.tagFreshnessMs).toBe(0);
     expect(config.sizeCap).toBeNull();
+    expect(config.upstreamBounds).toEqual({
+      staleAfterMs: 3_000,
+      uncachedMs: 30_000,
+      circuitBreaker: { failures: 3, openForMs: 30_000 },
+    });
   };
 
   test("with no file the cache is a Docker Hub mirror storing under ./data on 0.0.0.0:5000", () => {

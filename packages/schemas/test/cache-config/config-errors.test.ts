@@ -107,6 +107,40 @@ describe("a bad value names its path, the value and what was expected", () => {
     ]);
   });
 
+  test("upstream timeouts of zero, a negative breaker count and a misspelled key", () => {
+    expect(
+      problemsOf(() =>
+        normalizeCacheConfig({
+          regmirror: {
+            upstreamTimeouts: { staleAfter: 0, uncached: "soon" },
+            circuitBreaker: { failures: -1, openFr: "10s" },
+          },
+        }),
+      ),
+    ).toEqual([
+      {
+        path: "regmirror.circuitBreaker.openFr",
+        value: '"10s"',
+        expected: expect.stringContaining("did you mean openFor?"),
+      },
+      {
+        path: "regmirror.upstreamTimeouts.staleAfter",
+        value: "0",
+        expected: "a duration above zero like 3s or 30s",
+      },
+      {
+        path: "regmirror.upstreamTimeouts.uncached",
+        value: '"soon"',
+        expected: "a duration above zero like 3s or 30s",
+      },
+      {
+        path: "regmirror.circuitBreaker.failures",
+        value: "-1",
+        expected: "a whole number of failed requests (0: never open)",
+      },
+    ]);
+  });
+
   test("a size with an unknown unit", () => {
     expect(
       problemsOf(() => normalizeCacheConfig({ regmirror: { storage: { maxSize: "50G" } } })),

@@ -157,6 +157,33 @@ describe("native keys (regmirror:)", () => {
   });
 });
 
+describe("upstream timeouts and the circuit breaker", () => {
+  test("are set in the regmirror section, next to a distribution proxy form", () => {
+    const config = normalizeCacheConfig({
+      proxy: { remoteurl: "https://registry-1.docker.io" },
+      regmirror: {
+        upstreamTimeouts: { staleAfter: "1500ms", uncached: "10s" },
+        circuitBreaker: { failures: 5, openFor: "1m" },
+      },
+    });
+    expect(config.forms).toEqual(["distribution-proxy", "native"]);
+    expect(config.upstreamBounds).toEqual({
+      staleAfterMs: 1_500,
+      uncachedMs: 10_000,
+      circuitBreaker: { failures: 5, openForMs: 60_000 },
+    });
+  });
+
+  test("each key left out keeps its default; failures 0 turns the breaker off", () => {
+    const config = normalizeCacheConfig({ regmirror: { circuitBreaker: { failures: 0 } } });
+    expect(config.upstreamBounds).toEqual({
+      staleAfterMs: 3_000,
+      uncachedMs: 30_000,
+      circuitBreaker: { failures: 0, openForMs: 30_000 },
+    });
+  });
+});
+
 describe("settings that contradict each other", () => {
   test("upstreams from two forms", () => {
     expect(
