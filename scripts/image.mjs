@@ -25,8 +25,9 @@ runOrThrow(
   { cwd: repositoryRoot, env },
 );
 
-// Node 26 from the workspace (the root devDependency `node`): its zlib makes the layers' bytes.
-const node = join(repositoryRoot, "node_modules", ".bin", "node");
+// Node 26 from the workspace (the root devDependency `node`; its binary, not the `.bin` shell shim,
+// so signals reach it): its zlib makes the layers' bytes.
+const node = join(repositoryRoot, "node_modules", "node", "bin", "node");
 const builder = join(repositoryRoot, "packages", "image-builder", "dist", "main.js");
 const child = spawn(node, [builder, ...process.argv.slice(2)], { stdio: "inherit", env });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
