@@ -4,7 +4,7 @@
  * the store, and a graceful close (docs: apps/cache/README.md, "Operations").
  */
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createRegistryHandler } from "@regmirror/oci-distribution";
 import {
@@ -18,6 +18,7 @@ import { type ClientAuth, openClientAuth } from "../auth/client-auth.js";
 import { createHtpasswdClientAuth, tokenPath } from "../auth/htpasswd-client-auth.js";
 import { loadHtpasswdFile } from "../auth/htpasswd-file.js";
 import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js";
+import { buildInfo } from "../build-info.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
 import {
@@ -25,8 +26,10 @@ import {
   type TlsCertificateReloader,
   watchTlsCertificate,
 } from "../tls/tls-certificate-reloader.js";
+import { recordingCacheOutcomes } from "./cache-outcome.js";
 import { createCacheRequestHandler, type DaemonState } from "./cache-request-handler.js";
 import { answerClientError } from "./client-error-answer.js";
+import { createMainListener } from "./main-listener.js";
 import { type CacheBackend, openCacheBackend } from "./open-cache-backend.js";
 
 export interface CacheDaemonOptions {
@@ -124,7 +127,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     config,
     logger,
     owner: "regmirror-cache serve",
-    metrics: metrics.pullThrough,
+    metrics: recordingCacheOutcomes(metrics.pullThrough),
     onEvict: metrics.onEvict,
     ...(options.upstreamClient === undefined ? {} : { upstreamClient: options.upstreamClient }),
   });
@@ -155,16 +158,19 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     metricsPath: config.metrics.enabled && !separateMetrics ? config.metrics.path : null,
     servesRegistry: true,
     accessLog: config.log.accessLog,
+    responseHeaders: config.responseHeaders,
     state,
     logger: accessLogger,
   });
   const maxHeaderSize = options.maxHeaderBytes ?? 16 * 1024;
-  const server: Server =
-    tls === undefined
-      ? createHttpServer({ maxHeaderSize })
-      : (createHttpsServer({ ...tls, maxHeaderSize }) as HttpsServer as unknown as Server);
-  server.on("request", mainHandler);
-  server.on("clientError", answerClientError);
+  const listener = createMainListener({
+    tls,
+    http2: config.http2,
+    maxHeaderSize,
+    onRequest: mainHandler,
+    onClientError: answerClientError,
+  });
+  const { server } = listener;
   let metricsServer: Server | undefined;
   if (separateMetrics) {
     metricsServer = createHttpServer({ maxHeaderSize });
@@ -178,6 +184,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
         metricsPath: config.metrics.path,
         servesRegistry: false,
         accessLog: false,
+        responseHeaders: {},
         state,
         logger: accessLogger,
       }),
@@ -209,16 +216,16 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       "draining: no new connections",
     );
     const closed = closeServer(server);
-    server.closeIdleConnections();
+    listener.closeIdle();
     const deadline = Date.now() + config.shutdownGraceMs;
     while (state.inFlight > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      server.closeIdleConnections();
+      listener.closeIdle();
     }
     if (state.inFlight > 0)
       logger.warn({ inFlight: state.inFlight }, "shutdown grace over: cutting the requests left");
     await registryHandler.close();
-    server.closeAllConnections();
+    listener.closeAll();
     await closed;
     if (metricsServer !== undefined) {
       const metricsClosed = closeServer(metricsServer);
@@ -255,7 +262,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       sweepTimer = setInterval(() => void sweep(), options.sweepIntervalMs ?? 60_000);
       sweepTimer.unref();
       address = {
-        url: urlOf(tls === undefined ? "http" : "https", info),
+        url: urlOf(listener.protocol, info),
         host: info.address,
         port: info.port,
         metricsUrl: metricsInfo === undefined ? undefined : urlOf("http", metricsInfo),
@@ -265,6 +272,8 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
         {
           listen: formatListenAddress(config.listen),
           url: address.url,
+          version: buildInfo.version,
+          http2: tls !== undefined && config.http2,
           metricsUrl: address.metricsUrl,
           auth: auth.mode,
           upstreams: config.upstreams.map((upstream) => upstream.name),

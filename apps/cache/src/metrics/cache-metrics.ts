@@ -5,6 +5,7 @@
  */
 import type { EvictionEvent, StoreUsage } from "@regmirror/blob-store";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { buildInfo } from "../build-info.js";
 import type { PullThroughMetrics, UpstreamEndpointHealth } from "../pull-through/index.js";
 
 export interface CacheMetrics {
@@ -27,10 +28,20 @@ const prefix = "regmirror_cache_";
 
 export function createCacheMetrics(): CacheMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix });
+  // Node's process metrics under their standard names (process_cpu_seconds_total,
+  // process_resident_memory_bytes, nodejs_heap_size_used_bytes, ...), as dashboards expect.
+  collectDefaultMetrics({ register: registry });
   let readUsage: (() => Promise<StoreUsage>) | undefined;
   let readUpstreamHealth: (() => UpstreamEndpointHealth[]) | undefined;
   let lastUsage: StoreUsage | undefined;
+  let usageRead: Promise<StoreUsage | undefined> | undefined;
+
+  new Gauge({
+    name: `${prefix}build_info`,
+    help: "Always 1; the labels say which regmirror-cache and Node run",
+    labelNames: ["version", "node_version"],
+    registers: [registry],
+  }).set({ version: buildInfo.version, node_version: buildInfo.nodeVersion }, 1);
 
   const requests = new Counter({
     name: `${prefix}http_requests_total`,
@@ -129,14 +140,20 @@ export function createCacheMetrics(): CacheMetrics {
     labelNames: ["reason"],
     registers: [registry],
   });
-  const refreshUsage = async () => {
-    if (readUsage === undefined) return undefined;
-    try {
-      lastUsage = await readUsage();
-    } catch {
-      // A store that cannot answer now keeps its last known size.
-    }
-    return lastUsage;
+  // One read of the store per scrape, shared by both gauges (prom-client collects them at once).
+  const refreshUsage = () => {
+    usageRead ??= (async () => {
+      if (readUsage === undefined) return undefined;
+      try {
+        lastUsage = await readUsage();
+      } catch {
+        // A store that cannot answer now keeps its last known size.
+      }
+      return lastUsage;
+    })().finally(() => {
+      usageRead = undefined;
+    });
+    return usageRead;
   };
   new Gauge({
     name: `${prefix}store_bytes`,
@@ -151,9 +168,9 @@ export function createCacheMetrics(): CacheMetrics {
     name: `${prefix}store_blobs`,
     help: "Blobs in the store",
     registers: [registry],
-    collect() {
-      // Read together with store_bytes (collected first).
-      if (lastUsage !== undefined) this.set(lastUsage.blobs);
+    async collect() {
+      const usage = await refreshUsage();
+      if (usage !== undefined) this.set(usage.blobs);
     },
   });
 

@@ -1,4 +1,5 @@
 // The RegistryMirror resource: spec and status schemas, parser, defaults and CRD.
+export type { ContainerResources } from "./container-resources.js";
 export {
   parseRegistryMirrorSpec,
   parseRegistryMirrorStatus,
