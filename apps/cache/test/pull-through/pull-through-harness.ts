@@ -10,7 +10,12 @@ import { join } from "node:path";
 import { type BlobStore, createFilesystemBlobStore } from "@regmirror/blob-store";
 import { createRegistryHandler } from "@regmirror/oci-distribution";
 import type { EffectiveUpstream } from "@regmirror/schemas";
-import { listenOnLoopback, makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
+import {
+  eventually,
+  listenOnLoopback,
+  makeTempDirectory,
+  removeTempDirectory,
+} from "@regmirror/test-kit";
 import {
   createPullThroughStorage,
   type PullThroughMetrics,
@@ -122,17 +127,18 @@ export async function fetchAll(url: string, init: RequestInit = {}): Promise<Fet
 }
 
 /** Polls `check` until it returns true; fails with `what` when the deadline passes. */
-export async function waitFor(
+export function waitFor(
   what: string,
   check: () => Promise<boolean> | boolean,
   deadlineMs = 20_000,
-) {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+): Promise<void> {
+  return eventually(
+    async () => {
+      if (!(await check())) throw new Error(`gave up waiting for ${what}`);
+    },
+    deadlineMs,
+    25,
+  );
 }
 
 /** The GETs (not HEADs) a fault proxy forwarded for `digest`'s blob. */
