@@ -1,8 +1,7 @@
 /**
  * The pull-through backend of the registry server: a read-only RegistryStorage that routes each
  * repository to a configured upstream and serves manifests and blobs from the blob store,
- * fetching what is missing once. Serve it with
- * `withNamespaceQuery(createRegistryHandler({ storage }), storage.router)`.
+ * fetching what is missing once. The daemon serves it with `createCacheRegistryHandler`.
  */
 
 import { mkdir, readdir, rm } from "node:fs/promises";
@@ -53,7 +52,7 @@ export interface PullThroughStorageOptions {
 
 export interface PullThroughStorage extends RegistryStorage {
   readonly readOnly: true;
-  /** For `withNamespaceQuery`: which registry hosts this cache serves. */
+  /** Which registry hosts this cache serves (for `routeWithNamespace` and client auth). */
   readonly router: RegistryRouter<UpstreamRegistry>;
   /** Each upstream endpoint's circuit: state, last error, latency (for metrics and status). */
   upstreamHealth(): UpstreamEndpointHealth[];
