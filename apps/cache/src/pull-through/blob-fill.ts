@@ -19,8 +19,8 @@ import { describeError, type Logger } from "@regmirror/core";
 import { parseDigest } from "@regmirror/oci-distribution";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import type { SpoolReservation, SpoolSpace } from "./spool-space.js";
+import type { UpstreamConnection } from "./upstream-connection.js";
 import { isStorageFull } from "./upstream-errors.js";
-import type { UpstreamRegistry } from "./upstream-registry.js";
 
 export type FillState = "starting" | "downloading" | "verified" | "failed";
 
@@ -34,7 +34,7 @@ export type FillStart =
   | { kind: "direct"; size: number };
 
 export interface BlobFillDeps {
-  upstream: UpstreamRegistry;
+  upstream: UpstreamConnection;
   repository: string;
   blobStore: BlobStore;
   spoolDirectory: string;

@@ -13,8 +13,8 @@ import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { createSingleFlight } from "./single-flight.js";
 import { SpoolReader } from "./spool-reader.js";
 import type { SpoolSpace } from "./spool-space.js";
+import type { UpstreamConnection } from "./upstream-connection.js";
 import { classifyUpstreamError, toClientError } from "./upstream-errors.js";
-import type { UpstreamRegistry } from "./upstream-registry.js";
 
 export interface BlobSourceDeps {
   blobStore: BlobStore;
@@ -26,12 +26,12 @@ export interface BlobSourceDeps {
 
 export interface BlobSource {
   stat(
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     repository: string,
     digest: string,
   ): Promise<BlobStat | undefined>;
   open(
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     repository: string,
     digest: string,
     range: ByteRange | undefined,
@@ -57,7 +57,7 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
     return fill;
   }
 
-  function startFill(upstream: UpstreamRegistry, repository: string, digest: string): BlobFill {
+  function startFill(upstream: UpstreamConnection, repository: string, digest: string): BlobFill {
     const fill: BlobFill = new BlobFill(digest, { ...deps, upstream, repository }, () => {
       if (fills.get(digest) === fill) fills.delete(digest);
     });
@@ -88,7 +88,7 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
 
   async function followFill(
     fill: BlobFill,
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     range: ByteRange | undefined,
   ): Promise<OpenedBlob | undefined | typeof startAgain> {
     let start: Awaited<BlobFill["started"]>;
@@ -125,7 +125,7 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
   /** A blob streamed through without storing: one client per download. */
   function followDirect(
     fill: BlobFill,
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     size: number,
     range: ByteRange | undefined,
   ): OpenedBlob | typeof startAgain {

@@ -20,5 +20,5 @@ export {
   type RegistryRouter,
   type RoutedRepository,
 } from "./registry-router.js";
+export type { UpstreamClientOptions } from "./upstream-connection.js";
 export type { UpstreamErrorKind } from "./upstream-errors.js";
-export type { UpstreamClientOptions } from "./upstream-registry.js";

@@ -22,13 +22,13 @@ import { firstWithin } from "./first-within.js";
 import { ManifestMemory } from "./manifest-memory.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { createSingleFlight } from "./single-flight.js";
+import type { UpstreamConnection } from "./upstream-connection.js";
 import {
   classifyUpstreamError,
   isStorageFull,
   isUnavailable,
   toClientError,
 } from "./upstream-errors.js";
-import type { UpstreamRegistry } from "./upstream-registry.js";
 
 const unchangedTagRecordIntervalMs = 60_000;
 /** Manifests kept in memory: thousands of typical ones (a few KB each). */
@@ -49,12 +49,12 @@ export interface ManifestResolverDeps {
 
 export interface ManifestResolver {
   byDigest(
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     repository: string,
     digest: string,
   ): Promise<StoredManifest | undefined>;
   byTag(
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     repository: string,
     tag: string,
   ): Promise<StoredManifest | undefined>;
@@ -113,7 +113,7 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
    * repository and process.
    */
   const rememberedRepositories = new Set<string>();
-  async function rememberRepository(upstream: UpstreamRegistry, repository: string) {
+  async function rememberRepository(upstream: UpstreamConnection, repository: string) {
     const key = `${upstream.name}\u0000${repository}`;
     if (rememberedRepositories.has(key)) return;
     try {
@@ -129,7 +129,7 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
 
   /** GET by digest (the client checks the bytes hash to it), then store byte for byte. */
   function fetchByDigest(
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     repository: string,
     digest: string,
     deadlineAt?: number,
@@ -170,7 +170,7 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
     );
   }
 
-  async function byDigest(upstream: UpstreamRegistry, repository: string, digest: string) {
+  async function byDigest(upstream: UpstreamConnection, repository: string, digest: string) {
     const stored = await readStored(digest);
     if (stored !== undefined) {
       metrics.cacheHit("manifest");
@@ -188,7 +188,7 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
   }
 
   async function resolveTag(
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     repository: string,
     tag: string,
     known: TagRecord | undefined,
@@ -247,13 +247,13 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
     return resolved;
   }
 
-  async function byTag(upstream: UpstreamRegistry, repository: string, tag: string) {
+  async function byTag(upstream: UpstreamConnection, repository: string, tag: string) {
     const manifest = await resolveByTag(upstream, repository, tag);
     if (manifest !== undefined) await rememberRepository(upstream, repository);
     return manifest;
   }
 
-  async function resolveByTag(upstream: UpstreamRegistry, repository: string, tag: string) {
+  async function resolveByTag(upstream: UpstreamConnection, repository: string, tag: string) {
     const known = await records.getTag(upstream.name, repository, tag);
     const cached = known === undefined ? undefined : await readStored(known.digest);
     if (

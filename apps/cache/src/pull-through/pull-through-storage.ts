@@ -27,8 +27,8 @@ import { createTagLister } from "./tag-lister.js";
 import {
   connectUpstream,
   type UpstreamClientOptions,
-  type UpstreamRegistry,
-} from "./upstream-registry.js";
+  type UpstreamConnection,
+} from "./upstream-connection.js";
 
 export interface PullThroughStorageOptions {
   upstreams: readonly EffectiveUpstream[];
@@ -53,7 +53,7 @@ export interface PullThroughStorageOptions {
 export interface PullThroughStorage extends RegistryStorage {
   readonly readOnly: true;
   /** Which registry hosts this cache serves (for `routeWithNamespace` and client auth). */
-  readonly router: RegistryRouter<UpstreamRegistry>;
+  readonly router: RegistryRouter<UpstreamConnection>;
   /** Each upstream endpoint's circuit: state, last error, latency (for metrics and status). */
   upstreamHealth(): UpstreamEndpointHealth[];
   /** Stops the downloads under way and closes the upstream connections (not the blob store). */
@@ -98,7 +98,7 @@ export async function createPullThroughStorage(
   const maxManifestBytes = options.maxManifestBytes ?? defaultMaxManifestBytes;
   const lifetime = new AbortController();
   const { signal } = lifetime;
-  const upstreams: UpstreamRegistry[] = [];
+  const upstreams: UpstreamConnection[] = [];
   try {
     for (const upstream of options.upstreams) {
       upstreams.push(

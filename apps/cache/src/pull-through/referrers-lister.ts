@@ -9,12 +9,12 @@ import { describeError, type Logger } from "@regmirror/core";
 import { type Descriptor, RegistryError } from "@regmirror/oci-distribution";
 import type { CacheRecords, ReferrersRecord } from "./cache-records.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
+import type { UpstreamConnection } from "./upstream-connection.js";
 import { classifyUpstreamError, isUnavailable, toClientError } from "./upstream-errors.js";
-import type { UpstreamRegistry } from "./upstream-registry.js";
 
 export interface ReferrersLister {
   /** Descriptors of the manifests whose subject is `subject`; 404 when upstream has no API. */
-  list(upstream: UpstreamRegistry, repository: string, subject: string): Promise<Descriptor[]>;
+  list(upstream: UpstreamConnection, repository: string, subject: string): Promise<Descriptor[]>;
 }
 
 function noReferrersApi(upstream: string): RegistryError {

@@ -1,5 +1,6 @@
 /**
- * One configured upstream registry: a registry client per endpoint (credentials, Docker config,
+ * The cache's connection to one configured upstream registry (`UpstreamConnection`; the test
+ * kit's `UpstreamRegistry` is a docker-registry process): a registry client per endpoint (credentials, Docker config,
  * CA bundle), tried in order. An endpoint that is unavailable (network, timeout, TLS, 5xx, 429)
  * passes the request on to the next; a definite answer (404, 401/403) is final. Each endpoint
  * has a circuit breaker, and a request waits at most until its deadline for an answer
@@ -46,7 +47,7 @@ export interface UpstreamRequestOptions {
   deadlineAt?: number;
 }
 
-export interface UpstreamRegistry {
+export interface UpstreamConnection {
   readonly name: string;
   readonly hosts: readonly string[];
   readonly isDockerHub: boolean;
@@ -94,7 +95,7 @@ export async function connectUpstream(
     /** Aborted when the storage closes. */
     signal: AbortSignal;
   },
-): Promise<UpstreamRegistry> {
+): Promise<UpstreamConnection> {
   const { logger, metrics, bounds, clock } = deps;
   if (upstream.endpoints.length === 0) {
     throw new PullThroughError("INVALID_OPTIONS", `upstream ${upstream.name} has no endpoints`);
