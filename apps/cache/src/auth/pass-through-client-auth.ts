@@ -11,7 +11,7 @@
  */
 import type { Logger } from "@regmirror/core";
 import { RegistryError, type RegistryRoute } from "@regmirror/oci-distribution";
-import type { EffectiveUpstream } from "@regmirror/schemas";
+import type { UpstreamConnection } from "../pull-through/upstream-connection.js";
 import { credentialKey, parseBasicAuthorization } from "./basic-credentials.js";
 import {
   type AuthDecision,
@@ -28,11 +28,11 @@ import {
 
 export interface RepositoryRouter {
   /** Throws a RegistryError for a registry that is not configured or an invalid routed name. */
-  route(repositoryPath: string): { upstream: { name: string }; repository: string };
+  route(repositoryPath: string): { upstream: UpstreamConnection; repository: string };
 }
 
 export interface PassThroughClientAuthOptions {
-  upstreams: readonly EffectiveUpstream[];
+  /** The pull-through storage's router: its upstreams are the cache's connections. */
   router: RepositoryRouter;
   decisionTtlMs: number;
   realm: string;
@@ -50,22 +50,16 @@ function readOnly(): RegistryError {
   });
 }
 
-export async function createPassThroughClientAuth(
-  options: PassThroughClientAuthOptions,
-): Promise<ClientAuth> {
+export function createPassThroughClientAuth(options: PassThroughClientAuthOptions): ClientAuth {
   const { logger } = options;
-  const check = await createUpstreamAccessCheck({
-    upstreams: options.upstreams,
-    timeoutMs: options.timeoutMs ?? 15_000,
-  });
-  const byName = new Map(options.upstreams.map((upstream) => [upstream.name, upstream]));
+  const check = createUpstreamAccessCheck({ timeoutMs: options.timeoutMs ?? 15_000 });
   const decisions = createDecisionCache<Decision>({ ttlMs: options.decisionTtlMs });
   const inFlight = new Map<string, Promise<UpstreamAnswer>>();
 
   /** One upstream call per key at a time: concurrent identical checks share it. */
   function askOnce(
     key: string,
-    upstream: EffectiveUpstream,
+    upstream: UpstreamConnection,
     repository: string,
     route: ContentRoute,
     authorization: string | undefined,
@@ -94,8 +88,7 @@ export async function createPassThroughClientAuth(
       if (RegistryError.isInstance(error)) return { allowed: false, error };
       throw error;
     }
-    const upstream = byName.get(routed.upstream.name);
-    if (upstream === undefined) throw new Error(`no upstream named ${routed.upstream.name}`);
+    const { upstream } = routed;
     const object =
       route.endpoint === "blob" || route.endpoint === "referrers"
         ? route.digest

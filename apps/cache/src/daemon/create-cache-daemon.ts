@@ -107,7 +107,6 @@ async function createClientAuth(
   }
   if (auth.mode === "pass-through") {
     return createPassThroughClientAuth({
-      upstreams: config.upstreams,
       router: backend.storage.router,
       decisionTtlMs: auth.decisionTtlMs,
       realm: cacheConfigDefaults.authRealm,

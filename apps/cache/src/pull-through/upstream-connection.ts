@@ -61,6 +61,20 @@ export interface UpstreamConnection {
     call: (client: RegistryClient, signal: AbortSignal) => Promise<T>,
     options?: UpstreamRequestOptions,
   ): Promise<T>;
+  /**
+   * Pass-through client auth's question, asked as a client of the cache: `ask` gets a client
+   * per endpoint that carries `credentials` (the client's own, or none; never the cache's), with
+   * this upstream's CA bundles, and runs on each endpoint in turn until `isAnswer` accepts what it
+   * returned. Outside the circuit breakers: one client's answer says nothing about the upstream's
+   * health for the cache. `ask` must not throw. Resolves to the first result `isAnswer`
+   * accepts, else the last endpoint's.
+   */
+  askAs<T>(
+    credentials: { username: string; password: string } | undefined,
+    settings: { timeoutMs: number },
+    ask: (client: RegistryClient) => Promise<T>,
+    isAnswer: (result: T) => boolean,
+  ): Promise<T>;
   /** A deadline for a request starting now, to share between requests one client waits for. */
   deadline(): number;
   /** The circuit of each endpoint, in order. */
@@ -229,6 +243,27 @@ export async function connectUpstream(
         }
       }
       throw lastError ?? allOpen();
+    },
+
+    async askAs(credentials, settings, ask, isAnswer) {
+      let result: Awaited<ReturnType<typeof ask>> | undefined;
+      for (const endpoint of upstream.endpoints) {
+        const client = createRegistryClient({
+          registry: endpoint,
+          timeoutMs: settings.timeoutMs,
+          retry: { retries: 1 },
+          ...(credentials === undefined ? {} : { credentials }),
+          ...(cas.length > 0 ? { ca: cas } : {}),
+        });
+        try {
+          result = await ask(client);
+        } finally {
+          await client.close();
+        }
+        if (isAnswer(result)) return result;
+      }
+      // connectUpstream refuses an upstream without endpoints: one was asked.
+      return result as Awaited<ReturnType<typeof ask>>;
     },
 
     deadline: () => clock.now() + bounds.answerWithinMs,
