@@ -1,3 +1,4 @@
+// A proxy that injects faults between a client and a real server: delay, cut, throttle, corrupt.
 import {
   type ClientRequest,
   createServer,

@@ -1,14 +1,13 @@
 /**
  * The daemon's request listener: request id, access log and request metrics for every
- * request; `/healthz`, `/readyz` and `/metrics`; client auth; then the registry handler with
- * containerd's `?ns=` moved into the path, `http.headers` added and the cache outcome sent as
- * `X-Cache`. Nothing thrown here reaches node:http: an unexpected error is logged and answered
- * as the OCI error UNKNOWN. HTTP/1.1 and HTTP/2 (compatibility API) requests take one path.
+ * request; `/healthz`, `/readyz`, `/metrics` and `/auth/token`; then the registry handler
+ * (cache-registry-handler.ts: namespace, client auth, endpoints) with `http.headers` added and
+ * the cache outcome sent as `X-Cache`. Nothing thrown here reaches node:http: an unexpected
+ * error is logged and answered as the OCI error UNKNOWN. HTTP/1.1 and HTTP/2 (compatibility
+ * API) requests take one path.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
-  isRegistryError,
-  matchRegistryRoute,
   RegistryError,
   type RegistryHandler,
   sendRegistryError,
@@ -24,7 +23,6 @@ import {
 } from "../logging/access-log.js";
 import { requestIdOf } from "../logging/request-id.js";
 import type { CacheMetrics } from "../metrics/cache-metrics.js";
-import { withNamespaceQuery } from "../pull-through/index.js";
 import {
   newRequestCacheState,
   outcomeOf,
@@ -43,9 +41,10 @@ export interface DaemonState {
 }
 
 export interface CacheRequestHandlerOptions {
+  /** The registry API (createCacheRegistryHandler), its stages writing into `entries`. */
   registryHandler: RegistryHandler;
-  /** Which registry hosts this cache serves (the pull-through storage's router). */
-  router: Parameters<typeof withNamespaceQuery>[1];
+  /** Each request's access log entry, kept here for the registry handler's stages. */
+  entries: WeakMap<IncomingMessage, AccessLogEntry>;
   auth: ClientAuth;
   metrics: CacheMetrics;
   /** null: /metrics is not served on this listener. */
@@ -79,12 +78,15 @@ function sendText(
   response.end(body);
 }
 
-/** The label a request is counted under: a registry endpoint or one of the daemon's own paths. */
+/**
+ * The label a request is counted under: one of the daemon's own paths, or "other" until the
+ * registry handler has matched the route (its first stage writes the endpoint into the entry).
+ */
 function routeLabel(path: string, metricsPath: string | null): string {
   if (path === "/healthz" || path === "/readyz") return path.slice(1);
   if (path === tokenPath) return "token";
   if (metricsPath !== null && path === metricsPath) return "metrics";
-  return matchRegistryRoute(path)?.endpoint ?? "other";
+  return "other";
 }
 
 /** Largest body of a token request (an OAuth2 form with a user name and a password). */
@@ -109,37 +111,6 @@ async function readForm(request: IncomingMessage): Promise<URLSearchParams> {
 
 export function createCacheRequestHandler(options: CacheRequestHandlerOptions): RequestListener {
   const { auth, metrics, state, logger } = options;
-  const users = new WeakMap<IncomingMessage, AccessLogEntry>();
-
-  // Runs after `?ns=` was moved into the path, so auth sees the repository the storage will.
-  // With auth on, a path that is no registry endpoint is answered here: nothing unchecked
-  // reaches the registry handler.
-  const authorizedRegistry = async (request: IncomingMessage, response: ServerResponse) => {
-    const route = matchRegistryRoute(pathOf(request.url));
-    if (auth.mode !== "none") {
-      if (route === undefined) {
-        sendRegistryError(
-          request,
-          response,
-          new RegistryError("UNSUPPORTED", { status: 404, message: "no such endpoint" }),
-        );
-        return;
-      }
-      const decision = await auth.authorize(
-        { authorization: request.headers.authorization },
-        route,
-      );
-      const entry = users.get(request);
-      if (decision.allowed && decision.user !== undefined && entry) entry.user = decision.user;
-      if (!decision.allowed) {
-        sendRegistryError(request, response, decision.error);
-        return;
-      }
-    }
-    await options.registryHandler(request, response);
-  };
-  const registry = withNamespaceQuery(authorizedRegistry, options.router);
-
   async function serve(request: IncomingMessage, response: ServerResponse, path: string) {
     if (path === "/healthz") return sendText(response, 200, "ok\n");
     if (path === "/readyz") {
@@ -170,7 +141,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
       return;
     }
     if (options.servesRegistry && (path === "/v2" || path.startsWith("/v2/"))) {
-      return registry(request, response);
+      return options.registryHandler(request, response);
     }
     sendRegistryError(
       request,
@@ -204,7 +175,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
       routeLabel(path, options.metricsPath),
     );
     const cacheState = newRequestCacheState();
-    users.set(request, entry);
+    options.entries.set(request, entry);
     state.inFlight += 1;
     response.setHeader("X-Request-Id", entry.requestId);
     if (options.servesRegistry && (path.startsWith("/v2") || path === tokenPath)) {
@@ -222,7 +193,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     runWithCacheState(cacheState, () =>
       Promise.resolve().then(() => serve(request, response, path)),
     ).catch((error: unknown) => {
-      if (isRegistryError(error)) {
+      if (RegistryError.isInstance(error)) {
         sendRegistryError(request, response, error);
         return;
       }

@@ -1,14 +1,8 @@
 // The pull-through core of the cache daemon (docs/adr/0009-pull-through-blob-fill.md).
 export { type CacheRecords, createCacheRecords } from "./cache-records.js";
 export type { CircuitState, UpstreamEndpointHealth } from "./circuit-breaker.js";
-export { type RequestHandler, rewriteRegistryPath, withNamespaceQuery } from "./namespace-query.js";
+export { type HostSegments, routeWithNamespace } from "./namespace-route.js";
 export { PullThroughError, type PullThroughErrorCode } from "./pull-through-errors.js";
-export {
-  type PullThroughClock,
-  type PullThroughLogger,
-  silentPullThroughLogger,
-  systemPullThroughClock,
-} from "./pull-through-logger.js";
 export {
   type ContentKind,
   noopPullThroughMetrics,
@@ -26,5 +20,5 @@ export {
   type RegistryRouter,
   type RoutedRepository,
 } from "./registry-router.js";
+export type { UpstreamClientOptions } from "./upstream-connection.js";
 export type { UpstreamErrorKind } from "./upstream-errors.js";
-export type { UpstreamClientOptions } from "./upstream-registry.js";

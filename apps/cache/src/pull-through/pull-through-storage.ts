@@ -1,12 +1,13 @@
 /**
  * The pull-through backend of the registry server: a read-only RegistryStorage that routes each
  * repository to a configured upstream and serves manifests and blobs from the blob store,
- * fetching what is missing once. Serve it with
- * `withNamespaceQuery(createRegistryHandler({ storage }), storage.router)`.
+ * fetching what is missing once. The daemon serves it with `createCacheRegistryHandler`.
  */
+
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { BlobStore } from "@regmirror/blob-store";
+import { type Clock, describeError, type Logger, silentLogger, systemClock } from "@regmirror/core";
 import type { RegistryStorage } from "@regmirror/oci-distribution";
 import {
   cacheConfigDefaults,
@@ -18,13 +19,6 @@ import { createCacheRecords } from "./cache-records.js";
 import type { UpstreamEndpointHealth } from "./circuit-breaker.js";
 import { createManifestResolver } from "./manifest-resolver.js";
 import { PullThroughError } from "./pull-through-errors.js";
-import {
-  describeError,
-  type PullThroughClock,
-  type PullThroughLogger,
-  silentPullThroughLogger,
-  systemPullThroughClock,
-} from "./pull-through-logger.js";
 import { noopPullThroughMetrics, type PullThroughMetrics } from "./pull-through-metrics.js";
 import { createReferrersLister } from "./referrers-lister.js";
 import { createRegistryRouter, type RegistryRouter } from "./registry-router.js";
@@ -33,8 +27,8 @@ import { createTagLister } from "./tag-lister.js";
 import {
   connectUpstream,
   type UpstreamClientOptions,
-  type UpstreamRegistry,
-} from "./upstream-registry.js";
+  type UpstreamConnection,
+} from "./upstream-connection.js";
 
 export interface PullThroughStorageOptions {
   upstreams: readonly EffectiveUpstream[];
@@ -45,9 +39,9 @@ export interface PullThroughStorageOptions {
   spoolDirectory: string;
   /** How long a resolved tag is trusted before upstream is asked again; 0: always ask. */
   tagFreshnessMs: number;
-  logger?: PullThroughLogger;
+  logger?: Logger;
   metrics?: PullThroughMetrics;
-  clock?: PullThroughClock;
+  clock?: Clock;
   /** Timeouts and retries of the upstream clients. */
   upstreamClient?: UpstreamClientOptions;
   /** How long clients wait for upstream, and the circuit breakers; default: the config's defaults. */
@@ -58,8 +52,8 @@ export interface PullThroughStorageOptions {
 
 export interface PullThroughStorage extends RegistryStorage {
   readonly readOnly: true;
-  /** For `withNamespaceQuery`: which registry hosts this cache serves. */
-  readonly router: RegistryRouter<UpstreamRegistry>;
+  /** Which registry hosts this cache serves (for `routeWithNamespace` and client auth). */
+  readonly router: RegistryRouter<UpstreamConnection>;
   /** Each upstream endpoint's circuit: state, last error, latency (for metrics and status). */
   upstreamHealth(): UpstreamEndpointHealth[];
   /** Stops the downloads under way and closes the upstream connections (not the blob store). */
@@ -78,7 +72,7 @@ const defaultUpstreamBounds: UpstreamBounds = {
 const defaultMaxManifestBytes = 4 * 1024 * 1024;
 
 /** Spool files of a run that ended mid-download are of no use. */
-async function prepareSpoolDirectory(directory: string, logger: PullThroughLogger): Promise<void> {
+async function prepareSpoolDirectory(directory: string, logger: Logger): Promise<void> {
   await mkdir(directory, { recursive: true });
   for (const name of await readdir(directory)) {
     if (!name.endsWith(".spool")) continue;
@@ -90,9 +84,9 @@ async function prepareSpoolDirectory(directory: string, logger: PullThroughLogge
 export async function createPullThroughStorage(
   options: PullThroughStorageOptions,
 ): Promise<PullThroughStorage> {
-  const logger = options.logger ?? silentPullThroughLogger;
+  const logger = options.logger ?? silentLogger;
   const metrics = options.metrics ?? noopPullThroughMetrics;
-  const clock = options.clock ?? systemPullThroughClock;
+  const clock = options.clock ?? systemClock;
   if (!Number.isFinite(options.tagFreshnessMs) || options.tagFreshnessMs < 0) {
     throw new PullThroughError(
       "INVALID_OPTIONS",
@@ -104,7 +98,7 @@ export async function createPullThroughStorage(
   const maxManifestBytes = options.maxManifestBytes ?? defaultMaxManifestBytes;
   const lifetime = new AbortController();
   const { signal } = lifetime;
-  const upstreams: UpstreamRegistry[] = [];
+  const upstreams: UpstreamConnection[] = [];
   try {
     for (const upstream of options.upstreams) {
       upstreams.push(
@@ -114,7 +108,7 @@ export async function createPullThroughStorage(
           client: { maximumManifestBytes: maxManifestBytes, ...options.upstreamClient },
           bounds: { answerWithinMs: bounds.uncachedMs, circuitBreaker: bounds.circuitBreaker },
           // Deadlines and circuit periods run on real time, whatever clock tags are judged by.
-          clock: systemPullThroughClock,
+          clock: systemClock,
           signal,
         }),
       );

@@ -4,10 +4,9 @@
  * last known digest and moves on to the next endpoint; a definite answer (404, 401/403, bad or
  * oversized content) does neither.
  */
-import { isBlobStoreError } from "@regmirror/blob-store";
+import { BlobStoreError } from "@regmirror/blob-store";
 import {
-  isRegistryClientError,
-  isRegistryError,
+  RegistryClientError,
   RegistryError,
   type RegistryErrorCode,
 } from "@regmirror/oci-distribution";
@@ -53,7 +52,7 @@ const unavailableKinds: ReadonlySet<UpstreamErrorKind> = new Set([
 
 export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
   if (error instanceof UpstreamUnavailableError) return error.kind;
-  if (isRegistryClientError(error)) {
+  if (RegistryClientError.isInstance(error)) {
     switch (error.code) {
       case "CONNECTION_FAILED":
         return "network";
@@ -75,7 +74,7 @@ export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
         return "other";
     }
   }
-  if (isRegistryError(error)) {
+  if (RegistryError.isInstance(error)) {
     if (error.status === 404) return "not-found";
     if (error.status === 401 || error.status === 403) return "denied";
     if (error.status === 429) return "rate-limited";
@@ -83,7 +82,7 @@ export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
     return "other";
   }
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === "DIGEST_MISMATCH" || code === "LENGTH_MISMATCH") return "invalid-content";
+  if (code === "DIGEST_MISMATCH" || code === "SIZE_MISMATCH") return "invalid-content";
   return "other";
 }
 
@@ -109,7 +108,7 @@ export function toClientError(
       detail: { reason: "storage-full" },
     });
   }
-  if (isBlobStoreError(error)) return error;
+  if (BlobStoreError.isInstance(error)) return error;
   const kind = classifyUpstreamError(error);
   switch (kind) {
     case "not-found":
@@ -120,7 +119,9 @@ export function toClientError(
         detail: { upstream },
       });
     case "rate-limited": {
-      const retryAfterSeconds = isRegistryError(error) ? error.retryAfterSeconds : undefined;
+      const retryAfterSeconds = RegistryError.isInstance(error)
+        ? error.retryAfterSeconds
+        : undefined;
       return new RegistryError("TOOMANYREQUESTS", {
         message: `upstream registry ${upstream} is rate limiting the cache and the content is not cached`,
         detail: { upstream },

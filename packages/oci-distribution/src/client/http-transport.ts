@@ -13,9 +13,10 @@
 
 import type { IncomingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
+import type { Logger } from "@regmirror/core";
 import type { Dispatcher } from "undici";
 import { RegistryClientError } from "./client-errors.js";
-import { type RegistryClientLogger, redactUrl } from "./logger.js";
+import { redactUrl } from "./redact-url.js";
 import {
   abortedError,
   parseRetryAfter,
@@ -55,7 +56,7 @@ export interface HttpTransportOptions {
   dispatcher: Dispatcher;
   timeoutMs: number;
   retry: ResolvedRetryOptions;
-  logger: RegistryClientLogger;
+  logger: Logger;
   /** For tests of the jitter; Math.random by default. */
   random?: () => number;
 }
