@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { ensureSystemPackages } from "../scripts/lib/system-packages.mjs";
 import { topSelfTime } from "./lib/cpu-profile.mjs";
 import { currentLoad, describeMachine } from "./lib/machine-info.mjs";
-import { ociManifest } from "./lib/media-types.mjs";
+import { manifestAccept, ociManifest } from "./lib/media-types.mjs";
 import { residentBytes, watchPeakMemory } from "./lib/memory.mjs";
 import { helpText, parseOptions } from "./lib/options.mjs";
 import { killAllChildren, runCommand } from "./lib/processes.mjs";
@@ -36,6 +36,7 @@ import {
 } from "./lib/systems.mjs";
 import { makeLoopbackCertificate } from "./lib/tls-certificate.mjs";
 import { concurrentPull, fetchBlobs, headLoad, skopeoPull } from "./lib/workloads.mjs";
+import { runWrk, writePathRotation } from "./lib/wrk.mjs";
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 /** The daemon runs with the V8 settings its container image ships with. */
@@ -571,6 +572,36 @@ async function profile() {
     );
     progress(`profiled HEAD by ${kind}: ${head.requestsPerSecond.toFixed(0)} req/s`);
   }
+  // The native client's workloads (issue 22): small blobs in turn and the manifest by digest.
+  const smallScript = await writePathRotation(
+    workDirectory,
+    "profile-small-blobs",
+    seeded.smallBlobs.map((blob) => `/v2/${smallRepository}/blobs/${blob.digest}`),
+  );
+  const wrkPhases = [
+    [
+      "wrk small blob GET",
+      `${cache.url}/v2/${smallRepository}/blobs/${seeded.smallBlobs[0].digest}`,
+      { script: smallScript },
+    ],
+    [
+      "wrk manifest GET by digest",
+      `${cache.url}/v2/${bigRepository}/manifests/${seeded.image.manifest.digest}`,
+      { headers: { accept: manifestAccept } },
+    ],
+  ];
+  for (const [name, url, extra] of wrkPhases) {
+    const result = await timed(name, () =>
+      runWrk({
+        url,
+        seconds: options.rateSeconds,
+        connections: options.rateConnections,
+        threads: options.rateThreads,
+        ...extra,
+      }),
+    );
+    progress(`profiled ${name}: ${result.requestsPerSecond.toFixed(0)} req/s`);
+  }
   for (let round = 1; round <= 3; round += 1) {
     const fetched = await timed("small blobs", () =>
       fetchBlobs({ ...blobOptions, baseUrl: cache.url }),
@@ -606,7 +637,9 @@ async function profile() {
       toMicroseconds: smallRounds.at(-1).to,
     }),
   );
-  for (const phase of phases.filter((entry) => entry.name.startsWith("HEAD"))) {
+  for (const phase of phases.filter(
+    (entry) => entry.name.startsWith("HEAD") || entry.name.startsWith("wrk"),
+  )) {
     printProfile(
       phase.name,
       topSelfTime(profilePath, {
