@@ -3,6 +3,7 @@
  * client auth, TLS with certificate reloading, metrics, health, access logs, periodic sweeps of
  * the store, and a graceful close (docs: apps/cache/README.md, "Operations").
  */
+import { chmod, rm } from "node:fs/promises";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -26,6 +27,7 @@ import {
   type TlsCertificateReloader,
   watchTlsCertificate,
 } from "../tls/tls-certificate-reloader.js";
+import { createWorkerRegistryHandler, type WorkerRole } from "../workers/worker-role.js";
 import { recordingCacheOutcomes } from "./cache-outcome.js";
 import { createCacheRegistryHandler } from "./cache-registry-handler.js";
 import { createCacheRequestHandler, type DaemonState } from "./cache-request-handler.js";
@@ -43,6 +45,8 @@ export interface CacheDaemonOptions {
   upstreamClient?: UpstreamClientOptions;
   /** How often the TLS files are re-read even without a change event. Default 60 s. */
   tlsPollIntervalMs?: number;
+  /** One of several worker processes (docs/adr/0036-worker-processes.md); absent: the only one. */
+  worker?: WorkerRole;
 }
 
 export interface CacheDaemonAddress {
@@ -59,7 +63,8 @@ export interface CacheDaemon {
   /** Set once listening. */
   readonly address: CacheDaemonAddress | undefined;
   readonly metrics: CacheMetrics;
-  readonly backend: CacheBackend;
+  /** The store and the pull-through storage; absent in a worker other than the first. */
+  readonly backend: CacheBackend | undefined;
   /**
    * Stops accepting connections and fails /readyz, lets requests under way finish for up to
    * the shutdown grace, then cuts what is left and closes the store (writing down its state).
@@ -67,10 +72,11 @@ export interface CacheDaemon {
   close(): Promise<void>;
 }
 
-function listenOn(server: Server, address: ListenAddress): Promise<AddressInfo> {
+/** With `reusePort`, every worker binds the port and the kernel spreads connections. */
+function listenOn(server: Server, address: ListenAddress, reusePort = false): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(address.port, address.host, () => {
+    server.listen({ port: address.port, host: address.host, reusePort }, () => {
       server.off("error", reject);
       resolve(server.address() as AddressInfo);
     });
@@ -91,8 +97,9 @@ function urlOf(protocol: "http" | "https", info: AddressInfo): string {
 
 async function createClientAuth(
   config: EffectiveCacheConfig,
-  backend: CacheBackend,
+  backend: CacheBackend | undefined,
   logger: Logger,
+  tokenSecret: string | undefined,
 ): Promise<ClientAuth> {
   const { auth } = config;
   if (auth.mode === "htpasswd") {
@@ -102,10 +109,11 @@ async function createClientAuth(
       // From the configuration only, never from a request's Host header (ADR 0014).
       tokenRealm: config.publicUrl === null ? null : `${config.publicUrl}${tokenPath}`,
       tokenTtlMs: auth.tokenTtlMs,
-      secret: config.httpSecret?.reveal(),
+      secret: tokenSecret ?? config.httpSecret?.reveal(),
     });
   }
-  if (auth.mode === "pass-through") {
+  // Another worker passes every request of a pass-through cache to the first (ADR 0036).
+  if (auth.mode === "pass-through" && backend !== undefined) {
     return createPassThroughClientAuth({
       router: backend.storage.router,
       decisionTtlMs: auth.decisionTtlMs,
@@ -121,36 +129,50 @@ function closeServer(server: Server): Promise<void> {
 }
 
 export async function createCacheDaemon(options: CacheDaemonOptions): Promise<CacheDaemon> {
-  const { config, logger } = options;
+  const { config, logger, worker } = options;
   const metrics = createCacheMetrics();
-  const backend = await openCacheBackend({
-    config,
-    logger,
-    owner: "regmirror-cache serve",
-    metrics: recordingCacheOutcomes(metrics.pullThrough),
-    onEvict: metrics.onEvict,
-    ...(options.upstreamClient === undefined ? {} : { upstreamClient: options.upstreamClient }),
-  });
-  metrics.setUsageSource(() => backend.blobStore.usage());
-  metrics.setUpstreamHealthSource(() => backend.storage.upstreamHealth());
+  const onEvict =
+    worker?.kind === "first" ? worker.chainEvictions(metrics.onEvict) : metrics.onEvict;
+  const backend =
+    worker?.kind === "other"
+      ? undefined
+      : await openCacheBackend({
+          config,
+          logger,
+          owner: "regmirror-cache serve",
+          metrics: recordingCacheOutcomes(metrics.pullThrough),
+          onEvict,
+          ...(options.upstreamClient === undefined
+            ? {}
+            : { upstreamClient: options.upstreamClient }),
+        });
+  if (backend !== undefined) {
+    metrics.setUsageSource(() => backend.blobStore.usage());
+    metrics.setUpstreamHealthSource(() => backend.storage.upstreamHealth());
+    if (worker?.kind === "first") worker.keepAccessesIn(backend.blobStore);
+  }
   let auth: ClientAuth;
   let tls: Awaited<ReturnType<typeof loadTlsOptions>> | undefined;
   try {
-    auth = await createClientAuth(config, backend, logger);
+    auth = await createClientAuth(config, backend, logger, worker?.tokenSecret);
     if (config.tls !== null) tls = await loadTlsOptions(config.tls);
   } catch (error) {
-    await backend.close();
+    await backend?.close();
     throw error;
   }
 
   const state: DaemonState = { ready: false, draining: false, inFlight: 0 };
   const entries = new WeakMap<IncomingMessage, AccessLogEntry>();
-  const registryHandler = createCacheRegistryHandler({
-    storage: backend.storage,
-    auth,
-    entries,
-    logger: logger.child({ component: "registry" }),
-  });
+  const registryLogger = logger.child({ component: "registry" });
+  const registryHandler =
+    backend === undefined
+      ? createWorkerRegistryHandler({ config, auth, entries, logger: registryLogger, worker })
+      : createCacheRegistryHandler({
+          storage: backend.storage,
+          auth,
+          entries,
+          logger: registryLogger,
+        });
   const separateMetrics = config.metrics.enabled && config.metrics.listen !== null;
   const accessLogger = logger.child({ component: "access" });
   const mainHandler = createCacheRequestHandler({
@@ -174,6 +196,13 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     onClientError: answerClientError,
   });
   const { server } = listener;
+  // The first of several workers also serves the others, on a socket only they reach.
+  let privateServer: Server | undefined;
+  if (worker?.kind === "first") {
+    privateServer = createHttpServer({ maxHeaderSize });
+    privateServer.on("request", mainHandler);
+    privateServer.on("clientError", answerClientError);
+  }
   let metricsServer: Server | undefined;
   if (separateMetrics) {
     metricsServer = createHttpServer({ maxHeaderSize });
@@ -201,6 +230,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   let closing: Promise<void> | undefined;
 
   async function sweep() {
+    if (backend === undefined) return;
     try {
       const result = await backend.blobStore.sweep();
       if (result.evicted.length > 0) logger.info({ evicted: result.evicted.length }, "store swept");
@@ -230,12 +260,14 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     await registryHandler.close();
     listener.closeAll();
     await closed;
-    if (metricsServer !== undefined) {
-      const metricsClosed = closeServer(metricsServer);
-      metricsServer.closeAllConnections();
-      await metricsClosed;
+    for (const extra of [metricsServer, privateServer]) {
+      if (extra === undefined) continue;
+      const extraClosed = closeServer(extra);
+      extra.closeAllConnections();
+      await extraClosed;
     }
-    await backend.close();
+    if (worker?.kind === "first") await rm(worker.privateSocket, { force: true });
+    await backend?.close();
     logger.info({}, "stopped");
   }
 
@@ -246,7 +278,17 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       return address;
     },
     async listen() {
-      const info = await listenOn(server, config.listen);
+      const listen =
+        worker?.kind === "other" ? { ...config.listen, port: worker.start.port } : config.listen;
+      const info = await listenOn(server, listen, worker !== undefined);
+      if (privateServer !== undefined && worker?.kind === "first") {
+        await rm(worker.privateSocket, { force: true });
+        await new Promise<void>((resolve, reject) => {
+          privateServer?.once("error", reject);
+          privateServer?.listen(worker.privateSocket, () => resolve());
+        });
+        await chmod(worker.privateSocket, 0o600);
+      }
       const metricsInfo =
         metricsServer && config.metrics.listen
           ? await listenOn(metricsServer, config.metrics.listen)
@@ -264,6 +306,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       }
       sweepTimer = setInterval(() => void sweep(), options.sweepIntervalMs ?? 60_000);
       sweepTimer.unref();
+      worker?.started(info.port);
       address = {
         url: urlOf(listener.protocol, info),
         host: info.address,

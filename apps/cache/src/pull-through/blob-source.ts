@@ -48,7 +48,7 @@ export const smallBlobMaxBytes = 64 * 1024;
 const smallBlobMemoryBytes = 16 * 1024 * 1024;
 
 /** A blob in memory as an opened blob: sent in one write, or read through its reader. */
-function bufferedBlob({ digest, bytes }: RememberedContent): BufferedBlob {
+export function bufferedBlob({ digest, bytes }: RememberedContent): BufferedBlob {
   let offset = 0;
   return {
     digest,
@@ -69,7 +69,7 @@ function bufferedBlob({ digest, bytes }: RememberedContent): BufferedBlob {
 }
 
 /** Reads a whole opened blob into one buffer and closes it. */
-async function readWhole(opened: OpenedBlob): Promise<Buffer> {
+export async function readWhole(opened: OpenedBlob): Promise<Buffer> {
   const bytes = Buffer.allocUnsafe(opened.size);
   try {
     let filled = 0;

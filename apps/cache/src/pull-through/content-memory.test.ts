@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import type { StoredManifest } from "@regmirror/oci-distribution";
+import { describe, expect, it } from "vitest";
 import { ContentMemory } from "./content-memory.js";
 
 const manifest = (name: string, size: number) => ({

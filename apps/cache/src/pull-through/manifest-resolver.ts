@@ -18,8 +18,8 @@ import {
   type StoredManifest,
 } from "@regmirror/oci-distribution";
 import type { CacheRecords } from "./cache-records.js";
-import { firstWithin } from "./first-within.js";
 import { ContentMemory } from "./content-memory.js";
+import { firstWithin } from "./first-within.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { createSingleFlight } from "./single-flight.js";
 import type { UpstreamConnection } from "./upstream-connection.js";
