@@ -11,6 +11,7 @@ import type {
 import { IgnoredSetting } from "./field-schemas.js";
 import { formatListenAddress } from "./listen-address.js";
 import { normalizeSizeCap, normalizeStorage } from "./normalize-storage.js";
+import { normalizeOperations } from "./normalize-operations.js";
 import { normalizeUpstreams } from "./normalize-upstreams.js";
 import { createProblemCollector, type ProblemCollector, pickOne } from "./problem-collector.js";
 import { expectationErrorMap, zodIssuesToProblems } from "./zod-issues-to-problems.js";
@@ -93,6 +94,7 @@ export function normalizeCacheConfig(raw: unknown): EffectiveCacheConfig {
     defaultUpstream,
     auth: normalizeAuth(file, problems),
     metrics,
+    ...normalizeOperations(file, metrics.path, problems),
     notices: collectNotices(file),
   };
   if (problems.problems.length > 0) throw new CacheConfigError(problems.problems);
