@@ -15,6 +15,7 @@ export {
   normalizeRegistryKey,
   readDockerConfig,
 } from "./docker-config.js";
+export type { ObservedResponse } from "./http-transport.js";
 export type { ListOptions } from "./listing.js";
 export type { RegistryClientLogger } from "./logger.js";
 export type {
