@@ -60,7 +60,21 @@ export interface MetadataStore {
   list(prefix: string): AsyncIterable<string>;
 }
 
-export type EvictionReason = "ttl" | "size-cap" | "disk-space";
+/** Why a blob left the store: its TTL, the size cap, a full disk, or `evict()` (an operator). */
+export type EvictionReason = "ttl" | "size-cap" | "disk-space" | "manual";
+
+/** What `evict()` did: removed the blob, kept it because it is being read or written, or found none. */
+export type EvictOutcome = "evicted" | "in-use" | "absent";
+
+/** What the store knows of one blob (`inspect()`). */
+export interface BlobInspection {
+  digest: string;
+  size: number;
+  /** Last read or write (clock time, ms). */
+  lastAccessAt: number;
+  /** Being read or written now: eviction leaves it alone. */
+  inUse: boolean;
+}
 
 export interface EvictionEvent {
   digest: string;
@@ -113,6 +127,13 @@ export interface BlobStore {
   makeRoom(bytes: number): Promise<boolean>;
   /** True when the blob was there. */
   delete(digest: string): Promise<boolean>;
+  /**
+   * Removes the blob unless it is being read or written (then `in-use`, nothing done). Counts as
+   * an eviction with reason `manual`: logged and reported to `onEvict`.
+   */
+  evict(digest: string): Promise<EvictOutcome>;
+  /** Size, last access and whether the blob is in use; undefined when not stored. Not an access. */
+  inspect(digest: string): Promise<BlobInspection | undefined>;
   /** Every stored digest. */
   list(): AsyncIterable<string>;
   readonly metadata: MetadataStore;

@@ -1,5 +1,6 @@
 export { type BlobReader, readableFromReader } from "./blob-reader.js";
 export type {
+  BlobInspection,
   BlobReading,
   BlobReadResult,
   BlobSource,
@@ -9,6 +10,7 @@ export type {
   Clock,
   EvictionEvent,
   EvictionReason,
+  EvictOutcome,
   LifecycleOptions,
   Logger,
   MetadataStore,

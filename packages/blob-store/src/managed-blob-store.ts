@@ -418,6 +418,29 @@ export async function createManagedBlobStore(
       return existed;
     },
 
+    async evict(digest) {
+      checkOpen();
+      const parsed = parseDigest(digest);
+      if (references.inUse(parsed.digest)) return "in-use";
+      if (!sizes.has(parsed.digest) && (await backend.stat(parsed)) === undefined) return "absent";
+      if ((await evict(parsed.digest, "manual")) !== undefined) return "evicted";
+      if (references.inUse(parsed.digest)) return "in-use"; // a reader came in meanwhile
+      throw new Error(`could not remove ${parsed.digest} from the store (see the log)`);
+    },
+
+    async inspect(digest) {
+      checkOpen();
+      const parsed = parseDigest(digest);
+      const size = sizes.get(parsed.digest) ?? (await backend.stat(parsed));
+      if (size === undefined) return undefined;
+      return {
+        digest: parsed.digest,
+        size,
+        lastAccessAt: accessTimes.get(parsed.digest) ?? clock.now(),
+        inUse: references.inUse(parsed.digest),
+      };
+    },
+
     async *list() {
       checkOpen();
       for await (const blob of backend.listBlobs()) yield blob.digest;
