@@ -130,6 +130,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   });
   metrics.setUsageSource(() => backend.blobStore.usage());
   metrics.setUpstreamHealthSource(() => backend.storage.upstreamHealth());
+  metrics.setRateLimitSource(() => backend.storage.upstreamRateLimits());
   let auth: ClientAuth;
   let tls: Awaited<ReturnType<typeof loadTlsOptions>> | undefined;
   try {

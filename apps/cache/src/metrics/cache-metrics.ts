@@ -5,7 +5,13 @@
  */
 import type { EvictionEvent, StoreUsage } from "@regmirror/blob-store";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { PullThroughMetrics, UpstreamEndpointHealth } from "../pull-through/index.js";
+import type {
+  PullThroughMetrics,
+  UpstreamEndpointHealth,
+  UpstreamRateLimitStatus,
+} from "../pull-through/index.js";
+import { type CacheTotals, readCacheTotals } from "./cache-totals.js";
+import { registerRateLimitMetrics } from "./rate-limit-metrics.js";
 
 export interface CacheMetrics {
   readonly registry: Registry;
@@ -19,6 +25,10 @@ export interface CacheMetrics {
   setUsageSource(read: () => Promise<StoreUsage>): void;
   /** Where the per-endpoint `upstream_up` gauge reads from; set once the upstreams are connected. */
   setUpstreamHealthSource(read: () => UpstreamEndpointHealth[]): void;
+  /** Where the rate-limit gauges read from; set once the upstreams are connected. */
+  setRateLimitSource(read: () => UpstreamRateLimitStatus[]): void;
+  /** The counters the status page shows, read from this registry (the same numbers as /metrics). */
+  totals(): Promise<CacheTotals>;
   /** The Prometheus text exposition. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -119,7 +129,7 @@ export function createCacheMetrics(): CacheMetrics {
   });
   const evictions = new Counter({
     name: `${prefix}evictions_total`,
-    help: "Blobs removed from the store, by reason (ttl, size-cap, disk-space)",
+    help: "Blobs removed from the store, by reason (ttl, size-cap, disk-space, manual)",
     labelNames: ["reason"],
     registers: [registry],
   });
@@ -157,6 +167,8 @@ export function createCacheMetrics(): CacheMetrics {
     },
   });
 
+  const rateLimits = registerRateLimitMetrics(registry, prefix);
+
   const pullThrough: PullThroughMetrics = {
     cacheHit: (kind) => hits.inc({ kind }),
     cacheMiss: (kind) => misses.inc({ kind }),
@@ -168,6 +180,7 @@ export function createCacheMetrics(): CacheMetrics {
       upstreamLatency.observe({ upstream, operation }, seconds),
     servedStale: (upstream, kind) => servedStale.inc({ upstream, kind }),
     blobNotStored: (upstream, reason) => notStored.inc({ upstream, reason }),
+    rateLimitSpared: (upstream) => rateLimits.spared(upstream),
   };
 
   return {
@@ -190,6 +203,10 @@ export function createCacheMetrics(): CacheMetrics {
     setUpstreamHealthSource(read) {
       readUpstreamHealth = read;
     },
+    setRateLimitSource(read) {
+      rateLimits.setSource(read);
+    },
+    totals: () => readCacheTotals(registry, prefix),
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

@@ -1,5 +1,6 @@
 // The pull-through core of the cache daemon (docs/adr/0009-pull-through-blob-fill.md).
 export { type CacheRecords, createCacheRecords } from "./cache-records.js";
+export type { DownloadProgress } from "./blob-source.js";
 export type { CircuitState, UpstreamEndpointHealth } from "./circuit-breaker.js";
 export { type RequestHandler, rewriteRegistryPath, withNamespaceQuery } from "./namespace-query.js";
 export { PullThroughError, type PullThroughErrorCode } from "./pull-through-errors.js";
@@ -27,4 +28,5 @@ export {
   type RoutedRepository,
 } from "./registry-router.js";
 export type { UpstreamErrorKind } from "./upstream-errors.js";
+export type { UpstreamRateLimitStatus } from "./upstream-rate-limit.js";
 export type { UpstreamClientOptions } from "./upstream-registry.js";

@@ -10,10 +10,11 @@ import type { BlobStore } from "@regmirror/blob-store";
 import type { RegistryStorage } from "@regmirror/oci-distribution";
 import {
   cacheConfigDefaults,
+  type EffectiveCacheConfig,
   type EffectiveUpstream,
   type UpstreamBounds,
 } from "@regmirror/schemas";
-import { createBlobSource } from "./blob-source.js";
+import { createBlobSource, type DownloadProgress } from "./blob-source.js";
 import { createCacheRecords } from "./cache-records.js";
 import type { UpstreamEndpointHealth } from "./circuit-breaker.js";
 import { createManifestResolver } from "./manifest-resolver.js";
@@ -30,6 +31,7 @@ import { createReferrersLister } from "./referrers-lister.js";
 import { createRegistryRouter, type RegistryRouter } from "./registry-router.js";
 import { createSpoolSpace } from "./spool-space.js";
 import { createTagLister } from "./tag-lister.js";
+import type { UpstreamRateLimitStatus } from "./upstream-rate-limit.js";
 import {
   connectUpstream,
   type UpstreamClientOptions,
@@ -54,6 +56,8 @@ export interface PullThroughStorageOptions {
   upstreamBounds?: UpstreamBounds;
   /** Largest manifest accepted from upstream and read from the store. Default 4 MiB. */
   maxManifestBytes?: number;
+  /** The headroom below which pulls are kept, and the back-off after a 429; default: the config's. */
+  rateLimits?: EffectiveCacheConfig["rateLimits"];
 }
 
 export interface PullThroughStorage extends RegistryStorage {
@@ -62,6 +66,10 @@ export interface PullThroughStorage extends RegistryStorage {
   readonly router: RegistryRouter<UpstreamRegistry>;
   /** Each upstream endpoint's circuit: state, last error, latency (for metrics and status). */
   upstreamHealth(): UpstreamEndpointHealth[];
+  /** Each upstream's announced pull limit and back-off (for metrics and status). */
+  upstreamRateLimits(): UpstreamRateLimitStatus[];
+  /** The blob downloads under way, with their progress and clients (for status). */
+  downloads(): DownloadProgress[];
   /** Stops the downloads under way and closes the upstream connections (not the blob store). */
   close(): Promise<void>;
 }
@@ -76,6 +84,11 @@ const defaultUpstreamBounds: UpstreamBounds = {
 };
 
 const defaultMaxManifestBytes = 4 * 1024 * 1024;
+
+const defaultRateLimits: EffectiveCacheConfig["rateLimits"] = {
+  headroom: { percent: cacheConfigDefaults.rateLimitHeadroomPercent },
+  backOffMs: cacheConfigDefaults.rateLimitBackOffMs,
+};
 
 /** Spool files of a run that ended mid-download are of no use. */
 async function prepareSpoolDirectory(directory: string, logger: PullThroughLogger): Promise<void> {
@@ -112,7 +125,11 @@ export async function createPullThroughStorage(
           logger,
           metrics,
           client: { maximumManifestBytes: maxManifestBytes, ...options.upstreamClient },
-          bounds: { answerWithinMs: bounds.uncachedMs, circuitBreaker: bounds.circuitBreaker },
+          bounds: {
+            answerWithinMs: bounds.uncachedMs,
+            circuitBreaker: bounds.circuitBreaker,
+            rateLimits: options.rateLimits ?? defaultRateLimits,
+          },
           // Deadlines and circuit periods run on real time, whatever clock tags are judged by.
           clock: systemPullThroughClock,
           signal,
@@ -189,6 +206,8 @@ export async function createPullThroughStorage(
     },
 
     upstreamHealth: () => upstreams.flatMap((upstream) => upstream.health()),
+    upstreamRateLimits: () => upstreams.map((upstream) => upstream.rateLimit.status()),
+    downloads: () => blobs.downloads(),
 
     async close() {
       lifetime.abort();
