@@ -7,6 +7,11 @@ export interface ByteRange {
   end?: number;
 }
 
+export interface ReadOptions {
+  /** False: an inspection, not a use; the last access (and so TTL and eviction order) stays. */
+  countAsAccess?: boolean;
+}
+
 export interface BlobStat {
   digest: string;
   size: number;
@@ -96,12 +101,16 @@ export interface BlobStore {
   /** Size of a stored blob, or undefined. Does not count as an access. */
   stat(digest: string): Promise<BlobStat | undefined>;
   /** A stream of the blob (or of a range of it), or undefined when absent; refreshes its last access. */
-  get(digest: string, range?: ByteRange): Promise<BlobReadResult | undefined>;
+  get(
+    digest: string,
+    range?: ByteRange,
+    options?: ReadOptions,
+  ): Promise<BlobReadResult | undefined>;
   /**
    * Like `get`, through a reader that fills buffers the caller lends (for servers that reuse
    * their buffers). The blob stays readable until the reader is closed: close it.
    */
-  open(digest: string, range?: ByteRange): Promise<BlobReading | undefined>;
+  open(digest: string, range?: ByteRange, options?: ReadOptions): Promise<BlobReading | undefined>;
   /**
    * Refreshes the blob's last access without reading it, for callers that keep a copy of a
    * small blob in memory; false when the store does not know the blob (it may be evicted).

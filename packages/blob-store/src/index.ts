@@ -16,6 +16,7 @@ export type {
   MetadataStore,
   PutOptions,
   PutResult,
+  ReadOptions,
   StoreUsage,
   SweepResult,
 } from "./blob-store.js";

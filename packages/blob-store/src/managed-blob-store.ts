@@ -13,6 +13,7 @@ import type {
   EvictionReason,
   LifecycleOptions,
   PutResult,
+  ReadOptions,
 } from "./blob-store.js";
 import { silentLogger, systemClock } from "./blob-store.js";
 import { type ParsedDigest, parseDigest } from "./digest.js";
@@ -284,7 +285,11 @@ export async function createManagedBlobStore(
     }
   }
 
-  async function open(digest: string, range?: ByteRange): Promise<BlobReading | undefined> {
+  async function open(
+    digest: string,
+    range?: ByteRange,
+    readOptions: ReadOptions = {},
+  ): Promise<BlobReading | undefined> {
     checkOpen();
     const parsed = parseDigest(digest);
     const release = references.acquire(parsed.digest);
@@ -311,7 +316,7 @@ export async function createManagedBlobStore(
     };
     if (!sizes.has(parsed.digest)) remember(parsed.digest, result.size);
     try {
-      await accessTimes.touch(parsed.digest);
+      if (readOptions.countAsAccess !== false) await accessTimes.touch(parsed.digest);
     } catch (error) {
       await close();
       throw error;
@@ -327,8 +332,8 @@ export async function createManagedBlobStore(
       return size === undefined ? undefined : { digest: parsed.digest, size };
     },
 
-    async get(digest, range) {
-      const reading = await open(digest, range);
+    async get(digest, range, readOptions) {
+      const reading = await open(digest, range, readOptions);
       if (reading === undefined) return undefined;
       const { reader, ...where } = reading;
       return { body: readableFromReader(reader, where.end - where.start + 1), ...where };

@@ -667,7 +667,7 @@ export function describeBlobStoreContract(
         await store.close();
       });
 
-      it("evict removes a blob on request, keeps one being read, and inspect tells which is which", async () => {
+      it("evict removes a blob on request, keeps one being read; inspect and reads marked countAsAccess false leave the last access", async () => {
         const clock = manualClock();
         const evictions: EvictionEvent[] = [];
         const { store } = await freshStore({ clock, onEvict: (event) => evictions.push(event) });
@@ -688,6 +688,10 @@ export function describeBlobStoreContract(
           lastAccessAt: clock.now(),
           inUse: true,
         });
+        // Reading for an inspection does not count as a use.
+        const peeked = await store.get(idle.digest, undefined, { countAsAccess: false });
+        expect(peeked && (await buffer(peeked.body)).equals(idle.bytes)).toBe(true);
+        expect((await store.inspect(idle.digest))?.lastAccessAt).toBe(clock.now() - hour);
         expect(await store.evict(busy.digest)).toBe("in-use");
         expect(await store.evict(idle.digest)).toBe("evicted");
         expect(await store.evict(idle.digest)).toBe("absent");
