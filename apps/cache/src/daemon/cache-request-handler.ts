@@ -15,6 +15,7 @@ import {
 import type { Logger } from "pino";
 import type { ClientAuth } from "../auth/client-auth.js";
 import { tokenPath } from "../auth/htpasswd-client-auth.js";
+import type { AdminApi } from "../inspection/admin-api.js";
 import { type AccessLogEntry, trackResponse, writeAccessLogLine } from "../logging/access-log.js";
 import { requestIdOf } from "../logging/request-id.js";
 import type { CacheMetrics } from "../metrics/cache-metrics.js";
@@ -41,6 +42,8 @@ export interface CacheRequestHandlerOptions {
   /** False: this listener serves only health and metrics. */
   servesRegistry: boolean;
   accessLog: boolean;
+  /** The admin API (/admin/v1), with its own credential; absent on the metrics listener. */
+  adminApi?: AdminApi;
   state: DaemonState;
   logger: Logger;
 }
@@ -70,6 +73,7 @@ function routeLabel(path: string, metricsPath: string | null): string {
   if (path === "/healthz" || path === "/readyz") return path.slice(1);
   if (path === tokenPath) return "token";
   if (metricsPath !== null && path === metricsPath) return "metrics";
+  if (path.startsWith("/admin/")) return "admin";
   return matchRegistryRoute(path)?.endpoint ?? "other";
 }
 
@@ -158,6 +162,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     if (options.servesRegistry && (path === "/v2" || path.startsWith("/v2/"))) {
       return registry(request, response);
     }
+    if (options.adminApi !== undefined && (await options.adminApi(request, response, path))) return;
     sendRegistryError(
       request,
       response,

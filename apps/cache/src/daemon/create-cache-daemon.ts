@@ -18,6 +18,8 @@ import { type ClientAuth, openClientAuth } from "../auth/client-auth.js";
 import { createHtpasswdClientAuth, tokenPath } from "../auth/htpasswd-client-auth.js";
 import { loadHtpasswdFile } from "../auth/htpasswd-file.js";
 import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js";
+import { createAdminApi } from "../inspection/admin-api.js";
+import { inventoryOf } from "../inspection/backend-inventory.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
 import {
@@ -156,6 +158,10 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     metricsPath: config.metrics.enabled && !separateMetrics ? config.metrics.path : null,
     servesRegistry: true,
     accessLog: config.log.accessLog,
+    adminApi: createAdminApi({
+      inventory: inventoryOf(backend, config.upstreams, logger.child({ component: "admin" })),
+      credential: config.admin,
+    }),
     state,
     logger: accessLogger,
   });

@@ -1,6 +1,7 @@
 // The pull-through core of the cache daemon (docs/adr/0009-pull-through-blob-fill.md).
-export { type CacheRecords, createCacheRecords } from "./cache-records.js";
+
 export type { DownloadProgress } from "./blob-source.js";
+export { type CacheRecords, createCacheRecords } from "./cache-records.js";
 export type { CircuitState, UpstreamEndpointHealth } from "./circuit-breaker.js";
 export { type RequestHandler, rewriteRegistryPath, withNamespaceQuery } from "./namespace-query.js";
 export { PullThroughError, type PullThroughErrorCode } from "./pull-through-errors.js";

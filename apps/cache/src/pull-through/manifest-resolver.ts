@@ -187,7 +187,15 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
     metrics.rateLimitSpared(upstream.name);
     const { remaining, limit } = upstream.rateLimit.status();
     logger.warn(
-      { upstream: upstream.name, repository, tag, digest: held.digest, upstreamDigest, remaining, limit },
+      {
+        upstream: upstream.name,
+        repository,
+        tag,
+        digest: held.digest,
+        upstreamDigest,
+        remaining,
+        limit,
+      },
       "upstream rate limit nearly spent: serving the tag's cached digest instead of spending a pull on its new one",
     );
     return held;
@@ -252,6 +260,11 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
         fetchedAt: clock.now(),
       }),
     );
+    // A tag whose manifest another repository brought in still puts its repository in the
+    // catalog (what `ls` and the catalog list).
+    if (known === undefined) {
+      await record("repository", () => records.rememberRepository(upstream.name, repository));
+    }
     return resolved;
   }
 
