@@ -31,6 +31,7 @@ import {
   startRegmirrorCache,
   startUpstream,
 } from "./lib/systems.mjs";
+import { makeLoopbackCertificate } from "./lib/tls-certificate.mjs";
 import { concurrentPull, fetchBlobs, headLoad, skopeoPull } from "./lib/workloads.mjs";
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -295,6 +296,78 @@ async function measureSystem(key, seeded) {
   }
 }
 
+/**
+ * The regmirror cache over TLS, warm, with clients offering HTTP/1.1 only and clients offering
+ * HTTP/2 (ALPN), round by round in turn so both see the same machine load.
+ */
+async function measureHttp2(seeded) {
+  const label = "regmirror cache over TLS";
+  const tls = await makeLoopbackCertificate(workDirectory);
+  progress(`${label}: starting`);
+  const system = await starterFor("regmirror", seeded, { tls })();
+  const http1 = { ca: tls.certificatePem };
+  const pull = (transport) =>
+    concurrentPull({
+      baseUrl: system.url,
+      repository: bigRepository,
+      tag,
+      image: seeded.image,
+      clients: options.clients,
+      transport,
+    });
+  const small = (transport) =>
+    fetchBlobs({
+      baseUrl: system.url,
+      repository: smallRepository,
+      blobs: seeded.smallBlobs,
+      concurrency: options.smallConcurrency,
+      transport,
+    });
+  try {
+    progress(`${label}: filling over HTTP/1.1 (not measured)`);
+    await pull(http1);
+    await small(http1);
+    const protocols = { "HTTP/1.1": http1, "HTTP/2": { ...http1, http2: true } };
+    const rounds = Object.fromEntries(
+      Object.keys(protocols).map((name) => [name, { warm: [], head: [], small: [] }]),
+    );
+    for (let round = 1; round <= options.rounds; round += 1) {
+      for (const [name, transport] of Object.entries(protocols)) {
+        const warm = await pull(transport);
+        const head = await headLoad({
+          url: `${system.url}/v2/${bigRepository}/manifests/${seeded.image.manifest.digest}`,
+          total: options.headRequests,
+          concurrency: options.headConcurrency,
+          warmUp: headWarmUp,
+          transport,
+        });
+        const blobs = await small(transport);
+        rounds[name].warm.push(warm);
+        rounds[name].head.push(head);
+        rounds[name].small.push(blobs);
+        progress(
+          `${label}, ${name} ${round}/${options.rounds}: warm ${describePull(warm)}, ${warm.connections} connections; HEAD ${head.requestsPerSecond.toFixed(0)} req/s, p99 ${head.p99Ms.toFixed(2)} ms; small blobs ${blobs.blobsPerSecond.toFixed(0)}/s`,
+        );
+      }
+    }
+    const combined = Object.fromEntries(
+      Object.entries(rounds).map(([name, measured]) => [
+        name,
+        {
+          warm: combineRounds(measured.warm, (result) => result.megabytesPerSecond),
+          head: combineRounds(measured.head, (result) => result.requestsPerSecond),
+          small: combineRounds(measured.small, (result) => result.blobsPerSecond),
+        },
+      ]),
+    );
+    return { measured: true, protocols: combined };
+  } finally {
+    await system.stop();
+    if (!options.keep)
+      await rm(join(workDirectory, "regmirror-cache"), { recursive: true, force: true });
+  }
+}
+
 async function compare() {
   const startedAt = new Date();
   const notes = [];
@@ -321,10 +394,20 @@ async function compare() {
       progress(`${systemLabels[key]}: not measured: ${reason}`);
     }
   }
+  let http2;
+  if (options.http2 && options.systems.includes("regmirror") && !cacheProblem) {
+    try {
+      http2 = await measureHttp2(seeded);
+    } catch (error) {
+      http2 = { measured: false, reason: error.message.split("\n")[0].slice(0, 300) };
+      progress(`HTTP/2 next to HTTP/1.1: not measured: ${http2.reason}`);
+    }
+  }
   await seeded.countingProxy.stop();
   await seeded.upstream.stop();
   machine.loadAtEnd = currentLoad();
   const report = renderReport({
+    http2,
     options,
     machine,
     startedAt,

@@ -2,6 +2,7 @@
 // The README's test command (`npm test`, also what .ci/run calls). On a fresh machine it installs
 // what the tests need, then builds, type-checks, lints and runs every workspace's tests, and ends
 // with one line "N passed, N failed, N skipped" counted from vitest's JSON reports.
+import "./lib/require-node.mjs";
 import { ensureGoTools } from "./lib/go-tools.mjs";
 import { step } from "./lib/log.mjs";
 import { cacheDirectory, prependToPath, repositoryRoot } from "./lib/paths.mjs";

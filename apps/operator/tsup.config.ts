@@ -9,8 +9,13 @@ export default defineConfig({
   clean: true,
   tsconfig: "tsconfig.build.json",
   target: "node22",
-  // The app ships as one bundle: workspace packages are compiled in from their source.
-  noExternal: [/^@regmirror\//],
+  // The executable must run from dist alone (the container image holds no node_modules): bundle
+  // the workspaces (from source) and every npm dependency.
+  noExternal: [/.*/],
+  // Some dependencies are CommonJS and call require() for Node built-ins; give the ESM bundle one.
+  banner: {
+    js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+  },
   esbuildOptions(options) {
     options.conditions = ["@regmirror/source"];
   },

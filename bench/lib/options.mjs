@@ -24,6 +24,7 @@ Options:
   --rounds N              rounds of each warm workload; tables give the median (default 3)
   --systems LIST          comma-separated subset of: ${systemKeys.join(", ")}
   --no-skopeo             skip the end-to-end skopeo pull
+  --no-http2              skip the regmirror-over-TLS workloads (HTTP/1.1 next to HTTP/2)
   --cache-node-flags=F    extra Node flags for the daemon, e.g. --cache-node-flags=--max-semi-space-size=4
   --no-build              use apps/cache/dist as it is (default: pnpm --filter @regmirror/cache build)
   --cache-main FILE       run this build of the daemon instead of apps/cache/dist/main.js (to
@@ -63,6 +64,7 @@ export function parseOptions(argv) {
       systems: { type: "string" },
       rounds: { type: "string" },
       "no-skopeo": { type: "boolean", default: false },
+      "no-http2": { type: "boolean", default: false },
       "no-build": { type: "boolean", default: false },
       output: { type: "string" },
       "cache-main": { type: "string" },
@@ -96,6 +98,7 @@ export function parseOptions(argv) {
     rounds: pick("rounds", 3, 1),
     systems,
     skopeo: !values["no-skopeo"],
+    http2: !values["no-http2"],
     build: !values["no-build"],
     cacheMain: values["cache-main"],
     cacheNodeFlags: (values["cache-node-flags"] ?? "").split(" ").filter(Boolean),

@@ -126,7 +126,36 @@ export function evaluateTargets(results, image) {
   return targets;
 }
 
+/** The regmirror cache over TLS: the same warm workloads with HTTP/1.1 and with HTTP/2. */
+function http2Section(http2, options) {
+  if (!http2.measured) {
+    return `## HTTP/2 next to HTTP/1.1 (regmirror over TLS)\n\nNot measured: ${cellText(http2.reason)}`;
+  }
+  const one = http2.protocols["HTTP/1.1"];
+  const two = http2.protocols["HTTP/2"];
+  const row = (title, pick, digits = 2) =>
+    `| ${title} | ${fixed(pick(one), digits)} | ${fixed(pick(two), digits)} | ${ratio(pick(two), pick(one))} |`;
+  return `## HTTP/2 next to HTTP/1.1 (regmirror over TLS)
+
+The regmirror cache with \`http.tls\` (a self-signed certificate for 127.0.0.1) serves HTTP/2
+next to HTTP/1.1, chosen per connection by ALPN, as distribution does. The same warm workloads
+as above, with the same undici clients: once offering HTTP/1.1 only, once offering HTTP/2
+(each client's requests then share one connection as streams; Go's flow-control windows, as
+containerd and skopeo use them).
+The two alternate round by round; medians of ${options.rounds} round(s).
+
+| workload | HTTP/1.1 | HTTP/2 | HTTP/2 ÷ HTTP/1.1 |
+|---|---:|---:|---:|
+${row(`warm pull, ${options.clients} clients (MB/s)`, (result) => result.warm.megabytesPerSecond, 0)}
+${row(`manifest HEAD by digest, ${options.headConcurrency} at a time (req/s)`, (result) => result.head.requestsPerSecond, 0)}
+${row("HEAD p50 (ms)", (result) => result.head.p50Ms)}
+${row("HEAD p99 (ms)", (result) => result.head.p99Ms)}
+${row(`small blobs, ${options.smallConcurrency} at a time (blobs/s)`, (result) => result.small.blobsPerSecond, 0)}
+${row("errors", (result) => result.warm.errors + result.head.errors + result.small.errors, 0)}`;
+}
+
 export function renderReport({
+  http2,
   options,
   machine,
   startedAt,
@@ -156,7 +185,7 @@ Ratios: the system's figure divided by distribution's proxy's and by nginx stati
 
 - **regmirror cache**: \`apps/cache/dist/main.js serve\` with distribution's proxy configuration
   (the same file distribution gets), filesystem store, and the \`NODE_OPTIONS\` its container
-  image sets (\`${nodeOptions || "none"}\`, from apps/cache/Dockerfile).
+  image sets (\`${nodeOptions || "none"}\`, from packages/image-builder/src/image-definitions.ts).
 - **distribution proxy**: \`docker-registry serve\` with \`proxy.remoteurl\`, filesystem storage,
   in-memory blob descriptor cache (Debian's stock configuration plus \`proxy\`).
 - **nginx proxy_cache**: the cache ocadotechnology/mirror-operator deploys
@@ -312,6 +341,8 @@ ${workloadTable(results, {
   ],
 })}`);
   }
+
+  if (http2 !== undefined) sections.push(http2Section(http2, options));
 
   const targets = evaluateTargets(results, image);
   sections.push(`## Targets (issue 8)

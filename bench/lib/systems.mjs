@@ -6,19 +6,23 @@ import { join } from "node:path";
 import { nginxProxyCacheConfig, nginxStaticConfig } from "./nginx-config.mjs";
 import { freePort } from "./ports.mjs";
 import { startProcess, waitUntilReady } from "./processes.mjs";
-import { request } from "./undici.mjs";
+import { Agent, request } from "./undici.mjs";
 
 export const nginxBinary = "/usr/sbin/nginx";
 
 /** Any HTTP answer on /v2/ means the server is serving. */
-async function answersV2(url) {
-  const response = await request(`${url}/v2/`, { headersTimeout: 2000, bodyTimeout: 2000 });
+async function answersV2(url, dispatcher) {
+  const response = await request(`${url}/v2/`, {
+    headersTimeout: 2000,
+    bodyTimeout: 2000,
+    ...(dispatcher ? { dispatcher } : {}),
+  });
   await response.body.dump();
   return response.statusCode > 0;
 }
 
 /** distribution's config.yml; JSON is YAML, so no YAML library is needed. */
-function distributionConfig({ rootDirectory, port, remoteUrl, credentials }) {
+function distributionConfig({ rootDirectory, port, remoteUrl, credentials, tls }) {
   const config = {
     version: 0.1,
     log: { level: "warn", accesslog: { disabled: true } },
@@ -30,6 +34,7 @@ function distributionConfig({ rootDirectory, port, remoteUrl, credentials }) {
     http: { addr: `127.0.0.1:${port}` },
   };
   if (remoteUrl) config.proxy = { remoteurl: remoteUrl, ...credentials };
+  if (tls) config.http.tls = { certificate: tls.certificate, key: tls.key };
   return JSON.stringify(config, null, 2);
 }
 
@@ -136,19 +141,23 @@ export async function startDistributionProxy({
   };
 }
 
+/** Where the container images are defined; the cache's entry sets its NODE_OPTIONS. */
+export const imageDefinitionsFile = "packages/image-builder/src/image-definitions.ts";
+
 /**
- * NODE_OPTIONS of the cache's container image (apps/cache/Dockerfile): the daemon is measured
- * with the V8 settings it ships with.
+ * NODE_OPTIONS of the cache's container image: the daemon is measured with the V8 settings it
+ * ships with.
  */
 export function imageNodeOptions(repositoryRoot) {
-  const dockerfile = readFileSync(join(repositoryRoot, "apps/cache/Dockerfile"), "utf8");
-  return /^ENV NODE_OPTIONS=(.+)$/m.exec(dockerfile)?.[1]?.trim() ?? "";
+  const definitions = readFileSync(join(repositoryRoot, imageDefinitionsFile), "utf8");
+  return /NODE_OPTIONS: "([^"]+)"/.exec(definitions)?.[1]?.trim() ?? "";
 }
 
 /**
  * The regmirror cache daemon from apps/cache/dist, on the distribution proxy form of its
  * configuration (the file distribution's proxy gets, unchanged). With `cpuProfileDirectory`
  * it runs under `node --cpu-prof`; the profile is written when the daemon exits on SIGTERM.
+ * With `tls` ({ certificate, key, certificatePem }) it serves HTTPS, HTTP/2 next to HTTP/1.1.
  */
 export async function startRegmirrorCache({
   workDirectory,
@@ -159,6 +168,7 @@ export async function startRegmirrorCache({
   cpuProfileDirectory,
   dataDirectory,
   credentials,
+  tls,
 }) {
   const directory = join(workDirectory, "regmirror-cache");
   await mkdir(directory, { recursive: true });
@@ -171,6 +181,7 @@ export async function startRegmirrorCache({
       port,
       remoteUrl,
       credentials,
+      tls,
     }),
   );
   const profileArguments = cpuProfileDirectory
@@ -184,8 +195,10 @@ export async function startRegmirrorCache({
     cwd: directory,
     logPath: join(directory, "cache.log"),
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitUntilReady(child, () => answersV2(url));
+  const url = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
+  const probe = tls ? new Agent({ connect: { ca: tls.certificatePem } }) : undefined;
+  await waitUntilReady(child, () => answersV2(url, probe));
+  await probe?.close();
   return {
     url,
     host: `127.0.0.1:${port}`,

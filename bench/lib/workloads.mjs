@@ -7,12 +7,25 @@ import { Agent, buildConnector, request } from "./undici.mjs";
 
 const requestTimeouts = { headersTimeout: 300_000, bodyTimeout: 300_000 };
 
-/** An undici Agent that counts the TCP connections it opens (in `agent.openedConnections`). */
-function newAgent(connections) {
-  const connect = buildConnector({});
+/**
+ * An undici Agent that counts the TCP connections it opens (in `agent.openedConnections`).
+ * `transport`: `{ ca }` to trust a TLS server, `http2: true` to offer HTTP/2 (ALPN), in which
+ * case requests of one client share one connection as streams.
+ */
+function newAgent(connections, transport = {}) {
+  const http2 = transport.http2 === true;
+  const connect = buildConnector({
+    ...(transport.ca ? { ca: transport.ca } : {}),
+    ...(http2 ? { allowH2: true } : {}),
+  });
   const agent = new Agent({
     connections,
     keepAliveTimeout: 30_000,
+    // Go's HTTP/2 client windows (4 MiB per stream, 1 GiB per connection), as containerd and
+    // skopeo use them; undici's defaults (256/512 KiB) would measure undici's flow control.
+    ...(http2
+      ? { allowH2: true, h2Options: { initialWindowSize: 4 << 20, connectionWindowSize: 1 << 30 } }
+      : {}),
     ...requestTimeouts,
     connect: (connectOptions, callback) => {
       agent.openedConnections += 1;
@@ -70,13 +83,14 @@ async function pullImage(dispatcher, baseUrl, repository, tag, image) {
 }
 
 /** `clients` separate clients (own connections each) pull the image at once. */
-export async function concurrentPull({ baseUrl, repository, tag, image, clients }) {
-  const agents = Array.from({ length: clients }, () => newAgent(4));
+export async function concurrentPull({ baseUrl, repository, tag, image, clients, transport }) {
+  const agents = Array.from({ length: clients }, () => newAgent(4, transport));
   const started = process.hrtime.bigint();
   const results = await Promise.allSettled(
     agents.map((agent) => pullImage(agent, baseUrl, repository, tag, image)),
   );
   const wallSeconds = seconds(started);
+  const connections = agents.reduce((sum, agent) => sum + agent.openedConnections, 0);
   await Promise.all(agents.map((agent) => agent.close()));
   const failures = results.filter((result) => result.status === "rejected");
   const bytes = results.reduce(
@@ -89,6 +103,7 @@ export async function concurrentPull({ baseUrl, repository, tag, image, clients 
     errors: failures.length,
     firstError: failures[0]?.reason?.message,
     megabytesPerSecond: bytes / 1e6 / wallSeconds,
+    connections,
   };
 }
 
@@ -98,8 +113,8 @@ function percentile(sorted, fraction) {
 }
 
 /** `total` HEAD requests on one URL, `concurrency` at a time (after a short warm-up). */
-export async function headLoad({ url, total, concurrency, warmUp = 200 }) {
-  const agent = newAgent(concurrency);
+export async function headLoad({ url, total, concurrency, warmUp = 200, transport }) {
+  const agent = newAgent(concurrency, transport);
   const headers = { accept: manifestAccept };
   let errors = 0;
   let firstError;
@@ -149,8 +164,8 @@ export async function headLoad({ url, total, concurrency, warmUp = 200 }) {
 }
 
 /** Every blob once, by digest, `concurrency` at a time. */
-export async function fetchBlobs({ baseUrl, repository, blobs, concurrency }) {
-  const agent = newAgent(concurrency);
+export async function fetchBlobs({ baseUrl, repository, blobs, concurrency, transport }) {
+  const agent = newAgent(concurrency, transport);
   let next = 0;
   let errors = 0;
   let firstError;
@@ -173,8 +188,15 @@ export async function fetchBlobs({ baseUrl, repository, blobs, concurrency }) {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const wallSeconds = seconds(started);
+  const connections = agent.openedConnections;
   await agent.close();
-  return { wallSeconds, blobsPerSecond: blobs.length / wallSeconds, errors, firstError };
+  return {
+    wallSeconds,
+    blobsPerSecond: blobs.length / wallSeconds,
+    errors,
+    firstError,
+    connections,
+  };
 }
 
 /** skopeo copy docker://HOST/REPO:TAG dir:DEST (skopeo checks every digest); then removes DEST. */

@@ -22,6 +22,18 @@ export function toolDirectory(tool) {
   return join(cacheDirectory(), "tools", `${tool.name}-${tool.version}`);
 }
 
+/** The commands an entry builds into its bin/ directory (default: the one named like it). */
+export function toolCommands(tool) {
+  return tool.commands ?? [tool.name];
+}
+
+/** Built when every command is there: an entry that gained a command is built again. */
+function isBuilt(tool) {
+  return toolCommands(tool).every((command) =>
+    existsSync(join(toolDirectory(tool), "bin", command)),
+  );
+}
+
 function goEnvironment(env) {
   const withGo = existsSync("/usr/local/go/bin") ? prependToPath(env, "/usr/local/go/bin") : env;
   if (!hasCommand("go", withGo)) {
@@ -36,7 +48,8 @@ function buildInto(tool, outDirectory, env) {
   const binDirectory = join(outDirectory, "bin");
   mkdirSync(binDirectory, { recursive: true });
   if (tool.kind === "install") {
-    runOrThrow("go", ["install", `${tool.package}@${tool.version}`], {
+    const packages = tool.packages ?? [tool.package];
+    runOrThrow("go", ["install", ...packages.map((pkg) => `${pkg}@${tool.version}`)], {
       env: { ...env, GOBIN: binDirectory },
     });
   } else if (tool.kind === "test-binary") {
@@ -62,16 +75,29 @@ function buildInto(tool, outDirectory, env) {
         join(repositoryRoot, "scripts", "go-builds", `${tool.name}.mjs`),
         outDirectory,
         tool.version,
+        ...toolCommands(tool),
       ],
       { env },
     );
   } else {
     throw new Error(`scripts/go-tools.json: tool ${tool.name} has unknown kind ${tool.kind}`);
   }
+  const missing = toolCommands(tool).filter((command) => !existsSync(join(binDirectory, command)));
+  if (missing.length > 0) {
+    throw new Error(`building ${tool.name} ${tool.version} left out ${missing.join(", ")}`);
+  }
 }
 
-/** Another run may have finished the same build first: then its copy stands and ours goes. */
-function moveIntoPlace(workDirectory, finalDirectory) {
+/**
+ * Another run may have finished the same build first: then its copy stands and ours goes. An
+ * older copy that lacks a command the entry now lists is moved aside first.
+ */
+function moveIntoPlace(tool, workDirectory, finalDirectory) {
+  if (existsSync(finalDirectory) && !isBuilt(tool)) {
+    const outdated = mkdtempSync(`${finalDirectory}.outdated-`);
+    renameSync(finalDirectory, join(outdated, "old"));
+    rmSync(outdated, { recursive: true, force: true });
+  }
   try {
     renameSync(workDirectory, finalDirectory);
   } catch (error) {
@@ -83,7 +109,7 @@ function moveIntoPlace(workDirectory, finalDirectory) {
 /** Builds every tool that is not in the cache yet; a finished build is renamed into place. */
 export function ensureGoTools(env) {
   const tools = readGoTools();
-  const missing = tools.filter((tool) => !existsSync(toolDirectory(tool)));
+  const missing = tools.filter((tool) => !isBuilt(tool));
   if (missing.length === 0) return;
   const goEnv = goEnvironment(env);
   for (const tool of missing) {
@@ -94,7 +120,7 @@ export function ensureGoTools(env) {
     step(`building ${tool.name} ${tool.version} (once; kept in ${finalDirectory})`);
     try {
       buildInto(tool, workDirectory, goEnv);
-      moveIntoPlace(workDirectory, finalDirectory);
+      moveIntoPlace(tool, workDirectory, finalDirectory);
     } catch (error) {
       rmSync(workDirectory, { recursive: true, force: true });
       throw error;

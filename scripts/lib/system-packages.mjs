@@ -8,17 +8,40 @@ export const requiredPrograms = [
   { command: "skopeo", debianPackage: "skopeo" },
   { command: "containerd", debianPackage: "containerd" },
   { command: "ctr", debianPackage: "containerd" },
+  // The image builder (packages/image-builder) fetches Debian packages with apt and reads them.
+  { command: "dpkg-deb", debianPackage: "dpkg" },
+  // The Kubernetes node of the test kit (startKubeNode): runc runs its containers, iptables holds
+  // kube-proxy's Service rules, catatonit is the pods' pause process.
+  { command: "runc", debianPackage: "runc" },
+  { command: "iptables", debianPackage: "iptables" },
+  { command: "catatonit", debianPackage: "catatonit" },
+];
+
+/** Files the tests read, and the Debian package that ships each one. */
+export const requiredFiles = [
+  // The image builder's apt checks deb.debian.org's signatures with it (Ubuntu lacks it).
+  {
+    path: "/usr/share/keyrings/debian-archive-keyring.gpg",
+    debianPackage: "debian-archive-keyring",
+  },
 ];
 
 /** Installs missing Debian packages when running as root; otherwise says what to install. */
 export function ensureSystemPackages(env) {
-  const missing = requiredPrograms.filter((program) => !hasCommand(program.command, env));
+  const missing = [
+    ...requiredPrograms
+      .filter((program) => !hasCommand(program.command, env))
+      .map((program) => ({ what: program.command, debianPackage: program.debianPackage })),
+    ...requiredFiles
+      .filter((file) => !existsSync(file.path))
+      .map((file) => ({ what: file.path, debianPackage: file.debianPackage })),
+  ];
   if (missing.length === 0) return;
-  const packages = [...new Set(missing.map((program) => program.debianPackage))];
-  const commands = missing.map((program) => program.command).join(", ");
+  const packages = [...new Set(missing.map((item) => item.debianPackage))];
+  const commands = missing.map((item) => item.what).join(", ");
   if (process.getuid?.() !== 0 || !existsSync("/usr/bin/apt-get")) {
     throw new Error(
-      `missing programs: ${commands}. Install them with: sudo apt-get install -y ${packages.join(" ")}`,
+      `missing: ${commands}. Install them with: sudo apt-get install -y ${packages.join(" ")}`,
     );
   }
   step(`installing Debian packages: ${packages.join(" ")}`);

@@ -2,14 +2,17 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { repositoryRoot } from "./paths.mjs";
 
+/** The workspaces of pnpm-workspace.yaml: every directory of packages/ and apps/, and e2e/. */
 function workspaceDirectories() {
-  return ["packages", "apps"].flatMap((group) => {
+  const grouped = ["packages", "apps"].flatMap((group) => {
     const groupDirectory = join(repositoryRoot, group);
     if (!existsSync(groupDirectory)) return [];
     return readdirSync(groupDirectory, { withFileTypes: true })
       .filter((entry) => entry.isDirectory())
       .map((entry) => join(groupDirectory, entry.name));
   });
+  const e2e = join(repositoryRoot, "e2e");
+  return existsSync(e2e) ? [...grouped, e2e] : grouped;
 }
 
 function reportPath(workspace) {

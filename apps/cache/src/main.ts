@@ -1,36 +1,12 @@
 #!/usr/bin/env node
-// The regmirror-cache executable. The only module that touches the process: its arguments,
-// its output streams, its signals and its exit code.
-import { access, constants, readFile } from "node:fs/promises";
-import { runCli } from "./cli/run-cli.js";
+// The regmirror-cache executable. Its dependencies use Node APIs at import time that older Node
+// lacks, so the version is checked here, before anything else is loaded, and the command line
+// runs only on a Node that can run it.
+import { nodeVersionProblem } from "./node-version.js";
 
-const shutdownListeners: ((signal: string) => void)[] = [];
-let firstSignalAt: number | undefined;
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.on(signal, () => {
-    // The first signal drains; a second one means "now". Ctrl-C reaches every process of the
-    // terminal's group and a wrapper (npm start) forwards it too: copies within a second are one.
-    if (firstSignalAt !== undefined) {
-      if (Date.now() - firstSignalAt > 1000) process.exit(130);
-      return;
-    }
-    firstSignalAt = Date.now();
-    for (const listener of shutdownListeners) listener(signal);
-  });
+const problem = nodeVersionProblem(process.versions.node);
+if (problem !== undefined) {
+  process.stderr.write(`regmirror-cache: ${problem}\n`);
+  process.exit(1);
 }
-
-const exitCode = await runCli(process.argv.slice(2), {
-  writeOut: (text) => process.stdout.write(text),
-  writeError: (text) => process.stderr.write(text),
-  readTextFile: (path) => readFile(path, "utf8"),
-  isReadable: (path) =>
-    access(path, constants.R_OK).then(
-      () => true,
-      () => false,
-    ),
-  onShutdownSignal: (listener) => shutdownListeners.push(listener),
-  stdoutIsTerminal: process.stdout.isTTY === true,
-});
-process.exitCode = exitCode;
-// Upstream keep-alive sockets and timers of a finished command must not keep the process up.
-if (shutdownListeners.length > 0) setTimeout(() => process.exit(exitCode), 1000).unref();
+await import("./process-main.js");

@@ -20,6 +20,7 @@ const msrDocsFile = readFileSync(
 
 let directory: string;
 let executable: string;
+let otherPair: { certificatePem: string; keyPem: string };
 
 interface RunResult {
   exitCode: number | null;
@@ -28,8 +29,16 @@ interface RunResult {
 }
 
 function runCache(...argv: string[]): Promise<RunResult> {
+  return runCacheWith({}, ...argv);
+}
+
+/** Runs the executable with these REGISTRY_* (or other) variables added to the environment. */
+function runCacheWith(environment: Record<string, string>, ...argv: string[]): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [executable, ...argv], { cwd: directory });
+    const child = spawn(process.execPath, [executable, ...argv], {
+      cwd: directory,
+      env: { ...process.env, ...environment },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {
@@ -59,6 +68,7 @@ beforeAll(async () => {
   writeFileSync(join(directory, "cache.cert.pem"), server.certificatePem);
   writeFileSync(join(directory, "cache.key.pem"), server.keyPem);
   writeFileSync(join(directory, "msr.cert.pem"), authority.certificatePem);
+  otherPair = await authority.issueServerCertificate(["other.example.com"]);
 });
 
 afterAll(async () => {
@@ -112,17 +122,20 @@ describe("regmirror-cache check-config FILE", () => {
       msrDocsFile
         .replace("rootdirectory:", "rootdirectroy:")
         .replace("blobttl: 24h", "blobttl: one day")
-        .replace("secret: generate-random-secret", "secret: [generate-random-secret]"),
+        .replace("secret: generate-random-secret", "secret: [generate-random-secret]")
+        .concat("regmirror:\n  defaultUpstream: quay\n"),
     );
     const result = await runCache("check-config", file);
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toBe("");
+    // All of them in one pass: the unknown defaultUpstream does not wait for the others.
     expect(result.stderr.split("\n")).toEqual([
-      `${file}: 4 problems`,
+      `${file}: 5 problems`,
       '  - storage.filesystem.rootdirectroy = "/var/lib/registry": expected no key "rootdirectroy" here (did you mean rootdirectory?); this section accepts: rootdirectory, maxthreads',
       "  - storage.filesystem.rootdirectory = (missing): expected a file path",
       "  - http.secret = <redacted>: expected a string (quote it if it looks like a number)",
       '  - middleware.registry[0].options.blobttl = "one day": expected a duration like 24h, 30m, 1h30m, 500ms or 7d (0 for none)',
+      '  - regmirror.defaultUpstream = "quay": expected the name of a configured upstream (msr.example.com) or null',
       "",
     ]);
     expect(result.stderr).not.toContain("generate-random-secret");
@@ -136,7 +149,7 @@ describe("regmirror-cache check-config FILE", () => {
     const result = await runCache("check-config", file);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(
-      `  - TLS certificate: ${directory}/absent/cache.cert.pem does not exist or is not readable`,
+      `  - TLS certificate: ${directory}/absent/cache.cert.pem cannot be read (ENOENT)`,
     );
     expect(result.stderr).toContain(
       `  - CA file of upstream msr.example.com: ${directory}/absent/msr.cert.pem`,
@@ -144,10 +157,83 @@ describe("regmirror-cache check-config FILE", () => {
     expect((await runCache("check-config", "--skip-file-checks", file)).exitCode).toBe(0);
   });
 
-  test("a file that cannot be read: exit 1", async () => {
-    const result = await runCache("check-config", join(directory, "no-such-file.yml"));
+  test("a swapped certificate and key, and a CA file without a certificate, name the file and the problem", async () => {
+    writeFileSync(join(directory, "ca-holds-a-key.pem"), otherPair.keyPem);
+    const file = writeConfig(
+      "swapped.yml",
+      msrDocsFile
+        .replace("/certs/cache.cert.pem", `${directory}/cache.key.pem`)
+        .replace("/certs/cache.key.pem", `${directory}/cache.cert.pem`)
+        .replace("/certs/msr.cert.pem", `${directory}/ca-holds-a-key.pem`),
+    );
+    const result = await runCache("check-config", file);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain("no-such-file.yml: cannot read the file (ENOENT)");
+    expect(result.stderr.split("\n")).toEqual([
+      `${file}: 2 problems with the files it names`,
+      `  - TLS certificate: ${directory}/cache.key.pem holds a private key and TLS key ${directory}/cache.cert.pem a certificate: are http.tls.certificate and http.tls.key swapped?`,
+      `  - CA file of upstream msr.example.com: ${directory}/ca-holds-a-key.pem holds no PEM certificate (it holds private key); expected one or more "BEGIN CERTIFICATE" blocks`,
+      "",
+    ]);
+  });
+
+  test("a key of another pair stops serve before it listens, naming both files", async () => {
+    writeFileSync(join(directory, "other.key.pem"), otherPair.keyPem);
+    const file = writeConfig(
+      "other-key.yml",
+      msrDocsFile
+        .replaceAll("/certs/", `${directory}/`)
+        .replace(`${directory}/cache.key.pem`, `${directory}/other.key.pem`)
+        .replace("/var/lib/registry", join(directory, "data"))
+        .replace("0.0.0.0:443", "127.0.0.1:0"),
+    );
+    const result = await runCache("serve", file);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(
+      `  - TLS key: the key in ${directory}/other.key.pem does not belong to the certificate in ${directory}/cache.cert.pem (CN=msr-cache.example.com): they are from different pairs`,
+    );
+  });
+
+  test("REGISTRY_* variables set keys, are listed, and a secret set by one is never printed", async () => {
+    const file = writeConfig(
+      "no-proxy.yml",
+      "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /data\n",
+    );
+    const result = await runCacheWith(
+      {
+        REGISTRY_PROXY_REMOTEURL: "https://registry.corp.example:5000",
+        REGISTRY_PROXY_USERNAME: "mirror-bot",
+        REGISTRY_PROXY_PASSWORD: "hunter2-from-the-environment",
+        REGISTRY_HTTP_ADDR: "127.0.0.1:6000",
+        REGISTRY_PORT: "tcp://10.96.0.10:5000",
+      },
+      "check-config",
+      file,
+    );
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain("listen:         127.0.0.1:6000 without TLS");
+    expect(result.stdout).toContain("    endpoints:   https://registry.corp.example:5000");
+    expect(result.stdout).toContain("    credentials: username mirror-bot, password <redacted>");
+    expect(result.stdout).toContain(
+      [
+        "set by the environment (values above; secrets redacted):",
+        "  REGISTRY_HTTP_ADDR → http.addr",
+        "  REGISTRY_PROXY_PASSWORD → proxy.password",
+        "  REGISTRY_PROXY_REMOTEURL → proxy.remoteurl",
+        "  REGISTRY_PROXY_USERNAME → proxy.username",
+      ].join("\n"),
+    );
+    expect(result.stdout).toContain('  REGISTRY_PORT: names no key "port" at the top level');
+    expect(result.stdout).not.toContain("hunter2");
+  });
+
+  test("a file that cannot be read: exit 1, naming it by its absolute path", async () => {
+    const result = await runCache("check-config", "no-such-file.yml");
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toBe(
+      `${directory}/no-such-file.yml: cannot read the file (ENOENT: no such file)\n`,
+    );
   });
 
   test("a YAML syntax error names line and column", async () => {
@@ -166,6 +252,16 @@ describe("the command line", () => {
     expect(result.stdout).toMatch(/check-config FILE +check a configuration file/);
     expect(result.stdout).toMatch(/serve \[FILE\] +run the pull-through cache/);
     expect(result.stdout).toMatch(/warm IMAGE\.\.\. +prefetch images/);
+    expect(result.stdout).toMatch(/-V, --version +print the version/);
+  });
+
+  test("--version prints the package version and the Node it runs on", async () => {
+    const result = await runCache("--version");
+    expect(result.exitCode).toBe(0);
+    const { version } = JSON.parse(
+      readFileSync(new URL("../package.json", import.meta.url), "utf8"),
+    );
+    expect(result.stdout).toBe(`regmirror-cache ${version} (Node ${process.versions.node})\n`);
   });
 
   test.each(["check-config", "serve", "warm"])("%s --help explains the command", async (name) => {
@@ -186,7 +282,20 @@ describe("the command line", () => {
   test("serve with a file that does not exist exits 1 before listening", async () => {
     const result = await runCache("serve", "no-such-file.yml");
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain("no-such-file.yml: cannot read the file (ENOENT)");
+    expect(result.stderr).toContain(
+      `${directory}/no-such-file.yml: cannot read the file (ENOENT: no such file)`,
+    );
+  });
+
+  test("serve with an empty file refuses to start rather than run an open Docker Hub mirror", async () => {
+    const file = writeConfig("empty.yml", "# the ConfigMap did not mount\n");
+    const result = await runCache("serve", file);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`${file}: 1 problem`);
+    expect(result.stderr).toContain(
+      "(top level) = (an empty file): expected the upstream registry to mirror",
+    );
   });
 
   test("usage errors exit 2", async () => {

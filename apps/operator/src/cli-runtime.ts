@@ -28,7 +28,6 @@ export interface CliRuntime {
 }
 
 export interface CliCommand {
-  summary: string;
   usage: string;
   run(argv: string[], runtime: CliRuntime): Promise<number>;
 }

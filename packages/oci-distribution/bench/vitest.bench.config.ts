@@ -1,13 +1,1 @@
-import { defineConfig } from "vitest/config";
-
-// Benchmarks run with `pnpm run bench`, never with the tests (and write no test report).
-export default defineConfig({
-  resolve: { conditions: ["@regmirror/source"] },
-  ssr: { resolve: { conditions: ["@regmirror/source"] } },
-  test: {
-    include: ["bench/**/*.bench.ts"],
-    reporters: ["default"],
-    testTimeout: 600_000,
-    fileParallelism: false,
-  },
-});
+export { default } from "../../../vitest.bench.shared.js";

@@ -26,6 +26,8 @@ export interface ContainerdImage {
 
 export interface Containerd {
   socket: string;
+  /** The `ctr` that drives this containerd. */
+  ctrBinary: string;
   rootDirectory: string;
   namespace: string;
   /** The daemon's release, e.g. "1.6.20" or "2.4.2" (from `containerd --version`). */
@@ -185,6 +187,14 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
   let stopped: Promise<void> | undefined;
   const stop = () => {
     stopped ??= (async () => {
+      // Containers (runContainer) outlive the daemon in their shims: end them first.
+      const tasks = await ctr(["tasks", "list", "--quiet"], 10_000).catch(() => ({ stdout: "" }));
+      for (const id of tasks.stdout.split("\n").filter((line) => line.trim() !== "")) {
+        await ctr(["tasks", "kill", "--signal", "SIGKILL", id.trim()], 10_000).catch(
+          () => undefined,
+        );
+        await ctr(["tasks", "delete", "--force", id.trim()], 10_000).catch(() => undefined);
+      }
       await daemon.stop();
       // Unpacking mounts snapshots briefly; a killed daemon could leave one behind.
       for (const mountPoint of mountsBelow(rootDirectory)) {
@@ -208,6 +218,7 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
 
   return {
     socket,
+    ctrBinary: binaries.ctr,
     rootDirectory,
     namespace,
     version,

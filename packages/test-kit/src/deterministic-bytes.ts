@@ -16,15 +16,20 @@ function octal(value: number, width: number): string {
   return `${value.toString(8).padStart(width - 1, "0")}\0`;
 }
 
-/** A ustar archive of regular files with fixed owner, mode and mtime, so equal input gives equal bytes. */
-export function deterministicTar(files: { name: string; content: Buffer }[]): Buffer {
+/**
+ * A ustar archive of regular files with fixed owner and mtime (mode 0644 unless a file says), so
+ * equal input gives equal bytes.
+ */
+export function deterministicTar(
+  files: { name: string; content: Buffer; mode?: number }[],
+): Buffer {
   const blocks: Buffer[] = [];
   for (const file of files) {
     if (Buffer.byteLength(file.name) > 100)
       throw new Error(`tar entry name too long: ${file.name}`);
     const header = Buffer.alloc(512);
     header.write(file.name, 0, "utf8");
-    header.write(octal(0o644, 8), 100, "ascii");
+    header.write(octal(file.mode ?? 0o644, 8), 100, "ascii");
     header.write(octal(0, 8), 108, "ascii");
     header.write(octal(0, 8), 116, "ascii");
     header.write(octal(file.content.length, 12), 124, "ascii");

@@ -8,7 +8,7 @@ import {
   validateHeaderName,
   validateHeaderValue,
 } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { createServer as createHttpsServer, request as httpsRequest } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TestKitError } from "./errors.js";
 import { listenOnLoopback } from "./free-port.js";
@@ -58,6 +58,8 @@ export interface ProxiedRequest {
   headers: IncomingHttpHeaders;
   /** Response body bytes the proxy has written so far (kernel buffers may hold some of them). */
   bodyBytesSent: number;
+  /** The client's User-Agent header (e.g. `containerd/v2.4.2`): who asked. */
+  userAgent?: string;
 }
 
 export interface FaultProxy {
@@ -77,6 +79,8 @@ export interface FaultProxyOptions {
   /** The real server, e.g. `http://127.0.0.1:5000` (https needs `ca` unless publicly trusted). */
   target: string;
   ca?: string;
+  /** Serve https with this certificate instead of http (e.g. an upstream a node must trust). */
+  tls?: { certificatePem: string; keyPem: string };
 }
 
 function matches(rule: FaultRule, method: string, path: string): boolean {
@@ -307,7 +311,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const seen: ProxiedRequest[] = [];
   const inFlight = new Set<ClientRequest>();
 
-  const server = createServer((request, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
     const method = request.method ?? "GET";
     const path = request.url ?? "/";
     const entry: ProxiedRequest = {
@@ -316,6 +320,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       at: Date.now(),
       headers: { ...request.headers },
       bodyBytesSent: 0,
+      userAgent: request.headers["user-agent"],
     };
     seen.push(entry);
     let active: FaultRule | undefined;
@@ -392,11 +397,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       });
       request.pipe(upstreamRequest);
     })();
-  });
+  };
+  const server = options.tls
+    ? createHttpsServer({ cert: options.tls.certificatePem, key: options.tls.keyPem }, handle)
+    : createServer(handle);
   const port = await listenOnLoopback(server);
   let stopped: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     setFault(next) {
       if (next !== undefined) checkRule(next);

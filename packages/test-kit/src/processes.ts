@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
+import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TestKitError } from "./errors.js";
 import { registerExitCleanup } from "./exit-cleanup.js";
@@ -11,6 +12,9 @@ const installHints: Record<string, string> = {
   skopeo: "apt-get install skopeo",
   containerd: "apt-get install containerd",
   ctr: "apt-get install containerd",
+  runc: "apt-get install runc",
+  iptables: "apt-get install iptables",
+  catatonit: "apt-get install catatonit",
 };
 
 /** Absolute path of `name` on PATH; throws BINARY_MISSING saying what to install. */
@@ -48,6 +52,8 @@ export interface TrackedProcess {
   exited: Promise<void>;
   /** SIGTERM, then SIGKILL after `graceMs`; idempotent. */
   stop(graceMs?: number): Promise<void>;
+  /** With `talk: true`: the process's stdin and stdout, for a line protocol with it. */
+  streams?: { stdin: Writable; stdout: Readable };
 }
 
 const liveProcesses = new Set<ChildProcess>();
@@ -63,6 +69,8 @@ export interface StartProcessOptions {
   args: string[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Keep stdin open as a pipe and hand out stdin and stdout (`streams`). */
+  talk?: boolean;
 }
 
 /** Spawns a long-running process that the kit tracks and kills at exit at the latest. */
@@ -71,7 +79,7 @@ export function startTrackedProcess(options: StartProcessOptions): TrackedProces
   const child = spawn(binary, options.args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.talk ? "pipe" : "ignore", "pipe", "pipe"],
   });
   liveProcesses.add(child);
   // Last resort for a test that forgot stop() or crashed: nothing outlives the test process.
@@ -102,6 +110,9 @@ export function startTrackedProcess(options: StartProcessOptions): TrackedProces
   return {
     name: options.name,
     pid: child.pid ?? -1,
+    ...(options.talk && child.stdin !== null && child.stdout !== null
+      ? { streams: { stdin: child.stdin, stdout: child.stdout } }
+      : {}),
     output: () => captured,
     exitCode: () => code,
     exited,

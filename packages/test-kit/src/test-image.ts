@@ -40,6 +40,12 @@ export interface TestImageOptions {
   tag?: string;
   /** Where to write the OCI layout; default a fresh temp directory. */
   layoutDirectory?: string;
+  /**
+   * Makes the image runnable: a first layer holds this program (mode 0755) at `path`, and the
+   * image config runs it with `args` (e.g. Debian's static catatonit with `-P`, which waits for a
+   * signal: what a pod's pause container or a small workload needs).
+   */
+  entrypoint?: { path: string; program: Buffer; args: string[] };
 }
 
 export interface BuiltManifest {
@@ -135,23 +141,37 @@ export async function buildTestImage(options: TestImageOptions): Promise<TestIma
     return { mediaType: "", digest, size: bytes.length, bytes };
   };
 
+  const entrypoint = options.entrypoint;
+  const programLayer = (() => {
+    if (entrypoint === undefined) return [];
+    const tar = deterministicTar([
+      { name: entrypoint.path.replace(/^\/+/, ""), content: entrypoint.program, mode: 0o755 },
+    ]);
+    return [{ diffId: sha256Digest(tar), blob: addBlob(deterministicGzip(tar)) }];
+  })();
+
   const manifests: BuiltManifest[] = platforms.map((platform) => {
     const platformSeed = `${options.seed}|${platformName(platform)}`;
-    const layers = layerSizes.map((size, index) => {
-      const tar = deterministicTar([
-        {
-          name: `regmirror-test-layer-${index}.bin`,
-          content: seededBytes(`${platformSeed}|layer-${index}`, size),
-        },
-      ]);
-      return { diffId: sha256Digest(tar), blob: addBlob(deterministicGzip(tar)) };
-    });
+    const layers = programLayer.concat(
+      layerSizes.map((size, index) => {
+        const tar = deterministicTar([
+          {
+            name: `regmirror-test-layer-${index}.bin`,
+            content: seededBytes(`${platformSeed}|layer-${index}`, size),
+          },
+        ]);
+        return { diffId: sha256Digest(tar), blob: addBlob(deterministicGzip(tar)) };
+      }),
+    );
     const config = addBlob(
       jsonBytes({
         architecture: platform.architecture,
         os: platform.os,
         ...(platform.variant ? { variant: platform.variant } : {}),
-        config: { Labels: { "dev.regmirror.test.seed": options.seed } },
+        config: {
+          Labels: { "dev.regmirror.test.seed": options.seed },
+          ...(entrypoint ? { Entrypoint: [entrypoint.path], Cmd: entrypoint.args } : {}),
+        },
         rootfs: { type: "layers", diff_ids: layers.map((layer) => layer.diffId) },
       }),
     );

@@ -6,6 +6,8 @@ import { TestKitError } from "./errors.js";
 interface GoToolEntry {
   name: string;
   version: string;
+  /** What the entry builds into its bin/ directory; default its name. */
+  commands?: string[];
 }
 
 /** Walks up from this module to the directory holding scripts/go-tools.json (the repo root). */
@@ -31,18 +33,24 @@ export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string {
   return env.REGMIRROR_CACHE_DIR ?? join(base, "regmirror");
 }
 
-/** Path of a Go tool built by the test command: `<cache>/tools/<name>-<version>/bin/<name>`. */
+const commandsOf = (entry: GoToolEntry) => entry.commands ?? [entry.name];
+
+/**
+ * Path of a command built by the test command: `<cache>/tools/<name>-<version>/bin/<command>`,
+ * where `<name>` is the scripts/go-tools.json entry that lists the command (e.g. `kubelet` is
+ * built by the `kubernetes` entry; an entry without `commands` builds the command named like it).
+ */
 export function toolPath(name: string): string {
   const file = findGoToolsFile();
   const tools = (JSON.parse(readFileSync(file, "utf8")) as { tools: GoToolEntry[] }).tools;
-  const tool = tools.find((entry) => entry.name === name);
+  const tool = tools.find((entry) => commandsOf(entry).includes(name));
   if (tool === undefined) {
     throw new TestKitError(
       "BAD_INPUT",
-      `tool "${name}" is not listed in ${file}; add it there (known: ${tools.map((entry) => entry.name).join(", ") || "none"})`,
+      `tool "${name}" is not listed in ${file}; add it there (known: ${tools.flatMap(commandsOf).join(", ") || "none"})`,
     );
   }
-  const path = join(cacheDirectory(), "tools", `${tool.name}-${tool.version}`, "bin", tool.name);
+  const path = join(cacheDirectory(), "tools", `${tool.name}-${tool.version}`, "bin", name);
   if (!existsSync(path)) {
     throw new TestKitError(
       "TOOL_NOT_BUILT",

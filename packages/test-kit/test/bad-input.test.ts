@@ -69,6 +69,17 @@ describe("bad input to the kit", () => {
     );
   });
 
+  it("finds a command under the go-tools.json entry that builds it (kubelet in kubernetes-VERSION)", () => {
+    let pathOrError: string;
+    try {
+      pathOrError = toolPath("kubelet");
+    } catch (error) {
+      // Not built yet: the error names the path it looked for.
+      pathOrError = (error as Error).message;
+    }
+    expect(pathOrError).toMatch(/tools\/kubernetes-v\d+\.\d+\.\d+\/bin\/kubelet\b/);
+  });
+
   it("reports a process's own error output when it dies before it is ready", async () => {
     const registry = startTrackedProcess({
       name: "docker-registry",

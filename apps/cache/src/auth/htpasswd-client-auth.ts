@@ -73,13 +73,15 @@ export function createHtpasswdClientAuth(options: {
       const username =
         basic?.username ?? (form.get("grant_type") === "password" ? form.get("username") : null);
       const password = basic?.password ?? form.get("password");
-      if (username === null || password === null || !(await checkPassword(username, password))) {
+      const sent = username !== null && password !== null;
+      if (!sent || !(await checkPassword(username, password))) {
+        const message = sent
+          ? "the user name or password is wrong"
+          : "no credentials were sent: log in with a user of the cache's htpasswd file";
         return {
           status: 401,
           headers: { "WWW-Authenticate": basicChallenge(options.realm) },
-          body: {
-            errors: [{ code: "UNAUTHORIZED", message: "the user name or password is wrong" }],
-          },
+          body: { errors: [{ code: "UNAUTHORIZED", message }] },
         };
       }
       const { token, expiresInSeconds } = tokens.issue(username);

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { describeCacheConfig } from "../config/describe-cache-config.js";
 import { loadConfigFile } from "../config/load-config-file.js";
@@ -6,14 +7,18 @@ import type { Command } from "./command.js";
 
 const help = `Checks a cache configuration file without starting anything.
 
-FILE may be an MSR content cache file, a distribution config.yml (proxy form or not) or a file
-with regmirror keys. When something is wrong, each problem is printed on its own line with its
-key path, the value found (secrets show as <redacted>) and what was expected, and the exit code
-is 1. Otherwise a summary of the effective configuration is printed and the exit code is 0.
+FILE may be an MSR content cache file, a distribution config.yml (proxy form) or a file with
+regmirror keys; it must name the upstream registry to mirror. REGISTRY_* environment variables
+override its keys as in distribution (REGISTRY_PROXY_REMOTEURL sets proxy.remoteurl) and are
+listed in the summary. When something is wrong, every problem is printed on its own line with
+its key path, the value found (secrets show as <redacted>) and what was expected, and the exit
+code is 1. The files the configuration names are read too: the TLS certificate and key must be
+a pair, every CA file must hold certificates. Otherwise a summary of the effective
+configuration is printed and the exit code is 0.
 
 Options:
   --json               print the effective configuration as JSON (secrets redacted)
-  --skip-file-checks   do not check that the TLS, CA, htpasswd and Docker config files exist
+  --skip-file-checks   do not read the TLS, CA, htpasswd and Docker config files
   -h, --help           this text`;
 
 async function checkConfig(argv: readonly string[], context: CliContext): Promise<number> {
@@ -42,7 +47,7 @@ async function checkConfig(argv: readonly string[], context: CliContext): Promis
   if (parsed.values.json) {
     context.writeOut(`${JSON.stringify(config, null, 2)}\n`);
   } else {
-    context.writeOut(`${file}: the configuration is valid\n`);
+    context.writeOut(`${resolve(file)}: the configuration is valid\n`);
     for (const line of describeCacheConfig(config)) context.writeOut(`${line}\n`);
   }
   return exitCodes.ok;

@@ -4,8 +4,14 @@ export interface CliContext {
   writeError(text: string): void;
   /** Reads a UTF-8 file; rejects with the usual Node error (code ENOENT, EACCES...). */
   readTextFile(path: string): Promise<string>;
-  /** True when `path` exists and can be read by this process. */
-  isReadable(path: string): Promise<boolean>;
+  /** The process environment: REGISTRY_* variables override configuration keys. Absent: none. */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Makes this process's TLS clients trust the operating system's store, as distribution does
+   * (serve and warm call it before they reach an upstream; reading the store takes a moment, so
+   * commands that make no TLS connection skip it). Absent: Node's default trust only.
+   */
+  trustOperatingSystemStore?(): void;
   /** Calls `listener` on SIGTERM / SIGINT (serve drains, warm stops). Absent: never. */
   onShutdownSignal?(listener: (signal: string) => void): void;
   /** True when standard output is a terminal (warm redraws its progress line in place). */

@@ -1,3 +1,4 @@
+import { buildInfo } from "../build-info.js";
 import { type CliContext, exitCodes } from "./cli-context.js";
 import type { Command } from "./command.js";
 import { commandTable } from "./command-table.js";
@@ -22,8 +23,16 @@ The regmirror pull-through cache for OCI / Docker registries.
 Commands:
 ${lines.join("\n")}
 
+Options:
+  -h, --help     this text
+  -V, --version  print the version of ${programName} and of Node
+
 Run '${programName} <command> --help' for the options of a command.
 `;
+}
+
+export function formatVersion(): string {
+  return `${programName} ${buildInfo.version} (Node ${buildInfo.nodeVersion})\n`;
 }
 
 export function formatCommandHelp(command: Command): string {
@@ -40,6 +49,10 @@ export async function runCli(
   commands: readonly Command[] = commandTable,
 ): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-V" || name === "version") {
+    context.writeOut(formatVersion());
+    return exitCodes.ok;
+  }
   if (name === undefined || isHelpFlag(name) || name === "help") {
     const topic =
       name === "help" ? commands.find((command) => command.name === rest[0]) : undefined;

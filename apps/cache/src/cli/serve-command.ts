@@ -1,4 +1,8 @@
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { type EffectiveCacheConfig, formatListenAddress } from "@regmirror/schemas";
+import type { Logger } from "pino";
+import { buildInfo } from "../build-info.js";
 import { createCacheDaemon } from "../daemon/create-cache-daemon.js";
 import { createRootLogger } from "../logging/create-root-logger.js";
 import { type CliContext, exitCodes } from "./cli-context.js";
@@ -6,12 +10,14 @@ import type { Command } from "./command.js";
 import { loadEffectiveConfig } from "./load-effective-config.js";
 
 const help = `Runs the pull-through cache with the configuration in FILE (an MSR content cache file, a
-distribution config.yml or a native regmirror file). Without FILE it runs the built-in
-default: a Docker Hub mirror storing under ./data, listening on 0.0.0.0:5000.
+distribution config.yml in proxy form or a native regmirror file), which must name the upstream
+registry. Only without FILE does it run the built-in default: a Docker Hub mirror storing under
+./data, listening on 0.0.0.0:5000 (and it says so in its first log line). REGISTRY_* environment
+variables override keys, as in distribution (REGISTRY_PROXY_REMOTEURL, REGISTRY_HTTP_ADDR, ...).
 
 A configuration problem stops start-up before anything listens: each problem is printed with
 its key path, the value and what was expected, and the exit code is 1. Logs are JSON lines on
-standard output, one access-log line per request.
+standard output (log.formatter: text for key=value lines), one access-log line per request.
 
 On SIGTERM or SIGINT the cache stops accepting connections, /readyz fails, requests under way
 may finish for up to http.draintimeout (default 30s), then the store is closed and the exit
@@ -28,6 +34,32 @@ function describe(error: unknown): string {
     return typeof code === "string" ? `${error.message} (${code})` : error.message;
   }
   return String(error);
+}
+
+/** The first lines of the log: what runs, from which configuration, and what was ignored. */
+function logStartUp(logger: Logger, config: EffectiveCacheConfig, file: string | undefined): void {
+  logger.info(
+    {
+      version: buildInfo.version,
+      nodeVersion: buildInfo.nodeVersion,
+      configFile: file === undefined ? null : resolve(file),
+      environmentOverrides: config.environmentOverrides.map((override) => override.variable),
+    },
+    "starting",
+  );
+  if (file === undefined) {
+    logger.warn(
+      {
+        upstreams: config.upstreams.map((upstream) => upstream.endpoints[0]),
+        listen: formatListenAddress(config.listen),
+        storage: config.storage.kind === "filesystem" ? config.storage.rootDirectory : "s3",
+      },
+      "no configuration file named: running the built-in default, a mirror open to every client that reaches it (name a FILE to choose upstreams, address and storage)",
+    );
+  }
+  for (const notice of config.notices) {
+    logger.warn({ key: notice.path }, `ignored: ${notice.message}`);
+  }
 }
 
 async function serve(argv: readonly string[], context: CliContext): Promise<number> {
@@ -49,12 +81,15 @@ async function serve(argv: readonly string[], context: CliContext): Promise<numb
   }
   const config = await loadEffectiveConfig(positionals[0], context, "serve");
   if (config === undefined) return exitCodes.invalidInput;
+  context.trustOperatingSystemStore?.();
 
   const logger = createRootLogger({
     level: config.log.level,
+    format: config.log.format,
     fields: config.log.fields,
     ...(context.logDestination === undefined ? {} : { destination: context.logDestination }),
   });
+  logStartUp(logger, config, positionals[0]);
   // Registered before start-up, so a signal during it still stops cleanly.
   const shutdown = new Promise<string>((resolve) => context.onShutdownSignal?.(resolve));
   let daemon: Awaited<ReturnType<typeof createCacheDaemon>> | undefined;

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { openCacheBackend } from "../daemon/open-cache-backend.js";
 import { createRootLogger } from "../logging/create-root-logger.js";
-import { createProgressDisplay } from "../warm/progress-display.js";
+import { createProgressDisplay, describeWarmResult } from "../warm/progress-display.js";
 import { warmImage } from "../warm/warm-images.js";
 import { type CliContext, exitCodes } from "./cli-context.js";
 import type { Command } from "./command.js";
@@ -17,7 +17,8 @@ The store is the one of the configuration (--config FILE, else the built-in defa
 (an init container) or warm a store in S3.
 
 Progress: on a terminal one line with bytes and blobs done of the total; otherwise one line
-per finished blob. Exit code 0 when every image was warmed, 1 when one failed.
+per blob, saying whether it was downloaded or already cached. Exit code 0 when every image was
+warmed, 1 when one failed.
 
 Options:
   -c, --config FILE   the cache configuration (default: the built-in Docker Hub mirror)
@@ -42,6 +43,7 @@ async function warm(argv: readonly string[], context: CliContext): Promise<numbe
   }
   const config = await loadEffectiveConfig(parsed.values.config, context, "warm");
   if (config === undefined) return exitCodes.invalidInput;
+  context.trustOperatingSystemStore?.();
   // Warnings and errors only, on stderr: the progress display is the output.
   const logger = createRootLogger({
     level: "warn",
@@ -69,11 +71,10 @@ async function warm(argv: readonly string[], context: CliContext): Promise<numbe
           image,
           signal: abort.signal,
           onProgress: (progress) => display.update(progress),
+          touchIfStored: (digest) => backend.blobStore.touch(digest),
         });
         display.finish();
-        context.writeOut(
-          `${image}: cached ${result.digest} (${result.manifests} manifests, ${result.blobs} blobs, ${result.bytes} bytes)\n`,
-        );
+        context.writeOut(`${describeWarmResult(result)}\n`);
       } catch (error) {
         display.finish();
         failures += 1;

@@ -9,7 +9,9 @@ function authLine(yaml: string): string | undefined {
 }
 
 test("check-config says which challenge htpasswd clients get, from http.host or the realm", () => {
-  const auth = "regmirror:\n  auth: { mode: htpasswd, htpasswdFile: /etc/htpasswd, realm: corp }\n";
+  // A file names its upstream (ADR 0019).
+  const auth =
+    "proxy:\n  remoteurl: https://registry.example.com\nregmirror:\n  auth: { mode: htpasswd, htpasswdFile: /etc/htpasswd, realm: corp }\n";
   expect(authLine(auth)).toBe(
     'client auth:    htpasswd users from /etc/htpasswd, Basic challenge with realm "corp" (set http.host to send clients to its /auth/token for bearer tokens)',
   );

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import {
   type CacheAuthConfig,
   type ConfigForm,
@@ -27,6 +28,9 @@ export function describeCacheConfig(config: EffectiveCacheConfig): string[] {
   const lines = [
     `forms:          ${config.forms.map((form) => formNames[form]).join(", ")}`,
     `listen:         ${formatListenAddress(config.listen)}${tls}`,
+    ...(config.tls
+      ? [`HTTP/2:         ${config.http2 ? "on, next to HTTP/1.1" : "off (http.http2.disabled)"}`]
+      : []),
     `public URL:     ${config.publicUrl ?? "(not set)"}`,
     `http.secret:    ${config.httpSecret ?? "(not set)"}`,
     `storage:        ${describeStorage(config.storage)}`,
@@ -47,13 +51,20 @@ export function describeCacheConfig(config: EffectiveCacheConfig): string[] {
         ? `${config.metrics.path} on ${config.metrics.listen ? formatListenAddress(config.metrics.listen) : "the main listener"}`
         : "off"
     }`,
-    `log:            level ${config.log.level}, access log ${config.log.accessLog ? "on" : "off"}`,
+    `log:            level ${config.log.level}, ${config.log.format === "text" ? "text lines" : "JSON lines"}, access log ${config.log.accessLog ? "on" : "off"}`,
+    `headers:        ${describeHeaders(config.responseHeaders)}`,
     `shutdown grace: ${formatDuration(config.shutdownGraceMs)}`,
     "upstreams:",
     ...config.upstreams.flatMap((upstream) => describeUpstream(upstream, config.defaultUpstream)),
   ];
   if (config.defaultUpstream === null)
     lines.push("  (no default: requests must name their registry)");
+  if (config.environmentOverrides.length > 0) {
+    lines.push("set by the environment (values above; secrets redacted):");
+    for (const override of config.environmentOverrides) {
+      lines.push(`  ${override.variable} → ${override.path}`);
+    }
+  }
   if (config.notices.length > 0) {
     lines.push("accepted but without effect:");
     for (const notice of config.notices) lines.push(`  ${notice.path}: ${notice.message}`);
@@ -61,8 +72,17 @@ export function describeCacheConfig(config: EffectiveCacheConfig): string[] {
   return lines;
 }
 
+function describeHeaders(headers: EffectiveCacheConfig["responseHeaders"]): string {
+  const entries = Object.entries(headers);
+  if (entries.length === 0) return "(none added)";
+  return entries.map(([name, values]) => `${name}: ${values.join(", ")}`).join("; ");
+}
+
 function describeStorage(storage: StorageConfig): string {
-  if (storage.kind === "filesystem") return `filesystem at ${storage.rootDirectory}`;
+  if (storage.kind === "filesystem") {
+    const absolute = resolve(storage.rootDirectory);
+    return `filesystem at ${storage.rootDirectory}${absolute === storage.rootDirectory ? "" : ` (${absolute})`}`;
+  }
   const where = `s3://${storage.bucket}/${storage.prefix}`;
   const endpoint = storage.endpoint ? ` via ${storage.endpoint}` : "";
   const style = storage.forcePathStyle ? ", path-style" : "";
@@ -105,6 +125,6 @@ function describeUpstream(upstream: EffectiveUpstream, defaultUpstream: string |
     `    hosts:       ${upstream.hosts.join(", ")}`,
     `    endpoints:   ${upstream.endpoints.join(", then ")}`,
     `    credentials: ${credentialText}`,
-    `    CA files:    ${upstream.caFiles.length > 0 ? upstream.caFiles.join(", ") : "(system trust only)"}`,
+    `    CA files:    ${upstream.caFiles.length > 0 ? `${upstream.caFiles.join(", ")}, ` : ""}the system's store and Node's roots`,
   ];
 }

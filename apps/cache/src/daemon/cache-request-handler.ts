@@ -1,8 +1,9 @@
 /**
  * The daemon's request listener: request id, access log and request metrics for every
  * request; `/healthz`, `/readyz` and `/metrics`; client auth; then the registry handler with
- * containerd's `?ns=` moved into the path. Nothing thrown here reaches node:http: an
- * unexpected error is logged and answered as the OCI error UNKNOWN.
+ * containerd's `?ns=` moved into the path, `http.headers` added and the cache outcome sent as
+ * `X-Cache`. Nothing thrown here reaches node:http: an unexpected error is logged and answered
+ * as the OCI error UNKNOWN. HTTP/1.1 and HTTP/2 (compatibility API) requests take one path.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
@@ -16,10 +17,21 @@ import type { Logger } from "pino";
 import type { ClientAuth } from "../auth/client-auth.js";
 import { tokenPath } from "../auth/htpasswd-client-auth.js";
 import type { AdminApi } from "../inspection/admin-api.js";
-import { type AccessLogEntry, trackResponse, writeAccessLogLine } from "../logging/access-log.js";
+import {
+  type AccessLogEntry,
+  describeRequest,
+  trackResponse,
+  writeAccessLogLine,
+} from "../logging/access-log.js";
 import { requestIdOf } from "../logging/request-id.js";
 import type { CacheMetrics } from "../metrics/cache-metrics.js";
 import { withNamespaceQuery } from "../pull-through/index.js";
+import {
+  newRequestCacheState,
+  outcomeOf,
+  type RequestCacheState,
+  runWithCacheState,
+} from "./cache-outcome.js";
 
 export type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -42,6 +54,8 @@ export interface CacheRequestHandlerOptions {
   /** False: this listener serves only health and metrics. */
   servesRegistry: boolean;
   accessLog: boolean;
+  /** http.headers: added to every registry API response (the server's own headers win). */
+  responseHeaders: Readonly<Record<string, readonly string[]>>;
   /** The admin API (/admin/v1), with its own credential; absent on the metrics listener. */
   adminApi?: AdminApi;
   state: DaemonState;
@@ -170,41 +184,62 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     );
   }
 
+  /** http.headers, and the cache outcome as X-Cache once the response head is written. */
+  const decorateRegistryResponse = (
+    response: ServerResponse,
+    entry: AccessLogEntry,
+    cacheState: RequestCacheState,
+  ) => {
+    for (const [name, values] of Object.entries(options.responseHeaders)) {
+      response.setHeader(name, [...values]);
+    }
+    const writeHead = response.writeHead.bind(response) as (...args: unknown[]) => ServerResponse;
+    response.writeHead = ((status: number, ...rest: unknown[]) => {
+      entry.cache = outcomeOf(cacheState, entry.route, status);
+      if (entry.cache !== undefined) response.setHeader("X-Cache", entry.cache.toUpperCase());
+      return writeHead(status, ...rest);
+    }) as typeof response.writeHead;
+  };
+
   return (request, response) => {
     const path = pathOf(request.url);
-    const entry: AccessLogEntry = {
-      requestId: requestIdOf(request),
-      route: routeLabel(path, options.metricsPath),
-      bytes: 0,
-    };
+    const entry = describeRequest(
+      request,
+      requestIdOf(request),
+      routeLabel(path, options.metricsPath),
+    );
+    const cacheState = newRequestCacheState();
     users.set(request, entry);
     state.inFlight += 1;
     response.setHeader("X-Request-Id", entry.requestId);
-    // While draining, keep-alive connections are told to close after this response.
-    if (state.draining) response.setHeader("Connection", "close");
+    if (options.servesRegistry && (path.startsWith("/v2") || path === tokenPath)) {
+      decorateRegistryResponse(response, entry, cacheState);
+    }
+    // While draining, HTTP/1.1 keep-alive connections are told to close after this response
+    // (HTTP/2 sessions get a GOAWAY from the daemon instead; the header is not allowed there).
+    if (state.draining && request.httpVersionMajor === 1) response.setHeader("Connection", "close");
     trackResponse(response, entry, (finished) => {
       state.inFlight -= 1;
-      metrics.requestFinished(entry.route, request.method ?? "", finished.status, finished.seconds);
+      metrics.requestFinished(entry.route, entry.method, finished.status, finished.seconds);
       metrics.bytesSent(entry.route, entry.bytes);
-      if (options.accessLog) writeAccessLogLine(logger, request, finished);
+      if (options.accessLog) writeAccessLogLine(logger, finished);
     });
-    Promise.resolve()
-      .then(() => serve(request, response, path))
-      .catch((error: unknown) => {
-        if (isRegistryError(error)) {
-          sendRegistryError(request, response, error);
-          return;
-        }
-        logger.error(
-          {
-            requestId: entry.requestId,
-            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-          },
-          "request failed",
-        );
-        if (!response.headersSent)
-          sendRegistryError(request, response, new RegistryError("UNKNOWN"));
-        else response.destroy();
-      });
+    runWithCacheState(cacheState, () =>
+      Promise.resolve().then(() => serve(request, response, path)),
+    ).catch((error: unknown) => {
+      if (isRegistryError(error)) {
+        sendRegistryError(request, response, error);
+        return;
+      }
+      logger.error(
+        {
+          requestId: entry.requestId,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        },
+        "request failed",
+      );
+      if (!response.headersSent) sendRegistryError(request, response, new RegistryError("UNKNOWN"));
+      else response.destroy();
+    });
   };
 }

@@ -4,7 +4,7 @@
  * the store, and a graceful close (docs: apps/cache/README.md, "Operations").
  */
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createRegistryHandler } from "@regmirror/oci-distribution";
 import {
@@ -20,6 +20,7 @@ import { loadHtpasswdFile } from "../auth/htpasswd-file.js";
 import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js";
 import { createAdminApi } from "../inspection/admin-api.js";
 import { inventoryOf } from "../inspection/backend-inventory.js";
+import { buildInfo } from "../build-info.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
 import {
@@ -27,8 +28,10 @@ import {
   type TlsCertificateReloader,
   watchTlsCertificate,
 } from "../tls/tls-certificate-reloader.js";
+import { recordingCacheOutcomes } from "./cache-outcome.js";
 import { createCacheRequestHandler, type DaemonState } from "./cache-request-handler.js";
 import { answerClientError } from "./client-error-answer.js";
+import { createMainListener } from "./main-listener.js";
 import { type CacheBackend, openCacheBackend } from "./open-cache-backend.js";
 
 export interface CacheDaemonOptions {
@@ -126,7 +129,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     config,
     logger,
     owner: "regmirror-cache serve",
-    metrics: metrics.pullThrough,
+    metrics: recordingCacheOutcomes(metrics.pullThrough),
     onEvict: metrics.onEvict,
     ...(options.upstreamClient === undefined ? {} : { upstreamClient: options.upstreamClient }),
   });
@@ -158,6 +161,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     metricsPath: config.metrics.enabled && !separateMetrics ? config.metrics.path : null,
     servesRegistry: true,
     accessLog: config.log.accessLog,
+    responseHeaders: config.responseHeaders,
     adminApi: createAdminApi({
       inventory: inventoryOf(backend, config.upstreams, logger.child({ component: "admin" })),
       credential: config.admin,
@@ -166,12 +170,14 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     logger: accessLogger,
   });
   const maxHeaderSize = options.maxHeaderBytes ?? 16 * 1024;
-  const server: Server =
-    tls === undefined
-      ? createHttpServer({ maxHeaderSize })
-      : (createHttpsServer({ ...tls, maxHeaderSize }) as HttpsServer as unknown as Server);
-  server.on("request", mainHandler);
-  server.on("clientError", answerClientError);
+  const listener = createMainListener({
+    tls,
+    http2: config.http2,
+    maxHeaderSize,
+    onRequest: mainHandler,
+    onClientError: answerClientError,
+  });
+  const { server } = listener;
   let metricsServer: Server | undefined;
   if (separateMetrics) {
     metricsServer = createHttpServer({ maxHeaderSize });
@@ -185,6 +191,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
         metricsPath: config.metrics.path,
         servesRegistry: false,
         accessLog: false,
+        responseHeaders: {},
         state,
         logger: accessLogger,
       }),
@@ -216,16 +223,16 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       "draining: no new connections",
     );
     const closed = closeServer(server);
-    server.closeIdleConnections();
+    listener.closeIdle();
     const deadline = Date.now() + config.shutdownGraceMs;
     while (state.inFlight > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      server.closeIdleConnections();
+      listener.closeIdle();
     }
     if (state.inFlight > 0)
       logger.warn({ inFlight: state.inFlight }, "shutdown grace over: cutting the requests left");
     await registryHandler.close();
-    server.closeAllConnections();
+    listener.closeAll();
     await closed;
     if (metricsServer !== undefined) {
       const metricsClosed = closeServer(metricsServer);
@@ -262,7 +269,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       sweepTimer = setInterval(() => void sweep(), options.sweepIntervalMs ?? 60_000);
       sweepTimer.unref();
       address = {
-        url: urlOf(tls === undefined ? "http" : "https", info),
+        url: urlOf(listener.protocol, info),
         host: info.address,
         port: info.port,
         metricsUrl: metricsInfo === undefined ? undefined : urlOf("http", metricsInfo),
@@ -272,6 +279,8 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
         {
           listen: formatListenAddress(config.listen),
           url: address.url,
+          version: buildInfo.version,
+          http2: tls !== undefined && config.http2,
           metricsUrl: address.metricsUrl,
           auth: auth.mode,
           upstreams: config.upstreams.map((upstream) => upstream.name),

@@ -1,19 +1,33 @@
 /**
  * One access-log line per request, written when the response is finished or cut. It carries
- * the request id, method, path (without the query, which may name things the client did not
- * mean to publish), route, status, bytes sent and duration — never headers, so never an
- * Authorization header.
+ * the request id, method, the path as the client sent it (without the query, which may name
+ * things the client did not mean to publish; containerd's `?ns=` registry is logged on its own),
+ * route, status, bytes sent, duration and the cache outcome — never headers, so never an
+ * Authorization header. What describes the request is read when it arrives: by the time the
+ * response ends, the path may have been rewritten and a TLS socket may be gone.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import type { CacheOutcome } from "../daemon/cache-outcome.js";
 
 export interface AccessLogEntry {
   requestId: string;
+  method: string;
+  /** The path the client asked for, before `?ns=` is moved into it. */
+  path: string;
+  /** containerd's `?ns=<registry>`, when given. */
+  namespace: string | undefined;
+  remoteAddress: string | undefined;
+  userAgent: string | undefined;
+  /** "2.0" for HTTP/2. */
+  httpVersion: string;
   route: string;
-  /** Bytes of the response body written to the socket. */
+  /** Bytes of the response body written to the socket (none for HEAD). */
   bytes: number;
   /** Set by the auth gate: the user the request was made as, when known. */
   user?: string;
+  /** Set when the response head is written: what the cache did. */
+  cache?: CacheOutcome;
 }
 
 export interface FinishedRequest {
@@ -24,15 +38,32 @@ export interface FinishedRequest {
   completed: boolean;
 }
 
-function pathOf(url: string | undefined): string {
-  const path = url ?? "";
-  const queryStart = path.indexOf("?");
-  return (queryStart < 0 ? path : path.slice(0, queryStart)).slice(0, 512);
+/** The request's facts, read as it arrives. */
+export function describeRequest(
+  request: IncomingMessage,
+  requestId: string,
+  route: string,
+): AccessLogEntry {
+  const url = request.url ?? "";
+  const queryStart = url.indexOf("?");
+  const path = (queryStart < 0 ? url : url.slice(0, queryStart)).slice(0, 512);
+  const query = queryStart < 0 ? undefined : new URLSearchParams(url.slice(queryStart + 1));
+  return {
+    requestId,
+    method: request.method ?? "",
+    path,
+    namespace: query?.get("ns")?.slice(0, 256) ?? undefined,
+    remoteAddress: request.socket?.remoteAddress,
+    userAgent: request.headers["user-agent"]?.slice(0, 200),
+    httpVersion: request.httpVersion,
+    route,
+    bytes: 0,
+  };
 }
 
 /**
  * Counts the bytes of the response body and calls `onFinished` once when the exchange ends.
- * `entry` may be filled in by later stages (route, user).
+ * `entry` may be filled in by later stages (route, user, cache).
  */
 export function trackResponse(
   response: ServerResponse,
@@ -40,9 +71,12 @@ export function trackResponse(
   onFinished: (finished: FinishedRequest) => void,
 ): void {
   const started = process.hrtime.bigint();
+  // A body given for a HEAD response is never sent.
+  const countsBody = entry.method !== "HEAD";
   const write = response.write.bind(response) as (...args: unknown[]) => boolean;
   const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
   const count = (chunk: unknown) => {
+    if (!countsBody) return;
     if (typeof chunk === "string") entry.bytes += Buffer.byteLength(chunk);
     else if (chunk instanceof Uint8Array) entry.bytes += chunk.byteLength;
   };
@@ -54,34 +88,37 @@ export function trackResponse(
     if (typeof chunk !== "function") count(chunk);
     return end(chunk, ...rest);
   }) as typeof response.end;
+  let completed = false;
+  response.once("finish", () => {
+    completed = true;
+  });
   response.once("close", () => {
     onFinished({
       entry,
       status: response.statusCode,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
-      completed: response.writableFinished,
+      completed,
     });
   });
 }
 
-export function writeAccessLogLine(
-  logger: Logger,
-  request: IncomingMessage,
-  finished: FinishedRequest,
-): void {
+export function writeAccessLogLine(logger: Logger, finished: FinishedRequest): void {
   const { entry } = finished;
   logger.info(
     {
       requestId: entry.requestId,
-      method: request.method,
-      path: pathOf(request.url),
+      method: entry.method,
+      path: entry.path,
+      ...(entry.namespace === undefined ? {} : { ns: entry.namespace }),
       route: entry.route,
       status: finished.status,
       bytes: entry.bytes,
       durationMs: Math.round(finished.seconds * 1000),
       completed: finished.completed,
-      remoteAddress: request.socket.remoteAddress,
-      userAgent: request.headers["user-agent"]?.slice(0, 200),
+      ...(entry.cache === undefined ? {} : { cache: entry.cache }),
+      remoteAddress: entry.remoteAddress,
+      userAgent: entry.userAgent,
+      ...(entry.httpVersion === "1.1" ? {} : { httpVersion: entry.httpVersion }),
       ...(entry.user === undefined ? {} : { user: entry.user }),
     },
     "request",

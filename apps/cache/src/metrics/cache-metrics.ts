@@ -5,12 +5,12 @@
  */
 import type { EvictionEvent, StoreUsage } from "@regmirror/blob-store";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { buildInfo } from "../build-info.js";
 import type {
   PullThroughMetrics,
   UpstreamEndpointHealth,
   UpstreamRateLimitStatus,
 } from "../pull-through/index.js";
-import { type CacheTotals, readCacheTotals } from "./cache-totals.js";
 import { registerRateLimitMetrics } from "./rate-limit-metrics.js";
 
 export interface CacheMetrics {
@@ -27,8 +27,6 @@ export interface CacheMetrics {
   setUpstreamHealthSource(read: () => UpstreamEndpointHealth[]): void;
   /** Where the rate-limit gauges read from; set once the upstreams are connected. */
   setRateLimitSource(read: () => UpstreamRateLimitStatus[]): void;
-  /** The counters the status page shows, read from this registry (the same numbers as /metrics). */
-  totals(): Promise<CacheTotals>;
   /** The Prometheus text exposition. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -37,10 +35,20 @@ const prefix = "regmirror_cache_";
 
 export function createCacheMetrics(): CacheMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix });
+  // Node's process metrics under their standard names (process_cpu_seconds_total,
+  // process_resident_memory_bytes, nodejs_heap_size_used_bytes, ...), as dashboards expect.
+  collectDefaultMetrics({ register: registry });
   let readUsage: (() => Promise<StoreUsage>) | undefined;
   let readUpstreamHealth: (() => UpstreamEndpointHealth[]) | undefined;
   let lastUsage: StoreUsage | undefined;
+  let usageRead: Promise<StoreUsage | undefined> | undefined;
+
+  new Gauge({
+    name: `${prefix}build_info`,
+    help: "Always 1; the labels say which regmirror-cache and Node run",
+    labelNames: ["version", "node_version"],
+    registers: [registry],
+  }).set({ version: buildInfo.version, node_version: buildInfo.nodeVersion }, 1);
 
   const requests = new Counter({
     name: `${prefix}http_requests_total`,
@@ -139,14 +147,20 @@ export function createCacheMetrics(): CacheMetrics {
     labelNames: ["reason"],
     registers: [registry],
   });
-  const refreshUsage = async () => {
-    if (readUsage === undefined) return undefined;
-    try {
-      lastUsage = await readUsage();
-    } catch {
-      // A store that cannot answer now keeps its last known size.
-    }
-    return lastUsage;
+  // One read of the store per scrape, shared by both gauges (prom-client collects them at once).
+  const refreshUsage = () => {
+    usageRead ??= (async () => {
+      if (readUsage === undefined) return undefined;
+      try {
+        lastUsage = await readUsage();
+      } catch {
+        // A store that cannot answer now keeps its last known size.
+      }
+      return lastUsage;
+    })().finally(() => {
+      usageRead = undefined;
+    });
+    return usageRead;
   };
   new Gauge({
     name: `${prefix}store_bytes`,
@@ -161,9 +175,9 @@ export function createCacheMetrics(): CacheMetrics {
     name: `${prefix}store_blobs`,
     help: "Blobs in the store",
     registers: [registry],
-    collect() {
-      // Read together with store_bytes (collected first).
-      if (lastUsage !== undefined) this.set(lastUsage.blobs);
+    async collect() {
+      const usage = await refreshUsage();
+      if (usage !== undefined) this.set(usage.blobs);
     },
   });
 
@@ -206,7 +220,6 @@ export function createCacheMetrics(): CacheMetrics {
     setRateLimitSource(read) {
       rateLimits.setSource(read);
     },
-    totals: () => readCacheTotals(registry, prefix),
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

@@ -110,6 +110,26 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
     return manifest;
   }
 
+  /**
+   * Every repository a client pulled a manifest of is listed by _catalog, however the content
+   * reached the store (through another repository name, or another upstream). Written once per
+   * repository and process.
+   */
+  const rememberedRepositories = new Set<string>();
+  async function rememberRepository(upstream: UpstreamRegistry, repository: string) {
+    const key = `${upstream.name}\u0000${repository}`;
+    if (rememberedRepositories.has(key)) return;
+    try {
+      await records.rememberRepository(upstream.name, repository);
+      rememberedRepositories.add(key);
+    } catch (error) {
+      logger.warn(
+        { record: "repository", error: describeError(error) },
+        "could not write a cache record",
+      );
+    }
+  }
+
   /** GET by digest (the client checks the bytes hash to it), then store byte for byte. */
   function fetchByDigest(
     upstream: UpstreamRegistry,
@@ -145,7 +165,6 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
         await record("manifest media type", () =>
           records.putManifestMediaType(digest, fetched.mediaType),
         );
-        await record("repository", () => records.rememberRepository(upstream.name, repository));
         logger.debug({ upstream: upstream.name, repository, digest }, "manifest cached");
         memory.remember(manifest);
         return manifest;
@@ -158,10 +177,13 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
     const stored = await readStored(digest);
     if (stored !== undefined) {
       metrics.cacheHit("manifest");
+      await rememberRepository(upstream, repository);
       return stored;
     }
     try {
-      return await fetchByDigest(upstream, repository, digest);
+      const fetched = await fetchByDigest(upstream, repository, digest);
+      await rememberRepository(upstream, repository);
+      return fetched;
     } catch (error) {
       if (classifyUpstreamError(error) === "not-found") return undefined;
       throw toClientError(error, upstream.name, "MANIFEST_UNKNOWN");
@@ -269,6 +291,12 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
   }
 
   async function byTag(upstream: UpstreamRegistry, repository: string, tag: string) {
+    const manifest = await resolveByTag(upstream, repository, tag);
+    if (manifest !== undefined) await rememberRepository(upstream, repository);
+    return manifest;
+  }
+
+  async function resolveByTag(upstream: UpstreamRegistry, repository: string, tag: string) {
     const known = await records.getTag(upstream.name, repository, tag);
     const cached = known === undefined ? undefined : await readStored(known.digest);
     if (

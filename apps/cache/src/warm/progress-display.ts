@@ -3,7 +3,22 @@
  * total); otherwise plain lines, one per finished blob, so logs and CI output stay readable.
  */
 import { formatByteSize } from "@regmirror/schemas";
-import type { WarmProgress } from "./warm-images.js";
+import type { WarmProgress, WarmResult } from "./warm-images.js";
+
+/** "1 manifest", "3 manifests". */
+export function countOf(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+/** The closing line of one warmed image. */
+export function describeWarmResult(result: WarmResult): string {
+  const cached = result.blobs - result.downloadedBlobs;
+  const downloaded =
+    result.downloadedBlobs === 0
+      ? "none downloaded"
+      : `${result.downloadedBlobs} downloaded (${formatByteSize(result.downloadedBytes)})`;
+  return `${result.image}: cached ${result.digest} (${countOf(result.manifests, "manifest")}, ${countOf(result.blobs, "blob")}: ${downloaded}, ${cached} already cached)`;
+}
 
 export interface ProgressDisplay {
   update(progress: WarmProgress): void;
@@ -25,9 +40,10 @@ export function createProgressDisplay(
     update(progress) {
       if (!isTerminal) {
         if (progress.finishedBlob !== undefined) {
-          const { digest, size } = progress.finishedBlob;
+          const { digest, size, alreadyCached } = progress.finishedBlob;
+          const what = alreadyCached ? "already cached" : "downloaded";
           write(
-            `${progress.image}: ${digest} ${formatByteSize(size)} done (${progress.blobsDone}/${progress.blobsTotal} blobs)\n`,
+            `${progress.image}: ${digest} ${formatByteSize(size)} ${what} (${progress.blobsDone}/${progress.blobsTotal} blobs)\n`,
           );
         }
         return;

@@ -21,8 +21,8 @@ export interface WarmProgress {
   blobsDone: number;
   bytesTotal: number;
   bytesDone: number;
-  /** Set when a blob finished (for line-by-line output). */
-  finishedBlob?: { digest: string; size: number };
+  /** Set when a blob finished (for line-by-line output); alreadyCached: nothing was downloaded. */
+  finishedBlob?: { digest: string; size: number; alreadyCached: boolean };
 }
 
 export interface WarmResult {
@@ -31,6 +31,9 @@ export interface WarmResult {
   manifests: number;
   blobs: number;
   bytes: number;
+  /** Blobs that were not in the store, and their bytes. */
+  downloadedBlobs: number;
+  downloadedBytes: number;
 }
 
 async function drain(stream: NodeJS.ReadableStream, onBytes: (bytes: number) => void) {
@@ -42,6 +45,11 @@ export async function warmImage(options: {
   image: string;
   signal: AbortSignal;
   onProgress?: (progress: WarmProgress) => void;
+  /**
+   * True when the store holds the blob (its TTL is refreshed, as a pull would): it is then not
+   * read again. Absent: every blob is read through the storage.
+   */
+  touchIfStored?: (digest: string) => Promise<boolean>;
 }): Promise<WarmResult> {
   const { storage, image, signal } = options;
   const reference = parseReference(image);
@@ -61,7 +69,8 @@ export async function warmImage(options: {
     reference.digest ?? reference.tag ?? "latest",
     context,
   );
-  if (top === undefined) throw new Error(`${image}: no such manifest`);
+  // The caller names the image in front of these messages.
+  if (top === undefined) throw new Error("no such manifest (the tag or digest is not upstream)");
   const manifests = [top];
   const blobs = new Map<string, Descriptor>();
   for (let index = 0; index < manifests.length; index += 1) {
@@ -70,7 +79,7 @@ export async function warmImage(options: {
     const parsed = parseManifest(manifest.bytes, manifest.mediaType);
     for (const child of childManifestsOf(parsed)) {
       const fetched = await storage.getManifest(repositoryPath, child.digest, context);
-      if (fetched === undefined) throw new Error(`${image}: manifest ${child.digest} is missing`);
+      if (fetched === undefined) throw new Error(`manifest ${child.digest} is missing upstream`);
       manifests.push(fetched);
     }
     for (const blob of blobDescriptorsOf(parsed)) {
@@ -82,16 +91,25 @@ export async function warmImage(options: {
   }
   report();
 
+  let downloadedBlobs = 0;
+  let downloadedBytes = 0;
   for (const blob of blobs.values()) {
-    const opened = await storage.openBlob(repositoryPath, blob.digest, undefined, context);
-    if (opened === undefined) throw new Error(`${image}: blob ${blob.digest} is missing`);
-    const body = "stream" in opened ? opened.stream : readableFromReader(opened.reader);
-    await drain(body, (bytes) => {
-      progress.bytesDone += bytes;
-      report();
-    });
+    const alreadyCached = (await options.touchIfStored?.(blob.digest)) === true;
+    if (alreadyCached) {
+      progress.bytesDone += blob.size;
+    } else {
+      const opened = await storage.openBlob(repositoryPath, blob.digest, undefined, context);
+      if (opened === undefined) throw new Error(`blob ${blob.digest} is missing upstream`);
+      const body = "stream" in opened ? opened.stream : readableFromReader(opened.reader);
+      await drain(body, (bytes) => {
+        progress.bytesDone += bytes;
+        report();
+      });
+      downloadedBlobs += 1;
+      downloadedBytes += blob.size;
+    }
     progress.blobsDone += 1;
-    progress.finishedBlob = { digest: blob.digest, size: blob.size };
+    progress.finishedBlob = { digest: blob.digest, size: blob.size, alreadyCached };
     report();
     delete progress.finishedBlob;
   }
@@ -101,5 +119,7 @@ export async function warmImage(options: {
     manifests: manifests.length,
     blobs: blobs.size,
     bytes: progress.bytesTotal,
+    downloadedBlobs,
+    downloadedBytes,
   };
 }

@@ -1,4 +1,4 @@
-// `node dist/main.js serve CONFIG` as a child process, as the Dockerfile's entrypoint runs it,
+// `node dist/main.js serve CONFIG` as a child process, as the container image's entrypoint runs it,
 // with its whole output kept for assertions on the logs.
 import { type ChildProcess, spawn } from "node:child_process";
 
@@ -56,12 +56,23 @@ function parseLines(text: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/** The URL of the "listening" line, in JSON or in text format (log.formatter: text). */
+function listeningUrl(stdout: string): string | undefined {
+  const json = parseLines(stdout).find((line) => line.msg === "listening");
+  if (json !== undefined) return String(json.url);
+  return /^.* msg=listening .*?\burl=(\S+)/m.exec(stdout)?.[1];
+}
+
 export async function startCacheProcess(
   bundle: string,
   args: string[],
   cwd: string,
+  options: { env?: NodeJS.ProcessEnv } = {},
 ): Promise<CacheProcess> {
-  const child = spawn(process.execPath, [bundle, "serve", ...args], { cwd });
+  const child = spawn(process.execPath, [bundle, "serve", ...args], {
+    cwd,
+    env: options.env ?? process.env,
+  });
   running.add(child);
   let stdout = "";
   let stderr = "";
@@ -83,11 +94,11 @@ export async function startCacheProcess(
       30_000,
     );
     const look = () => {
-      const listening = parseLines(stdout).find((line) => line.msg === "listening");
+      const listening = listeningUrl(stdout);
       if (listening !== undefined) {
         clearTimeout(deadline);
         child.stdout.off("data", look);
-        resolve(String(listening.url));
+        resolve(listening);
       }
     };
     child.stdout.on("data", look);

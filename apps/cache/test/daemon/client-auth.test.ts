@@ -276,6 +276,17 @@ describe("htpasswd client auth", () => {
     ).rejects.toThrow();
   });
 
+  test("the token endpoint without credentials says none were sent", async () => {
+    const token = await sendRequest(
+      htpasswdCache?.url ?? "",
+      "/auth/token?service=regmirror-cache",
+    );
+    expect(token.status).toBe(401);
+    expect(JSON.parse(token.body.toString("utf8")).errors[0].message).toBe(
+      "no credentials were sent: log in with a user of the cache's htpasswd file",
+    );
+  });
+
   test("a wrong password gets no token and no content", async () => {
     const wrong = { username: carol.username, password: "not-her-password" };
     const token = await sendRequest(
@@ -286,6 +297,9 @@ describe("htpasswd client auth", () => {
       },
     );
     expect(token.status).toBe(401);
+    expect(JSON.parse(token.body.toString("utf8")).errors[0].message).toBe(
+      "the user name or password is wrong",
+    );
     const manifest = await sendRequest(
       htpasswdCache?.url ?? "",
       `/v2/private/app/manifests/${image.tag}`,

@@ -1,4 +1,4 @@
-// The production bundle run as the Dockerfile's entrypoint runs it (`node dist/main.js serve
+// The production bundle run as the container image's entrypoint runs it (`node dist/main.js serve
 // /config.yml`) with the MSR docs file, over TLS with a test CA, in front of a real
 // docker-registry (through the kit's fault proxy, which counts what reaches the upstream).
 import { createHash } from "node:crypto";
@@ -23,6 +23,7 @@ import {
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type CacheProcess, runBundle, startCacheProcess } from "./cache-process.js";
+import { sendHttp2Request, startPausedHttp2Download } from "./http2-request.js";
 import { fingerprintOf, sendRequest, startPausedDownload } from "./https-request.js";
 import { buildProductionBundle } from "./production-bundle.js";
 
@@ -45,6 +46,7 @@ let containerd: Containerd | undefined;
 let single: TestImage;
 let multi: TestImage;
 let large: TestImage;
+let outcome: TestImage;
 let certificateDirectory: string;
 let configFile: string;
 
@@ -97,7 +99,11 @@ beforeAll(async () => {
     ],
   });
   large = await buildTestImage({ seed: "daemon-large", layers: [6 * 1024 * 1024] });
+  outcome = await buildTestImage({ seed: "daemon-outcome", layers: [256 * 1024] });
   await pushTestImage(single, upstream, "team/single");
+  // The same content under a second name: the catalog must list both once both are pulled.
+  await pushTestImage(single, upstream, "team/alias");
+  await pushTestImage(outcome, upstream, "team/outcome");
   await pushTestImage(multi, upstream, "team/multi");
   await pushTestImage(large, upstream, "team/large");
 
@@ -116,6 +122,8 @@ beforeAll(async () => {
       .replace("/var/lib/registry", join(directory, "data"))
       .replace("0.0.0.0:443", `127.0.0.1:${port}`)
       .replace("https://msr-cache.example.com", `https://127.0.0.1:${port}`)
+      // distribution's http.headers, applied to every registry response.
+      .replace("http:\n", "http:\n  headers:\n    X-Content-Type-Options: [nosniff]\n")
       .replace("/certs/cache.cert.pem", join(directory, "certs", "cache.cert.pem"))
       .replace("/certs/cache.key.pem", join(directory, "certs", "cache.key.pem"))
       .replace("https://msr.example.com:443", proxy.url)
@@ -225,6 +233,164 @@ describe("the MSR docs configuration, over TLS with the test CA", () => {
   });
 });
 
+function requestLines(): Record<string, unknown>[] {
+  return cache?.logLines().filter((line) => line.msg === "request") ?? [];
+}
+
+/** The access-log line of the request with this X-Request-Id, once written. */
+async function accessLineOf(requestId: string): Promise<Record<string, unknown>> {
+  await expect
+    .poll(() => requestLines().filter((line) => line.requestId === requestId))
+    .toHaveLength(1);
+  return requestLines().find((line) => line.requestId === requestId) ?? {};
+}
+
+describe("what the cache tells its users", () => {
+  const ca = () => authority.certificatePem;
+  const layerPath = () => `/v2/team/outcome/blobs/${outcome.manifests[0]?.layerDigests[0]}`;
+
+  test("X-Cache and the access log say miss, then hit; ?ns= is logged as the client sent it", async () => {
+    const manifestPath = `/v2/team/outcome/manifests/${outcome.tag}`;
+    const first = await sendRequest(cache?.url ?? "", `${manifestPath}?ns=${proxy.host}`, {
+      ca: ca(),
+      headers: { "X-Request-Id": "outcome-1", Accept: outcome.mediaType },
+    });
+    expect(first.status).toBe(200);
+    expect(first.headers["x-cache"]).toBe("MISS");
+    expect(await accessLineOf("outcome-1")).toMatchObject({
+      path: manifestPath,
+      ns: proxy.host,
+      route: "manifest",
+      cache: "miss",
+      remoteAddress: "127.0.0.1",
+    });
+    const again = await sendRequest(cache?.url ?? "", `${manifestPath}?ns=${proxy.host}`, {
+      ca: ca(),
+      headers: { "X-Request-Id": "outcome-2", Accept: outcome.mediaType },
+    });
+    expect(again.headers["x-cache"]).toBe("HIT");
+    expect(await accessLineOf("outcome-2")).toMatchObject({ path: manifestPath, cache: "hit" });
+  });
+
+  test("a request that joins a download under way is coalesced; a tag served while upstream fails is stale", async () => {
+    proxy.setFault({ path: /\/blobs\//, method: "GET", throttleBytesPerSecond: 128 * 1024 });
+    proxy.resetCounts();
+    const leader = sendRequest(cache?.url ?? "", layerPath(), {
+      ca: ca(),
+      headers: { "X-Request-Id": "leader" },
+    });
+    await expect.poll(() => proxy.requestCount(/\/blobs\//)).toBe(1);
+    const follower = await sendRequest(cache?.url ?? "", layerPath(), {
+      ca: ca(),
+      headers: { "X-Request-Id": "follower" },
+    });
+    expect((await leader).headers["x-cache"]).toBe("MISS");
+    expect(follower.headers["x-cache"]).toBe("COALESCED");
+    expect((await accessLineOf("follower")).cache).toBe("coalesced");
+    expect(proxy.requestCount(/\/blobs\//)).toBe(1);
+
+    proxy.setFault({ path: /\/manifests\//, status: 503 });
+    const stale = await sendRequest(cache?.url ?? "", `/v2/team/outcome/manifests/${outcome.tag}`, {
+      ca: ca(),
+      headers: { "X-Request-Id": "stale", Accept: outcome.mediaType },
+    });
+    proxy.setFault(undefined);
+    expect(stale.status).toBe(200);
+    expect(stale.headers["x-cache"]).toBe("STALE");
+    expect((await accessLineOf("stale")).cache).toBe("stale");
+  });
+
+  test("HTTP/2 on the TLS listener: a blob with its digest, X-Cache and http.headers, logged as 2.0", async () => {
+    const answer = await sendHttp2Request(cache?.url ?? "", layerPath(), { ca: ca() });
+    expect(answer.alpnProtocol).toBe("h2");
+    expect(answer.status).toBe(200);
+    expect(`sha256:${createHash("sha256").update(answer.body).digest("hex")}`).toBe(
+      outcome.manifests[0]?.layerDigests[0],
+    );
+    expect(answer.headers["x-cache"]).toBe("HIT");
+    expect(answer.headers["x-content-type-options"]).toBe("nosniff");
+    const requestId = String(answer.headers["x-request-id"]);
+    expect(await accessLineOf(requestId)).toMatchObject({
+      httpVersion: "2.0",
+      remoteAddress: "127.0.0.1",
+      bytes: answer.body.byteLength,
+      cache: "hit",
+    });
+  });
+
+  test("http.headers are on registry responses, not on the health endpoints", async () => {
+    const base = await sendRequest(cache?.url ?? "", "/v2/", { ca: ca() });
+    expect(base.headers["x-content-type-options"]).toBe("nosniff");
+    const health = await sendRequest(cache?.url ?? "", "/healthz", { ca: ca() });
+    expect(health.headers["x-content-type-options"]).toBeUndefined();
+  });
+
+  test("_catalog lists every repository a client pulled, also one whose content came through another name", async () => {
+    const alias = await sendRequest(cache?.url ?? "", `/v2/team/alias/manifests/${single.tag}`, {
+      ca: ca(),
+      headers: { Accept: single.mediaType },
+    });
+    expect(alias.headers["x-cache"]).toBe("HIT");
+    const catalog = await sendRequest(cache?.url ?? "", "/v2/_catalog", { ca: ca() });
+    const { repositories } = JSON.parse(catalog.body.toString("utf8")) as {
+      repositories: string[];
+    };
+    expect(repositories).toEqual(
+      expect.arrayContaining(["team/alias", "team/multi", "team/outcome", "team/single"]),
+    );
+  });
+
+  test("metrics: standard process names, build_info, store_blobs current on the first scrape, HEAD /metrics logged without a body", async () => {
+    const scrape = async () =>
+      (await sendRequest(cache?.url ?? "", "/metrics", { ca: ca() })).body.toString("utf8");
+    const valueIn = (text: string, name: string) =>
+      Number(
+        /^(\S+)(?:\{[^}]*\})? (\S+)$/m.exec(
+          text.split("\n").find((line) => line.startsWith(`${name} `)) ?? "",
+        )?.[2],
+      );
+    const before = await scrape();
+    expect(before).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(before).toMatch(/^process_resident_memory_bytes \d/m);
+    expect(before).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    expect(before).not.toContain("regmirror_cache_process_");
+    expect(before).toMatch(
+      /^regmirror_cache_build_info\{version="[^"]+",node_version="[^"]+"\} 1$/m,
+    );
+
+    // One new blob: the scrape where store_bytes first shows it shows it in store_blobs too.
+    const blobsBefore = valueIn(before, "regmirror_cache_store_blobs");
+    const bytesBefore = valueIn(before, "regmirror_cache_store_bytes");
+    const config = outcome.manifests[0]?.configDigest ?? "";
+    expect(
+      (await sendRequest(cache?.url ?? "", `/v2/team/outcome/blobs/${config}`, { ca: ca() }))
+        .status,
+    ).toBe(200);
+    let after = "";
+    await expect
+      .poll(async () => {
+        after = await scrape();
+        return valueIn(after, "regmirror_cache_store_bytes");
+      })
+      .toBeGreaterThan(bytesBefore);
+    expect(valueIn(after, "regmirror_cache_store_blobs")).toBe(blobsBefore + 1);
+
+    const head = await sendRequest(cache?.url ?? "", "/metrics", {
+      ca: ca(),
+      method: "HEAD",
+      headers: { "X-Request-Id": "head-metrics" },
+    });
+    expect(head.status).toBe(200);
+    expect(await accessLineOf("head-metrics")).toMatchObject({ method: "HEAD", bytes: 0 });
+  });
+
+  test("every access-log line of the TLS listener has the client's address", () => {
+    const lines = requestLines();
+    expect(lines.length).toBeGreaterThan(20);
+    expect(lines.filter((line) => line.remoteAddress !== "127.0.0.1")).toEqual([]);
+  });
+});
+
 describe("bad input gets a 4xx, never a 500 or a crash", () => {
   const cases: [string, string, Record<string, string>?][] = [
     ["path traversal", "/v2/team/../../../etc/passwd/manifests/latest"],
@@ -303,13 +469,19 @@ describe("certificate rotation and shutdown", () => {
     expect(await download.resume()).toBe(layer);
   });
 
-  test("SIGTERM: new connections are refused, an in-flight download finishes, the process exits 0", async () => {
+  test("SIGTERM: new connections are refused, in-flight downloads (HTTP/1.1 and HTTP/2) finish, the process exits 0", async () => {
     const layer = large.manifests[0]?.layerDigests[0] ?? "";
     const download = await startPausedDownload(
       cache?.url ?? "",
       `/v2/team/large/blobs/${layer}`,
       authority.certificatePem,
     );
+    const http2Download = await startPausedHttp2Download(
+      cache?.url ?? "",
+      `/v2/team/large/blobs/${layer}`,
+      authority.certificatePem,
+    );
+    expect(http2Download.status).toBe(200);
     cache?.signal("SIGTERM");
     await expect
       .poll(() => cache?.logLines().some((line) => line.msg === "draining: no new connections"))
@@ -318,6 +490,7 @@ describe("certificate rotation and shutdown", () => {
       sendRequest(cache?.url ?? "", "/readyz", { ca: authority.certificatePem }),
     ).rejects.toThrow(/ECONNREFUSED/);
     expect(await download.resume()).toBe(layer);
+    expect(await http2Download.resume()).toBe(layer);
     expect(await cache?.exited).toBe(0);
     expect(cache?.logLines().at(-1)?.msg).toBe("stopped");
   });

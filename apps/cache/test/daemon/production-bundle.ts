@@ -1,5 +1,5 @@
 // Builds the production bundle (tsup.config.ts as it is) into a temporary directory, so tests
-// run exactly what the Dockerfile copies: `node dist/main.js ...`.
+// run what the container image holds: `node main.js ...` (packages/image-builder bundles the same way).
 import { join } from "node:path";
 import { makeTempDirectory } from "@regmirror/test-kit";
 import { build } from "tsup";

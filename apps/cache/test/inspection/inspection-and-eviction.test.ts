@@ -91,7 +91,6 @@ async function cli(...argv: string[]): Promise<CliRun> {
       stderr += text;
     },
     readTextFile: async (path: string) => (await import("node:fs/promises")).readFile(path, "utf8"),
-    isReadable: async () => true,
     logDestination: { write: () => {} },
   } as CliContext;
   const exitCode = await runCli(argv, context);

@@ -140,7 +140,6 @@ async function runNodeAgent(argv: string[], runtime: CliRuntime): Promise<number
 }
 
 export const nodeAgentCommand: CliCommand = {
-  summary: "apply the desired node state (containerd, Docker, CRI-O, /etc/hosts) on this node",
   usage,
   run: runNodeAgent,
 };

@@ -255,7 +255,6 @@ function answerHealth(
 }
 
 export const operatorCommand: CliCommand = {
-  summary: "reconcile RegistryMirror resources (the cache, its exposure, TLS and node agents)",
   usage,
   run: runOperator,
 };

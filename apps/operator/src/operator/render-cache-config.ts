@@ -19,6 +19,12 @@ export const cacheMountPaths = {
   data: "/var/lib/regmirror",
 } as const;
 
+/**
+ * How long a stopping cache lets downloads under way finish (`http.draintimeout`); the pod's
+ * terminationGracePeriodSeconds is longer, so the kubelet does not kill it while it drains.
+ */
+export const cacheDrainTimeoutSeconds = 30;
+
 /** Of a volume, the cache fills at most this share (room for metadata and partial downloads). */
 const volumeFillRatio = 0.9;
 
@@ -77,6 +83,7 @@ export function renderCacheConfig(spec: RegistryMirrorSpec): string {
     log: { level: "info" },
     http: {
       addr: `:${cachePort}`,
+      draintimeout: `${cacheDrainTimeoutSeconds}s`,
       tls: {
         certificate: `${cacheMountPaths.tls}/tls.crt`,
         key: `${cacheMountPaths.tls}/tls.key`,

@@ -1,8 +1,9 @@
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import { htpasswdKey } from "./client-auth.js";
+import { containerResources } from "./container-resources.js";
 import type { MirrorContext } from "./mirror-context.js";
 import { cachePort, mirrorLabels, selectorLabels } from "./object-names.js";
-import { cacheMountPaths } from "./render-cache-config.js";
+import { cacheDrainTimeoutSeconds, cacheMountPaths } from "./render-cache-config.js";
 
 // The cache pods: a StatefulSet with the mirror's volume claim template, or a Deployment when
 // the blobs live in S3 (nothing on local disk worth keeping). Restricted pod security.
@@ -11,6 +12,12 @@ export interface WorkloadInputs {
   /** Hash of the cache config, TLS and credentials: a change rolls the pods. */
   rolloutHash: string;
 }
+
+/** The cache image's user (distroless's nonroot, docs/adr/0017-container-images.md). */
+const cacheImageUser = 65532;
+
+/** After the drain, the store is closed: a little more than the drain for that. */
+export const cacheTerminationGracePeriodSeconds = cacheDrainTimeoutSeconds + 15;
 
 const restrictedContainerSecurity = {
   allowPrivilegeEscalation: false,
@@ -75,14 +82,15 @@ function podTemplate(context: MirrorContext, inputs: WorkloadInputs): Record<str
     spec: {
       automountServiceAccountToken: false,
       enableServiceLinks: false,
-      // The cache image's unprivileged `node` user; fsGroup makes the volume writable for it.
+      // The cache image's unprivileged user; fsGroup makes the volume writable for it.
       securityContext: {
         runAsNonRoot: true,
-        runAsUser: 1000,
-        runAsGroup: 1000,
-        fsGroup: 1000,
+        runAsUser: cacheImageUser,
+        runAsGroup: cacheImageUser,
+        fsGroup: cacheImageUser,
         seccompProfile: { type: "RuntimeDefault" },
       },
+      terminationGracePeriodSeconds: cacheTerminationGracePeriodSeconds,
       ...(Object.keys(spec.placement.nodeSelector).length > 0
         ? { nodeSelector: { ...spec.placement.nodeSelector } }
         : {}),
@@ -101,9 +109,21 @@ function podTemplate(context: MirrorContext, inputs: WorkloadInputs): Record<str
           args: ["serve", cacheMountPaths.configFile],
           ports: [{ name: "https", containerPort: cachePort, protocol: "TCP" }],
           ...(env.length > 0 ? { env } : {}),
-          // TCP: /v2/ may ask for credentials when client auth is on.
-          readinessProbe: { tcpSocket: { port: "https" }, periodSeconds: 5 },
-          livenessProbe: { tcpSocket: { port: "https" }, periodSeconds: 20, failureThreshold: 6 },
+          // /readyz fails as soon as a stopping cache drains; both answer before client auth.
+          // The kubelet does not check the certificate of an HTTPS probe.
+          readinessProbe: {
+            httpGet: { path: "/readyz", port: "https", scheme: "HTTPS" },
+            periodSeconds: 5,
+            failureThreshold: 2,
+          },
+          livenessProbe: {
+            httpGet: { path: "/healthz", port: "https", scheme: "HTTPS" },
+            initialDelaySeconds: 10,
+            periodSeconds: 20,
+            timeoutSeconds: 5,
+            failureThreshold: 3,
+          },
+          resources: containerResources(spec.resources),
           securityContext: restrictedContainerSecurity,
           volumeMounts: mounts,
         },

@@ -6,6 +6,7 @@ import {
   parseNodeTrustState,
 } from "@regmirror/node-trust";
 import type { NodeConfigurationMode } from "@regmirror/schemas";
+import { containerResources } from "./container-resources.js";
 import type { MirrorContext } from "./mirror-context.js";
 import { mirrorLabels, nodeAgentPort, selectorLabels } from "./object-names.js";
 import { servedHosts } from "./render-cache-config.js";
@@ -150,6 +151,8 @@ export function renderNodeAgentDaemonSet(
           ...(Object.keys(nodeConfiguration.nodeSelector).length > 0
             ? { nodeSelector: { ...nodeConfiguration.nodeSelector } }
             : {}),
+          // Default: every taint (registryMirrorDefaults.nodeAgentTolerations), so tainted nodes
+          // are configured too; an empty list in the spec means none.
           ...(nodeConfiguration.tolerations.length > 0
             ? {
                 tolerations: nodeConfiguration.tolerations.map((toleration) => ({ ...toleration })),
@@ -192,10 +195,7 @@ export function renderNodeAgentDaemonSet(
                 capabilities: { drop: ["ALL"], add: ["CHOWN", "DAC_OVERRIDE", "FOWNER"] },
                 seccompProfile: { type: "RuntimeDefault" },
               },
-              resources: {
-                requests: { cpu: "10m", memory: "48Mi" },
-                limits: { memory: "128Mi" },
-              },
+              resources: containerResources(nodeConfiguration.resources),
               volumeMounts: [
                 { name: "node-state", mountPath: nodeStateMountPath, readOnly: true },
                 ...directories.map((directory, index) => ({

@@ -4,7 +4,7 @@
  * tokens), and the operations on manifests, blobs, uploads, lists and referrers.
  */
 
-import { type ConnectionOptions, rootCertificates } from "node:tls";
+import { type ConnectionOptions, getCACertificates } from "node:tls";
 import { Agent, type Dispatcher } from "undici";
 import type { Descriptor } from "../model/manifest.js";
 import { parseManifest, subjectOf } from "../model/manifest.js";
@@ -54,7 +54,7 @@ export interface RegistryClientOptions {
   dockerConfig?: string | DockerConfig;
   /** Send requests through this undici dispatcher (proxy, mock, shared pool); `ca`/`tls` then do not apply. */
   dispatcher?: Dispatcher;
-  /** PEM of CAs to trust in addition to the system roots. */
+  /** PEM of CAs to trust on top of the process's default CAs (`tls.getCACertificates()`). */
   ca?: string | Buffer | ReadonlyArray<string | Buffer>;
   /** Further TLS options (client certificate, `servername`, `rejectUnauthorized`). */
   tls?: Pick<
@@ -265,8 +265,10 @@ function connectOptions(options: RegistryClientOptions, timeoutMs: number) {
   return {
     timeout: timeoutMs,
     ...options.tls,
-    // Node replaces the system roots when `ca` is given; keep them and add the caller's.
-    ...(cas.length > 0 ? { ca: [...rootCertificates, ...cas] } : {}),
+    // Node replaces its default CAs when `ca` is given; keep them and add the caller's. The
+    // default is what this process trusts (bundled roots, NODE_EXTRA_CA_CERTS, the system store
+    // under --use-system-ca or tls.setDefaultCACertificates), not only the bundled roots.
+    ...(cas.length > 0 ? { ca: [...getCACertificates("default"), ...cas] } : {}),
   };
 }
 

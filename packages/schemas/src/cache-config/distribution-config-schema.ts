@@ -28,7 +28,11 @@ const logSchema = z.strictObject({
   level: z
     .enum(["panic", "fatal", "error", "warn", "warning", "info", "debug", "trace"])
     .optional(),
-  formatter: ignored("regmirror always logs JSON lines").optional(),
+  formatter: z
+    .enum(["json", "text", "logstash"], {
+      error: "json (the default), text (key=value lines for people) or logstash (logged as json)",
+    })
+    .optional(),
   fields: z
     .record(z.string(), z.union([z.string(), z.number(), z.boolean()]), {
       error: "a mapping of field names to plain values",
@@ -99,6 +103,47 @@ const tlsSchema = z.strictObject({
   letsencrypt: unsupported("give a certificate and key (cert-manager can make them)").optional(),
 });
 
+// Headers a configuration may not add: they describe the connection, which the server manages
+// (and HTTP/2 forbids them in a response).
+const connectionHeaders = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+]);
+const headerNamePattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// What node:http accepts in a header value: tab, visible ASCII and bytes above 0x7f; no CR/LF.
+const headerValuePattern = /^[\t\x20-\x7e\x80-\xff]*$/;
+const headerValuesExpectation = "a list of header values like [nosniff] (no line breaks)";
+
+/** http.headers: added to every registry API response, as distribution adds them. */
+const responseHeadersSchema = z
+  .record(z.string(), z.unknown(), { error: "a mapping of header names to lists of values" })
+  .transform((headers, context) => {
+    const result: Record<string, string[]> = {};
+    for (const [name, given] of Object.entries(headers)) {
+      if (!headerNamePattern.test(name) || connectionHeaders.has(name.toLowerCase())) {
+        context.addIssue({
+          code: "custom",
+          path: [name],
+          message: `a header name other than ${[...connectionHeaders].join(", ")} (letters, digits and !#$%&'*+.^_\`|~-)`,
+        });
+        continue;
+      }
+      const values = typeof given === "string" ? [given] : given;
+      if (
+        !Array.isArray(values) ||
+        !values.every((value) => typeof value === "string" && headerValuePattern.test(value))
+      ) {
+        context.addIssue({ code: "custom", path: [name], message: headerValuesExpectation });
+        continue;
+      }
+      result[name] = values;
+    }
+    return result;
+  });
+
 const httpSchema = z.strictObject({
   addr: listenAddress.optional(),
   net: z.enum(["tcp"], { error: "tcp (unix sockets are not supported)" }).optional(),
@@ -119,8 +164,8 @@ const httpSchema = z.strictObject({
     .optional(),
   prefix: unsupported("regmirror serves /v2/ at the root of its address").optional(),
   relativeurls: ignored(noEffect).optional(),
-  headers: ignored(noEffect).optional(),
-  http2: ignored(noEffect).optional(),
+  headers: responseHeadersSchema.optional(),
+  http2: z.strictObject({ disabled: z.boolean().optional() }).optional(),
   h2c: ignored(noEffect).optional(),
 });
 

@@ -1,4 +1,5 @@
 import type { ConfigNotice } from "./config-problem.js";
+import type { EnvironmentOverride } from "./environment-overrides.js";
 import type { ListenAddress } from "./listen-address.js";
 import type { SecretValue } from "./secret-value.js";
 
@@ -26,7 +27,10 @@ export interface EffectiveUpstream {
   /** Base URLs of the same registry, tried in order: the next one when one fails. */
   readonly endpoints: readonly string[];
   readonly credentials: UpstreamCredentials;
-  /** PEM files whose certificates are trusted for this upstream, on top of the system's. */
+  /**
+   * PEM files whose certificates are trusted for this upstream, on top of the operating system's
+   * store and Node's bundled roots (its own `cas` / `caBundle`, then `regmirror.caBundles`).
+   */
   readonly caFiles: readonly string[];
 }
 
@@ -98,11 +102,17 @@ export interface EffectiveCacheConfig {
     readonly keyFile: string;
     readonly minimumVersion: "TLSv1.2" | "TLSv1.3";
   } | null;
+  /** HTTP/2 on the TLS listener (next to HTTP/1.1); false with http.http2.disabled. */
+  readonly http2: boolean;
+  /** http.headers: added to every registry API response (the server's own headers win). */
+  readonly responseHeaders: Readonly<Record<string, readonly string[]>>;
   /** How long in-flight requests may run after SIGTERM. */
   readonly shutdownGraceMs: number;
   readonly httpSecret: SecretValue | null;
   readonly log: {
     readonly level: LogLevel;
+    /** json: one JSON object per line; text: `time=… level=… msg=… key=value` lines. */
+    readonly format: "json" | "text";
     readonly accessLog: boolean;
     readonly fields: Readonly<Record<string, string | number | boolean>>;
   };
@@ -139,6 +149,8 @@ export interface EffectiveCacheConfig {
     /** How long every request to an upstream waits after a 429 that gives no Retry-After. */
     readonly backOffMs: number;
   };
-  /** Keys that were accepted but have no effect. */
+  /** Keys that were accepted but have no effect, and REGISTRY_* variables that name no key. */
   readonly notices: readonly ConfigNotice[];
+  /** REGISTRY_* environment variables that set a key (names and paths; never their values). */
+  readonly environmentOverrides: readonly EnvironmentOverride[];
 }

@@ -27,7 +27,16 @@ export type {
   UpstreamBounds,
   UpstreamCredentials,
 } from "./effective-cache-config.js";
+export {
+  applyEnvironmentOverrides,
+  type EnvironmentOverride,
+  type EnvironmentOverrideResult,
+  environmentPrefix,
+} from "./environment-overrides.js";
 export { formatListenAddress, type ListenAddress, parseListenAddress } from "./listen-address.js";
-export { normalizeCacheConfig } from "./normalize-cache-config.js";
+export {
+  type NormalizeCacheConfigOptions,
+  normalizeCacheConfig,
+} from "./normalize-cache-config.js";
 export { loadCacheConfigFromYaml, parseCacheConfigYaml } from "./parse-cache-config-yaml.js";
 export { SecretValue } from "./secret-value.js";

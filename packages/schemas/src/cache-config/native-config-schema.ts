@@ -166,6 +166,8 @@ export const nativeConfigSchema = z.strictObject({
     .array(nativeUpstreamSchema, { error: "a list of upstream registries" })
     .min(1, { error: "at least one upstream registry" })
     .optional(),
+  /** CA files trusted for every upstream (the proxy: form has no CA key of its own). */
+  caBundles: z.array(filePath, { error: "a list of CA certificate file paths" }).optional(),
   defaultUpstream: z
     .string({ error: "the name of an upstream, or null for none" })
     .nullable()

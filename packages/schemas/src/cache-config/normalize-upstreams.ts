@@ -14,9 +14,10 @@ export interface NormalizedUpstreams {
 export function normalizeUpstreams(
   file: CacheConfigFile,
   problems: ProblemCollector,
+  options: { checkDefaultUpstream: boolean },
 ): NormalizedUpstreams {
   const downstream = file.middleware?.registry?.[0];
-  const upstreams = pickOne<EffectiveUpstream[]>(problems, "upstream registries", [
+  const given = pickOne<EffectiveUpstream[]>(problems, "upstream registries", [
     [
       ["regmirror", "upstreams"],
       file.regmirror?.upstreams?.map((upstream, index) =>
@@ -26,6 +27,14 @@ export function normalizeUpstreams(
     [["proxy"], file.proxy && [proxyUpstream(file.proxy, problems)]],
     [["middleware", "registry"], downstream && [downstreamUpstream(downstream.options)]],
   ]) ?? [dockerHubUpstream];
+  const shared = file.regmirror?.caBundles ?? [];
+  const upstreams =
+    shared.length === 0
+      ? given
+      : given.map((upstream) => ({
+          ...upstream,
+          caFiles: dedupe([...upstream.caFiles, ...shared]),
+        }));
 
   checkUnique(upstreams, file, problems);
 
@@ -33,7 +42,11 @@ export function normalizeUpstreams(
   let defaultUpstream: string | null = upstreams[0]?.name ?? null;
   if (requested !== undefined) {
     defaultUpstream = requested;
-    if (requested !== null && !upstreams.some((upstream) => upstream.name === requested)) {
+    if (
+      options.checkDefaultUpstream &&
+      requested !== null &&
+      !upstreams.some((upstream) => upstream.name === requested)
+    ) {
       problems.add(
         ["regmirror", "defaultUpstream"],
         `the name of a configured upstream (${upstreams.map((upstream) => upstream.name).join(", ")}) or null`,

@@ -1,7 +1,10 @@
 import { LineCounter, parseDocument } from "yaml";
 import { CacheConfigError, type ConfigProblem } from "./config-problem.js";
 import type { EffectiveCacheConfig } from "./effective-cache-config.js";
-import { normalizeCacheConfig } from "./normalize-cache-config.js";
+import {
+  type NormalizeCacheConfigOptions,
+  normalizeCacheConfig,
+} from "./normalize-cache-config.js";
 
 /**
  * Parses the text of a YAML configuration file into a plain document. YAML errors become
@@ -35,10 +38,20 @@ export function parseCacheConfigYaml(text: string, sourceName = "the configurati
   return document.toJS({ maxAliasCount: 100 });
 }
 
-/** parseCacheConfigYaml + normalizeCacheConfig, for a file's text already read. */
-export function loadCacheConfigFromYaml(text: string, sourceName?: string): EffectiveCacheConfig {
+/**
+ * parseCacheConfigYaml + normalizeCacheConfig, for the text of a file the user named: an empty
+ * file, or one that names no upstream registry, is refused (`namedFile`).
+ */
+export function loadCacheConfigFromYaml(
+  text: string,
+  sourceName?: string,
+  options: Pick<NormalizeCacheConfigOptions, "environment"> = {},
+): EffectiveCacheConfig {
   try {
-    return normalizeCacheConfig(parseCacheConfigYaml(text, sourceName));
+    return normalizeCacheConfig(parseCacheConfigYaml(text, sourceName), {
+      ...options,
+      namedFile: true,
+    });
   } catch (error) {
     if (CacheConfigError.isInstance(error) && sourceName !== undefined) {
       throw new CacheConfigError(error.problems, sourceName);

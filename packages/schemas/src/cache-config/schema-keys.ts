@@ -1,20 +1,21 @@
 import type { z } from "zod";
 import type { ConfigPath } from "./config-path.js";
 
-interface SchemaDefinition {
+export interface SchemaDefinition {
   type: string;
   innerType?: z.ZodType;
   in?: z.ZodType;
   element?: z.ZodType;
   shape?: Record<string, z.ZodType>;
+  valueType?: z.ZodType;
 }
 
-function definitionOf(schema: z.ZodType): SchemaDefinition {
+export function definitionOf(schema: z.ZodType): SchemaDefinition {
   return (schema as unknown as { _zod: { def: SchemaDefinition } })._zod.def;
 }
 
 /** Follows wrappers (optional, nullable, default, pipe) to the schema that does the work. */
-function unwrap(schema: z.ZodType): z.ZodType {
+export function unwrapSchema(schema: z.ZodType): z.ZodType {
   let current = schema;
   for (;;) {
     const definition = definitionOf(current);
@@ -26,13 +27,13 @@ function unwrap(schema: z.ZodType): z.ZodType {
 
 /** The keys an object schema at `path` accepts, to suggest the right spelling of a wrong key. */
 export function allowedKeysAt(schema: z.ZodType, path: ConfigPath): string[] {
-  let current: z.ZodType | undefined = unwrap(schema);
+  let current: z.ZodType | undefined = unwrapSchema(schema);
   for (const segment of path) {
     if (current === undefined) return [];
     const definition = definitionOf(current);
     if (typeof segment === "number") current = definition.element;
     else current = definition.shape?.[String(segment)];
-    if (current !== undefined) current = unwrap(current);
+    if (current !== undefined) current = unwrapSchema(current);
   }
   const shape = current === undefined ? undefined : definitionOf(current).shape;
   return shape === undefined ? [] : Object.keys(shape);

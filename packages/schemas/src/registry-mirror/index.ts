@@ -1,3 +1,4 @@
+export type { ContainerResources } from "./container-resources.js";
 export {
   parseRegistryMirrorSpec,
   parseRegistryMirrorStatus,

@@ -122,6 +122,7 @@ function applyDefaults(spec: RegistryMirrorSpecFields, report: Report): Registry
     },
     clientAuth: clientAuthOf(spec, report),
     nodeConfiguration: nodeConfigurationOf(spec, report),
+    resources: spec.resources ?? registryMirrorDefaults.cacheResources,
   };
 }
 
@@ -315,7 +316,8 @@ function nodeConfigurationOf(
   return {
     modes,
     nodeSelector: given?.nodeSelector ?? {},
-    tolerations: given?.tolerations ?? [],
+    tolerations: given?.tolerations ?? registryMirrorDefaults.nodeAgentTolerations,
+    resources: given?.resources ?? registryMirrorDefaults.nodeAgentResources,
     containerd: {
       certsDirectory:
         given?.containerd?.certsDirectory ?? registryMirrorDefaults.containerdCertsDirectory,

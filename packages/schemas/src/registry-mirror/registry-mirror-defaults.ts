@@ -36,4 +36,16 @@ export const registryMirrorDefaults = {
   volumeClaimRetention: "Retain",
   /** mirror-operator: masqueradeUrl defaults to "mirror-" + upstreamUrl. */
   masqueradePrefix: "mirror-",
+  /** Every node, tainted or not (as kube-proxy and CNI agents run): none is left unconfigured. */
+  nodeAgentTolerations: [{ operator: "Exists" }],
+  /**
+   * The cache: 82 MiB resident idle and 129 MiB at its peak in docs/benchmarks.md; the limit
+   * leaves room for many fills at once and the S3 client.
+   */
+  cacheResources: { requests: { cpu: "100m", memory: "192Mi" }, limits: { memory: "512Mi" } },
+  /**
+   * The node agent: about 100 MiB resident (apps/operator/bench/operator-memory.bench.ts), 70 of
+   * them Node itself.
+   */
+  nodeAgentResources: { requests: { cpu: "10m", memory: "128Mi" }, limits: { memory: "256Mi" } },
 } as const;

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { byteSize, duration, registryHost } from "../cache-config/field-schemas.js";
+import { resourceRequirements } from "./container-resources.js";
 import {
   condition,
   maxListLength,
@@ -171,7 +172,14 @@ const nodeConfiguration = z
       .array(toleration)
       .max(maxListLength)
       .optional()
-      .describe("Tolerations of the node agent pods, to reach tainted nodes."),
+      .describe(
+        "Tolerations of the node agent pods. Default: every taint ([{operator: Exists}]), so tainted nodes are configured too; an empty list: none.",
+      ),
+    resources: resourceRequirements
+      .optional()
+      .describe(
+        "Requests and limits of the node agent container; default requests cpu 10m and memory 128Mi, limit memory 256Mi (it uses about 100 MiB).",
+      ),
     containerd: z
       .strictObject({
         certsDirectory: absolutePath
@@ -362,6 +370,11 @@ export const registryMirrorSpecSchema = z
       .describe("Where the cache pods run."),
     nodeConfiguration: nodeConfiguration.optional(),
     clientAuth: clientAuth.optional(),
+    resources: resourceRequirements
+      .optional()
+      .describe(
+        "Requests and limits of the cache container; default requests cpu 100m and memory 192Mi, limit memory 512Mi (it uses 80 to 130 MiB).",
+      ),
   })
   .describe("The desired mirror.");
 

@@ -1,3 +1,4 @@
+import type { ContainerResources } from "./container-resources.js";
 import type { NodeConfigurationMode } from "./registry-mirror-defaults.js";
 
 export type VolumeClaimRetention = "Retain" | "Delete";
@@ -78,10 +79,14 @@ export interface RegistryMirrorSpec {
     | { readonly mode: "none" }
     | { readonly mode: "pass-through" }
     | { readonly mode: "htpasswd"; readonly htpasswdSecret: string };
+  /** The cache container's requests and limits. */
+  readonly resources: ContainerResources;
   readonly nodeConfiguration: {
     readonly modes: readonly NodeConfigurationMode[];
     readonly nodeSelector: Readonly<Record<string, string>>;
     readonly tolerations: readonly Readonly<Record<string, unknown>>[];
+    /** The node agent container's requests and limits. */
+    readonly resources: ContainerResources;
     readonly containerd: { readonly certsDirectory: string; readonly dialTimeoutMs: number };
     /** null: the operator's defaults (--imageswap-configmap, --imageswap-namespace). */
     readonly imageswap: {

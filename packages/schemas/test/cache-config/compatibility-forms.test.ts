@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { loadCacheConfigFromYaml, normalizeCacheConfig } from "../../src/index.js";
-import { loadFixture, readFixture } from "./load-fixture.js";
+import { loadFixture, problemsOf, readFixture } from "./load-fixture.js";
 
 describe("the MSR content cache file from the MSR docs", () => {
   test("is accepted unchanged and keeps its meaning", () => {
@@ -72,11 +72,8 @@ describe("the CNCF distribution forms", () => {
       expect(upstream.credentials.password.reveal()).toBe("dckr_pat_not-a-real-token");
     }
     expect(config.log.fields).toEqual({ service: "registry" });
-    expect(config.notices.map((notice) => notice.path)).toEqual([
-      "storage.cache",
-      "http.headers",
-      "health",
-    ]);
+    expect(config.responseHeaders).toEqual({ "X-Content-Type-Options": ["nosniff"] });
+    expect(config.notices.map((notice) => notice.path)).toEqual(["storage.cache", "health"]);
   });
 
   test("proxy.ttl 0 means content never expires (only the size cap evicts)", () => {
@@ -84,8 +81,26 @@ describe("the CNCF distribution forms", () => {
     expect(loadCacheConfigFromYaml(text).blobTtlMs).toBeNull();
   });
 
-  test("the stock Debian docker-registry config.yml is accepted; its htpasswd auth is kept", () => {
-    const config = loadFixture("debian-docker-registry.yml");
+  test("the stock Debian docker-registry config.yml names no upstream: refused, not made a Docker Hub mirror", () => {
+    expect(problemsOf(() => loadFixture("debian-docker-registry.yml"))).toEqual([
+      {
+        path: "",
+        value: "a mapping",
+        expected: expect.stringContaining(
+          "the upstream registry to mirror: proxy.remoteurl (distribution)",
+        ),
+      },
+    ]);
+  });
+
+  test("the stock Debian docker-registry config.yml with REGISTRY_PROXY_REMOTEURL is a proxy; its htpasswd auth is kept", () => {
+    const config = loadCacheConfigFromYaml(
+      readFixture("debian-docker-registry.yml"),
+      "config.yml",
+      {
+        environment: { REGISTRY_PROXY_REMOTEURL: "https://quay.io" },
+      },
+    );
     expect(config.listen).toEqual({ host: "0.0.0.0", port: 5000 });
     expect(config.storage).toEqual({
       kind: "filesystem",
@@ -97,8 +112,10 @@ describe("the CNCF distribution forms", () => {
       realm: "basic-realm",
       tokenTtlMs: 5 * 60_000,
     });
-    // No proxy section: the built-in Docker Hub upstream.
-    expect(config.upstreams.map((upstream) => upstream.name)).toEqual(["docker-hub"]);
+    expect(config.upstreams.map((upstream) => upstream.endpoints)).toEqual([["https://quay.io"]]);
+    expect(config.environmentOverrides).toEqual([
+      { variable: "REGISTRY_PROXY_REMOTEURL", path: "proxy.remoteurl", secret: false },
+    ]);
   });
 
   test("distribution's s3 driver keys map to S3 storage", () => {
@@ -174,8 +191,16 @@ describe("the built-in default", () => {
     expectDockerHubMirror(normalizeCacheConfig(undefined));
   });
 
-  test("an empty file means the same", () => {
-    expectDockerHubMirror(loadCacheConfigFromYaml("# nothing set\n"));
+  test("an empty file is refused: only running without a file gives the built-in default", () => {
+    for (const text of ["", "# nothing set\n", "{}\n", "~\n"]) {
+      expect(problemsOf(() => loadCacheConfigFromYaml(text, "config.yml"))).toEqual([
+        {
+          path: "",
+          value: expect.stringMatching(/^\(an empty file\)|\{\} \(an empty mapping\)$/),
+          expected: expect.stringContaining("an empty file is refused"),
+        },
+      ]);
+    }
   });
 
   test("the effective configuration is frozen", () => {

@@ -381,3 +381,112 @@ describe("secrets never appear in errors or in the effective configuration's out
     }
   });
 });
+
+describe("every problem of a file in one pass", () => {
+  test("an unknown defaultUpstream shows up next to a misspelled key and a bad value", () => {
+    const text = `${nativeFile}\n`.replace(/defaultUpstream: .*/, "defaultUpstream: quay");
+    const problems = problemsOf(() =>
+      loadCacheConfigFromYaml(
+        text.replace("blobTtl:", "blobTTL:").replace(/tagFreshness: .*/, "tagFreshness: soon"),
+      ),
+    );
+    expect(problems.map((problem) => problem.path)).toEqual([
+      "regmirror.blobTTL",
+      "regmirror.tagFreshness",
+      "regmirror.defaultUpstream",
+    ]);
+  });
+
+  test("a bad value inside the MSR middleware does not hide an unknown defaultUpstream", () => {
+    const problems = problemsOf(() =>
+      loadCacheConfigFromYaml(
+        `${msrFile.replace("blobttl: 24h", "blobttl: one day")}regmirror:\n  defaultUpstream: quay\n`,
+      ),
+    );
+    expect(problems.map((problem) => problem.path)).toEqual([
+      "middleware.registry[0].options.blobttl",
+      "regmirror.defaultUpstream",
+    ]);
+  });
+
+  test("a setting given twice shows up next to a bad value elsewhere", () => {
+    const problems = problemsOf(() =>
+      normalizeCacheConfig({
+        proxy: { remoteurl: "https://quay.io", ttl: "1h" },
+        regmirror: { blobTtl: "2h", upstreams: [{ name: "ghcr", endpoints: ["https://ghcr.io"] }] },
+        http: { addr: "not an address" },
+      }),
+    );
+    expect(problems.map((problem) => problem.path)).toEqual(["http.addr", "proxy", "proxy.ttl"]);
+  });
+
+  test("a broken upstream entry does not make its name look unknown to defaultUpstream", () => {
+    const problems = problemsOf(() =>
+      normalizeCacheConfig({
+        regmirror: {
+          upstreams: [{ name: "corp", endpoints: ["not a url"] }],
+          defaultUpstream: "corp",
+        },
+      }),
+    );
+    expect(problems.map((problem) => problem.path)).toEqual([
+      "regmirror.upstreams[0].endpoints[0]",
+    ]);
+  });
+});
+
+describe("http.headers, log.formatter and regmirror.caBundles", () => {
+  test("http.headers become response headers; a line break or a connection header is refused", () => {
+    expect(
+      normalizeCacheConfig({
+        http: { headers: { "X-Content-Type-Options": ["nosniff"], "X-Frame-Options": "DENY" } },
+      }).responseHeaders,
+    ).toEqual({ "X-Content-Type-Options": ["nosniff"], "X-Frame-Options": ["DENY"] });
+    expect(
+      problemsOf(() =>
+        normalizeCacheConfig({
+          http: { headers: { "X-Evil": ["a\r\nSet-Cookie: x"], Connection: ["close"] } },
+        }),
+      ),
+    ).toEqual([
+      {
+        path: "http.headers.X-Evil",
+        value: "a list of 1",
+        expected: "a list of header values like [nosniff] (no line breaks)",
+      },
+      {
+        path: "http.headers.Connection",
+        value: "a list of 1",
+        expected: expect.stringMatching(/^a header name other than connection, keep-alive/),
+      },
+    ]);
+  });
+
+  test("log.formatter: text for people, json by default, logstash logged as json with a notice", () => {
+    expect(normalizeCacheConfig({}).log.format).toBe("json");
+    expect(normalizeCacheConfig({ log: { formatter: "text" } }).log.format).toBe("text");
+    const logstash = normalizeCacheConfig({ log: { formatter: "logstash" } });
+    expect(logstash.log.format).toBe("json");
+    expect(logstash.notices.map((notice) => notice.path)).toEqual(["log.formatter"]);
+    expect(problemsOf(() => normalizeCacheConfig({ log: { formatter: "xml" } }))).toEqual([
+      {
+        path: "log.formatter",
+        value: '"xml"',
+        expected: expect.stringMatching(/^json \(the default\), text/),
+      },
+    ]);
+  });
+
+  test("regmirror.caBundles are trusted for the proxy: upstream, which has no CA key of its own", () => {
+    const config = normalizeCacheConfig({
+      proxy: { remoteurl: "https://registry.corp.example" },
+      regmirror: { caBundles: ["/etc/regmirror/corp-ca.pem"] },
+    });
+    expect(config.upstreams[0]?.caFiles).toEqual(["/etc/regmirror/corp-ca.pem"]);
+  });
+
+  test("http.http2.disabled turns HTTP/2 off; it is on by default", () => {
+    expect(normalizeCacheConfig({}).http2).toBe(true);
+    expect(normalizeCacheConfig({ http: { http2: { disabled: true } } }).http2).toBe(false);
+  });
+});

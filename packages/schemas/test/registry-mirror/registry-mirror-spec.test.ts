@@ -6,6 +6,7 @@ import {
   parseRegistryMirrorSpec,
   RegistryMirrorInvalidError,
   registryMirrorApi,
+  registryMirrorDefaults,
 } from "../../src/index.js";
 
 function manifests(name: string): Array<{ apiVersion: string; kind: string; spec: unknown }> {
@@ -129,10 +130,12 @@ describe("regmirror's fields", () => {
       nodeConfiguration: {
         modes: ["containerd", "docker", "cri-o", "hosts-file", "imageswap"],
         nodeSelector: { "kubernetes.io/os": "linux" },
-        tolerations: [],
+        tolerations: [{ operator: "Exists", effect: "NoSchedule" }],
+        resources: { requests: { memory: "128Mi" } },
         containerd: { certsDirectory: "/etc/containerd/certs.d", dialTimeoutMs: 1000 },
         imageswap: { configMapName: "imageswap-maps", namespace: "imageswap-system" },
       },
+      resources: { requests: { cpu: "500m", memory: "256Mi" }, limits: { memory: "1Gi" } },
     });
   });
 
@@ -151,6 +154,10 @@ describe("regmirror's fields", () => {
     });
     expect(spec.nodeConfiguration.modes).toEqual(["containerd"]);
     expect(spec.nodeConfiguration.containerd.dialTimeoutMs).toBe(2000);
+    // The node agent runs on tainted nodes too; both containers get the measured defaults.
+    expect(spec.nodeConfiguration.tolerations).toEqual([{ operator: "Exists" }]);
+    expect(spec.resources).toEqual(registryMirrorDefaults.cacheResources);
+    expect(spec.nodeConfiguration.resources).toEqual(registryMirrorDefaults.nodeAgentResources);
     expect(spec.blobTtlMs).toBeNull();
     expect(spec.maxSizeBytes).toBeNull();
     expect(spec.clientAuth).toEqual({ mode: "none" });

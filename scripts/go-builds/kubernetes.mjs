@@ -1,30 +1,41 @@
-// Builds kube-apiserver from the k8s.io/kubernetes Go module, for tests that need a real
-// Kubernetes API server (docs/adr/0008-kubernetes-api-server-for-tests.md).
+// Builds Kubernetes commands (kube-apiserver, kubelet, ...) from the k8s.io/kubernetes Go module,
+// for tests that run a real API server or a real node (docs/adr/0008, docs/adr/0023).
 //
-//   node scripts/go-builds/kube-apiserver.mjs OUT_DIR VERSION     (VERSION like v1.36.3)
+//   node scripts/go-builds/kubernetes.mjs OUT_DIR VERSION COMMAND...
+//   e.g. node scripts/go-builds/kubernetes.mjs /tmp/k8s v1.36.3 kube-apiserver kubelet
 //
 // k8s.io/kubernetes cannot be `go install`ed: its go.mod replaces every k8s.io/* staging
 // module with ./staging/src/k8s.io/X, and replace directives only count in the main module.
 // So we write a wrapper module that requires k8s.io/kubernetes and replaces each staging
 // module with its published twin (k8s.io/X v0.N.M for kubernetes v1.N.M), then build the
-// command from there. Plain ESM for Node 20+, no dependencies.
+// commands from there in ONE `go build`: they share most of their packages, which the Go
+// toolchain then compiles once and in parallel. Plain ESM for Node 20+, no dependencies.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { go, progressReporter } from "./go-command.mjs";
 
-const [outDirectoryArgument, version] = process.argv.slice(2);
+const [outDirectoryArgument, version, ...commands] = process.argv.slice(2);
 const versionPattern = /^v1\.(\d+)\.(\d+)$/;
-if (!outDirectoryArgument || !version || !versionPattern.test(version)) {
-  console.error("usage: node scripts/go-builds/kube-apiserver.mjs OUT_DIR VERSION (e.g. v1.36.3)");
+const commandPattern = /^kube[a-z-]*$/;
+if (
+  !outDirectoryArgument ||
+  !version ||
+  !versionPattern.test(version) ||
+  commands.length === 0 ||
+  !commands.every((command) => commandPattern.test(command))
+) {
+  console.error(
+    "usage: node scripts/go-builds/kubernetes.mjs OUT_DIR VERSION COMMAND... (e.g. /tmp/k8s v1.36.3 kube-apiserver kubelet)",
+  );
   process.exit(2);
 }
 const outDirectory = resolve(outDirectoryArgument);
 const [, minor, patch] = version.match(versionPattern);
 const stagingVersion = `v0.${minor}.${patch}`;
 
-const progress = progressReporter("kube-apiserver");
+const progress = progressReporter("kubernetes");
 
 /** The parts of k8s.io/kubernetes's go.mod the wrapper must repeat. */
 function readKubernetesGoMod() {
@@ -47,7 +58,7 @@ function readKubernetesGoMod() {
 
 function wrapperGoMod({ goLine, godebugLines, stagingModules }) {
   return [
-    "module regmirror.local/kube-apiserver-build",
+    "module regmirror.local/kubernetes-build",
     "",
     goLine,
     ...godebugLines,
@@ -61,7 +72,7 @@ function wrapperGoMod({ goLine, godebugLines, stagingModules }) {
   ].join("\n");
 }
 
-/** What hack/lib/version.sh stamps, so /version reports the real release. */
+/** What hack/lib/version.sh stamps, so /version and --version report the real release. */
 function versionLinkerFlags() {
   const values = {
     gitVersion: version,
@@ -75,17 +86,17 @@ function versionLinkerFlags() {
   );
 }
 
-const workDirectory = mkdtempSync(join(tmpdir(), "kube-apiserver-build-"));
+const workDirectory = mkdtempSync(join(tmpdir(), "kubernetes-build-"));
 try {
   const goMod = readKubernetesGoMod();
   progress(
     `wrapper module pins ${goMod.stagingModules.length} staging modules at ${stagingVersion}`,
   );
   writeFileSync(join(workDirectory, "go.mod"), wrapperGoMod(goMod));
-  mkdirSync(join(outDirectory, "bin"), { recursive: true });
-  const output = join(outDirectory, "bin", "kube-apiserver");
+  const binDirectory = join(outDirectory, "bin");
+  mkdirSync(binDirectory, { recursive: true });
   progress(
-    "go build k8s.io/kubernetes/cmd/kube-apiserver (downloads modules, then compiles; long)",
+    `go build ${commands.join(", ")} (downloads modules, then compiles; long on a fresh machine)`,
   );
   go(
     [
@@ -94,14 +105,19 @@ try {
       "-trimpath",
       "-ldflags",
       ["-s", "-w", ...versionLinkerFlags()].join(" "),
+      // With several packages, -o names a directory: each command lands there under its name.
       "-o",
-      output,
-      "k8s.io/kubernetes/cmd/kube-apiserver",
+      `${binDirectory}/`,
+      ...commands.map((command) => `k8s.io/kubernetes/cmd/${command}`),
     ],
     { cwd: workDirectory },
   );
-  const reported = execFileSync(output, ["--version"], { encoding: "utf8" }).trim();
-  progress(`built ${output} (${reported})`);
+  for (const command of commands) {
+    const reported = execFileSync(join(binDirectory, command), ["--version"], {
+      encoding: "utf8",
+    }).trim();
+    progress(`built ${join(binDirectory, command)} (${reported})`);
+  }
 } finally {
   rmSync(workDirectory, { recursive: true, force: true });
 }
