@@ -15,6 +15,8 @@ export const requiredPrograms = [
   { command: "runc", debianPackage: "runc" },
   { command: "iptables", debianPackage: "iptables" },
   { command: "catatonit", debianPackage: "catatonit" },
+  // deploy/monitoring's alert rules and dashboard queries are checked with Prometheus's promtool.
+  { command: "promtool", debianPackage: "prometheus" },
 ];
 
 /** Files the tests read, and the Debian package that ships each one. */

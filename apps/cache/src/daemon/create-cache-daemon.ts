@@ -18,9 +18,9 @@ import { type ClientAuth, openClientAuth } from "../auth/client-auth.js";
 import { createHtpasswdClientAuth, tokenPath } from "../auth/htpasswd-client-auth.js";
 import { loadHtpasswdFile } from "../auth/htpasswd-file.js";
 import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js";
+import { buildInfo } from "../build-info.js";
 import { createAdminApi } from "../inspection/admin-api.js";
 import { inventoryOf } from "../inspection/backend-inventory.js";
-import { buildInfo } from "../build-info.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
 import {
@@ -136,6 +136,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   metrics.setUsageSource(() => backend.blobStore.usage());
   metrics.setUpstreamHealthSource(() => backend.storage.upstreamHealth());
   metrics.setRateLimitSource(() => backend.storage.upstreamRateLimits());
+  if (config.sizeCap !== null) metrics.setStoreCap(config.sizeCap.maxBytes);
   let auth: ClientAuth;
   let tls: Awaited<ReturnType<typeof loadTlsOptions>> | undefined;
   try {

@@ -25,6 +25,8 @@ export interface CacheMetrics {
   setUsageSource(read: () => Promise<StoreUsage>): void;
   /** Where the per-endpoint `upstream_up` gauge reads from; set once the upstreams are connected. */
   setUpstreamHealthSource(read: () => UpstreamEndpointHealth[]): void;
+  /** The store's size cap (`store_max_bytes`); not called when there is none. */
+  setStoreCap(maxBytes: number): void;
   /** Where the rate-limit gauges read from; set once the upstreams are connected. */
   setRateLimitSource(read: () => UpstreamRateLimitStatus[]): void;
   /** The Prometheus text exposition. */
@@ -181,6 +183,12 @@ export function createCacheMetrics(): CacheMetrics {
     },
   });
 
+  const storeCap = new Gauge({
+    name: `${prefix}store_max_bytes`,
+    help: "The store's size cap in bytes (no series without a cap)",
+    registers: [registry],
+  });
+
   const rateLimits = registerRateLimitMetrics(registry, prefix);
 
   const pullThrough: PullThroughMetrics = {
@@ -216,6 +224,9 @@ export function createCacheMetrics(): CacheMetrics {
     },
     setUpstreamHealthSource(read) {
       readUpstreamHealth = read;
+    },
+    setStoreCap(maxBytes) {
+      storeCap.set(maxBytes);
     },
     setRateLimitSource(read) {
       rateLimits.setSource(read);

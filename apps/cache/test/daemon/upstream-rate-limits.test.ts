@@ -38,9 +38,8 @@ function getManifest(repository: string, reference: string) {
 
 async function metricValue(name: string): Promise<number | undefined> {
   const text = (await sendRequest(cache.url, "/metrics")).body.toString();
-  const line = text
-    .split("\n")
-    .find((candidate) => candidate.startsWith(`${name}{upstream="hub"}`));
+  const series = name.includes("upstream") ? `${name}{upstream="hub"} ` : `${name} `;
+  const line = text.split("\n").find((candidate) => candidate.startsWith(series));
   return line === undefined ? undefined : Number(line.split(" ").at(-1));
 }
 
@@ -67,6 +66,7 @@ regmirror:
   storage:
     filesystem:
       rootDirectory: ${directory}/store
+    maxSize: 1GiB
   rateLimits:
     headroom: 10%
 `);
@@ -89,6 +89,8 @@ test("the budget Docker Hub announces on manifest answers shows in the metrics",
   expect(await metricValue("regmirror_cache_upstream_ratelimit_window_seconds")).toBe(21600);
   // 10 % of 100 pulls.
   expect(await metricValue("regmirror_cache_upstream_ratelimit_headroom")).toBe(10);
+  // The store's cap beside its usage, for the "store near its cap" alert.
+  expect(await metricValue("regmirror_cache_store_max_bytes")).toBe(2 ** 30);
 });
 
 test("below the headroom a moved tag is served from the cache, spending no pull on its new manifest", async () => {
