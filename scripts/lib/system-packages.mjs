@@ -17,6 +17,8 @@ export const requiredPrograms = [
   { command: "catatonit", debianPackage: "catatonit" },
   // deploy/monitoring's alert rules and dashboard queries are checked with Prometheus's promtool.
   { command: "promtool", debianPackage: "prometheus" },
+  // The cache's status page is tested in a real headless browser (playwright-core drives it).
+  { command: "chromium", debianPackage: "chromium" },
 ];
 
 /** Files the tests read, and the Debian package that ships each one. */

@@ -16,7 +16,6 @@ import {
 import type { Logger } from "pino";
 import type { ClientAuth } from "../auth/client-auth.js";
 import { tokenPath } from "../auth/htpasswd-client-auth.js";
-import type { AdminApi } from "../inspection/admin-api.js";
 import {
   type AccessLogEntry,
   describeRequest,
@@ -32,6 +31,13 @@ import {
   type RequestCacheState,
   runWithCacheState,
 } from "./cache-outcome.js";
+
+/** Answers a request it knows the path of and returns true; false leaves it to the next. */
+export type OwnRoute = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  path: string,
+) => Promise<boolean>;
 
 export type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -56,8 +62,13 @@ export interface CacheRequestHandlerOptions {
   accessLog: boolean;
   /** http.headers: added to every registry API response (the server's own headers win). */
   responseHeaders: Readonly<Record<string, readonly string[]>>;
-  /** The admin API (/admin/v1), with its own credential; absent on the metrics listener. */
-  adminApi?: AdminApi;
+  /**
+   * The daemon's own pages beside the registry API (the admin API, the status page), each with
+   * its own credential check: tried in order for a path outside /v2; absent on the metrics listener.
+   */
+  ownRoutes?: readonly OwnRoute[];
+  /** Told of every finished request (the status page counts pulls). */
+  onFinished?: (request: IncomingMessage, status: number) => void;
   state: DaemonState;
   logger: Logger;
 }
@@ -176,7 +187,9 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     if (options.servesRegistry && (path === "/v2" || path.startsWith("/v2/"))) {
       return registry(request, response);
     }
-    if (options.adminApi !== undefined && (await options.adminApi(request, response, path))) return;
+    for (const ownRoute of options.ownRoutes ?? []) {
+      if (await ownRoute(request, response, path)) return;
+    }
     sendRegistryError(
       request,
       response,
@@ -223,6 +236,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
       metrics.requestFinished(entry.route, entry.method, finished.status, finished.seconds);
       metrics.bytesSent(entry.route, entry.bytes);
       if (options.accessLog) writeAccessLogLine(logger, finished);
+      options.onFinished?.(request, finished.status);
     });
     runWithCacheState(cacheState, () =>
       Promise.resolve().then(() => serve(request, response, path)),

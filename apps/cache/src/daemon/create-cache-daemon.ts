@@ -23,6 +23,7 @@ import { createAdminApi } from "../inspection/admin-api.js";
 import { inventoryOf } from "../inspection/backend-inventory.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
+import { daemonStatusPage } from "../status/daemon-status-page.js";
 import {
   loadTlsOptions,
   type TlsCertificateReloader,
@@ -154,6 +155,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   });
   const separateMetrics = config.metrics.enabled && config.metrics.listen !== null;
   const accessLogger = logger.child({ component: "access" });
+  const status = config.statusPage.enabled ? daemonStatusPage(config, backend, metrics) : undefined;
   const mainHandler = createCacheRequestHandler({
     registryHandler,
     router: backend.storage.router,
@@ -163,10 +165,14 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     servesRegistry: true,
     accessLog: config.log.accessLog,
     responseHeaders: config.responseHeaders,
-    adminApi: createAdminApi({
-      inventory: inventoryOf(backend, config.upstreams, logger.child({ component: "admin" })),
-      credential: config.admin,
-    }),
+    ownRoutes: [
+      createAdminApi({
+        inventory: inventoryOf(backend, config.upstreams, logger.child({ component: "admin" })),
+        credential: config.admin,
+      }),
+      ...(status === undefined ? [] : [status.page]),
+    ],
+    ...(status === undefined ? {} : { onFinished: status.pulls.observe }),
     state,
     logger: accessLogger,
   });

@@ -4,12 +4,19 @@ import type { CacheBackend } from "../daemon/open-cache-backend.js";
 import { createCacheRecords, type PullThroughLogger } from "../pull-through/index.js";
 import { type CacheInventory, createCacheInventory } from "./cache-inventory.js";
 
+/** `registry/repository` as clients name it: the upstream's first host, else its name. */
+export function displayNameOf(
+  upstreams: readonly EffectiveUpstream[],
+): (upstream: string, repository: string) => string {
+  const hostOf = new Map(upstreams.map((upstream) => [upstream.name, upstream.hosts[0]]));
+  return (upstream, repository) => `${hostOf.get(upstream) ?? upstream}/${repository}`;
+}
+
 export function inventoryOf(
   backend: CacheBackend,
   upstreams: readonly EffectiveUpstream[],
   logger: PullThroughLogger,
 ): CacheInventory {
-  const hostOf = new Map(upstreams.map((upstream) => [upstream.name, upstream.hosts[0]]));
   return createCacheInventory({
     blobStore: backend.blobStore,
     records: createCacheRecords(backend.blobStore.metadata),
@@ -18,7 +25,7 @@ export function inventoryOf(
         const routed = backend.storage.router.route(path);
         return { upstream: routed.upstream.name, repository: routed.repository };
       },
-      displayName: (upstream, repository) => `${hostOf.get(upstream) ?? upstream}/${repository}`,
+      displayName: displayNameOf(upstreams),
     },
     downloads: () => backend.storage.downloads(),
     logger,

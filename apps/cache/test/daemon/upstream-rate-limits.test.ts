@@ -104,6 +104,14 @@ test("below the headroom a moved tag is served from the cache, spending no pull 
   expect(proxy.requests().map((request) => request.method)).toEqual(["HEAD"]);
   expect(await metricValue("regmirror_cache_upstream_ratelimit_spared_total")).toBe(1);
   expect(cache.logText()).toContain("upstream rate limit nearly spent");
+  // The status page warns too, and shows the pulls left.
+  const page = (await sendRequest(cache.url, "/status/fragment")).body.toString();
+  expect(page).toContain(
+    "upstream hub has 5 of 100 pulls left: tags the cache holds are served instead of spending pulls",
+  );
+  expect(page).toMatch(
+    /data-field="ratelimit-remaining" data-value="5">5<\/span> of 100 pulls left per 6 h/,
+  );
 
   // With room again, the tag moves.
   proxy.setFault({ path: /\/manifests\//, headers: dockerHubHeaders(60) });
@@ -147,4 +155,8 @@ test("after a 429 every client waits out one back-off: tags the cache holds are 
     .split("\n")
     .filter((line) => line.includes("upstream rate limit reached (429)"));
   expect(warnings).toHaveLength(1);
+  const status = JSON.parse((await sendRequest(cache.url, "/status/data")).body.toString());
+  expect(status.warnings).toContainEqual(
+    expect.stringMatching(/^upstream hub answered 429: no request goes to it for \d+ s$/),
+  );
 });
