@@ -11,8 +11,8 @@ import type {
 import { applyEnvironmentOverrides, type EnvironmentOverride } from "./environment-overrides.js";
 import { IgnoredSetting } from "./field-schemas.js";
 import { formatListenAddress } from "./listen-address.js";
-import { normalizeSizeCap, normalizeStorage } from "./normalize-storage.js";
 import { normalizeOperations } from "./normalize-operations.js";
+import { normalizeSizeCap, normalizeStorage } from "./normalize-storage.js";
 import { normalizeUpstreams } from "./normalize-upstreams.js";
 import { createProblemCollector, type ProblemCollector, pickOne } from "./problem-collector.js";
 import { pruneInvalidKeys } from "./prune-invalid-keys.js";
