@@ -6,9 +6,10 @@
  * names to anyone. Answers are JSON; errors use the OCI error shape with a code and a message.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { SecretValue } from "@regmirror/schemas";
 import { parseBasicAuthorization } from "../auth/basic-credentials.js";
+import type { OwnRoute } from "../daemon/cache-request-handler.js";
 import type { CacheInventory } from "./cache-inventory.js";
 import { EvictionTargetError } from "./eviction-target.js";
 
@@ -24,13 +25,6 @@ export interface AdminApiOptions {
   /** null: no credential configured, the API answers 403 to everything. */
   credential: AdminCredential | null;
 }
-
-/** Answers a request under /admin/v1; false for any other path. */
-export type AdminApi = (
-  request: IncomingMessage,
-  response: ServerResponse,
-  path: string,
-) => Promise<boolean>;
 
 function sendJson(response: ServerResponse, status: number, value: unknown, headers = {}) {
   const body = Buffer.from(`${JSON.stringify(value)}\n`);
@@ -73,7 +67,8 @@ export function adminUserOf(
   return userMatches && passwordMatches ? given.username : undefined;
 }
 
-export function createAdminApi(options: AdminApiOptions): AdminApi {
+/** Answers a request under /admin/v1; false for any other path. */
+export function createAdminApi(options: AdminApiOptions): OwnRoute {
   const { inventory, credential } = options;
   const routes: Record<string, { method: string; answer: (url: URL, user: string) => unknown }> = {
     repositories: { method: "GET", answer: () => inventory.list() },

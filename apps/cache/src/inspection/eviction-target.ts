@@ -1,9 +1,15 @@
 /**
  * What `rm` names, parsed and routed like a pull: a digest (`sha256:…`), an image
  * (`docker.io/library/alpine:3.20`, `registry:5000/team/app@sha256:…`) or a whole repository
- * (`docker.io/library/alpine`). Names without a registry go to the default upstream, as pulls do.
+ * (`docker.io/library/alpine`). Names without a registry are Docker Hub's, as in `warm`.
  */
-import { isDigest, isRegistryError, isValidTag } from "@regmirror/oci-distribution";
+import {
+  type ImageReference,
+  InvalidReferenceError,
+  isDigest,
+  isRegistryError,
+  parseReference,
+} from "@regmirror/oci-distribution";
 import { hostPathSegment } from "../pull-through/index.js";
 
 export interface TargetRouter {
@@ -35,9 +41,7 @@ const expected =
 
 export function parseEvictionTarget(input: string, router: TargetRouter): RoutedTarget {
   const text = typeof input === "string" ? input.trim() : "";
-  if (text === "" || text.length > 4096) {
-    throw new EvictionTargetError(`nothing to remove: expected ${expected}`);
-  }
+  if (text === "") throw new EvictionTargetError(`nothing to remove: expected ${expected}`);
   if (/^[a-z0-9]+:/.test(text) && !text.includes("/")) {
     if (!isDigest(text)) {
       throw new EvictionTargetError(
@@ -46,30 +50,19 @@ export function parseEvictionTarget(input: string, router: TargetRouter): Routed
     }
     return { kind: "digest", digest: text };
   }
-  let rest = text;
-  let digest: string | undefined;
-  const at = rest.indexOf("@");
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!isDigest(digest)) {
-      throw new EvictionTargetError(`${JSON.stringify(digest)} after @ is not a digest`);
-    }
+  // Parsed and routed as `warm` and pulls do: no registry means docker.io.
+  let reference: ImageReference;
+  try {
+    reference = parseReference(text, { noDefaultTag: true });
+  } catch (error) {
+    if (!(error instanceof InvalidReferenceError)) throw error;
+    throw new EvictionTargetError(
+      `${JSON.stringify(text)}: ${error.message}; expected ${expected}`,
+    );
   }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(":");
-  if (colon > rest.lastIndexOf("/")) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!isValidTag(tag)) throw new EvictionTargetError(`${JSON.stringify(tag)} is not a tag`);
-  }
-  // A registry with a port travels in repository paths as host_port, as in pulls.
-  const slash = rest.indexOf("/");
-  const first = slash < 0 ? rest : rest.slice(0, slash);
-  const path = first.includes(":") ? `${hostPathSegment(first)}${rest.slice(first.length)}` : rest;
   let routed: { upstream: string; repository: string };
   try {
-    routed = router.route(path);
+    routed = router.route(`${hostPathSegment(reference.registry)}/${reference.repository}`);
   } catch (error) {
     if (isRegistryError(error)) throw new EvictionTargetError(`${text}: ${error.message}`);
     throw error;
@@ -77,7 +70,7 @@ export function parseEvictionTarget(input: string, router: TargetRouter): Routed
   return {
     kind: "repository-content",
     ...routed,
-    ...(tag === undefined ? {} : { tag }),
-    ...(digest === undefined ? {} : { digest }),
+    ...(reference.tag === undefined ? {} : { tag: reference.tag }),
+    ...(reference.digest === undefined ? {} : { digest: reference.digest }),
   };
 }

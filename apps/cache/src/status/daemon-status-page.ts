@@ -1,10 +1,11 @@
 /** The status page of a running daemon: its snapshot sources wired to the backend and metrics. */
 import type { EffectiveCacheConfig } from "@regmirror/schemas";
+import type { OwnRoute } from "../daemon/cache-request-handler.js";
 import type { CacheBackend } from "../daemon/open-cache-backend.js";
 import { displayNameOf } from "../inspection/backend-inventory.js";
 import type { CacheMetrics } from "../metrics/cache-metrics.js";
 import { createPullCounter, type PullCounter } from "./pull-counter.js";
-import { createStatusPage, type StatusPage } from "./status-page.js";
+import { createStatusPage } from "./status-page.js";
 import { takeStatusSnapshot } from "./status-snapshot.js";
 
 /** Images in the page's "most pulled" list. */
@@ -14,7 +15,7 @@ export function daemonStatusPage(
   config: EffectiveCacheConfig,
   backend: CacheBackend,
   metrics: CacheMetrics,
-): { page: StatusPage; pulls: PullCounter } {
+): { page: OwnRoute; pulls: PullCounter } {
   const displayName = displayNameOf(config.upstreams);
   const pulls = createPullCounter((repositoryPath) => {
     try {

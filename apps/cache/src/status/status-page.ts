@@ -5,6 +5,7 @@
  * repositories, so it needs the admin credential (and is refused when none is configured).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { OwnRoute } from "../daemon/cache-request-handler.js";
 import { type AdminCredential, adminUserOf } from "../inspection/admin-api.js";
 import { renderStatusMain, renderStatusPage } from "./status-page-html.js";
 import { statusPageScript } from "./status-page-script.js";
@@ -17,13 +18,6 @@ export interface StatusPageOptions {
   private: boolean;
   credential: AdminCredential | null;
 }
-
-/** Answers the status page's paths; false for any other path. */
-export type StatusPage = (
-  request: IncomingMessage,
-  response: ServerResponse,
-  path: string,
-) => Promise<boolean>;
 
 const securityHeaders = {
   "Cache-Control": "no-store",
@@ -53,7 +47,8 @@ function send(
 
 const html = "text/html; charset=utf-8";
 
-export function createStatusPage(options: StatusPageOptions): StatusPage {
+/** Answers the status page's paths; false for any other path. */
+export function createStatusPage(options: StatusPageOptions): OwnRoute {
   const { path: pagePath, credential } = options;
   const subpaths = new Set(["", "/data", "/fragment", "/script.js"]);
   return async (request, response, path) => {

@@ -191,8 +191,9 @@ describe("the admin API", () => {
     const cases: [string, string][] = [
       ["", "nothing to remove"],
       ["sha256:abc", '"sha256:abc" is not a digest'],
-      ["team/app@sha256:nothex", '"sha256:nothex" after @ is not a digest'],
-      ["team/app:bad tag!", '"bad tag!" is not a tag'],
+      ["corp.example.com/team/app@sha256:nothex", "invalid image reference: digest"],
+      ["corp.example.com/team/app:bad tag!", "invalid image reference: tag"],
+      ["corp.example.com/Team/app", "invalid image reference: repository"],
     ];
     for (const [target, message] of cases) {
       const answer = await adminRequest(`content?target=${encodeURIComponent(target)}`, "DELETE");
