@@ -1,7 +1,6 @@
-import { defineConfig } from "tsup";
+import { defineConfig, type Options } from "tsup";
 
-/** How every library package builds: ESM + .d.ts from src/index.ts (apps bundle differently). */
-export default defineConfig({
+const library: Options = {
   entry: ["src/index.ts"],
   format: ["esm"],
   // The declarations use Node's types (streams, Buffer): the reference loads @types/node (a peer
@@ -11,4 +10,17 @@ export default defineConfig({
   clean: true,
   tsconfig: "tsconfig.build.json",
   target: "node22",
+};
+
+/** How every library package builds: ESM + .d.ts from src/index.ts (apps bundle differently). */
+export default defineConfig(library);
+
+/**
+ * A library with a `./testing` export (src/testing/index.ts → dist/testing.js): the helpers a
+ * package's users need in their own tests. Code both entries use lands in one shared chunk, so
+ * a class is the same class through either import.
+ */
+export const libraryWithTesting = defineConfig({
+  ...library,
+  entry: { index: "src/index.ts", testing: "src/testing/index.ts" },
 });

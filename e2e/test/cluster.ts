@@ -85,7 +85,7 @@ export function blobFetchers(upstream: ClusterUpstream, digest: string): string[
   return upstream.proxy
     .requests()
     .filter((request) => request.method === "GET" && request.path.includes(`/blobs/${digest}`))
-    .map((request) => request.userAgent ?? "");
+    .map((request) => request.headers["user-agent"] ?? "");
 }
 
 export function isReady(pod: V1Pod): boolean {

@@ -1,1 +1,1 @@
-export { default } from "../../tsup.shared.js";
+export { libraryWithTesting as default } from "../../tsup.shared.js";

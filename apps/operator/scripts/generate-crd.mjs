@@ -13,7 +13,7 @@ const bundle = join(outDirectory, "crd-files.js");
 // Everything bundled (zod and yaml are dependencies of the schemas package, not of this app).
 await build({
   config: false,
-  entry: { "crd-files": join(appDirectory, "src/operator/crd-files.ts") },
+  entry: { "crd-files": join(appDirectory, "src/operator/render/crd-files.ts") },
   outDir: outDirectory,
   format: ["esm"],
   platform: "node",

@@ -1,5 +1,11 @@
+// What a command of the regmirror-operator binary may use of its process (main.ts provides it).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { NodeAgentLogger } from "./node-agent/node-agent-logger.js";
+import type { Logger } from "@regmirror/core";
+
+/** The process's logger: a pino logger fits; `child` adds fields to every line. */
+export interface ProcessLogger extends Logger {
+  child(bindings: Record<string, unknown>): ProcessLogger;
+}
 
 export interface ListeningServer {
   /** "host:port" actually bound (the port is known after binding port 0). */
@@ -18,7 +24,7 @@ export interface CliRuntime {
   homeDirectory: string | undefined;
   writeOut(text: string): void;
   writeError(text: string): void;
-  createLogger(name: string): NodeAgentLogger;
+  createLogger(name: string): ProcessLogger;
   listen(
     handler: (request: IncomingMessage, response: ServerResponse) => void,
     address: { host: string; port: number },

@@ -1,3 +1,4 @@
+// The regmirror-operator binary's command table: operator and node-agent, each with --help.
 import packageJson from "../package.json" with { type: "json" };
 import type { CliCommand, CliRuntime } from "./cli-runtime.js";
 

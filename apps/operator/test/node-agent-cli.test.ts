@@ -124,7 +124,7 @@ describe("regmirror-operator node-agent (child process)", () => {
       "--listen",
       "127.0.0.1:0",
       "--resync",
-      "10m",
+      "9m30s", // Go's syntax, as the cache configuration reads durations
       "--uninstall-on-exit",
     ]);
     child = agent;

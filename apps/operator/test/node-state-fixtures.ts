@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { makeTempDirectory } from "@regmirror/test-kit";
+import { eventually, makeTempDirectory } from "@regmirror/test-kit";
 
 /** A node root with a containerd v2 config that sets config_path, and an /etc/hosts. */
 export async function makeNodeRoot(): Promise<string> {
@@ -25,17 +25,19 @@ export function desiredState(endpoint: string, caPem: string): string {
   });
 }
 
-export async function waitFor<T>(
+export function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
   timeoutMs = 15_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return eventually(
+    async () => {
+      const value = await probe().catch(() => undefined);
+      if (value === undefined)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      return value;
+    },
+    timeoutMs,
+    50,
+  );
 }

@@ -1,11 +1,7 @@
-import type { BlobReading, ByteRange, MetadataStore } from "./blob-store.js";
-import type { ParsedDigest } from "./digest.js";
+// The interface between the managed store (TTL, size cap, access times) and a storage backend.
+import type { BlobStat, ByteRange, OpenedBlob, ParsedDigest } from "@regmirror/core";
+import type { MetadataStore } from "./blob-store.js";
 import { InvalidOptionsError, RangeNotSatisfiableError } from "./errors.js";
-
-export interface StoredBlob {
-  digest: string;
-  size: number;
-}
 
 /**
  * What a storage backend provides: verified, atomic writes and plain reads. TTL, the size
@@ -13,7 +9,7 @@ export interface StoredBlob {
  */
 export interface BlobBackend {
   stat(digest: ParsedDigest): Promise<number | undefined>;
-  read(digest: ParsedDigest, range?: ByteRange): Promise<BlobReading | undefined>;
+  read(digest: ParsedDigest, range?: ByteRange): Promise<OpenedBlob | undefined>;
   /** Verifies while writing; the blob appears under its final name only when verified. */
   write(
     digest: ParsedDigest,
@@ -32,7 +28,7 @@ export interface BlobBackend {
   /** Bytes free where blobs are written; backends without a local disk leave it out. */
   freeBytes?(): Promise<number>;
   delete(digest: ParsedDigest): Promise<boolean>;
-  listBlobs(): AsyncIterable<StoredBlob>;
+  listBlobs(): AsyncIterable<BlobStat>;
   readonly metadata: MetadataStore;
   close(): Promise<void>;
 }

@@ -5,17 +5,7 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { SizeMismatchError } from "./errors.js";
-
-export interface BlobReader {
-  /**
-   * Reads the next bytes into `buffer`; resolves to how many (0: the end). One read at a time:
-   * the buffer is the caller's again when the promise settles.
-   */
-  read(buffer: Buffer): Promise<number>;
-  /** Stops reading and frees what the reader holds. Safe to call more than once. */
-  close(): Promise<void>;
-}
+import { type BlobReader, SizeMismatchError } from "@regmirror/core";
 
 /** Chunks of streams made by `readableFromReader` (each is a new buffer the consumer keeps). */
 const streamChunkBytes = 256 * 1024;
@@ -39,7 +29,7 @@ export function fileRangeReader(
       const { bytesRead } = await read;
       reading = undefined;
       // The file shrank under us (someone truncated the store): fail rather than end short.
-      if (bytesRead === 0) throw new SizeMismatchError(digest, end + 1, position);
+      if (bytesRead === 0) throw new SizeMismatchError(end + 1, position, digest);
       position += bytesRead;
       return bytesRead;
     },

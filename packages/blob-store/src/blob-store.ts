@@ -1,37 +1,19 @@
+// The blob store's interface and options. Blobs, ranges, readers, the logger and the clock are
+// @regmirror/core's words.
 import type { Readable } from "node:stream";
-import type { BlobReader } from "./blob-reader.js";
-
-/** Inclusive byte range, as in HTTP `Range: bytes=start-end`; `end` past the blob is clamped. */
-export interface ByteRange {
-  start: number;
-  end?: number;
-}
+import type { BlobStat, ByteRange, Clock, Logger, OpenedBlob } from "@regmirror/core";
 
 export interface ReadOptions {
   /** False: an inspection, not a use; the last access (and so TTL and eviction order) stays. */
   countAsAccess?: boolean;
 }
 
-export interface BlobStat {
-  digest: string;
-  size: number;
-}
-
+/** What `get()` gives: the blob's bytes (or a range of them) as a stream. */
 export interface BlobReadResult {
   body: Readable;
   /** Size of the whole blob. */
   size: number;
   /** The inclusive range `body` holds (0..size-1 without a range). */
-  start: number;
-  end: number;
-}
-
-/** What `open()` gives: the blob's bytes (or a range of them) through a reader. */
-export interface BlobReading {
-  reader: BlobReader;
-  /** Size of the whole blob. */
-  size: number;
-  /** The inclusive range the reader yields (0..size-1 without a range). */
   start: number;
   end: number;
 }
@@ -110,7 +92,7 @@ export interface BlobStore {
    * Like `get`, through a reader that fills buffers the caller lends (for servers that reuse
    * their buffers). The blob stays readable until the reader is closed: close it.
    */
-  open(digest: string, range?: ByteRange, options?: ReadOptions): Promise<BlobReading | undefined>;
+  open(digest: string, range?: ByteRange, options?: ReadOptions): Promise<OpenedBlob | undefined>;
   /**
    * Refreshes the blob's last access without reading it, for callers that keep a copy of a
    * small blob in memory; false when the store does not know the blob (it may be evicted).
@@ -151,28 +133,6 @@ export interface BlobStore {
   sweep(): Promise<SweepResult>;
   close(): Promise<void>;
 }
-
-/** The small logger interface libraries of this repository take (pino-compatible). */
-export interface Logger {
-  debug(object: object, message?: string): void;
-  info(object: object, message?: string): void;
-  warn(object: object, message?: string): void;
-  error(object: object, message?: string): void;
-}
-
-export const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-};
-
-/** Time source; tests pass a controlled clock. */
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
 
 /** TTL, size cap and eviction reporting, shared by both backends. */
 export interface LifecycleOptions {

@@ -1,6 +1,7 @@
+// createFilesystemBlobStore: the managed store over a local directory.
 import { basename } from "node:path";
+import { silentLogger } from "@regmirror/core";
 import type { BlobStore, LifecycleOptions } from "./blob-store.js";
-import { silentLogger } from "./blob-store.js";
 import { InvalidOptionsError } from "./errors.js";
 import { openFilesystemBackend } from "./filesystem/filesystem-backend.js";
 import { createManagedBlobStore } from "./managed-blob-store.js";

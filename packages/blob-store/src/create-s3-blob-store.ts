@@ -1,5 +1,6 @@
+// createS3BlobStore: the managed store over an S3 bucket (the AWS SDK loaded only here).
+import { silentLogger, systemClock } from "@regmirror/core";
 import type { BlobStore, LifecycleOptions } from "./blob-store.js";
-import { silentLogger, systemClock } from "./blob-store.js";
 import { createManagedBlobStore } from "./managed-blob-store.js";
 import type { S3BackendOptions } from "./s3/s3-backend.js";
 

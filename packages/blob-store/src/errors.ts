@@ -1,8 +1,12 @@
-/** Stable codes of every error the blob store throws; documented in the package README. */
+// Every error the blob store throws itself: a BlobStoreError with a stable code.
+import { errorBrand } from "@regmirror/core";
+
+/**
+ * Stable codes of the blob store's own errors; documented in the package README. Content that
+ * is not what its digest says fails with @regmirror/core's content errors (InvalidDigestError,
+ * DigestMismatchError, SizeMismatchError), the same classes the registry client throws.
+ */
 export type BlobStoreErrorCode =
-  | "BLOB_STORE_INVALID_DIGEST"
-  | "BLOB_STORE_SIZE_MISMATCH"
-  | "BLOB_STORE_DIGEST_MISMATCH"
   | "BLOB_STORE_STORAGE_FULL"
   | "BLOB_STORE_BUCKET_NOT_FOUND"
   | "BLOB_STORE_S3_CREDENTIALS_REJECTED"
@@ -13,61 +17,21 @@ export type BlobStoreErrorCode =
   | "BLOB_STORE_BLOB_TOO_LARGE"
   | "BLOB_STORE_LOCKED";
 
-// A brand shared across copies of this package, so `isBlobStoreError` works when two versions meet.
-const brand = Symbol.for("regmirror.blob-store.error");
+const brand = errorBrand("@regmirror/blob-store.BlobStoreError");
 
 export class BlobStoreError extends Error {
   readonly code: BlobStoreErrorCode;
-  readonly [brand] = true;
 
   constructor(code: BlobStoreErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "BlobStoreError";
     this.code = code;
+    brand.mark(this);
   }
-}
 
-export function isBlobStoreError(value: unknown): value is BlobStoreError {
-  return typeof value === "object" && value !== null && brand in value;
-}
-
-export class InvalidDigestError extends BlobStoreError {
-  constructor(digest: string, reason: string) {
-    super(
-      "BLOB_STORE_INVALID_DIGEST",
-      `invalid digest ${JSON.stringify(digest.slice(0, 200))}: ${reason}`,
-    );
-    this.name = "InvalidDigestError";
-  }
-}
-
-export class SizeMismatchError extends BlobStoreError {
-  readonly expectedSize: number;
-  readonly actualSize: number;
-
-  constructor(digest: string, expectedSize: number, actualSize: number, atLeast = false) {
-    super(
-      "BLOB_STORE_SIZE_MISMATCH",
-      `blob ${digest}: expected ${expectedSize} bytes, got ${atLeast ? "more than that" : actualSize}`,
-    );
-    this.name = "SizeMismatchError";
-    this.expectedSize = expectedSize;
-    this.actualSize = actualSize;
-  }
-}
-
-export class DigestMismatchError extends BlobStoreError {
-  readonly expectedDigest: string;
-  readonly actualDigest: string;
-
-  constructor(expectedDigest: string, actualDigest: string) {
-    super(
-      "BLOB_STORE_DIGEST_MISMATCH",
-      `content does not match its digest: expected ${expectedDigest}, computed ${actualDigest}`,
-    );
-    this.name = "DigestMismatchError";
-    this.expectedDigest = expectedDigest;
-    this.actualDigest = actualDigest;
+  /** True for a BlobStoreError from any copy of this package (two versions in one program). */
+  static isInstance(value: unknown): value is BlobStoreError {
+    return brand.test(value);
   }
 }
 

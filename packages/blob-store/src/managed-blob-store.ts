@@ -1,26 +1,32 @@
+// The store users get: TTL, size cap, access times and put coalescing over a backend.
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import {
+  type ByteRange,
+  DigestVerifier,
+  formatDigest,
+  type OpenedBlob,
+  type ParsedDigest,
+  parseDigest,
+  silentLogger,
+  systemClock,
+} from "@regmirror/core";
 import { type BlobBackend, validateExpectedSize } from "./blob-backend.js";
 import { readableFromReader } from "./blob-reader.js";
 import type {
-  BlobReading,
   BlobSource,
   BlobStore,
-  ByteRange,
   EvictionEvent,
   EvictionReason,
   LifecycleOptions,
   PutResult,
   ReadOptions,
 } from "./blob-store.js";
-import { silentLogger, systemClock } from "./blob-store.js";
-import { type ParsedDigest, parseDigest } from "./digest.js";
 import { BlobStoreClosedError, BlobTooLargeError, InvalidOptionsError } from "./errors.js";
 import { loadAccessTimes } from "./lifecycle/access-times.js";
 import { ReferenceCounts } from "./lifecycle/reference-counts.js";
-import { VerifyingStream } from "./verifying-stream.js";
 
 function checkLifecycleOptions(options: LifecycleOptions): { lowWaterBytes: number | undefined } {
   const positive = (name: string, value: number | undefined) => {
@@ -228,7 +234,7 @@ export async function createManagedBlobStore(
     source: StreamSource,
     expectedSize: number | undefined,
   ): Promise<number> {
-    const verifier = new VerifyingStream(digest, expectedSize);
+    const verifier = new DigestVerifier(formatDigest(digest), expectedSize);
     await pipeline(
       source as AsyncIterable<Uint8Array>,
       verifier,
@@ -246,20 +252,21 @@ export async function createManagedBlobStore(
     whenStored: (storedSize: number) => Promise<number>,
     write: () => Promise<{ size: number; created: boolean }>,
   ): Promise<PutResult> {
-    const release = references.acquire(digest.digest);
+    const key = formatDigest(digest);
+    const release = references.acquire(key);
     try {
       const storedSize = await backend.stat(digest);
       if (storedSize !== undefined) {
         const size = await whenStored(storedSize);
-        remember(digest.digest, storedSize);
-        await accessTimes.touch(digest.digest);
-        return { digest: digest.digest, size, created: false };
+        remember(key, storedSize);
+        await accessTimes.touch(key);
+        return { digest: key, size, created: false };
       }
       const { size, created } = await write();
-      remember(digest.digest, size);
-      await accessTimes.touch(digest.digest, { persistNow: true });
+      remember(key, size);
+      await accessTimes.touch(key, { persistNow: true });
       await enforceCap();
-      return { digest: digest.digest, size, created };
+      return { digest: key, size, created };
     } finally {
       release();
     }
@@ -272,16 +279,17 @@ export async function createManagedBlobStore(
   ): Promise<PutResult> {
     // Concurrent puts of one digest run one after the other: the first writes, the rest
     // find the blob stored and only verify their bytes.
-    for (let running = putsInFlight.get(digest.digest); running; ) {
+    const key = formatDigest(digest);
+    for (let running = putsInFlight.get(key); running; ) {
       await running.catch(() => {});
-      running = putsInFlight.get(digest.digest);
+      running = putsInFlight.get(key);
     }
     const attempt = write();
-    putsInFlight.set(digest.digest, attempt);
+    putsInFlight.set(key, attempt);
     try {
       return await attempt;
     } finally {
-      if (putsInFlight.get(digest.digest) === attempt) putsInFlight.delete(digest.digest);
+      if (putsInFlight.get(key) === attempt) putsInFlight.delete(key);
     }
   }
 
@@ -289,11 +297,11 @@ export async function createManagedBlobStore(
     digest: string,
     range?: ByteRange,
     readOptions: ReadOptions = {},
-  ): Promise<BlobReading | undefined> {
+  ): Promise<OpenedBlob | undefined> {
     checkOpen();
     const parsed = parseDigest(digest);
-    const release = references.acquire(parsed.digest);
-    let result: BlobReading | undefined;
+    const release = references.acquire(digest);
+    let result: OpenedBlob | undefined;
     try {
       result = await backend.read(parsed, range);
     } catch (error) {
@@ -314,9 +322,9 @@ export async function createManagedBlobStore(
       }
       await reader.close();
     };
-    if (!sizes.has(parsed.digest)) remember(parsed.digest, result.size);
+    if (!sizes.has(digest)) remember(digest, result.size);
     try {
-      if (readOptions.countAsAccess !== false) await accessTimes.touch(parsed.digest);
+      if (readOptions.countAsAccess !== false) await accessTimes.touch(digest);
     } catch (error) {
       await close();
       throw error;
@@ -329,7 +337,7 @@ export async function createManagedBlobStore(
       checkOpen();
       const parsed = parseDigest(digest);
       const size = await backend.stat(parsed);
-      return size === undefined ? undefined : { digest: parsed.digest, size };
+      return size === undefined ? undefined : { digest: digest, size };
     },
 
     async get(digest, range, readOptions) {
@@ -343,9 +351,9 @@ export async function createManagedBlobStore(
 
     async touch(digest) {
       checkOpen();
-      const parsed = parseDigest(digest);
-      if (!sizes.has(parsed.digest)) return false;
-      await accessTimes.touch(parsed.digest);
+      const _parsed = parseDigest(digest);
+      if (!sizes.has(digest)) return false;
+      await accessTimes.touch(digest);
       return true;
     },
 
@@ -357,7 +365,7 @@ export async function createManagedBlobStore(
       const streamSource = toStreamSource(source);
       const { maxBytes } = options;
       if (maxBytes !== undefined && (expectedSize ?? 0) > maxBytes) {
-        throw new BlobTooLargeError(parsed.digest, maxBytes, expectedSize);
+        throw new BlobTooLargeError(digest, maxBytes, expectedSize);
       }
       return coalesced(parsed, () =>
         writeOnce(
@@ -369,7 +377,7 @@ export async function createManagedBlobStore(
             const bounded =
               maxBytes === undefined || (expectedSize ?? Number.POSITIVE_INFINITY) <= maxBytes
                 ? streamSource
-                : Readable.from(atMost(streamSource, maxBytes, parsed.digest));
+                : Readable.from(atMost(streamSource, maxBytes, digest));
             return backend.write(parsed, bounded, expectedSize);
           },
         ),
@@ -387,7 +395,7 @@ export async function createManagedBlobStore(
       const { maxBytes } = options;
       const size = expectedSize ?? (await stat(path)).size;
       if (maxBytes !== undefined && size > maxBytes) {
-        throw new BlobTooLargeError(parsed.digest, maxBytes, size);
+        throw new BlobTooLargeError(digest, maxBytes, size);
       }
       return coalesced(parsed, () =>
         writeOnce(
@@ -418,31 +426,31 @@ export async function createManagedBlobStore(
       checkOpen();
       const parsed = parseDigest(digest);
       const existed = await backend.delete(parsed);
-      forgetSize(parsed.digest);
-      await accessTimes.forget(parsed.digest);
+      forgetSize(digest);
+      await accessTimes.forget(digest);
       return existed;
     },
 
     async evict(digest) {
       checkOpen();
       const parsed = parseDigest(digest);
-      if (references.inUse(parsed.digest)) return "in-use";
-      if (!sizes.has(parsed.digest) && (await backend.stat(parsed)) === undefined) return "absent";
-      if ((await evict(parsed.digest, "manual")) !== undefined) return "evicted";
-      if (references.inUse(parsed.digest)) return "in-use"; // a reader came in meanwhile
-      throw new Error(`could not remove ${parsed.digest} from the store (see the log)`);
+      if (references.inUse(digest)) return "in-use";
+      if (!sizes.has(digest) && (await backend.stat(parsed)) === undefined) return "absent";
+      if ((await evict(digest, "manual")) !== undefined) return "evicted";
+      if (references.inUse(digest)) return "in-use"; // a reader came in meanwhile
+      throw new Error(`could not remove ${digest} from the store (see the log)`);
     },
 
     async inspect(digest) {
       checkOpen();
       const parsed = parseDigest(digest);
-      const size = sizes.get(parsed.digest) ?? (await backend.stat(parsed));
+      const size = sizes.get(digest) ?? (await backend.stat(parsed));
       if (size === undefined) return undefined;
       return {
-        digest: parsed.digest,
+        digest,
         size,
-        lastAccessAt: accessTimes.get(parsed.digest) ?? clock.now(),
-        inUse: references.inUse(parsed.digest),
+        lastAccessAt: accessTimes.get(digest) ?? clock.now(),
+        inUse: references.inUse(digest),
       };
     },
 

@@ -1,3 +1,4 @@
+// Metadata keys: `/`-separated segments, checked, and encoded so no key is a directory of another.
 import { InvalidMetadataKeyError } from "./errors.js";
 
 /** Keys are `/`-separated paths of non-empty segments; both backends map them to names. */

@@ -1,5 +1,6 @@
+// Tag records: what a tag last resolved to upstream, and when, in the store's metadata.
+import { parseDigest } from "@regmirror/core";
 import type { MetadataStore } from "./blob-store.js";
-import { parseDigest } from "./digest.js";
 import { InvalidMetadataKeyError, InvalidOptionsError } from "./errors.js";
 
 /** What the cache last resolved a tag to upstream, and when. */

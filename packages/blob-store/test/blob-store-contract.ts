@@ -6,13 +6,14 @@ import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { setImmediate as nextTurn } from "node:timers/promises";
+import { computeDigest } from "@regmirror/core";
+import { createManualClock } from "@regmirror/core/testing";
 import { edgeRepositoryNames, repositoryName, tagName } from "@regmirror/test-kit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type BlobStore,
   createTagRecords,
-  digestOf,
   type EvictionEvent,
   type LifecycleOptions,
 } from "../src/index.js";
@@ -24,7 +25,7 @@ export interface ContractSubject {
 
 export function blobOf(size: number): { bytes: Buffer; digest: string } {
   const bytes = randomBytes(size);
-  return { bytes, digest: digestOf(bytes) };
+  return { bytes, digest: computeDigest(bytes) };
 }
 
 export async function readAll(store: BlobStore, digest: string): Promise<Buffer | undefined> {
@@ -44,15 +45,9 @@ async function keysOf(store: BlobStore, prefix: string): Promise<string[]> {
   return keys.sort();
 }
 
-/** A clock the test moves by hand. */
+/** A clock the test moves by hand, starting at a fixed date. */
 export function manualClock(start = Date.UTC(2026, 0, 1)) {
-  let now = start;
-  return {
-    now: () => now,
-    advance(milliseconds: number) {
-      now += milliseconds;
-    },
-  };
+  return createManualClock(start);
 }
 
 const hour = 3600_000;
@@ -124,23 +119,23 @@ export function describeBlobStoreContract(
     it("verifies sha512 digests too", async () => {
       const { store } = await freshStore();
       const bytes = randomBytes(5000);
-      const digest = digestOf(bytes, "sha512");
+      const digest = computeDigest(bytes, "sha512");
       await store.put(digest, Readable.from([bytes]));
       expect((await readAll(store, digest))?.equals(bytes)).toBe(true);
       await expect(
-        store.put(digestOf(randomBytes(10), "sha512"), Readable.from([bytes])),
-      ).rejects.toMatchObject({ code: "BLOB_STORE_DIGEST_MISMATCH" });
+        store.put(computeDigest(randomBytes(10), "sha512"), Readable.from([bytes])),
+      ).rejects.toMatchObject({ code: "DIGEST_MISMATCH" });
       await store.close();
     });
 
     it("refuses content that does not match its digest and keeps nothing of it", async () => {
       const { store } = await freshStore();
       const blob = blobOf(sizes.multipartBlobBytes);
-      const wrong = digestOf("something else");
+      const wrong = computeDigest("something else");
       await expect(store.put(wrong, Readable.from([blob.bytes]))).rejects.toMatchObject({
-        code: "BLOB_STORE_DIGEST_MISMATCH",
-        expectedDigest: wrong,
-        actualDigest: blob.digest,
+        code: "DIGEST_MISMATCH",
+        expected: wrong,
+        actual: blob.digest,
       });
       expect(await store.stat(wrong)).toBeUndefined();
       expect(await store.stat(blob.digest)).toBeUndefined();
@@ -154,10 +149,10 @@ export function describeBlobStoreContract(
       const blob = blobOf(1000);
       await expect(
         store.put(blob.digest, Readable.from([blob.bytes]), { expectedSize: 999 }),
-      ).rejects.toMatchObject({ code: "BLOB_STORE_SIZE_MISMATCH", expectedSize: 999 });
+      ).rejects.toMatchObject({ code: "SIZE_MISMATCH", expected: 999 });
       await expect(
         store.put(blob.digest, Readable.from([blob.bytes]), { expectedSize: 1001 }),
-      ).rejects.toMatchObject({ code: "BLOB_STORE_SIZE_MISMATCH", actualSize: 1000 });
+      ).rejects.toMatchObject({ code: "SIZE_MISMATCH", actual: 1000 });
       await expect(
         store.put(blob.digest, Readable.from([blob.bytes]), { expectedSize: -1 }),
       ).rejects.toMatchObject({ code: "BLOB_STORE_INVALID_OPTIONS" });
@@ -173,10 +168,10 @@ export function describeBlobStoreContract(
         "nope",
         `sha256:${"A".repeat(64)}`,
       ]) {
-        await expect(store.stat(bad)).rejects.toMatchObject({ code: "BLOB_STORE_INVALID_DIGEST" });
-        await expect(store.get(bad)).rejects.toMatchObject({ code: "BLOB_STORE_INVALID_DIGEST" });
+        await expect(store.stat(bad)).rejects.toMatchObject({ code: "INVALID_DIGEST" });
+        await expect(store.get(bad)).rejects.toMatchObject({ code: "INVALID_DIGEST" });
         await expect(store.delete(bad)).rejects.toMatchObject({
-          code: "BLOB_STORE_INVALID_DIGEST",
+          code: "INVALID_DIGEST",
         });
         await expect(store.put(bad, Readable.from([Buffer.from("x")]))).rejects.toThrow(
           /invalid digest/,
@@ -267,7 +262,7 @@ export function describeBlobStoreContract(
       await expect(
         store.put(blob.digest, Readable.from([randomBytes(3000)])),
       ).rejects.toMatchObject({
-        code: "BLOB_STORE_DIGEST_MISMATCH",
+        code: "DIGEST_MISMATCH",
       });
       expect(await listAll(store)).toEqual([blob.digest]);
       expect(await store.usage()).toEqual({ bytes: 3000, blobs: 1 });
@@ -291,11 +286,11 @@ export function describeBlobStoreContract(
         const wrong = join(directory, "wrong");
         await writeFile(wrong, randomBytes(1_000));
         await expect(store.putFile(other.digest, wrong)).rejects.toMatchObject({
-          code: "BLOB_STORE_DIGEST_MISMATCH",
+          code: "DIGEST_MISMATCH",
         });
         await expect(
           store.putFile(other.digest, wrong, { expectedSize: 999 }),
-        ).rejects.toMatchObject({ code: "BLOB_STORE_SIZE_MISMATCH" });
+        ).rejects.toMatchObject({ code: "SIZE_MISMATCH" });
         expect(await store.stat(other.digest)).toBeUndefined();
         expect(await store.usage()).toEqual({ bytes: 70_000, blobs: 1 });
       } finally {
@@ -461,13 +456,7 @@ export function describeBlobStoreContract(
       const tags = createTagRecords(store.metadata);
       const { digest } = blobOf(1);
       const cases: [string, string, string, unknown, string][] = [
-        [
-          "docker.io",
-          "library/app",
-          "v1",
-          { digest: "nope", fetchedAt: 1 },
-          "BLOB_STORE_INVALID_DIGEST",
-        ],
+        ["docker.io", "library/app", "v1", { digest: "nope", fetchedAt: 1 }, "INVALID_DIGEST"],
         [
           "docker.io",
           "library/app",
@@ -504,7 +493,7 @@ export function describeBlobStoreContract(
     it("records tag → digest with the fetch time", async () => {
       const { store } = await freshStore();
       const tags = createTagRecords(store.metadata);
-      const digest = digestOf("manifest");
+      const digest = computeDigest("manifest");
       await tags.put("registry-1.docker.io", "library/nginx", "1.27", { digest, fetchedAt: 1234 });
       await tags.put("registry-1.docker.io", "library/nginx/sub", "latest", {
         digest,
@@ -646,7 +635,7 @@ export function describeBlobStoreContract(
         expect(await store.touch(idle.digest)).toBe(false);
         expect(await store.touch(blobOf(10).digest)).toBe(false);
         await expect(store.touch("sha256:nope")).rejects.toMatchObject({
-          code: "BLOB_STORE_INVALID_DIGEST",
+          code: "INVALID_DIGEST",
         });
         await store.close();
       });

@@ -17,10 +17,12 @@ afterAll(async () => {
 });
 
 function startPutter(rootDirectory: string, digest: string, size: number, seed: string) {
-  // process.execPath is the Node 26 the tests run on; it runs the TypeScript sources as is.
+  // process.execPath is the Node 26 the tests run on; it runs the TypeScript sources as is, and
+  // the source condition resolves the workspaces it imports (@regmirror/core) to theirs.
   const child = spawn(
     process.execPath,
     [
+      "--conditions=@regmirror/source",
       "--import",
       pathToFileURL(join(import.meta.dirname, "../../test-kit/resolve-typescript.mjs")).href,
       join(import.meta.dirname, "fixtures", "put-blob-child.ts"),

@@ -125,9 +125,9 @@ describe("filesystem backend", () => {
     const lent = Buffer.alloc(64 * 1024);
     expect(await reading.reader.read(lent)).toBe(1_000);
     await expect(reading.reader.read(lent)).rejects.toMatchObject({
-      code: "BLOB_STORE_SIZE_MISMATCH",
-      expectedSize: 100_000,
-      actualSize: 1_000,
+      code: "SIZE_MISMATCH",
+      expected: 100_000,
+      actual: 1_000,
     });
     await reading.reader.close();
     await store.close();

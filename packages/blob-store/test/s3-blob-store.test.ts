@@ -2,9 +2,10 @@ import { randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { PassThrough, Readable } from "node:stream";
 import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { computeDigest, systemClock } from "@regmirror/core";
 import { type S3Server, startS3Server } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createS3BlobStore, digestOf, type S3BlobStoreOptions } from "../src/index.js";
+import { createS3BlobStore, type S3BlobStoreOptions } from "../src/index.js";
 import { blobOf, describeBlobStoreContract, readAll } from "./blob-store-contract.js";
 
 const partSizeBytes = 5 * 1024 * 1024;
@@ -105,7 +106,7 @@ describe("S3 backend", () => {
     const prefix = "multipart-mismatch/";
     const store = await createS3BlobStore(storeOptions(prefix));
     const bytes = randomBytes(3 * partSizeBytes);
-    const claimed = digestOf("not these bytes");
+    const claimed = computeDigest("not these bytes");
     const source = new PassThrough();
     const putting = store.put(claimed, source);
     const failed = putting.catch((error: unknown) => error);
@@ -123,7 +124,7 @@ describe("S3 backend", () => {
     expect(await uploadsUnder(prefix)).toEqual([`${prefix}blobs/sha256/${claimed.slice(7)}`]);
     expect(await keysUnder(`${prefix}blobs/`)).toEqual([]);
     source.end(bytes.subarray(2 * partSizeBytes + 1));
-    expect(await failed).toMatchObject({ code: "BLOB_STORE_DIGEST_MISMATCH" });
+    expect(await failed).toMatchObject({ code: "DIGEST_MISMATCH" });
     expect(await keysUnder(`${prefix}blobs/`)).toEqual([]);
     expect(await uploadsUnder(prefix)).toEqual([]);
     await store.close();
@@ -153,7 +154,7 @@ describe("S3 backend", () => {
     // ...and is aborted once it is older than staleUploadAgeMs.
     const later = await createS3BlobStore({
       ...storeOptions(prefix),
-      clock: { now: () => Date.now() + 25 * 3600_000 },
+      clock: { ...systemClock, now: () => Date.now() + 25 * 3600_000 },
     });
     expect(await uploadsUnder(prefix)).toEqual([]);
     source.destroy(new Error("the writer went away"));

@@ -33,10 +33,19 @@ export async function createConsumerProject(
   mkdirSync(join(directory, "src"), { recursive: true });
   const dependencies: Record<string, string> = { ...extraDependencies };
   for (const packed of packages) dependencies[packed.name] = `file:${packed.tarball}`;
-  writeFileSync(
-    join(directory, "package.json"),
-    `${JSON.stringify({ name: `consumer-${kind}`, private: true, type: kind, dependencies }, null, 2)}\n`,
+  // The packages depend on each other (on @regmirror/core) by version; a release publishes them
+  // together. Here the tarballs stand in for the registry, for those dependencies too.
+  const overrides = Object.fromEntries(
+    packages.map((packed) => [packed.name, `file:${packed.tarball}`]),
   );
+  const manifest = {
+    name: `consumer-${kind}`,
+    private: true,
+    type: kind,
+    dependencies,
+    pnpm: { overrides },
+  };
+  writeFileSync(join(directory, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileSync(
     join(directory, "tsconfig.json"),
     `${JSON.stringify(

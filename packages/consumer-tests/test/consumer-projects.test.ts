@@ -43,6 +43,13 @@ const attw = join(
 );
 /** What each README example must print when it runs (the k8s-reconciler one has its own test). */
 const runs: Record<string, { env?: () => Record<string, string>; output: RegExp[] }> = {
+  "core-example.ts": {
+    output: [
+      /digest sha256:[0-9a-f]{64}, encoded [0-9a-f]{12}/,
+      /refused: DIGEST_MISMATCH/,
+      /1m30s is 90000 ms, written 1m30s/,
+    ],
+  },
   "blob-store-example.ts": {
     output: [/stored sha256:[0-9a-f]{64}: 27 bytes, new: true/, /bytes 0-4: hello/],
   },

@@ -1,4 +1,5 @@
 // The one error class of @regmirror/envtest: a stable code and a message that says what to do.
+import { errorBrand } from "@regmirror/core";
 
 export type EnvtestErrorCode =
   | "BINARY_NOT_FOUND"
@@ -6,7 +7,7 @@ export type EnvtestErrorCode =
   | "NOT_READY"
   | "INVALID_OPTIONS";
 
-const brand = Symbol.for("@regmirror/envtest/EnvtestError");
+const brand = errorBrand("@regmirror/envtest.EnvtestError");
 
 export class EnvtestError extends Error {
   readonly code: EnvtestErrorCode;
@@ -15,11 +16,11 @@ export class EnvtestError extends Error {
     super(message, options);
     this.name = "EnvtestError";
     this.code = code;
-    Object.defineProperty(this, brand, { value: true });
+    brand.mark(this);
   }
 
   /** True for an EnvtestError from any copy of this package. */
   static isInstance(value: unknown): value is EnvtestError {
-    return typeof value === "object" && value !== null && brand in value;
+    return brand.test(value);
   }
 }

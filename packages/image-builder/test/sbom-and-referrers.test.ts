@@ -4,11 +4,8 @@
 // `sha256-<index hex>`, which the builder's client keeps; on a registry with the API (this
 // repository's example registry, as ghcr.io, Harbor and distribution 3 have it) through
 // GET /v2/<name>/referrers/<digest>.
-import {
-  createExampleRegistry,
-  createRegistryClient,
-  type ExampleRegistry,
-} from "@regmirror/oci-distribution";
+import { createRegistryClient } from "@regmirror/oci-distribution";
+import { createExampleRegistry, type ExampleRegistry } from "@regmirror/oci-distribution/testing";
 import {
   skopeoInspectRaw,
   startUpstreamRegistry,

@@ -1,12 +1,13 @@
+// The HTTP client under every call to the API server: requests, JSON, watch streams, errors.
 import {
   IsomorphicFetchHttpLibrary,
   type KubeConfig,
   RequestContext,
 } from "@kubernetes/client-node";
+import { describeError } from "@regmirror/core";
 import type { Dispatcher } from "undici";
 import { KubernetesApiError, ReconcilerError } from "./errors.js";
 import { http1KubeConfig } from "./http1-kube-config.js";
-import { describeError } from "./logger.js";
 
 type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 

@@ -1,3 +1,4 @@
+// Tests of exponential backoff with jitter.
 import { describe, expect, it } from "vitest";
 import { createBackoff, exponentialDelay } from "./backoff.js";
 import { ReconcilerError } from "./errors.js";

@@ -1,3 +1,4 @@
+// Exponential backoff with jitter, for informer restarts and retries.
 import { ReconcilerError } from "./errors.js";
 
 export interface BackoffOptions {

@@ -1,3 +1,4 @@
+// Tests of status conditions: set, find, remove, transition times.
 import { describe, expect, it } from "vitest";
 import {
   type Condition,

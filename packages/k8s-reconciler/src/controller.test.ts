@@ -1,3 +1,4 @@
+// Tests of the controller: keys from informers, reconcile results, requeue and shutdown.
 import { createServer } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";

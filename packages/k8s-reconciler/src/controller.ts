@@ -1,8 +1,8 @@
-import { type Clock, systemClock } from "./clock.js";
+// A controller: informers feed a work queue whose keys a reconcile function handles.
+import { type Clock, describeError, type Logger, silentLogger, systemClock } from "@regmirror/core";
 import { ReconcilerError } from "./errors.js";
 import type { Informer } from "./informer.js";
 import { type KubeObject, objectKey, parseObjectKey } from "./kubernetes-object.js";
-import { describeError, type Logger, noopLogger } from "./logger.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { createWorkQueue, type WorkQueue } from "./work-queue.js";
 
@@ -64,7 +64,7 @@ function defaultKeys(object: KubeObject): string[] {
 }
 
 export function createController(options: ControllerOptions): Controller {
-  const { name, informers, reconcile, concurrency = 1, logger = noopLogger } = options;
+  const { name, informers, reconcile, concurrency = 1, logger = silentLogger } = options;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new ReconcilerError(
       "BAD_OPTION",

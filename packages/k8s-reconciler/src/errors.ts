@@ -1,3 +1,6 @@
+// Every error the library throws: ReconcilerError with a stable code, and API server statuses.
+import { errorBrand } from "@regmirror/core";
+
 /** Stable codes for what can go wrong in the library; match on `code`, not on messages. */
 export type ReconcilerErrorCode =
   /** The API server answered with an HTTP error status (see `statusCode` and `reason`). */
@@ -19,22 +22,22 @@ export type ReconcilerErrorCode =
   /** The operation was attempted after `close()`. */
   | "CLOSED";
 
-const brand = Symbol.for("@regmirror/k8s-reconciler.ReconcilerError");
+const brand = errorBrand("@regmirror/k8s-reconciler.ReconcilerError");
 
 /** Every error the library throws; `code` is stable, the message names what was wrong. */
 export class ReconcilerError extends Error {
   readonly code: ReconcilerErrorCode;
-  readonly [brand] = true;
 
   constructor(code: ReconcilerErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "ReconcilerError";
     this.code = code;
+    brand.mark(this);
   }
 
   /** True for errors from any copy of this library (instanceof fails across copies). */
   static isInstance(value: unknown): value is ReconcilerError {
-    return typeof value === "object" && value !== null && brand in value;
+    return brand.test(value);
   }
 }
 

@@ -1,9 +1,9 @@
+// events.k8s.io/v1 Events, with repeats counted as a series; never throws.
 import { randomBytes } from "node:crypto";
-import { type Clock, systemClock } from "./clock.js";
+import { type Clock, describeError, type Logger, silentLogger, systemClock } from "@regmirror/core";
 import { isNotFound } from "./errors.js";
 import { type KubernetesClient, PatchType } from "./kubernetes-client.js";
 import { describeObject, type KubeObject, referenceTo } from "./kubernetes-object.js";
-import { describeError, type Logger, noopLogger } from "./logger.js";
 import { formatMicroTime } from "./time-format.js";
 
 export interface EventInput {
@@ -67,7 +67,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
     reportingInstance,
     clusterScopedNamespace = "default",
     seriesWindowMs = 6 * 60_000,
-    logger = noopLogger,
+    logger = silentLogger,
     clock = systemClock,
   } = options;
   const series = new Map<string, Series>();

@@ -1,3 +1,4 @@
+// Finalizers: has, add and remove with a JSON patch, and whether an object is being deleted.
 import { isNotFound, KubernetesApiError, ReconcilerError } from "./errors.js";
 import { type KubernetesClient, PatchType } from "./kubernetes-client.js";
 import { describeObject, type KubeObject, referenceTo } from "./kubernetes-object.js";

@@ -1,3 +1,4 @@
+// A KubeConfig whose connections use HTTP/1.1.
 import { type Cluster, KubeConfig } from "@kubernetes/client-node";
 import { Agent, type Dispatcher } from "undici";
 

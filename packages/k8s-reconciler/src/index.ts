@@ -3,14 +3,6 @@
 export type { ApiClient, ApiRequest, ApiStream } from "./api-client.js";
 export { type Backoff, type BackoffOptions, createBackoff, exponentialDelay } from "./backoff.js";
 export {
-  type Clock,
-  createManualClock,
-  type ManualClock,
-  sleep,
-  systemClock,
-  type Timer,
-} from "./clock.js";
-export {
   type Condition,
   type ConditionInput,
   findCondition,
@@ -82,7 +74,6 @@ export {
   type LeaderElector,
   type LeaderElectorOptions,
 } from "./leader-election.js";
-export { type Logger, noopLogger } from "./logger.js";
 export type { ObjectStore } from "./object-store.js";
 export {
   controllerOf,

@@ -1,13 +1,14 @@
+// Tests of the informer against injected faults (a fake server for faults the real one lacks).
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
+import { silentLogger } from "@regmirror/core";
 import { eventually } from "@regmirror/test-kit";
 import { afterEach, describe, expect, it } from "vitest";
 import { createInformer } from "./informer.js";
 import { createKubernetesClient, type KubernetesClient } from "./kubernetes-client.js";
 import type { KubeObject } from "./kubernetes-object.js";
-import { noopLogger } from "./logger.js";
 
 // These tests inject faults the real API server does not produce on demand: a watch that
 // goes silent without closing, and a 410 Gone in the middle of a watch. A small local HTTP
@@ -196,7 +197,7 @@ describe("createInformer against injected faults", () => {
     const client = clientFor(url);
     const warnings: string[] = [];
     const logger = {
-      ...noopLogger,
+      ...silentLogger,
       warn: (fields: Record<string, unknown>, message: string) =>
         warnings.push(`${message}: ${fields.error}`),
     };
@@ -215,7 +216,9 @@ describe("createInformer against injected faults", () => {
     await eventually(() => expect(warnings.length).toBeGreaterThanOrEqual(3), 10_000, 20);
     expect(informer.hasSynced()).toBe(false);
     // The log says why, not just "fetch failed".
-    expect(warnings[0]).toMatch(/^list failed: GET \/api\/v1 failed: .*ECONNREFUSED/);
+    expect(warnings[0]).toMatch(
+      /^list failed: ReconcilerError: GET \/api\/v1 failed: .*ECONNREFUSED/,
+    );
     // Bring a server up on the same port: the informer must get there by itself.
     const port = Number(new URL(url).port);
     const revived = createServer((request, response) => {

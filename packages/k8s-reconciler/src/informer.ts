@@ -1,9 +1,17 @@
+// An informer: list, then watch, relisting on 410 and restarting with backoff when a watch fails.
+import {
+  type Clock,
+  describeError,
+  type Logger,
+  silentLogger,
+  sleep,
+  systemClock,
+  type Timer,
+} from "@regmirror/core";
 import { type BackoffOptions, createBackoff } from "./backoff.js";
-import { type Clock, sleep, systemClock, type Timer } from "./clock.js";
 import { isGone, ReconcilerError } from "./errors.js";
 import type { KubernetesClient } from "./kubernetes-client.js";
 import type { KubeObject } from "./kubernetes-object.js";
-import { describeError, type Logger, noopLogger } from "./logger.js";
 import { MutableObjectStore, type ObjectStore, type StoreChange } from "./object-store.js";
 import { readWatchStream, type WatchEvent, watchErrorOf } from "./watch-events.js";
 
@@ -82,7 +90,7 @@ export function createInformer<T extends KubeObject = KubeObject>(
     namespace,
     labelSelector,
     fieldSelector,
-    logger = noopLogger,
+    logger = silentLogger,
     clock = systemClock,
     watchTimeoutSeconds = 300,
     bookmarks = true,

@@ -1,3 +1,4 @@
+// The Kubernetes client: get, list, create, replace, patch, apply and delete of any kind.
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type ApiClient, type ApiRequest, createApiClient } from "./api-client.js";
 import { ReconcilerError } from "./errors.js";

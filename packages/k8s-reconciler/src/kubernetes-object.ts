@@ -1,3 +1,4 @@
+// Kubernetes objects as the JSON the API server sends, and their keys.
 import { ReconcilerError } from "./errors.js";
 
 /**

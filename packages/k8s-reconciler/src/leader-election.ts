@@ -1,8 +1,15 @@
-import { type Clock, sleep, systemClock } from "./clock.js";
+// Leader election on a coordination.k8s.io/v1 Lease.
+import {
+  type Clock,
+  describeError,
+  type Logger,
+  silentLogger,
+  sleep,
+  systemClock,
+} from "@regmirror/core";
 import { isAlreadyExists, isConflict, isNotFound, ReconcilerError } from "./errors.js";
 import type { KubernetesClient } from "./kubernetes-client.js";
 import type { KubeObject } from "./kubernetes-object.js";
-import { describeError, type Logger, noopLogger } from "./logger.js";
 import { formatMicroTime } from "./time-format.js";
 
 interface LeaseSpec {
@@ -72,7 +79,7 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     renewDeadlineMs = 10_000,
     retryPeriodMs = 2_000,
     releaseOnClose = true,
-    logger = noopLogger,
+    logger = silentLogger,
     clock = systemClock,
     random = Math.random,
   } = options;

@@ -1,3 +1,4 @@
+// An informer's cache of objects, by key.
 import { type KubeObject, objectKey } from "./kubernetes-object.js";
 
 /** A read-only view of an informer's cache, keyed like `objectKey` ("namespace/name"). */

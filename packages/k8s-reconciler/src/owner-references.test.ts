@@ -1,3 +1,4 @@
+// Tests of owner references and the keys of an object's owners.
 import { describe, expect, it } from "vitest";
 import { ReconcilerError } from "./errors.js";
 import { controllerOf, ownerKeysOf, withControllerReference } from "./owner-references.js";

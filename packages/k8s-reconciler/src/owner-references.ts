@@ -1,3 +1,4 @@
+// Owner references: the controller reference, and the owners' keys for a controller's informers.
 import { ReconcilerError } from "./errors.js";
 import {
   describeObject,

@@ -1,5 +1,6 @@
+// Tests of the rate limiters, on a manual clock.
+import { createManualClock } from "@regmirror/core/testing";
 import { describe, expect, it } from "vitest";
-import { createManualClock } from "./clock.js";
 import { createPerKeyBackoff, createTokenBucket, maxOfRateLimiters } from "./rate-limiter.js";
 
 describe("createPerKeyBackoff", () => {

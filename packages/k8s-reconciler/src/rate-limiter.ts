@@ -1,5 +1,6 @@
+// How long a key waits before it is retried: per-key backoff and a token bucket.
+import type { Clock } from "@regmirror/core";
 import { exponentialDelay } from "./backoff.js";
-import type { Clock } from "./clock.js";
 import { ReconcilerError } from "./errors.js";
 
 /** Decides how long a key waits before it is retried after a failure. */

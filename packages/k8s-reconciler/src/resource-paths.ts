@@ -1,3 +1,4 @@
+// API paths of a kind, from discovery.
 import type { ApiClient } from "./api-client.js";
 import { isNotFound, ReconcilerError } from "./errors.js";
 

@@ -1,3 +1,4 @@
+// Status subresource writes: an optimistic update, or a server-side apply.
 import { isDeepStrictEqual } from "node:util";
 import { ReconcilerError } from "./errors.js";
 import type { KubernetesClient } from "./kubernetes-client.js";

@@ -1,3 +1,4 @@
+// Watch streams: JSON lines parsed into events, and the errors they carry.
 import { KubernetesApiError, ReconcilerError } from "./errors.js";
 import type { KubeObject } from "./kubernetes-object.js";
 

@@ -1,3 +1,4 @@
+// Type tests of WireObject: client-node's models with every Date a string.
 import type { V1ConfigMap, V1Deployment, V1Lease } from "@kubernetes/client-node";
 import { describe, expectTypeOf, it } from "vitest";
 import type { Informer } from "./informer.js";

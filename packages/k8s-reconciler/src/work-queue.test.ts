@@ -1,6 +1,7 @@
+// Tests of the work queue: deduplication, delays and one worker per key, on a manual clock.
+import { createManualClock } from "@regmirror/core/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createManualClock } from "./clock.js";
 import { createPerKeyBackoff } from "./rate-limiter.js";
 import { createWorkQueue } from "./work-queue.js";
 

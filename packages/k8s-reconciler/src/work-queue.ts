@@ -1,4 +1,5 @@
-import { type Clock, systemClock, type Timer } from "./clock.js";
+// A work queue of keys: deduplicated, delayed, one worker per key at a time.
+import { type Clock, systemClock, type Timer } from "@regmirror/core";
 import { createDefaultRateLimiter, type RateLimiter } from "./rate-limiter.js";
 
 /**

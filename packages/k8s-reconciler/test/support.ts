@@ -56,7 +56,8 @@ export function configMapIn(
   return { apiVersion: "v1", kind: "ConfigMap", metadata, data };
 }
 
-export { type CapturedLog, capturingLogger, eventually } from "@regmirror/test-kit";
+export { type CapturedLog, capturingLogger } from "@regmirror/core/testing";
+export { eventually } from "@regmirror/test-kit";
 
 /** A namespace per test file keeps files apart when they share nothing else. */
 export async function createNamespace(client: KubernetesClient, name: string): Promise<void> {

@@ -1,3 +1,4 @@
+// Tests of reading containerd's config_path from its config.toml (v2 and v3).
 import { describe, expect, it } from "vitest";
 import { readContainerdRegistrySettings } from "./containerd-config.js";
 

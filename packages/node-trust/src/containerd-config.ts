@@ -1,3 +1,4 @@
+// Where containerd reads hosts.toml files, from its config.toml.
 import { parse } from "smol-toml";
 
 export const defaultContainerdCertsDirectory = "/etc/containerd/certs.d";

@@ -1,27 +1,59 @@
+// Every error node-trust throws: a NodeTrustError with a stable `code` (README, "Errors").
+import { errorBrand } from "@regmirror/core";
+
+export type NodeTrustErrorCode =
+  | "NODE_TRUST_INVALID_STATE"
+  | "NODE_TRUST_INVALID_OPTIONS"
+  | "NODE_TRUST_BAD_OWNERSHIP_RECORD"
+  | "NODE_TRUST_WRITE_FAILED";
+
+const brand = errorBrand("@regmirror/node-trust.NodeTrustError");
+
 /** Every error this package throws; `code` is stable and safe to match on. */
 export class NodeTrustError extends Error {
-  readonly code: string;
+  readonly code: NodeTrustErrorCode;
 
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  constructor(code: NodeTrustErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = new.target.name;
+    this.name = "NodeTrustError";
     this.code = code;
+    brand.mark(this);
+  }
+
+  /** True for a NodeTrustError from any copy of this package. */
+  static isInstance(value: unknown): value is NodeTrustError {
+    return brand.test(value);
   }
 }
 
-/** One problem in the desired node state, named by its key path (never by a secret value). */
+/** One problem in the desired node state or an option, named by its key path (never by a secret value). */
 export interface NodeStateIssue {
   path: string;
   message: string;
 }
 
-/** The desired node state (or an applier option) is not valid; nothing was written. */
+function listIssues(title: string, issues: readonly NodeStateIssue[]): string {
+  return `${title}:\n${issues.map((issue) => `  ${issue.path || "(root)"}: ${issue.message}`).join("\n")}`;
+}
+
+/** The desired node state is not valid; nothing was written. */
 export class InvalidNodeStateError extends NodeTrustError {
   readonly issues: readonly NodeStateIssue[];
 
   constructor(issues: readonly NodeStateIssue[]) {
-    const lines = issues.map((issue) => `  ${issue.path || "(root)"}: ${issue.message}`);
-    super("NODE_TRUST_INVALID_STATE", `invalid node trust state:\n${lines.join("\n")}`);
+    super("NODE_TRUST_INVALID_STATE", listIssues("invalid node trust state", issues));
+    this.name = "InvalidNodeStateError";
+    this.issues = issues;
+  }
+}
+
+/** An option of the applier (root, instance, paths) is not valid; nothing was written. */
+export class InvalidOptionsError extends NodeTrustError {
+  readonly issues: readonly NodeStateIssue[];
+
+  constructor(issues: readonly NodeStateIssue[]) {
+    super("NODE_TRUST_INVALID_OPTIONS", listIssues("invalid node trust applier options", issues));
+    this.name = "InvalidOptionsError";
     this.issues = issues;
   }
 }
@@ -34,6 +66,7 @@ export class OwnershipRecordError extends NodeTrustError {
       `cannot use ownership record ${path}: ${reason}`,
       options,
     );
+    this.name = "OwnershipRecordError";
   }
 }
 
@@ -44,6 +77,7 @@ export class NodeFileWriteError extends NodeTrustError {
   constructor(path: string, operation: string, options?: ErrorOptions) {
     const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : "";
     super("NODE_TRUST_WRITE_FAILED", `could not ${operation} ${path}${cause}`, options);
+    this.name = "NodeFileWriteError";
     this.path = path;
   }
 }

@@ -1,3 +1,4 @@
+// Node runtime configuration for a registry mirror, written safely and removed exactly.
 export {
   type ContainerdRegistrySettings,
   defaultContainerdCertsDirectory,
@@ -6,12 +7,13 @@ export {
 } from "./containerd-config.js";
 export {
   InvalidNodeStateError,
+  InvalidOptionsError,
   NodeFileWriteError,
   type NodeStateIssue,
   NodeTrustError,
+  type NodeTrustErrorCode,
   OwnershipRecordError,
 } from "./errors.js";
-export { type NodeTrustLogger, silentLogger } from "./logger.js";
 export {
   type HostsFileEntry,
   HostsFileEntrySchema,
@@ -45,11 +47,7 @@ export {
   type NodeFilePlan,
   planNodeFiles,
 } from "./plan-node-files.js";
-export {
-  certsDirectoryHost,
-  type RenderedFile,
-  renderCertsDirectory,
-} from "./render-certs-directory.js";
+export { certsDirectoryHost, renderCertsDirectory } from "./render-certs-directory.js";
 export {
   containerdHostKey,
   containerdMirrorFileNames,
@@ -65,3 +63,4 @@ export {
   renderHostsBlock,
   upsertHostsBlock,
 } from "./render-hosts-block.js";
+export type { RenderedFile } from "./rendered-file.js";

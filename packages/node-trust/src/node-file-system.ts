@@ -1,3 +1,4 @@
+// Reading and durably writing and removing node files.
 import { createHash, randomBytes } from "node:crypto";
 import { lstat, open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";

@@ -1,3 +1,4 @@
+// Tests of the desired node state's validation.
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeTestCertificates, type TestCertificates } from "../test/certificates.js";
 import { InvalidNodeStateError } from "./errors.js";

@@ -1,3 +1,5 @@
+// The desired node state (mirrors, runtimes, hosts entries) and its zod schema.
+import { parseDuration } from "@regmirror/core";
 import { z } from "zod";
 import { InvalidNodeStateError, type NodeStateIssue } from "./errors.js";
 import {
@@ -10,7 +12,6 @@ import {
   isValidIpAddress,
   parseCertificatePem,
   parsePrivateKeyPem,
-  parseShortDuration,
   urlForMessage,
 } from "./validation.js";
 
@@ -68,7 +69,7 @@ const headers = z
   });
 
 const dialTimeout = z.string().superRefine((value, context) => {
-  const milliseconds = parseShortDuration(value);
+  const milliseconds = parseDuration(value);
   if (milliseconds === undefined || milliseconds < 100 || milliseconds > maximumDialTimeoutMs) {
     context.addIssue({
       code: "custom",

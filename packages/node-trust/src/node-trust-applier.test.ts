@@ -1,10 +1,11 @@
+// Tests of the applier on a temporary root: idempotence, conflicts, take-over, restore.
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDirectory, removeTempDirectory, snapshotTree } from "@regmirror/test-kit";
 import { parse } from "smol-toml";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { makeTestCertificates, type TestCertificates } from "../test/certificates.js";
-import { InvalidNodeStateError, OwnershipRecordError } from "./errors.js";
+import { InvalidNodeStateError, InvalidOptionsError, OwnershipRecordError } from "./errors.js";
 import type { NodeTrustStateInput } from "./node-state.js";
 import { createNodeTrustApplier } from "./node-trust-applier.js";
 
@@ -426,7 +427,7 @@ describe("createNodeTrustApplier", () => {
     );
     // Options from untyped callers (parsed JSON): typed errors, not TypeErrors.
     for (const options of [{ root: 5 }, { root, paths: { hostsFile: 5 } }]) {
-      expect(() => createNodeTrustApplier(options as never)).toThrow(InvalidNodeStateError);
+      expect(() => createNodeTrustApplier(options as never)).toThrow(InvalidOptionsError);
     }
     expect(() => createNodeTrustApplier(null as never)).not.toThrow();
   });

@@ -1,8 +1,9 @@
+// The applier: brings a node to the desired state and removes exactly what it wrote (ADR 0007).
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
+import { type Logger, silentLogger } from "@regmirror/core";
 import { type NodeTrustWarning, readContainerdRegistrySettings } from "./containerd-config.js";
-import { InvalidNodeStateError, type NodeStateIssue } from "./errors.js";
-import { type NodeTrustLogger, silentLogger } from "./logger.js";
+import { InvalidNodeStateError, InvalidOptionsError, type NodeStateIssue } from "./errors.js";
 import { removeFileDurably } from "./node-file-system.js";
 import { type NodeTrustStateInput, parseNodeTrustState } from "./node-state.js";
 import {
@@ -49,7 +50,7 @@ export interface NodeTrustApplierOptions {
    * block in the hosts file and its own CRI-O drop-in. Without it: the unnamed defaults.
    */
   instance?: string;
-  logger?: NodeTrustLogger;
+  logger?: Logger;
 }
 
 export interface NodeTrustApplyOptions {
@@ -109,12 +110,12 @@ export function createNodeTrustApplier(
   const logger = options.logger ?? silentLogger;
   const rootOption = options.root ?? "/";
   if (typeof rootOption !== "string" || !isAbsolute(rootOption)) {
-    throw new InvalidNodeStateError([{ path: "root", message: `"${rootOption}" is not absolute` }]);
+    throw new InvalidOptionsError([{ path: "root", message: `"${rootOption}" is not absolute` }]);
   }
   const root = resolve(rootOption);
   const instance = options.instance;
   if (instance !== undefined && (typeof instance !== "string" || !isValidDnsLabel(instance))) {
-    throw new InvalidNodeStateError([
+    throw new InvalidOptionsError([
       {
         path: "instance",
         message: `"${String(instance)}" is not a DNS label (lowercase letters, digits and inner hyphens, at most 63)`,
@@ -129,7 +130,7 @@ export function createNodeTrustApplier(
     ...options.paths,
   };
   const pathIssues = checkPaths(paths, "paths");
-  if (pathIssues.length > 0) throw new InvalidNodeStateError(pathIssues);
+  if (pathIssues.length > 0) throw new InvalidOptionsError(pathIssues);
   const onDisk = (nodePath: string) => join(root, nodePath);
   const recordFile = paths.ownershipRecordFile;
 

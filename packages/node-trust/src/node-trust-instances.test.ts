@@ -1,9 +1,10 @@
+// Tests of several appliers (one per mirror) on one node.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDirectory, removeTempDirectory, snapshotTree } from "@regmirror/test-kit";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { makeTestCertificates, type TestCertificates } from "../test/certificates.js";
-import { InvalidNodeStateError } from "./errors.js";
+import { InvalidOptionsError } from "./errors.js";
 import type { NodeTrustStateInput } from "./node-state.js";
 import { createNodeTrustApplier, type NodeTrustApplier } from "./node-trust-applier.js";
 
@@ -126,7 +127,7 @@ describe("node trust appliers of two instances on one node", () => {
     const before = await snapshotTree(root);
     for (const instance of ["Hub", "hub.example", "-hub", "", "a".repeat(64), "../x", 5]) {
       expect(() => createNodeTrustApplier({ root, instance: instance as never })).toThrow(
-        InvalidNodeStateError,
+        InvalidOptionsError,
       );
     }
     expect(() => createNodeTrustApplier({ root, instance: "hub/../x" })).toThrow(

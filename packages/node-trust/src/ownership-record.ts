@@ -1,3 +1,4 @@
+// The ownership record: every file and hosts block regmirror wrote, with hashes and backups.
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { OwnershipRecordError } from "./errors.js";

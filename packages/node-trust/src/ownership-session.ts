@@ -1,7 +1,8 @@
+// One apply or remove: files and blocks reconciled against the ownership record.
 import { mkdir, readFile, rmdir } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import type { Logger } from "@regmirror/core";
 import { NodeFileWriteError } from "./errors.js";
-import type { NodeTrustLogger } from "./logger.js";
 import {
   readCurrentFile,
   removeFileDurably,
@@ -9,8 +10,8 @@ import {
   writeFileAtomically,
 } from "./node-file-system.js";
 import type { OwnedFile, OwnedHostsBlock, OwnershipRecord } from "./ownership-record.js";
-import type { RenderedFile } from "./render-certs-directory.js";
 import { findHostsBlock, removeHostsBlock, upsertHostsBlock } from "./render-hosts-block.js";
+import type { RenderedFile } from "./rendered-file.js";
 
 export type NodeFileAction =
   | "created"
@@ -45,7 +46,7 @@ export class OwnershipSession {
     private readonly root: string,
     readonly record: OwnershipRecord,
     private readonly backupDirectory: string,
-    private readonly logger: NodeTrustLogger,
+    private readonly logger: Logger,
     /** Writes the record now; used before a step a crash must not make it forget. */
     private readonly persistRecord: () => Promise<void>,
     /** Names this applier's hosts block; undefined: the unnamed block. */

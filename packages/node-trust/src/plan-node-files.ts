@@ -1,7 +1,7 @@
+// Every file and hosts block the desired state asks for, at its node path.
 import type { Mirror, NodeTrustState, RegistryUpstream } from "./node-state.js";
 import {
   certsDirectoryHost,
-  type RenderedFile,
   renderCertificateFile,
   renderCertsDirectory,
   renderPrivateKeyFile,
@@ -9,6 +9,7 @@ import {
 import { containerdMirrorFileNames, renderContainerdHostsToml } from "./render-containerd-hosts.js";
 import { renderCrioRegistriesConf } from "./render-crio.js";
 import { renderHostsBlock } from "./render-hosts-block.js";
+import type { RenderedFile } from "./rendered-file.js";
 
 /** Node-absolute directories the files go to. */
 export interface NodeFileLayout {

@@ -1,3 +1,4 @@
+// Tests of the Docker and CRI-O certs.d files.
 import { X509Certificate } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeTestCertificates, type TestCertificates } from "../test/certificates.js";

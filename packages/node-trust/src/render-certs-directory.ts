@@ -1,13 +1,8 @@
+// Docker's and CRI-O's certs.d files for a mirror: its CA and client certificate.
 import { managedFileHeader } from "./managed-file-header.js";
 import type { Mirror } from "./node-state.js";
+import type { RenderedFile } from "./rendered-file.js";
 import { parseCertificatePem, parsePrivateKeyPem } from "./validation.js";
-
-export interface RenderedFile {
-  /** Node-absolute path. */
-  path: string;
-  content: string;
-  mode: number;
-}
 
 /** PEM text as written: the managed header, then only the certificate or key blocks. */
 export function renderCertificateFile(pem: string): string {

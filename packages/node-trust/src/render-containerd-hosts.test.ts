@@ -1,3 +1,4 @@
+// Tests of containerd hosts.toml files, parsed back with smol-toml.
 import { parse } from "smol-toml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeTestCertificates, type TestCertificates } from "../test/certificates.js";

@@ -1,3 +1,4 @@
+// containerd's hosts.toml for a registry: the mirrors, then the upstream as server.
 import { managedFileHeader, tomlString } from "./managed-file-header.js";
 import { type Mirror, type RegistryUpstream, upstreamServer } from "./node-state.js";
 

@@ -1,3 +1,4 @@
+// Tests of the CRI-O registries.conf.d drop-in.
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import { standardNodeFileLayout } from "../test/node-file-layout.js";

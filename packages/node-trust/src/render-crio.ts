@@ -1,3 +1,4 @@
+// CRI-O's registries.conf.d drop-in for the mirrors.
 import { managedFileHeader, tomlString } from "./managed-file-header.js";
 import type { Mirror, RegistryUpstream } from "./node-state.js";
 

@@ -1,3 +1,4 @@
+// Tests of the marked /etc/hosts block.
 import { describe, expect, it } from "vitest";
 import {
   findHostsBlock,

@@ -1,3 +1,4 @@
+// The marked block regmirror keeps in /etc/hosts: render, find, replace, remove.
 import type { HostsFileEntry } from "./node-state.js";
 
 export const hostsBlockBegin = "# BEGIN regmirror node-trust (managed by the regmirror node agent)";

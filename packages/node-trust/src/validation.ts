@@ -1,3 +1,4 @@
+// Checks of host names, addresses, URLs, PEM material and node paths.
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { isIP, isIPv6 } from "node:net";
 
@@ -124,15 +125,4 @@ export function nodePathProblem(path: string): string | undefined {
     return `"${path}" contains a "." or ".." segment`;
   }
   return undefined;
-}
-
-const durationPattern = /^([0-9]+)(ms|s|m)$/;
-
-/** Milliseconds of a short Go-style duration ("500ms", "3s", "1m"), or undefined. */
-export function parseShortDuration(value: string): number | undefined {
-  const match = durationPattern.exec(value);
-  if (!match) return undefined;
-  const amount = Number(match[1]);
-  const unit = match[2] === "ms" ? 1 : match[2] === "s" ? 1000 : 60_000;
-  return amount * unit;
 }

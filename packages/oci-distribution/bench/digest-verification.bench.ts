@@ -7,8 +7,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { computeDigest, createDigestVerifier } from "@regmirror/core";
 import { it } from "vitest";
-import { computeDigest, createDigestVerifier } from "../src/model/digest.js";
 
 const chunkSize = 64 * 1024;
 const totalSize = 64 * 1024 * 1024;

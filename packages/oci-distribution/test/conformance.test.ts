@@ -8,7 +8,7 @@ import {
   runConformanceSuite,
 } from "@regmirror/test-kit";
 import { describe, test } from "vitest";
-import { createExampleRegistry } from "../src/index.js";
+import { createExampleRegistry } from "../src/testing/index.js";
 
 /** OCI 1.1 with everything on that the spec defines, including upload cancel and digest headers. */
 const everyApiAndDataSet = {

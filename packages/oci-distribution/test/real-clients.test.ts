@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { computeDigest } from "@regmirror/core";
 import {
   buildTestImage,
   type Containerd,
@@ -13,8 +14,7 @@ import {
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createExampleRegistry, type ExampleRegistry } from "../src/example/example-registry.js";
-import { computeDigest } from "../src/model/digest.js";
+import { createExampleRegistry, type ExampleRegistry } from "../src/testing/index.js";
 
 const plainHttp = { tlsVerify: false };
 

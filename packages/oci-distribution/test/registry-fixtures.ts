@@ -1,6 +1,6 @@
 /** Helpers for tests that talk HTTP to a registry: push blobs and manifests with plain fetch. */
 import { request as httpRequest } from "node:http";
-import { computeDigest } from "../src/model/digest.js";
+import { computeDigest } from "@regmirror/core";
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST } from "../src/model/media-types.js";
 
 export async function pushBlob(

@@ -1,11 +1,15 @@
 import { createHash, randomBytes } from "node:crypto";
 import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { BlobReader } from "@regmirror/core";
+import { computeDigest } from "@regmirror/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createExampleRegistry, type ExampleRegistry } from "../src/example/example-registry.js";
-import { computeDigest } from "../src/model/digest.js";
-import { createMemoryStorage } from "../src/server/memory-storage.js";
-import type { BlobBodyReader, RegistryStorage } from "../src/server/registry-storage.js";
+import type { RegistryStorage } from "../src/server/registry-storage.js";
+import {
+  createExampleRegistry,
+  createMemoryStorage,
+  type ExampleRegistry,
+} from "../src/testing/index.js";
 
 /** What the storage saw of each reader the server used. */
 interface ReaderLog {
@@ -40,7 +44,7 @@ function readerStorage(
         logs.push(log);
         let position = range?.start ?? 0;
         const end = (range?.end ?? bytes.byteLength - 1) + 1;
-        const reader: BlobBodyReader = {
+        const reader: BlobReader = {
           async read(buffer) {
             log.buffers.add(buffer);
             if (slow.has(digest)) await sleep(20);
@@ -55,7 +59,7 @@ function readerStorage(
             log.closed += 1;
           },
         };
-        return { digest, size: bytes.byteLength, reader };
+        return { digest, size: bytes.byteLength, start: position, end: end - 1, reader };
       },
     },
     { failAt, slow },

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { computeDigest } from "@regmirror/core";
 import { makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createExampleRegistry, type ExampleRegistry } from "../src/example/example-registry.js";
-import { computeDigest } from "../src/model/digest.js";
 import { OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from "../src/model/media-types.js";
+import { createExampleRegistry, type ExampleRegistry } from "../src/testing/index.js";
 import { errorCodeOf, pushBlob, pushImage, rawRequest } from "./registry-fixtures.js";
 
 describe.each(["memory", "filesystem"] as const)("the registry server over %s storage", (kind) => {

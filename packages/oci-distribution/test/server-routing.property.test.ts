@@ -1,10 +1,10 @@
 import { Agent } from "node:http";
+import { computeDigest } from "@regmirror/core";
 import { makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createExampleRegistry, type ExampleRegistry } from "../src/example/example-registry.js";
-import { computeDigest } from "../src/model/digest.js";
 import { isRegistryErrorCode } from "../src/model/errors.js";
+import { createExampleRegistry, type ExampleRegistry } from "../src/testing/index.js";
 import { type PushedManifest, pushImage, rawRequest } from "./registry-fixtures.js";
 
 const printable = fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code));

@@ -1,10 +1,13 @@
 import { Readable } from "node:stream";
+import { computeDigest } from "@regmirror/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createExampleRegistry, type ExampleRegistry } from "../src/example/example-registry.js";
-import { computeDigest } from "../src/model/digest.js";
 import { RegistryError } from "../src/model/errors.js";
-import { createMemoryStorage } from "../src/server/memory-storage.js";
 import type { RegistryStorage } from "../src/server/registry-storage.js";
+import {
+  createExampleRegistry,
+  createMemoryStorage,
+  type ExampleRegistry,
+} from "../src/testing/index.js";
 
 const digest = computeDigest("any");
 

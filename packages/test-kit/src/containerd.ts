@@ -1,3 +1,4 @@
+// containerd (and ctr) as a test client: a private daemon pulling through hosts.toml.
 import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";

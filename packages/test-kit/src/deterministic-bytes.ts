@@ -1,3 +1,4 @@
+// Bytes, tars and gzips that are the same on every run, for test images.
 import { createCipheriv, createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 

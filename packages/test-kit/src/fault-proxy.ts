@@ -1,3 +1,4 @@
+// A proxy that injects faults between a client and a real server: delay, cut, throttle, corrupt.
 import {
   type ClientRequest,
   createServer,
@@ -61,8 +62,6 @@ export interface ProxiedRequest {
   headers: IncomingHttpHeaders;
   /** Response body bytes the proxy has written so far (kernel buffers may hold some of them). */
   bodyBytesSent: number;
-  /** The client's User-Agent header (e.g. `containerd/v2.4.2`): who asked. */
-  userAgent?: string;
 }
 
 export interface FaultProxy {
@@ -320,7 +319,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       at: Date.now(),
       headers: { ...request.headers },
       bodyBytesSent: 0,
-      userAgent: request.headers["user-agent"],
     };
     seen.push(entry);
     let active: FaultRule | undefined;

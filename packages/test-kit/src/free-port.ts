@@ -1,3 +1,4 @@
+// Free loopback ports and listening on them.
 import { createServer, type Server } from "node:net";
 import { TestKitError } from "./errors.js";
 

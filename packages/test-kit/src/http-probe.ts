@@ -1,3 +1,4 @@
+// HTTP probes for tests: one GET's status, and a download paused in flight.
 import { createHash } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";

@@ -1,4 +1,4 @@
-export * from "./capturing-logger.js";
+// The test kit: real components on loopback for regmirror's tests. See README.md.
 export * from "./certificates.js";
 export * from "./conformance-results.js";
 export * from "./conformance-suite.js";

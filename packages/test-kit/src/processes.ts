@@ -1,3 +1,4 @@
+// Child processes the kit starts: found, tracked, awaited and stopped.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";

@@ -1,3 +1,4 @@
+// versitygw as a real S3 server on loopback (ADR 0005).
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { TestKitError } from "./errors.js";
 import { freePort } from "./free-port.js";

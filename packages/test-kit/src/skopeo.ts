@@ -1,3 +1,4 @@
+// skopeo as a test client: copy and inspect.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sha256Digest } from "./deterministic-bytes.js";

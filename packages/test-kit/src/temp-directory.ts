@@ -1,3 +1,4 @@
+// Temporary directories that tests remove.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// Test images built in memory: single or multi-platform, OCI or Docker, deterministic.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {

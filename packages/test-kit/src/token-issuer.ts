@@ -1,3 +1,4 @@
+// A Docker token service for docker-registry's token auth.
 import { createPrivateKey, randomUUID, sign, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { makeCertificateAuthority } from "./certificates.js";

@@ -1,3 +1,4 @@
+// Where the Go-built test tools are (~/.cache/regmirror/tools).
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";

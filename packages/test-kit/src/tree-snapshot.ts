@@ -1,3 +1,4 @@
+// A directory tree's files, modes and hashes, to compare before and after.
 import { createHash } from "node:crypto";
 import { lstat, readdir, readFile, readlink } from "node:fs/promises";
 import { join, relative } from "node:path";

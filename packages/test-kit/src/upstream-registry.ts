@@ -1,3 +1,4 @@
+// docker-registry as the real upstream: anonymous, htpasswd, token or TLS.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hashSync } from "bcryptjs";

@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../src/eventually.js";
 import { type KubeApiServer, startKubeApiServer } from "../src/kube-api-server.js";
 
 interface ApiResponse {
@@ -42,14 +42,6 @@ describe("startKubeApiServer: a real etcd + kube-apiserver on loopback", () => {
   }
 
   /** Polls until `check` holds; API servers apply some changes (RBAC, CRDs) asynchronously. */
-  async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`not within 30 s: ${what}`);
-      await sleep(100);
-    }
-  }
-
   it("creates a namespace and a ConfigMap over HTTPS; @kubernetes/client-node reads it with the kubeconfig", async () => {
     const namespace = await api("POST", "/api/v1/namespaces", {
       body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "kit-test" } },
@@ -103,9 +95,10 @@ describe("startKubeApiServer: a real etcd + kube-apiserver on loopback", () => {
     );
     expect(binding.status).toBe(201);
 
-    await eventually("the RoleBinding lets the user list ConfigMaps", async () => {
+    // The RoleBinding takes effect a moment later: the user may list ConfigMaps.
+    await eventually(async () => {
       const allowed = await api("GET", "/api/v1/namespaces/kit-test/configmaps", { token });
-      return allowed.status === 200;
+      expect(allowed.status).toBe(200);
     });
     const stillDenied = await api("DELETE", "/api/v1/namespaces/kit-test/configmaps/settings", {
       token,
@@ -147,15 +140,16 @@ describe("startKubeApiServer: a real etcd + kube-apiserver on loopback", () => {
     });
     expect(created.status).toBe(201);
 
-    await eventually("the CRD is Established", async () => {
+    await eventually(async () => {
       const crd = await api(
         "GET",
         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.kit.example.com",
       );
-      return (crd.body.status?.conditions ?? []).some(
+      const established = (crd.body.status?.conditions ?? []).some(
         (condition: { type: string; status: string }) =>
           condition.type === "Established" && condition.status === "True",
       );
+      expect(established, "the CRD is Established").toBe(true);
     });
 
     const widgets = "/apis/kit.example.com/v1/namespaces/kit-test/widgets";

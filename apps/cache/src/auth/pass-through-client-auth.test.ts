@@ -1,3 +1,4 @@
+import { silentLogger, systemClock } from "@regmirror/core";
 import {
   InvalidDigestError,
   InvalidReferenceError,
@@ -13,7 +14,8 @@ import {
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { silentPullThroughLogger } from "../pull-through/index.js";
+import { noopPullThroughMetrics } from "../pull-through/pull-through-metrics.js";
+import { connectUpstream, type UpstreamConnection } from "../pull-through/upstream-connection.js";
 import type { ClientAuth } from "./client-auth.js";
 import { createPassThroughClientAuth } from "./pass-through-client-auth.js";
 import { answerOf } from "./upstream-access-check.js";
@@ -50,29 +52,42 @@ describe("fault injected: a router that lets an over-long routed name through", 
   let upstream: UpstreamRegistry;
   let image: TestImage;
   let auth: ClientAuth;
+  let hub: UpstreamConnection;
 
   beforeAll(async () => {
     upstream = await startUpstreamRegistry();
     image = await buildTestImage({ seed: "pass-through-unit", layers: [256] });
     await pushTestImage(image, upstream, "library/app");
-    const hub: EffectiveUpstream = {
+    const configured: EffectiveUpstream = {
       name: "hub",
       hosts: ["docker.io"],
       endpoints: [upstream.url],
       credentials: { kind: "none" },
       caFiles: [],
     };
-    auth = await createPassThroughClientAuth({
-      upstreams: [hub],
+    hub = await connectUpstream(configured, {
+      logger: silentLogger,
+      metrics: noopPullThroughMetrics,
+      client: {},
+      bounds: {
+        answerWithinMs: 30_000,
+        circuitBreaker: { failures: 5, openForMs: 30_000 },
+        rateLimits: { headroom: { pulls: 0 }, backOffMs: 30_000 },
+      },
+      clock: systemClock,
+      signal: new AbortController().signal,
+    });
+    auth = createPassThroughClientAuth({
       // Adds library/ without checking the result, as the router did before issue 12.
       router: { route: (path) => ({ upstream: hub, repository: `library/${path}` }) },
       decisionTtlMs: 60_000,
       realm: "test",
-      logger: silentPullThroughLogger,
+      logger: silentLogger,
     });
   });
 
   afterAll(async () => {
+    await hub?.close();
     await upstream?.stop();
   });
 

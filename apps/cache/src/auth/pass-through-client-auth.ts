@@ -9,9 +9,9 @@
  * object); everything else is a refusal: no, not found, malformed input (400), an upstream that
  * cannot be asked (503). docs/adr/0014-fail-closed-client-auth.md.
  */
-import { isRegistryError, RegistryError, type RegistryRoute } from "@regmirror/oci-distribution";
-import type { EffectiveUpstream } from "@regmirror/schemas";
-import type { PullThroughLogger } from "../pull-through/index.js";
+import type { Logger } from "@regmirror/core";
+import { RegistryError, type RegistryRoute } from "@regmirror/oci-distribution";
+import type { UpstreamConnection } from "../pull-through/upstream-connection.js";
 import { credentialKey, parseBasicAuthorization } from "./basic-credentials.js";
 import {
   type AuthDecision,
@@ -28,15 +28,15 @@ import {
 
 export interface RepositoryRouter {
   /** Throws a RegistryError for a registry that is not configured or an invalid routed name. */
-  route(repositoryPath: string): { upstream: { name: string }; repository: string };
+  route(repositoryPath: string): { upstream: UpstreamConnection; repository: string };
 }
 
 export interface PassThroughClientAuthOptions {
-  upstreams: readonly EffectiveUpstream[];
+  /** The pull-through storage's router: its upstreams are the cache's connections. */
   router: RepositoryRouter;
   decisionTtlMs: number;
   realm: string;
-  logger: PullThroughLogger;
+  logger: Logger;
   /** Timeout of one upstream check. Default 15 s. */
   timeoutMs?: number;
 }
@@ -50,22 +50,16 @@ function readOnly(): RegistryError {
   });
 }
 
-export async function createPassThroughClientAuth(
-  options: PassThroughClientAuthOptions,
-): Promise<ClientAuth> {
+export function createPassThroughClientAuth(options: PassThroughClientAuthOptions): ClientAuth {
   const { logger } = options;
-  const check = await createUpstreamAccessCheck({
-    upstreams: options.upstreams,
-    timeoutMs: options.timeoutMs ?? 15_000,
-  });
-  const byName = new Map(options.upstreams.map((upstream) => [upstream.name, upstream]));
+  const check = createUpstreamAccessCheck({ timeoutMs: options.timeoutMs ?? 15_000 });
   const decisions = createDecisionCache<Decision>({ ttlMs: options.decisionTtlMs });
   const inFlight = new Map<string, Promise<UpstreamAnswer>>();
 
   /** One upstream call per key at a time: concurrent identical checks share it. */
   function askOnce(
     key: string,
-    upstream: EffectiveUpstream,
+    upstream: UpstreamConnection,
     repository: string,
     route: ContentRoute,
     authorization: string | undefined,
@@ -91,11 +85,10 @@ export async function createPassThroughClientAuth(
       routed = options.router.route(route.repository);
     } catch (error) {
       // Not configured, or a routed name that is no repository name: refused as the router says.
-      if (isRegistryError(error)) return { allowed: false, error };
+      if (RegistryError.isInstance(error)) return { allowed: false, error };
       throw error;
     }
-    const upstream = byName.get(routed.upstream.name);
-    if (upstream === undefined) throw new Error(`no upstream named ${routed.upstream.name}`);
+    const { upstream } = routed;
     const object =
       route.endpoint === "blob" || route.endpoint === "referrers"
         ? route.digest

@@ -1,20 +1,18 @@
 /**
- * One question to an upstream registry, asked with a client's own credentials: may they read
- * this manifest, blob or tag list in this repository? Only a 2xx answer is a yes; every other
- * outcome — 401/403, 404, an error of the network, the token service or the client library, even
- * input the client library refuses to send — is something other than "allowed".
+ * One question to an upstream registry, asked with a client's own credentials through the
+ * cache's connection to it (its endpoints in turn, its CA bundles): may they read this manifest,
+ * blob or tag list in this repository? Only a 2xx answer is a yes; every other outcome — 401/403,
+ * 404, an error of the network, the token service or the client library, even input the client
+ * library refuses to send — is something other than "allowed".
  */
-import { readFile } from "node:fs/promises";
 import {
-  createRegistryClient,
   InvalidDigestError,
   InvalidReferenceError,
-  isRegistryClientError,
-  isRegistryError,
+  RegistryClientError,
   RegistryError,
   type RegistryRoute,
 } from "@regmirror/oci-distribution";
-import type { EffectiveUpstream } from "@regmirror/schemas";
+import type { UpstreamConnection } from "../pull-through/upstream-connection.js";
 import { parseBasicAuthorization } from "./basic-credentials.js";
 
 /**
@@ -35,7 +33,7 @@ export type ContentRoute = Extract<
 
 export interface UpstreamAccessCheck {
   ask(
-    upstream: EffectiveUpstream,
+    upstream: UpstreamConnection,
     repository: string,
     route: ContentRoute,
     authorization: string | undefined,
@@ -56,13 +54,13 @@ function invalidInput(error: InvalidReferenceError | InvalidDigestError): Upstre
 }
 
 export function answerOf(error: unknown): UpstreamAnswer {
-  if (isRegistryError(error)) {
+  if (RegistryError.isInstance(error)) {
     // The upstream looked the object up for these credentials and has none in this repository.
     if (error.status === 404) return { verdict: "absent" };
     if (error.status === 401 || error.status === 403) return { verdict: "refused" };
     return { verdict: "unavailable" };
   }
-  if (isRegistryClientError(error)) {
+  if (RegistryClientError.isInstance(error)) {
     if (error.code === "TOKEN_REQUEST_FAILED" || error.code === "AUTH_SCHEME_UNSUPPORTED") {
       return { verdict: "refused" };
     }
@@ -82,48 +80,31 @@ function decodeSegment(segment: string): string {
   }
 }
 
-export async function createUpstreamAccessCheck(options: {
-  upstreams: readonly EffectiveUpstream[];
+export function createUpstreamAccessCheck(options: {
   /** Timeout of one upstream request. */
   timeoutMs: number;
-}): Promise<UpstreamAccessCheck> {
-  const caBundles = new Map<string, string[]>();
-  for (const upstream of options.upstreams) {
-    caBundles.set(
-      upstream.name,
-      await Promise.all(upstream.caFiles.map((file) => readFile(file, "utf8"))),
-    );
-  }
+}): UpstreamAccessCheck {
   return {
-    async ask(upstream, repository, route, authorization) {
-      const credentials = parseBasicAuthorization(authorization);
-      const cas = caBundles.get(upstream.name) ?? [];
-      let answer: UpstreamAnswer = { verdict: "unavailable" };
-      for (const endpoint of upstream.endpoints) {
-        const client = createRegistryClient({
-          registry: endpoint,
-          timeoutMs: options.timeoutMs,
-          retry: { retries: 1 },
-          ...(credentials === undefined ? {} : { credentials }),
-          ...(cas.length > 0 ? { ca: cas } : {}),
-        });
-        try {
-          if (route.endpoint === "blob")
-            await client.headBlob(repository, decodeSegment(route.digest));
-          else if (route.endpoint === "manifest")
-            await client.headManifest(repository, decodeSegment(route.reference));
-          else if (route.endpoint === "referrers")
-            await client.headManifest(repository, decodeSegment(route.digest));
-          else for await (const _tag of client.listTags(repository, { pageSize: 1 })) break;
-          answer = { verdict: "allowed" };
-        } catch (error) {
-          answer = answerOf(error);
-        } finally {
-          await client.close();
-        }
-        if (answer.verdict !== "unavailable") break;
-      }
-      return answer;
+    ask(upstream, repository, route, authorization) {
+      return upstream.askAs(
+        parseBasicAuthorization(authorization),
+        { timeoutMs: options.timeoutMs },
+        async (client): Promise<UpstreamAnswer> => {
+          try {
+            if (route.endpoint === "blob")
+              await client.headBlob(repository, decodeSegment(route.digest));
+            else if (route.endpoint === "manifest")
+              await client.headManifest(repository, decodeSegment(route.reference));
+            else if (route.endpoint === "referrers")
+              await client.headManifest(repository, decodeSegment(route.digest));
+            else for await (const _tag of client.listTags(repository, { pageSize: 1 })) break;
+            return { verdict: "allowed" };
+          } catch (error) {
+            return answerOf(error);
+          }
+        },
+        (answer) => answer.verdict !== "unavailable",
+      );
     },
   };
 }

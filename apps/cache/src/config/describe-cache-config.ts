@@ -1,11 +1,11 @@
 import { resolve } from "node:path";
+import { formatDuration } from "@regmirror/core";
 import {
   type CacheAuthConfig,
   type ConfigForm,
   type EffectiveCacheConfig,
   type EffectiveUpstream,
   formatByteSize,
-  formatDuration,
   formatListenAddress,
   type StorageConfig,
 } from "@regmirror/schemas";

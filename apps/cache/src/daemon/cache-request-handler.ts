@@ -1,14 +1,13 @@
 /**
  * The daemon's request listener: request id, access log and request metrics for every
- * request; `/healthz`, `/readyz` and `/metrics`; client auth; then the registry handler with
- * containerd's `?ns=` moved into the path, `http.headers` added and the cache outcome sent as
- * `X-Cache`. Nothing thrown here reaches node:http: an unexpected error is logged and answered
- * as the OCI error UNKNOWN. HTTP/1.1 and HTTP/2 (compatibility API) requests take one path.
+ * request; `/healthz`, `/readyz`, `/metrics` and `/auth/token`; then the registry handler
+ * (cache-registry-handler.ts: namespace, client auth, endpoints) with `http.headers` added and
+ * the cache outcome sent as `X-Cache`. Nothing thrown here reaches node:http: an unexpected
+ * error is logged and answered as the OCI error UNKNOWN. HTTP/1.1 and HTTP/2 (compatibility
+ * API) requests take one path.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
-  isRegistryError,
-  matchRegistryRoute,
   RegistryError,
   type RegistryHandler,
   sendRegistryError,
@@ -19,12 +18,12 @@ import { tokenPath } from "../auth/htpasswd-client-auth.js";
 import {
   type AccessLogEntry,
   describeRequest,
+  type FinishedRequest,
   trackResponse,
   writeAccessLogLine,
 } from "../logging/access-log.js";
 import { requestIdOf } from "../logging/request-id.js";
 import type { CacheMetrics } from "../metrics/cache-metrics.js";
-import { withNamespaceQuery } from "../pull-through/index.js";
 import {
   newRequestCacheState,
   outcomeOf,
@@ -50,9 +49,10 @@ export interface DaemonState {
 }
 
 export interface CacheRequestHandlerOptions {
+  /** The registry API (createCacheRegistryHandler), its stages writing into `entries`. */
   registryHandler: RegistryHandler;
-  /** Which registry hosts this cache serves (the pull-through storage's router). */
-  router: Parameters<typeof withNamespaceQuery>[1];
+  /** Each request's access log entry, kept here for the registry handler's stages. */
+  entries: WeakMap<IncomingMessage, AccessLogEntry>;
   auth: ClientAuth;
   metrics: CacheMetrics;
   /** null: /metrics is not served on this listener. */
@@ -68,7 +68,7 @@ export interface CacheRequestHandlerOptions {
    */
   ownRoutes?: readonly OwnRoute[];
   /** Told of every finished request (the status page counts pulls). */
-  onFinished?: (request: IncomingMessage, status: number) => void;
+  onFinished?: (finished: FinishedRequest) => void;
   state: DaemonState;
   logger: Logger;
 }
@@ -93,13 +93,16 @@ function sendText(
   response.end(body);
 }
 
-/** The label a request is counted under: a registry endpoint or one of the daemon's own paths. */
+/**
+ * The label a request is counted under: one of the daemon's own paths, or "other" until the
+ * registry handler has matched the route (its first stage writes the endpoint into the entry).
+ */
 function routeLabel(path: string, metricsPath: string | null): string {
   if (path === "/healthz" || path === "/readyz") return path.slice(1);
   if (path === tokenPath) return "token";
   if (metricsPath !== null && path === metricsPath) return "metrics";
   if (path.startsWith("/admin/")) return "admin";
-  return matchRegistryRoute(path)?.endpoint ?? "other";
+  return "other";
 }
 
 /** Largest body of a token request (an OAuth2 form with a user name and a password). */
@@ -124,37 +127,6 @@ async function readForm(request: IncomingMessage): Promise<URLSearchParams> {
 
 export function createCacheRequestHandler(options: CacheRequestHandlerOptions): RequestListener {
   const { auth, metrics, state, logger } = options;
-  const users = new WeakMap<IncomingMessage, AccessLogEntry>();
-
-  // Runs after `?ns=` was moved into the path, so auth sees the repository the storage will.
-  // With auth on, a path that is no registry endpoint is answered here: nothing unchecked
-  // reaches the registry handler.
-  const authorizedRegistry = async (request: IncomingMessage, response: ServerResponse) => {
-    const route = matchRegistryRoute(pathOf(request.url));
-    if (auth.mode !== "none") {
-      if (route === undefined) {
-        sendRegistryError(
-          request,
-          response,
-          new RegistryError("UNSUPPORTED", { status: 404, message: "no such endpoint" }),
-        );
-        return;
-      }
-      const decision = await auth.authorize(
-        { authorization: request.headers.authorization },
-        route,
-      );
-      const entry = users.get(request);
-      if (decision.allowed && decision.user !== undefined && entry) entry.user = decision.user;
-      if (!decision.allowed) {
-        sendRegistryError(request, response, decision.error);
-        return;
-      }
-    }
-    await options.registryHandler(request, response);
-  };
-  const registry = withNamespaceQuery(authorizedRegistry, options.router);
-
   async function serve(request: IncomingMessage, response: ServerResponse, path: string) {
     if (path === "/healthz") return sendText(response, 200, "ok\n");
     if (path === "/readyz") {
@@ -185,7 +157,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
       return;
     }
     if (options.servesRegistry && (path === "/v2" || path.startsWith("/v2/"))) {
-      return registry(request, response);
+      return options.registryHandler(request, response);
     }
     for (const ownRoute of options.ownRoutes ?? []) {
       if (await ownRoute(request, response, path)) return;
@@ -222,7 +194,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
       routeLabel(path, options.metricsPath),
     );
     const cacheState = newRequestCacheState();
-    users.set(request, entry);
+    options.entries.set(request, entry);
     state.inFlight += 1;
     response.setHeader("X-Request-Id", entry.requestId);
     if (options.servesRegistry && (path.startsWith("/v2") || path === tokenPath)) {
@@ -236,12 +208,12 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
       metrics.requestFinished(entry.route, entry.method, finished.status, finished.seconds);
       metrics.bytesSent(entry.route, entry.bytes);
       if (options.accessLog) writeAccessLogLine(logger, finished);
-      options.onFinished?.(request, finished.status);
+      options.onFinished?.(finished);
     });
     runWithCacheState(cacheState, () =>
       Promise.resolve().then(() => serve(request, response, path)),
     ).catch((error: unknown) => {
-      if (isRegistryError(error)) {
+      if (RegistryError.isInstance(error)) {
         sendRegistryError(request, response, error);
         return;
       }

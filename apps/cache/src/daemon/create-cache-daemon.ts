@@ -3,10 +3,9 @@
  * client auth, TLS with certificate reloading, metrics, health, access logs, periodic sweeps of
  * the store, and a graceful close (docs: apps/cache/README.md, "Operations").
  */
-import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { createRegistryHandler } from "@regmirror/oci-distribution";
 import {
   cacheConfigDefaults,
   type EffectiveCacheConfig,
@@ -21,6 +20,7 @@ import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js
 import { buildInfo } from "../build-info.js";
 import { createAdminApi } from "../inspection/admin-api.js";
 import { inventoryOf } from "../inspection/backend-inventory.js";
+import type { AccessLogEntry } from "../logging/access-log.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
 import { daemonStatusPage } from "../status/daemon-status-page.js";
@@ -30,6 +30,7 @@ import {
   watchTlsCertificate,
 } from "../tls/tls-certificate-reloader.js";
 import { recordingCacheOutcomes } from "./cache-outcome.js";
+import { createCacheRegistryHandler } from "./cache-registry-handler.js";
 import { createCacheRequestHandler, type DaemonState } from "./cache-request-handler.js";
 import { answerClientError } from "./client-error-answer.js";
 import { createMainListener } from "./main-listener.js";
@@ -109,7 +110,6 @@ async function createClientAuth(
   }
   if (auth.mode === "pass-through") {
     return createPassThroughClientAuth({
-      upstreams: config.upstreams,
       router: backend.storage.router,
       decisionTtlMs: auth.decisionTtlMs,
       realm: cacheConfigDefaults.authRealm,
@@ -149,8 +149,11 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   }
 
   const state: DaemonState = { ready: false, draining: false, inFlight: 0 };
-  const registryHandler = createRegistryHandler({
+  const entries = new WeakMap<IncomingMessage, AccessLogEntry>();
+  const registryHandler = createCacheRegistryHandler({
     storage: backend.storage,
+    auth,
+    entries,
     logger: logger.child({ component: "registry" }),
   });
   const separateMetrics = config.metrics.enabled && config.metrics.listen !== null;
@@ -158,7 +161,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   const status = config.statusPage.enabled ? daemonStatusPage(config, backend, metrics) : undefined;
   const mainHandler = createCacheRequestHandler({
     registryHandler,
-    router: backend.storage.router,
+    entries,
     auth,
     metrics,
     metricsPath: config.metrics.enabled && !separateMetrics ? config.metrics.path : null,
@@ -192,7 +195,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       "request",
       createCacheRequestHandler({
         registryHandler,
-        router: backend.storage.router,
+        entries,
         auth,
         metrics,
         metricsPath: config.metrics.path,

@@ -1,7 +1,8 @@
 /** The inventory of an open cache backend: its store, its records and its router. */
+import type { Logger } from "@regmirror/core";
 import type { EffectiveUpstream } from "@regmirror/schemas";
 import type { CacheBackend } from "../daemon/open-cache-backend.js";
-import { createCacheRecords, type PullThroughLogger } from "../pull-through/index.js";
+import { createCacheRecords } from "../pull-through/index.js";
 import { type CacheInventory, createCacheInventory } from "./cache-inventory.js";
 
 /** `registry/repository` as clients name it: the upstream's first host, else its name. */
@@ -15,7 +16,7 @@ export function displayNameOf(
 export function inventoryOf(
   backend: CacheBackend,
   upstreams: readonly EffectiveUpstream[],
-  logger: PullThroughLogger,
+  logger: Logger,
 ): CacheInventory {
   return createCacheInventory({
     blobStore: backend.blobStore,

@@ -9,8 +9,9 @@
  */
 import { buffer } from "node:stream/consumers";
 import type { BlobStore } from "@regmirror/blob-store";
+import type { Logger } from "@regmirror/core";
 import { blobDescriptorsOf, childManifestsOf, parseManifest } from "@regmirror/oci-distribution";
-import type { CacheRecords, DownloadProgress, PullThroughLogger } from "../pull-through/index.js";
+import type { CacheRecords, DownloadProgress } from "../pull-through/index.js";
 import { parseEvictionTarget, type RoutedTarget, type TargetRouter } from "./eviction-target.js";
 
 export interface InventoryImage {
@@ -72,7 +73,7 @@ export interface CacheInventoryDeps {
   router: TargetRouter;
   /** The downloads under way (their blobs are not in the store yet). */
   downloads(): DownloadProgress[];
-  logger: PullThroughLogger;
+  logger: Logger;
 }
 
 interface TaggedImage {

@@ -7,8 +7,8 @@ import {
   type ImageReference,
   InvalidReferenceError,
   isDigest,
-  isRegistryError,
   parseReference,
+  RegistryError,
 } from "@regmirror/oci-distribution";
 import { hostPathSegment } from "../pull-through/index.js";
 
@@ -64,7 +64,7 @@ export function parseEvictionTarget(input: string, router: TargetRouter): Routed
   try {
     routed = router.route(`${hostPathSegment(reference.registry)}/${reference.repository}`);
   } catch (error) {
-    if (isRegistryError(error)) throw new EvictionTargetError(`${text}: ${error.message}`);
+    if (RegistryError.isInstance(error)) throw new EvictionTargetError(`${text}: ${error.message}`);
     throw error;
   }
   return {

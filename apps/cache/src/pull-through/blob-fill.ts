@@ -9,18 +9,19 @@
  * after eviction, is not spooled: its first client reads the download directly
  * (direct-reader.ts) and it is not stored.
  */
+
 import { randomUUID } from "node:crypto";
 import { type FileHandle, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import type { BlobStore } from "@regmirror/blob-store";
+import { describeError, type Logger } from "@regmirror/core";
 import { parseDigest } from "@regmirror/oci-distribution";
 import type { DownloadProgress } from "./blob-source.js";
-import { describeError, type PullThroughLogger } from "./pull-through-logger.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import type { SpoolReservation, SpoolSpace } from "./spool-space.js";
+import type { UpstreamConnection } from "./upstream-connection.js";
 import { isStorageFull } from "./upstream-errors.js";
-import type { UpstreamRegistry } from "./upstream-registry.js";
 
 export type FillState = "starting" | "downloading" | "verified" | "failed";
 
@@ -34,12 +35,12 @@ export type FillStart =
   | { kind: "direct"; size: number };
 
 export interface BlobFillDeps {
-  upstream: UpstreamRegistry;
+  upstream: UpstreamConnection;
   repository: string;
   blobStore: BlobStore;
   spoolDirectory: string;
   space: SpoolSpace;
-  logger: PullThroughLogger;
+  logger: Logger;
   metrics: PullThroughMetrics;
 }
 

@@ -3,29 +3,24 @@
  * (single flight keyed by digest), started on the first miss. HEAD (`stat`) never downloads a
  * body: the store, a running fill, else an upstream HEAD.
  */
+
 import type { BlobStore } from "@regmirror/blob-store";
-import {
-  type BlobBodyReader,
-  type BlobByteRange,
-  type OpenedBlob,
-  RegistryError,
-  type StoredBlobInfo,
-} from "@regmirror/oci-distribution";
+import type { BlobReader, BlobStat, ByteRange, Logger, OpenedBlob } from "@regmirror/core";
+import { RegistryError } from "@regmirror/oci-distribution";
 import { BlobFill } from "./blob-fill.js";
 import { DirectReader } from "./direct-reader.js";
-import type { PullThroughLogger } from "./pull-through-logger.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { createSingleFlight } from "./single-flight.js";
 import { SpoolReader } from "./spool-reader.js";
 import type { SpoolSpace } from "./spool-space.js";
+import type { UpstreamConnection } from "./upstream-connection.js";
 import { classifyUpstreamError, toClientError } from "./upstream-errors.js";
-import type { UpstreamRegistry } from "./upstream-registry.js";
 
 export interface BlobSourceDeps {
   blobStore: BlobStore;
   spoolDirectory: string;
   space: SpoolSpace;
-  logger: PullThroughLogger;
+  logger: Logger;
   metrics: PullThroughMetrics;
 }
 
@@ -45,15 +40,15 @@ export interface DownloadProgress {
 
 export interface BlobSource {
   stat(
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     repository: string,
     digest: string,
-  ): Promise<StoredBlobInfo | undefined>;
+  ): Promise<BlobStat | undefined>;
   open(
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     repository: string,
     digest: string,
-    range: BlobByteRange | undefined,
+    range: ByteRange | undefined,
   ): Promise<OpenedBlob | undefined>;
   /** Waits for the fills under way to end (after the storage's signal aborted them). */
   drain(): Promise<void>;
@@ -66,7 +61,7 @@ const startAgain = Symbol("start again");
 export function createBlobSource(deps: BlobSourceDeps): BlobSource {
   const { blobStore, metrics } = deps;
   const fills = new Map<string, BlobFill>();
-  const heads = createSingleFlight<StoredBlobInfo>();
+  const heads = createSingleFlight<BlobStat>();
 
   /** The running fill of `digest` with a reference held for the caller, or undefined. */
   function joinFill(digest: string, countAsWaiter: boolean): BlobFill | undefined {
@@ -77,7 +72,7 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
     return fill;
   }
 
-  function startFill(upstream: UpstreamRegistry, repository: string, digest: string): BlobFill {
+  function startFill(upstream: UpstreamConnection, repository: string, digest: string): BlobFill {
     const fill: BlobFill = new BlobFill(digest, { ...deps, upstream, repository }, () => {
       if (fills.get(digest) === fill) fills.delete(digest);
     });
@@ -89,13 +84,13 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
   /** The store's bytes, counted as served from the cache. */
   async function fromStore(
     digest: string,
-    range: BlobByteRange | undefined,
+    range: ByteRange | undefined,
   ): Promise<OpenedBlob | undefined> {
     const stored = await blobStore.open(digest, range);
     if (stored === undefined) return undefined;
     metrics.cacheHit("blob");
     const { reader } = stored;
-    const counting: BlobBodyReader = {
+    const counting: BlobReader = {
       async read(buffer) {
         const bytesRead = await reader.read(buffer);
         metrics.bytesServedFromCache(bytesRead);
@@ -103,13 +98,13 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
       },
       close: () => reader.close(),
     };
-    return { digest, size: stored.size, reader: counting };
+    return { ...stored, reader: counting };
   }
 
   async function followFill(
     fill: BlobFill,
-    upstream: UpstreamRegistry,
-    range: BlobByteRange | undefined,
+    upstream: UpstreamConnection,
+    range: ByteRange | undefined,
   ): Promise<OpenedBlob | undefined | typeof startAgain> {
     let start: Awaited<BlobFill["started"]>;
     try {
@@ -136,16 +131,18 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
       fill.release();
       throw new RegistryError("RANGE_INVALID", { detail: { size } });
     }
-    const end = range === undefined ? undefined : Math.min(range.end, size - 1);
-    return { digest: fill.digest, size, reader: new SpoolReader(fill, range?.start ?? 0, end) };
+    const first = range?.start ?? 0;
+    const last = Math.min(range?.end ?? size - 1, size - 1);
+    const reader = new SpoolReader(fill, first, range === undefined ? undefined : last);
+    return { digest: fill.digest, size, start: first, end: last, reader };
   }
 
   /** A blob streamed through without storing: one client per download. */
   function followDirect(
     fill: BlobFill,
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     size: number,
-    range: BlobByteRange | undefined,
+    range: ByteRange | undefined,
   ): OpenedBlob | typeof startAgain {
     const download = fill.takeDirectDownload();
     if (download === undefined) {
@@ -158,18 +155,19 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
       download.destroy();
       throw new RegistryError("RANGE_INVALID", { detail: { size } });
     }
-    const end = range === undefined ? size - 1 : Math.min(range.end, size - 1);
-    const reader = new DirectReader(download, range?.start ?? 0, end, (bytes) =>
+    const first = range?.start ?? 0;
+    const end = Math.min(range?.end ?? size - 1, size - 1);
+    const reader = new DirectReader(download, first, end, (bytes) =>
       metrics.bytesFromUpstream(upstream.name, bytes),
     );
-    const releasing: BlobBodyReader = {
+    const releasing: BlobReader = {
       read: (buffer) => reader.read(buffer),
       close: async () => {
         await reader.close();
         fill.release();
       },
     };
-    return { digest: fill.digest, size, reader: releasing };
+    return { digest: fill.digest, size, start: first, end, reader: releasing };
   }
 
   return {

@@ -10,8 +10,8 @@
  * as absent: the cache then asks upstream, as it does for anything it has not seen.
  */
 import {
+  BlobStoreError,
   createTagRecords,
-  isBlobStoreError,
   type MetadataStore,
   type TagRecord,
 } from "@regmirror/blob-store";
@@ -91,7 +91,8 @@ async function unlessUnstorable<T>(read: () => Promise<T>, absent: T): Promise<T
   try {
     return await read();
   } catch (error) {
-    if (isBlobStoreError(error) && error.code === "BLOB_STORE_INVALID_METADATA_KEY") return absent;
+    if (BlobStoreError.isInstance(error) && error.code === "BLOB_STORE_INVALID_METADATA_KEY")
+      return absent;
     throw error;
   }
 }

@@ -1,8 +1,9 @@
+import { createManualClock } from "@regmirror/core/testing";
 import { describe, expect, it } from "vitest";
 import { CircuitBreaker, type UpstreamEndpointHealth } from "./circuit-breaker.js";
 
 function breaker(failures: number) {
-  let now = 1_000;
+  const clock = createManualClock(1_000);
   const opened: UpstreamEndpointHealth[] = [];
   const closed: number[] = [];
   const subject = new CircuitBreaker({
@@ -10,11 +11,11 @@ function breaker(failures: number) {
     endpoint: "https://registry.example",
     failures,
     openForMs: 30_000,
-    clock: { now: () => now },
+    clock,
     onOpen: (health) => opened.push(health),
     onClose: (_health, downForMs) => closed.push(downForMs),
   });
-  return { subject, opened, closed, advance: (ms: number) => (now += ms) };
+  return { subject, opened, closed, advance: (ms: number) => clock.advance(ms) };
 }
 
 describe("CircuitBreaker (a controlled clock)", () => {

@@ -1,3 +1,4 @@
+import type { Clock } from "@regmirror/core";
 /**
  * A circuit breaker per upstream endpoint (docs/adr/0016-upstream-bounds-and-circuit-breaker.md):
  * after `failures` requests in a row failed because the endpoint could not answer (network,
@@ -6,7 +7,6 @@
  * closes the circuit, a failure opens it again. Any answer (404 and 401 too) means the endpoint
  * is up.
  */
-import type { PullThroughClock } from "./pull-through-logger.js";
 
 export type CircuitState = "closed" | "open" | "half-open";
 
@@ -35,7 +35,7 @@ export interface CircuitBreakerOptions {
   /** Failed requests in a row that open the circuit; 0: it never opens. */
   failures: number;
   openForMs: number;
-  clock: PullThroughClock;
+  clock: Clock;
   onOpen(health: UpstreamEndpointHealth): void;
   onClose(health: UpstreamEndpointHealth, downForMs: number): void;
 }

@@ -5,12 +5,13 @@
  * whole download is verified, so a corrupt or cut download is never taken for a complete one;
  * for a range it reads on to the end of the blob for that.
  */
+
 import type { Readable } from "node:stream";
-import type { BlobBodyReader } from "@regmirror/oci-distribution";
+import type { BlobReader } from "@regmirror/core";
 
 const empty = Buffer.alloc(0);
 
-export class DirectReader implements BlobBodyReader {
+export class DirectReader implements BlobReader {
   readonly #chunks: AsyncIterator<Buffer>;
   /** Blob offset of the next byte the download yields. */
   #position = 0;

@@ -3,14 +3,8 @@
 export type { DownloadProgress } from "./blob-source.js";
 export { type CacheRecords, createCacheRecords } from "./cache-records.js";
 export type { CircuitState, UpstreamEndpointHealth } from "./circuit-breaker.js";
-export { type RequestHandler, rewriteRegistryPath, withNamespaceQuery } from "./namespace-query.js";
+export { type HostSegments, routeWithNamespace } from "./namespace-route.js";
 export { PullThroughError, type PullThroughErrorCode } from "./pull-through-errors.js";
-export {
-  type PullThroughClock,
-  type PullThroughLogger,
-  silentPullThroughLogger,
-  systemPullThroughClock,
-} from "./pull-through-logger.js";
 export {
   type ContentKind,
   noopPullThroughMetrics,
@@ -28,6 +22,6 @@ export {
   type RegistryRouter,
   type RoutedRepository,
 } from "./registry-router.js";
+export type { UpstreamClientOptions } from "./upstream-connection.js";
 export type { UpstreamErrorKind } from "./upstream-errors.js";
 export type { UpstreamRateLimitStatus } from "./upstream-rate-limit.js";
-export type { UpstreamClientOptions } from "./upstream-registry.js";

@@ -7,8 +7,10 @@
  * known digest, and so it does when upstream has not answered within `staleAfterMs`: the
  * resolution goes on in the background and updates the record for the next client.
  */
+
 import { Readable } from "node:stream";
 import type { BlobStore, TagRecord } from "@regmirror/blob-store";
+import { type Clock, describeError, type Logger } from "@regmirror/core";
 import {
   declaredMediaType,
   OCI_MANIFEST,
@@ -18,20 +20,15 @@ import {
 import type { CacheRecords } from "./cache-records.js";
 import { firstWithin } from "./first-within.js";
 import { ManifestMemory } from "./manifest-memory.js";
-import {
-  describeError,
-  type PullThroughClock,
-  type PullThroughLogger,
-} from "./pull-through-logger.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { createSingleFlight } from "./single-flight.js";
+import type { UpstreamConnection } from "./upstream-connection.js";
 import {
   classifyUpstreamError,
   isStorageFull,
   isUnavailable,
   toClientError,
 } from "./upstream-errors.js";
-import type { UpstreamRegistry } from "./upstream-registry.js";
 
 const unchangedTagRecordIntervalMs = 60_000;
 /** Manifests kept in memory: thousands of typical ones (a few KB each). */
@@ -39,9 +36,9 @@ const manifestMemoryBytes = 8 * 1024 * 1024;
 export interface ManifestResolverDeps {
   blobStore: BlobStore;
   records: CacheRecords;
-  logger: PullThroughLogger;
+  logger: Logger;
   metrics: PullThroughMetrics;
-  clock: PullThroughClock;
+  clock: Clock;
   /** How long a resolved tag is trusted without asking upstream; 0: always ask. */
   tagFreshnessMs: number;
   /** A tag the cache knows is answered from the cache when upstream is slower than this. */
@@ -52,12 +49,12 @@ export interface ManifestResolverDeps {
 
 export interface ManifestResolver {
   byDigest(
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     repository: string,
     digest: string,
   ): Promise<StoredManifest | undefined>;
   byTag(
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     repository: string,
     tag: string,
   ): Promise<StoredManifest | undefined>;
@@ -116,7 +113,7 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
    * repository and process.
    */
   const rememberedRepositories = new Set<string>();
-  async function rememberRepository(upstream: UpstreamRegistry, repository: string) {
+  async function rememberRepository(upstream: UpstreamConnection, repository: string) {
     const key = `${upstream.name}\u0000${repository}`;
     if (rememberedRepositories.has(key)) return;
     try {
@@ -132,7 +129,7 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
 
   /** GET by digest (the client checks the bytes hash to it), then store byte for byte. */
   function fetchByDigest(
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     repository: string,
     digest: string,
     deadlineAt?: number,
@@ -173,7 +170,7 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
     );
   }
 
-  async function byDigest(upstream: UpstreamRegistry, repository: string, digest: string) {
+  async function byDigest(upstream: UpstreamConnection, repository: string, digest: string) {
     const stored = await readStored(digest);
     if (stored !== undefined) {
       metrics.cacheHit("manifest");
@@ -196,7 +193,7 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
    * pulls on the new manifest; the record is left as it was, so the tag moves once there is room.
    */
   async function keepPull(
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     repository: string,
     tag: string,
     known: TagRecord | undefined,
@@ -224,7 +221,7 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
   }
 
   async function resolveTag(
-    upstream: UpstreamRegistry,
+    upstream: UpstreamConnection,
     repository: string,
     tag: string,
     known: TagRecord | undefined,
@@ -290,13 +287,13 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
     return resolved;
   }
 
-  async function byTag(upstream: UpstreamRegistry, repository: string, tag: string) {
+  async function byTag(upstream: UpstreamConnection, repository: string, tag: string) {
     const manifest = await resolveByTag(upstream, repository, tag);
     if (manifest !== undefined) await rememberRepository(upstream, repository);
     return manifest;
   }
 
-  async function resolveByTag(upstream: UpstreamRegistry, repository: string, tag: string) {
+  async function resolveByTag(upstream: UpstreamConnection, repository: string, tag: string) {
     const known = await records.getTag(upstream.name, repository, tag);
     const cached = known === undefined ? undefined : await readStored(known.digest);
     if (

@@ -1,12 +1,13 @@
 /**
  * The pull-through backend of the registry server: a read-only RegistryStorage that routes each
  * repository to a configured upstream and serves manifests and blobs from the blob store,
- * fetching what is missing once. Serve it with
- * `withNamespaceQuery(createRegistryHandler({ storage }), storage.router)`.
+ * fetching what is missing once. The daemon serves it with `createCacheRegistryHandler`.
  */
+
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { BlobStore } from "@regmirror/blob-store";
+import { type Clock, describeError, type Logger, silentLogger, systemClock } from "@regmirror/core";
 import type { RegistryStorage } from "@regmirror/oci-distribution";
 import {
   cacheConfigDefaults,
@@ -19,24 +20,17 @@ import { createCacheRecords } from "./cache-records.js";
 import type { UpstreamEndpointHealth } from "./circuit-breaker.js";
 import { createManifestResolver } from "./manifest-resolver.js";
 import { PullThroughError } from "./pull-through-errors.js";
-import {
-  describeError,
-  type PullThroughClock,
-  type PullThroughLogger,
-  silentPullThroughLogger,
-  systemPullThroughClock,
-} from "./pull-through-logger.js";
 import { noopPullThroughMetrics, type PullThroughMetrics } from "./pull-through-metrics.js";
 import { createReferrersLister } from "./referrers-lister.js";
 import { createRegistryRouter, type RegistryRouter } from "./registry-router.js";
 import { createSpoolSpace } from "./spool-space.js";
 import { createTagLister } from "./tag-lister.js";
-import type { UpstreamRateLimitStatus } from "./upstream-rate-limit.js";
 import {
   connectUpstream,
   type UpstreamClientOptions,
-  type UpstreamRegistry,
-} from "./upstream-registry.js";
+  type UpstreamConnection,
+} from "./upstream-connection.js";
+import type { UpstreamRateLimitStatus } from "./upstream-rate-limit.js";
 
 export interface PullThroughStorageOptions {
   upstreams: readonly EffectiveUpstream[];
@@ -47,9 +41,9 @@ export interface PullThroughStorageOptions {
   spoolDirectory: string;
   /** How long a resolved tag is trusted before upstream is asked again; 0: always ask. */
   tagFreshnessMs: number;
-  logger?: PullThroughLogger;
+  logger?: Logger;
   metrics?: PullThroughMetrics;
-  clock?: PullThroughClock;
+  clock?: Clock;
   /** Timeouts and retries of the upstream clients. */
   upstreamClient?: UpstreamClientOptions;
   /** How long clients wait for upstream, and the circuit breakers; default: the config's defaults. */
@@ -62,8 +56,8 @@ export interface PullThroughStorageOptions {
 
 export interface PullThroughStorage extends RegistryStorage {
   readonly readOnly: true;
-  /** For `withNamespaceQuery`: which registry hosts this cache serves. */
-  readonly router: RegistryRouter<UpstreamRegistry>;
+  /** Which registry hosts this cache serves (for `routeWithNamespace` and client auth). */
+  readonly router: RegistryRouter<UpstreamConnection>;
   /** Each upstream endpoint's circuit: state, last error, latency (for metrics and status). */
   upstreamHealth(): UpstreamEndpointHealth[];
   /** Each upstream's announced pull limit and back-off (for metrics and status). */
@@ -91,7 +85,7 @@ const defaultRateLimits: EffectiveCacheConfig["rateLimits"] = {
 };
 
 /** Spool files of a run that ended mid-download are of no use. */
-async function prepareSpoolDirectory(directory: string, logger: PullThroughLogger): Promise<void> {
+async function prepareSpoolDirectory(directory: string, logger: Logger): Promise<void> {
   await mkdir(directory, { recursive: true });
   for (const name of await readdir(directory)) {
     if (!name.endsWith(".spool")) continue;
@@ -103,9 +97,9 @@ async function prepareSpoolDirectory(directory: string, logger: PullThroughLogge
 export async function createPullThroughStorage(
   options: PullThroughStorageOptions,
 ): Promise<PullThroughStorage> {
-  const logger = options.logger ?? silentPullThroughLogger;
+  const logger = options.logger ?? silentLogger;
   const metrics = options.metrics ?? noopPullThroughMetrics;
-  const clock = options.clock ?? systemPullThroughClock;
+  const clock = options.clock ?? systemClock;
   if (!Number.isFinite(options.tagFreshnessMs) || options.tagFreshnessMs < 0) {
     throw new PullThroughError(
       "INVALID_OPTIONS",
@@ -117,7 +111,7 @@ export async function createPullThroughStorage(
   const maxManifestBytes = options.maxManifestBytes ?? defaultMaxManifestBytes;
   const lifetime = new AbortController();
   const { signal } = lifetime;
-  const upstreams: UpstreamRegistry[] = [];
+  const upstreams: UpstreamConnection[] = [];
   try {
     for (const upstream of options.upstreams) {
       upstreams.push(
@@ -131,7 +125,7 @@ export async function createPullThroughStorage(
             rateLimits: options.rateLimits ?? defaultRateLimits,
           },
           // Deadlines and circuit periods run on real time, whatever clock tags are judged by.
-          clock: systemPullThroughClock,
+          clock: systemClock,
           signal,
         }),
       );

@@ -5,16 +5,16 @@
  * the API (it answers 404, as distribution 2.8 does) gets that answer passed on: 404, so clients
  * fall back to the referrers tag schema, which the cache serves like any other tag.
  */
+import { describeError, type Logger } from "@regmirror/core";
 import { type Descriptor, RegistryError } from "@regmirror/oci-distribution";
 import type { CacheRecords, ReferrersRecord } from "./cache-records.js";
-import { describeError, type PullThroughLogger } from "./pull-through-logger.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
+import type { UpstreamConnection } from "./upstream-connection.js";
 import { classifyUpstreamError, isUnavailable, toClientError } from "./upstream-errors.js";
-import type { UpstreamRegistry } from "./upstream-registry.js";
 
 export interface ReferrersLister {
   /** Descriptors of the manifests whose subject is `subject`; 404 when upstream has no API. */
-  list(upstream: UpstreamRegistry, repository: string, subject: string): Promise<Descriptor[]>;
+  list(upstream: UpstreamConnection, repository: string, subject: string): Promise<Descriptor[]>;
 }
 
 function noReferrersApi(upstream: string): RegistryError {
@@ -32,7 +32,7 @@ function answerFrom(record: ReferrersRecord, upstream: string): Descriptor[] {
 
 export function createReferrersLister(deps: {
   records: CacheRecords;
-  logger: PullThroughLogger;
+  logger: Logger;
   metrics: PullThroughMetrics;
 }): ReferrersLister {
   const { records, logger, metrics } = deps;

@@ -6,7 +6,7 @@
  *
  * Repository names may not contain `:`, so a host with a port travels in the path as
  * `host_port` (`127.0.0.1:5000` → `127.0.0.1_5000`); host names never contain `_`, so the form
- * is unambiguous. `withNamespaceQuery` puts containerd's `?ns=` there in that form.
+ * is unambiguous. `routeWithNamespace` puts containerd's `?ns=` there in that form.
  *
  * A routed name must itself be a valid repository name: `library/` makes a one-component name
  * of 248–255 characters too long, and such a name is refused here (NAME_INVALID) before any

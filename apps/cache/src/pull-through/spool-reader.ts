@@ -7,10 +7,10 @@
  * client never takes a corrupt or cut download for a complete one: when the fill fails, the
  * read rejects with its error and the server aborts the connection.
  */
-import type { BlobBodyReader } from "@regmirror/oci-distribution";
+import type { BlobReader } from "@regmirror/core";
 import type { BlobFill } from "./blob-fill.js";
 
-export class SpoolReader implements BlobBodyReader {
+export class SpoolReader implements BlobReader {
   #position: number;
   #reading: Promise<unknown> | undefined;
   #closed = false;

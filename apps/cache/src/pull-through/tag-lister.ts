@@ -3,27 +3,27 @@
  * answered within `staleAfterMs`, the last list it answered is served (else the tags the cache
  * has resolved in the repository).
  */
+import { describeError, type Logger } from "@regmirror/core";
 import type { CacheRecords } from "./cache-records.js";
 import { firstWithin } from "./first-within.js";
-import { describeError, type PullThroughLogger } from "./pull-through-logger.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
+import type { UpstreamConnection } from "./upstream-connection.js";
 import { classifyUpstreamError, isUnavailable, toClientError } from "./upstream-errors.js";
-import type { UpstreamRegistry } from "./upstream-registry.js";
 
 export interface TagLister {
-  list(upstream: UpstreamRegistry, repository: string): Promise<string[] | undefined>;
+  list(upstream: UpstreamConnection, repository: string): Promise<string[] | undefined>;
 }
 
 export function createTagLister(deps: {
   records: CacheRecords;
-  logger: PullThroughLogger;
+  logger: Logger;
   metrics: PullThroughMetrics;
   /** A list the cache knows is served when upstream is slower than this. */
   staleAfterMs: number;
 }): TagLister {
   const { records, logger, metrics } = deps;
 
-  async function fromUpstream(upstream: UpstreamRegistry, repository: string) {
+  async function fromUpstream(upstream: UpstreamConnection, repository: string) {
     const tags = await upstream.request("list-tags", async (client, signal) => {
       const found: string[] = [];
       for await (const tag of client.listTags(repository, { signal })) found.push(tag);
@@ -38,14 +38,14 @@ export function createTagLister(deps: {
   }
 
   /** What the cache can answer itself: the last list, else the tags it has resolved. */
-  async function remembered(upstream: UpstreamRegistry, repository: string) {
+  async function remembered(upstream: UpstreamConnection, repository: string) {
     const list = await records.getTagList(upstream.name, repository);
     if (list !== undefined) return list;
     const resolved = await records.tagsOf(upstream.name, repository);
     return resolved.length > 0 ? resolved : undefined;
   }
 
-  function servedStale(upstream: UpstreamRegistry, repository: string, reason: string) {
+  function servedStale(upstream: UpstreamConnection, repository: string, reason: string) {
     metrics.servedStale(upstream.name, "tag-list");
     logger.warn(
       { upstream: upstream.name, repository, kind: reason },

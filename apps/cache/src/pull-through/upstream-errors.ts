@@ -4,10 +4,9 @@
  * last known digest and moves on to the next endpoint; a definite answer (404, 401/403, bad or
  * oversized content) does neither.
  */
-import { isBlobStoreError } from "@regmirror/blob-store";
+import { BlobStoreError } from "@regmirror/blob-store";
 import {
-  isRegistryClientError,
-  isRegistryError,
+  RegistryClientError,
   RegistryError,
   type RegistryErrorCode,
 } from "@regmirror/oci-distribution";
@@ -54,7 +53,7 @@ const unavailableKinds: ReadonlySet<UpstreamErrorKind> = new Set([
 
 export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
   if (error instanceof UpstreamUnavailableError) return error.kind;
-  if (isRegistryClientError(error)) {
+  if (RegistryClientError.isInstance(error)) {
     switch (error.code) {
       case "CONNECTION_FAILED":
         return "network";
@@ -76,7 +75,7 @@ export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
         return "other";
     }
   }
-  if (isRegistryError(error)) {
+  if (RegistryError.isInstance(error)) {
     if (error.status === 404) return "not-found";
     if (error.status === 401 || error.status === 403) return "denied";
     if (error.status === 429) return "rate-limited";
@@ -84,7 +83,7 @@ export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
     return "other";
   }
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === "DIGEST_MISMATCH" || code === "LENGTH_MISMATCH") return "invalid-content";
+  if (code === "DIGEST_MISMATCH" || code === "SIZE_MISMATCH") return "invalid-content";
   return "other";
 }
 
@@ -110,7 +109,7 @@ export function toClientError(
       detail: { reason: "storage-full" },
     });
   }
-  if (isBlobStoreError(error)) return error;
+  if (BlobStoreError.isInstance(error)) return error;
   const kind = classifyUpstreamError(error);
   switch (kind) {
     case "not-found":
@@ -122,7 +121,7 @@ export function toClientError(
       });
     case "rate-limited": {
       const retryAfterSeconds =
-        isRegistryError(error) || error instanceof UpstreamUnavailableError
+        RegistryError.isInstance(error) || error instanceof UpstreamUnavailableError
           ? error.retryAfterSeconds
           : undefined;
       return new RegistryError("TOOMANYREQUESTS", {

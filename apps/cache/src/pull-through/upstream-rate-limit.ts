@@ -7,9 +7,9 @@
  * manifest resolver serves tags it holds instead of spending the last pulls.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import type { Clock, Logger } from "@regmirror/core";
 import { parseRetryAfter } from "@regmirror/oci-distribution";
 import type { RateLimitHeadroom } from "@regmirror/schemas";
-import type { PullThroughClock, PullThroughLogger } from "./pull-through-logger.js";
 
 /** What the status page and the metrics show of one upstream's limit. */
 export interface UpstreamRateLimitStatus {
@@ -39,8 +39,8 @@ export interface UpstreamRateLimitOptions {
   headroom: RateLimitHeadroom;
   /** The back-off after a 429 that names no Retry-After. */
   backOffMs: number;
-  clock: PullThroughClock;
-  logger: PullThroughLogger;
+  clock: Clock;
+  logger: Logger;
 }
 
 /** `100;w=21600` → { value: 100, windowSeconds: 21600 }; `76` → { value: 76 }; junk → undefined. */

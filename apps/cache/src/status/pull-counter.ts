@@ -3,8 +3,8 @@
  * `registry/repository:tag` in memory since start (pulls by digest are the second half of a
  * pull by tag, or a pin, and are not counted again).
  */
-import type { IncomingMessage } from "node:http";
-import { isDigest, matchRegistryRoute } from "@regmirror/oci-distribution";
+import { isDigest } from "@regmirror/oci-distribution";
+import type { FinishedRequest } from "../logging/access-log.js";
 
 export interface PulledImage {
   name: string;
@@ -12,8 +12,11 @@ export interface PulledImage {
 }
 
 export interface PullCounter {
-  /** Called when a response ends; counts a manifest GET by tag answered 200. */
-  observe(request: IncomingMessage, status: number): void;
+  /**
+   * Called when a response ends; counts a manifest GET by tag answered 200 (the route the
+   * registry handler served, so `?ns=` and host:port prefixes count as the registry they name).
+   */
+  observe(finished: Pick<FinishedRequest, "entry" | "status">): void;
   top(count: number): PulledImage[];
 }
 
@@ -26,11 +29,9 @@ export function createPullCounter(
 ): PullCounter {
   const pulls = new Map<string, number>();
   return {
-    observe(request, status) {
-      if (status !== 200 || request.method !== "GET") return;
-      const url = request.url ?? "";
-      const queryStart = url.indexOf("?");
-      const route = matchRegistryRoute(queryStart < 0 ? url : url.slice(0, queryStart));
+    observe({ entry, status }) {
+      if (status !== 200 || entry.method !== "GET") return;
+      const route = entry.served;
       if (route?.endpoint !== "manifest" || isDigest(route.reference)) return;
       const name = nameOf(route.repository);
       if (name === undefined) return;

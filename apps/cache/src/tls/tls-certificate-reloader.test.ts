@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { silentLogger } from "@regmirror/core";
 import {
   makeCertificateAuthority,
   makeTempDirectory,
@@ -9,7 +10,6 @@ import {
 } from "@regmirror/test-kit";
 import { afterAll, expect, test } from "vitest";
 import { sendRequest } from "../../test/daemon/https-request.js";
-import { silentPullThroughLogger } from "../pull-through/index.js";
 import { loadTlsOptions, watchTlsCertificate } from "./tls-certificate-reloader.js";
 
 const directory = makeTempDirectory("regmirror-tls-reload-");
@@ -43,7 +43,7 @@ test("a key that does not match the new certificate keeps the old pair; the matc
     initial,
     // Reloads happen when this test asks, not when the watcher reacts to its writes.
     debounceMs: 3_600_000,
-    logger: { ...silentPullThroughLogger, warn: (_fields, message) => warnings.push(message) },
+    logger: { ...silentLogger, warn: (_fields, message) => warnings.push(message) },
   });
   const fingerprint = async () =>
     (await sendRequest(url, "/", { ca: authority.certificatePem })).certificateFingerprint;

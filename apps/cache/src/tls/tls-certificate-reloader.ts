@@ -7,12 +7,13 @@
  * from different rotations) is logged and the previous one kept; a later change retries.
  * Polling every `pollIntervalMs` covers file systems where fs.watch does not report.
  */
+
 import { createHash } from "node:crypto";
 import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createSecureContext, type SecureContextOptions } from "node:tls";
-import type { PullThroughLogger } from "../pull-through/index.js";
+import type { Logger } from "@regmirror/core";
 
 export interface TlsFiles {
   certificateFile: string;
@@ -50,7 +51,7 @@ export function watchTlsCertificate(options: {
   target: SecureContextTarget;
   /** The pair the server started with. */
   initial: SecureContextOptions;
-  logger: PullThroughLogger;
+  logger: Logger;
   pollIntervalMs?: number;
   debounceMs?: number;
 }): TlsCertificateReloader {

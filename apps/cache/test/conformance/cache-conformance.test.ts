@@ -7,7 +7,8 @@
 //     follow each run (what the cache answered must equal what upstream holds).
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createExampleRegistry, createRegistryClient } from "@regmirror/oci-distribution";
+import { createRegistryClient } from "@regmirror/oci-distribution";
+import { createExampleRegistry } from "@regmirror/oci-distribution/testing";
 import {
   makeCertificateAuthority,
   makeTempDirectory,

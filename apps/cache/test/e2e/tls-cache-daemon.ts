@@ -1,22 +1,15 @@
-// The cache daemon in the test process, over TLS with a certificate for 127.0.0.1 from a test CA,
-// configured as a user would (a YAML file's text through the same loader `serve` uses).
+// The in-process cache (startInProcessCache) over TLS with a certificate for 127.0.0.1 from a
+// test CA, configured as a user would (a YAML file's text through the same loader `serve` uses).
 import { writeFile } from "node:fs/promises";
 import { get } from "node:https";
 import { join } from "node:path";
-import { loadCacheConfigFromYaml } from "@regmirror/schemas";
 import type { CertificateAuthority } from "@regmirror/test-kit";
-import { type CacheDaemon, createCacheDaemon } from "../../src/daemon/create-cache-daemon.js";
-import { createRootLogger } from "../../src/logging/create-root-logger.js";
+import { type InProcessCache, startInProcessCache } from "../daemon/in-process-cache.js";
 
-export interface TlsCacheDaemon {
-  daemon: CacheDaemon;
-  /** `https://127.0.0.1:PORT` */
-  url: string;
-  /** Everything the daemon logged (JSON lines), for failure messages. */
-  logText(): string;
+/** `url` is `https://127.0.0.1:PORT`. */
+export interface TlsCacheDaemon extends InProcessCache {
   /** Sum of a Prometheus counter's samples whose labels include every `labels` pair. */
   metricTotal(name: string, labels?: Record<string, string>): Promise<number>;
-  close(): Promise<void>;
 }
 
 export interface TlsCacheDaemonOptions {
@@ -54,8 +47,7 @@ export async function startTlsCacheDaemon(options: TlsCacheDaemonOptions): Promi
   const keyFile = join(directory, "cache.key.pem");
   await writeFile(certificateFile, server.certificatePem);
   await writeFile(keyFile, server.keyPem, { mode: 0o600 });
-  const config = loadCacheConfigFromYaml(
-    `
+  const cache = await startInProcessCache(`
 version: 0.1
 http:
   addr: 127.0.0.1:0
@@ -71,24 +63,10 @@ regmirror:
   storage:
     filesystem:
       rootDirectory: ${join(directory, "store")}
-`,
-    "e2e cache config",
-  );
-  let logText = "";
-  const logger = createRootLogger({
-    level: "info",
-    destination: {
-      write(text: string) {
-        logText += text;
-      },
-    },
-  });
-  const daemon = await createCacheDaemon({ config, logger });
-  const { url } = await daemon.listen();
+`);
+  const { url } = cache;
   return {
-    daemon,
-    url,
-    logText: () => logText,
+    ...cache,
     async metricTotal(name, labels = {}) {
       const text = await httpsText(`${url}/metrics`, authority.certificatePem);
       return text
@@ -96,6 +74,5 @@ regmirror:
         .filter((line) => sampleMatches(line, name, labels))
         .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
     },
-    close: () => daemon.close(),
   };
 }

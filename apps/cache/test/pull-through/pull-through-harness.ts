@@ -1,22 +1,26 @@
 /**
- * Starts the pull-through storage as the daemon serves it — `withNamespaceQuery` around the
- * oci-distribution registry handler, on node:http at 127.0.0.1 — over a filesystem blob store in
- * a temp directory. The upstreams are real docker-registry processes (usually behind the test
+ * Starts the pull-through storage as the daemon serves it — the daemon's registry handler
+ * (`createCacheRegistryHandler`, without client auth), on node:http at 127.0.0.1 — over a
+ * filesystem blob store in a temp directory. The upstreams are real docker-registry processes (usually behind the test
  * kit's fault proxy, which counts what the cache asks upstream).
  */
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { type BlobStore, createFilesystemBlobStore } from "@regmirror/blob-store";
-import { createRegistryHandler } from "@regmirror/oci-distribution";
 import type { EffectiveUpstream } from "@regmirror/schemas";
-import { listenOnLoopback, makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
+import {
+  eventually,
+  listenOnLoopback,
+  makeTempDirectory,
+  removeTempDirectory,
+} from "@regmirror/test-kit";
+import { createCacheRegistryHandler } from "../../src/daemon/cache-registry-handler.js";
 import {
   createPullThroughStorage,
   type PullThroughMetrics,
   type PullThroughStorage,
   type PullThroughStorageOptions,
-  withNamespaceQuery,
 } from "../../src/pull-through/index.js";
 
 export interface CacheUnderTest {
@@ -80,8 +84,8 @@ export async function startCache(
     spoolDirectory,
     metrics,
   });
-  const handler = createRegistryHandler({ storage });
-  const server: Server = createServer(withNamespaceQuery(handler, storage.router));
+  const handler = createCacheRegistryHandler({ storage });
+  const server: Server = createServer(handler);
   const port = await listenOnLoopback(server);
   let stopped: Promise<void> | undefined;
   return {
@@ -123,17 +127,18 @@ export async function fetchAll(url: string, init: RequestInit = {}): Promise<Fet
 }
 
 /** Polls `check` until it returns true; fails with `what` when the deadline passes. */
-export async function waitFor(
+export function waitFor(
   what: string,
   check: () => Promise<boolean> | boolean,
   deadlineMs = 20_000,
-) {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+): Promise<void> {
+  return eventually(
+    async () => {
+      if (!(await check())) throw new Error(`gave up waiting for ${what}`);
+    },
+    deadlineMs,
+    25,
+  );
 }
 
 /** The GETs (not HEADs) a fault proxy forwarded for `digest`'s blob. */

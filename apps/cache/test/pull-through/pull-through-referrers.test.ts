@@ -2,11 +2,8 @@
 // passed through from an upstream that has it (the example registry, behind a fault proxy that
 // makes it unavailable on demand), remembered for when upstream fails, and a 404 for an upstream
 // without it (the real docker-registry, distribution 2.8).
-import {
-  createExampleRegistry,
-  createRegistryClient,
-  type ExampleRegistry,
-} from "@regmirror/oci-distribution";
+import { createRegistryClient } from "@regmirror/oci-distribution";
+import { createExampleRegistry, type ExampleRegistry } from "@regmirror/oci-distribution/testing";
 import {
   type FaultProxy,
   startFaultProxy,

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Server } from "node:net";
 import { join } from "node:path";
+import { createManualClock } from "@regmirror/core/testing";
 import {
   buildTestImage,
   type FaultProxy,
@@ -328,12 +329,12 @@ describe("pull-through serving (docker-registry upstream behind a counting proxy
   });
 
   it("trusts a resolved tag for the freshness window, then asks upstream again", async () => {
-    let now = 1_000_000;
+    const clock = createManualClock(1_000_000);
     const fresh = await startCache({
       upstreams: [plainUpstream("test-upstream", [upstream.host], [proxy.url])],
       defaultUpstream: "test-upstream",
       tagFreshnessMs: 60_000,
-      clock: { now: () => now },
+      clock,
     });
     try {
       const headers = { accept: manifestAccept };
@@ -343,12 +344,12 @@ describe("pull-through serving (docker-registry upstream behind a counting proxy
         200,
       );
       expect(tagRequests()).toBe(1);
-      now += 59_000;
+      clock.advance(59_000);
       expect((await fetchAll(`${fresh.url}/v2/team/app/manifests/v1`, { headers })).status).toBe(
         200,
       );
       expect(tagRequests()).toBe(1);
-      now += 2_000;
+      clock.advance(2_000);
       expect((await fetchAll(`${fresh.url}/v2/team/app/manifests/v1`, { headers })).status).toBe(
         200,
       );

@@ -1,7 +1,11 @@
-import { isRegistryError, type RegistryError } from "@regmirror/oci-distribution";
+import { matchRegistryRoute, RegistryError } from "@regmirror/oci-distribution";
 import { dockerHubHosts } from "@regmirror/schemas";
 import { describe, expect, it } from "vitest";
-import { createRegistryRouter, rewriteRegistryPath } from "../../src/pull-through/index.js";
+import {
+  createRegistryRouter,
+  type HostSegments,
+  routeWithNamespace,
+} from "../../src/pull-through/index.js";
 
 const hub = { name: "docker-hub", hosts: [...dockerHubHosts] };
 const ghcr = { name: "ghcr", hosts: ["ghcr.io"] };
@@ -11,7 +15,7 @@ function refusal(run: () => unknown): RegistryError {
   try {
     run();
   } catch (error) {
-    if (isRegistryError(error)) return error;
+    if (RegistryError.isInstance(error)) return error;
     throw error;
   }
   throw new Error("expected a refusal");
@@ -96,41 +100,64 @@ describe("registry router", () => {
   });
 });
 
-describe("rewriteRegistryPath (?ns= and host:port prefixes)", () => {
+/** What the storage is asked about for `url`: the route with the namespace applied, the query left. */
+function resolved(url: string, router: HostSegments) {
+  const [path = "", search = ""] = url.split("?");
+  const route = matchRegistryRoute(path);
+  if (route === undefined) throw new Error(`${path} is no registry endpoint`);
+  const query = new URLSearchParams(search);
+  return { route: routeWithNamespace(route, query, router), query: query.toString() };
+}
+
+describe("routeWithNamespace (?ns= and host:port prefixes)", () => {
   const router = createRegistryRouter({ upstreams: [hub, local], defaultUpstream: "docker-hub" });
 
-  it("moves ns into the path and keeps the other query parameters", () => {
-    expect(rewriteRegistryPath("/v2/library/nginx/manifests/latest?ns=docker.io", router)).toBe(
-      "/v2/docker.io/library/nginx/manifests/latest",
-    );
-    expect(
-      rewriteRegistryPath("/v2/app/tags/list?n=10&ns=registry.local:5000&last=a", router),
-    ).toBe("/v2/registry.local_5000/app/tags/list?n=10&last=a");
+  it("moves ns into the repository and keeps the other query parameters", () => {
+    expect(resolved("/v2/library/nginx/manifests/latest?ns=docker.io", router)).toEqual({
+      route: { endpoint: "manifest", repository: "docker.io/library/nginx", reference: "latest" },
+      query: "",
+    });
+    expect(resolved("/v2/app/tags/list?n=10&ns=registry.local:5000&last=a", router)).toEqual({
+      route: { endpoint: "tags", repository: "registry.local_5000/app" },
+      query: "n=10&last=a",
+    });
   });
 
   it("rewrites a host:port prefix and leaves everything else alone", () => {
-    expect(rewriteRegistryPath("/v2/registry.local:5000/app/blobs/sha256:ab", router)).toBe(
-      "/v2/registry.local_5000/app/blobs/sha256:ab",
-    );
-    expect(rewriteRegistryPath("/v2/app/blobs/sha256:ab", router)).toBeUndefined();
-    expect(rewriteRegistryPath("/v2/", router)).toBeUndefined();
-    expect(rewriteRegistryPath("/v2/_catalog?ns=docker.io", router)).toBeUndefined();
-    expect(rewriteRegistryPath("/healthz", router)).toBeUndefined();
+    expect(resolved("/v2/registry.local:5000/app/blobs/sha256:ab", router).route).toEqual({
+      endpoint: "blob",
+      repository: "registry.local_5000/app",
+      digest: "sha256:ab",
+    });
+    expect(resolved("/v2/registry.local:5000/tags/list", router).route).toEqual({
+      endpoint: "tags",
+      repository: "registry.local_5000",
+    });
+    expect(resolved("/v2/app/blobs/sha256:ab", router).route).toEqual({
+      endpoint: "blob",
+      repository: "app",
+      digest: "sha256:ab",
+    });
+    expect(resolved("/v2/", router).route).toEqual({ endpoint: "base" });
+    expect(resolved("/v2/_catalog?ns=docker.io", router)).toEqual({
+      route: { endpoint: "catalog" },
+      query: "ns=docker.io",
+    });
   });
 
   it("refuses unknown, malformed and repeated ns", () => {
-    expect(refusal(() => rewriteRegistryPath("/v2/app/manifests/1?ns=quay.io", router)).code).toBe(
-      "DENIED",
-    );
-    expect(refusal(() => rewriteRegistryPath("/v2/app/manifests/1?ns=a%2Fb", router)).code).toBe(
+    expect(refusal(() => resolved("/v2/app/manifests/1?ns=quay.io", router)).code).toBe("DENIED");
+    expect(refusal(() => resolved("/v2/app/manifests/1?ns=a%2Fb", router)).code).toBe(
       "NAME_INVALID",
     );
     expect(
-      refusal(() => rewriteRegistryPath("/v2/app/manifests/1?ns=docker.io&ns=docker.io", router))
-        .code,
+      refusal(() => resolved("/v2/app/manifests/1?ns=docker.io&ns=docker.io", router)).code,
     ).toBe("NAME_INVALID");
-    expect(
-      refusal(() => rewriteRegistryPath("/v2/other.example:1/app/manifests/1", router)).code,
-    ).toBe("DENIED");
+    expect(refusal(() => resolved("/v2/?ns=docker.io&ns=docker.io", router)).code).toBe(
+      "NAME_INVALID",
+    );
+    expect(refusal(() => resolved("/v2/other.example:1/app/manifests/1", router)).code).toBe(
+      "DENIED",
+    );
   });
 });

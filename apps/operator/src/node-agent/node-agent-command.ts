@@ -1,8 +1,9 @@
+// `regmirror-operator node-agent`: the node agent's flags, applier and HTTP endpoints.
 import { parseArgs } from "node:util";
+import { parseDuration } from "@regmirror/core";
 import { createNodeTrustApplier, NodeTrustError } from "@regmirror/node-trust";
 import type { CliCommand, CliRuntime } from "../cli-runtime.js";
 import { createNodeAgent } from "./node-agent.js";
-import { parseDuration } from "./parse-duration.js";
 
 const usage = `Usage: regmirror-operator node-agent --state-file FILE --listen HOST:PORT [options]
 
@@ -20,7 +21,7 @@ Options:
   --listen HOST:PORT      serve GET /healthz (liveness), GET /readyz (200 only once the
                           current state is applied without conflict) and GET /metrics
                           here (port 0: any free port)
-  --resync DURATION       re-apply this often, e.g. 30s, 5m (default 60s)
+  --resync DURATION       re-apply this often, e.g. 30s, 5m, 1m30s (default 60s)
   --uninstall-on-exit     on SIGTERM/SIGINT, remove every file the agent wrote and restore
                           what was there before (use when the mirror is being deleted)
   --take-over             back up and replace files regmirror did not write (restored on

@@ -1,3 +1,4 @@
+// The node agent's Prometheus metrics.
 import type { NodeAgentStatus } from "./node-agent.js";
 import { isSuccessfulApply } from "./node-agent-readiness.js";
 

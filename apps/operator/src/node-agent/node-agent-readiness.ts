@@ -1,3 +1,4 @@
+// Whether the node is configured as the state file asks now: what the agent's /readyz answers.
 import { createHash } from "node:crypto";
 import type { LastApply } from "./node-agent.js";
 import type { ApplyResult } from "./node-agent-metrics.js";

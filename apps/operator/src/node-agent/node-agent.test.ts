@@ -1,7 +1,9 @@
+// Tests of the node agent in process: applies, follows the state file, reports, uninstalls.
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
+import { capturingLogger } from "@regmirror/core/testing";
 import { createNodeTrustApplier } from "@regmirror/node-trust";
 import {
   makeCertificateAuthority,
@@ -13,29 +15,6 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { writeConfigMapVolume } from "../../test/configmap-volume.js";
 import { desiredState, makeNodeRoot, waitFor } from "../../test/node-state-fixtures.js";
 import { createNodeAgent, type NodeAgent } from "./node-agent.js";
-import type { NodeAgentLogger } from "./node-agent-logger.js";
-
-interface LogEntry {
-  level: string;
-  message: string;
-  fields: object;
-}
-
-function recordingLogger(entries: LogEntry[]): NodeAgentLogger {
-  const at =
-    (level: string) =>
-    (fields: object, message: string): void => {
-      entries.push({ level, message, fields });
-    };
-  const logger: NodeAgentLogger = {
-    debug: at("debug"),
-    info: at("info"),
-    warn: at("warn"),
-    error: at("error"),
-    child: () => logger,
-  };
-  return logger;
-}
 
 let caPem: string;
 const cleanups: (() => Promise<void>)[] = [];
@@ -51,12 +30,13 @@ afterEach(async () => {
 async function setUp(options: { uninstallOnClose: boolean }) {
   const root = await makeNodeRoot();
   const stateDirectory = makeTempDirectory("node-agent-state-");
-  const logs: LogEntry[] = [];
+  const logger = capturingLogger();
+  const logs = logger.entries;
   const before = await snapshotTree(root);
   const agent = createNodeAgent({
     stateFile: join(stateDirectory, "node-state.json"),
     applier: createNodeTrustApplier({ root }),
-    logger: recordingLogger(logs),
+    logger,
     // Long enough that only the watch can explain a quick pick-up.
     resyncIntervalMs: 600_000,
     uninstallOnClose: options.uninstallOnClose,
@@ -233,7 +213,7 @@ describe("createNodeAgent", () => {
     const idle = createNodeAgent({
       stateFile,
       applier: createNodeTrustApplier({ root: idleRoot }),
-      logger: recordingLogger([]),
+      logger: capturingLogger(),
     });
     cleanups.push(() => idle.close());
     await idle.applyNow("test");

@@ -1,5 +1,7 @@
+// The node agent: applies the desired node state with node-trust at start, on change and on resync.
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { type Clock, type Logger, systemClock } from "@regmirror/core";
 import {
   InvalidNodeStateError,
   type NodeFileOutcome,
@@ -7,7 +9,6 @@ import {
   type NodeTrustWarning,
   parseNodeTrustState,
 } from "@regmirror/node-trust";
-import type { NodeAgentLogger } from "./node-agent-logger.js";
 import { type ApplyResult, applyResults, renderNodeAgentMetrics } from "./node-agent-metrics.js";
 import {
   type NodeAgentReadiness,
@@ -20,14 +21,14 @@ export interface NodeAgentDependencies {
   /** The mounted desired-state file (JSON, what the operator puts in the ConfigMap). */
   stateFile: string;
   applier: Pick<NodeTrustApplier, "apply" | "remove" | "managedFiles">;
-  logger: NodeAgentLogger;
+  logger: Logger;
   /** Re-apply this often even without a change event (repairs deleted files too). Default 60 s. */
   resyncIntervalMs?: number;
   /** Remove every file the agent wrote when it is closed (the DaemonSet is being deleted). */
   uninstallOnClose?: boolean;
   /** Back up and replace files regmirror did not write (see node-trust's takeOver). */
   takeOver?: boolean;
-  now?: () => number;
+  clock?: Clock;
 }
 
 export interface LastApply {
@@ -65,7 +66,8 @@ export interface NodeAgent {
 export function createNodeAgent(dependencies: NodeAgentDependencies): NodeAgent {
   const { stateFile, applier } = dependencies;
   const logger = dependencies.logger;
-  const now = dependencies.now ?? Date.now;
+  const clock = dependencies.clock ?? systemClock;
+  const now = () => clock.now();
   const status: NodeAgentStatus = {
     managedFiles: 0,
     appliesByResult: Object.fromEntries(applyResults.map((result) => [result, 0])) as Record<

@@ -1,6 +1,7 @@
+// Watches the directory of the mounted state file (a ConfigMap volume swaps a symlink).
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
-import type { NodeAgentLogger } from "./node-agent-logger.js";
+import type { Logger } from "@regmirror/core";
 
 export interface StateFileWatcherOptions {
   stateFile: string;
@@ -8,7 +9,7 @@ export interface StateFileWatcherOptions {
   onChange(reason: "watch" | "resync"): void;
   resyncIntervalMs: number;
   debounceMs?: number;
-  logger: NodeAgentLogger;
+  logger: Logger;
 }
 
 export interface StateFileWatcher {

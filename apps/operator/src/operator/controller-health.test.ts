@@ -1,11 +1,13 @@
+// Tests of the stuck-controller checks behind /healthz, on a manual clock.
+import { createManualClock } from "@regmirror/core/testing";
 import { describe, expect, it } from "vitest";
 import { createControllerHealth } from "./controller-health.js";
 
 describe("createControllerHealth", () => {
   const setup = () => {
-    let now = 0;
-    const health = createControllerHealth({ stuckAfterMs: 60_000, now: () => now });
-    return { health, advance: (ms: number) => (now += ms) };
+    const clock = createManualClock(0);
+    const health = createControllerHealth({ stuckAfterMs: 60_000, clock });
+    return { health, advance: (ms: number) => clock.advance(ms) };
   };
 
   it("never finds a standby stuck", () => {

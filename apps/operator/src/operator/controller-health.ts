@@ -1,6 +1,7 @@
 // Whether the controller is stuck, for /healthz (so liveness restarts a wedged process): its
 // informers have not synced long after it started, a reconcile has been running far too long,
 // or keys wait in the queue while no reconcile starts. A standby replica is never stuck.
+import type { Clock } from "@regmirror/core";
 
 export interface ControllerHealthInputs {
   /** This process reconciles (leads, or runs without leader election). */
@@ -21,9 +22,10 @@ export interface ControllerHealth {
 
 export function createControllerHealth(options: {
   stuckAfterMs: number;
-  now(): number;
+  clock: Clock;
 }): ControllerHealth {
-  const { stuckAfterMs, now } = options;
+  const { stuckAfterMs, clock } = options;
+  const now = () => clock.now();
   let startedAt: number | undefined;
   let lastReconcileStartAt: number | undefined;
   const running = new Map<symbol, { key: string; since: number }>();

@@ -1,3 +1,4 @@
+// The operator's module API: its command, its error, and the operator as an object.
 export { operatorCommand } from "./operator-command.js";
 export { OperatorError, type OperatorErrorCode } from "./operator-error.js";
 export {

@@ -1,16 +1,17 @@
+// `regmirror-operator operator`: flags, the connection check, the operator and /healthz.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { parseDuration } from "@regmirror/core";
 import type { CliCommand, CliRuntime } from "../cli-runtime.js";
-import { parseDuration } from "../node-agent/parse-duration.js";
 import {
   checkApiServer,
   KubeConfigError,
   type KubeConfigSource,
   loadKubeConfig,
-} from "./load-kube-config.js";
+} from "./kube/load-kube-config.js";
 import { renderOperatorMetrics } from "./operator-metrics.js";
 import {
   createRegistryMirrorOperator,
@@ -56,6 +57,7 @@ Options:
                               has run, this long (default 5m)
   -h, --help                  this text
 
+DURATION is Go's syntax, as in the cache configuration: 500ms, 15s, 5m, 1m30s, 1h.
 Logs are JSON lines on stdout.`;
 
 class UsageError extends Error {}
@@ -63,7 +65,7 @@ class UsageError extends Error {}
 function duration(name: string, value: string): number {
   const milliseconds = parseDuration(value);
   if (milliseconds === undefined || milliseconds <= 0) {
-    throw new UsageError(`--${name} "${value}" is not a duration like 15s or 5m`);
+    throw new UsageError(`--${name} "${value}" is not a duration like 15s, 5m or 1m30s`);
   }
   return milliseconds;
 }

@@ -1,4 +1,7 @@
-const errorBrand = Symbol.for("regmirror.OperatorError");
+// OperatorError: a problem the operator reports in a mirror's conditions.
+import { errorBrand } from "@regmirror/core";
+
+const brand = errorBrand("@regmirror/operator.OperatorError");
 
 export type OperatorErrorCode =
   | "REGMIRROR_OPERATOR_REFERENCED_OBJECT"
@@ -10,16 +13,17 @@ export class OperatorError extends Error {
   readonly code: OperatorErrorCode;
   /** The condition reason it becomes: "CredentialsSecretMissing". */
   readonly reason: string;
-  readonly [errorBrand] = true;
 
   constructor(code: OperatorErrorCode, reason: string, message: string) {
     super(message);
     this.name = "OperatorError";
     this.code = code;
     this.reason = reason;
+    brand.mark(this);
   }
 
+  /** True for an OperatorError, whichever copy of the module made it. */
   static isInstance(value: unknown): value is OperatorError {
-    return typeof value === "object" && value !== null && errorBrand in value;
+    return brand.test(value);
   }
 }

@@ -1,3 +1,4 @@
+// Tests of the operator's Prometheus text.
 import { describe, expect, it } from "vitest";
 import { renderOperatorMetrics } from "./operator-metrics.js";
 

@@ -1,4 +1,6 @@
+// The operator as one object: informers, the leader election, the controller and its health.
 import type { KubeConfig } from "@kubernetes/client-node";
+import { type Clock, type Logger, silentLogger, systemClock } from "@regmirror/core";
 import {
   type Controller,
   createController,
@@ -7,20 +9,24 @@ import {
   createKubernetesClient,
   createLeaderElector,
   type KubeObject,
-  type Logger,
-  noopLogger,
   ownerKeysOf,
   type ReconcileRequest,
   type ReconcileResult,
 } from "@regmirror/k8s-reconciler";
-import { registryMirrorApi, registryMirrorDefaults } from "@regmirror/schemas";
+import {
+  parseRegistryMirrorSpec,
+  type RegistryMirrorSpec,
+  registryMirrorApi,
+  registryMirrorDefaults,
+} from "@regmirror/schemas";
 import { createControllerHealth } from "./controller-health.js";
-import { installationName, ownerOf } from "./installation-claim.js";
-import type { OperatorImages } from "./mirror-context.js";
+import { createOwnedInformers, ownedKinds } from "./kube/owned-objects.js";
+import { userSecretNames } from "./kube/referenced-secrets.js";
 import { OperatorError } from "./operator-error.js";
 import type { OperatorStatus } from "./operator-metrics.js";
-import { createOwnedInformers, ownedKinds } from "./owned-objects.js";
-import { createMirrorReconciler } from "./reconcile-mirror.js";
+import { installationName, ownerOf } from "./reconcile/installation-claim.js";
+import { createMirrorReconciler } from "./reconcile/reconcile-mirror.js";
+import type { OperatorImages } from "./render/mirror-context.js";
 
 const defaultLeaseName = "regmirror-operator";
 
@@ -69,7 +75,7 @@ export interface RegistryMirrorOperatorOptions {
   /** Per-watch timeout of the informers (seconds); shorter means faster recovery checks. */
   watchTimeoutSeconds?: number;
   logger?: Logger;
-  now?: () => number;
+  clock?: Clock;
 }
 
 export interface RegistryMirrorOperator {
@@ -87,7 +93,7 @@ export interface RegistryMirrorOperator {
 export function createRegistryMirrorOperator(
   options: RegistryMirrorOperatorOptions,
 ): RegistryMirrorOperator {
-  const logger = options.logger ?? noopLogger;
+  const logger = options.logger ?? silentLogger;
   for (const [option, value] of [
     ["namespace", options.namespace],
     ["image", options.image],
@@ -102,7 +108,7 @@ export function createRegistryMirrorOperator(
       );
     }
   }
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   const leaseName = options.leaderElection
     ? (options.leaderElection.leaseName ?? defaultLeaseName)
     : defaultLeaseName;
@@ -138,7 +144,10 @@ export function createRegistryMirrorOperator(
     clusterScopedNamespace: "default",
     logger,
   });
-  const health = createControllerHealth({ stuckAfterMs: options.stuckAfterMs ?? 5 * 60_000, now });
+  const health = createControllerHealth({
+    stuckAfterMs: options.stuckAfterMs ?? 5 * 60_000,
+    clock,
+  });
   const reconciles = { success: 0, error: 0 };
   const reconcileMirror = createMirrorReconciler({
     client,
@@ -158,9 +167,10 @@ export function createRegistryMirrorOperator(
       options.imageswapConfigMapName ?? registryMirrorDefaults.imageswapConfigMapName,
     nodeCleanupTimeoutMs: options.nodeCleanupTimeoutMs ?? 5 * 60_000,
     resyncIntervalMs: options.resyncIntervalMs ?? 10 * 60_000,
+    appliedVersions: new Map(),
     events,
     logger,
-    now,
+    clock,
   });
   // Counted and timed for /metrics and /healthz.
   const reconcile = async (request: ReconcileRequest): Promise<ReconcileResult> => {
@@ -180,10 +190,7 @@ export function createRegistryMirrorOperator(
   const nodePortMirrors = (): string[] =>
     mirrors.store
       .list()
-      .filter(
-        (mirror) =>
-          (mirror.spec as { exposure?: { type?: string } })?.exposure?.type === "NodePort",
-      )
+      .filter((mirror) => specOf(mirror)?.exposure.type === "NodePort")
       .map((mirror) => mirror.metadata?.name ?? "")
       .filter((name) => name !== "");
   const ownerKeys = ownerKeysOf({
@@ -196,18 +203,8 @@ export function createRegistryMirrorOperator(
     const secretName = secret.metadata?.name;
     const keys = new Set(ownerKeys(secret));
     for (const mirror of mirrors.store.list()) {
-      const spec = (mirror.spec ?? {}) as {
-        credentialsSecret?: string;
-        tls?: { secretName?: string };
-        storage?: { s3?: { credentials?: { secretName?: string } } };
-        clientAuth?: { htpasswdSecret?: string };
-      };
-      const referenced = [
-        spec.credentialsSecret,
-        spec.tls?.secretName,
-        spec.storage?.s3?.credentials?.secretName,
-        spec.clientAuth?.htpasswdSecret,
-      ];
+      const spec = specOf(mirror);
+      const referenced = spec ? userSecretNames(spec, options.namespace) : [];
       if (secretName && referenced.includes(secretName) && mirror.metadata?.name) {
         keys.add(mirror.metadata.name);
       }
@@ -316,6 +313,25 @@ export function createRegistryMirrorOperator(
       await client.close();
     },
   };
+}
+
+/**
+ * A mirror's parsed spec, or undefined when it does not parse (its reconcile reports that).
+ * Kept per object: the informer replaces the object on every change.
+ */
+const parsedSpecs = new WeakMap<KubeObject, RegistryMirrorSpec | undefined>();
+
+function specOf(mirror: KubeObject): RegistryMirrorSpec | undefined {
+  if (!parsedSpecs.has(mirror)) {
+    let spec: RegistryMirrorSpec | undefined;
+    try {
+      spec = parseRegistryMirrorSpec(mirror.spec);
+    } catch {
+      spec = undefined;
+    }
+    parsedSpecs.set(mirror, spec);
+  }
+  return parsedSpecs.get(mirror);
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {

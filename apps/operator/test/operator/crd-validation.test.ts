@@ -8,7 +8,7 @@ import { registryMirrorCustomResourceDefinition } from "@regmirror/schemas";
 import { htpasswdFile } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { crdFileLocations, renderCrdYaml } from "../../src/operator/crd-files.js";
+import { crdFileLocations, renderCrdYaml } from "../../src/operator/render/crd-files.js";
 import {
   conditionOf,
   eventually,

@@ -356,6 +356,9 @@ describe("the regmirror-operator binary", () => {
         "--lease-duration=3s",
         "--renew-deadline=2s",
         "--retry-period=500ms",
+        // Durations in Go's syntax, as the cache configuration reads them.
+        "--node-cleanup-timeout=1m30s",
+        "--stuck-after=4m30s",
         "--health-listen=127.0.0.1:0",
       ],
       // No --kubeconfig and a home without ~/.kube: $KUBECONFIG alone names the cluster.

@@ -138,7 +138,8 @@ function getWithAccept(server: KubeApiServer, path: string, accept: string): Pro
   });
 }
 
-export { type CapturedLog, capturingLogger, eventually } from "@regmirror/test-kit";
+export { type CapturedLog, capturingLogger } from "@regmirror/core/testing";
+export { eventually } from "@regmirror/test-kit";
 
 export const mirrorApi = { apiVersion: "regmirror.dev/v1alpha1", kind: "RegistryMirror" } as const;
 

@@ -2,11 +2,12 @@
 // real Lease, watches that recover, a node cleanup that never finishes, and a controller stuck
 // behind an API server that does not answer (a fault proxy, the one fake here) failing /healthz.
 import { KubeConfig } from "@kubernetes/client-node";
+import { systemClock } from "@regmirror/core";
 import { createEventRecorder, type Informer, type KubeObject } from "@regmirror/k8s-reconciler";
 import { startFaultProxy } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createOwnedInformers } from "../../src/operator/owned-objects.js";
-import { createMirrorReconciler } from "../../src/operator/reconcile-mirror.js";
+import { createOwnedInformers } from "../../src/operator/kube/owned-objects.js";
+import { createMirrorReconciler } from "../../src/operator/reconcile/reconcile-mirror.js";
 import {
   capturingLogger,
   conditionOf,
@@ -219,8 +220,9 @@ describe("operator processes", () => {
         reportingController: "regmirror.dev/test",
         reportingInstance: "stale",
       }),
+      appliedVersions: new Map(),
       logger: staleLogger,
-      now: Date.now,
+      clock: systemClock,
     });
     const result = await reconcile({
       key: "stuck",

@@ -1,3 +1,4 @@
+// Crash-safe file writes for the filesystem backend: atomic replace and fsync of directories.
 import { randomUUID } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";

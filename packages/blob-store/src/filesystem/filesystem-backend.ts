@@ -1,16 +1,22 @@
+// The filesystem backend: verified temp files linked into place, plain reads, a store lock.
 import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream, type Dirent } from "node:fs";
 import { link, lstat, open, readdir, rm, statfs, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { BlobBackend, StoredBlob } from "../blob-backend.js";
+import {
+  type BlobStat,
+  DigestVerifier,
+  formatDigest,
+  isDigest,
+  type Logger,
+  type ParsedDigest,
+  SizeMismatchError,
+} from "@regmirror/core";
+import type { BlobBackend } from "../blob-backend.js";
 import { resolveRange } from "../blob-backend.js";
 import { emptyReader, fileRangeReader } from "../blob-reader.js";
-import type { Logger } from "../blob-store.js";
-import { isDigest, type ParsedDigest } from "../digest.js";
-import { SizeMismatchError } from "../errors.js";
-import { VerifyingStream } from "../verifying-stream.js";
 import {
   errorCode,
   fsyncDirectory,
@@ -42,7 +48,7 @@ export function filesystemLayout(rootDirectory: string): FilesystemLayout {
 }
 
 function blobPath(layout: FilesystemLayout, digest: ParsedDigest): string {
-  return join(layout.blobs, digest.algorithm, digest.hex.slice(0, 2), digest.hex);
+  return join(layout.blobs, digest.algorithm, digest.encoded.slice(0, 2), digest.encoded);
 }
 
 /**
@@ -89,8 +95,8 @@ export async function openFilesystemBackend(
     source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
     expectedSize: number | undefined,
   ): Promise<{ size: number; created: boolean }> {
-    const temporaryPath = join(layout.temporary, `${digest.hex.slice(0, 12)}-${randomUUID()}`);
-    const verifier = new VerifyingStream(digest, expectedSize);
+    const temporaryPath = join(layout.temporary, `${digest.encoded.slice(0, 12)}-${randomUUID()}`);
+    const verifier = new DigestVerifier(formatDigest(digest), expectedSize);
     try {
       // flush: fsync before close, so the bytes are on disk before the blob gets its name.
       await pipeline(
@@ -117,9 +123,9 @@ export async function openFilesystemBackend(
     try {
       size = (await handle.stat()).size;
       if (expectedSize !== undefined && size !== expectedSize) {
-        throw new SizeMismatchError(digest.digest, expectedSize, size);
+        throw new SizeMismatchError(expectedSize, size, formatDigest(digest));
       }
-      const verifier = new VerifyingStream(digest, size);
+      const verifier = new DigestVerifier(formatDigest(digest), size);
       await pipeline(
         handle.createReadStream({ autoClose: false, start: 0, highWaterMark: 1024 * 1024 }),
         verifier,
@@ -141,7 +147,7 @@ export async function openFilesystemBackend(
     }
   }
 
-  async function* listBlobs(): AsyncGenerator<StoredBlob> {
+  async function* listBlobs(): AsyncGenerator<BlobStat> {
     for (const algorithm of await readDirectory(layout.blobs)) {
       if (!algorithm.isDirectory()) continue;
       const algorithmDirectory = join(layout.blobs, algorithm.name);
@@ -181,13 +187,20 @@ export async function openFilesystemBackend(
       }
       try {
         const { size } = await handle.stat();
-        const { start, end } = resolveRange(digest.digest, size, range);
+        const text = formatDigest(digest);
+        const { start, end } = resolveRange(text, size, range);
         if (size === 0) {
           await handle.close();
-          return { reader: emptyReader, size, start: 0, end: -1 };
+          return { digest: text, size, start: 0, end: -1, reader: emptyReader };
         }
         // The open descriptor keeps the bytes readable even if the blob is deleted meanwhile.
-        return { reader: fileRangeReader(handle, digest.digest, start, end), size, start, end };
+        return {
+          digest: text,
+          size,
+          start,
+          end,
+          reader: fileRangeReader(handle, text, start, end),
+        };
       } catch (error) {
         await handle.close();
         throw error;

@@ -1,3 +1,4 @@
+// Metadata records as small files, one per key, each replaced atomically.
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { MetadataStore } from "../blob-store.js";

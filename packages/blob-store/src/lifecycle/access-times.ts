@@ -1,4 +1,6 @@
-import type { Clock, Logger, MetadataStore } from "../blob-store.js";
+// The last access of every blob, in memory and written down now and then, for TTL and eviction.
+import type { Clock, Logger } from "@regmirror/core";
+import type { MetadataStore } from "../blob-store.js";
 
 const recordPrefix = "blob-access/";
 

@@ -1,3 +1,4 @@
+// The S3 backend: blobs verified while they upload and visible only once verified.
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
@@ -15,13 +16,19 @@ import {
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import type { BlobBackend, StoredBlob } from "../blob-backend.js";
+import {
+  type BlobStat,
+  type Clock,
+  DigestVerifier,
+  formatDigest,
+  isDigest,
+  type Logger,
+  type ParsedDigest,
+} from "@regmirror/core";
+import type { BlobBackend } from "../blob-backend.js";
 import { resolveRange } from "../blob-backend.js";
 import { emptyReader, streamReader } from "../blob-reader.js";
-import type { Clock, Logger } from "../blob-store.js";
-import { isDigest, type ParsedDigest } from "../digest.js";
 import { InvalidOptionsError } from "../errors.js";
-import { VerifyingStream } from "../verifying-stream.js";
 import { resolveS3Credentials, type S3Credentials } from "./s3-credentials.js";
 import { isMissingObject, mapS3Error, s3ErrorName, s3Status } from "./s3-errors.js";
 import { createS3Metadata } from "./s3-metadata.js";
@@ -95,7 +102,7 @@ export async function openS3Backend(
     throw mapS3Error(error, bucket);
   }
 
-  const keyOf = (digest: ParsedDigest) => `${blobRoot}${digest.algorithm}/${digest.hex}`;
+  const keyOf = (digest: ParsedDigest) => `${blobRoot}${digest.algorithm}/${digest.encoded}`;
 
   await abortStaleUploads(
     client,
@@ -129,7 +136,7 @@ export async function openS3Backend(
       expectedSize === undefined
         ? partSize
         : Math.max(partSize, Math.ceil(expectedSize / (maximumParts - 1)));
-    const verifier = new VerifyingStream(digest, expectedSize);
+    const verifier = new DigestVerifier(formatDigest(digest), expectedSize);
     let uploadId: string | undefined;
     const parts: CompletedPart[] = [];
     let pending: Buffer[] = [];
@@ -208,7 +215,7 @@ export async function openS3Backend(
           .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
           .catch((abortError: unknown) =>
             logger.warn(
-              { digest: digest.digest, error: String(abortError) },
+              { digest: formatDigest(digest), error: String(abortError) },
               "could not abort an upload",
             ),
           );
@@ -217,7 +224,7 @@ export async function openS3Backend(
     }
   }
 
-  async function* listBlobs(): AsyncGenerator<StoredBlob> {
+  async function* listBlobs(): AsyncGenerator<BlobStat> {
     try {
       for await (const page of paginateListObjectsV2(
         { client },
@@ -236,7 +243,7 @@ export async function openS3Backend(
   return {
     stat: head,
     async read(digest, range) {
-      if (range !== undefined) resolveRange(digest.digest, Number.MAX_SAFE_INTEGER, range);
+      if (range !== undefined) resolveRange(formatDigest(digest), Number.MAX_SAFE_INTEGER, range);
       try {
         const response = await client.send(
           new GetObjectCommand({
@@ -252,13 +259,13 @@ export async function openS3Backend(
         const size = total === undefined ? length : Number(total);
         const start = range === undefined ? 0 : range.start;
         const reader = body === undefined ? emptyReader : streamReader(body);
-        return { reader, size, start, end: start + length - 1 };
+        return { digest: formatDigest(digest), size, start, end: start + length - 1, reader };
       } catch (error) {
         if (isMissingObject(error)) return undefined;
         if (s3ErrorName(error) === "InvalidRange" || s3Status(error) === 416) {
           const size = await head(digest);
           if (size === undefined) return undefined;
-          resolveRange(digest.digest, size, range);
+          resolveRange(formatDigest(digest), size, range);
         }
         throw mapS3Error(error, bucket);
       }

@@ -1,3 +1,4 @@
+// S3 credentials: static keys, web identity, or the AWS SDK's default chain.
 import type { S3ClientConfig } from "@aws-sdk/client-s3";
 import { fromTokenFile } from "@aws-sdk/credential-providers";
 

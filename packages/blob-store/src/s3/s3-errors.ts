@@ -1,3 +1,4 @@
+// AWS SDK errors mapped to the blob store's errors.
 import { BucketNotFoundError, S3CredentialsRejectedError } from "../errors.js";
 
 interface S3ServiceError {

@@ -1,3 +1,4 @@
+// Metadata records as small S3 objects under the store's prefix.
 import {
   DeleteObjectCommand,
   GetObjectCommand,

@@ -6,11 +6,12 @@
  */
 
 import { pipeline, Readable } from "node:stream";
-import { createDigestVerifier } from "../model/digest.js";
+import type { Logger } from "@regmirror/core";
+import { createDigestVerifier } from "@regmirror/core";
 import { RegistryClientError } from "./client-errors.js";
 import { type HttpResponse, headerValue, toConnectionError } from "./http-transport.js";
 import { checkDigest, checkRepository } from "./input-checks.js";
-import { type RegistryClientLogger, redactUrl } from "./logger.js";
+import { redactUrl } from "./redact-url.js";
 import { repositoryScope } from "./registry-auth.js";
 import type { RegistrySession } from "./registry-session.js";
 import { abortedError, type ResolvedRetryOptions, retryDelay, sleep } from "./retry.js";
@@ -21,7 +22,7 @@ export interface BlobDownload {
   size: number | undefined;
   /**
    * The content. With verification (the default) it fails with DigestMismatchError or
-   * LengthMismatchError at the end: treat data as unverified until it ends without error.
+   * SizeMismatchError at the end: treat data as unverified until it ends without error.
    */
   stream: Readable;
 }
@@ -59,7 +60,7 @@ function parseContentRange(
 
 export function createBlobDownloads(
   session: RegistrySession,
-  deps: { retry: ResolvedRetryOptions; logger: RegistryClientLogger },
+  deps: { retry: ResolvedRetryOptions; logger: Logger },
 ) {
   const { retry, logger } = deps;
   /** Blob streams handed out and not yet ended: `close()` ends them, so it never waits forever. */

@@ -9,19 +9,15 @@
  * https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pushing-blobs
  */
 
-import {
-  computeDigest,
-  createDigester,
-  DigestMismatchError,
-  parseDigest,
-} from "../model/digest.js";
-import { isRegistryError } from "../model/errors.js";
+import type { Logger } from "@regmirror/core";
+import { computeDigest, createDigester, DigestMismatchError, parseDigest } from "@regmirror/core";
+import { RegistryError } from "../model/errors.js";
 import { HEADER_CONTENT_DIGEST, HEADER_OCI_CHUNK_MIN_LENGTH } from "../model/media-types.js";
 import type { BlobDescriptor } from "./blob-download.js";
-import { isRegistryClientError, RegistryClientError } from "./client-errors.js";
+import { RegistryClientError } from "./client-errors.js";
 import { type HttpResponse, headerValue } from "./http-transport.js";
 import { checkDigest, checkRepository } from "./input-checks.js";
-import { type RegistryClientLogger, redactUrl } from "./logger.js";
+import { redactUrl } from "./redact-url.js";
 import { repositoryScope } from "./registry-auth.js";
 import type { RegistrySession } from "./registry-session.js";
 import { type ResolvedRetryOptions, retryDelay, sleep } from "./retry.js";
@@ -81,7 +77,7 @@ export function createBlobUploads(
   session: RegistrySession,
   deps: {
     retry: ResolvedRetryOptions;
-    logger: RegistryClientLogger;
+    logger: Logger;
     headBlob: (
       repository: string,
       digest: string,
@@ -95,7 +91,7 @@ export function createBlobUploads(
     try {
       return await headBlob(repository, digest, signal ? { signal } : {});
     } catch (error) {
-      if (isRegistryError(error) && error.status === 404) return undefined;
+      if (RegistryError.isInstance(error) && error.status === 404) return undefined;
       throw error;
     }
   }
@@ -273,7 +269,8 @@ export function createBlobUploads(
         return result;
       } catch (error) {
         const retryable =
-          (isRegistryError(error) || isRegistryClientError(error)) && error.retryable;
+          (RegistryError.isInstance(error) || RegistryClientError.isInstance(error)) &&
+          error.retryable;
         if (!inMemory || !retryable || attempt > retry.retries || digest === undefined) throw error;
         const delay = retryDelay(attempt, retry, undefined) ?? 0;
         logger.warn(

@@ -4,6 +4,7 @@
  * broke the protocol. Registry answers become `RegistryError` (model/errors.ts) instead.
  * Messages never contain credentials or tokens.
  */
+import { errorBrand } from "@regmirror/core";
 
 export const REGISTRY_CLIENT_ERROR_CODES = {
   /** The connection failed or broke (refused, reset, TLS failure, cut mid-body). */
@@ -36,7 +37,7 @@ export const REGISTRY_CLIENT_ERROR_CODES = {
 
 export type RegistryClientErrorCode = keyof typeof REGISTRY_CLIENT_ERROR_CODES;
 
-const registryClientErrorBrand = Symbol.for("@regmirror/oci-distribution.RegistryClientError");
+const brand = errorBrand("@regmirror/oci-distribution.RegistryClientError");
 
 export class RegistryClientError extends Error {
   override readonly name = "RegistryClientError";
@@ -45,19 +46,15 @@ export class RegistryClientError extends Error {
   constructor(code: RegistryClientErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(message, options);
     this.code = code;
-    Object.defineProperty(this, registryClientErrorBrand, { value: true });
+    brand.mark(this);
+  }
+
+  /** True for a RegistryClientError from any copy of this library. */
+  static isInstance(value: unknown): value is RegistryClientError {
+    return brand.test(value);
   }
 
   get retryable(): boolean {
     return REGISTRY_CLIENT_ERROR_CODES[this.code].retryable;
   }
-}
-
-/** True for a RegistryClientError from any copy of this library. */
-export function isRegistryClientError(value: unknown): value is RegistryClientError {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as Record<symbol, unknown>)[registryClientErrorBrand] === true
-  );
 }

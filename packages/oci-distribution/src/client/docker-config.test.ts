@@ -1,8 +1,9 @@
+// Tests of reading credentials from a Docker config.json.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { isRegistryClientError } from "./client-errors.js";
+import { RegistryClientError } from "./client-errors.js";
 import {
   dockerConfigCredentials,
   normalizeRegistryKey,
@@ -45,7 +46,9 @@ describe("dockerConfigCredentials", () => {
       dockerConfigCredentials(store, "quay.io");
       expect.unreachable();
     } catch (error) {
-      expect(isRegistryClientError(error) && error.code).toBe("CREDENTIAL_HELPER_UNSUPPORTED");
+      expect(RegistryClientError.isInstance(error) && error.code).toBe(
+        "CREDENTIAL_HELPER_UNSUPPORTED",
+      );
       expect((error as Error).message).toContain("docker-credential-desktop");
     }
     // An inline entry still wins over the store.

@@ -13,9 +13,10 @@
 
 import type { IncomingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
+import type { Logger } from "@regmirror/core";
 import type { Dispatcher } from "undici";
 import { RegistryClientError } from "./client-errors.js";
-import { type RegistryClientLogger, redactUrl } from "./logger.js";
+import { redactUrl } from "./redact-url.js";
 import {
   abortedError,
   parseRetryAfter,
@@ -64,7 +65,7 @@ export interface HttpTransportOptions {
   dispatcher: Dispatcher;
   timeoutMs: number;
   retry: ResolvedRetryOptions;
-  logger: RegistryClientLogger;
+  logger: Logger;
   /** Called with every answer, retried ones included; must not throw (errors are ignored). */
   onResponse?: ((response: ObservedResponse) => void) | undefined;
   /** For tests of the jitter; Math.random by default. */

@@ -2,7 +2,6 @@
 export type { BlobDescriptor, BlobDownload, GetBlobOptions } from "./blob-download.js";
 export type { BlobContent, PushBlobOptions, PushBlobResult } from "./blob-upload.js";
 export {
-  isRegistryClientError,
   REGISTRY_CLIENT_ERROR_CODES,
   RegistryClientError,
   type RegistryClientErrorCode,
@@ -17,7 +16,6 @@ export {
 } from "./docker-config.js";
 export type { ObservedResponse } from "./http-transport.js";
 export type { ListOptions } from "./listing.js";
-export type { RegistryClientLogger } from "./logger.js";
 export type {
   FetchedManifest,
   ManifestDescriptor,

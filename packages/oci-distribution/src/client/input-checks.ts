@@ -3,7 +3,7 @@
  * a digest from the grammar, nothing else (no `..`, no `?`, no `#`).
  */
 
-import { parseDigest } from "../model/digest.js";
+import { parseDigest } from "@regmirror/core";
 import { InvalidReferenceError, isValidTag, repositoryNameProblem } from "../model/reference.js";
 
 export function checkRepository(repository: string): string {

@@ -1,3 +1,4 @@
+// Tests of parsing pagination Link headers.
 import { describe, expect, it } from "vitest";
 import { nextLinkUrl } from "./link-header.js";
 

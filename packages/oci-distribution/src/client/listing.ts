@@ -7,7 +7,7 @@ import type { RegistryErrorCode } from "../model/errors.js";
 import { RegistryClientError } from "./client-errors.js";
 import { checkRepository } from "./input-checks.js";
 import { nextLinkUrl } from "./link-header.js";
-import { redactUrl } from "./logger.js";
+import { redactUrl } from "./redact-url.js";
 import { CATALOG_SCOPE, repositoryScope } from "./registry-auth.js";
 import type { RegistrySession } from "./registry-session.js";
 import { readBodyBytes } from "./response-body.js";

@@ -11,7 +11,7 @@ import {
   DigestMismatchError,
   isDigest,
   parseDigest,
-} from "../model/digest.js";
+} from "@regmirror/core";
 import { RegistryError } from "../model/errors.js";
 import {
   ALL_MANIFEST_MEDIA_TYPES,

@@ -6,8 +6,8 @@
  * https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#referrers-tag-schema
  */
 
-import { parseDigest } from "../model/digest.js";
-import { isRegistryError } from "../model/errors.js";
+import { parseDigest } from "@regmirror/core";
+import { RegistryError } from "../model/errors.js";
 import {
   artifactTypeOf,
   type Descriptor,
@@ -20,8 +20,8 @@ import { RegistryClientError } from "./client-errors.js";
 import { headerValue } from "./http-transport.js";
 import { checkDigest, checkRepository } from "./input-checks.js";
 import { nextLinkUrl } from "./link-header.js";
-import { redactUrl } from "./logger.js";
 import type { FetchedManifest, PutManifestResult } from "./manifests.js";
+import { redactUrl } from "./redact-url.js";
 import { repositoryScope } from "./registry-auth.js";
 import { type RegistrySession, toRegistryError } from "./registry-session.js";
 import { readBodyBytes } from "./response-body.js";
@@ -142,7 +142,7 @@ export function createReferrers(session: RegistrySession, manifests: ManifestAcc
       });
       return parseIndexManifests(index.bytes, `referrers tag of ${digest}`);
     } catch (error) {
-      if (isRegistryError(error) && error.status === 404) return [];
+      if (RegistryError.isInstance(error) && error.status === 404) return [];
       throw error;
     }
   }

@@ -1,3 +1,4 @@
+// Tests of the client's token cache keys and scopes.
 import { describe, expect, it } from "vitest";
 import { repositoryScope, tokenExpiry } from "./registry-auth.js";
 

@@ -6,11 +6,12 @@
  * when it has them, and caches the token per set of scopes until it expires.
  */
 
+import type { Logger } from "@regmirror/core";
 import { RegistryError } from "../model/errors.js";
 import { RegistryClientError } from "./client-errors.js";
 import type { BasicCredentials } from "./docker-config.js";
 import type { HttpTransport } from "./http-transport.js";
-import { type RegistryClientLogger, redactUrl } from "./logger.js";
+import { redactUrl } from "./redact-url.js";
 import { readBodyBytes, readErrorText } from "./response-body.js";
 import { abortedError } from "./retry.js";
 import { type AuthChallenge, parseWwwAuthenticate } from "./www-authenticate.js";
@@ -42,7 +43,7 @@ export interface RegistryAuthenticatorOptions {
   transport: HttpTransport;
   /** Resolved lazily (a Docker config file is read on first need). */
   credentials: () => Promise<BasicCredentials | undefined>;
-  logger: RegistryClientLogger;
+  logger: Logger;
   /** Token endpoints answer small JSON; anything larger is refused. */
   maximumTokenResponseBytes?: number;
   now?: () => number;

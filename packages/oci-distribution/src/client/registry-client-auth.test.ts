@@ -1,5 +1,7 @@
+// Tests of the client's auth against docker-registry with htpasswd and token auth.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Logger } from "@regmirror/core";
 import {
   buildTestImage,
   makeTempDirectory,
@@ -9,19 +11,18 @@ import {
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isRegistryError } from "../model/errors.js";
-import { isRegistryClientError } from "./client-errors.js";
-import type { RegistryClientLogger } from "./logger.js";
+import { errorOf, pushImageWithClient } from "../../test/client-test-support.js";
+import { RegistryError } from "../model/errors.js";
+import { RegistryClientError } from "./client-errors.js";
 import { createRegistryClient, type RegistryClientOptions } from "./registry-client.js";
-import { errorOf, pushImageWithClient } from "./test-images.js";
 
 /** Everything the client said: log fields and messages, and the errors it threw. */
-function recordingLogger(): RegistryClientLogger & { text(): string } {
+function recordingLogger(): Logger & { text(): string } {
   const lines: string[] = [];
   const record = (fields: Record<string, unknown>, message: string) => {
     lines.push(`${message} ${JSON.stringify(fields)}`);
   };
-  return { debug: record, warn: record, text: () => lines.join("\n") };
+  return { debug: record, info: record, warn: record, error: record, text: () => lines.join("\n") };
 }
 
 function describeError(error: unknown): string {
@@ -84,8 +85,8 @@ describe("registry client against docker-registry with htpasswd auth", () => {
     const error = await errorOf(
       client({ registry: registry.url }).getManifest("private/app", "latest"),
     );
-    expect(isRegistryError(error) && error.code).toBe("UNAUTHORIZED");
-    expect(isRegistryError(error) && error.status).toBe(401);
+    expect(RegistryError.isInstance(error) && error.code).toBe("UNAUTHORIZED");
+    expect(RegistryError.isInstance(error) && error.status).toBe(401);
   });
 
   it("pushes and pulls with Basic credentials", async () => {
@@ -105,7 +106,7 @@ describe("registry client against docker-registry with htpasswd auth", () => {
       logger,
     });
     const error = await errorOf(wrong.ping());
-    expect(isRegistryError(error) && error.code).toBe("UNAUTHORIZED");
+    expect(RegistryError.isInstance(error) && error.code).toBe("UNAUTHORIZED");
     expect(describeError(error)).not.toContain("wrong-secret-password");
     expect(logger.text()).not.toContain("wrong-secret-password");
   });
@@ -127,7 +128,9 @@ describe("registry client against docker-registry with htpasswd auth", () => {
       const error = await errorOf(
         client({ registry: registry.url, dockerConfig: withStore }).ping(),
       );
-      expect(isRegistryClientError(error) && error.code).toBe("CREDENTIAL_HELPER_UNSUPPORTED");
+      expect(RegistryClientError.isInstance(error) && error.code).toBe(
+        "CREDENTIAL_HELPER_UNSUPPORTED",
+      );
       expect((error as Error).message).toContain("docker-credential-secretservice");
     } finally {
       await removeTempDirectory(directory);
@@ -166,7 +169,7 @@ describe("registry client against docker-registry with token auth", () => {
     const manifest = await anonymous.getManifest("public/app", image.tag);
     expect(manifest.bytes.equals(image.bytes)).toBe(true);
     const error = await errorOf(anonymous.getManifest("team/app", image.tag));
-    expect(isRegistryError(error) && error.code).toBe("UNAUTHORIZED");
+    expect(RegistryError.isInstance(error) && error.code).toBe("UNAUTHORIZED");
   });
 
   it("pulls with a read-only user, whose push is refused", async () => {
@@ -178,14 +181,18 @@ describe("registry client against docker-registry with token auth", () => {
     expect(Buffer.concat(chunks).equals(image.blobs.get(layer) as Buffer)).toBe(true);
 
     const error = await errorOf(readOnly.pushBlob("team/app", Buffer.from("not allowed")));
-    expect(isRegistryError(error) && ["UNAUTHORIZED", "DENIED"].includes(error.code)).toBe(true);
+    expect(RegistryError.isInstance(error) && ["UNAUTHORIZED", "DENIED"].includes(error.code)).toBe(
+      true,
+    );
   });
 
   it("refuses a user without rights with UNAUTHORIZED or DENIED", async () => {
     const error = await errorOf(
       client({ registry: registry.url, credentials: outsider }).headManifest("team/app", image.tag),
     );
-    expect(isRegistryError(error) && ["UNAUTHORIZED", "DENIED"].includes(error.code)).toBe(true);
+    expect(RegistryError.isInstance(error) && ["UNAUTHORIZED", "DENIED"].includes(error.code)).toBe(
+      true,
+    );
   });
 
   it("reports refused credentials from the token service without quoting them", async () => {
@@ -196,7 +203,7 @@ describe("registry client against docker-registry with token auth", () => {
       logger,
     });
     const error = await errorOf(wrong.getManifest("team/app", image.tag));
-    expect(isRegistryError(error) && error.code).toBe("UNAUTHORIZED");
+    expect(RegistryError.isInstance(error) && error.code).toBe("UNAUTHORIZED");
     expect(describeError(error)).not.toContain("not-the-secret-password");
     expect(logger.text()).not.toContain("not-the-secret-password");
   });

@@ -1,4 +1,6 @@
+// Tests of the client's pushes and pulls against docker-registry and skopeo.
 import { Readable } from "node:stream";
+import { computeDigest, DigestMismatchError } from "@regmirror/core";
 import {
   buildTestImage,
   pushTestImage,
@@ -10,13 +12,18 @@ import {
 } from "@regmirror/test-kit";
 import { Agent } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { computeDigest, DigestMismatchError } from "../model/digest.js";
-import { isRegistryError } from "../model/errors.js";
+import {
+  collect,
+  errorOf,
+  pushImageWithClient,
+  readAll,
+  recordRequests,
+} from "../../test/client-test-support.js";
+import { RegistryError } from "../model/errors.js";
 import { OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from "../model/media-types.js";
-import { isRegistryClientError } from "./client-errors.js";
+import { RegistryClientError } from "./client-errors.js";
 import { referrersTagFor } from "./referrers.js";
 import { createRegistryClient, type RegistryClient } from "./registry-client.js";
-import { collect, errorOf, pushImageWithClient, readAll, recordRequests } from "./test-images.js";
 
 /** Pulls every manifest and blob below `reference` and checks each against the built image. */
 async function expectSameImage(
@@ -75,7 +82,7 @@ describe("registry client against docker-registry over TLS with a custom CA", ()
     const untrusting = createRegistryClient({ registry: registry.url, retry: { retries: 0 } });
     try {
       const error = await errorOf(untrusting.ping());
-      expect(isRegistryClientError(error) && error.code).toBe("TLS_FAILED");
+      expect(RegistryClientError.isInstance(error) && error.code).toBe("TLS_FAILED");
     } finally {
       await untrusting.close();
     }
@@ -128,10 +135,10 @@ describe("registry client against docker-registry over TLS with a custom CA", ()
   it("answers the OCI error codes for what is not there, and refuses bad names before sending", async () => {
     const missing = `sha256:${"0".repeat(64)}`;
     const manifestError = await errorOf(client.getManifest("content/oci", "no-such-tag"));
-    expect(isRegistryError(manifestError) && manifestError.code).toBe("MANIFEST_UNKNOWN");
+    expect(RegistryError.isInstance(manifestError) && manifestError.code).toBe("MANIFEST_UNKNOWN");
     const blobError = await errorOf(client.headBlob("content/oci", missing));
-    expect(isRegistryError(blobError) && blobError.code).toBe("BLOB_UNKNOWN");
-    expect(isRegistryError(blobError) && blobError.status).toBe(404);
+    expect(RegistryError.isInstance(blobError) && blobError.code).toBe("BLOB_UNKNOWN");
+    expect(RegistryError.isInstance(blobError) && blobError.status).toBe(404);
     await expect(client.getManifest("../etc", "latest")).rejects.toThrow(
       /invalid image reference: repository/,
     );
@@ -213,7 +220,7 @@ describe("registry client against docker-registry over TLS with a custom CA", ()
     const download = await reader.getBlob("content/unread", digest);
     await reader.close();
     const error = await errorOf(readAll(download.stream));
-    expect(isRegistryClientError(error) && error.code).toBe("CLIENT_CLOSED");
+    expect(RegistryClientError.isInstance(error) && error.code).toBe("CLIENT_CLOSED");
   });
 
   it("refuses mountFrom with a stream but no digest before sending anything", async () => {
@@ -223,7 +230,7 @@ describe("registry client against docker-registry over TLS with a custom CA", ()
         mountFrom: "content/mount-source",
       }),
     );
-    expect(isRegistryClientError(error) && error.code).toBe("INVALID_OPTIONS");
+    expect(RegistryClientError.isInstance(error) && error.code).toBe("INVALID_OPTIONS");
     expect((error as Error).message).toContain("needs the blob's digest");
     expect(sent).toEqual([]);
   });

@@ -1,13 +1,14 @@
+// Tests of the client against the package's own registry server.
+import { computeDigest } from "@regmirror/core";
 import { buildTestImage, type TestImage } from "@regmirror/test-kit";
 import { Agent } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createExampleRegistry, type ExampleRegistry } from "../example/example-registry.js";
-import { computeDigest } from "../model/digest.js";
-import { isRegistryError } from "../model/errors.js";
+import { collect, pushImageWithClient, recordRequests } from "../../test/client-test-support.js";
+import { RegistryError } from "../model/errors.js";
 import { OCI_EMPTY, OCI_MANIFEST } from "../model/media-types.js";
+import { createExampleRegistry, type ExampleRegistry } from "../testing/index.js";
 import { referrersTagFor } from "./referrers.js";
 import { createRegistryClient, type RegistryClient } from "./registry-client.js";
-import { collect, pushImageWithClient, recordRequests } from "./test-images.js";
 
 // distribution 2.8 neither paginates tags nor serves the referrers API; this package's own
 // registry (src/example) does both, so the client's side of them is checked here.
@@ -104,6 +105,6 @@ describe("registry client against the package's example registry", () => {
     const error = await client
       .getManifest("example/app", referrersTagFor(image.digest))
       .catch((caught) => caught);
-    expect(isRegistryError(error) && error.code).toBe("MANIFEST_UNKNOWN");
+    expect(RegistryError.isInstance(error) && error.code).toBe("MANIFEST_UNKNOWN");
   });
 });

@@ -1,7 +1,10 @@
+// Tests of the client under injected faults (the test kit's fault proxy).
 import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
+import type { Logger } from "@regmirror/core";
+import { computeDigest, DigestMismatchError } from "@regmirror/core";
 import {
   buildTestImage,
   type FaultProxy,
@@ -12,12 +15,10 @@ import {
 } from "@regmirror/test-kit";
 import { Agent, type Dispatcher } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { computeDigest, DigestMismatchError } from "../model/digest.js";
-import { isRegistryError } from "../model/errors.js";
-import { isRegistryClientError } from "./client-errors.js";
-import type { RegistryClientLogger } from "./logger.js";
+import { errorOf, pushImageWithClient, readAll } from "../../test/client-test-support.js";
+import { RegistryError } from "../model/errors.js";
+import { RegistryClientError } from "./client-errors.js";
 import { createRegistryClient, type RegistryClientOptions } from "./registry-client.js";
-import { errorOf, pushImageWithClient, readAll } from "./test-images.js";
 
 async function listen(server: Server): Promise<string> {
   server.listen(0, "127.0.0.1");
@@ -112,7 +113,7 @@ describe("registry client through the fault proxy in front of docker-registry", 
     proxy.setFault({ method: "GET", path: blobPath, cutAfterBytes: 10_000, times: 1 });
     const download = await faulty.getBlob("faults/app", digest);
     const error = await errorOf(readAll(download.stream));
-    expect(isRegistryClientError(error) && error.code).toBe("CONNECTION_FAILED");
+    expect(RegistryClientError.isInstance(error) && error.code).toBe("CONNECTION_FAILED");
   });
 
   it("fails the stream with DigestMismatchError when a byte arrives corrupted", async () => {
@@ -155,7 +156,10 @@ describe("registry client through the fault proxy in front of docker-registry", 
     const faulty = proxiedClient({ retry: { retries: 1, minDelayMs: 1, maxDelayMs: 5 } });
     proxy.setFault({ method: "HEAD", path: blobPath, status: 429 });
     const error = await errorOf(faulty.headBlob("faults/app", digest));
-    expect(isRegistryError(error) && [error.code, error.status]).toEqual(["TOOMANYREQUESTS", 429]);
+    expect(RegistryError.isInstance(error) && [error.code, error.status]).toEqual([
+      "TOOMANYREQUESTS",
+      429,
+    ]);
     expect(proxy.requestCount(blobPath)).toBe(2);
   });
 
@@ -194,7 +198,7 @@ describe("registry client through the fault proxy in front of docker-registry", 
     const impatient = proxiedClient({ retry: { retries: 3, maxRetryAfterMs: 5000 } });
     proxy.setFault({ path: /^\/v2\/$/, status: 429, headers: { "retry-after": "3600" } });
     const error = await errorOf(impatient.ping());
-    expect(isRegistryError(error) && [error.code, error.retryAfterSeconds]).toEqual([
+    expect(RegistryError.isInstance(error) && [error.code, error.retryAfterSeconds]).toEqual([
       "TOOMANYREQUESTS",
       3600,
     ]);
@@ -215,7 +219,7 @@ describe("registry client through the fault proxy in front of docker-registry", 
       times: 1,
     });
     const error = await errorOf(sharing.ping());
-    expect(isRegistryError(error) && [error.code, error.retryAfterSeconds]).toEqual([
+    expect(RegistryError.isInstance(error) && [error.code, error.retryAfterSeconds]).toEqual([
       "TOOMANYREQUESTS",
       1,
     ]);
@@ -243,7 +247,7 @@ describe("registry client through the fault proxy in front of docker-registry", 
         Readable.from([Buffer.from("streamed content, sent once")]),
       ),
     );
-    expect(isRegistryError(error) && error.status).toBe(503);
+    expect(RegistryError.isInstance(error) && error.status).toBe(503);
     expect(proxy.requests().filter((request) => request.method === "PATCH")).toHaveLength(1);
   });
 
@@ -251,7 +255,7 @@ describe("registry client through the fault proxy in front of docker-registry", 
     const slow = proxiedClient({ timeoutMs: 300, retry: { retries: 0 } });
     proxy.setFault({ method: "HEAD", path: blobPath, delayMs: 3000, times: 1 });
     const error = await errorOf(slow.headBlob("faults/app", digest));
-    expect(isRegistryClientError(error) && error.code).toBe("TIMEOUT");
+    expect(RegistryClientError.isInstance(error) && error.code).toBe("TIMEOUT");
 
     const patient = proxiedClient({
       timeoutMs: 300,
@@ -305,7 +309,7 @@ describe("registry client through the fault proxy in front of docker-registry", 
     });
     const other = seededBytes("client-faults-stalled-upload", 8 * 64 * 1024);
     const error = await errorOf(stalled.pushBlob("faults/slow", other));
-    expect(isRegistryClientError(error) && error.code).toBe("TIMEOUT");
+    expect(RegistryClientError.isInstance(error) && error.code).toBe("TIMEOUT");
   });
 
   it("stops at once when the caller aborts, before or during a download", async () => {
@@ -313,7 +317,7 @@ describe("registry client through the fault proxy in front of docker-registry", 
     const error = await errorOf(
       abortable.headBlob("faults/app", digest, { signal: AbortSignal.abort() }),
     );
-    expect(isRegistryClientError(error) && error.code).toBe("ABORTED");
+    expect(RegistryClientError.isInstance(error) && error.code).toBe("ABORTED");
 
     proxy.setFault({ method: "GET", path: blobPath, throttleBytesPerSecond: 50_000, times: 1 });
     const controller = new AbortController();
@@ -322,7 +326,7 @@ describe("registry client through the fault proxy in front of docker-registry", 
       download.stream.on("data", () => controller.abort(new Error("caller changed its mind"))),
     );
     const streamError = await errorOf(reading);
-    expect(isRegistryClientError(streamError) && streamError.code).toBe("ABORTED");
+    expect(RegistryClientError.isInstance(streamError) && streamError.code).toBe("ABORTED");
   });
 });
 
@@ -377,10 +381,10 @@ describe("cross-origin redirects against a fake redirecting registry and a fake 
 
   it("keeps Authorization on a same-origin hop and drops it on the hop to the storage host", async () => {
     const lines: string[] = [];
-    const logger: RegistryClientLogger = {
-      debug: (fields, message) => lines.push(`${message} ${JSON.stringify(fields)}`),
-      warn: (fields, message) => lines.push(`${message} ${JSON.stringify(fields)}`),
+    const record = (fields: Record<string, unknown>, message: string) => {
+      lines.push(`${message} ${JSON.stringify(fields)}`);
     };
+    const logger: Logger = { debug: record, info: record, warn: record, error: record };
     const redirected = client({ registry: registryUrl, credentials, logger });
     const download = await redirected.getBlob("app", digest);
     expect((await readAll(download.stream)).equals(content)).toBe(true);

@@ -5,6 +5,7 @@
  */
 
 import { type ConnectionOptions, getCACertificates } from "node:tls";
+import { type Logger, silentLogger } from "@regmirror/core";
 import { Agent, type Dispatcher } from "undici";
 import type { Descriptor } from "../model/manifest.js";
 import { parseManifest, subjectOf } from "../model/manifest.js";
@@ -31,7 +32,6 @@ import {
 import { createHttpTransport, headerValue, type ObservedResponse } from "./http-transport.js";
 import { checkManifestReference, checkRepository } from "./input-checks.js";
 import { createListing, type ListOptions } from "./listing.js";
-import { type RegistryClientLogger, silentLogger } from "./logger.js";
 import {
   createManifestOperations,
   type FetchedManifest,
@@ -61,7 +61,7 @@ export interface RegistryClientOptions {
     ConnectionOptions,
     "cert" | "key" | "passphrase" | "servername" | "rejectUnauthorized" | "ca"
   >;
-  logger?: RegistryClientLogger;
+  logger?: Logger;
   /**
    * Sees the status and headers of every answer (retried ones included), e.g. to read rate-limit
    * headers such as Docker Hub's `ratelimit-remaining`. Must not throw; must not keep the body.

@@ -17,7 +17,7 @@ import {
   type HttpTransport,
   headerValue,
 } from "./http-transport.js";
-import { redactUrl } from "./logger.js";
+import { redactUrl } from "./redact-url.js";
 import type { RegistryAuthenticator } from "./registry-auth.js";
 import { readErrorText } from "./response-body.js";
 import { parseRetryAfter } from "./retry.js";

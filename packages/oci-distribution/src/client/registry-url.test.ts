@@ -1,3 +1,4 @@
+// Tests of turning a registry name into its base URL.
 import { describe, expect, it } from "vitest";
 import { resolveRegistry } from "./registry-url.js";
 

@@ -1,3 +1,4 @@
+// Tests of retries and Retry-After.
 import { describe, expect, it } from "vitest";
 import { parseRetryAfter, resolveRetryOptions, retryDelay } from "./retry.js";
 

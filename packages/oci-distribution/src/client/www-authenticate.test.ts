@@ -1,3 +1,4 @@
+// Tests of parsing WWW-Authenticate challenges.
 import { describe, expect, it } from "vitest";
 import { parseWwwAuthenticate } from "./www-authenticate.js";
 

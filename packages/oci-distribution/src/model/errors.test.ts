@@ -1,5 +1,6 @@
+// Tests of RegistryError and the OCI error body.
 import { describe, expect, it } from "vitest";
-import { isRegistryError, parseErrorBody, RegistryError } from "./errors.js";
+import { parseErrorBody, RegistryError } from "./errors.js";
 
 describe("RegistryError", () => {
   it("carries the code's status and the OCI error body", () => {
@@ -25,9 +26,9 @@ describe("RegistryError", () => {
       Symbol.for("@regmirror/oci-distribution.RegistryError"),
       { value: true },
     );
-    expect(isRegistryError(foreign)).toBe(true);
-    expect(isRegistryError(new Error("x"))).toBe(false);
-    expect(isRegistryError(null)).toBe(false);
+    expect(RegistryError.isInstance(foreign)).toBe(true);
+    expect(RegistryError.isInstance(new Error("x"))).toBe(false);
+    expect(RegistryError.isInstance(null)).toBe(false);
   });
 
   it("reads error bodies leniently", () => {

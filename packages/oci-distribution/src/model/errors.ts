@@ -4,6 +4,7 @@
  * (RANGE_INVALID, PAGINATION_NUMBER_INVALID, UNAVAILABLE and UNKNOWN are CNCF distribution's
  * extensions, which clients already know.)
  */
+import { errorBrand } from "@regmirror/core";
 
 /** Each code with the HTTP status a registry answers it with. */
 export const REGISTRY_ERROR_STATUS = {
@@ -67,7 +68,7 @@ export interface RegistryErrorBody {
   errors: RegistryErrorEntry[];
 }
 
-const registryErrorBrand = Symbol.for("@regmirror/oci-distribution.RegistryError");
+const brand = errorBrand("@regmirror/oci-distribution.RegistryError");
 
 export interface RegistryErrorOptions {
   /** Overrides the code's usual status (e.g. 416 for BLOB_UPLOAD_INVALID on a bad range). */
@@ -107,7 +108,12 @@ export class RegistryError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.responseHeaders = options.responseHeaders;
     this.errors = errors;
-    Object.defineProperty(this, registryErrorBrand, { value: true });
+    brand.mark(this);
+  }
+
+  /** True for a RegistryError from any copy of this library. */
+  static isInstance(value: unknown): value is RegistryError {
+    return brand.test(value);
   }
 
   /** 408, 429 and 5xx are worth retrying; everything else will fail the same way again. */
@@ -120,15 +126,6 @@ export class RegistryError extends Error {
     if (this.detail !== undefined) entry.detail = this.detail;
     return { errors: [entry, ...this.errors] };
   }
-}
-
-/** True for a RegistryError from any copy of this library. */
-export function isRegistryError(value: unknown): value is RegistryError {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as Record<symbol, unknown>)[registryErrorBrand] === true
-  );
 }
 
 export function isRetryableStatus(status: number): boolean {

@@ -1,6 +1,7 @@
+// Tests of manifest parsing and detection.
+import { computeDigest } from "@regmirror/core";
 import { describe, expect, it } from "vitest";
-import { computeDigest } from "./digest.js";
-import { isRegistryError } from "./errors.js";
+import { RegistryError } from "./errors.js";
 import {
   artifactTypeOf,
   blobDescriptorsOf,
@@ -109,7 +110,7 @@ describe("parseManifest", () => {
     ],
   ])("refuses %s with MANIFEST_INVALID", (_name, bytes, contentType, reason) => {
     const error = caught(() => parseManifest(bytes, contentType));
-    expect(isRegistryError(error)).toBe(true);
+    expect(RegistryError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ code: "MANIFEST_INVALID", status: 400 });
     expect(JSON.stringify((error as { detail: unknown }).detail)).toMatch(reason);
   });

@@ -2,8 +2,9 @@
  * Manifest and index schemas (zod) and the detection of which kind a manifest is.
  * Schemas keep unknown fields: manifests are stored and served byte for byte, these only read them.
  */
+
+import { isDigest } from "@regmirror/core";
 import { z } from "zod";
-import { isDigest } from "./digest.js";
 import { RegistryError } from "./errors.js";
 import {
   DOCKER_MANIFEST,

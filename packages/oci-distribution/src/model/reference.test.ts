@@ -1,3 +1,4 @@
+// Tests of image reference parsing and formatting.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {

@@ -2,8 +2,10 @@
  * `/v2/<name>/blobs/<digest>`: GET (with Range), HEAD, DELETE.
  * https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-blobs
  */
+
+import type { BlobStat } from "@regmirror/core";
 import { RegistryError } from "../model/errors.js";
-import { parseRangeHeader } from "./byte-range.js";
+import { parseRangeHeader, type ResolvedByteRange } from "./byte-range.js";
 import { baseHeaders, type HeaderValues, sendEmpty } from "./http-exchange.js";
 import {
   methodNotAllowed,
@@ -11,10 +13,9 @@ import {
   requireDigest,
   requireWritable,
 } from "./registry-exchange.js";
-import type { BlobByteRange, OpenedBlob, StoredBlobInfo } from "./registry-storage.js";
 import { sendBlobBody } from "./send-blob-body.js";
 
-function blobHeaders(info: StoredBlobInfo): HeaderValues {
+function blobHeaders(info: BlobStat): HeaderValues {
   return {
     ...baseHeaders(),
     "Content-Type": "application/octet-stream",
@@ -53,7 +54,7 @@ export async function handleBlob(
 async function getBlob(exchange: RegistryExchange, repository: string, digest: string) {
   const { request, response, storage, context } = exchange;
   const rangeHeader = request.headers.range;
-  let range: BlobByteRange | undefined;
+  let range: ResolvedByteRange | undefined;
 
   // HEAD, and GET with a Range, need only the size first; HEAD never opens the content.
   if (request.method === "HEAD" || rangeHeader !== undefined) {
@@ -77,12 +78,7 @@ async function getBlob(exchange: RegistryExchange, repository: string, digest: s
     if (requested.kind === "partial") range = requested.range;
   }
 
-  const content: OpenedBlob | undefined = await storage.openBlob(
-    repository,
-    digest,
-    range,
-    context,
-  );
+  const content = await storage.openBlob(repository, digest, range, context);
   if (content === undefined) throw new RegistryError("BLOB_UNKNOWN", { detail: { digest } });
   // Headers carry the digest the client asked for (validated), never what a backend returned.
   const info = { digest, size: content.size };

@@ -2,13 +2,16 @@
  * Range (RFC 9110 §14.2) for blob GETs and Content-Range for chunked uploads
  * (https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pushing-a-blob-in-chunks).
  */
-import type { BlobByteRange } from "./registry-storage.js";
+import type { ByteRange } from "@regmirror/core";
+
+/** A range checked against the blob's size: both ends known. */
+export type ResolvedByteRange = Required<ByteRange>;
 
 const rangeHeaderPattern = /^bytes=(\d{0,15})-(\d{0,15})$/;
 
 export type RangeRequest =
   /** No Range header, or one we ignore (several ranges, another unit, bad syntax): send it all. */
-  { kind: "whole" } | { kind: "partial"; range: BlobByteRange } | { kind: "unsatisfiable" };
+  { kind: "whole" } | { kind: "partial"; range: ResolvedByteRange } | { kind: "unsatisfiable" };
 
 /**
  * Reads a `Range` header against a blob of `size` bytes. Only one `bytes=` range is served;
@@ -39,7 +42,7 @@ export function parseRangeHeader(header: string | undefined, size: number): Rang
 const contentRangePattern = /^(?:bytes[ =])?(\d{1,15})-(\d{1,15})(?:\/(?:\d{1,15}|\*))?$/;
 
 /** An upload chunk's `Content-Range: <start>-<end>`; undefined when it is not of that form. */
-export function parseUploadContentRange(header: string): BlobByteRange | undefined {
+export function parseUploadContentRange(header: string): ResolvedByteRange | undefined {
   const match = contentRangePattern.exec(header.trim());
   if (!match) return undefined;
   const start = Number(match[1]);

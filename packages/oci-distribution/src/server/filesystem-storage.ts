@@ -28,16 +28,15 @@ import {
 } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { createDigester, parseDigest } from "../model/digest.js";
+import { type ByteRange, createDigester, parseDigest } from "@regmirror/core";
 import { RegistryError } from "../model/errors.js";
 import type { Descriptor } from "../model/manifest.js";
 import { isValidRepositoryName, isValidTag } from "../model/reference.js";
 import type {
-  BlobByteRange,
   ManifestWrite,
-  OpenedBlob,
   RegistryStorage,
   StoredManifest,
+  StreamedBlob,
 } from "./registry-storage.js";
 
 export interface FilesystemStorageOptions {
@@ -161,7 +160,7 @@ export function createFilesystemStorage(options: FilesystemStorageOptions): File
       return size === undefined ? undefined : { digest, size };
     },
 
-    async openBlob(repository, digest, range?: BlobByteRange): Promise<OpenedBlob | undefined> {
+    async openBlob(repository, digest, range?: ByteRange): Promise<StreamedBlob | undefined> {
       if (!(await hasBlobLink(repository, digest))) return undefined;
       const handle = await orUndefined(open(blobPath(digest), "r"));
       if (handle === undefined) return undefined;

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform, type TransformCallback } from "node:stream";
-import { isRegistryError, RegistryError } from "../model/errors.js";
+import { RegistryError } from "../model/errors.js";
 import { API_VERSION } from "../model/media-types.js";
 
 export type HeaderValues = Record<string, string | number>;
@@ -57,7 +57,7 @@ export function sendRegistryError(
 }
 
 export function toRegistryError(error: unknown): RegistryError | undefined {
-  return isRegistryError(error) ? error : undefined;
+  return RegistryError.isInstance(error) ? error : undefined;
 }
 
 /** The request body, at most `maxBytes` (else SIZE_INVALID with 413). */

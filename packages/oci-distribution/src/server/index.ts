@@ -1,9 +1,8 @@
+// The registry server's public API.
 export * from "./byte-range.js";
 export * from "./filesystem-storage.js";
 export { sendRegistryError } from "./http-exchange.js";
-export * from "./memory-storage.js";
 export * from "./registry-handler.js";
 export * from "./registry-route.js";
 export type * from "./registry-storage.js";
 export * from "./server-limits.js";
-export * from "./server-logger.js";

@@ -3,7 +3,7 @@
  * https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-manifests
  * https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pushing-manifests
  */
-import { computeDigest, isDigest, parseDigest } from "../model/digest.js";
+import { computeDigest, isDigest, parseDigest } from "@regmirror/core";
 import { RegistryError } from "../model/errors.js";
 import {
   artifactTypeOf,

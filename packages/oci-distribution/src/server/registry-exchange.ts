@@ -1,10 +1,11 @@
+// What an endpoint gets for one request, and the checks every endpoint shares.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { InvalidDigestError, parseDigest } from "../model/digest.js";
+import type { Logger } from "@regmirror/core";
+import { InvalidDigestError, parseDigest } from "@regmirror/core";
 import { RegistryError } from "../model/errors.js";
 import type { BodyBufferPool } from "./body-buffers.js";
 import type { RegistryStorage, StorageRequestContext } from "./registry-storage.js";
 import type { RegistryLimits } from "./server-limits.js";
-import type { RegistryServerLogger } from "./server-logger.js";
 
 /** Everything an endpoint needs to answer one request. */
 export interface RegistryExchange {
@@ -12,7 +13,7 @@ export interface RegistryExchange {
   response: ServerResponse;
   storage: RegistryStorage;
   limits: Readonly<RegistryLimits>;
-  logger: RegistryServerLogger;
+  logger: Logger;
   query: URLSearchParams;
   context: StorageRequestContext;
   /** Buffers lent to blob readers (shared by the handler's responses). */

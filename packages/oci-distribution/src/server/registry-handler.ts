@@ -1,10 +1,12 @@
 /**
  * The registry server: a `(request, response)` handler for node:http / node:https that speaks
- * the OCI distribution spec over a RegistryStorage. No web framework.
+ * the OCI distribution spec over a RegistryStorage. No web framework; a request goes through
+ * named stages, as in fastify: the route is matched once, `resolveRoute` and `authorize` (the
+ * caller's) see it, the endpoint serves it, and every error leaves through `answerError`.
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { InvalidDigestError } from "../model/digest.js";
+import { describeError, InvalidDigestError, type Logger, silentLogger } from "@regmirror/core";
 import { RegistryError } from "../model/errors.js";
 import { repositoryNameProblem } from "../model/reference.js";
 import { handleBlob } from "./blob-endpoint.js";
@@ -16,13 +18,28 @@ import { methodNotAllowed, type RegistryExchange } from "./registry-exchange.js"
 import { matchRegistryRoute, type RegistryRoute } from "./registry-route.js";
 import type { RegistryStorage } from "./registry-storage.js";
 import { type RegistryLimits, resolveRegistryLimits } from "./server-limits.js";
-import { type RegistryServerLogger, silentServerLogger } from "./server-logger.js";
 import { handleUpload } from "./upload-endpoint.js";
+
+/** One request as the stages see it: its route, matched once, and its query, parsed once. */
+export interface RegistryRequestContext {
+  readonly request: IncomingMessage;
+  /** The endpoint; `resolveRoute` may replace it. */
+  route: RegistryRoute;
+  readonly query: URLSearchParams;
+}
 
 export interface RegistryHandlerOptions {
   storage: RegistryStorage;
-  logger?: RegistryServerLogger;
+  logger?: Logger;
   limits?: Partial<RegistryLimits>;
+  /**
+   * First stage: the route the storage is asked about (fastify's `rewriteUrl`, without touching
+   * the request), e.g. a registry named in the query put into the repository. Throw a
+   * RegistryError to refuse the request.
+   */
+  resolveRoute?(context: RegistryRequestContext): RegistryRoute;
+  /** Second stage, before the endpoint: throw a RegistryError (UNAUTHORIZED, DENIED) to refuse. */
+  authorize?(context: RegistryRequestContext): void | Promise<void>;
 }
 
 export interface RegistryHandler {
@@ -80,7 +97,7 @@ async function dispatch(exchange: RegistryExchange, route: RegistryRoute): Promi
 
 export function createRegistryHandler(options: RegistryHandlerOptions): RegistryHandler {
   const { storage } = options;
-  const logger = options.logger ?? silentServerLogger;
+  const logger = options.logger ?? silentLogger;
   const limits = resolveRegistryLimits(options.limits);
   const inFlight = new Set<AbortController>();
   const bodyBuffers = createBodyBufferPool();
@@ -109,19 +126,23 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
       if (route === undefined) {
         throw new RegistryError("UNSUPPORTED", { status: 404, message: "no such endpoint" });
       }
+      const query = new URLSearchParams(queryStart < 0 ? "" : rawUrl.slice(queryStart + 1));
+      const context: RegistryRequestContext = { request, route, query };
+      if (options.resolveRoute) context.route = options.resolveRoute(context);
+      if (options.authorize) await options.authorize(context);
       const exchange: RegistryExchange = {
         request,
         response,
         storage,
         limits,
         logger,
-        query: new URLSearchParams(queryStart < 0 ? "" : rawUrl.slice(queryStart + 1)),
+        query,
         context: { signal: controller.signal },
         bodyBuffers,
       };
       const authorization = request.headers.authorization;
       if (authorization !== undefined) exchange.context.authorization = authorization;
-      await dispatch(exchange, route);
+      await dispatch(exchange, context.route);
     } catch (error) {
       answerError(request, response, error);
     }
@@ -159,8 +180,4 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
     for (const controller of inFlight) controller.abort();
   };
   return handler;
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

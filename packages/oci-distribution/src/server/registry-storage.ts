@@ -5,6 +5,7 @@
  * RegistryError, which the server answers as it is (`BLOB_UNKNOWN`, `UNAVAILABLE`, ...).
  */
 import type { Readable } from "node:stream";
+import type { BlobStat, ByteRange, OpenedBlob } from "@regmirror/core";
 import type { Descriptor } from "../model/manifest.js";
 
 /** Passed to every call: the request's abort signal and what a backend may need to authorize. */
@@ -15,30 +16,11 @@ export interface StorageRequestContext {
   authorization?: string;
 }
 
-export interface StoredBlobInfo {
-  digest: string;
-  size: number;
+/** A blob's bytes as a stream, for a storage without a reader (the server pipes it). */
+export interface StreamedBlob extends BlobStat {
+  /** The whole blob, or only the bytes of the range asked for. */
+  stream: Readable;
 }
-
-/** An inclusive byte range inside a blob, already checked against its size. */
-export interface BlobByteRange {
-  start: number;
-  end: number;
-}
-
-/**
- * A blob's bytes read into buffers the server lends, so it can reuse two buffers per response
- * instead of allocating a chunk per read (the shape of @regmirror/blob-store's BlobReader).
- */
-export interface BlobBodyReader {
-  /** Reads the next bytes into `buffer`; resolves to how many (0: the end). One read at a time. */
-  read(buffer: Buffer): Promise<number>;
-  /** Called once the server is done, whether the body was sent, failed or the client left. */
-  close(): Promise<void>;
-}
-
-/** The blob's bytes, or only those of the requested range: as a stream or through a reader. */
-export type OpenedBlob = StoredBlobInfo & ({ stream: Readable } | { reader: BlobBodyReader });
 
 export interface StoredManifest {
   digest: string;
@@ -67,14 +49,18 @@ export interface RegistryStorage {
     repository: string,
     digest: string,
     context: StorageRequestContext,
-  ): Promise<StoredBlobInfo | undefined>;
-  /** The blob, or the inclusive `range` of it; undefined when the repository has no such blob. */
+  ): Promise<BlobStat | undefined>;
+  /**
+   * The blob, or the inclusive `range` of it (the server always gives `end`), through a reader
+   * (which lets the server reuse its buffers) or as a stream; undefined when the repository has
+   * no such blob.
+   */
   openBlob(
     repository: string,
     digest: string,
-    range: BlobByteRange | undefined,
+    range: ByteRange | undefined,
     context: StorageRequestContext,
-  ): Promise<OpenedBlob | undefined>;
+  ): Promise<OpenedBlob | StreamedBlob | undefined>;
   /** True when the blob was there. */
   deleteBlob?(repository: string, digest: string, context: StorageRequestContext): Promise<boolean>;
   /** Makes a blob of `fromRepository` visible in `repository`; undefined when it cannot. */
@@ -83,7 +69,7 @@ export interface RegistryStorage {
     fromRepository: string,
     digest: string,
     context: StorageRequestContext,
-  ): Promise<StoredBlobInfo | undefined>;
+  ): Promise<BlobStat | undefined>;
 
   // Upload sessions. Ids are the storage's own ([A-Za-z0-9_-], at most 128 characters).
   createUpload?(repository: string, context: StorageRequestContext): Promise<{ id: string }>;
@@ -112,7 +98,7 @@ export interface RegistryStorage {
     id: string,
     digest: string,
     context: StorageRequestContext,
-  ): Promise<StoredBlobInfo>;
+  ): Promise<BlobStat>;
   cancelUpload?(repository: string, id: string, context: StorageRequestContext): Promise<boolean>;
 
   // Manifests: `reference` is a tag or a digest; bytes are kept exactly as pushed.

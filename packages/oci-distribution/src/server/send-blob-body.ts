@@ -7,11 +7,12 @@
  */
 import type { ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
+import type { BlobReader, OpenedBlob } from "@regmirror/core";
 import type { BodyBufferPool } from "./body-buffers.js";
-import type { BlobBodyReader, OpenedBlob } from "./registry-storage.js";
+import type { StreamedBlob } from "./registry-storage.js";
 
 export async function sendBlobBody(
-  blob: OpenedBlob,
+  blob: OpenedBlob | StreamedBlob,
   response: ServerResponse,
   pool: BodyBufferPool,
 ): Promise<void> {
@@ -43,7 +44,7 @@ function write(response: ServerResponse, chunk: Buffer): Promise<void> {
 }
 
 async function sendFromReader(
-  reader: BlobBodyReader,
+  reader: BlobReader,
   response: ServerResponse,
   pool: BodyBufferPool,
 ): Promise<void> {

@@ -1,3 +1,4 @@
+// The cache configuration file's zod schema: distribution's keys plus `regmirror:`.
 import { z } from "zod";
 import { distributionConfigShape } from "./distribution-config-schema.js";
 import { nativeConfigSchema } from "./native-config-schema.js";

@@ -1,3 +1,4 @@
+// Key paths like `middleware.registry[0].options.blobttl`, for problems.
 export type ConfigPath = readonly PropertyKey[];
 
 /** ["middleware", "registry", 0, "options"] → "middleware.registry[0].options" */

@@ -1,3 +1,6 @@
+// What is wrong with a configuration: problems, notices, and CacheConfigError.
+import { errorBrand } from "@regmirror/core";
+
 /** One thing wrong with a configuration file: where, what was there, what should be there. */
 export interface ConfigProblem {
   /** Key path like `middleware.registry[0].options.blobttl`; empty for the whole document. */
@@ -14,24 +17,24 @@ export interface ConfigNotice {
   readonly message: string;
 }
 
-const errorBrand = Symbol.for("regmirror.CacheConfigError");
+const brand = errorBrand("@regmirror/schemas.CacheConfigError");
 
 /** Thrown when a cache configuration cannot be used; `problems` lists every reason found. */
 export class CacheConfigError extends Error {
   readonly code = "REGMIRROR_CACHE_CONFIG_INVALID";
   readonly problems: readonly ConfigProblem[];
-  readonly [errorBrand] = true;
 
   constructor(problems: readonly ConfigProblem[], source = "the cache configuration") {
     const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
     super(`${source} has ${count}:\n${formatConfigProblems(problems)}`);
     this.name = "CacheConfigError";
     this.problems = problems;
+    brand.mark(this);
   }
 
-  /** Works across two copies of this package (the brand is a global symbol). */
+  /** True for a CacheConfigError from any copy of this package. */
   static isInstance(value: unknown): value is CacheConfigError {
-    return typeof value === "object" && value !== null && errorBrand in value;
+    return brand.test(value);
   }
 }
 

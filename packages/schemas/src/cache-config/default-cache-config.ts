@@ -1,3 +1,4 @@
+// What a key left out of the cache configuration means.
 import { dockerHubEndpoint, dockerHubHosts } from "./docker-hub.js";
 import type { EffectiveUpstream } from "./effective-cache-config.js";
 

@@ -1,3 +1,4 @@
+// The keys of distribution's config.yml: honoured, accepted with a notice, or refused (ADR 0006).
 import { z } from "zod";
 import {
   filePath,

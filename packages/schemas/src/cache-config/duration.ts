@@ -1,56 +1,9 @@
-// Durations in the Go syntax distribution and the MSR docs use (24h, 30m, 1h30m, 500ms), plus
-// `d` for days. Everything is converted to whole milliseconds.
-
-const millisecondsPerUnit: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  μs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-};
-
-const durationPattern = /^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h|d))+$/;
-const durationPartPattern = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/g;
+// How the cache configuration reads durations: Go's syntax through @regmirror/core's parser, and
+// what distribution and the MSR docs say about a bare number.
 
 export const durationExpectation = "a duration like 24h, 30m, 1h30m, 500ms or 7d (0 for none)";
-
-/** Parses "1h30m" into milliseconds; undefined when the text is not a duration. */
-export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (trimmed === "0") return 0;
-  if (!durationPattern.test(trimmed)) return undefined;
-  let milliseconds = 0;
-  for (const match of trimmed.matchAll(durationPartPattern)) {
-    const [, amount = "", unit = ""] = match;
-    milliseconds += Number(amount) * (millisecondsPerUnit[unit] ?? Number.NaN);
-  }
-  return Number.isFinite(milliseconds) ? Math.round(milliseconds) : undefined;
-}
 
 /** Go's time.Duration reads a bare YAML number as nanoseconds; the MSR docs say the same. */
 export function nanosecondsToMilliseconds(nanoseconds: number): number {
   return Math.round(nanoseconds / 1e6);
-}
-
-/** Formats milliseconds the way they are usually written: 1h30m, 24h, 500ms, 0s. */
-export function formatDuration(milliseconds: number): string {
-  if (milliseconds === 0) return "0s";
-  if (milliseconds < 1000) return `${milliseconds}ms`;
-  const parts: string[] = [];
-  let rest = milliseconds;
-  for (const [unit, size] of [
-    ["h", 3_600_000],
-    ["m", 60_000],
-    ["s", 1000],
-    ["ms", 1],
-  ] as const) {
-    const count = Math.floor(rest / size);
-    if (count > 0) parts.push(`${count}${unit}`);
-    rest -= count * size;
-  }
-  return parts.join("");
 }

@@ -1,3 +1,4 @@
+// EffectiveCacheConfig: the one configuration type the cache daemon uses.
 import type { ConfigNotice } from "./config-problem.js";
 import type { EnvironmentOverride } from "./environment-overrides.js";
 import type { ListenAddress } from "./listen-address.js";

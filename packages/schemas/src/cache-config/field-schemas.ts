@@ -1,6 +1,8 @@
+// zod schemas of single values: durations, sizes, URLs, hosts, secrets, paths.
+import { parseDuration } from "@regmirror/core";
 import { z } from "zod";
 import { byteSizeExpectation, parseByteSize } from "./byte-size.js";
-import { durationExpectation, nanosecondsToMilliseconds, parseDuration } from "./duration.js";
+import { durationExpectation, nanosecondsToMilliseconds } from "./duration.js";
 import { listenAddressExpectation, parseListenAddress } from "./listen-address.js";
 import { SecretValue } from "./secret-value.js";
 

@@ -1,3 +1,4 @@
+// The cache configuration: schema, loader, effective type and problems.
 export { formatByteSize, parseByteSize } from "./byte-size.js";
 export { type CacheConfigFile, cacheConfigFileSchema } from "./cache-config-schema.js";
 export {
@@ -14,7 +15,6 @@ export {
   dockerHubHosts,
   isDockerHubHost,
 } from "./docker-hub.js";
-export { formatDuration, parseDuration } from "./duration.js";
 export type {
   CacheAuthConfig,
   ConfigForm,

@@ -1,6 +1,7 @@
+// The `regmirror:` section of the cache configuration.
+import { parseDuration } from "@regmirror/core";
 import { z } from "zod";
 import { byteSizeExpectation, parseByteSize } from "./byte-size.js";
-import { parseDuration } from "./duration.js";
 import {
   byteSize,
   duration,

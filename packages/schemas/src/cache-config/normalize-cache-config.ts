@@ -1,3 +1,4 @@
+// A configuration document turned into the effective configuration, or every problem in it.
 import { type CacheConfigFile, cacheConfigFileSchema } from "./cache-config-schema.js";
 import { type ConfigPath, formatConfigPath } from "./config-path.js";
 import { CacheConfigError, type ConfigNotice, type ConfigProblem } from "./config-problem.js";

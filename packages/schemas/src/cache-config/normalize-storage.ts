@@ -1,3 +1,4 @@
+// Storage and the size cap, from distribution's keys or `regmirror.storage`.
 import type { CacheConfigFile } from "./cache-config-schema.js";
 import { cacheConfigDefaults } from "./default-cache-config.js";
 import type {

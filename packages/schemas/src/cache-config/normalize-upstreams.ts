@@ -1,3 +1,4 @@
+// Upstreams from `proxy`, the MSR `downstream` middleware or `regmirror.upstreams`.
 import type { CacheConfigFile } from "./cache-config-schema.js";
 import { dockerHubUpstream } from "./default-cache-config.js";
 import { dockerHubHosts, isDockerHubHost } from "./docker-hub.js";

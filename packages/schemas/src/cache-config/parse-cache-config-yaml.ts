@@ -1,3 +1,4 @@
+// YAML text to a configuration document (syntax errors as problems with line and column).
 import { LineCounter, parseDocument } from "yaml";
 import { CacheConfigError, type ConfigProblem } from "./config-problem.js";
 import type { EffectiveCacheConfig } from "./effective-cache-config.js";

@@ -1,3 +1,4 @@
+// Collects every problem of a configuration, so all are reported at once.
 import { type ConfigPath, formatConfigPath, valueAtPath } from "./config-path.js";
 import type { ConfigProblem } from "./config-problem.js";
 import { describeValue } from "./redaction.js";

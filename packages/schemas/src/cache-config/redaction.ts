@@ -1,3 +1,4 @@
+// Secrets kept out of problems: secret keys, look-alike keys, and credentials in URLs.
 import type { ConfigPath } from "./config-path.js";
 import { closestKey } from "./schema-keys.js";
 import { redactedText } from "./secret-value.js";

@@ -1,3 +1,4 @@
+// The keys a schema allows at a path, and the closest one to a misspelled key.
 import type { z } from "zod";
 import type { ConfigPath } from "./config-path.js";
 

@@ -1,3 +1,4 @@
+// SecretValue: a secret that prints as <redacted> everywhere but reveal().
 const redacted = "<redacted>";
 
 /**

@@ -1,3 +1,4 @@
+// zod issues turned into problems that name the key, the value and what was expected.
 import type { z } from "zod";
 import { type ConfigPath, formatConfigPath, valueAtPath } from "./config-path.js";
 import type { ConfigProblem } from "./config-problem.js";

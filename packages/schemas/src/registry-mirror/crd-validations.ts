@@ -1,3 +1,4 @@
+// CEL rules of the RegistryMirror CRD, with messages for people (ADR 0022).
 import { registryMirrorDefaults } from "./registry-mirror-defaults.js";
 
 // The CEL rules of the RegistryMirror CRD that span fields, with messages written for the

@@ -1,3 +1,4 @@
+// The RegistryMirror resource: spec and status schemas, parser, defaults and CRD.
 export type { ContainerResources } from "./container-resources.js";
 export {
   parseRegistryMirrorSpec,
@@ -14,7 +15,11 @@ export {
   registryMirrorApi,
   registryMirrorDefaults,
 } from "./registry-mirror-defaults.js";
-export type { RegistryMirrorSpec, VolumeClaimRetention } from "./registry-mirror-spec.js";
+export type {
+  RegistryMirrorSpec,
+  VolumeClaimRetention,
+  VolumeClaimTemplate,
+} from "./registry-mirror-spec.js";
 export {
   clientAuthModes,
   exposureTypes,

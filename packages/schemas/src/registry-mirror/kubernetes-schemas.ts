@@ -1,3 +1,4 @@
+// zod schemas of Kubernetes pieces a spec holds: names, labels, tolerations, claim templates.
 import { z } from "zod";
 
 // Small Kubernetes API types, validated the way the API server would, so a bad spec is reported

@@ -1,3 +1,5 @@
+// A RegistryMirror's spec and status parsed, defaulted and checked, or every problem with them.
+import { errorBrand } from "@regmirror/core";
 import { z } from "zod";
 import { type ConfigProblem, formatConfigProblems } from "../cache-config/config-problem.js";
 import {
@@ -20,22 +22,23 @@ import {
   registryMirrorStatusSchema,
 } from "./registry-mirror-spec-schema.js";
 
-const errorBrand = Symbol.for("regmirror.RegistryMirrorInvalidError");
+const brand = errorBrand("@regmirror/schemas.RegistryMirrorInvalidError");
 
 /** A RegistryMirror spec or status that cannot be used; problems name field, value, expectation. */
 export class RegistryMirrorInvalidError extends Error {
   readonly code = "REGMIRROR_MIRROR_INVALID";
   readonly problems: readonly ConfigProblem[];
-  readonly [errorBrand] = true;
 
   constructor(problems: readonly ConfigProblem[]) {
     super(`the RegistryMirror is invalid:\n${formatConfigProblems(problems)}`);
     this.name = "RegistryMirrorInvalidError";
     this.problems = problems;
+    brand.mark(this);
   }
 
+  /** True for a RegistryMirrorInvalidError from any copy of this package. */
   static isInstance(value: unknown): value is RegistryMirrorInvalidError {
-    return typeof value === "object" && value !== null && errorBrand in value;
+    return brand.test(value);
   }
 }
 

@@ -1,3 +1,4 @@
+// The RegistryMirror CustomResourceDefinition, generated from the zod schema (ADR 0012).
 import { z } from "zod";
 import { byteSize, duration, registryHost } from "../cache-config/field-schemas.js";
 import { crdValidations } from "./crd-validations.js";

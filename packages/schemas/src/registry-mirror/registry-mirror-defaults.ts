@@ -1,3 +1,4 @@
+// The RegistryMirror's API group and kind, and what a field left out means.
 import type { nodeConfigurationModes } from "./registry-mirror-spec-schema.js";
 
 export type NodeConfigurationMode = (typeof nodeConfigurationModes)[number];

@@ -1,3 +1,4 @@
+// The RegistryMirror spec and status zod schemas, mirror-operator's fields included.
 import { isIP } from "node:net";
 import { z } from "zod";
 import { byteSize, duration, registryHost } from "../cache-config/field-schemas.js";

@@ -1,7 +1,22 @@
+// RegistryMirrorSpec: the spec with every default applied, as the operator reconciles it.
 import type { ContainerResources } from "./container-resources.js";
 import type { NodeConfigurationMode } from "./registry-mirror-defaults.js";
 
 export type VolumeClaimRetention = "Retain" | "Delete";
+
+/**
+ * The cache's PersistentVolumeClaim template with the defaults applied: access modes and a
+ * storage request are always there; other claim fields pass through for Kubernetes to check.
+ */
+export interface VolumeClaimTemplate {
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  readonly spec: Readonly<Record<string, unknown>> & {
+    readonly accessModes: readonly string[];
+    readonly resources: Readonly<Record<string, unknown>> & {
+      readonly requests: Readonly<Record<string, unknown>> & { readonly storage: string | number };
+    };
+  };
+}
 
 /** A RegistryMirror's spec with every default applied: what the operator reconciles. */
 export interface RegistryMirrorSpec {
@@ -32,7 +47,7 @@ export interface RegistryMirrorSpec {
   readonly storage:
     | {
         readonly kind: "pvc";
-        readonly volumeClaimTemplate: Readonly<Record<string, unknown>>;
+        readonly volumeClaimTemplate: VolumeClaimTemplate;
         readonly retention: {
           readonly whenDeleted: VolumeClaimRetention;
           readonly whenScaled: VolumeClaimRetention;

@@ -1,9 +1,0 @@
-import type { ContainerResources } from "@regmirror/schemas";
-
-/** A container's `resources` in a rendered pod: a copy of the spec's (its defaults applied). */
-export function containerResources(resources: ContainerResources): Record<string, unknown> {
-  return {
-    ...(resources.requests ? { requests: { ...resources.requests } } : {}),
-    ...(resources.limits ? { limits: { ...resources.limits } } : {}),
-  };
-}

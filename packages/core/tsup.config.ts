@@ -1,0 +1,1 @@
+export { libraryWithTesting as default } from "../../tsup.shared.js";
