@@ -183,3 +183,27 @@ export async function withInventory(
     await access.close();
   }
 }
+
+/**
+ * The run of a command that takes no arguments and prints one answer of the inventory: as text
+ * (`format`), or as JSON with `--json`.
+ */
+export function printInventoryAnswer<T>(
+  command: string,
+  read: (inventory: CacheInventory) => Promise<T>,
+  format: (answer: T) => string,
+): (argv: readonly string[], context: CliContext) => Promise<number> {
+  return async (argv, context) => {
+    const commandLine = parseInventoryCommandLine(argv, command, context);
+    if (commandLine === undefined) return exitCodes.usage;
+    if (commandLine.positionals.length > 0) {
+      context.writeError(`regmirror-cache ${command}: takes no arguments (see --help)\n`);
+      return exitCodes.usage;
+    }
+    return withInventory(commandLine, command, context, async (inventory) => {
+      const answer = await read(inventory);
+      context.writeOut(commandLine.json ? `${JSON.stringify(answer, null, 2)}\n` : format(answer));
+      return exitCodes.ok;
+    });
+  };
+}

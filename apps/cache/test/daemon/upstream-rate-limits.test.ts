@@ -3,24 +3,13 @@
 // docker-registry's manifest answers, and answers 429 on demand. The cache reads the budget into
 // its metrics, keeps the last pulls by serving a moved tag from its store, and after a 429 holds
 // every request to that upstream for one shared back-off.
-import {
-  buildTestImage,
-  type FaultProxy,
-  makeTempDirectory,
-  pushTestImage,
-  removeTempDirectory,
-  startFaultProxy,
-  startUpstreamRegistry,
-  type TestImage,
-  type UpstreamRegistry,
-} from "@regmirror/test-kit";
+import { buildTestImage, pushTestImage, type TestImage } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { type FaultProxiedUpstream, startFaultProxiedUpstream } from "./fault-proxied-upstream.js";
 import { sendRequest } from "./https-request.js";
 import { type InProcessCache, startInProcessCache } from "./in-process-cache.js";
 
-let directory: string;
-let upstream: UpstreamRegistry;
-let proxy: FaultProxy;
+let remote: FaultProxiedUpstream;
 let cache: InProcessCache;
 let first: TestImage;
 let second: TestImage;
@@ -44,43 +33,30 @@ async function metricValue(name: string): Promise<number | undefined> {
 }
 
 function manifestRequests(): number {
-  return proxy.requestCount(/\/manifests\//);
+  return remote.proxy.requestCount(/\/manifests\//);
 }
 
 beforeAll(async () => {
-  directory = makeTempDirectory("regmirror-rate-limits-");
-  upstream = await startUpstreamRegistry();
-  proxy = await startFaultProxy({ target: upstream.url });
+  remote = await startFaultProxiedUpstream("regmirror-rate-limits-");
   first = await buildTestImage({ seed: "rate-limits-first", layers: [700] });
   second = await buildTestImage({ seed: "rate-limits-second", layers: [900] });
-  await pushTestImage(first, upstream, "library/app", { tag: "stable" });
-  await pushTestImage(second, upstream, "library/other", { tag: "v1" });
-  cache = await startInProcessCache(`
-http:
-  addr: 127.0.0.1:0
-regmirror:
-  upstreams:
-    - name: hub
-      hosts: [docker.io]
-      endpoints: [${proxy.url}]
-  storage:
-    filesystem:
-      rootDirectory: ${directory}/store
-    maxSize: 1GiB
-  rateLimits:
-    headroom: 10%
-`);
+  await pushTestImage(first, remote.upstream, "library/app", { tag: "stable" });
+  await pushTestImage(second, remote.upstream, "library/other", { tag: "v1" });
+  cache = await startInProcessCache(
+    remote.cacheConfig({
+      upstream: { name: "hub", hosts: ["docker.io"] },
+      more: "  rateLimits:\n    headroom: 10%\n",
+    }),
+  );
 });
 
 afterAll(async () => {
   await cache?.close();
-  await proxy?.stop();
-  await upstream?.stop();
-  if (directory) await removeTempDirectory(directory);
+  await remote?.stop();
 });
 
 test("the budget Docker Hub announces on manifest answers shows in the metrics", async () => {
-  proxy.setFault({ path: /\/manifests\//, headers: dockerHubHeaders(76) });
+  remote.proxy.setFault({ path: /\/manifests\//, headers: dockerHubHeaders(76) });
   const answer = await getManifest("library/app", "stable");
   expect(answer.status).toBe(200);
   expect(answer.headers["docker-content-digest"]).toBe(first.digest);
@@ -94,14 +70,14 @@ test("the budget Docker Hub announces on manifest answers shows in the metrics",
 });
 
 test("below the headroom a moved tag is served from the cache, spending no pull on its new manifest", async () => {
-  await pushTestImage(second, upstream, "library/app", { tag: "stable" });
-  proxy.setFault({ path: /\/manifests\//, headers: dockerHubHeaders(5) });
-  proxy.resetCounts();
+  await pushTestImage(second, remote.upstream, "library/app", { tag: "stable" });
+  remote.proxy.setFault({ path: /\/manifests\//, headers: dockerHubHeaders(5) });
+  remote.proxy.resetCounts();
   const answer = await getManifest("library/app", "stable");
   expect(answer.status).toBe(200);
   expect(answer.headers["docker-content-digest"]).toBe(first.digest);
   // The tag was checked with a HEAD (Docker Hub does not count those); no GET was spent.
-  expect(proxy.requests().map((request) => request.method)).toEqual(["HEAD"]);
+  expect(remote.proxy.requests().map((request) => request.method)).toEqual(["HEAD"]);
   expect(await metricValue("regmirror_cache_upstream_ratelimit_spared_total")).toBe(1);
   expect(cache.logText()).toContain("upstream rate limit nearly spent");
   // The status page warns too, and shows the pulls left.
@@ -114,19 +90,19 @@ test("below the headroom a moved tag is served from the cache, spending no pull 
   );
 
   // With room again, the tag moves.
-  proxy.setFault({ path: /\/manifests\//, headers: dockerHubHeaders(60) });
+  remote.proxy.setFault({ path: /\/manifests\//, headers: dockerHubHeaders(60) });
   const moved = await getManifest("library/app", "stable");
   expect(moved.headers["docker-content-digest"]).toBe(second.digest);
   expect(cache.logText()).toContain("upstream rate limit has room again");
 });
 
 test("after a 429 every client waits out one back-off: tags the cache holds are served, nothing else reaches upstream", async () => {
-  proxy.setFault({
+  remote.proxy.setFault({
     path: /\/manifests\//,
     status: 429,
     headers: { ...dockerHubHeaders(0), "retry-after": "120" },
   });
-  proxy.resetCounts();
+  remote.proxy.resetCounts();
   const stale = await getManifest("library/app", "stable");
   expect(stale.status).toBe(200);
   expect(stale.headers["docker-content-digest"]).toBe(second.digest);
@@ -145,7 +121,7 @@ test("after a 429 every client waits out one back-off: tags the cache holds are 
   expect(Number(uncached?.headers["retry-after"])).toBeLessThanOrEqual(120);
   expect(JSON.parse(uncached?.body.toString() ?? "{}").errors[0].code).toBe("TOOMANYREQUESTS");
   expect(manifestRequests()).toBe(1);
-  expect(proxy.requestCount()).toBe(1);
+  expect(remote.proxy.requestCount()).toBe(1);
 
   expect(await metricValue("regmirror_cache_upstream_rate_limited_total")).toBe(1);
   expect(await metricValue("regmirror_cache_upstream_ratelimit_remaining")).toBe(0);

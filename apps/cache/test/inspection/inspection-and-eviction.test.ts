@@ -8,15 +8,9 @@ import { join } from "node:path";
 import {
   buildTestImage,
   eventually,
-  type FaultProxy,
-  makeTempDirectory,
   pushTestImage,
-  removeTempDirectory,
   skopeoPull,
-  startFaultProxy,
-  startUpstreamRegistry,
   type TestImage,
-  type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { CliContext } from "../../src/cli/cli-context.js";
@@ -26,34 +20,30 @@ import type {
   InventoryListing,
   InventoryUsage,
 } from "../../src/inspection/cache-inventory.js";
+import {
+  type FaultProxiedUpstream,
+  startFaultProxiedUpstream,
+} from "../daemon/fault-proxied-upstream.js";
 import { basicAuthorization, sendRequest } from "../daemon/https-request.js";
 import { type InProcessCache, startInProcessCache } from "../daemon/in-process-cache.js";
 
 const admin = { username: "admin", password: "admin-secret-password-7" };
 const plainHttp = { tlsVerify: false };
 
+let remote: FaultProxiedUpstream;
 let directory: string;
-let upstream: UpstreamRegistry;
-let proxy: FaultProxy;
 let cache: InProcessCache;
 let configFile: string;
 let passwordFile: string;
 let app: TestImage;
 let big: TestImage;
 
-function configYaml(withAdmin: boolean): string {
-  return `
-http:
-  addr: 127.0.0.1:0
-regmirror:
-  upstreams:
-    - name: corp
-      hosts: [corp.example.com]
-      endpoints: [${proxy.url}]
-  storage:
-    filesystem:
-      rootDirectory: ${join(directory, "store")}
-${withAdmin ? `  admin:\n    password: ${admin.password}\n` : ""}`;
+function configYaml(withAdmin: boolean, store = "store"): string {
+  return remote.cacheConfig({
+    upstream: { name: "corp", hosts: ["corp.example.com"] },
+    store,
+    more: withAdmin ? `  admin:\n    password: ${admin.password}\n` : "",
+  });
 }
 
 /** Every byte of an image: its manifest, config and layers (one platform). */
@@ -98,15 +88,14 @@ async function cli(...argv: string[]): Promise<CliRun> {
 }
 
 beforeAll(async () => {
-  directory = makeTempDirectory("regmirror-inspection-");
-  upstream = await startUpstreamRegistry();
-  proxy = await startFaultProxy({ target: upstream.url });
+  remote = await startFaultProxiedUpstream("regmirror-inspection-");
+  directory = remote.directory;
   app = await buildTestImage({ seed: "inspection-app", layers: [3000, 2000] });
   big = await buildTestImage({ seed: "inspection-big", layers: [300_000] });
   // The same image in two repositories: every blob of one is used by the other.
-  await pushTestImage(app, upstream, "team/app", { tag: "v1" });
-  await pushTestImage(app, upstream, "team/copy", { tag: "v1" });
-  await pushTestImage(big, upstream, "team/big", { tag: "v1" });
+  await pushTestImage(app, remote.upstream, "team/app", { tag: "v1" });
+  await pushTestImage(app, remote.upstream, "team/copy", { tag: "v1" });
+  await pushTestImage(big, remote.upstream, "team/big", { tag: "v1" });
   configFile = join(directory, "config.yml");
   passwordFile = join(directory, "admin-password");
   writeFileSync(passwordFile, `${admin.password}\n`);
@@ -119,9 +108,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cache?.close();
-  await proxy?.stop();
-  await upstream?.stop();
-  if (directory) await removeTempDirectory(directory);
+  await remote?.stop();
 });
 
 describe("the admin API", () => {
@@ -133,9 +120,7 @@ describe("the admin API", () => {
     expect(wrong.status).toBe(401);
     expect(wrong.body.toString()).not.toContain("team/app");
 
-    const closed = await startInProcessCache(
-      configYaml(false).replace(join(directory, "store"), join(directory, "other-store")),
-    );
+    const closed = await startInProcessCache(configYaml(false, "other-store"));
     try {
       const off = await sendRequest(closed.url, "/admin/v1/repositories", {
         headers: { authorization: basicAuthorization(admin) },
@@ -235,7 +220,7 @@ describe("the admin API", () => {
       headers: { accept: big.mediaType },
     });
     expect(manifest.status).toBe(200);
-    proxy.setFault({ path: /\/blobs\//, throttleBytesPerSecond: 100_000 });
+    remote.proxy.setFault({ path: /\/blobs\//, throttleBytesPerSecond: 100_000 });
     try {
       const download = sendRequest(cache.url, `/v2/team/big/blobs/${layer}`);
       await eventually(() => {
@@ -253,7 +238,7 @@ describe("the admin API", () => {
       expect(answer.body.byteLength).toBe(layerBytes.byteLength);
       expect(`sha256:${createHash("sha256").update(answer.body).digest("hex")}`).toBe(layer);
     } finally {
-      proxy.setFault(undefined);
+      remote.proxy.setFault(undefined);
     }
   });
 });

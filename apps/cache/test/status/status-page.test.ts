@@ -7,19 +7,17 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   buildTestImage,
-  type FaultProxy,
   htpasswdFile,
-  makeTempDirectory,
   pushTestImage,
-  removeTempDirectory,
   skopeoPull,
-  startFaultProxy,
-  startUpstreamRegistry,
   type TestImage,
-  type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  type FaultProxiedUpstream,
+  startFaultProxiedUpstream,
+} from "../daemon/fault-proxied-upstream.js";
 import { basicAuthorization, sendRequest } from "../daemon/https-request.js";
 import { type InProcessCache, startInProcessCache } from "../daemon/in-process-cache.js";
 import { launchChromium, screenshotPath } from "./system-chromium.js";
@@ -27,9 +25,7 @@ import { launchChromium, screenshotPath } from "./system-chromium.js";
 const admin = { username: "admin", password: "admin-secret-password-9" };
 const alice = { username: "alice", password: "alice-secret-password-1" };
 
-let directory: string;
-let upstream: UpstreamRegistry;
-let proxy: FaultProxy;
+let remote: FaultProxiedUpstream;
 let cache: InProcessCache;
 let browser: Browser;
 let app: TestImage;
@@ -49,26 +45,14 @@ async function shown(page: Page, field: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  directory = makeTempDirectory("regmirror-status-page-");
-  upstream = await startUpstreamRegistry();
-  proxy = await startFaultProxy({ target: upstream.url });
+  remote = await startFaultProxiedUpstream("regmirror-status-page-");
   app = await buildTestImage({ seed: "status-app", layers: [4000, 6000] });
   big = await buildTestImage({ seed: "status-big", layers: [400_000] });
-  await pushTestImage(app, upstream, "team/app", { tag: "v1" });
-  await pushTestImage(big, upstream, "team/big", { tag: "v1" });
-  cache = await startInProcessCache(`
-http:
-  addr: 127.0.0.1:0
-regmirror:
-  upstreams:
-    - name: corp
-      hosts: [corp.example.com]
-      endpoints: [${proxy.url}]
-  storage:
-    filesystem:
-      rootDirectory: ${join(directory, "store")}
-    maxSize: 1GiB
-`);
+  await pushTestImage(app, remote.upstream, "team/app", { tag: "v1" });
+  await pushTestImage(big, remote.upstream, "team/big", { tag: "v1" });
+  cache = await startInProcessCache(
+    remote.cacheConfig({ upstream: { name: "corp", hosts: ["corp.example.com"] } }),
+  );
   browser = await launchChromium();
   const host = new URL(cache.url).host;
   // One cold pull (misses), then two warm ones (hits).
@@ -80,9 +64,7 @@ regmirror:
 afterAll(async () => {
   await browser?.close();
   await cache?.close();
-  await proxy?.stop();
-  await upstream?.stop();
-  if (directory) await removeTempDirectory(directory);
+  await remote?.stop();
 });
 
 describe("the status page of a cache without client auth", () => {
@@ -131,7 +113,7 @@ describe("the status page of a cache without client auth", () => {
     await sendRequest(cache.url, "/v2/team/big/manifests/v1", {
       headers: { accept: big.mediaType },
     });
-    proxy.setFault({ path: /\/blobs\//, throttleBytesPerSecond: 80_000 });
+    remote.proxy.setFault({ path: /\/blobs\//, throttleBytesPerSecond: 80_000 });
     try {
       const clients = [1, 2].map(() => sendRequest(cache.url, `/v2/team/big/blobs/${layer}`));
       const fill = page.locator(`li.fill[data-digest="${layer}"]`);
@@ -159,7 +141,7 @@ describe("the status page of a cache without client auth", () => {
       await expect.poll(() => page.locator('[data-field="no-fills"]').count()).toBe(1);
       expect(await page.evaluate("window.notReloaded")).toBe(true);
     } finally {
-      proxy.setFault(undefined);
+      remote.proxy.setFault(undefined);
       await page.close();
     }
   });
@@ -179,21 +161,16 @@ describe("the status page of a cache with client auth", () => {
   let closedCache: InProcessCache;
 
   beforeAll(async () => {
-    writeFileSync(join(directory, "htpasswd"), htpasswdFile([alice]));
-    const config = (store: string, withAdmin: boolean) => `
-http:
-  addr: 127.0.0.1:0
-regmirror:
-  upstreams:
-    - name: corp
-      endpoints: [${upstream.url}]
-  storage:
-    filesystem:
-      rootDirectory: ${join(directory, store)}
-  auth:
-    mode: htpasswd
-    htpasswdFile: ${join(directory, "htpasswd")}
-${withAdmin ? `  admin:\n    password: ${admin.password}\n` : ""}`;
+    const htpasswd = join(remote.directory, "htpasswd");
+    writeFileSync(htpasswd, htpasswdFile([alice]));
+    const config = (store: string, withAdmin: boolean) =>
+      remote.cacheConfig({
+        upstream: { name: "corp", hosts: ["corp.example.com"] },
+        store,
+        more: `  auth:\n    mode: htpasswd\n    htpasswdFile: ${htpasswd}\n${
+          withAdmin ? `  admin:\n    password: ${admin.password}\n` : ""
+        }`,
+      });
     privateCache = await startInProcessCache(config("private-store", true));
     closedCache = await startInProcessCache(config("closed-store", false));
   });
