@@ -699,7 +699,7 @@ export function describeBlobStoreContract(
         expect(await store.evict(busy.digest)).toBe("evicted");
         expect(await store.usage()).toEqual({ bytes: 0, blobs: 0 });
         await expect(store.evict("sha256:nope")).rejects.toMatchObject({
-          code: "BLOB_STORE_INVALID_DIGEST",
+          code: "INVALID_DIGEST",
         });
         await store.close();
       });
