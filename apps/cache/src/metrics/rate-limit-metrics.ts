@@ -32,31 +32,34 @@ export function registerRateLimitMetrics(registry: Registry, prefix: string): Ra
         }
       },
     });
-  gauge(
-    "upstream_ratelimit_limit",
-    "Pulls the upstream allows per window (its ratelimit-limit header)",
-    (status) => status.limit,
-  );
-  gauge(
-    "upstream_ratelimit_remaining",
-    "Pulls left in the upstream's window (its ratelimit-remaining header)",
-    (status) => status.remaining,
-  );
-  gauge(
-    "upstream_ratelimit_window_seconds",
-    "The upstream's rate-limit window (w= of its headers)",
-    (status) => status.windowSeconds,
-  );
-  gauge(
-    "upstream_ratelimit_headroom",
-    "Pulls left at or below which tags the cache holds are served instead of spending pulls",
-    (status) => status.headroomPulls,
-  );
-  gauge(
-    "upstream_backoff_seconds",
-    "Seconds every request to the upstream still waits after a 429 (0: none)",
-    (status) => Math.max(0, ((status.backOffUntil ?? 0) - Date.now()) / 1000),
-  );
+  const gauges: [string, string, (status: UpstreamRateLimitStatus) => number | undefined][] = [
+    [
+      "upstream_ratelimit_limit",
+      "Pulls the upstream allows per window (its ratelimit-limit header)",
+      (status) => status.limit,
+    ],
+    [
+      "upstream_ratelimit_remaining",
+      "Pulls left in the upstream's window (its ratelimit-remaining header)",
+      (status) => status.remaining,
+    ],
+    [
+      "upstream_ratelimit_window_seconds",
+      "The upstream's rate-limit window (w= of its headers)",
+      (status) => status.windowSeconds,
+    ],
+    [
+      "upstream_ratelimit_headroom",
+      "Pulls left at or below which tags the cache holds are served instead of spending pulls",
+      (status) => status.headroomPulls,
+    ],
+    [
+      "upstream_backoff_seconds",
+      "Seconds every request to the upstream still waits after a 429 (0: none)",
+      (status) => Math.max(0, ((status.backOffUntil ?? 0) - Date.now()) / 1000),
+    ],
+  ];
+  for (const [name, help, value] of gauges) gauge(name, help, value);
   new Counter({
     name: `${prefix}upstream_rate_limited_total`,
     help: "429 (Too Many Requests) answers from the upstream",
