@@ -7,6 +7,7 @@ import { chmod, rm } from "node:fs/promises";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { RegistryHandler } from "@regmirror/oci-distribution";
 import {
   cacheConfigDefaults,
   type EffectiveCacheConfig,
@@ -19,18 +20,25 @@ import { createHtpasswdClientAuth, tokenPath } from "../auth/htpasswd-client-aut
 import { loadHtpasswdFile } from "../auth/htpasswd-file.js";
 import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js";
 import { buildInfo } from "../build-info.js";
-import type { AccessLogEntry } from "../logging/access-log.js";
+import { createAdminApi } from "../inspection/admin-api.js";
+import { inventoryOf } from "../inspection/backend-inventory.js";
+import type { AccessLogEntry, FinishedRequest } from "../logging/access-log.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
+import { daemonStatusPage } from "../status/daemon-status-page.js";
 import {
   loadTlsOptions,
   type TlsCertificateReloader,
   watchTlsCertificate,
 } from "../tls/tls-certificate-reloader.js";
-import { createWorkerRegistryHandler, type WorkerRole } from "../workers/worker-role.js";
+import { createOtherWorkerHandlers, type WorkerRole } from "../workers/worker-role.js";
 import { recordingCacheOutcomes } from "./cache-outcome.js";
 import { createCacheRegistryHandler } from "./cache-registry-handler.js";
-import { createCacheRequestHandler, type DaemonState } from "./cache-request-handler.js";
+import {
+  createCacheRequestHandler,
+  type DaemonState,
+  type OwnRoute,
+} from "./cache-request-handler.js";
 import { answerClientError } from "./client-error-answer.js";
 import { createMainListener } from "./main-listener.js";
 import { type CacheBackend, openCacheBackend } from "./open-cache-backend.js";
@@ -149,8 +157,10 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   if (backend !== undefined) {
     metrics.setUsageSource(() => backend.blobStore.usage());
     metrics.setUpstreamHealthSource(() => backend.storage.upstreamHealth());
+    metrics.setRateLimitSource(() => backend.storage.upstreamRateLimits());
     if (worker?.kind === "first") worker.keepAccessesIn(backend.blobStore);
   }
+  if (config.sizeCap !== null) metrics.setStoreCap(config.sizeCap.maxBytes);
   let auth: ClientAuth;
   let tls: Awaited<ReturnType<typeof loadTlsOptions>> | undefined;
   try {
@@ -162,19 +172,43 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   }
 
   const state: DaemonState = { ready: false, draining: false, inFlight: 0 };
+  let onFinished: ((finished: FinishedRequest) => void) | undefined;
   const entries = new WeakMap<IncomingMessage, AccessLogEntry>();
   const registryLogger = logger.child({ component: "registry" });
-  const registryHandler =
-    backend === undefined
-      ? createWorkerRegistryHandler({ config, auth, entries, logger: registryLogger, worker })
-      : createCacheRegistryHandler({
-          storage: backend.storage,
-          auth,
-          entries,
-          logger: registryLogger,
-        });
   const separateMetrics = config.metrics.enabled && config.metrics.listen !== null;
   const accessLogger = logger.child({ component: "access" });
+  let registryHandler: RegistryHandler;
+  let ownRoutes: OwnRoute[];
+  if (backend === undefined) {
+    // Another worker: the admin API and the status page are the first worker's (ADR 0036).
+    const handlers = createOtherWorkerHandlers({
+      config,
+      auth,
+      entries,
+      logger: registryLogger,
+      worker,
+    });
+    registryHandler = handlers.registryHandler;
+    ownRoutes = [handlers.forwardToFirst];
+  } else {
+    registryHandler = createCacheRegistryHandler({
+      storage: backend.storage,
+      auth,
+      entries,
+      logger: registryLogger,
+    });
+    const status = config.statusPage.enabled
+      ? daemonStatusPage(config, backend, metrics)
+      : undefined;
+    ownRoutes = [
+      createAdminApi({
+        inventory: inventoryOf(backend, config.upstreams, logger.child({ component: "admin" })),
+        credential: config.admin,
+      }),
+      ...(status === undefined ? [] : [status.page]),
+    ];
+    onFinished = status?.pulls.observe;
+  }
   const mainHandler = createCacheRequestHandler({
     registryHandler,
     entries,
@@ -184,6 +218,8 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     servesRegistry: true,
     accessLog: config.log.accessLog,
     responseHeaders: config.responseHeaders,
+    ownRoutes,
+    ...(onFinished === undefined ? {} : { onFinished }),
     state,
     logger: accessLogger,
   });

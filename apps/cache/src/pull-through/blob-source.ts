@@ -26,6 +26,20 @@ export interface BlobSourceDeps {
   metrics: PullThroughMetrics;
 }
 
+/** One blob download under way, as the status page shows it. */
+export interface DownloadProgress {
+  digest: string;
+  upstream: string;
+  repository: string;
+  /** From upstream's Content-Length; undefined until known. */
+  size: number | undefined;
+  received: number;
+  /** Clients reading this download now (the first one and those who joined). */
+  clients: number;
+  startedAt: number;
+  state: "starting" | "downloading" | "verified" | "failed";
+}
+
 export interface BlobSource {
   stat(
     upstream: UpstreamConnection,
@@ -40,6 +54,7 @@ export interface BlobSource {
   ): Promise<OpenedBlob | undefined>;
   /** Waits for the fills under way to end (after the storage's signal aborted them). */
   drain(): Promise<void>;
+  downloads(): DownloadProgress[];
 }
 
 /** Blobs up to this size are kept in memory once read whole from the store (ADR 0035). */
@@ -270,6 +285,10 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
           });
         }
       }
+    },
+
+    downloads() {
+      return [...fills.values()].map((fill) => fill.progress());
     },
 
     async drain() {

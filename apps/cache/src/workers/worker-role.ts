@@ -24,6 +24,7 @@ import {
   createCacheRegistryHandler,
   type RequestEntries,
 } from "../daemon/cache-registry-handler.js";
+import type { OwnRoute } from "../daemon/cache-request-handler.js";
 import { createRegistryRouter } from "../pull-through/registry-router.js";
 import { createFollowerStorage, type FollowerStorage } from "./follower-storage.js";
 import { createPrimaryForwarder } from "./forward-to-primary.js";
@@ -61,14 +62,17 @@ async function servedHere(request: IncomingMessage, storage: FollowerStorage): P
   return route !== undefined && (await storage.holds(route));
 }
 
-/** The registry handler of a worker other than the first. */
-export function createWorkerRegistryHandler(options: {
+/**
+ * The registry handler of a worker other than the first, and the route that passes every other
+ * path (admin API, status page) to the first.
+ */
+export function createOtherWorkerHandlers(options: {
   config: EffectiveCacheConfig;
   auth: ClientAuth;
   entries: RequestEntries;
   logger: Logger;
   worker: WorkerRole | undefined;
-}): RegistryHandler {
+}): { registryHandler: RegistryHandler; forwardToFirst: OwnRoute } {
   const { config, worker } = options;
   if (worker?.kind !== "other" || config.storage.kind !== "filesystem") {
     throw new Error("only a worker other than the first, on a filesystem store, has no backend");
@@ -113,5 +117,9 @@ export function createWorkerRegistryHandler(options: {
     await local.close();
     forwarder.close();
   };
-  return handler;
+  const forwardToFirst: OwnRoute = async (request, response) => {
+    await forward(request, response);
+    return true;
+  };
+  return { registryHandler: handler, forwardToFirst };
 }
