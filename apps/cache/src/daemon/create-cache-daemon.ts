@@ -186,6 +186,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       auth,
       entries,
       logger: registryLogger,
+      metrics: recordingCacheOutcomes(metrics.pullThrough),
       worker,
     });
     registryHandler = handlers.registryHandler;

@@ -17,6 +17,7 @@ import {
 import { bufferedBlob, readWhole, smallBlobMaxBytes } from "../pull-through/blob-source.js";
 import { createCacheRecords } from "../pull-through/cache-records.js";
 import { ContentMemory, type RememberedContent } from "../pull-through/content-memory.js";
+import type { PullThroughMetrics } from "../pull-through/pull-through-metrics.js";
 import type { RegistryRouter, RoutableUpstream } from "../pull-through/registry-router.js";
 
 export interface FollowerStorage extends RegistryStorage {
@@ -61,8 +62,10 @@ function readOnlyMetadata(reader: FilesystemStoreReader): MetadataStore {
 export function createFollowerStorage(options: {
   reader: FilesystemStoreReader;
   router: RegistryRouter<RoutableUpstream>;
+  /** Told of each hit served here (metrics, and X-Cache and the access log through them). */
+  metrics: Pick<PullThroughMetrics, "cacheHit">;
 }): FollowerStorage {
-  const { reader, router } = options;
+  const { reader, router, metrics } = options;
   const records = createCacheRecords(readOnlyMetadata(reader));
   const smallBlobs = new ContentMemory<RememberedContent>(memoryBytes.smallBlobs);
   const manifests = new ContentMemory<StoredManifest>(memoryBytes.manifests);
@@ -116,7 +119,10 @@ export function createFollowerStorage(options: {
         remembered === undefined
           ? await reader.stat(digest)
           : { digest, size: remembered.bytes.byteLength };
-      if (stat !== undefined) served.add(digest);
+      if (stat !== undefined) {
+        served.add(digest);
+        metrics.cacheHit("blob");
+      }
       return stat;
     },
 
@@ -136,6 +142,7 @@ export function createFollowerStorage(options: {
         }
       }
       served.add(digest);
+      metrics.cacheHit("blob");
       return opened;
     },
 
@@ -144,7 +151,10 @@ export function createFollowerStorage(options: {
       // Tags are resolved by the first worker (`holds` sends them there).
       if (!isDigest(reference)) return undefined;
       const manifest = await manifestOf(reference);
-      if (manifest !== undefined) served.add(reference);
+      if (manifest !== undefined) {
+        served.add(reference);
+        metrics.cacheHit("manifest");
+      }
       return manifest;
     },
 

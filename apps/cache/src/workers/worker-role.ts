@@ -16,6 +16,7 @@ import {
   matchRegistryRoute,
   RegistryError,
   type RegistryHandler,
+  type RegistryRoute,
   sendRegistryError,
 } from "@regmirror/oci-distribution";
 import type { EffectiveCacheConfig } from "@regmirror/schemas";
@@ -25,6 +26,7 @@ import {
   type RequestEntries,
 } from "../daemon/cache-registry-handler.js";
 import type { OwnRoute } from "../daemon/cache-request-handler.js";
+import type { PullThroughMetrics } from "../pull-through/pull-through-metrics.js";
 import { createRegistryRouter } from "../pull-through/registry-router.js";
 import { createFollowerStorage, type FollowerStorage } from "./follower-storage.js";
 import { createPrimaryForwarder } from "./forward-to-primary.js";
@@ -53,12 +55,19 @@ export interface OtherWorkerRole {
 
 export type WorkerRole = FirstWorkerRole | OtherWorkerRole;
 
-/** A GET or HEAD whose blob or manifest (by digest) the store holds: served here. */
-async function servedHere(request: IncomingMessage, storage: FollowerStorage): Promise<boolean> {
-  if (request.method !== "GET" && request.method !== "HEAD") return false;
+function routeOf(request: IncomingMessage): RegistryRoute | undefined {
   const url = request.url ?? "";
   const queryStart = url.indexOf("?");
-  const route = matchRegistryRoute(queryStart < 0 ? url : url.slice(0, queryStart));
+  return matchRegistryRoute(queryStart < 0 ? url : url.slice(0, queryStart));
+}
+
+/** A GET or HEAD whose blob or manifest (by digest) the store holds: served here. */
+async function servedHere(
+  request: IncomingMessage,
+  route: RegistryRoute | undefined,
+  storage: FollowerStorage,
+): Promise<boolean> {
+  if (request.method !== "GET" && request.method !== "HEAD") return false;
   return route !== undefined && (await storage.holds(route));
 }
 
@@ -71,6 +80,7 @@ export function createOtherWorkerHandlers(options: {
   auth: ClientAuth;
   entries: RequestEntries;
   logger: Logger;
+  metrics: Pick<PullThroughMetrics, "cacheHit">;
   worker: WorkerRole | undefined;
 }): { registryHandler: RegistryHandler; forwardToFirst: OwnRoute } {
   const { config, worker } = options;
@@ -83,6 +93,7 @@ export function createOtherWorkerHandlers(options: {
       upstreams: config.upstreams,
       defaultUpstream: config.defaultUpstream,
     }),
+    metrics: options.metrics,
   });
   worker.attach(storage);
   const local = createCacheRegistryHandler({
@@ -108,9 +119,13 @@ export function createOtherWorkerHandlers(options: {
   }
 
   const handler = (async (request: IncomingMessage, response: ServerResponse) => {
-    if (servesStoredContent && (await servedHere(request, storage))) {
+    const route = routeOf(request);
+    if (servesStoredContent && (await servedHere(request, route, storage))) {
       return local(request, response);
     }
+    // This worker's access log line names the endpoint too (the first worker logs its own).
+    const entry = options.entries.get(request);
+    if (entry !== undefined && route !== undefined) entry.route = route.endpoint;
     return forward(request, response);
   }) as RegistryHandler;
   handler.close = async () => {
