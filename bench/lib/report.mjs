@@ -173,7 +173,13 @@ export function renderReport({
   sections.push(`# Benchmarks
 
 Written by \`pnpm bench\` (\`bench/run.mjs\`) on ${startedAt.toISOString()} (run took
-${((finishedAt - startedAt) / 60_000).toFixed(1)} minutes). Do not edit by hand: run it again.
+${((finishedAt - startedAt) / 60_000).toFixed(1)} minutes). Do not edit by hand: run it again.${
+    options.ratesOnly
+      ? `
+
+Only the request-rate section (\`pnpm bench --rates-only\`, systems ${options.systems.join(", ")}); the machine table and the request-rate tables below are this run's.`
+      : ""
+  }
 
 Four systems, measured one after the other on this machine in one run, each with a fresh
 store, all pulling from the same upstream (a \`docker-registry\` on loopback, seeded by the
