@@ -15,11 +15,16 @@ export interface OperatorStatus {
   problems: string[];
 }
 
-function escapeLabel(value: string): string {
+export function escapeLabel(value: string): string {
   return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 }
 
-function metric(name: string, type: "gauge" | "counter", help: string, samples: string[]): string {
+export function metric(
+  name: string,
+  type: "gauge" | "counter",
+  help: string,
+  samples: string[],
+): string {
   return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples].join("\n");
 }
 

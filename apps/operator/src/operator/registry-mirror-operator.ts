@@ -27,6 +27,8 @@ import type { OperatorStatus } from "./operator-metrics.js";
 import { installationName, ownerOf } from "./reconcile/installation-claim.js";
 import { createMirrorReconciler } from "./reconcile/reconcile-mirror.js";
 import type { OperatorImages } from "./render/mirror-context.js";
+import { webhookCertificateSecretName } from "./render/object-names.js";
+import type { WebhookEndpoint } from "./render/render-webhook-configuration.js";
 
 const defaultLeaseName = "regmirror-operator";
 
@@ -59,6 +61,11 @@ export interface RegistryMirrorOperatorOptions {
   imageswapNamespace?: string;
   /** ImageSwap's maps ConfigMap when a mirror does not say. Default imageswap-maps. */
   imageswapConfigMapName?: string;
+  /**
+   * Where the API server reaches this installation's admission webhook (served by
+   * createAdmissionWebhook); without it, mirrors in webhook mode report WebhookNotServed.
+   */
+  webhookEndpoint?: WebhookEndpoint;
   /**
    * This installation's name in the claims it writes (ADR 0021). Default
    * "<namespace>/<lease name>": installations differ by namespace, or by Lease in one namespace.
@@ -162,6 +169,7 @@ export function createRegistryMirrorOperator(
       ...(options.imagePullPolicy ? { pullPolicy: options.imagePullPolicy } : {}),
       ...(options.imagePullSecrets ? { pullSecrets: options.imagePullSecrets } : {}),
     },
+    webhookEndpoint: options.webhookEndpoint,
     imageswapNamespace: options.imageswapNamespace ?? "imageswap-system",
     imageswapConfigMapName:
       options.imageswapConfigMapName ?? registryMirrorDefaults.imageswapConfigMapName,
@@ -199,13 +207,17 @@ export function createRegistryMirrorOperator(
     namespaced: false,
   });
   // A user Secret a mirror refers to (TLS, upstream or S3 credentials, htpasswd) reconciles it.
+  // The webhook's certificate Secret: its CA goes into every webhook-mode mirror's configuration.
   const referringMirrors = (secret: KubeObject): string[] => {
     const secretName = secret.metadata?.name;
     const keys = new Set(ownerKeys(secret));
     for (const mirror of mirrors.store.list()) {
       const spec = specOf(mirror);
       const referenced = spec ? userSecretNames(spec, options.namespace) : [];
-      if (secretName && referenced.includes(secretName) && mirror.metadata?.name) {
+      const usesWebhook =
+        secretName === webhookCertificateSecretName &&
+        spec?.nodeConfiguration.modes.includes("webhook") === true;
+      if (secretName && (usesWebhook || referenced.includes(secretName)) && mirror.metadata?.name) {
         keys.add(mirror.metadata.name);
       }
     }

@@ -1,5 +1,7 @@
 // One pass over a live mirror: its objects applied in order, then what the cluster reports.
 import { createHash } from "node:crypto";
+import type { KubeObject } from "@regmirror/k8s-reconciler";
+import { normalizeRegistryHost } from "@regmirror/oci-distribution";
 import { loadCacheConfigFromYaml } from "@regmirror/schemas";
 import {
   formatImageswapTarget,
@@ -11,6 +13,7 @@ import {
 import { createOwnedObjectWriter } from "../kube/owned-object-writer.js";
 import { deleteOwned } from "../kube/owned-objects.js";
 import { readReferencedSecrets } from "../kube/referenced-secrets.js";
+import { readWebhookCaBundle } from "../kube/webhook-certificate.js";
 import { OperatorError } from "../operator-error.js";
 import { readHtpasswdSecret } from "../render/client-auth.js";
 import { clientAddress, extraCertificateHosts } from "../render/exposure-addresses.js";
@@ -30,6 +33,10 @@ import {
   renderHeadlessService,
   renderIngress,
 } from "../render/render-services.js";
+import {
+  registryPathSegment,
+  renderWebhookConfiguration,
+} from "../render/render-webhook-configuration.js";
 import { resolveTls } from "../render/tls-material.js";
 import { renderUpstreamAuthSecret } from "../render/upstream-credentials.js";
 import {
@@ -124,6 +131,18 @@ export async function applyMirror(
     }
   }
 
+  // Webhook mode: the API server sends new pods to the operator's webhook, which points images
+  // of the mirrored registries at the same host ImageSwap uses.
+  if (spec.nodeConfiguration.modes.includes("webhook")) {
+    const webhook = await webhookConfiguration(context, dependencies, swapHost, signal);
+    if ("warning" in webhook) {
+      warnings.push(webhook.warning);
+      writer.keep("MutatingWebhookConfiguration", context.names.webhookConfiguration);
+    } else {
+      await writer.apply(webhook.configuration);
+    }
+  }
+
   // The cache config is checked with the cache's own parser before it is written. It also
   // records where this mirror's ImageSwap lines are (removed on deletion).
   const cacheConfig = renderCacheConfig(spec);
@@ -196,5 +215,47 @@ export async function applyMirror(
     warnings,
     ...(tls.renewAtMs !== undefined ? { renewAtMs: tls.renewAtMs } : {}),
     changes: writer.changes(),
+  };
+}
+
+/** The mirror's webhook configuration, or why it cannot be written yet. */
+async function webhookConfiguration(
+  context: MirrorContext,
+  dependencies: OperatorDependencies,
+  mirrorHost: string,
+  signal?: AbortSignal,
+): Promise<{ configuration: KubeObject } | { warning: { reason: string; message: string } }> {
+  const endpoint = dependencies.webhookEndpoint;
+  if (!endpoint) {
+    return {
+      warning: {
+        reason: "WebhookNotServed",
+        message:
+          "nodeConfiguration.modes has webhook, but this operator serves no admission webhook (start it with --webhook-listen): pods are not rewritten",
+      },
+    };
+  }
+  const caBundlePem = await readWebhookCaBundle(dependencies.client, context.namespace, signal);
+  if (!caBundlePem) {
+    return {
+      warning: {
+        reason: "WebhookCertificatePending",
+        message: "the webhook's certificate Secret does not exist yet: pods are not rewritten",
+      },
+    };
+  }
+  const registries = new Map(
+    context.spec.mirrorOf.map((host) => {
+      const normalised = normalizeRegistryHost(host.toLowerCase());
+      return [normalised, registryPathSegment(normalised)];
+    }),
+  );
+  return {
+    configuration: renderWebhookConfiguration(context, {
+      endpoint,
+      caBundlePem,
+      mirrorHost,
+      registries,
+    }),
   };
 }
