@@ -39,11 +39,14 @@ export const nodeSelector = z.record(labelKey, labelValue, {
 /** At most this many tolerations, hosts... in a list: bounds the API server's CEL cost. */
 export const maxListLength = 32;
 
+/** Expressions in a selector and values in an expression: bounds the API server's CEL cost. */
+const maxSelectorLength = 16;
+
 /** A label selector (matchLabels and matchExpressions), as in a Deployment or a webhook. */
 export const labelSelector = z
   .strictObject({
-    matchLabels: z
-      .record(labelKey, labelValue, { error: "a mapping of label keys to values" })
+    // The node selector's schema: the CRD then bounds it (and checks its keys) the same way.
+    matchLabels: nodeSelector
       .optional()
       .describe("Labels an object must have, with these values."),
     matchExpressions: z
@@ -56,13 +59,13 @@ export const labelSelector = z
               .describe("In, NotIn, Exists or DoesNotExist."),
             values: z
               .array(labelValue)
-              .max(maxListLength)
+              .max(maxSelectorLength)
               .optional()
               .describe("The values for In and NotIn; none for Exists and DoesNotExist."),
           })
           .describe("One requirement on a label."),
       )
-      .max(maxListLength)
+      .max(maxSelectorLength)
       .optional()
       .describe("Requirements on labels, all of which must hold."),
   })
