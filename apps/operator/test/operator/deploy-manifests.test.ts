@@ -154,6 +154,7 @@ describe("the deployment manifests", () => {
       "RoleBinding/mirrors-regmirror-operator",
       "RoleBinding/mirrors-regmirror-operator-events",
       "RoleBinding/mirrors-regmirror-operator-imageswap",
+      "Service/mirrors-regmirror-operator-webhook",
       "ServiceAccount/mirrors-regmirror-operator",
     ]);
     for (const object of objects) {
