@@ -46,9 +46,7 @@ const maxSelectorLength = 16;
 export const labelSelector = z
   .strictObject({
     // The node selector's schema: the CRD then bounds it (and checks its keys) the same way.
-    matchLabels: nodeSelector
-      .optional()
-      .describe("Labels an object must have, with these values."),
+    matchLabels: nodeSelector.optional().describe("Labels an object must have, with these values."),
     matchExpressions: z
       .array(
         z

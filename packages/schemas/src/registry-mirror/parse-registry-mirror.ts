@@ -344,7 +344,8 @@ function nodeConfigurationOf(
       namespaceSelector: given?.webhook?.namespaceSelector ?? {},
       objectSelector: given?.webhook?.objectSelector ?? {},
       excludeNamespaces: given?.webhook?.excludeNamespaces ?? [],
-      timeoutSeconds: given?.webhook?.timeoutSeconds ?? registryMirrorDefaults.webhookTimeoutSeconds,
+      timeoutSeconds:
+        given?.webhook?.timeoutSeconds ?? registryMirrorDefaults.webhookTimeoutSeconds,
     },
   };
 }
