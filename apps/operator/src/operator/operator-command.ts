@@ -61,6 +61,8 @@ Options:
   --webhook-url URL           reach the webhook at this https URL instead of a Service (an
                               operator outside the cluster)
   --webhook-host NAME         another name or address for the webhook's certificate (repeat)
+  --warm-ahead                watch workloads in every namespace and have the caches of mirrors
+                              with spec.warmAhead prefetch their new images (the leader only)
   --stuck-after DURATION      /healthz fails when the informers have not synced, or a reconcile
                               has run, this long (default 5m)
   -h, --help                  this text
@@ -112,6 +114,7 @@ function parseOperatorArguments(argv: string[]) {
       "node-cleanup-timeout": { type: "string", default: "5m" },
       "health-listen": { type: "string", default: "0.0.0.0:8081" },
       "webhook-listen": { type: "string" },
+      "warm-ahead": { type: "boolean", default: false },
       "webhook-service": { type: "string", default: "regmirror-operator-webhook" },
       "webhook-url": { type: "string" },
       "webhook-host": { type: "string", multiple: true },
@@ -158,6 +161,7 @@ function parseOperatorArguments(argv: string[]) {
     nodeCleanupTimeoutMs: duration("node-cleanup-timeout", values["node-cleanup-timeout"]),
     health: parseListen("health-listen", values["health-listen"]),
     webhook: webhookOptions(values),
+    warmAhead: values["warm-ahead"],
   };
 }
 
@@ -258,6 +262,7 @@ async function runOperator(argv: string[], runtime: CliRuntime): Promise<number>
     imageswapConfigMapName: options.imageswapConfigMapName,
     nodeCleanupTimeoutMs: options.nodeCleanupTimeoutMs,
     stuckAfterMs: options.stuckAfterMs,
+    warmAhead: options.warmAhead ? {} : false,
     ...(options.webhook
       ? {
           webhookEndpoint: options.webhook.url
@@ -304,7 +309,11 @@ function answerHealth(
   const path = url.split("?")[0];
   if (path === "/metrics") {
     response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-    response.end(renderOperatorMetrics(operator.status()) + (webhook?.counters().render() ?? ""));
+    response.end(
+      renderOperatorMetrics(operator.status()) +
+        (webhook?.counters().render() ?? "") +
+        (operator.warmCounters()?.render() ?? ""),
+    );
     return;
   }
   if (path !== "/healthz" && path !== "/readyz") {

@@ -29,6 +29,9 @@ import { createMirrorReconciler } from "./reconcile/reconcile-mirror.js";
 import type { OperatorImages } from "./render/mirror-context.js";
 import { webhookCertificateSecretName } from "./render/object-names.js";
 import type { WebhookEndpoint } from "./render/render-webhook-configuration.js";
+import type { CacheAddress } from "./warm/cache-warm-client.js";
+import { createWarmAhead, type WarmAhead, type WarmedMirror } from "./warm/warm-ahead.js";
+import { createWarmCounters, type WarmCounters } from "./warm/warm-metrics.js";
 
 const defaultLeaseName = "regmirror-operator";
 
@@ -67,6 +70,11 @@ export interface RegistryMirrorOperatorOptions {
    */
   webhookEndpoint?: WebhookEndpoint;
   /**
+   * Warm-ahead for mirrors with spec.warmAhead (the leader watches workloads in every namespace);
+   * `cacheAddress` replaces the cache Service's address (tests, an operator outside the cluster).
+   */
+  warmAhead?: { cacheAddress?: (mirror: WarmedMirror) => CacheAddress } | false;
+  /**
    * This installation's name in the claims it writes (ADR 0021). Default
    * "<namespace>/<lease name>": installations differ by namespace, or by Lease in one namespace.
    */
@@ -91,6 +99,8 @@ export interface RegistryMirrorOperator {
   isLeader(): boolean;
   /** Leadership, health, mirrors by owner and counters: what /healthz and /metrics report. */
   status(): OperatorStatus;
+  /** Warm-ahead's counters (what /metrics reports); undefined without warm-ahead. */
+  warmCounters(): WarmCounters | undefined;
   /** Resolves once this process leads and its informers have synced. */
   whenReconciling(): Promise<void>;
   /** Stops reconciling, releases the lease, closes watches and connections. */
@@ -224,6 +234,16 @@ export function createRegistryMirrorOperator(
     return [...keys];
   };
 
+  // Warm-ahead runs with the controller (the leader only); its counters outlive a leadership.
+  const warmCounters = options.warmAhead ? createWarmCounters() : undefined;
+  const ownedMirrors = (): WarmedMirror[] =>
+    mirrors.store.list().flatMap((mirror) => {
+      const spec = specOf(mirror);
+      const name = mirror.metadata?.name;
+      return spec && name && ownerOf(mirror) === installation ? [{ name, spec }] : [];
+    });
+  let warmAhead: WarmAhead | undefined;
+
   let controller: Controller | undefined;
   let reconciling: { promise: Promise<void>; resolve: () => void } = deferred();
   const startReconciling = async (): Promise<void> => {
@@ -244,14 +264,30 @@ export function createRegistryMirrorOperator(
     controller = current;
     health.started();
     await current.start();
-    if (controller === current) reconciling.resolve();
+    if (controller !== current) return;
+    if (options.warmAhead && warmCounters) {
+      warmAhead = createWarmAhead({
+        client,
+        mirrors: ownedMirrors,
+        secrets: informers.Secret,
+        namespace: options.namespace,
+        ...(options.warmAhead.cacheAddress ? { cacheAddress: options.warmAhead.cacheAddress } : {}),
+        counters: warmCounters,
+        watchTimeoutSeconds,
+        logger,
+      });
+      warmAhead.start();
+    }
+    reconciling.resolve();
   };
   const stopReconciling = async (): Promise<void> => {
     const current = controller;
     controller = undefined;
     health.stopped();
     reconciling = deferred();
-    await current?.close({ drain: false });
+    const warming = warmAhead;
+    warmAhead = undefined;
+    await Promise.all([current?.close({ drain: false }), warming?.close()]);
   };
 
   const elector =
@@ -312,6 +348,7 @@ export function createRegistryMirrorOperator(
       };
     },
     whenReconciling: () => reconciling.promise,
+    warmCounters: () => warmCounters,
     async close() {
       if (closed) return;
       closed = true;

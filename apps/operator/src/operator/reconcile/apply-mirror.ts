@@ -15,6 +15,7 @@ import { deleteOwned } from "../kube/owned-objects.js";
 import { readReferencedSecrets } from "../kube/referenced-secrets.js";
 import { readWebhookCaBundle } from "../kube/webhook-certificate.js";
 import { OperatorError } from "../operator-error.js";
+import { renderAdminSecret } from "../render/admin-credential.js";
 import { readHtpasswdSecret } from "../render/client-auth.js";
 import { clientAddress, extraCertificateHosts } from "../render/exposure-addresses.js";
 import type { MirrorContext } from "../render/mirror-context.js";
@@ -104,6 +105,12 @@ export async function applyMirror(
   const upstreamAuth = renderUpstreamAuthSecret(context, secrets.credentials);
   if (upstreamAuth) await writer.apply(upstreamAuth);
   const htpasswd = readHtpasswdSecret(context, secrets.find);
+  // Warm-ahead asks the cache's admin API, behind a credential only the operator and cache know.
+  const admin =
+    spec.warmAhead !== null
+      ? renderAdminSecret(context, secrets.find(context.names.adminSecret))
+      : undefined;
+  if (admin) await writer.apply(admin.secret);
 
   // ImageSwap: registry -> "<mirror host>/<registry>" (the cache routes by path prefix).
   const swapHost =
@@ -175,7 +182,13 @@ export async function applyMirror(
   const authData = JSON.stringify(upstreamAuth?.data ?? {});
   const workload = await writer.apply(
     renderCacheWorkload(context, {
-      rolloutHash: hashOf(cacheConfig, tls.certificatePem, authData, htpasswd ?? ""),
+      rolloutHash: hashOf(
+        cacheConfig,
+        tls.certificatePem,
+        authData,
+        htpasswd ?? "",
+        admin?.credential.password ?? "",
+      ),
     }),
   );
 

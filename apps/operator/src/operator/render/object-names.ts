@@ -22,6 +22,8 @@ export interface MirrorObjectNames {
   ingress: string;
   nodeAgent: string;
   nodeState: string;
+  /** The cache's admin credential (warm-ahead calls its admin API). */
+  adminSecret: string;
   /** The MutatingWebhookConfiguration (cluster scoped) in webhook mode. */
   webhookConfiguration: string;
 }
@@ -38,6 +40,7 @@ export function mirrorObjectNames(mirrorName: string): MirrorObjectNames {
     ingress: base,
     nodeAgent: `${base}-node-agent`,
     nodeState: `${base}-node-state`,
+    adminSecret: `${base}-admin`,
     webhookConfiguration: base,
   };
 }
