@@ -29,12 +29,16 @@ import {
   type TlsCertificateReloader,
   watchTlsCertificate,
 } from "../tls/tls-certificate-reloader.js";
+import { warmImage } from "../warm/warm-images.js";
 import { recordingCacheOutcomes } from "./cache-outcome.js";
 import { createCacheRegistryHandler } from "./cache-registry-handler.js";
 import { createCacheRequestHandler, type DaemonState } from "./cache-request-handler.js";
 import { answerClientError } from "./client-error-answer.js";
 import { createMainListener } from "./main-listener.js";
 import { type CacheBackend, openCacheBackend } from "./open-cache-backend.js";
+
+/** One warm request through the admin API may take this long (a large image, a slow upstream). */
+const warmTimeoutMs = 30 * 60_000;
 
 export interface CacheDaemonOptions {
   config: EffectiveCacheConfig;
@@ -172,6 +176,15 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       createAdminApi({
         inventory: inventoryOf(backend, config.upstreams, logger.child({ component: "admin" })),
         credential: config.admin,
+        // Warm-ahead: the fill goes on when the asker goes away, as a pull's does; the bound
+        // protects against a hung upstream (real time on purpose, ADR 0016).
+        warm: (image) =>
+          warmImage({
+            storage: backend.storage,
+            image,
+            signal: AbortSignal.timeout(warmTimeoutMs),
+            touchIfStored: (digest) => backend.blobStore.touch(digest),
+          }),
       }),
       ...(status === undefined ? [] : [status.page]),
     ],
