@@ -1,5 +1,5 @@
 // Warm-ahead's counters and their Prometheus text: images asked for, and what the cache did.
-import { escapeLabel, metric } from "../operator-metrics.js";
+import { createLabelledCounter } from "../operator-metrics.js";
 import type { WarmOutcome } from "./warm-queue.js";
 
 export interface WarmCounters {
@@ -12,41 +12,22 @@ export interface WarmCounters {
 }
 
 export function createWarmCounters(): WarmCounters {
-  const requests = new Map<string, number>();
-  const deduplicated = new Map<string, number>();
-  const add = (counts: Map<string, number>, key: string) =>
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  const sample = (name: string, labels: Record<string, string>, value: number) =>
-    `${name}{${Object.entries(labels)
-      .map(([key, text]) => `${key}="${escapeLabel(text)}"`)
-      .join(",")}} ${value}`;
+  const requests = createLabelledCounter(
+    "regmirror_operator_warm_requests_total",
+    "Images warm-ahead asked a mirror's cache to warm, by mirror and result: warmed (the cache downloaded blobs), already-cached (a warm hit: it had them all), failed.",
+    ["mirror", "result"],
+  );
+  const deduplicated = createLabelledCounter(
+    "regmirror_operator_warm_deduplicated_total",
+    "Images of new or changed workloads not asked for again: already queued, warming, or warmed in the last 10 minutes.",
+    ["mirror"],
+  );
   return {
     requested(mirror, queued) {
-      if (!queued) add(deduplicated, mirror);
+      if (!queued) deduplicated.add([mirror]);
     },
-    finished: (mirror, outcome) => add(requests, JSON.stringify([mirror, outcome])),
-    count: (mirror, outcome) => requests.get(JSON.stringify([mirror, outcome])) ?? 0,
-    render() {
-      const blocks = [
-        metric(
-          "regmirror_operator_warm_requests_total",
-          "counter",
-          "Images warm-ahead asked a mirror's cache to warm, by mirror and result: warmed (the cache downloaded blobs), already-cached (a warm hit: it had them all), failed.",
-          [...requests].map(([key, count]) => {
-            const [mirror, result] = JSON.parse(key) as [string, string];
-            return sample("regmirror_operator_warm_requests_total", { mirror, result }, count);
-          }),
-        ),
-        metric(
-          "regmirror_operator_warm_deduplicated_total",
-          "counter",
-          "Images of new or changed workloads not asked for again: already queued, warming, or warmed in the last 10 minutes.",
-          [...deduplicated].map(([mirror, count]) =>
-            sample("regmirror_operator_warm_deduplicated_total", { mirror }, count),
-          ),
-        ),
-      ];
-      return `${blocks.join("\n")}\n`;
-    },
+    finished: (mirror, outcome) => requests.add([mirror, outcome]),
+    count: (mirror, outcome) => requests.get([mirror, outcome]),
+    render: () => `${requests.render()}\n${deduplicated.render()}\n`,
   };
 }
