@@ -1,34 +1,32 @@
 // Webhook mode against a real kube-apiserver: the API server calls the operator's webhook over
 // TLS on loopback, and the pods it admits come back with their images pointed at the mirror.
 import { createServer, type Server } from "node:https";
+import { capturingLogger } from "@regmirror/core/testing";
 import type { KubeObject } from "@regmirror/k8s-reconciler";
-import { listenOnLoopback } from "@regmirror/test-kit";
+import { eventually, listenOnLoopback } from "@regmirror/test-kit";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdmissionWebhook, createAdmissionWebhook } from "../../src/operator/index.js";
+import type { Json } from "./operator-cluster.js";
 import {
-  capturingLogger,
-  eventually,
-  get,
-  type Json,
   mirrorApi,
   type OperatorCluster,
   operatorNamespace,
   startOperatorCluster,
 } from "./operator-cluster.js";
 
-let cluster: OperatorCluster;
-let webhook: AdmissionWebhook;
-let server: Server;
-let port: number;
-let clusterIp: string;
-let webhookCa: string;
 const logger = capturingLogger();
 const digest = `sha256:${"b".repeat(64)}`;
 const webhookApi = {
   apiVersion: "admissionregistration.k8s.io/v1",
   kind: "MutatingWebhookConfiguration",
 } as const;
+let cluster: OperatorCluster;
+let webhook: AdmissionWebhook;
+let server: Server;
+let port: number;
+let clusterIp: string;
+let webhookCa: string;
 
 beforeAll(async () => {
   cluster = await startOperatorCluster();
@@ -57,7 +55,14 @@ beforeAll(async () => {
       nodeConfiguration: { modes: ["webhook"] },
     },
   });
-  const service = await eventually(() => get(cluster.client, "Service", "regmirror-hub"));
+  const service = await eventually(() =>
+    cluster.client.get({
+      apiVersion: "v1",
+      kind: "Service",
+      namespace: operatorNamespace,
+      name: "regmirror-hub",
+    }),
+  );
   clusterIp = (service.spec as { clusterIP: string }).clusterIP;
 });
 

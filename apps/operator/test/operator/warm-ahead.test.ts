@@ -6,14 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CacheDaemon, createCacheDaemon, createRootLogger } from "@regmirror/cache";
 import { loadCacheConfigFromYaml } from "@regmirror/schemas";
+import type { FaultProxy, UpstreamRegistry } from "@regmirror/test-kit";
 import {
   buildTestImage,
-  type FaultProxy,
   pushTestImage,
   skopeoPull,
   startFaultProxy,
   startUpstreamRegistry,
-  type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RegistryMirrorOperator } from "../../src/operator/index.js";

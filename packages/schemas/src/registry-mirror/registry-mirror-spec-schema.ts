@@ -152,6 +152,12 @@ const exposure = z
   })
   .describe("How clients reach the cache; status.serviceAddress gives the address to use.");
 
+/** A whole number from `min` to `max`; the error says the range in `unit`. */
+function integerFrom(min: number, max: number, unit: string) {
+  const error = `from ${min} to ${max} ${unit}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
 export const nodeConfigurationModes = [
   "containerd",
   "docker",
@@ -228,11 +234,7 @@ const nodeConfiguration = z
           .describe(
             "Namespaces whose pods are never rewritten, besides kube-system and the operator's namespace (always excluded: the cache must not depend on itself to start).",
           ),
-        timeoutSeconds: z
-          .number()
-          .int()
-          .min(1, { error: "from 1 to 10 seconds" })
-          .max(10, { error: "from 1 to 10 seconds" })
+        timeoutSeconds: integerFrom(1, 10, "seconds")
           .optional()
           .describe(
             "How long the API server waits for the webhook before it admits the pod unchanged (failurePolicy Ignore); default 3.",
@@ -413,11 +415,7 @@ export const registryMirrorSpecSchema = z
           .describe(
             "Namespaces whose workloads are warmed; default every namespace but kube-system and the operator's.",
           ),
-        concurrency: z
-          .number()
-          .int()
-          .min(1, { error: "from 1 to 16 images at once" })
-          .max(16, { error: "from 1 to 16 images at once" })
+        concurrency: integerFrom(1, 16, "images at once")
           .optional()
           .describe("Images warmed at once; default 2."),
       })
