@@ -20,6 +20,7 @@ import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js
 import { buildInfo } from "../build-info.js";
 import { createAdminApi } from "../inspection/admin-api.js";
 import { inventoryOf } from "../inspection/backend-inventory.js";
+import { createWarmHits } from "../inspection/warm-hits.js";
 import type { AccessLogEntry } from "../logging/access-log.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
@@ -163,6 +164,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   const separateMetrics = config.metrics.enabled && config.metrics.listen !== null;
   const accessLogger = logger.child({ component: "access" });
   const status = config.statusPage.enabled ? daemonStatusPage(config, backend, metrics) : undefined;
+  const warmHits = createWarmHits(metrics.registry);
   const mainHandler = createCacheRequestHandler({
     registryHandler,
     entries,
@@ -184,11 +186,17 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
             image,
             signal: AbortSignal.timeout(warmTimeoutMs),
             touchIfStored: (digest) => backend.blobStore.touch(digest),
+            onProgress: ({ finishedBlob }) => {
+              if (finishedBlob && !finishedBlob.alreadyCached) warmHits.warmed(finishedBlob.digest);
+            },
           }),
       }),
       ...(status === undefined ? [] : [status.page]),
     ],
-    ...(status === undefined ? {} : { onFinished: status.pulls.observe }),
+    onFinished: (finished) => {
+      status?.pulls.observe(finished);
+      warmHits.observe(finished);
+    },
     state,
     logger: accessLogger,
   });

@@ -56,6 +56,12 @@ describe("POST /admin/v1/warm", () => {
     const pulled = await skopeoPull(`${new URL(cache.url).host}/team/app:v1`, { tlsVerify: false });
     expect(pulled.digest).toBe(image.digest);
     expect(remote.proxy.requestCount(/\/blobs\//)).toBe(0);
+
+    // Each blob the warm downloaded was a warm hit on its first pull, and only then.
+    await skopeoPull(`${new URL(cache.url).host}/team/app:v1`, { tlsVerify: false });
+    const metrics = (await sendRequest(cache.url, "/metrics")).body.toString();
+    expect(metrics).toContain("regmirror_cache_warmed_blobs_total 3");
+    expect(metrics).toContain("regmirror_cache_warm_hits_total 3");
   });
 
   test.each([

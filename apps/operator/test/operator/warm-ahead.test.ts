@@ -126,6 +126,9 @@ describe("warm-ahead", () => {
     );
     expect(pulled.digest).toBe(image.digest);
     expect(proxy.requestCount(/\/blobs\//)).toBe(0);
+    // The cache counts those first pulls as warm hits: config and two layers.
+    const metrics = await (await fetch(`${cacheUrl}/metrics`)).text();
+    expect(metrics).toContain("regmirror_cache_warm_hits_total 3");
 
     // The same image in another workload is not warmed again (deduplicated).
     await cluster.client.create({
