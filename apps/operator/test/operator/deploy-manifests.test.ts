@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import { freePort, makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
+import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   applyAll,
@@ -361,6 +362,10 @@ describe("the regmirror-operator binary", () => {
         "--node-cleanup-timeout=1m30s",
         "--stuck-after=4m30s",
         "--health-listen=127.0.0.1:0",
+        // The webhook and warm-ahead as the kustomize base runs them, under its RBAC.
+        "--webhook-listen=127.0.0.1:0",
+        "--webhook-host=127.0.0.1",
+        "--warm-ahead",
       ],
       // No --kubeconfig and a home without ~/.kube: $KUBECONFIG alone names the cluster.
       { KUBECONFIG: kubeconfigFile, HOME: temporary },
@@ -398,6 +403,24 @@ describe("the regmirror-operator binary", () => {
     });
     expect(metrics).toContain("regmirror_operator_leader 1");
     expect(metrics).toContain("regmirror_operator_healthy 1");
+    expect(metrics).toContain("# TYPE regmirror_operator_webhook_requests_total counter");
+    expect(metrics).toContain("# TYPE regmirror_operator_warm_requests_total counter");
+    // The webhook serves HTTPS with the certificate it keeps in its Secret; bad input is admitted.
+    const webhookSecret = await get(cluster.client, "Secret", "regmirror-operator-webhook-tls");
+    const ca = Buffer.from((webhookSecret.data as Json)["ca.crt"], "base64").toString();
+    const dispatcher = new Agent({ connect: { ca } });
+    const answer = await request(`https://${started.webhook}/mutate/cli`, {
+      method: "POST",
+      body: "not a review",
+      dispatcher,
+    });
+    expect(answer.statusCode).toBe(200);
+    expect(((await answer.body.json()) as Json).response.allowed).toBe(true);
+    await dispatcher.close();
+    // Nothing the operator watches is refused to its ServiceAccount.
+    expect(operator.logs.filter((entry) => /403|[Ff]orbidden/.test(JSON.stringify(entry)))).toEqual(
+      [],
+    );
     operator.child.kill("SIGTERM");
     const code = await operator.exited;
     expect({
