@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { parseDuration } from "@regmirror/core";
+import { describeError, parseDuration } from "@regmirror/core";
 import type { CliCommand, CliRuntime, ListeningServer } from "../cli-runtime.js";
 import {
   checkApiServer,
@@ -242,11 +242,19 @@ async function runOperator(argv: string[], runtime: CliRuntime): Promise<number>
     : undefined;
   let webhookServer: ListeningServer | undefined;
   if (webhook && options.webhook) {
-    const tls = await webhook.start();
-    webhookServer = await runtime.listen(webhook.handleHttpRequest, options.webhook.listen, {
-      key: tls.keyPem,
-      cert: tls.certificatePem,
-    });
+    try {
+      const tls = await webhook.start();
+      webhookServer = await runtime.listen(webhook.handleHttpRequest, options.webhook.listen, {
+        key: tls.keyPem,
+        cert: tls.certificatePem,
+      });
+    } catch (error) {
+      await webhook.close();
+      runtime.writeError(
+        `operator: the admission webhook could not start (--webhook-listen): ${describeError(error)}\n`,
+      );
+      return 1;
+    }
   }
   const operator = createRegistryMirrorOperator({
     kubeConfig: cluster.kubeConfig,

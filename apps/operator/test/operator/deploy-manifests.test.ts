@@ -469,6 +469,18 @@ describe("the regmirror-operator binary", () => {
     );
   });
 
+  it.each([
+    [["--webhook-url=https://127.0.0.1:9443"], "--webhook-url needs --webhook-listen"],
+    [
+      ["--webhook-listen=127.0.0.1:0", "--webhook-url=http://127.0.0.1:9443"],
+      '--webhook-url "http://127.0.0.1:9443" is not an https:// URL',
+    ],
+  ])("refuses webhook flags %j with a message naming them", async (flags, message) => {
+    const operator = await start([...images, "--namespace=x", ...flags], {});
+    expect(await operator.exited).toBe(2);
+    expect(operator.stderr()).toContain(message);
+  });
+
   it("stops at once with a clear error when the API server does not answer", async () => {
     const port = await freePort();
     const kubeconfigFile = join(temporary, "unreachable.kubeconfig.json");
