@@ -184,6 +184,15 @@ describe("the admission webhook on a real API server", () => {
       allowed: true,
       warnings: ["regmirror: not rewritten: a ConfigMap is not a Pod"],
     });
+    // What the configuration's selectors leave out is left out by the handler too.
+    const ownPod = await post(
+      "/mutate/hub",
+      review("Pod", {
+        metadata: { labels: { "app.kubernetes.io/part-of": "regmirror" } },
+        spec: { containers: [{ name: "operator", image: "nginx" }] },
+      }),
+    );
+    expect(ownPod.body.response).toEqual({ uid: "u-1", allowed: true });
     const badImage = await post(
       "/mutate/hub",
       review("Pod", { spec: { containers: [{ name: "x", image: "Not A Reference" }] } }),

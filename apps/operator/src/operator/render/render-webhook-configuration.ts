@@ -47,6 +47,19 @@ export function webhookClientConfig(
   return { service: { ...endpoint.service, path }, caBundle };
 }
 
+const partOfLabel = "app.kubernetes.io/part-of";
+
+/** Never the cache's or node agents' pods (labelled with their mirror) nor the operator's. */
+const ownPodsLeftOut: NonNullable<LabelSelector["matchExpressions"]> = [
+  { key: mirrorLabel, operator: "DoesNotExist" },
+  { key: partOfLabel, operator: "NotIn", values: ["regmirror"] },
+];
+
+/** The handler's own check of what the object selector leaves out. */
+export function isRegmirrorPod(labels: Readonly<Record<string, unknown>>): boolean {
+  return labels[mirrorLabel] !== undefined || labels[partOfLabel] === "regmirror";
+}
+
 /** The cache must never depend on itself to start: these namespaces are always left alone. */
 export function excludedNamespaces(context: MirrorContext): string[] {
   return [
@@ -124,11 +137,7 @@ export function renderWebhookConfiguration(
         namespaceSelector: withRequirements(settings.namespaceSelector, [
           { key: "kubernetes.io/metadata.name", operator: "NotIn", values: excluded },
         ]),
-        // Never the cache's or node agents' pods (labelled with their mirror) nor the operator's.
-        objectSelector: withRequirements(settings.objectSelector, [
-          { key: mirrorLabel, operator: "DoesNotExist" },
-          { key: "app.kubernetes.io/part-of", operator: "NotIn", values: ["regmirror"] },
-        ]),
+        objectSelector: withRequirements(settings.objectSelector, ownPodsLeftOut),
       },
     ],
   };

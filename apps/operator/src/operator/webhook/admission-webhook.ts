@@ -17,6 +17,7 @@ import {
   serviceDnsNames,
 } from "../render/object-names.js";
 import {
+  isRegmirrorPod,
   type RewriteRulesRecord,
   rewriteRulesAnnotation,
   webhookPathPrefix,
@@ -109,7 +110,7 @@ export function createAdmissionWebhook(options: AdmissionWebhookOptions): Admiss
         : undefined;
     if (
       rules.excludeNamespaces.includes(request.namespace) ||
-      (isRecord(labels) && labels[managedByLabel] === managedByValue)
+      (isRecord(labels) && isRegmirrorPod(labels))
     ) {
       counters.request(mirror, "excluded");
       return admissionResponse(request.uid, [], []);
