@@ -22,6 +22,7 @@ import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js
 import { buildInfo } from "../build-info.js";
 import { createAdminApi } from "../inspection/admin-api.js";
 import { inventoryOf } from "../inspection/backend-inventory.js";
+import { createWarmHits } from "../inspection/warm-hits.js";
 import type { AccessLogEntry, FinishedRequest } from "../logging/access-log.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
@@ -31,6 +32,7 @@ import {
   type TlsCertificateReloader,
   watchTlsCertificate,
 } from "../tls/tls-certificate-reloader.js";
+import { warmImage } from "../warm/warm-images.js";
 import { createOtherWorkerHandlers, type WorkerRole } from "../workers/worker-role.js";
 import { recordingCacheOutcomes } from "./cache-outcome.js";
 import { createCacheRegistryHandler } from "./cache-registry-handler.js";
@@ -42,6 +44,9 @@ import {
 import { answerClientError } from "./client-error-answer.js";
 import { createMainListener } from "./main-listener.js";
 import { type CacheBackend, openCacheBackend } from "./open-cache-backend.js";
+
+/** One warm request through the admin API may take this long (a large image, a slow upstream). */
+const warmTimeoutMs = 30 * 60_000;
 
 export interface CacheDaemonOptions {
   config: EffectiveCacheConfig;
@@ -201,14 +206,30 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     const status = config.statusPage.enabled
       ? daemonStatusPage(config, backend, metrics)
       : undefined;
+    const warmHits = createWarmHits(metrics.registry);
     ownRoutes = [
       createAdminApi({
         inventory: inventoryOf(backend, config.upstreams, logger.child({ component: "admin" })),
         credential: config.admin,
+        // Warm-ahead: the fill goes on when the asker goes away, as a pull's does; the bound
+        // protects against a hung upstream (real time on purpose, ADR 0016).
+        warm: (image) =>
+          warmImage({
+            storage: backend.storage,
+            image,
+            signal: AbortSignal.timeout(warmTimeoutMs),
+            touchIfStored: (digest) => backend.blobStore.touch(digest),
+            onProgress: ({ finishedBlob }) => {
+              if (finishedBlob && !finishedBlob.alreadyCached) warmHits.warmed(finishedBlob.digest);
+            },
+          }),
       }),
       ...(status === undefined ? [] : [status.page]),
     ];
-    onFinished = status?.pulls.observe;
+    onFinished = (finished) => {
+      status?.pulls.observe(finished);
+      warmHits.observe(finished);
+    };
   }
   const mainHandler = createCacheRequestHandler({
     registryHandler,

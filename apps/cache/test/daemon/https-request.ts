@@ -17,6 +17,7 @@ export interface RequestOptions {
   method?: string;
   headers?: Record<string, string>;
   ca?: string;
+  body?: string;
 }
 
 /** The `Authorization` header of Basic credentials. */
@@ -63,7 +64,7 @@ export function sendRequest(
       },
     );
     request.on("error", reject);
-    request.end();
+    request.end(options.body);
   });
 }
 
