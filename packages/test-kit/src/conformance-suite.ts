@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { registerExitCleanup } from "@regmirror/envtest";
 import {
   type ConformanceCase,
   overallResultOf,
@@ -14,7 +15,6 @@ import {
   renderConformanceJunit,
 } from "./conformance-results.js";
 import { TestKitError } from "./errors.js";
-import { registerExitCleanup } from "./exit-cleanup.js";
 import { toolPath } from "./tool-path.js";
 
 export interface ConformanceSuiteOptions {

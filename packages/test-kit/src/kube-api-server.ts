@@ -5,13 +5,14 @@ import {
   type KubeApiServer,
   startKubeApiServer as startEnvtest,
 } from "@regmirror/envtest";
+import { kitLogger } from "./kit-logger.js";
 import { toolPath } from "./tool-path.js";
 
 export type { KubeApiServer, KubeApiServerUser } from "@regmirror/envtest";
 
 export type KubeApiServerOptions = Pick<
   EnvtestOptions,
-  "extraArgs" | "timeoutMs" | "advertiseAddress"
+  "extraArgs" | "timeoutMs" | "advertiseAddress" | "logger"
 >;
 
 /**
@@ -22,6 +23,7 @@ export type KubeApiServerOptions = Pick<
 export function startKubeApiServer(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
   return startEnvtest({
     ...options,
+    logger: options.logger ?? kitLogger,
     binaries: { etcd: toolPath("etcd"), kubeApiServer: toolPath("kube-apiserver") },
   });
 }

@@ -4,10 +4,10 @@
 // network there. Started in parallel where the order allows; stop() leaves nothing behind.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { registerExitCleanup } from "@regmirror/envtest";
 import { Agent, fetch } from "undici";
 import { type CertificateAuthority, makeCertificateAuthority } from "../certificates.js";
 import { TestKitError } from "../errors.js";
-import { registerExitCleanup } from "../exit-cleanup.js";
 import { type KubeApiServer, startKubeApiServer } from "../kube-api-server.js";
 import {
   type CommandResult,
