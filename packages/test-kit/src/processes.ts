@@ -1,15 +1,16 @@
 // Child processes the kit starts: found, tracked, awaited and stopped.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { delimiter, join } from "node:path";
+import type { ServerProcess, ServerProcessOptions } from "@regmirror/envtest";
 import {
   isExecutable,
+  registerExitCleanup,
   runningServerCount,
-  type ServerProcess,
-  type ServerProcessOptions,
   startServerProcess,
-  waitUntilReady,
 } from "@regmirror/envtest";
 import { TestKitError } from "./errors.js";
+
+export { waitUntilReady } from "@regmirror/envtest";
 
 /** What to tell a person when a binary is missing. */
 const installHints: Record<string, string> = {
@@ -93,4 +94,48 @@ export async function runCommand(
   });
 }
 
-export { waitUntilReady };
+export interface ExitResult {
+  /** null when a signal ended it (e.g. the timeout's SIGKILL). */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `command` (a path) to its end and gives back its exit code and output whatever the code
+ * is: for tests that check a failing run. SIGKILL after `timeoutMs` (default 120 s), and at the
+ * test process's exit at the latest.
+ */
+export function runToExit(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<ExitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const unregister = registerExitCleanup(() => child.kill("SIGKILL"));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      unregister();
+      reject(new TestKitError("COMMAND_FAILED", `could not run ${command}: ${error.message}`));
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      unregister();
+      resolve({ exitCode: signal === null ? code : null, stdout, stderr });
+    });
+  });
+}

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:net";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { capturingLogger } from "@regmirror/core/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { startKubeApiServer, startUpstreamRegistry } from "../src/index.js";
+import { listenOnLoopback, startKubeApiServer, startUpstreamRegistry } from "../src/index.js";
 
 /** Ports `freePort()` hands out before it asks the OS again; `null` lets the OS pick that one. */
 const handOut = vi.hoisted(() => [] as (number | null)[]);
@@ -22,8 +22,7 @@ describe("a port taken between the pick and the bind (fault injected: freePort h
   beforeAll(async () => {
     // Accepts and drops every connection: nothing that probes it mistakes it for the server.
     occupied = createServer((socket) => socket.destroy());
-    await new Promise<void>((resolve) => occupied.listen(0, "127.0.0.1", resolve));
-    occupiedPort = (occupied.address() as { port: number }).port;
+    occupiedPort = await listenOnLoopback(occupied);
   });
   afterAll(async () => {
     handOut.length = 0;

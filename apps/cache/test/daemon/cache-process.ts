@@ -1,6 +1,7 @@
 // `node dist/main.js serve CONFIG` as a child process, as the container image's entrypoint runs it,
 // with its whole output kept for assertions on the logs.
 import { type ChildProcess, spawn } from "node:child_process";
+import { type ExitResult, runToExit } from "@regmirror/test-kit";
 
 export interface CacheProcess {
   /** `http(s)://127.0.0.1:PORT` from the "listening" log line. */
@@ -20,33 +21,16 @@ process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-export interface RunResult {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type RunResult = ExitResult;
 
 /** Runs the bundle to completion (check-config, a serve that fails to start, warm). */
-export function runBundle(bundle: string, args: string[], cwd: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle, ...args], { cwd });
-    running.add(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.on("error", reject);
-    child.on("close", (exitCode) => {
-      clearTimeout(timer);
-      running.delete(child);
-      resolve({ exitCode, stdout, stderr });
-    });
-  });
+export function runBundle(
+  bundle: string,
+  args: string[],
+  cwd: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<RunResult> {
+  return runToExit(process.execPath, [bundle, ...args], { cwd, env, timeoutMs: 60_000 });
 }
 
 function parseLines(text: string): Record<string, unknown>[] {

@@ -11,9 +11,13 @@ import { type BlobStore, createFilesystemBlobStore } from "@regmirror/blob-store
 import type { EffectiveUpstream } from "@regmirror/schemas";
 import {
   eventually,
+  type FaultProxy,
   listenOnLoopback,
   makeTempDirectory,
   removeTempDirectory,
+  startFaultProxy,
+  startUpstreamRegistry,
+  type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { createCacheRegistryHandler } from "../../src/daemon/cache-registry-handler.js";
 import {
@@ -104,6 +108,41 @@ export async function startCache(
         await removeTempDirectory(directory);
       })();
       return stopped;
+    },
+  };
+}
+
+/** A cache in front of a real docker-registry that it reaches through a counting fault proxy. */
+export interface ProxiedCache {
+  upstream: UpstreamRegistry;
+  proxy: FaultProxy;
+  cache: CacheUnderTest;
+  /** Stops the cache, the proxy and the registry. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts docker-registry, the fault proxy in front of it, and a cache whose upstream
+ * "test-upstream" answers for `hosts` (default: the registry's own host) through the proxy and
+ * is the default upstream unless `defaultUpstream: null`. The rest of `options` goes to the cache.
+ */
+export async function startProxiedCache(
+  options: { hosts?: string[] } & Partial<Parameters<typeof startCache>[0]> = {},
+): Promise<ProxiedCache> {
+  const { hosts, ...cacheOptions } = options;
+  const upstream = await startUpstreamRegistry();
+  const proxy = await startFaultProxy({ target: upstream.url });
+  const cache = await startCache({
+    upstreams: [plainUpstream("test-upstream", hosts ?? [upstream.host], [proxy.url])],
+    defaultUpstream: "test-upstream",
+    ...cacheOptions,
+  });
+  return {
+    upstream,
+    proxy,
+    cache,
+    async stop() {
+      for (const part of [cache, proxy, upstream]) await part.stop();
     },
   };
 }
