@@ -15,6 +15,7 @@ import {
   startContainerd,
   startFaultProxy,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -52,10 +53,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await containerd?.stop();
-  await mirror?.stop();
-  await upstreamCounter?.stop();
-  await upstream?.stop();
+  await stopAll(containerd, mirror, upstreamCounter, upstream);
   if (root) await removeTempDirectory(root);
 });
 

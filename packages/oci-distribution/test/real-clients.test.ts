@@ -11,6 +11,7 @@ import {
   skopeoPull,
   startContainerd,
   startUpstreamRegistry,
+  stopAll,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -42,9 +43,7 @@ describe("real clients against the example registry (filesystem storage)", () =>
     registry = await createExampleRegistry({ rootDirectory });
   });
   afterAll(async () => {
-    await containerd?.stop();
-    await upstream?.stop();
-    await registry?.close();
+    await stopAll(containerd, upstream, registry);
     await removeTempDirectory(rootDirectory);
   });
 

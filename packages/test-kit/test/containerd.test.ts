@@ -9,6 +9,7 @@ import {
   pushTestImage,
   startContainerd,
   startUpstreamRegistry,
+  stopAll,
   type UpstreamRegistry,
 } from "../src/index.js";
 
@@ -59,10 +60,7 @@ describe("containerd pulling through a hosts.toml mirror entry", () => {
     writeMirrorHostsToml(hostsDir, "token.example.test", tokenRegistry.url);
   });
   afterAll(async () => {
-    await containerd?.stop();
-    await registry?.stop();
-    await tlsRegistry?.stop();
-    await tokenRegistry?.stop();
+    await stopAll(containerd, registry, tlsRegistry, tokenRegistry);
   });
 
   it("pulls and unpacks a built image from the mirror with the built digest", async () => {

@@ -12,6 +12,7 @@ import {
   removeTempDirectory,
   skopeoPull,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -111,10 +112,7 @@ regmirror:
 });
 
 afterAll(async () => {
-  await passThrough?.close();
-  await htpasswdCache?.close();
-  await basicCache?.close();
-  await upstream?.stop();
+  await stopAll(passThrough, htpasswdCache, basicCache, upstream);
   if (directory) await removeTempDirectory(directory);
 });
 

@@ -18,6 +18,7 @@ import {
   startContainerd,
   startFaultProxy,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -135,10 +136,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await cache?.stop();
-  await containerd?.stop();
-  await proxy?.stop();
-  await upstream?.stop();
+  await stopAll(cache, containerd, proxy, upstream);
   if (directory) await removeTempDirectory(directory);
 });
 

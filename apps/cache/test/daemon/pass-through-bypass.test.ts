@@ -17,6 +17,7 @@ import {
   removeTempDirectory,
   skopeoPull,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -84,9 +85,7 @@ regmirror:
 });
 
 afterAll(async () => {
-  await cache?.close();
-  await hub?.stop();
-  await corp?.stop();
+  await stopAll(cache, hub, corp);
   if (directory) await removeTempDirectory(directory);
 });
 

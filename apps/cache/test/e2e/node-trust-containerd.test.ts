@@ -24,6 +24,7 @@ import {
   startContainerd,
   startFaultProxy,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -108,11 +109,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await containerd?.stop();
-  await cache?.close();
-  await directRoute?.stop();
-  await cacheRoute?.stop();
-  await upstream?.stop();
+  await stopAll(containerd, cache, directRoute, cacheRoute, upstream);
   if (directory) await removeTempDirectory(directory);
 });
 

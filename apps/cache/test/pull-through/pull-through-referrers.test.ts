@@ -8,6 +8,7 @@ import {
   type FaultProxy,
   startFaultProxy,
   startUpstreamRegistry,
+  stopAll,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -65,11 +66,7 @@ describe("referrers through the pull-through cache", () => {
   });
 
   afterAll(async () => {
-    await cache?.stop();
-    await exampleClient?.close();
-    await proxy?.stop();
-    await example?.close();
-    await distribution?.stop();
+    await stopAll(cache, exampleClient, proxy, example, distribution);
   });
 
   it("asks upstream each time: a referrer pushed after the first answer is listed next time", async () => {

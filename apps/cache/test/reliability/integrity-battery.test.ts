@@ -16,6 +16,7 @@ import {
   skopeoPull,
   startFaultProxy,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -60,9 +61,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await cache?.process.stop();
-  await proxy?.stop();
-  await upstream?.stop();
+  await stopAll(cache?.process, proxy, upstream);
   if (directory) await removeTempDirectory(directory);
 });
 
@@ -304,11 +303,13 @@ describe("a cross-origin redirect from the upstream", () => {
   let authenticated: BatteryCache;
 
   afterAll(async () => {
-    await authenticated?.process.stop();
-    await privateProxy?.stop();
-    await storageHost?.stop();
-    await privateUpstream?.stop();
-    await storageRegistry?.stop();
+    await stopAll(
+      authenticated?.process,
+      privateProxy,
+      storageHost,
+      privateUpstream,
+      storageRegistry,
+    );
     await removeTempDirectory(redirectDirectory);
   });
 

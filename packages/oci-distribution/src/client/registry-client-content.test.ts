@@ -7,6 +7,7 @@ import {
   registryAccess,
   skopeoInspectRaw,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -64,9 +65,7 @@ describe("registry client against docker-registry over TLS with a custom CA", ()
     });
   });
   afterAll(async () => {
-    await client?.close();
-    await agent?.close();
-    await registry?.stop();
+    await stopAll(client, agent, registry);
   });
 
   it("trusts a CA given with the `ca` option", async () => {
