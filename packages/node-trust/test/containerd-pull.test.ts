@@ -11,7 +11,6 @@ import {
   type FaultProxy,
   makeTempDirectory,
   pushTestImage,
-  removeTempDirectory,
   startContainerd,
   startFaultProxy,
   startUpstreamRegistry,
@@ -52,10 +51,7 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  await stopAll(containerd, mirror, upstreamCounter, upstream);
-  if (root) await removeTempDirectory(root);
-});
+afterAll(() => stopAll(containerd, mirror, upstreamCounter, upstream, root));
 
 describe("node-trust with a real containerd", () => {
   it("makes containerd pull an upstream image through the TLS mirror, trusting the CA it installed", async () => {

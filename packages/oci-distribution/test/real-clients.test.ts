@@ -42,10 +42,7 @@ describe("real clients against the example registry (filesystem storage)", () =>
     rootDirectory = makeTempDirectory("oci-example-registry-");
     registry = await createExampleRegistry({ rootDirectory });
   });
-  afterAll(async () => {
-    await stopAll(containerd, upstream, registry);
-    await removeTempDirectory(rootDirectory);
-  });
+  afterAll(() => stopAll(containerd, upstream, registry, rootDirectory));
 
   it("skopeo pushes a multi-platform OCI image and pulls it back byte for byte", async () => {
     const image = await buildTestImage({

@@ -59,9 +59,7 @@ describe("containerd pulling through a hosts.toml mirror entry", () => {
     writeMirrorHostsToml(hostsDir, "secure.example.test", tlsRegistry.url, tlsRegistry.ca);
     writeMirrorHostsToml(hostsDir, "token.example.test", tokenRegistry.url);
   });
-  afterAll(async () => {
-    await stopAll(containerd, registry, tlsRegistry, tokenRegistry);
-  });
+  afterAll(() => stopAll(containerd, registry, tlsRegistry, tokenRegistry));
 
   it("pulls and unpacks a built image from the mirror with the built digest", async () => {
     const image = await buildTestImage({ seed: "containerd-single", layers: [300, 5000] });

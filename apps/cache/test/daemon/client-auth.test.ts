@@ -9,7 +9,6 @@ import {
   htpasswdFile,
   makeTempDirectory,
   pushTestImage,
-  removeTempDirectory,
   skopeoPull,
   startUpstreamRegistry,
   stopAll,
@@ -111,10 +110,7 @@ regmirror:
   basicCache = await startInProcessCache(htpasswdConfig("  addr: 127.0.0.1:0", "basic-store"));
 });
 
-afterAll(async () => {
-  await stopAll(passThrough, htpasswdCache, basicCache, upstream);
-  if (directory) await removeTempDirectory(directory);
-});
+afterAll(() => stopAll(passThrough, htpasswdCache, basicCache, upstream, directory));
 
 describe("pass-through auth", () => {
   test("user A, who may pull the repository upstream, pulls it through the cache", async () => {

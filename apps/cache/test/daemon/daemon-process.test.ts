@@ -13,7 +13,6 @@ import {
   makeCertificateAuthority,
   makeTempDirectory,
   pushTestImage,
-  removeTempDirectory,
   skopeoPull,
   startContainerd,
   startFaultProxy,
@@ -135,10 +134,7 @@ beforeAll(async () => {
   cache = await startCacheProcess(bundle, [configFile], directory);
 });
 
-afterAll(async () => {
-  await stopAll(cache, containerd, proxy, upstream);
-  if (directory) await removeTempDirectory(directory);
-});
+afterAll(() => stopAll(cache, containerd, proxy, upstream, directory));
 
 describe("the MSR docs configuration, over TLS with the test CA", () => {
   test("a misspelled key stops start-up, naming the key", async () => {

@@ -14,7 +14,6 @@ import {
   buildTestImage,
   makeTempDirectory,
   pushTestImage,
-  removeTempDirectory,
   skopeoPull,
   startUpstreamRegistry,
   stopAll,
@@ -84,10 +83,7 @@ regmirror:
   }
 });
 
-afterAll(async () => {
-  await stopAll(cache, hub, corp);
-  if (directory) await removeTempDirectory(directory);
-});
+afterAll(() => stopAll(cache, hub, corp, directory));
 
 const wrongPassword = {
   Authorization: basicAuthorization({ ...alice, password: "not-the-password" }),

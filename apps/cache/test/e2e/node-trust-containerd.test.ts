@@ -19,7 +19,6 @@ import {
   makeCertificateAuthority,
   makeTempDirectory,
   pushTestImage,
-  removeTempDirectory,
   snapshotTree,
   startContainerd,
   startFaultProxy,
@@ -108,10 +107,7 @@ beforeAll(async () => {
   applier = createNodeTrustApplier({ root });
 });
 
-afterAll(async () => {
-  await stopAll(containerd, cache, directRoute, cacheRoute, upstream);
-  if (directory) await removeTempDirectory(directory);
-});
+afterAll(() => stopAll(containerd, cache, directRoute, cacheRoute, upstream, directory));
 
 describe("node-trust + the cache daemon + a real containerd", () => {
   test("after apply, ctr pulls an upstream image through the cache over TLS, trusting the CA node-trust installed", async () => {

@@ -65,9 +65,7 @@ describe("referrers through the pull-through cache", () => {
     await distributionClient.close();
   });
 
-  afterAll(async () => {
-    await stopAll(cache, exampleClient, proxy, example, distribution);
-  });
+  afterAll(() => stopAll(cache, exampleClient, proxy, example, distribution));
 
   it("asks upstream each time: a referrer pushed after the first answer is listed next time", async () => {
     const first = await fetchAll(`${cache.url}/v2/${repository}/referrers/${subject.digest}`);

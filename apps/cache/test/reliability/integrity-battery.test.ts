@@ -12,7 +12,6 @@ import {
   makeTempDirectory,
   pushTestImage,
   rawHttpExchange,
-  removeTempDirectory,
   skopeoPull,
   startFaultProxy,
   startUpstreamRegistry,
@@ -60,10 +59,7 @@ beforeAll(async () => {
   cache = await startBatteryCache({ bundle, directory, upstreamUrl: proxy.url });
 });
 
-afterAll(async () => {
-  await stopAll(cache?.process, proxy, upstream);
-  if (directory) await removeTempDirectory(directory);
-});
+afterAll(() => stopAll(cache?.process, proxy, upstream, directory));
 
 async function expectCleanStore(): Promise<void> {
   // Downloads end (and their spool files go) shortly after their clients are answered.
@@ -302,16 +298,16 @@ describe("a cross-origin redirect from the upstream", () => {
   let storageRegistry: UpstreamRegistry;
   let authenticated: BatteryCache;
 
-  afterAll(async () => {
-    await stopAll(
+  afterAll(() =>
+    stopAll(
       authenticated?.process,
       privateProxy,
       storageHost,
       privateUpstream,
       storageRegistry,
-    );
-    await removeTempDirectory(redirectDirectory);
-  });
+      redirectDirectory,
+    ),
+  );
 
   let image: TestImage;
   const redirectDirectory = makeTempDirectory("regmirror-battery-redirect-");

@@ -64,9 +64,7 @@ describe("registry client against docker-registry over TLS with a custom CA", ()
       retry: { retries: 0 },
     });
   });
-  afterAll(async () => {
-    await stopAll(client, agent, registry);
-  });
+  afterAll(() => stopAll(client, agent, registry));
 
   it("trusts a CA given with the `ca` option", async () => {
     const trusting = createRegistryClient({ registry: registry.url, ca: registry.ca as string });

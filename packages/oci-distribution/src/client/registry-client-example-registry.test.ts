@@ -29,9 +29,7 @@ describe("registry client against the package's example registry", () => {
     image = await buildTestImage({ seed: "client-example-registry" });
     await pushImageWithClient(client, "example/app", image);
   });
-  afterAll(async () => {
-    await stopAll(client, agent, registry);
-  });
+  afterAll(() => stopAll(client, agent, registry));
 
   it("lists more than 100 tags page by page along the Link header", async () => {
     const expected = [image.tag];

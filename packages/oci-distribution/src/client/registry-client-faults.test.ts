@@ -59,9 +59,7 @@ describe("registry client through the fault proxy in front of docker-registry", 
     agent = new Agent();
     await client({ registry: registry.url }).pushBlob("faults/app", blob);
   });
-  afterAll(async () => {
-    await stopAll(agent, proxy, registry);
-  });
+  afterAll(() => stopAll(agent, proxy, registry));
 
   function proxiedClient(options: Partial<RegistryClientOptions> = {}) {
     proxy.setFault(undefined);
