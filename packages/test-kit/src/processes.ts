@@ -1,6 +1,7 @@
 // Child processes the kit starts: found, tracked, awaited and stopped.
-import { execFile, spawn } from "node:child_process";
+import { type ChildProcessByStdio, execFile, spawn } from "node:child_process";
 import { delimiter, join } from "node:path";
+import type { Readable, Writable } from "node:stream";
 import type { ServerProcess, ServerProcessOptions } from "@regmirror/envtest";
 import {
   isExecutable,
@@ -101,6 +102,22 @@ export interface ExitResult {
   stderr: string;
 }
 
+/** Everything a child process writes to stdout and stderr, as text so far. */
+export function collectOutput(child: ChildProcessByStdio<null | Writable, Readable, Readable>): {
+  stdout(): string;
+  stderr(): string;
+} {
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8");
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  return { stdout: () => stdout, stderr: () => stderr };
+}
+
 /**
  * Runs `command` (a path) to its end and gives back its exit code and output whatever the code
  * is: for tests that check a failing run. SIGKILL after `timeoutMs` (default 120 s), and at the
@@ -119,14 +136,7 @@ export function runToExit(
     });
     const unregister = registerExitCleanup(() => child.kill("SIGKILL"));
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-    });
+    const output = collectOutput(child);
     child.once("error", (error) => {
       clearTimeout(timer);
       unregister();
@@ -135,7 +145,11 @@ export function runToExit(
     child.once("close", (code, signal) => {
       clearTimeout(timer);
       unregister();
-      resolve({ exitCode: signal === null ? code : null, stdout, stderr });
+      resolve({
+        exitCode: signal === null ? code : null,
+        stdout: output.stdout(),
+        stderr: output.stderr(),
+      });
     });
   });
 }

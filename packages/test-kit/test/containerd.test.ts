@@ -12,6 +12,7 @@ import {
   stopAll,
   type UpstreamRegistry,
 } from "../src/index.js";
+import { expectPulledAndUnpacked } from "./expect-unpacked.js";
 
 /** A certs.d tree where `mirroredHost` is served by `mirror` (as the node agent will write it). */
 function writeMirrorHostsToml(
@@ -65,20 +66,7 @@ describe("containerd pulling through a hosts.toml mirror entry", () => {
     const image = await buildTestImage({ seed: "containerd-single", layers: [300, 5000] });
     await pushTestImage(image, registry, "team/app", { tag: "v1" });
     await containerd.pull("registry.example.test/team/app:v1", { hostsDir });
-    const listed = await containerd.listImages();
-    expect(listed).toContainEqual({
-      name: "registry.example.test/team/app:v1",
-      mediaType: image.mediaType,
-      digest: image.digest,
-    });
-    // Unpacked: one committed snapshot per layer.
-    const snapshots = await containerd.ctr([
-      "snapshots",
-      "--snapshotter",
-      containerd.snapshotter,
-      "ls",
-    ]);
-    expect(snapshots.match(/\bCommitted\b/g)?.length).toBe(2);
+    await expectPulledAndUnpacked(containerd, "registry.example.test/team/app:v1", image, 2);
   });
 
   it("pulls a multi-platform index, keeping the index digest", async () => {
