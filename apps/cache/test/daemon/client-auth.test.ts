@@ -16,14 +16,9 @@ import {
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { alice, bob, carol, mirror } from "./client-auth-users.js";
 import { basicAuthorization, sendRequest } from "./https-request.js";
 import { type InProcessCache, startInProcessCache } from "./in-process-cache.js";
-
-const alice = { username: "alice", password: "alice-secret-password-1" };
-const bob = { username: "bob", password: "bob-secret-password-2" };
-const carol = { username: "carol", password: "carol-secret-password-3" };
-// The cache's own upstream account: it may pull everything, and fills the cache with it.
-const mirror = { username: "mirror", password: "mirror-secret-password-4" };
 
 let directory: string;
 let upstream: UpstreamRegistry;
