@@ -56,18 +56,20 @@ beforeAll(async () => {
   await pushTestImage(image, upstream, "private/app", alice);
   writeFileSync(join(directory, "upstream-ca.pem"), upstream.ca ?? "");
 
-  passThrough = await startInProcessCache(`
-http:
-  addr: 127.0.0.1:0
-regmirror:
-  upstreams:
+  // Every cache here fills from the upstream with the mirror account, over TLS.
+  const upstreamsAndStore = (store: string) => `  upstreams:
     - name: private-upstream
       endpoints: [${upstream.url}]
       credentials: { username: ${mirror.username}, password: ${mirror.password} }
       caBundle: ${join(directory, "upstream-ca.pem")}
   storage:
     filesystem:
-      rootDirectory: ${join(directory, "pass-through")}
+      rootDirectory: ${join(directory, store)}`;
+  passThrough = await startInProcessCache(`
+http:
+  addr: 127.0.0.1:0
+regmirror:
+${upstreamsAndStore("pass-through")}
   auth:
     mode: pass-through
     decisionTtl: 1m
@@ -82,14 +84,7 @@ regmirror:
 http:
 ${http}
 regmirror:
-  upstreams:
-    - name: private-upstream
-      endpoints: [${upstream.url}]
-      credentials: { username: ${mirror.username}, password: ${mirror.password} }
-      caBundle: ${join(directory, "upstream-ca.pem")}
-  storage:
-    filesystem:
-      rootDirectory: ${join(directory, store)}
+${upstreamsAndStore(store)}
   auth:
     mode: htpasswd
     htpasswdFile: ${join(directory, "htpasswd")}
