@@ -26,6 +26,12 @@ export const cacheConfigDefaults = {
   authRealm: "regmirror",
   metricsPath: "/metrics",
   s3Region: "us-east-1",
+  statusPagePath: "/status",
+  adminUsername: "admin",
+  /** Below 10 % of Docker Hub's 100 pulls, a known tag is served rather than a pull spent. */
+  rateLimitHeadroomPercent: 10,
+  /** After a 429 that gives no Retry-After. */
+  rateLimitBackOffMs: 60_000,
 } as const;
 
 export const dockerHubUpstream: EffectiveUpstream = {

@@ -21,6 +21,7 @@ export type {
   EffectiveCacheConfig,
   EffectiveUpstream,
   LogLevel,
+  RateLimitHeadroom,
   S3Credentials,
   StorageConfig,
   UpstreamBounds,
