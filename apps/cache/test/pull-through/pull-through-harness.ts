@@ -19,6 +19,7 @@ import {
   startUpstreamRegistry,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
+import type { ClientAuth } from "../../src/auth/client-auth.js";
 import { createCacheRegistryHandler } from "../../src/daemon/cache-registry-handler.js";
 import {
   createPullThroughStorage,
@@ -75,20 +76,27 @@ export function plainUpstream(
 
 export async function startCache(
   options: Pick<PullThroughStorageOptions, "upstreams" | "defaultUpstream"> &
-    Partial<Omit<PullThroughStorageOptions, "blobStore" | "spoolDirectory" | "metrics">>,
+    Partial<Omit<PullThroughStorageOptions, "blobStore" | "spoolDirectory" | "metrics">> & {
+      /** The client auth the daemon's handler asks; default everyone may pull. */
+      clientAuth?: (storage: PullThroughStorage) => ClientAuth;
+    },
 ): Promise<CacheUnderTest> {
   const directory = makeTempDirectory("regmirror-pull-through-");
   const blobStore = await createFilesystemBlobStore({ rootDirectory: join(directory, "store") });
   const spoolDirectory = join(directory, "spool");
   const metrics = countingMetrics();
+  const { clientAuth, ...storageOptions } = options;
   const storage = await createPullThroughStorage({
     tagFreshnessMs: 0,
-    ...options,
+    ...storageOptions,
     blobStore,
     spoolDirectory,
     metrics,
   });
-  const handler = createCacheRegistryHandler({ storage });
+  const handler = createCacheRegistryHandler({
+    storage,
+    ...(clientAuth === undefined ? {} : { auth: clientAuth(storage) }),
+  });
   const server: Server = createServer(handler);
   const port = await listenOnLoopback(server);
   let stopped: Promise<void> | undefined;
