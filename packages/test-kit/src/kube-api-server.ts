@@ -27,3 +27,17 @@ export function startKubeApiServer(options: KubeApiServerOptions = {}): Promise<
     binaries: { etcd: toolPath("etcd"), kubeApiServer: toolPath("kube-apiserver") },
   });
 }
+
+/**
+ * kubeconfig options (`KubeConfig.loadFromOptions`) for an API server reached through the fault
+ * proxy at `proxyUrl`, as the admin `token`: plain HTTP to the proxy on loopback, which
+ * client-node allows only with TLS checks off.
+ */
+export function kubeConfigThroughProxy(proxyUrl: string, token: string) {
+  return {
+    clusters: [{ name: "proxied", server: proxyUrl, skipTLSVerify: true }],
+    users: [{ name: "admin", token }],
+    contexts: [{ name: "proxied", cluster: "proxied", user: "admin" }],
+    currentContext: "proxied",
+  };
+}
