@@ -90,10 +90,15 @@ export async function startKubeApiServer(
   const directory = mkdtempSync(join(tmpdir(), "envtest-"));
   let etcd: ServerProcess | undefined;
   let apiServer: ServerProcess | undefined;
-  const stopAll = async () => {
-    await apiServer?.stop(15_000);
-    await etcd?.stop();
-    rmSync(directory, { recursive: true, force: true, maxRetries: 3 });
+  let stopping: Promise<void> | undefined;
+  /** Stops both servers and removes their files, once: `stop()` and a failed start share it. */
+  const stopAll = () => {
+    stopping ??= (async () => {
+      await apiServer?.stop(15_000);
+      await etcd?.stop();
+      rmSync(directory, { recursive: true, force: true, maxRetries: 3 });
+    })();
+    return stopping;
   };
   const retry = { logger: options.logger ?? silentLogger };
   try {
@@ -143,7 +148,6 @@ export async function startKubeApiServer(
       writeFileSync(path, kubeconfigFor(url, ca, username, token), { mode: 0o600 });
       return path;
     };
-    let stopping: Promise<void> | undefined;
     return {
       url,
       token: files.adminToken,
@@ -160,10 +164,7 @@ export async function startKubeApiServer(
         await startApiServer(port);
       },
       processIds: () => ({ etcd: etcd?.pid ?? -1, kubeApiServer: apiServer?.pid ?? -1 }),
-      stop() {
-        stopping ??= stopAll();
-        return stopping;
-      },
+      stop: stopAll,
     };
   } catch (error) {
     await stopAll();

@@ -90,8 +90,13 @@ async function startRegistryOn(
   const users = options.users ?? defaultTestUsers;
   const rootDirectory = makeTempDirectory("regmirror-registry-");
   const cleanups: (() => Promise<void>)[] = [() => removeTempDirectory(rootDirectory)];
-  const runCleanups = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  let stopped: Promise<void> | undefined;
+  /** Stops what was started, newest first, once: `stop()` and a failed start share it. */
+  const runCleanups = () => {
+    stopped ??= (async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    })();
+    return stopped;
   };
 
   try {
@@ -165,7 +170,6 @@ async function startRegistryOn(
       },
     );
 
-    let stopped: Promise<void> | undefined;
     return {
       url,
       host: `127.0.0.1:${port}`,
@@ -175,10 +179,7 @@ async function startRegistryOn(
       users,
       ...(ca === undefined ? {} : { ca }),
       ...(tokenIssuer === undefined ? {} : { tokenIssuer }),
-      stop() {
-        stopped ??= runCleanups();
-        return stopped;
-      },
+      stop: runCleanups,
     };
   } catch (error) {
     await runCleanups();

@@ -15,8 +15,6 @@ import {
   listenOnLoopback,
   makeTempDirectory,
   removeTempDirectory,
-  startFaultProxy,
-  startUpstreamRegistry,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import type { ClientAuth } from "../../src/auth/client-auth.js";
@@ -27,6 +25,7 @@ import {
   type PullThroughStorage,
   type PullThroughStorageOptions,
 } from "../../src/pull-through/index.js";
+import { startFaultProxiedUpstream } from "../daemon/fault-proxied-upstream.js";
 
 export interface CacheUnderTest {
   /** `http://127.0.0.1:PORT` */
@@ -139,8 +138,8 @@ export async function startProxiedCache(
   options: { hosts?: string[] } & Partial<Parameters<typeof startCache>[0]> = {},
 ): Promise<ProxiedCache> {
   const { hosts, ...cacheOptions } = options;
-  const upstream = await startUpstreamRegistry();
-  const proxy = await startFaultProxy({ target: upstream.url });
+  const proxied = await startFaultProxiedUpstream("regmirror-proxied-cache-");
+  const { upstream, proxy } = proxied;
   const cache = await startCache({
     upstreams: [plainUpstream("test-upstream", hosts ?? [upstream.host], [proxy.url])],
     defaultUpstream: "test-upstream",
@@ -151,7 +150,8 @@ export async function startProxiedCache(
     proxy,
     cache,
     async stop() {
-      for (const part of [cache, proxy, upstream]) await part.stop();
+      await cache.stop();
+      await proxied.stop();
     },
   };
 }
