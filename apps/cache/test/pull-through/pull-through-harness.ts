@@ -131,20 +131,28 @@ export interface ProxiedCache {
 
 /**
  * Starts docker-registry, the fault proxy in front of it, and a cache whose upstream
- * "test-upstream" answers for `hosts` (default: the registry's own host) through the proxy and
- * is the default upstream unless `defaultUpstream: null`. The rest of `options` goes to the cache.
+ * "test-upstream" answers for the registry's host (and `hosts`) through the proxy and is the
+ * default upstream unless `defaultUpstream: null`; `moreUpstreams` adds upstreams that reach the
+ * same proxy. The rest of `options` goes to the cache.
  */
 export async function startProxiedCache(
-  options: { hosts?: string[] } & Partial<Parameters<typeof startCache>[0]> = {},
+  options: {
+    hosts?: string[];
+    moreUpstreams?: (proxy: FaultProxy) => EffectiveUpstream[];
+  } & Partial<Parameters<typeof startCache>[0]> = {},
 ): Promise<ProxiedCache> {
-  const { hosts, ...cacheOptions } = options;
+  const { hosts = [], moreUpstreams, ...cacheOptions } = options;
   const proxied = await startFaultProxiedUpstream("regmirror-proxied-cache-");
   const { upstream, proxy } = proxied;
   const cache = await startCache({
-    upstreams: [plainUpstream("test-upstream", hosts ?? [upstream.host], [proxy.url])],
+    upstreams: [
+      plainUpstream("test-upstream", [...hosts, upstream.host], [proxy.url]),
+      ...(moreUpstreams?.(proxy) ?? []),
+    ],
     defaultUpstream: "test-upstream",
     ...cacheOptions,
   });
+
   return {
     upstream,
     proxy,
