@@ -15,6 +15,7 @@ import {
   listenOnLoopback,
   makeTempDirectory,
   removeTempDirectory,
+  stopAll,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import type { ClientAuth } from "../../src/auth/client-auth.js";
@@ -153,15 +154,7 @@ export async function startProxiedCache(
     ...cacheOptions,
   });
 
-  return {
-    upstream,
-    proxy,
-    cache,
-    async stop() {
-      await cache.stop();
-      await proxied.stop();
-    },
-  };
+  return { upstream, proxy, cache, stop: () => stopAll(cache, proxied) };
 }
 
 export function sha256(bytes: Uint8Array): string {
