@@ -17,6 +17,7 @@ export interface RequestOptions {
   method?: string;
   headers?: Record<string, string>;
   ca?: string;
+  body?: string;
 }
 
 /** The `Authorization` header of Basic credentials. */
@@ -54,7 +55,7 @@ function openRequest<T>(
       (response) => onResponse(response, resolve, reject),
     );
     request.on("error", reject);
-    request.end();
+    request.end(options.body);
   });
 }
 
