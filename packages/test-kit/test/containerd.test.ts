@@ -42,19 +42,22 @@ describe("containerd pulling through a hosts.toml mirror entry", () => {
   let containerd: Containerd;
   let hostsDir: string;
   beforeAll(async () => {
-    registry = await startUpstreamRegistry();
-    tlsRegistry = await startUpstreamRegistry({ tls: true, auth: "htpasswd" });
-    tokenRegistry = await startUpstreamRegistry({
-      auth: "token",
-      users: [
-        {
-          username: "puller",
-          password: "puller-secret",
-          repositories: { "team/*": ["pull", "push"] },
-        },
-      ],
-    });
-    containerd = await startContainerd();
+    // Independent of each other: started together.
+    [registry, tlsRegistry, tokenRegistry, containerd] = await Promise.all([
+      startUpstreamRegistry(),
+      startUpstreamRegistry({ tls: true, auth: "htpasswd" }),
+      startUpstreamRegistry({
+        auth: "token",
+        users: [
+          {
+            username: "puller",
+            password: "puller-secret",
+            repositories: { "team/*": ["pull", "push"] },
+          },
+        ],
+      }),
+      startContainerd(),
+    ]);
     hostsDir = makeTempDirectory("regmirror-hosts-");
     writeMirrorHostsToml(hostsDir, "registry.example.test", registry.url);
     writeMirrorHostsToml(hostsDir, "secure.example.test", tlsRegistry.url, tlsRegistry.ca);

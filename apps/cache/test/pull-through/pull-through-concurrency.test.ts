@@ -1,13 +1,7 @@
-import {
-  buildTestImage,
-  type FaultProxy,
-  pushTestImage,
-  type TestImage,
-} from "@regmirror/test-kit";
+import { buildTestImage, pushTestImage, type TestImage } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   blobGets,
-  type CacheUnderTest,
   fetchAll,
   manifestAccept,
   type ProxiedCache,
@@ -38,14 +32,11 @@ async function pullWithFetch(cacheUrl: string, repository: string, tag: string) 
 
 describe("one upstream download per digest, however many clients ask", () => {
   let proxied: ProxiedCache;
-  let proxy: FaultProxy;
-  let cache: CacheUnderTest;
   let image: TestImage;
   let another: TestImage;
 
   beforeAll(async () => {
     proxied = await startProxiedCache();
-    ({ proxy, cache } = proxied);
     image = await buildTestImage({ seed: "concurrency", layers: [300_000, 150_000, 2_000] });
     another = await buildTestImage({ seed: "first-client-leaves", layers: [400_000] });
     await pushTestImage(image, proxied.upstream, "team/hot", { tag: "v1" });
@@ -55,6 +46,7 @@ describe("one upstream download per digest, however many clients ask", () => {
   afterAll(() => proxied?.stop());
 
   it("20 concurrent cold pulls fetch each blob from upstream exactly once and all get correct bytes", async () => {
+    const { proxy, cache } = proxied;
     proxy.resetCounts();
     // Slow blob bodies down so that the clients really meet in the middle of the downloads.
     proxy.setFault({ path: /\/blobs\//, throttleBytesPerSecond: 1_500_000 });
@@ -81,6 +73,7 @@ describe("one upstream download per digest, however many clients ask", () => {
   });
 
   it("finishes and stores a download when the client that started it goes away", async () => {
+    const { proxy, cache } = proxied;
     const layer = another.manifests[0]?.layerDigests[0] ?? "";
     proxy.resetCounts();
     proxy.setFault({ path: /\/blobs\//, throttleBytesPerSecond: 1_000_000 });
