@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   capturingLogger,
   conditionOf,
+  createNamespace,
   eventually,
   get,
   getMirror,
@@ -650,11 +651,7 @@ describe("a RegistryMirror on a real API server", () => {
   });
 
   it("merges ImageSwap entries without clobbering the lines it does not own", async () => {
-    await cluster.client.create({
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: "imageswap-system" },
-    });
+    await createNamespace(cluster.client, "imageswap-system");
     await cluster.client.create({
       apiVersion: "v1",
       kind: "ConfigMap",
