@@ -13,6 +13,7 @@ import {
 } from "@regmirror/blob-store";
 import type { Logger } from "@regmirror/core";
 import {
+  createRegistryHandler,
   matchRegistryRoute,
   RegistryError,
   type RegistryHandler,
@@ -21,11 +22,9 @@ import {
 } from "@regmirror/oci-distribution";
 import type { EffectiveCacheConfig } from "@regmirror/schemas";
 import type { ClientAuth } from "../auth/client-auth.js";
-import {
-  createCacheRegistryHandler,
-  type RequestEntries,
-} from "../daemon/cache-registry-handler.js";
+import type { RequestEntries } from "../daemon/cache-registry-handler.js";
 import type { OwnRoute } from "../daemon/cache-request-handler.js";
+import { routeWithNamespace } from "../pull-through/namespace-route.js";
 import type { PullThroughMetrics } from "../pull-through/pull-through-metrics.js";
 import { createRegistryRouter } from "../pull-through/registry-router.js";
 import { createFollowerStorage, type FollowerStorage } from "./follower-storage.js";
@@ -96,11 +95,26 @@ export function createOtherWorkerHandlers(options: {
     metrics: options.metrics,
   });
   worker.attach(storage);
-  const local = createCacheRegistryHandler({
+  // The cache's stages (cache-registry-handler.ts) over this storage: the endpoint into the
+  // access log, the namespace into the repository, then client auth (never pass-through here).
+  const local = createRegistryHandler({
     storage,
-    auth: options.auth,
-    entries: options.entries,
     logger: options.logger,
+    resolveRoute({ request, route, query }) {
+      const entry = options.entries.get(request);
+      if (entry) entry.route = route.endpoint;
+      return routeWithNamespace(route, query, storage.router);
+    },
+    async authorize({ request, route }) {
+      if (options.auth.mode === "none") return;
+      const decision = await options.auth.authorize(
+        { authorization: request.headers.authorization },
+        route,
+      );
+      if (!decision.allowed) throw decision.error;
+      const entry = options.entries.get(request);
+      if (decision.user !== undefined && entry) entry.user = decision.user;
+    },
   });
   const forwarder = createPrimaryForwarder(worker.start.primarySocket);
   // Pass-through auth asks upstream about each client: that is the first worker's to do.
