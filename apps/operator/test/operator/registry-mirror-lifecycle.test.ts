@@ -661,7 +661,7 @@ describe("a RegistryMirror on a real API server", () => {
     });
     await createMirror("swap", {
       upstreamUrl: "quay.io",
-      mirrorOf: ["quay.io", "ghcr.io"],
+      mirrorOf: ["quay.io", "ghcr.io", "registry.corp.example:5000"],
       nodeConfiguration: { modes: ["imageswap", "hosts-file"] },
     });
     const reference = {
@@ -673,7 +673,9 @@ describe("a RegistryMirror on a real API server", () => {
     await eventually(async () => {
       const maps = await cluster.client.get<KubeObject>(reference);
       expect((maps.data as Record<string, string>).maps).toBe(
-        "default::\nquay.io::someone-else.example/quay\nghcr.io::mirror-quay.io/ghcr.io\n",
+        "default::\nquay.io::someone-else.example/quay\nghcr.io::mirror-quay.io/ghcr.io\n" +
+          // The cache's path prefix carries a registry's port as `_port`.
+          "registry.corp.example:5000::mirror-quay.io/registry.corp.example_5000\n",
       );
     });
     const mirror = await eventually(async () => {
