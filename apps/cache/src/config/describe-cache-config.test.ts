@@ -19,3 +19,21 @@ test("check-config says which challenge htpasswd clients get, from http.host or 
     "client auth:    htpasswd users from /etc/htpasswd, bearer tokens from https://cache.example.com/auth/token valid 5m",
   );
 });
+
+test("check-config lists the peers, and never their secret", () => {
+  const secret = "c2hhcmVkLWJ5LWV2ZXJ5LXJlcGxpY2Etb2YtdGhlLWNhY2hl";
+  const lines = describeCacheConfig(
+    loadCacheConfigFromYaml(
+      `proxy:\n  remoteurl: https://registry.example.com\nregmirror:\n  peers:\n    self: http://10.0.0.2:5000\n    secret: ${secret}\n    members: { static: [http://10.0.0.1:5000, http://10.0.0.2:5000] }\n    timeout: 2s\n`,
+    ),
+  );
+  const from = lines.findIndex((line) => line.startsWith("peers:"));
+  expect(lines.slice(from, from + 5)).toEqual([
+    "peers:          2 replicas (static list), each digest fetched from upstream by its owner only",
+    "  self:         http://10.0.0.2:5000",
+    "  members:      http://10.0.0.1:5000, http://10.0.0.2:5000",
+    "  secret:       <redacted>",
+    "  timeout:      2s (then the next replica, then upstream)",
+  ]);
+  expect(lines.join("\n")).not.toContain(secret);
+});

@@ -7,6 +7,7 @@ import {
   type EffectiveUpstream,
   formatByteSize,
   formatListenAddress,
+  type PeersConfig,
   type StorageConfig,
 } from "@regmirror/schemas";
 
@@ -54,6 +55,7 @@ export function describeCacheConfig(config: EffectiveCacheConfig): string[] {
     `log:            level ${config.log.level}, ${config.log.format === "text" ? "text lines" : "JSON lines"}, access log ${config.log.accessLog ? "on" : "off"}`,
     `headers:        ${describeHeaders(config.responseHeaders)}`,
     `shutdown grace: ${formatDuration(config.shutdownGraceMs)}`,
+    ...describePeers(config.peers),
     "upstreams:",
     ...config.upstreams.flatMap((upstream) => describeUpstream(upstream, config.defaultUpstream)),
   ];
@@ -70,6 +72,18 @@ export function describeCacheConfig(config: EffectiveCacheConfig): string[] {
     for (const notice of config.notices) lines.push(`  ${notice.path}: ${notice.message}`);
   }
   return lines;
+}
+
+function describePeers(peers: PeersConfig | null): string[] {
+  if (peers === null)
+    return ["peers:          none (this cache fetches everything it misses itself)"];
+  return [
+    `peers:          ${peers.members.urls.length} replicas (static list), each digest fetched from upstream by its owner only`,
+    `  self:         ${peers.self}`,
+    `  members:      ${peers.members.urls.join(", ")}`,
+    `  secret:       ${peers.secret}`,
+    `  timeout:      ${formatDuration(peers.timeoutMs)} (then the next replica, then upstream)`,
+  ];
 }
 
 function describeHeaders(headers: EffectiveCacheConfig["responseHeaders"]): string {

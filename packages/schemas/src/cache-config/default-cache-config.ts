@@ -26,6 +26,8 @@ export const cacheConfigDefaults = {
   authRealm: "regmirror",
   metricsPath: "/metrics",
   s3Region: "us-east-1",
+  /** An owner that has not started answering by then is passed over for the next replica. */
+  peerTimeoutMs: 5_000,
 } as const;
 
 export const dockerHubUpstream: EffectiveUpstream = {

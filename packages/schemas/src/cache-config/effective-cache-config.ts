@@ -89,6 +89,21 @@ export interface UpstreamBounds {
   };
 }
 
+/**
+ * Cache replicas that fetch each digest from upstream once between them
+ * (docs/adr/0033-cache-peers.md): each digest has an owner among the members.
+ */
+export interface PeersConfig {
+  /** This replica's own URL, as the other members know it (one of `members`). */
+  readonly self: string;
+  /** Signs requests between replicas. */
+  readonly secret: SecretValue;
+  /** Where the member list comes from. */
+  readonly members: { readonly kind: "static"; readonly urls: readonly string[] };
+  /** How long to wait for an owner's answer before the next member is asked. */
+  readonly timeoutMs: number;
+}
+
 /** The one configuration the daemon runs with, whichever form the file was written in. */
 export interface EffectiveCacheConfig {
   readonly forms: readonly ConfigForm[];
@@ -133,6 +148,8 @@ export interface EffectiveCacheConfig {
     readonly listen: ListenAddress | null;
     readonly path: string;
   };
+  /** Replicas sharing their upstream downloads; null: this cache works alone. */
+  readonly peers: PeersConfig | null;
   /** Keys that were accepted but have no effect, and REGISTRY_* variables that name no key. */
   readonly notices: readonly ConfigNotice[];
   /** REGISTRY_* environment variables that set a key (names and paths; never their values). */

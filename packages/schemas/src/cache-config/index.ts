@@ -21,6 +21,7 @@ export type {
   EffectiveCacheConfig,
   EffectiveUpstream,
   LogLevel,
+  PeersConfig,
   S3Credentials,
   StorageConfig,
   UpstreamBounds,

@@ -124,6 +124,24 @@ const nativeCircuitBreakerSchema = z.strictObject({
   openFor: positiveDuration.optional(),
 });
 
+/** A peer cache replica's base URL: what the other replicas send their requests to. */
+const peerUrl = registryUrl;
+
+// Cache replicas that share one upstream download per digest (docs/adr/0033-cache-peers.md).
+const nativePeersSchema = z.strictObject({
+  /** This replica's own URL as the others reach it; must be one of the members. */
+  self: peerUrl,
+  /** Signs requests between replicas; every replica has the same one. */
+  secret: secretString,
+  members: z.strictObject({
+    static: z
+      .array(peerUrl, { error: "a list of the replicas' URLs like http://10.0.0.2:5000" })
+      .min(1, { error: "at least one replica URL (this replica's own)" }),
+  }),
+  /** How long a replica waits for an owner's answer before it asks the next replica. */
+  timeout: positiveDuration.optional(),
+});
+
 export const nativeConfigSchema = z.strictObject({
   upstreams: z
     .array(nativeUpstreamSchema, { error: "a list of upstream registries" })
@@ -142,4 +160,5 @@ export const nativeConfigSchema = z.strictObject({
   circuitBreaker: nativeCircuitBreakerSchema.optional(),
   auth: nativeAuthSchema.optional(),
   metrics: nativeMetricsSchema.optional(),
+  peers: nativePeersSchema.optional(),
 });

@@ -12,6 +12,7 @@ import type {
 import { applyEnvironmentOverrides, type EnvironmentOverride } from "./environment-overrides.js";
 import { IgnoredSetting } from "./field-schemas.js";
 import { formatListenAddress } from "./listen-address.js";
+import { normalizePeers } from "./normalize-peers.js";
 import { normalizeSizeCap, normalizeStorage } from "./normalize-storage.js";
 import { normalizeUpstreams } from "./normalize-upstreams.js";
 import { createProblemCollector, type ProblemCollector, pickOne } from "./problem-collector.js";
@@ -224,6 +225,7 @@ function buildEffectiveConfig(
     defaultUpstream,
     auth: normalizeAuth(file, problems),
     metrics,
+    peers: normalizePeers(file, problems),
     notices: [...collectNotices(file), ...context.environmentNotices],
     environmentOverrides: context.environmentOverrides,
   };
