@@ -23,6 +23,7 @@ import {
 } from "../logging/access-log.js";
 import { requestIdOf } from "../logging/request-id.js";
 import type { CacheMetrics } from "../metrics/cache-metrics.js";
+import { runWithPeerMark } from "../peers/peer-request.js";
 import {
   newRequestCacheState,
   outcomeOf,
@@ -191,7 +192,9 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
       if (options.accessLog) writeAccessLogLine(logger, finished);
     });
     runWithCacheState(cacheState, () =>
-      Promise.resolve().then(() => serve(request, response, path)),
+      runWithPeerMark({ fromPeer: false }, () =>
+        Promise.resolve().then(() => serve(request, response, path)),
+      ),
     ).catch((error: unknown) => {
       if (RegistryError.isInstance(error)) {
         sendRegistryError(request, response, error);

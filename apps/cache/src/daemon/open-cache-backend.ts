@@ -15,6 +15,8 @@ import {
 } from "@regmirror/blob-store";
 import type { EffectiveCacheConfig, StorageConfig } from "@regmirror/schemas";
 import type { Logger } from "pino";
+import { createPeerMembership, type PeerMembership } from "../peers/peer-membership.js";
+import { noopPeerMetrics, type PeerMetrics } from "../peers/peer-metrics.js";
 import {
   createPullThroughStorage,
   type PullThroughMetrics,
@@ -25,6 +27,8 @@ import {
 export interface CacheBackend {
   readonly blobStore: BlobStore;
   readonly storage: PullThroughStorage;
+  /** The replicas sharing downloads with this one; undefined without regmirror.peers. */
+  readonly peers: PeerMembership | undefined;
   close(): Promise<void>;
 }
 
@@ -36,6 +40,7 @@ export interface CacheBackendOptions {
   metrics?: PullThroughMetrics;
   onEvict?: (event: EvictionEvent) => void;
   upstreamClient?: UpstreamClientOptions;
+  peerMetrics?: PeerMetrics;
 }
 
 function s3Credentials(storage: Extract<StorageConfig, { kind: "s3" }>): S3Credentials | undefined {
@@ -102,6 +107,12 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
   }
   if (options.onEvict !== undefined) lifecycle.onEvict = options.onEvict;
   const blobStore = await openBlobStore(config, lifecycle, options.owner);
+  const peersConfig = config.peers;
+  const peerMetrics = options.peerMetrics ?? noopPeerMetrics;
+  const membership =
+    peersConfig === null
+      ? undefined
+      : createPeerMembership(peersConfig.self, peersConfig.members.urls, peerMetrics);
   let storage: PullThroughStorage;
   try {
     storage = await createPullThroughStorage({
@@ -114,6 +125,16 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
       logger: logger.child({ component: "pull-through" }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.upstreamClient === undefined ? {} : { upstreamClient: options.upstreamClient }),
+      ...(peersConfig === null || membership === undefined
+        ? {}
+        : {
+            peers: {
+              membership,
+              secret: peersConfig.secret.reveal(),
+              timeoutMs: peersConfig.timeoutMs,
+              metrics: peerMetrics,
+            },
+          }),
     });
   } catch (error) {
     await blobStore.close();
@@ -122,6 +143,7 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
   return {
     blobStore,
     storage,
+    peers: membership,
     async close() {
       await storage.close();
       await blobStore.close();

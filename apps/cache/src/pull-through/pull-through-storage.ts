@@ -14,6 +14,9 @@ import {
   type EffectiveUpstream,
   type UpstreamBounds,
 } from "@regmirror/schemas";
+import { createPeerBlobFetcher } from "../peers/peer-blob-fetcher.js";
+import type { PeerMembership } from "../peers/peer-membership.js";
+import type { PeerMetrics } from "../peers/peer-metrics.js";
 import { createBlobSource } from "./blob-source.js";
 import { createCacheRecords } from "./cache-records.js";
 import type { UpstreamEndpointHealth } from "./circuit-breaker.js";
@@ -48,6 +51,16 @@ export interface PullThroughStorageOptions {
   upstreamBounds?: UpstreamBounds;
   /** Largest manifest accepted from upstream and read from the store. Default 4 MiB. */
   maxManifestBytes?: number;
+  /** Replicas that fetch each blob from upstream once between them (docs/adr/0033-cache-peers.md). */
+  peers?: PullThroughPeers;
+}
+
+export interface PullThroughPeers {
+  membership: PeerMembership;
+  secret: string;
+  /** How long a peer may take to start answering before the next one is asked. */
+  timeoutMs: number;
+  metrics: PeerMetrics;
 }
 
 export interface PullThroughStorage extends RegistryStorage {
@@ -130,12 +143,31 @@ export async function createPullThroughStorage(
     staleAfterMs: bounds.staleAfterMs,
     maxManifestBytes,
   });
+  const { peers } = options;
   const blobs = createBlobSource({
     blobStore: options.blobStore,
     spoolDirectory: options.spoolDirectory,
     space: createSpoolSpace({ directory: options.spoolDirectory, blobStore: options.blobStore }),
     logger,
     metrics,
+    ...(peers === undefined
+      ? {}
+      : {
+          peers: {
+            fetcher: createPeerBlobFetcher({
+              membership: peers.membership,
+              secret: peers.secret,
+              answerWithinMs: peers.timeoutMs,
+              // A peer streams what upstream sends it: it may be as slow as upstream.
+              silenceMs: options.upstreamClient?.timeoutMs ?? 30_000,
+              metrics: peers.metrics,
+              logger,
+              signal,
+            }),
+            metrics: peers.metrics,
+            clientPath: (upstream, repository) => router.clientRepositoryName(upstream, repository),
+          },
+        }),
   });
   const tags = createTagLister({ records, logger, metrics, staleAfterMs: bounds.staleAfterMs });
   const referrers = createReferrersLister({ records, logger, metrics });

@@ -1,0 +1,76 @@
+// Cache replicas as real processes on loopback that share their downloads (regmirror.peers):
+// each gets its own port, configuration and (for filesystem storage) its own directory.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, makeTempDirectory, type S3Server } from "@regmirror/test-kit";
+import { type CacheProcess, startCacheProcess } from "../daemon/cache-process.js";
+
+export const peerSecret = "dGhlLXJlcGxpY2FzLW9mLW9uZS1jYWNoZS1zaGFyZS10aGlz";
+
+export type ClusterStorage =
+  | { kind: "filesystem" }
+  | { kind: "s3"; server: S3Server; bucket: string };
+
+export interface Replica {
+  /** `http://127.0.0.1:PORT`, its name in the member list. */
+  url: string;
+  process: CacheProcess;
+}
+
+function storageYaml(storage: ClusterStorage, directory: string): string {
+  if (storage.kind === "filesystem") {
+    return `    filesystem: { rootDirectory: ${join(directory, "store")} }`;
+  }
+  const { server } = storage;
+  return `    s3:
+      bucket: ${storage.bucket}
+      region: ${server.region}
+      endpoint: ${server.endpoint}
+      forcePathStyle: true
+      credentials: { mode: static, accessKeyId: ${server.accessKeyId}, secretAccessKey: ${server.secretAccessKey} }`;
+}
+
+/** Starts `count` replicas of one cache in front of `upstreamUrl`, each listing all of them. */
+export async function startPeerCluster(
+  bundle: string,
+  options: { count: number; upstreamUrl: string; storage: ClusterStorage },
+): Promise<Replica[]> {
+  const ports = await Promise.all(Array.from({ length: options.count }, () => freePort()));
+  const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+  return Promise.all(
+    ports.map(async (port, index) => {
+      const directory = makeTempDirectory("regmirror-replica-");
+      const configFile = join(directory, "config.yml");
+      writeFileSync(
+        configFile,
+        `http:
+  addr: 127.0.0.1:${port}
+log:
+  accesslog: { disabled: true }
+regmirror:
+  upstreams:
+    - name: upstream
+      endpoints: [${options.upstreamUrl}]
+  storage:
+${storageYaml(options.storage, directory)}
+  peers:
+    self: ${urls[index]}
+    secret: ${peerSecret}
+    members: { static: [${urls.join(", ")}] }
+    timeout: 5s
+`,
+      );
+      const process = await startCacheProcess(bundle, [configFile], directory);
+      return { url: urls[index] ?? "", process };
+    }),
+  );
+}
+
+/** A counter or gauge of a replica's /metrics, summed over its label sets (0 when absent). */
+export async function metricOf(replica: Replica, name: string): Promise<number> {
+  const text = await (await fetch(`${replica.url}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+}
