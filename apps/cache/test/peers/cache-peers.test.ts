@@ -1,7 +1,9 @@
 // Three cache replicas sharing their downloads (regmirror.peers), as real processes on loopback
 // in front of one real docker-registry (behind the kit's counting fault proxy): 30 concurrent
-// cold pulls spread over the replicas make one upstream GET per blob, with S3 storage
-// (versitygw) and with each replica's own filesystem store.
+// cold pulls spread over the replicas make one upstream GET per blob; the owner SIGKILLed in the
+// middle of a fill costs its clients nothing; requests between replicas must be signed and
+// reach only configured upstreams. With S3 storage (versitygw) and with each replica's own
+// filesystem store.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,9 +20,17 @@ import {
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { peerHeader, signPeerRequest } from "../../src/peers/peer-signature.js";
+import { ownerOf, rankMembers } from "../../src/peers/rendezvous.js";
 import { buildProductionBundle } from "../daemon/production-bundle.js";
-import { blobGets, pullWithFetch } from "../pull-through/pull-through-harness.js";
-import { type ClusterStorage, metricOf, type Replica, startPeerCluster } from "./peer-cluster.js";
+import { blobGets, fetchAll, pullWithFetch, sha256 } from "../pull-through/pull-through-harness.js";
+import {
+  type ClusterStorage,
+  metricOf,
+  peerSecret,
+  type Replica,
+  startPeerCluster,
+} from "./peer-cluster.js";
 
 let bundle: string;
 let upstream: UpstreamRegistry;
@@ -42,6 +52,22 @@ afterAll(async () => {
   await s3?.stop();
   await upstream?.stop();
 });
+
+/** A request as another replica sends it, signed with `secret`. */
+function peerFetch(replica: Replica, path: string, secret = peerSecret) {
+  const signature = signPeerRequest(secret, {
+    method: "GET",
+    path,
+    sender: "http://127.0.0.1:1",
+    nowMs: Date.now(),
+  });
+  return fetchAll(`${replica.url}${path}`, { headers: { [peerHeader]: signature } });
+}
+
+function errorOf(body: Buffer): { code: string; message: string } | undefined {
+  return (JSON.parse(body.toString("utf8")) as { errors: { code: string; message: string }[] })
+    .errors[0];
+}
 
 /** The blobs of an image: its config and layers. */
 function blobDigests(image: TestImage): string[] {
@@ -118,5 +144,89 @@ describe.each(storages)("three replicas on %s", (name, storage) => {
       replicas.map((replica) => metricOf(replica, "regmirror_cache_peer_upstream_fallbacks_total")),
     );
     expect(fallbacks).toEqual([0, 0, 0]);
+  });
+
+  test("requests between replicas: a wrong or missing signature is refused, unconfigured registries stay refused", async () => {
+    const replica = replicas[0] as Replica;
+    const digest = blobDigests(image)[1] ?? "";
+    const path = `/v2/${repository}/blobs/${digest}`;
+    const unsigned = await fetchAll(`${replica.url}${path}`, {
+      headers: { [peerHeader]: "http://127.0.0.1:1 0 not-a-signature" },
+    });
+    expect(unsigned.status).toBe(401);
+    expect(errorOf(unsigned.body)).toMatchObject({
+      code: "UNAUTHORIZED",
+      message: expect.stringContaining("peer request refused"),
+    });
+    const wrongSecret = await peerFetch(replica, path, "another-secret-another-secret-another");
+    expect(wrongSecret.status).toBe(401);
+    expect(errorOf(wrongSecret.body)?.message).toContain("does not match");
+    expect(wrongSecret.body.toString("utf8")).not.toContain(peerSecret);
+
+    proxy.resetCounts();
+    for (const elsewhere of [
+      `/v2/registry.elsewhere.example/team/app/blobs/${digest}`,
+      `/v2/team/app/blobs/${digest}?ns=registry.elsewhere.example`,
+    ]) {
+      const refused = await peerFetch(replica, elsewhere);
+      expect({ elsewhere, status: refused.status }).toEqual({ elsewhere, status: 403 });
+      expect(errorOf(refused.body)?.code).toBe("DENIED");
+    }
+    expect(proxy.requests()).toEqual([]);
+
+    const signed = await peerFetch(replica, path);
+    expect(signed.status).toBe(200);
+    expect(sha256(signed.body)).toBe(digest);
+  });
+
+  test("the owner SIGKILLed in the middle of a fill: every client completes with correct bytes; upstream sends the lost part and one copy", async () => {
+    const big = await buildTestImage({ seed: `${repository}-big`, layers: [4_000_000] });
+    await pushTestImage(big, upstream, `${repository}-big`, { tag: "v1" });
+    const digest = big.manifests[0]?.layerDigests[0] ?? "";
+    const urls = replicas.map((replica) => replica.url);
+    const owner = replicas.find((replica) => replica.url === ownerOf(digest, urls)) as Replica;
+    const [, next, last] = rankMembers(digest, urls).map(
+      (url) => replicas.find((replica) => replica.url === url) as Replica,
+    );
+    proxy.resetCounts();
+    // The owner's download is slow, so that it is cut in the middle; later downloads are not.
+    proxy.setFault({
+      method: "GET",
+      path: new RegExp(`/blobs/${digest}`),
+      times: 1,
+      throttleBytesPerSecond: 500_000,
+    });
+    const path = `/v2/${repository}-big/blobs/${digest}`;
+    // Clients of the replicas that survive; the owner's own clients lose their connection
+    // with it and ask again elsewhere (a Service sends them to another replica).
+    const clients = [next, last, next, last].map((replica) => fetchAll(`${replica?.url}${path}`));
+    const upstreamGets = () =>
+      proxy
+        .requests()
+        .filter((request) => request.method === "GET" && request.path.includes(digest));
+    await expect
+      .poll(() => upstreamGets()[0]?.bodyBytesSent ?? 0, { timeout: 60_000 })
+      .toBeGreaterThan(500_000);
+    owner.process.signal("SIGKILL");
+    await owner.process.exited;
+    const results = await Promise.all(clients);
+    for (const result of results) {
+      expect(result.status).toBe(200);
+      expect(sha256(result.body)).toBe(digest);
+    }
+    const gets = upstreamGets();
+    expect(gets).toHaveLength(2);
+    const [lost, copy] = gets;
+    expect((lost?.bodyBytesSent ?? 0) + (copy?.bodyBytesSent ?? 0)).toBeLessThanOrEqual(
+      (lost?.bodyBytesSent ?? 0) + (big.blobs.get(digest)?.byteLength ?? 0),
+    );
+    // What is stored is whole: the replica next in line serves it from its store (or the
+    // shared bucket), the other from it, and upstream is not asked again.
+    for (const survivor of [next, last]) {
+      const again = await fetchAll(`${survivor?.url}${path}`);
+      expect(sha256(again.body)).toBe(digest);
+    }
+    expect(upstreamGets()).toHaveLength(2);
+    expect((await fetchAll(`${next?.url}${path}`)).headers.get("x-cache")).toBe("HIT");
   });
 });
