@@ -10,9 +10,9 @@ import { request as httpsRequest } from "node:https";
 import { pipeline, Readable } from "node:stream";
 import { createDigestVerifier, describeError, type Logger } from "@regmirror/core";
 import { RegistryError } from "@regmirror/oci-distribution";
+import { askingOrder, createPeerClient, PeerAnswerError } from "./peer-client.js";
 import type { PeerMembership } from "./peer-membership.js";
 import type { PeerMetrics } from "./peer-metrics.js";
-import { peerHeader, signPeerRequest } from "./peer-signature.js";
 import { ownerOf, rankMembers } from "./rendezvous.js";
 
 /** A download as a blob fill consumes it. */
@@ -54,10 +54,6 @@ export interface PeerBlobFetcher {
   ): Promise<PeerFillDownload>;
 }
 
-class PeerAnswerError extends Error {
-  override readonly name = "PeerAnswerError";
-}
-
 /** Drops the first `count` bytes of a stream (a source that could not start at an offset). */
 async function* skipBytes(stream: AsyncIterable<Buffer>, count: number): AsyncGenerator<Buffer> {
   let skipped = 0;
@@ -81,47 +77,13 @@ export function createPeerBlobFetcher(options: PeerBlobFetcherOptions): PeerBlob
   const { membership, metrics, logger } = options;
   const { self } = membership;
 
-  /** GET of a blob from a peer, signed; resolves with the answer's head. */
-  function getFromPeer(
-    member: string,
-    repositoryPath: string,
-    digest: string,
-    offset: number,
-  ): Promise<IncomingMessage> {
-    const url = new URL(`/v2/${repositoryPath}/blobs/${digest}`, member);
-    const path = `${url.pathname}${url.search}`;
-    const headers: Record<string, string> = {
-      // Signatures carry real time: the other replica checks them against its own clock.
-      [peerHeader]: signPeerRequest(options.secret, {
-        method: "GET",
-        path,
-        sender: self,
-        nowMs: Date.now(),
-      }),
-      "user-agent": "regmirror-cache peer",
-    };
-    if (offset > 0) headers.range = `bytes=${offset}-`;
-    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const request = send(url, { method: "GET", headers, signal: options.signal }, (response) => {
-        clearTimeout(answerTimer);
-        request.setTimeout(options.silenceMs, () =>
-          request.destroy(new PeerAnswerError(`silent for ${options.silenceMs} ms`)),
-        );
-        resolve(response);
-      });
-      // Deadlines against a hung peer run on real time on purpose (ADR 0016).
-      const answerTimer = setTimeout(
-        () => request.destroy(new PeerAnswerError(`no answer within ${options.answerWithinMs} ms`)),
-        options.answerWithinMs,
-      );
-      request.on("error", (error) => {
-        clearTimeout(answerTimer);
-        reject(error);
-      });
-      request.end();
-    });
-  }
+  const peerClient = createPeerClient({
+    self,
+    secret: options.secret,
+    answerWithinMs: options.answerWithinMs,
+    silenceMs: options.silenceMs,
+    signal: options.signal,
+  });
 
   return {
     ownedByOther(digest) {
@@ -134,10 +96,8 @@ export function createPeerBlobFetcher(options: PeerBlobFetcherOptions): PeerBlob
     },
 
     async open(repositoryPath, digest, fromUpstream, onUpstreamBytes) {
-      const ranked = rankMembers(digest, membership.members());
-      const selfAt = ranked.indexOf(self);
       // This replica stands for "upstream": members ranked after it are not asked.
-      const order = selfAt < 0 ? [...ranked, self] : ranked.slice(0, selfAt + 1);
+      const order = askingOrder(rankMembers(digest, membership.members()), self);
       let usedUpstream = false;
       let size: number | undefined;
 
@@ -160,7 +120,12 @@ export function createPeerBlobFetcher(options: PeerBlobFetcherOptions): PeerBlob
           }
           let response: IncomingMessage;
           try {
-            response = await getFromPeer(member, repositoryPath, digest, offset);
+            response = await peerClient(
+              member,
+              "GET",
+              `/v2/${repositoryPath}/blobs/${digest}`,
+              offset > 0 ? { range: `bytes=${offset}-` } : {},
+            );
           } catch (error) {
             metrics.peerMiss(member, "unreachable");
             logger.warn(

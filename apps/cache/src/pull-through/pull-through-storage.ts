@@ -15,6 +15,8 @@ import {
   type UpstreamBounds,
 } from "@regmirror/schemas";
 import { createPeerBlobFetcher } from "../peers/peer-blob-fetcher.js";
+import { createPeerClient } from "../peers/peer-client.js";
+import { createPeerManifestFetcher } from "../peers/peer-manifest-fetcher.js";
 import type { PeerMembership } from "../peers/peer-membership.js";
 import type { PeerMetrics } from "../peers/peer-metrics.js";
 import { createBlobSource } from "./blob-source.js";
@@ -133,6 +135,28 @@ export async function createPullThroughStorage(
   const router = createRegistryRouter({ upstreams, defaultUpstream: options.defaultUpstream });
   const byName = new Map(upstreams.map((upstream) => [upstream.name, upstream]));
   const records = createCacheRecords(options.blobStore.metadata);
+  const { peers } = options;
+  const clientPath = (upstream: UpstreamConnection, repository: string) =>
+    router.clientRepositoryName(upstream, repository);
+  const manifestPeers =
+    peers === undefined
+      ? undefined
+      : {
+          fetcher: createPeerManifestFetcher({
+            membership: peers.membership,
+            client: createPeerClient({
+              self: peers.membership.self,
+              secret: peers.secret,
+              answerWithinMs: peers.timeoutMs,
+              silenceMs: peers.timeoutMs,
+              signal,
+            }),
+            metrics: peers.metrics,
+            logger,
+            maxManifestBytes,
+          }),
+          clientPath,
+        };
   const manifests = createManifestResolver({
     blobStore: options.blobStore,
     records,
@@ -142,8 +166,8 @@ export async function createPullThroughStorage(
     tagFreshnessMs: options.tagFreshnessMs,
     staleAfterMs: bounds.staleAfterMs,
     maxManifestBytes,
+    ...(manifestPeers === undefined ? {} : { peers: manifestPeers }),
   });
-  const { peers } = options;
   const blobs = createBlobSource({
     blobStore: options.blobStore,
     spoolDirectory: options.spoolDirectory,
@@ -165,7 +189,7 @@ export async function createPullThroughStorage(
               signal,
             }),
             metrics: peers.metrics,
-            clientPath: (upstream, repository) => router.clientRepositoryName(upstream, repository),
+            clientPath,
           },
         }),
   });

@@ -135,6 +135,13 @@ describe.each(storages)("three replicas on %s", (name, storage) => {
     for (const digest of blobDigests(image)) {
       expect({ digest, gets: blobGets(proxy.requests(), digest) }).toEqual({ digest, gets: 1 });
     }
+    // Manifests too: the tag is resolved (HEAD) by its owner, the manifest fetched once.
+    const manifestGets = proxy
+      .requests()
+      .filter((request) => request.method === "GET" && request.path.includes("/manifests/"));
+    expect(manifestGets.map((request) => request.path)).toEqual([
+      `/v2/${repository}/manifests/${image.digest}`,
+    ]);
     // Each replica that missed a blob it does not own got it from its owner.
     const peerHits = await Promise.all(
       replicas.map((replica) => metricOf(replica, "regmirror_cache_peer_hits_total")),
