@@ -77,10 +77,21 @@ export function describeCacheConfig(config: EffectiveCacheConfig): string[] {
 function describePeers(peers: PeersConfig | null): string[] {
   if (peers === null)
     return ["peers:          none (this cache fetches everything it misses itself)"];
+  const { members } = peers;
+  const source =
+    members.kind === "static"
+      ? [
+          `peers:          ${members.urls.length} replicas (static list), each digest fetched from upstream by its owner only`,
+          `  members:      ${members.urls.join(", ")}`,
+        ]
+      : [
+          "peers:          the ready endpoints of a Service, each digest fetched from upstream by its owner only",
+          `  members:      EndpointSlices of service ${members.namespace}/${members.service}, port ${members.portName ?? "(the first)"}, ${members.scheme}, read every ${formatDuration(members.intervalMs)} from ${members.apiServer}`,
+        ];
   return [
-    `peers:          ${peers.members.urls.length} replicas (static list), each digest fetched from upstream by its owner only`,
+    source[0] ?? "",
     `  self:         ${peers.self}`,
-    `  members:      ${peers.members.urls.join(", ")}`,
+    source[1] ?? "",
     `  secret:       ${peers.secret}`,
     `  timeout:      ${formatDuration(peers.timeoutMs)} (then the next replica, then upstream)`,
   ];

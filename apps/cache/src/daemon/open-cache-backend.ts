@@ -15,6 +15,7 @@ import {
 } from "@regmirror/blob-store";
 import type { EffectiveCacheConfig, StorageConfig } from "@regmirror/schemas";
 import type { Logger } from "pino";
+import { followEndpointSlices, type MembersWatch } from "../peers/endpoint-slice-members.js";
 import { createPeerMembership, type PeerMembership } from "../peers/peer-membership.js";
 import { noopPeerMetrics, type PeerMetrics } from "../peers/peer-metrics.js";
 import {
@@ -109,10 +110,19 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
   const blobStore = await openBlobStore(config, lifecycle, options.owner);
   const peersConfig = config.peers;
   const peerMetrics = options.peerMetrics ?? noopPeerMetrics;
-  const membership =
-    peersConfig === null
-      ? undefined
-      : createPeerMembership(peersConfig.self, peersConfig.members.urls, peerMetrics);
+  let membership: PeerMembership | undefined;
+  let membersWatch: MembersWatch | undefined;
+  if (peersConfig !== null) {
+    const source = peersConfig.members;
+    membership = createPeerMembership(
+      peersConfig.self,
+      source.kind === "static" ? source.urls : [],
+      peerMetrics,
+    );
+    if (source.kind === "kubernetes") {
+      membersWatch = followEndpointSlices(source, membership, logger.child({ component: "peers" }));
+    }
+  }
   let storage: PullThroughStorage;
   try {
     storage = await createPullThroughStorage({
@@ -137,6 +147,7 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
           }),
     });
   } catch (error) {
+    membersWatch?.close();
     await blobStore.close();
     throw error;
   }
@@ -145,6 +156,7 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
     storage,
     peers: membership,
     async close() {
+      membersWatch?.close();
       await storage.close();
       await blobStore.close();
     },

@@ -1,6 +1,6 @@
 /**
- * Who the replicas are. Static for now: the list from `regmirror.peers.members.static`; a source
- * that changes (DNS, EndpointSlices) calls `update` and the owners of digests move with it.
+ * Who the replicas are: the static list, or what a source that changes (EndpointSlices,
+ * endpoint-slice-members.ts) last said; `update` moves the owners of digests with it.
  */
 import type { PeerMetrics } from "./peer-metrics.js";
 

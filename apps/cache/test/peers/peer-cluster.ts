@@ -12,8 +12,10 @@ export type ClusterStorage =
   | { kind: "s3"; server: S3Server; bucket: string };
 
 export interface Replica {
-  /** `http://127.0.0.1:PORT`, its name in the member list. */
+  /** Its name in the member list (`http://127.0.0.1:PORT` unless named otherwise). */
   url: string;
+  /** Where this test reaches it: `http://127.0.0.1:PORT`. */
+  clientUrl: string;
   process: CacheProcess;
 }
 
@@ -30,13 +32,26 @@ function storageYaml(storage: ClusterStorage, directory: string): string {
       credentials: { mode: static, accessKeyId: ${server.accessKeyId}, secretAccessKey: ${server.secretAccessKey} }`;
 }
 
-/** Starts `count` replicas of one cache in front of `upstreamUrl`, each listing all of them. */
+/**
+ * Starts `count` replicas of one cache in front of `upstreamUrl`, each listing all of them, or
+ * reading its members from `membersYaml(selfUrl)` (the `members:` value) when given.
+ */
 export async function startPeerCluster(
   bundle: string,
-  options: { count: number; upstreamUrl: string; storage: ClusterStorage },
+  options: {
+    count: number;
+    upstreamUrl: string;
+    storage: ClusterStorage;
+    /** A replica's URL from its index and port; default `http://127.0.0.1:PORT`. */
+    urlOf?: (index: number, port: number) => string;
+    membersYaml?: string;
+    env?: NodeJS.ProcessEnv;
+  },
 ): Promise<Replica[]> {
   const ports = await Promise.all(Array.from({ length: options.count }, () => freePort()));
-  const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+  const urlOf = options.urlOf ?? ((_: number, port: number) => `http://127.0.0.1:${port}`);
+  const urls = ports.map((port, index) => urlOf(index, port));
+  const members = options.membersYaml ?? `{ static: [${urls.join(", ")}] }`;
   return Promise.all(
     ports.map(async (port, index) => {
       const directory = makeTempDirectory("regmirror-replica-");
@@ -56,19 +71,24 @@ ${storageYaml(options.storage, directory)}
   peers:
     self: ${urls[index]}
     secret: ${peerSecret}
-    members: { static: [${urls.join(", ")}] }
+    members: ${members}
     timeout: 5s
 `,
       );
-      const process = await startCacheProcess(bundle, [configFile], directory);
-      return { url: urls[index] ?? "", process };
+      const process = await startCacheProcess(
+        bundle,
+        [configFile],
+        directory,
+        options.env === undefined ? {} : { env: options.env },
+      );
+      return { url: urls[index] ?? "", clientUrl: process.url, process };
     }),
   );
 }
 
 /** A counter or gauge of a replica's /metrics, summed over its label sets (0 when absent). */
 export async function metricOf(replica: Replica, name: string): Promise<number> {
-  const text = await (await fetch(`${replica.url}/metrics`)).text();
+  const text = await (await fetch(`${replica.clientUrl}/metrics`)).text();
   return text
     .split("\n")
     .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))

@@ -28,6 +28,9 @@ export const cacheConfigDefaults = {
   s3Region: "us-east-1",
   /** An owner that has not started answering by then is passed over for the next replica. */
   peerTimeoutMs: 5_000,
+  peerMembersIntervalMs: 5_000,
+  kubernetesApiServer: "https://kubernetes.default.svc",
+  serviceAccountDirectory: "/var/run/secrets/kubernetes.io/serviceaccount",
 } as const;
 
 export const dockerHubUpstream: EffectiveUpstream = {

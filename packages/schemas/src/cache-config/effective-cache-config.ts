@@ -89,6 +89,21 @@ export interface UpstreamBounds {
   };
 }
 
+export type PeerMembersSource =
+  | { readonly kind: "static"; readonly urls: readonly string[] }
+  /** The ready endpoints of a Service's EndpointSlices, read again every `intervalMs`. */
+  | {
+      readonly kind: "kubernetes";
+      readonly namespace: string;
+      readonly service: string;
+      readonly portName: string | null;
+      readonly scheme: "http" | "https";
+      readonly intervalMs: number;
+      readonly apiServer: string;
+      readonly tokenFile: string;
+      readonly caFile: string;
+    };
+
 /**
  * Cache replicas that fetch each digest from upstream once between them
  * (docs/adr/0033-cache-peers.md): each digest has an owner among the members.
@@ -99,7 +114,7 @@ export interface PeersConfig {
   /** Signs requests between replicas. */
   readonly secret: SecretValue;
   /** Where the member list comes from. */
-  readonly members: { readonly kind: "static"; readonly urls: readonly string[] };
+  readonly members: PeerMembersSource;
   /** How long to wait for an owner's answer before the next member is asked. */
   readonly timeoutMs: number;
 }

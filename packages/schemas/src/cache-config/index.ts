@@ -21,6 +21,7 @@ export type {
   EffectiveCacheConfig,
   EffectiveUpstream,
   LogLevel,
+  PeerMembersSource,
   PeersConfig,
   S3Credentials,
   StorageConfig,

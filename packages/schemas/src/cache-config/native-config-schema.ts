@@ -136,7 +136,24 @@ const nativePeersSchema = z.strictObject({
   members: z.strictObject({
     static: z
       .array(peerUrl, { error: "a list of the replicas' URLs like http://10.0.0.2:5000" })
-      .min(1, { error: "at least one replica URL (this replica's own)" }),
+      .min(1, { error: "at least one replica URL (this replica's own)" })
+      .optional(),
+    /** The ready endpoints of a Service, from the EndpointSlice API. */
+    kubernetes: z
+      .strictObject({
+        namespace: nonEmptyString,
+        service: nonEmptyString,
+        /** The EndpointSlice port's name; default: its first port. */
+        portName: nonEmptyString.optional(),
+        scheme: z.enum(["http", "https"]).optional(),
+        /** How often the list is read again. */
+        interval: positiveDuration.optional(),
+        /** Default: the in-cluster address and the pod's service account files. */
+        apiServer: registryUrl.optional(),
+        tokenFile: filePath.optional(),
+        caFile: filePath.optional(),
+      })
+      .optional(),
   }),
   /** How long a replica waits for an owner's answer before it asks the next replica. */
   timeout: positiveDuration.optional(),

@@ -130,3 +130,49 @@ describe("regmirror.peers", () => {
     );
   });
 });
+
+describe("regmirror.peers.members.kubernetes", () => {
+  test("a Service's EndpointSlices, with the in-cluster defaults", () => {
+    const config = loadCacheConfigFromYaml(
+      withPeers(`    self: http://10.0.0.1:5000
+    secret: ${secret}
+    members:
+      kubernetes: { namespace: regmirror, service: regmirror-peers, portName: registry }
+`),
+    );
+    expect(config.peers?.members).toEqual({
+      kind: "kubernetes",
+      namespace: "regmirror",
+      service: "regmirror-peers",
+      portName: "registry",
+      scheme: "http",
+      intervalMs: 5_000,
+      apiServer: "https://kubernetes.default.svc",
+      tokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+      caFile: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+    });
+  });
+
+  test("both sources, or none, is refused", () => {
+    for (const members of [
+      "{}",
+      "{ static: [http://10.0.0.1:5000], kubernetes: { namespace: a, service: b } }",
+    ]) {
+      expect(
+        problemsOf(() =>
+          loadCacheConfigFromYaml(
+            withPeers(
+              `    self: http://10.0.0.1:5000\n    secret: ${secret}\n    members: ${members}\n`,
+            ),
+          ),
+        ),
+      ).toEqual([
+        expect.objectContaining({
+          path: "regmirror.peers.members",
+          expected:
+            "one source of members: static (a list of URLs) or kubernetes (a Service's EndpointSlices)",
+        }),
+      ]);
+    }
+  });
+});
