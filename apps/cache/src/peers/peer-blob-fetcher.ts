@@ -5,8 +5,7 @@
  * stopped at with the next member (`Range`), so its clients see one unbroken body; the digest is
  * checked over the whole (docs/adr/0033-cache-peers.md).
  */
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { IncomingMessage } from "node:http";
 import { pipeline, Readable } from "node:stream";
 import { createDigestVerifier, describeError, type Logger } from "@regmirror/core";
 import { RegistryError } from "@regmirror/oci-distribution";
