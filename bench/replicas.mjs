@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { currentLoad, describeMachine } from "./lib/machine-info.mjs";
 import { freePort } from "./lib/ports.mjs";
 import { killAllChildren, runCommand, startProcess, waitUntilReady } from "./lib/processes.mjs";
@@ -127,10 +127,26 @@ async function pullSpread(replicas, image) {
 }
 
 const scenarios = [
-  { key: "one", label: "regmirror, 1 replica", start: (w, u) => startCacheReplicas(w, "one", 1, u, false) },
-  { key: "peered", label: "regmirror, 3 replicas, peered", start: (w, u) => startCacheReplicas(w, "peered", 3, u, true) },
-  { key: "alone", label: "regmirror, 3 replicas, no peering", start: (w, u) => startCacheReplicas(w, "alone", 3, u, false) },
-  { key: "distribution", label: "distribution proxy, 3 replicas, one storage", start: (w, u) => startDistributionReplicas(w, 3, u) },
+  {
+    key: "one",
+    label: "regmirror, 1 replica",
+    start: (w, u) => startCacheReplicas(w, "one", 1, u, false),
+  },
+  {
+    key: "peered",
+    label: "regmirror, 3 replicas, peered",
+    start: (w, u) => startCacheReplicas(w, "peered", 3, u, true),
+  },
+  {
+    key: "alone",
+    label: "regmirror, 3 replicas, no peering",
+    start: (w, u) => startCacheReplicas(w, "alone", 3, u, false),
+  },
+  {
+    key: "distribution",
+    label: "distribution proxy, 3 replicas, one storage",
+    start: (w, u) => startDistributionReplicas(w, 3, u),
+  },
 ];
 
 /**
@@ -171,7 +187,7 @@ function report(machine, image, results, load) {
   ];
   for (const result of results) {
     lines.push(
-      `| ${result.label} | ${(result.upstreamBytes / imageBytes).toFixed(2)}× | ${result.blobGets} | ${result.cold.wallSeconds.toFixed(1)} s | ${result.warm.wallSeconds.toFixed(1)} s | ${result.warm.megabytesPerSecond.toFixed(0)} MB/s | ${result.cold.errors + result.warm.errors} |`,
+      `| ${result.label} | ${(result.upstreamBytes / imageBytes).toFixed(2)}× | ${result.blobRequests} | ${result.cold.wallSeconds.toFixed(1)} s | ${result.warm.wallSeconds.toFixed(1)} s | ${result.warm.megabytesPerSecond.toFixed(0)} MB/s | ${result.cold.errors + result.warm.errors} |`,
     );
   }
   const one = results.find((result) => result.key === "one");
@@ -211,7 +227,11 @@ async function main() {
     const load = { start: currentLoad() };
     const upstream = await startUpstream(workDirectory);
     const counting = await startCountingProxy(workDirectory, upstream.url);
-    const image = await makeImage(join(workDirectory, "blobs"), [layerBytes, layerBytes, layerBytes]);
+    const image = await makeImage(join(workDirectory, "blobs"), [
+      layerBytes,
+      layerBytes,
+      layerBytes,
+    ]);
     await pushImage(upstream.url, "bench/replicas", "v1", image);
     const results = [];
     for (const scenario of scenarios) {
@@ -228,9 +248,11 @@ async function main() {
           cold,
           warm,
           upstreamBytes: counters.responseBytes,
-          blobGets: counters.byKind.blob ?? 0,
+          blobRequests: counters.byKind.blobs ?? 0,
         });
-        log(`${scenario.label}: cold ${cold.wallSeconds.toFixed(1)} s, upstream ${(counters.responseBytes / 1e6).toFixed(1)} MB`);
+        log(
+          `${scenario.label}: cold ${cold.wallSeconds.toFixed(1)} s, upstream ${(counters.responseBytes / 1e6).toFixed(1)} MB`,
+        );
       } finally {
         await Promise.all(replicas.map((replica) => replica.stop()));
       }
