@@ -15,6 +15,10 @@ export const requiredPrograms = [
   { command: "runc", debianPackage: "runc" },
   { command: "iptables", debianPackage: "iptables" },
   { command: "catatonit", debianPackage: "catatonit" },
+  // deploy/monitoring's alert rules and dashboard queries are checked with Prometheus's promtool.
+  { command: "promtool", debianPackage: "prometheus" },
+  // The cache's status page is tested in a real headless browser (playwright-core drives it).
+  { command: "chromium", debianPackage: "chromium" },
 ];
 
 /** Files the tests read, and the Debian package that ships each one. */

@@ -3,6 +3,11 @@
 import type { Readable } from "node:stream";
 import type { BlobStat, ByteRange, Clock, Logger, OpenedBlob } from "@regmirror/core";
 
+export interface ReadOptions {
+  /** False: an inspection, not a use; the last access (and so TTL and eviction order) stays. */
+  countAsAccess?: boolean;
+}
+
 /** What `get()` gives: the blob's bytes (or a range of them) as a stream. */
 export interface BlobReadResult {
   body: Readable;
@@ -42,7 +47,21 @@ export interface MetadataStore {
   list(prefix: string): AsyncIterable<string>;
 }
 
-export type EvictionReason = "ttl" | "size-cap" | "disk-space";
+/** Why a blob left the store: its TTL, the size cap, a full disk, or `evict()` (an operator). */
+export type EvictionReason = "ttl" | "size-cap" | "disk-space" | "manual";
+
+/** What `evict()` did: removed the blob, kept it because it is being read or written, or found none. */
+export type EvictOutcome = "evicted" | "in-use" | "absent";
+
+/** What the store knows of one blob (`inspect()`). */
+export interface BlobInspection {
+  digest: string;
+  size: number;
+  /** Last read or write (clock time, ms). */
+  lastAccessAt: number;
+  /** Being read or written now: eviction leaves it alone. */
+  inUse: boolean;
+}
 
 export interface EvictionEvent {
   digest: string;
@@ -64,12 +83,16 @@ export interface BlobStore {
   /** Size of a stored blob, or undefined. Does not count as an access. */
   stat(digest: string): Promise<BlobStat | undefined>;
   /** A stream of the blob (or of a range of it), or undefined when absent; refreshes its last access. */
-  get(digest: string, range?: ByteRange): Promise<BlobReadResult | undefined>;
+  get(
+    digest: string,
+    range?: ByteRange,
+    options?: ReadOptions,
+  ): Promise<BlobReadResult | undefined>;
   /**
    * Like `get`, through a reader that fills buffers the caller lends (for servers that reuse
    * their buffers). The blob stays readable until the reader is closed: close it.
    */
-  open(digest: string, range?: ByteRange): Promise<OpenedBlob | undefined>;
+  open(digest: string, range?: ByteRange, options?: ReadOptions): Promise<OpenedBlob | undefined>;
   /**
    * Refreshes the blob's last access without reading it, for callers that keep a copy of a
    * small blob in memory; false when the store does not know the blob (it may be evicted).
@@ -95,6 +118,13 @@ export interface BlobStore {
   makeRoom(bytes: number): Promise<boolean>;
   /** True when the blob was there. */
   delete(digest: string): Promise<boolean>;
+  /**
+   * Removes the blob unless it is being read or written (then `in-use`, nothing done). Counts as
+   * an eviction with reason `manual`: logged and reported to `onEvict`.
+   */
+  evict(digest: string): Promise<EvictOutcome>;
+  /** Size, last access and whether the blob is in use; undefined when not stored. Not an access. */
+  inspect(digest: string): Promise<BlobInspection | undefined>;
   /** Every stored digest. */
   list(): AsyncIterable<string>;
   readonly metadata: MetadataStore;

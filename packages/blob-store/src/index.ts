@@ -1,15 +1,18 @@
 // Content-addressed blob storage. Digests, blobs, the logger and the clock are @regmirror/core's.
 export { readableFromReader } from "./blob-reader.js";
 export type {
+  BlobInspection,
   BlobReadResult,
   BlobSource,
   BlobStore,
   EvictionEvent,
   EvictionReason,
+  EvictOutcome,
   LifecycleOptions,
   MetadataStore,
   PutOptions,
   PutResult,
+  ReadOptions,
   StoreUsage,
   SweepResult,
 } from "./blob-store.js";

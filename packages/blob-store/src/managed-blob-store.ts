@@ -22,6 +22,7 @@ import type {
   EvictionReason,
   LifecycleOptions,
   PutResult,
+  ReadOptions,
 } from "./blob-store.js";
 import { BlobStoreClosedError, BlobTooLargeError, InvalidOptionsError } from "./errors.js";
 import { loadAccessTimes } from "./lifecycle/access-times.js";
@@ -292,7 +293,11 @@ export async function createManagedBlobStore(
     }
   }
 
-  async function open(digest: string, range?: ByteRange): Promise<OpenedBlob | undefined> {
+  async function open(
+    digest: string,
+    range?: ByteRange,
+    readOptions: ReadOptions = {},
+  ): Promise<OpenedBlob | undefined> {
     checkOpen();
     const parsed = parseDigest(digest);
     const release = references.acquire(digest);
@@ -319,7 +324,7 @@ export async function createManagedBlobStore(
     };
     if (!sizes.has(digest)) remember(digest, result.size);
     try {
-      await accessTimes.touch(digest);
+      if (readOptions.countAsAccess !== false) await accessTimes.touch(digest);
     } catch (error) {
       await close();
       throw error;
@@ -335,8 +340,8 @@ export async function createManagedBlobStore(
       return size === undefined ? undefined : { digest: digest, size };
     },
 
-    async get(digest, range) {
-      const reading = await open(digest, range);
+    async get(digest, range, readOptions) {
+      const reading = await open(digest, range, readOptions);
       if (reading === undefined) return undefined;
       const { reader, ...where } = reading;
       return { body: readableFromReader(reader, where.end - where.start + 1), ...where };
@@ -424,6 +429,29 @@ export async function createManagedBlobStore(
       forgetSize(digest);
       await accessTimes.forget(digest);
       return existed;
+    },
+
+    async evict(digest) {
+      checkOpen();
+      const parsed = parseDigest(digest);
+      if (references.inUse(digest)) return "in-use";
+      if (!sizes.has(digest) && (await backend.stat(parsed)) === undefined) return "absent";
+      if ((await evict(digest, "manual")) !== undefined) return "evicted";
+      if (references.inUse(digest)) return "in-use"; // a reader came in meanwhile
+      throw new Error(`could not remove ${digest} from the store (see the log)`);
+    },
+
+    async inspect(digest) {
+      checkOpen();
+      const parsed = parseDigest(digest);
+      const size = sizes.get(digest) ?? (await backend.stat(parsed));
+      if (size === undefined) return undefined;
+      return {
+        digest,
+        size,
+        lastAccessAt: accessTimes.get(digest) ?? clock.now(),
+        inUse: references.inUse(digest),
+      };
     },
 
     async *list() {

@@ -656,6 +656,54 @@ export function describeBlobStoreContract(
         await store.close();
       });
 
+      it("evict removes a blob on request, keeps one being read; inspect and reads marked countAsAccess false leave the last access", async () => {
+        const clock = manualClock();
+        const evictions: EvictionEvent[] = [];
+        const { store } = await freshStore({ clock, onEvict: (event) => evictions.push(event) });
+        const idle = blobOf(3000);
+        const busy = blobOf(5000);
+        await store.put(idle.digest, [idle.bytes]);
+        await store.put(busy.digest, [busy.bytes]);
+        clock.advance(hour);
+        const reading = await store.open(busy.digest);
+        if (reading === undefined) throw new Error("the blob was just stored");
+        expect(await store.inspect(idle.digest)).toEqual({
+          digest: idle.digest,
+          size: 3000,
+          lastAccessAt: clock.now() - hour,
+          inUse: false,
+        });
+        expect(await store.inspect(busy.digest)).toMatchObject({
+          lastAccessAt: clock.now(),
+          inUse: true,
+        });
+        // Reading for an inspection does not count as a use.
+        const peeked = await store.get(idle.digest, undefined, { countAsAccess: false });
+        expect(peeked && (await buffer(peeked.body)).equals(idle.bytes)).toBe(true);
+        expect((await store.inspect(idle.digest))?.lastAccessAt).toBe(clock.now() - hour);
+        expect(await store.evict(busy.digest)).toBe("in-use");
+        expect(await store.evict(idle.digest)).toBe("evicted");
+        expect(await store.evict(idle.digest)).toBe("absent");
+        expect(await store.inspect(idle.digest)).toBeUndefined();
+        expect(evictions).toEqual([
+          { digest: idle.digest, size: 3000, reason: "manual", idleMs: hour },
+        ]);
+        // The blob being read reads to its end, and can go once its reader is closed.
+        const lent = Buffer.alloc(busy.bytes.byteLength);
+        let read = 0;
+        for (let n = 1; n > 0 && read < lent.length; read += n) {
+          n = await reading.reader.read(lent.subarray(read));
+        }
+        expect(lent.equals(busy.bytes)).toBe(true);
+        await reading.reader.close();
+        expect(await store.evict(busy.digest)).toBe("evicted");
+        expect(await store.usage()).toEqual({ bytes: 0, blobs: 0 });
+        await expect(store.evict("sha256:nope")).rejects.toMatchObject({
+          code: "INVALID_DIGEST",
+        });
+        await store.close();
+      });
+
       it("keeps the eviction order across a restart", async () => {
         const clock = manualClock();
         const subject = await makeSubject();

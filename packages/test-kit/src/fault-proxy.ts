@@ -30,7 +30,10 @@ export interface FaultRule {
   corruptByteAt?: number;
   /** Answer this status (with a small body) instead of forwarding. */
   status?: number;
-  /** Extra headers of the `status` answer, e.g. `{ "retry-after": "1" }` for a 429 or 503. */
+  /**
+   * Extra headers of the `status` answer, e.g. `{ "retry-after": "1" }` for a 429 or 503; without
+   * `status`, added to the server's forwarded answer (e.g. Docker Hub's `ratelimit-remaining`).
+   */
   headers?: Record<string, string>;
   /**
    * Breaks the HTTP framing of the server's (whole, buffered) answer, written as raw bytes:
@@ -122,9 +125,6 @@ function checkRule(rule: FaultRule): void {
     );
   }
   if (rule.headers === undefined) return;
-  if (rule.status === undefined) {
-    throw new TestKitError("BAD_INPUT", "setFault: headers go with a status answer; set status");
-  }
   for (const [name, value] of Object.entries(rule.headers)) {
     try {
       validateHeaderName(name);
@@ -373,11 +373,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
               : oversized !== undefined
                 ? sendOversizedBody(upstream, response, oversized, entry)
                 : (() => {
-                    response.writeHead(
-                      upstream.statusCode ?? 502,
-                      upstream.statusMessage,
-                      upstream.headers,
-                    );
+                    response.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, {
+                      ...upstream.headers,
+                      ...active?.headers,
+                    });
                     return relayBody(upstream, response, active, entry);
                   })();
           sending.catch(() => response.socket?.destroy());

@@ -120,13 +120,26 @@ describe("fault proxy in front of a real registry (fault injection: the registry
     const rules: FaultRule[] = [
       { status: 429, headers: { "retry-after": "1\r\nx-injected: yes" } },
       { status: 429, headers: { "bad header": "1" } },
-      { headers: { "retry-after": "1" } },
+      { headers: { "bad header": "1" } },
       { status: 42 },
     ];
     for (const rule of rules) {
       expect(() => proxy.setFault(rule)).toThrow(expect.objectContaining({ code: "BAD_INPUT" }));
     }
     expect((await get(`${proxy.url}${blobPath}`)).status).toBe(200);
+  });
+
+  it("adds a rule's headers to the real answer when it sets no status (Docker Hub's rate-limit headers)", async () => {
+    proxy.setFault({ path: /\/blobs\//, headers: { "ratelimit-remaining": "76;w=21600" } });
+    try {
+      const response = await fetch(`${proxy.url}${blobPath}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("ratelimit-remaining")).toBe("76;w=21600");
+      expect(response.headers.get("docker-content-digest")).not.toBeNull();
+      await response.arrayBuffer();
+    } finally {
+      proxy.setFault(undefined);
+    }
   });
 
   it("applies a rule only to the method and path it matches", async () => {

@@ -69,7 +69,11 @@ describe("fault injected: a router that lets an over-long routed name through", 
       logger: silentLogger,
       metrics: noopPullThroughMetrics,
       client: {},
-      bounds: { answerWithinMs: 30_000, circuitBreaker: { failures: 5, openForMs: 30_000 } },
+      bounds: {
+        answerWithinMs: 30_000,
+        circuitBreaker: { failures: 5, openForMs: 30_000 },
+        rateLimits: { headroom: { pulls: 0 }, backOffMs: 30_000 },
+      },
       clock: systemClock,
       signal: new AbortController().signal,
     });

@@ -37,3 +37,26 @@ test("check-config lists the peers, and never their secret", () => {
   ]);
   expect(lines.join("\n")).not.toContain(secret);
 });
+
+test("check-config says where the status page is and who may see it, the admin API, the rate-limit policy", () => {
+  const lines = (yaml: string) => describeCacheConfig(loadCacheConfigFromYaml(yaml));
+  const upstream = "proxy:\n  remoteurl: https://registry.example.com\n";
+  expect(lines(upstream)).toEqual(
+    expect.arrayContaining([
+      "status page:    /status (open to all: client auth is off)",
+      "admin API:      off (no regmirror.admin credential)",
+      "rate limits:    headroom 10% of the upstream's limit, back-off 1m after a 429 without Retry-After",
+    ]),
+  );
+  const guarded = lines(
+    `${upstream}regmirror:\n  auth: { mode: htpasswd, htpasswdFile: /etc/htpasswd }\n  admin: { password: admin-password-1 }\n  statusPage: { path: /ops/status }\n  rateLimits: { headroom: 5, backOff: 30s }\n`,
+  );
+  expect(guarded).toEqual(
+    expect.arrayContaining([
+      "status page:    /ops/status (the admin credential is required)",
+      "admin API:      /admin/v1, user admin, password <redacted>",
+      "rate limits:    headroom 5 pulls, back-off 30s after a 429 without Retry-After",
+    ]),
+  );
+  expect(guarded.join("\n")).not.toContain("admin-password-1");
+});

@@ -52,6 +52,9 @@ export function describeCacheConfig(config: EffectiveCacheConfig): string[] {
         ? `${config.metrics.path} on ${config.metrics.listen ? formatListenAddress(config.metrics.listen) : "the main listener"}`
         : "off"
     }`,
+    `status page:    ${describeStatusPage(config)}`,
+    `admin API:      ${config.admin === null ? "off (no regmirror.admin credential)" : `/admin/v1, user ${config.admin.username}, password ${config.admin.password}`}`,
+    `rate limits:    headroom ${"pulls" in config.rateLimits.headroom ? `${config.rateLimits.headroom.pulls} pulls` : `${config.rateLimits.headroom.percent}% of the upstream's limit`}, back-off ${formatDuration(config.rateLimits.backOffMs)} after a 429 without Retry-After`,
     `log:            level ${config.log.level}, ${config.log.format === "text" ? "text lines" : "JSON lines"}, access log ${config.log.accessLog ? "on" : "off"}`,
     `headers:        ${describeHeaders(config.responseHeaders)}`,
     `shutdown grace: ${formatDuration(config.shutdownGraceMs)}`,
@@ -152,4 +155,14 @@ function describeUpstream(upstream: EffectiveUpstream, defaultUpstream: string |
     `    credentials: ${credentialText}`,
     `    CA files:    ${upstream.caFiles.length > 0 ? `${upstream.caFiles.join(", ")}, ` : ""}the system's store and Node's roots`,
   ];
+}
+
+/** Where the status page is and who may see it (docs/adr/0029-admin-api-inspection-and-eviction.md). */
+function describeStatusPage(config: EffectiveCacheConfig): string {
+  const { statusPage, auth, admin } = config;
+  if (!statusPage.enabled) return "off";
+  if (auth.mode === "none") return `${statusPage.path} (open to all: client auth is off)`;
+  return admin === null
+    ? `${statusPage.path} (refused: client auth is on and no regmirror.admin credential is set)`
+    : `${statusPage.path} (the admin credential is required)`;
 }

@@ -61,9 +61,13 @@ export function createCacheRegistryHandler(options: CacheRegistryHandlerOptions)
     storage,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     resolveRoute({ request, route, query }) {
+      const served = routeWithNamespace(route, query, storage.router);
       const entry = entryOf(request);
-      if (entry) entry.route = route.endpoint;
-      return routeWithNamespace(route, query, storage.router);
+      if (entry) {
+        entry.route = route.endpoint;
+        entry.served = served;
+      }
+      return served;
     },
     async authorize({ request, route }) {
       const peerSignature = request.headers[peerHeader];

@@ -18,6 +18,7 @@ import { tokenPath } from "../auth/htpasswd-client-auth.js";
 import {
   type AccessLogEntry,
   describeRequest,
+  type FinishedRequest,
   trackResponse,
   writeAccessLogLine,
 } from "../logging/access-log.js";
@@ -30,6 +31,13 @@ import {
   type RequestCacheState,
   runWithCacheState,
 } from "./cache-outcome.js";
+
+/** Answers a request it knows the path of and returns true; false leaves it to the next. */
+export type OwnRoute = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  path: string,
+) => Promise<boolean>;
 
 export type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -55,6 +63,13 @@ export interface CacheRequestHandlerOptions {
   accessLog: boolean;
   /** http.headers: added to every registry API response (the server's own headers win). */
   responseHeaders: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The daemon's own pages beside the registry API (the admin API, the status page), each with
+   * its own credential check: tried in order for a path outside /v2; absent on the metrics listener.
+   */
+  ownRoutes?: readonly OwnRoute[];
+  /** Told of every finished request (the status page counts pulls). */
+  onFinished?: (finished: FinishedRequest) => void;
   state: DaemonState;
   logger: Logger;
 }
@@ -87,6 +102,7 @@ function routeLabel(path: string, metricsPath: string | null): string {
   if (path === "/healthz" || path === "/readyz") return path.slice(1);
   if (path === tokenPath) return "token";
   if (metricsPath !== null && path === metricsPath) return "metrics";
+  if (path.startsWith("/admin/")) return "admin";
   return "other";
 }
 
@@ -144,6 +160,9 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     if (options.servesRegistry && (path === "/v2" || path.startsWith("/v2/"))) {
       return options.registryHandler(request, response);
     }
+    for (const ownRoute of options.ownRoutes ?? []) {
+      if (await ownRoute(request, response, path)) return;
+    }
     sendRegistryError(
       request,
       response,
@@ -190,6 +209,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
       metrics.requestFinished(entry.route, entry.method, finished.status, finished.seconds);
       metrics.bytesSent(entry.route, entry.bytes);
       if (options.accessLog) writeAccessLogLine(logger, finished);
+      options.onFinished?.(finished);
     });
     runWithCacheState(cacheState, () =>
       runWithPeerMark({ fromPeer: false }, () =>

@@ -18,9 +18,12 @@ import { createHtpasswdClientAuth, tokenPath } from "../auth/htpasswd-client-aut
 import { loadHtpasswdFile } from "../auth/htpasswd-file.js";
 import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js";
 import { buildInfo } from "../build-info.js";
+import { createAdminApi } from "../inspection/admin-api.js";
+import { inventoryOf } from "../inspection/backend-inventory.js";
 import type { AccessLogEntry } from "../logging/access-log.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
+import { daemonStatusPage } from "../status/daemon-status-page.js";
 import {
   loadTlsOptions,
   type TlsCertificateReloader,
@@ -134,6 +137,8 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   });
   metrics.setUsageSource(() => backend.blobStore.usage());
   metrics.setUpstreamHealthSource(() => backend.storage.upstreamHealth());
+  metrics.setRateLimitSource(() => backend.storage.upstreamRateLimits());
+  if (config.sizeCap !== null) metrics.setStoreCap(config.sizeCap.maxBytes);
   let auth: ClientAuth;
   let tls: Awaited<ReturnType<typeof loadTlsOptions>> | undefined;
   try {
@@ -155,6 +160,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   });
   const separateMetrics = config.metrics.enabled && config.metrics.listen !== null;
   const accessLogger = logger.child({ component: "access" });
+  const status = config.statusPage.enabled ? daemonStatusPage(config, backend, metrics) : undefined;
   const mainHandler = createCacheRequestHandler({
     registryHandler,
     entries,
@@ -164,6 +170,14 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     servesRegistry: true,
     accessLog: config.log.accessLog,
     responseHeaders: config.responseHeaders,
+    ownRoutes: [
+      createAdminApi({
+        inventory: inventoryOf(backend, config.upstreams, logger.child({ component: "admin" })),
+        credential: config.admin,
+      }),
+      ...(status === undefined ? [] : [status.page]),
+    ],
+    ...(status === undefined ? {} : { onFinished: status.pulls.observe }),
     state,
     logger: accessLogger,
   });

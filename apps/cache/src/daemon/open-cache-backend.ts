@@ -132,6 +132,7 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
       spoolDirectory: spoolDirectory(config.storage),
       tagFreshnessMs: config.tagFreshnessMs,
       upstreamBounds: config.upstreamBounds,
+      rateLimits: config.rateLimits,
       logger: logger.child({ component: "pull-through" }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.upstreamClient === undefined ? {} : { upstreamClient: options.upstreamClient }),

@@ -7,6 +7,7 @@
  * response ends, the path may have been rewritten and a TLS socket may be gone.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RegistryRoute } from "@regmirror/oci-distribution";
 import type { Logger } from "pino";
 import type { CacheOutcome } from "../daemon/cache-outcome.js";
 
@@ -22,6 +23,11 @@ export interface AccessLogEntry {
   /** "2.0" for HTTP/2. */
   httpVersion: string;
   route: string;
+  /**
+   * Set by the registry handler's first stage: the route served, with the registry a client
+   * named (`?ns=`, a host:port prefix) in its repository.
+   */
+  served?: RegistryRoute;
   /** Bytes of the response body written to the socket (none for HEAD). */
   bytes: number;
   /** Set by the auth gate: the user the request was made as, when known. */

@@ -7,8 +7,13 @@ import type { EvictionEvent, StoreUsage } from "@regmirror/blob-store";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { buildInfo } from "../build-info.js";
 import type { PeerMetrics } from "../peers/peer-metrics.js";
-import type { PullThroughMetrics, UpstreamEndpointHealth } from "../pull-through/index.js";
+import type {
+  PullThroughMetrics,
+  UpstreamEndpointHealth,
+  UpstreamRateLimitStatus,
+} from "../pull-through/index.js";
 import { createPeerPrometheusMetrics } from "./peer-prometheus-metrics.js";
+import { registerRateLimitMetrics } from "./rate-limit-metrics.js";
 
 export interface CacheMetrics {
   readonly registry: Registry;
@@ -23,6 +28,10 @@ export interface CacheMetrics {
   setUsageSource(read: () => Promise<StoreUsage>): void;
   /** Where the per-endpoint `upstream_up` gauge reads from; set once the upstreams are connected. */
   setUpstreamHealthSource(read: () => UpstreamEndpointHealth[]): void;
+  /** The store's size cap (`store_max_bytes`); not called when there is none. */
+  setStoreCap(maxBytes: number): void;
+  /** Where the rate-limit gauges read from; set once the upstreams are connected. */
+  setRateLimitSource(read: () => UpstreamRateLimitStatus[]): void;
   /** The Prometheus text exposition. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -133,7 +142,7 @@ export function createCacheMetrics(): CacheMetrics {
   });
   const evictions = new Counter({
     name: `${prefix}evictions_total`,
-    help: "Blobs removed from the store, by reason (ttl, size-cap, disk-space)",
+    help: "Blobs removed from the store, by reason (ttl, size-cap, disk-space, manual)",
     labelNames: ["reason"],
     registers: [registry],
   });
@@ -177,6 +186,14 @@ export function createCacheMetrics(): CacheMetrics {
     },
   });
 
+  const storeCap = new Gauge({
+    name: `${prefix}store_max_bytes`,
+    help: "The store's size cap in bytes (no series without a cap)",
+    registers: [registry],
+  });
+
+  const rateLimits = registerRateLimitMetrics(registry, prefix);
+
   const pullThrough: PullThroughMetrics = {
     cacheHit: (kind) => hits.inc({ kind }),
     cacheMiss: (kind) => misses.inc({ kind }),
@@ -188,6 +205,7 @@ export function createCacheMetrics(): CacheMetrics {
       upstreamLatency.observe({ upstream, operation }, seconds),
     servedStale: (upstream, kind) => servedStale.inc({ upstream, kind }),
     blobNotStored: (upstream, reason) => notStored.inc({ upstream, reason }),
+    rateLimitSpared: (upstream) => rateLimits.spared(upstream),
   };
 
   return {
@@ -210,6 +228,12 @@ export function createCacheMetrics(): CacheMetrics {
     },
     setUpstreamHealthSource(read) {
       readUpstreamHealth = read;
+    },
+    setStoreCap(maxBytes) {
+      storeCap.set(maxBytes);
+    },
+    setRateLimitSource(read) {
+      rateLimits.setSource(read);
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -18,6 +18,7 @@ import type { BlobStore } from "@regmirror/blob-store";
 import { describeError, type Logger } from "@regmirror/core";
 import { parseDigest } from "@regmirror/oci-distribution";
 import type { FillDownload, PeerFillDownload } from "../peers/peer-blob-fetcher.js";
+import type { DownloadProgress } from "./blob-source.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import type { SpoolReservation, SpoolSpace } from "./spool-space.js";
 import type { UpstreamConnection } from "./upstream-connection.js";
@@ -72,6 +73,7 @@ export class BlobFill {
   /** Settles when the fill is over: committed (or found stored), or failed. Never rejects. */
   readonly done: Promise<void>;
 
+  readonly startedAt = Date.now();
   #handle: FileHandle | undefined;
   /** A download nobody spools, for the one client that takes it. */
   #direct: Readable | undefined;
@@ -81,7 +83,7 @@ export class BlobFill {
 
   constructor(
     readonly digest: string,
-    deps: BlobFillDeps,
+    private readonly deps: BlobFillDeps,
     /** Called when new requests must no longer join this fill. */
     onRetire: () => void,
   ) {
@@ -100,6 +102,21 @@ export class BlobFill {
   /** Resolves at the next change: more bytes in the spool, verified or failed. */
   nextChange(): Promise<void> {
     return this.#change.promise;
+  }
+
+  /** What the status page shows of this download. */
+  progress(): DownloadProgress {
+    return {
+      digest: this.digest,
+      upstream: this.deps.upstream.name,
+      repository: this.deps.repository,
+      size: this.size,
+      received: this.written,
+      // One reference is the fill's own while it runs.
+      clients: Math.max(0, this.#references - 1),
+      startedAt: this.startedAt,
+      state: this.state,
+    };
   }
 
   /** A follower holds the spool open until it releases it. */

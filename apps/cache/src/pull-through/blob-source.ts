@@ -34,6 +34,20 @@ export interface BlobSourceDeps {
   };
 }
 
+/** One blob download under way, as the status page shows it. */
+export interface DownloadProgress {
+  digest: string;
+  upstream: string;
+  repository: string;
+  /** From upstream's Content-Length; undefined until known. */
+  size: number | undefined;
+  received: number;
+  /** Clients reading this download now (the first one and those who joined). */
+  clients: number;
+  startedAt: number;
+  state: "starting" | "downloading" | "verified" | "failed";
+}
+
 export interface BlobSource {
   stat(
     upstream: UpstreamConnection,
@@ -48,6 +62,7 @@ export interface BlobSource {
   ): Promise<OpenedBlob | undefined>;
   /** Waits for the fills under way to end (after the storage's signal aborted them). */
   drain(): Promise<void>;
+  downloads(): DownloadProgress[];
 }
 
 /** A client of a streamed-through fill that has to start its own download. */
@@ -244,6 +259,10 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
           });
         }
       }
+    },
+
+    downloads() {
+      return [...fills.values()].map((fill) => fill.progress());
     },
 
     async drain() {

@@ -28,12 +28,15 @@ export type ReferrersRecord = { api: true; manifests: Descriptor[] } | { api: fa
 export interface CacheRecords {
   getTag(upstream: string, repository: string, tag: string): Promise<TagRecord | undefined>;
   putTag(upstream: string, repository: string, tag: string, record: TagRecord): Promise<void>;
+  deleteTag(upstream: string, repository: string, tag: string): Promise<void>;
   /** Tags the cache has resolved in a repository. */
   tagsOf(upstream: string, repository: string): Promise<string[]>;
   getManifestMediaType(digest: string): Promise<string | undefined>;
   putManifestMediaType(digest: string, mediaType: string): Promise<void>;
   rememberRepository(upstream: string, repository: string): Promise<void>;
   repositories(): AsyncIterable<CachedRepository>;
+  /** Drops a repository from the catalog with its tag list (its tags are deleted one by one). */
+  forgetRepository(upstream: string, repository: string): Promise<void>;
   getTagList(upstream: string, repository: string): Promise<string[] | undefined>;
   putTagList(upstream: string, repository: string, tags: readonly string[]): Promise<void>;
   getReferrers(
@@ -110,6 +113,9 @@ export function createCacheRecords(metadata: MetadataStore): CacheRecords {
       unlessUnstorable(() => tags.get(segment(upstream), repository, tag), undefined),
     putTag: (upstream, repository, tag, record) =>
       tags.put(segment(upstream), repository, tag, record),
+    deleteTag: async (upstream, repository, tag) => {
+      await tags.delete(segment(upstream), repository, tag);
+    },
     tagsOf: (upstream, repository) =>
       unlessUnstorable(async () => {
         const found: string[] = [];
@@ -127,6 +133,10 @@ export function createCacheRecords(metadata: MetadataStore): CacheRecords {
         if (match?.[1] === undefined || match[2] === undefined) continue;
         yield { upstream: decodeURIComponent(match[1]), repository: match[2] };
       }
+    },
+    async forgetRepository(upstream, repository) {
+      await metadata.delete(repositoryKey(upstream, repository));
+      await metadata.delete(tagListKey(upstream, repository));
     },
     getTagList: (upstream, repository) =>
       unlessUnstorable(

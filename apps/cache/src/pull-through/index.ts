@@ -1,4 +1,6 @@
 // The pull-through core of the cache daemon (docs/adr/0009-pull-through-blob-fill.md).
+
+export type { DownloadProgress } from "./blob-source.js";
 export { type CacheRecords, createCacheRecords } from "./cache-records.js";
 export type { CircuitState, UpstreamEndpointHealth } from "./circuit-breaker.js";
 export { type HostSegments, routeWithNamespace } from "./namespace-route.js";
@@ -22,3 +24,4 @@ export {
 } from "./registry-router.js";
 export type { UpstreamClientOptions } from "./upstream-connection.js";
 export type { UpstreamErrorKind } from "./upstream-errors.js";
+export type { UpstreamRateLimitStatus } from "./upstream-rate-limit.js";

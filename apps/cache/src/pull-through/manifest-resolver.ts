@@ -202,6 +202,39 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
     }
   }
 
+  /**
+   * Near the upstream's pull limit (docs/adr/0030-upstream-rate-limits.md), a tag that moved
+   * upstream is answered with the digest the cache holds rather than spending one of the last
+   * pulls on the new manifest; the record is left as it was, so the tag moves once there is room.
+   */
+  async function keepPull(
+    upstream: UpstreamConnection,
+    repository: string,
+    tag: string,
+    known: TagRecord | undefined,
+    upstreamDigest: string,
+  ): Promise<StoredManifest | undefined> {
+    if (known === undefined || !upstream.rateLimit.isLow()) return undefined;
+    const held = await readStored(known.digest);
+    if (held === undefined) return undefined;
+    upstream.rateLimit.spared();
+    metrics.rateLimitSpared(upstream.name);
+    const { remaining, limit } = upstream.rateLimit.status();
+    logger.warn(
+      {
+        upstream: upstream.name,
+        repository,
+        tag,
+        digest: held.digest,
+        upstreamDigest,
+        remaining,
+        limit,
+      },
+      "upstream rate limit nearly spent: serving the tag's cached digest instead of spending a pull on its new one",
+    );
+    return held;
+  }
+
   async function resolveTag(
     upstream: UpstreamConnection,
     repository: string,
@@ -225,6 +258,8 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
         ));
       manifest = await readStored(head.digest);
       if (manifest === undefined) {
+        const kept = await keepPull(upstream, repository, tag, known, head.digest);
+        if (kept !== undefined) return kept;
         manifest = await fetchByDigest(upstream, repository, head.digest, deadlineAt);
       } else metrics.cacheHit("manifest");
     } catch (error) {
@@ -265,6 +300,11 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
         fetchedAt: clock.now(),
       }),
     );
+    // A tag whose manifest another repository brought in still puts its repository in the
+    // catalog (what `ls` and the catalog list).
+    if (known === undefined) {
+      await record("repository", () => records.rememberRepository(upstream.name, repository));
+    }
     return resolved;
   }
 

@@ -36,6 +36,8 @@ export interface PullThroughMetrics {
    * eviction), `storage-full` (the disk filled up while it was written).
    */
   blobNotStored(upstream: string, reason: "no-space" | "storage-full"): void;
+  /** A tag answered from the cache to keep one of the upstream's last pulls (rate limit). */
+  rateLimitSpared(upstream: string): void;
 }
 
 export const noopPullThroughMetrics: PullThroughMetrics = {
@@ -48,4 +50,5 @@ export const noopPullThroughMetrics: PullThroughMetrics = {
   upstreamLatency() {},
   servedStale() {},
   blobNotStored() {},
+  rateLimitSpared() {},
 };

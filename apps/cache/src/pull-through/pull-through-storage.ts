@@ -11,6 +11,7 @@ import { type Clock, describeError, type Logger, silentLogger, systemClock } fro
 import type { RegistryStorage } from "@regmirror/oci-distribution";
 import {
   cacheConfigDefaults,
+  type EffectiveCacheConfig,
   type EffectiveUpstream,
   type UpstreamBounds,
 } from "@regmirror/schemas";
@@ -19,7 +20,7 @@ import { createPeerClient } from "../peers/peer-client.js";
 import { createPeerManifestFetcher } from "../peers/peer-manifest-fetcher.js";
 import type { PeerMembership } from "../peers/peer-membership.js";
 import type { PeerMetrics } from "../peers/peer-metrics.js";
-import { createBlobSource } from "./blob-source.js";
+import { createBlobSource, type DownloadProgress } from "./blob-source.js";
 import { createCacheRecords } from "./cache-records.js";
 import type { UpstreamEndpointHealth } from "./circuit-breaker.js";
 import { createManifestResolver } from "./manifest-resolver.js";
@@ -34,6 +35,7 @@ import {
   type UpstreamClientOptions,
   type UpstreamConnection,
 } from "./upstream-connection.js";
+import type { UpstreamRateLimitStatus } from "./upstream-rate-limit.js";
 
 export interface PullThroughStorageOptions {
   upstreams: readonly EffectiveUpstream[];
@@ -53,6 +55,8 @@ export interface PullThroughStorageOptions {
   upstreamBounds?: UpstreamBounds;
   /** Largest manifest accepted from upstream and read from the store. Default 4 MiB. */
   maxManifestBytes?: number;
+  /** The headroom below which pulls are kept, and the back-off after a 429; default: the config's. */
+  rateLimits?: EffectiveCacheConfig["rateLimits"];
   /** Replicas that fetch each blob from upstream once between them (docs/adr/0033-cache-peers.md). */
   peers?: PullThroughPeers;
 }
@@ -71,6 +75,10 @@ export interface PullThroughStorage extends RegistryStorage {
   readonly router: RegistryRouter<UpstreamConnection>;
   /** Each upstream endpoint's circuit: state, last error, latency (for metrics and status). */
   upstreamHealth(): UpstreamEndpointHealth[];
+  /** Each upstream's announced pull limit and back-off (for metrics and status). */
+  upstreamRateLimits(): UpstreamRateLimitStatus[];
+  /** The blob downloads under way, with their progress and clients (for status). */
+  downloads(): DownloadProgress[];
   /** Stops the downloads under way and closes the upstream connections (not the blob store). */
   close(): Promise<void>;
 }
@@ -85,6 +93,11 @@ const defaultUpstreamBounds: UpstreamBounds = {
 };
 
 const defaultMaxManifestBytes = 4 * 1024 * 1024;
+
+const defaultRateLimits: EffectiveCacheConfig["rateLimits"] = {
+  headroom: { percent: cacheConfigDefaults.rateLimitHeadroomPercent },
+  backOffMs: cacheConfigDefaults.rateLimitBackOffMs,
+};
 
 /** Spool files of a run that ended mid-download are of no use. */
 async function prepareSpoolDirectory(directory: string, logger: Logger): Promise<void> {
@@ -121,7 +134,11 @@ export async function createPullThroughStorage(
           logger,
           metrics,
           client: { maximumManifestBytes: maxManifestBytes, ...options.upstreamClient },
-          bounds: { answerWithinMs: bounds.uncachedMs, circuitBreaker: bounds.circuitBreaker },
+          bounds: {
+            answerWithinMs: bounds.uncachedMs,
+            circuitBreaker: bounds.circuitBreaker,
+            rateLimits: options.rateLimits ?? defaultRateLimits,
+          },
           // Deadlines and circuit periods run on real time, whatever clock tags are judged by.
           clock: systemClock,
           signal,
@@ -239,6 +256,8 @@ export async function createPullThroughStorage(
     },
 
     upstreamHealth: () => upstreams.flatMap((upstream) => upstream.health()),
+    upstreamRateLimits: () => upstreams.map((upstream) => upstream.rateLimit.status()),
+    downloads: () => blobs.downloads(),
 
     async close() {
       lifetime.abort();

@@ -15,7 +15,7 @@ import {
   type RegistryClientOptions,
   type RetryOptions,
 } from "@regmirror/oci-distribution";
-import type { EffectiveUpstream } from "@regmirror/schemas";
+import type { EffectiveUpstream, RateLimitHeadroom } from "@regmirror/schemas";
 import { CircuitBreaker, type UpstreamEndpointHealth } from "./circuit-breaker.js";
 import { PullThroughError } from "./pull-through-errors.js";
 import type { PullThroughMetrics, UpstreamOperation } from "./pull-through-metrics.js";
@@ -25,6 +25,7 @@ import {
   isUnavailable,
   UpstreamUnavailableError,
 } from "./upstream-errors.js";
+import { UpstreamRateLimit } from "./upstream-rate-limit.js";
 
 export interface UpstreamClientOptions {
   /** Longest wait for response headers and longest silence inside a body. Default 30 s. */
@@ -40,6 +41,8 @@ export interface UpstreamBoundsOptions {
   /** The longest a request waits for an answer (headers), over every endpoint and retry. */
   answerWithinMs: number;
   circuitBreaker: { failures: number; openForMs: number };
+  /** Rate limits: the headroom below which pulls are kept, the back-off after a 429. */
+  rateLimits: { headroom: RateLimitHeadroom; backOffMs: number };
 }
 
 export interface UpstreamRequestOptions {
@@ -79,6 +82,8 @@ export interface UpstreamConnection {
   deadline(): number;
   /** The circuit of each endpoint, in order. */
   health(): UpstreamEndpointHealth[];
+  /** The upstream's announced pull limit and the back-off all requests share after a 429. */
+  readonly rateLimit: UpstreamRateLimit;
   close(): Promise<void>;
 }
 
@@ -115,6 +120,13 @@ export async function connectUpstream(
     throw new PullThroughError("INVALID_OPTIONS", `upstream ${upstream.name} has no endpoints`);
   }
   const cas = await readCaBundles(upstream);
+  const rateLimit = new UpstreamRateLimit({
+    upstream: upstream.name,
+    headroom: bounds.rateLimits.headroom,
+    backOffMs: bounds.rateLimits.backOffMs,
+    clock,
+    logger,
+  });
   const named =
     (level: keyof Logger) =>
     (fields: Record<string, unknown>, message: string): void =>
@@ -126,9 +138,18 @@ export async function connectUpstream(
     error: named("error"),
   };
   const clients = upstream.endpoints.map((endpoint) => {
-    const options: RegistryClientOptions = { registry: endpoint, logger: clientLogger };
+    const origin = new URL(endpoint).origin;
+    const options: RegistryClientOptions = {
+      registry: endpoint,
+      logger: clientLogger,
+      // A 429 is not waited out per request: the upstream's one back-off covers every request.
+      retry: { ...deps.client.retry, retryRateLimited: false },
+      // Only the registry's own answers speak for its limit (not a token service or a CDN).
+      onResponse: (answer) => {
+        if (answer.url.origin === origin) rateLimit.observe(answer.status, answer.headers);
+      },
+    };
     if (deps.client.timeoutMs !== undefined) options.timeoutMs = deps.client.timeoutMs;
-    if (deps.client.retry !== undefined) options.retry = deps.client.retry;
     if (deps.client.maximumManifestBytes !== undefined) {
       options.maximumManifestBytes = deps.client.maximumManifestBytes;
     }
@@ -192,6 +213,15 @@ export async function connectUpstream(
     isDockerHub: servesDockerHub(upstream),
 
     async request(operation, call, options = {}) {
+      const backOffMs = rateLimit.backOffRemainingMs();
+      if (backOffMs > 0) {
+        const seconds = Math.ceil(backOffMs / 1000);
+        throw new UpstreamUnavailableError(
+          "rate-limited",
+          `backing off after a 429 for ${seconds} more s`,
+          seconds,
+        );
+      }
       const deadlineAt = options.deadlineAt ?? clock.now() + bounds.answerWithinMs;
       const windowSeconds = Math.round((deadlineAt - clock.now()) / 100) / 10;
       let lastError: unknown;
@@ -236,8 +266,8 @@ export async function connectUpstream(
             },
             hasNext ? "upstream endpoint unavailable, trying the next one" : "upstream unavailable",
           );
-          // Past the deadline no other endpoint gets a chance.
-          if (deadline.signal.aborted) break;
+          // Past the deadline, or once the upstream asked for patience, no other endpoint gets a chance.
+          if (deadline.signal.aborted || rateLimit.backOffRemainingMs() > 0) break;
         } finally {
           clearTimeout(timer);
         }
@@ -268,6 +298,7 @@ export async function connectUpstream(
 
     deadline: () => clock.now() + bounds.answerWithinMs,
     health: () => breakers.map((breaker) => breaker.health()),
+    rateLimit,
 
     async close() {
       await Promise.allSettled(clients.map((client) => client.close()));

@@ -27,14 +27,15 @@ export type UpstreamErrorKind =
 
 /**
  * The cache gave up on an upstream without its answer: no endpoint answered within the bound
- * for content the cache lacks (`timeout`), or every endpoint is marked down (`circuit-open`).
+ * for content the cache lacks (`timeout`), every endpoint is marked down (`circuit-open`), or
+ * the upstream's back-off after a 429 is still running (`rate-limited`).
  */
 export class UpstreamUnavailableError extends Error {
   override readonly name = "UpstreamUnavailableError";
   constructor(
-    readonly kind: "timeout" | "circuit-open",
+    readonly kind: "timeout" | "circuit-open" | "rate-limited",
     message: string,
-    /** For circuit-open: seconds until an endpoint is tried again. */
+    /** For circuit-open and rate-limited: seconds until the upstream is asked again. */
     readonly retryAfterSeconds?: number,
   ) {
     super(message);
@@ -119,9 +120,10 @@ export function toClientError(
         detail: { upstream },
       });
     case "rate-limited": {
-      const retryAfterSeconds = RegistryError.isInstance(error)
-        ? error.retryAfterSeconds
-        : undefined;
+      const retryAfterSeconds =
+        RegistryError.isInstance(error) || error instanceof UpstreamUnavailableError
+          ? error.retryAfterSeconds
+          : undefined;
       return new RegistryError("TOOMANYREQUESTS", {
         message: `upstream registry ${upstream} is rate limiting the cache and the content is not cached`,
         detail: { upstream },

@@ -56,6 +56,7 @@ export function countingMetrics(): CountingMetrics {
     upstreamLatency: (_upstream, operation) => add(`upstreamLatency:${operation}`),
     servedStale: (_upstream, kind) => add(`servedStale:${kind}`),
     blobNotStored: (_upstream, reason) => add(`blobNotStored:${reason}`),
+    rateLimitSpared: () => add("rateLimitSpared"),
   };
 }
 

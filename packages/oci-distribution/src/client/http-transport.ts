@@ -48,6 +48,15 @@ export interface HttpResponse {
   signal: AbortSignal | undefined;
 }
 
+/** What `onResponse` observers see of each answer (headers only; the body is not theirs). */
+export interface ObservedResponse {
+  method: string;
+  /** The URL that answered, after redirects. */
+  url: URL;
+  status: number;
+  headers: IncomingHttpHeaders;
+}
+
 export interface HttpTransport {
   send(request: HttpRequest): Promise<HttpResponse>;
 }
@@ -57,6 +66,8 @@ export interface HttpTransportOptions {
   timeoutMs: number;
   retry: ResolvedRetryOptions;
   logger: Logger;
+  /** Called with every answer, retried ones included; must not throw (errors are ignored). */
+  onResponse?: ((response: ObservedResponse) => void) | undefined;
   /** For tests of the jitter; Math.random by default. */
   random?: () => number;
 }
@@ -76,6 +87,18 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
   const { dispatcher, timeoutMs, retry, logger } = options;
   const random = options.random ?? Math.random;
+  const observe = (response: HttpResponse) => {
+    try {
+      options.onResponse?.({
+        method: response.method,
+        url: response.url,
+        status: response.status,
+        headers: response.headers,
+      });
+    } catch {
+      // An observer's failure is not the request's.
+    }
+  };
 
   async function sendOnce(request: HttpRequest, url: URL, requestHeaders: Record<string, string>) {
     const timeout = new AbortController();
@@ -198,7 +221,9 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
           { method: request.method, url: redactUrl(request.url), status: response.status, attempt },
           "registry answered",
         );
+        observe(response);
         if (!canRetry || !isRetryableResponseStatus(response.status)) return response;
+        if (response.status === 429 && !retry.retryRateLimited) return response;
         const retryAfterMs = parseRetryAfter(headerValue(response.headers, "retry-after"));
         const delay = retryDelay(attempt + 1, retry, retryAfterMs, random);
         if (delay === undefined) return response; // the server asks for longer than we wait

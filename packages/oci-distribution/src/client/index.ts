@@ -14,6 +14,7 @@ export {
   normalizeRegistryKey,
   readDockerConfig,
 } from "./docker-config.js";
+export type { ObservedResponse } from "./http-transport.js";
 export type { ListOptions } from "./listing.js";
 export type {
   FetchedManifest,

@@ -205,6 +205,32 @@ describe("registry client through the fault proxy in front of docker-registry", 
     expect(pings()).toHaveLength(1);
   });
 
+  it("with retryRateLimited false returns a 429 at once, and onResponse sees every answer's headers", async () => {
+    const seen: { status: number; remaining: unknown }[] = [];
+    const sharing = proxiedClient({
+      retry: { retries: 3, minDelayMs: 1, maxDelayMs: 1, retryRateLimited: false },
+      onResponse: (response) =>
+        seen.push({ status: response.status, remaining: response.headers["ratelimit-remaining"] }),
+    });
+    proxy.setFault({
+      path: /^\/v2\/$/,
+      status: 429,
+      headers: { "retry-after": "1", "ratelimit-remaining": "0;w=21600" },
+      times: 1,
+    });
+    const error = await errorOf(sharing.ping());
+    expect(RegistryError.isInstance(error) && [error.code, error.retryAfterSeconds]).toEqual([
+      "TOOMANYREQUESTS",
+      1,
+    ]);
+    expect(pings()).toHaveLength(1);
+    expect(seen).toEqual([{ status: 429, remaining: "0;w=21600" }]);
+    // A 503 is still retried.
+    proxy.setFault({ path: /^\/v2\/$/, status: 503, times: 1 });
+    expect(await sharing.ping()).toEqual({ apiVersion: "registry/2.0" });
+    expect(seen.slice(1).map((answer) => answer.status)).toEqual([503, 200]);
+  });
+
   it("restarts a failed in-memory upload in a new session, and never re-sends a streamed one", async () => {
     const faulty = proxiedClient();
     const content = Buffer.from("an upload that meets a 503 first");

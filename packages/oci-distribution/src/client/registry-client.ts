@@ -29,7 +29,7 @@ import {
   dockerConfigCredentials,
   readDockerConfig,
 } from "./docker-config.js";
-import { createHttpTransport, headerValue } from "./http-transport.js";
+import { createHttpTransport, headerValue, type ObservedResponse } from "./http-transport.js";
 import { checkManifestReference, checkRepository } from "./input-checks.js";
 import { createListing, type ListOptions } from "./listing.js";
 import {
@@ -62,6 +62,11 @@ export interface RegistryClientOptions {
     "cert" | "key" | "passphrase" | "servername" | "rejectUnauthorized" | "ca"
   >;
   logger?: Logger;
+  /**
+   * Sees the status and headers of every answer (retried ones included), e.g. to read rate-limit
+   * headers such as Docker Hub's `ratelimit-remaining`. Must not throw; must not keep the body.
+   */
+  onResponse?: (response: ObservedResponse) => void;
   /** Longest silence: connecting, sending a body, awaiting headers, inside a body. Default 30 s. */
   timeoutMs?: number;
   retry?: RetryOptions;
@@ -165,7 +170,13 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   const dispatcher = options.dispatcher ?? (ownAgent as Agent);
 
   const credentials = credentialsResolver(options, credentialsKey);
-  const transport = createHttpTransport({ dispatcher, timeoutMs, retry, logger });
+  const transport = createHttpTransport({
+    dispatcher,
+    timeoutMs,
+    retry,
+    logger,
+    onResponse: options.onResponse,
+  });
   const authenticator = createRegistryAuthenticator({ transport, credentials, logger });
   const session = createRegistrySession({ baseUrl, transport, authenticator });
   const manifests = createManifestOperations(session, maximumManifestBytes);

@@ -14,9 +14,16 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** A `Retry-After` longer than this is not waited for: the error is returned instead. Default 60 s. */
   maxRetryAfterMs?: number;
+  /**
+   * Retry a 429 (Too Many Requests) like a 503. Default true. False returns it at once (the
+   * error carries `retryAfterSeconds`), for callers that share one back-off between requests.
+   */
+  retryRateLimited?: boolean;
 }
 
 export type ResolvedRetryOptions = Required<RetryOptions>;
+
+const numericRetryOptions = ["retries", "minDelayMs", "maxDelayMs", "maxRetryAfterMs"] as const;
 
 export function resolveRetryOptions(given: RetryOptions | undefined = {}): ResolvedRetryOptions {
   // null, from an untyped caller or a JSON config, means the defaults like undefined does.
@@ -32,8 +39,16 @@ export function resolveRetryOptions(given: RetryOptions | undefined = {}): Resol
     minDelayMs: options.minDelayMs ?? 200,
     maxDelayMs: options.maxDelayMs ?? 10_000,
     maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+    retryRateLimited: options.retryRateLimited ?? true,
   };
-  for (const [name, value] of Object.entries(resolved)) {
+  if (typeof resolved.retryRateLimited !== "boolean") {
+    throw new RegistryClientError(
+      "INVALID_OPTIONS",
+      `retry.retryRateLimited must be true or false, got ${String(resolved.retryRateLimited)}`,
+    );
+  }
+  for (const name of numericRetryOptions) {
+    const value = resolved[name];
     if (!Number.isFinite(value) || value < 0) {
       throw new RegistryClientError(
         "INVALID_OPTIONS",

@@ -31,6 +31,12 @@ export const cacheConfigDefaults = {
   peerMembersIntervalMs: 5_000,
   kubernetesApiServer: "https://kubernetes.default.svc",
   serviceAccountDirectory: "/var/run/secrets/kubernetes.io/serviceaccount",
+  statusPagePath: "/status",
+  adminUsername: "admin",
+  /** Below 10 % of Docker Hub's 100 pulls, a known tag is served rather than a pull spent. */
+  rateLimitHeadroomPercent: 10,
+  /** After a 429 that gives no Retry-After. */
+  rateLimitBackOffMs: 60_000,
 } as const;
 
 export const dockerHubUpstream: EffectiveUpstream = {

@@ -119,6 +119,9 @@ export interface PeersConfig {
   readonly timeoutMs: number;
 }
 
+/** Pulls left before an upstream's limit: a count, or a percentage of the announced limit. */
+export type RateLimitHeadroom = { readonly pulls: number } | { readonly percent: number };
+
 /** The one configuration the daemon runs with, whichever form the file was written in. */
 export interface EffectiveCacheConfig {
   readonly forms: readonly ConfigForm[];
@@ -165,6 +168,20 @@ export interface EffectiveCacheConfig {
   };
   /** Replicas sharing their upstream downloads; null: this cache works alone. */
   readonly peers: PeersConfig | null;
+  /**
+   * The admin credential (HTTP Basic) of the status page and the admin API; null: none
+   * configured (docs/adr/0029-admin-api-inspection-and-eviction.md).
+   */
+  readonly admin: { readonly username: string; readonly password: SecretValue } | null;
+  /** The status page (HTML) and its data at `<path>/data`. */
+  readonly statusPage: { readonly enabled: boolean; readonly path: string };
+  /** What the cache does near an upstream's pull limit (docs/adr/0030-upstream-rate-limits.md). */
+  readonly rateLimits: {
+    /** Below this many pulls left, a tag the cache holds is served instead of a pull spent. */
+    readonly headroom: RateLimitHeadroom;
+    /** How long every request to an upstream waits after a 429 that gives no Retry-After. */
+    readonly backOffMs: number;
+  };
   /** Keys that were accepted but have no effect, and REGISTRY_* variables that name no key. */
   readonly notices: readonly ConfigNotice[];
   /** REGISTRY_* environment variables that set a key (names and paths; never their values). */

@@ -23,6 +23,7 @@ export type {
   LogLevel,
   PeerMembersSource,
   PeersConfig,
+  RateLimitHeadroom,
   S3Credentials,
   StorageConfig,
   UpstreamBounds,

@@ -159,6 +159,44 @@ const nativePeersSchema = z.strictObject({
   timeout: positiveDuration.optional(),
 });
 
+// The admin credential, the status page and upstream rate limits
+// (docs/adr/0029-admin-api-inspection-and-eviction.md, docs/adr/0030-upstream-rate-limits.md).
+const nativeAdminSchema = z.strictObject({
+  username: nonEmptyString.optional(),
+  password: secretString.refine((secret) => secret.reveal().length >= 8, {
+    error: "a password of at least 8 characters",
+  }),
+});
+
+const nativeStatusPageSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  path: z
+    .string({ error: "a path starting with / like /status" })
+    .regex(/^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/, {
+      error: "a path starting with / like /status (letters, digits, . _ ~ - /; no trailing /)",
+    })
+    .optional(),
+});
+
+/** Pulls left before the limit: a number of pulls, or a percentage of the limit like "10%". */
+const headroomSchema = z.unknown().transform((value, context): RateLimitHeadroom => {
+  const percent = typeof value === "string" ? percentPattern.exec(value.trim()) : null;
+  if (percent) return { percent: Number(percent[1]) };
+  if (typeof value === "number" && Number.isInteger(value) && value >= 0) return { pulls: value };
+  context.addIssue({
+    code: "custom",
+    message: "a number of pulls like 10, or a percentage of the upstream's limit like 10%",
+  });
+  return z.NEVER;
+});
+
+type RateLimitHeadroom = { readonly percent: number } | { readonly pulls: number };
+
+const nativeRateLimitsSchema = z.strictObject({
+  headroom: headroomSchema.optional(),
+  backOff: positiveDuration.optional(),
+});
+
 export const nativeConfigSchema = z.strictObject({
   upstreams: z
     .array(nativeUpstreamSchema, { error: "a list of upstream registries" })
@@ -178,4 +216,7 @@ export const nativeConfigSchema = z.strictObject({
   auth: nativeAuthSchema.optional(),
   metrics: nativeMetricsSchema.optional(),
   peers: nativePeersSchema.optional(),
+  admin: nativeAdminSchema.optional(),
+  statusPage: nativeStatusPageSchema.optional(),
+  rateLimits: nativeRateLimitsSchema.optional(),
 });

@@ -294,3 +294,90 @@ describe("settings that contradict each other", () => {
     ]);
   });
 });
+
+describe("the admin credential, the status page and rate limits", () => {
+  test("defaults: no admin credential, the page at /status, headroom 10% and a 60 s back-off", () => {
+    const config = normalizeCacheConfig({});
+    expect(config.admin).toBeNull();
+    expect(config.statusPage).toEqual({ enabled: true, path: "/status" });
+    expect(config.rateLimits).toEqual({ headroom: { percent: 10 }, backOffMs: 60_000 });
+  });
+
+  test("each is set in the regmirror section; the password stays redacted", () => {
+    const config = normalizeCacheConfig({
+      regmirror: {
+        admin: { username: "ops", password: "correct horse battery" },
+        statusPage: { path: "/cache/status" },
+        rateLimits: { headroom: 25, backOff: "2m" },
+      },
+    });
+    expect(config.admin?.username).toBe("ops");
+    expect(config.admin?.password.reveal()).toBe("correct horse battery");
+    expect(JSON.stringify(config)).not.toContain("correct horse");
+    expect(config.statusPage).toEqual({ enabled: true, path: "/cache/status" });
+    expect(config.rateLimits).toEqual({ headroom: { pulls: 25 }, backOffMs: 120_000 });
+    expect(
+      normalizeCacheConfig({ regmirror: { statusPage: { enabled: false } } }).statusPage.enabled,
+    ).toBe(false);
+  });
+
+  test("bad values name the key, the value and what was expected", () => {
+    const problems = problemsOf(() =>
+      normalizeCacheConfig({
+        regmirror: {
+          admin: { password: "short" },
+          statusPage: { path: "status/" },
+          rateLimits: { headroom: "lots", backOff: "0s" },
+        },
+      }),
+    );
+    expect(problems).toEqual([
+      {
+        path: "regmirror.admin.password",
+        value: "<redacted>",
+        expected: "a password of at least 8 characters",
+      },
+      {
+        path: "regmirror.statusPage.path",
+        value: '"status/"',
+        expected: expect.stringContaining("a path starting with /"),
+      },
+      {
+        path: "regmirror.rateLimits.headroom",
+        value: '"lots"',
+        expected: "a number of pulls like 10, or a percentage of the upstream's limit like 10%",
+      },
+      {
+        path: "regmirror.rateLimits.backOff",
+        value: '"0s"',
+        expected: "a duration above zero like 3s or 30s",
+      },
+    ]);
+  });
+
+  test("the status page cannot take a path the cache answers itself", () => {
+    for (const path of ["/v2", "/v2/status", "/metrics", "/admin/status", "/healthz"]) {
+      expect(
+        problemsOf(() => normalizeCacheConfig({ regmirror: { statusPage: { path } } })),
+      ).toEqual([
+        {
+          path: "regmirror.statusPage.path",
+          value: JSON.stringify(path),
+          expected: expect.stringMatching(/^a path outside \/\w+ \(the cache answers/),
+        },
+      ]);
+    }
+  });
+
+  test("an admin section without a password is refused", () => {
+    expect(
+      problemsOf(() => normalizeCacheConfig({ regmirror: { admin: { username: "ops" } } })),
+    ).toEqual([
+      {
+        path: "regmirror.admin.password",
+        value: "(missing)",
+        expected: expect.stringContaining("string"),
+      },
+    ]);
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * What the status page shows, gathered at one moment: the counters come from the daemon's
+ * Prometheus registry (the page and /metrics show the same numbers because they are the same
+ * counters), the rest from the storage (downloads, upstream health, rate limits) and the store.
+ */
+import type { BlobStore } from "@regmirror/blob-store";
+import type { Registry } from "prom-client";
+import type {
+  DownloadProgress,
+  UpstreamEndpointHealth,
+  UpstreamRateLimitStatus,
+} from "../pull-through/index.js";
+import type { PulledImage } from "./pull-counter.js";
+
+export interface StatusSnapshot {
+  generatedAt: number;
+  requests: {
+    blobHits: number;
+    blobMisses: number;
+    manifestHits: number;
+    manifestMisses: number;
+    /** Blob hits over blob hits and misses; undefined before the first blob request. */
+    blobHitRatio: number | undefined;
+    coalescedWaiters: number;
+  };
+  bytes: {
+    /** Blob response bytes sent to clients, from the store or from a download. */
+    servedToClients: number;
+    /** Bytes received from upstreams (blobs and manifests). */
+    fetchedFromUpstream: number;
+    /** Blob bytes streamed from the store: what was spared upstream. */
+    servedFromStore: number;
+  };
+  fills: (DownloadProgress & { name: string })[];
+  upstreams: {
+    name: string;
+    endpoints: UpstreamEndpointHealth[];
+    rateLimit: UpstreamRateLimitStatus | undefined;
+  }[];
+  store: { bytes: number; blobs: number; maxBytes: number | null; ttlMs: number | null };
+  topImages: PulledImage[];
+  /** What needs attention (an upstream down, a rate limit nearly spent), in words. */
+  warnings: string[];
+}
+
+export interface StatusSources {
+  registry: Registry;
+  metricPrefix: string;
+  blobStore: BlobStore;
+  downloads(): DownloadProgress[];
+  upstreamHealth(): UpstreamEndpointHealth[];
+  upstreamRateLimits(): UpstreamRateLimitStatus[];
+  upstreamNames: readonly string[];
+  /** `registry/repository` of an upstream repository. */
+  displayName(upstream: string, repository: string): string;
+  topImages(): PulledImage[];
+  sizeCapBytes: number | null;
+  blobTtlMs: number | null;
+  now(): number;
+}
+
+type Labels = Record<string, string | number | undefined>;
+
+async function counterSum(
+  registry: Registry,
+  name: string,
+  where: (labels: Labels) => boolean = () => true,
+): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (metric === undefined) return 0;
+  const { values } = await metric.get();
+  return values
+    .filter((sample) => where(sample.labels as Labels))
+    .reduce((total, sample) => total + sample.value, 0);
+}
+
+export async function takeStatusSnapshot(sources: StatusSources): Promise<StatusSnapshot> {
+  const { registry, metricPrefix: prefix } = sources;
+  const kind = (value: string) => (labels: Labels) => labels.kind === value;
+  const blobHits = await counterSum(registry, `${prefix}hits_total`, kind("blob"));
+  const blobMisses = await counterSum(registry, `${prefix}misses_total`, kind("blob"));
+  const health = sources.upstreamHealth();
+  const rateLimits = sources.upstreamRateLimits();
+  const upstreams = sources.upstreamNames.map((name) => ({
+    name,
+    endpoints: health.filter((endpoint) => endpoint.upstream === name),
+    rateLimit: rateLimits.find((status) => status.upstream === name),
+  }));
+  const warnings: string[] = [];
+  for (const upstream of upstreams) {
+    if (upstream.endpoints.length > 0 && upstream.endpoints.every((endpoint) => !endpoint.up)) {
+      warnings.push(`upstream ${upstream.name} is down: only cached content is served`);
+    }
+    const limit = upstream.rateLimit;
+    if (limit?.backOffUntil !== undefined) {
+      warnings.push(
+        `upstream ${upstream.name} answered 429: no request goes to it for ${Math.ceil((limit.backOffUntil - sources.now()) / 1000)} s`,
+      );
+    } else if (limit?.low) {
+      warnings.push(
+        `upstream ${upstream.name} has ${limit.remaining} of ${limit.limit} pulls left: tags the cache holds are served instead of spending pulls`,
+      );
+    }
+  }
+  const usage = await sources.blobStore.usage();
+  if (sources.sizeCapBytes !== null && usage.bytes > sources.sizeCapBytes * 0.95) {
+    warnings.push("the store is above 95 % of its cap: it evicts content that is still pulled");
+  }
+  return {
+    generatedAt: sources.now(),
+    requests: {
+      blobHits,
+      blobMisses,
+      manifestHits: await counterSum(registry, `${prefix}hits_total`, kind("manifest")),
+      manifestMisses: await counterSum(registry, `${prefix}misses_total`, kind("manifest")),
+      blobHitRatio: blobHits + blobMisses === 0 ? undefined : blobHits / (blobHits + blobMisses),
+      coalescedWaiters: await counterSum(registry, `${prefix}coalesced_waiters_total`),
+    },
+    bytes: {
+      servedToClients: await counterSum(
+        registry,
+        `${prefix}http_response_bytes_total`,
+        (labels) => labels.route === "blob",
+      ),
+      fetchedFromUpstream: await counterSum(registry, `${prefix}upstream_bytes_total`),
+      servedFromStore: await counterSum(registry, `${prefix}bytes_served_from_cache_total`),
+    },
+    fills: sources
+      .downloads()
+      .filter((download) => download.state === "starting" || download.state === "downloading")
+      .map((download) => ({
+        ...download,
+        name: sources.displayName(download.upstream, download.repository),
+      })),
+    upstreams,
+    store: {
+      bytes: usage.bytes,
+      blobs: usage.blobs,
+      maxBytes: sources.sizeCapBytes,
+      ttlMs: sources.blobTtlMs,
+    },
+    topImages: sources.topImages(),
+    warnings,
+  };
+}
