@@ -12,8 +12,8 @@ import type {
 import { applyEnvironmentOverrides, type EnvironmentOverride } from "./environment-overrides.js";
 import { IgnoredSetting } from "./field-schemas.js";
 import { formatListenAddress } from "./listen-address.js";
-import { normalizePeers } from "./normalize-peers.js";
 import { normalizeOperations } from "./normalize-operations.js";
+import { normalizePeers } from "./normalize-peers.js";
 import { normalizeSizeCap, normalizeStorage } from "./normalize-storage.js";
 import { normalizeUpstreams } from "./normalize-upstreams.js";
 import { createProblemCollector, type ProblemCollector, pickOne } from "./problem-collector.js";
