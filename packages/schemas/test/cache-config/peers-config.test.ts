@@ -8,14 +8,16 @@ const secret = "c2hhcmVkLWJ5LWV2ZXJ5LXJlcGxpY2Etb2YtdGhlLWNhY2hl";
 const withPeers = (peers: string) =>
   `proxy:\n  remoteurl: http://127.0.0.1:5000\nregmirror:\n  peers:\n${peers}`;
 
+/** A replica at http://10.0.0.1:5000 with a good secret and these members. */
+const loadWithMembers = (members: string) =>
+  loadCacheConfigFromYaml(
+    withPeers(`    self: http://10.0.0.1:5000\n    secret: ${secret}\n    members: ${members}\n`),
+  );
+
 describe("regmirror.peers", () => {
   test("a static member list: self, the secret, the members and the default timeout", () => {
-    const config = loadCacheConfigFromYaml(
-      withPeers(`    self: http://10.0.0.1:5000
-    secret: ${secret}
-    members:
-      static: [http://10.0.0.1:5000, "http://10.0.0.2:5000/", http://10.0.0.3:5000]
-`),
+    const config = loadWithMembers(
+      '{ static: [http://10.0.0.1:5000, "http://10.0.0.2:5000/", http://10.0.0.3:5000] }',
     );
     expect(config.peers).toMatchObject({
       self: "http://10.0.0.1:5000",
@@ -54,15 +56,13 @@ describe("regmirror.peers", () => {
   });
 
   test("self that is not a member, a member twice, a short secret: each named", () => {
-    const problems = problemsOf(() =>
-      loadCacheConfigFromYaml(
-        withPeers(`    self: http://10.0.0.9:5000
+    const badPeers = `    self: http://10.0.0.9:5000
     secret: too-short
     members:
       static: [http://10.0.0.1:5000, http://10.0.0.1:5000]
-    timeout: 0s
-`),
-      ),
+`;
+    const problems = problemsOf(() =>
+      loadCacheConfigFromYaml(withPeers(`${badPeers}    timeout: 0s\n`)),
     );
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -73,15 +73,8 @@ describe("regmirror.peers", () => {
         },
       ]),
     );
-    const fixed = problemsOf(() =>
-      loadCacheConfigFromYaml(
-        withPeers(`    self: http://10.0.0.9:5000
-    secret: too-short
-    members:
-      static: [http://10.0.0.1:5000, http://10.0.0.1:5000]
-`),
-      ),
-    );
+    // Without the bad timeout, the problems found once the schema passes:
+    const fixed = problemsOf(() => loadCacheConfigFromYaml(withPeers(badPeers)));
     expect(fixed).toEqual([
       {
         path: "regmirror.peers.members.static[1]",
@@ -133,12 +126,8 @@ describe("regmirror.peers", () => {
 
 describe("regmirror.peers.members.kubernetes", () => {
   test("a Service's EndpointSlices, with the in-cluster defaults", () => {
-    const config = loadCacheConfigFromYaml(
-      withPeers(`    self: http://10.0.0.1:5000
-    secret: ${secret}
-    members:
-      kubernetes: { namespace: regmirror, service: regmirror-peers, portName: registry }
-`),
+    const config = loadWithMembers(
+      "{ kubernetes: { namespace: regmirror, service: regmirror-peers, portName: registry } }",
     );
     expect(config.peers?.members).toEqual({
       kind: "kubernetes",
@@ -158,15 +147,7 @@ describe("regmirror.peers.members.kubernetes", () => {
       "{}",
       "{ static: [http://10.0.0.1:5000], kubernetes: { namespace: a, service: b } }",
     ]) {
-      expect(
-        problemsOf(() =>
-          loadCacheConfigFromYaml(
-            withPeers(
-              `    self: http://10.0.0.1:5000\n    secret: ${secret}\n    members: ${members}\n`,
-            ),
-          ),
-        ),
-      ).toEqual([
+      expect(problemsOf(() => loadWithMembers(members))).toEqual([
         expect.objectContaining({
           path: "regmirror.peers.members",
           expected:
