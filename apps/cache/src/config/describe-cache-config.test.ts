@@ -35,6 +35,7 @@ test("check-config lists the peers, and never their secret", () => {
     "  secret:       <redacted>",
     "  timeout:      2s (then the next replica, then upstream)",
   ]);
+  expect(lines[from + 5]).not.toMatch(/^ {2}tls:/);
   expect(lines.join("\n")).not.toContain(secret);
 });
 

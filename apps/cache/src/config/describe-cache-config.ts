@@ -97,6 +97,11 @@ function describePeers(peers: PeersConfig | null): string[] {
     source[1] ?? "",
     `  secret:       ${peers.secret}`,
     `  timeout:      ${formatDuration(peers.timeoutMs)} (then the next replica, then upstream)`,
+    ...(peers.tls === null
+      ? []
+      : [
+          `  tls:          CA ${peers.tls.caFile}, certificates checked for ${peers.tls.serverName ?? "the address dialled"}`,
+        ]),
   ];
 }
 

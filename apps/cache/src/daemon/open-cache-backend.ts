@@ -3,6 +3,7 @@
  * configuration names (filesystem or S3, with TTL and size cap) and the pull-through storage
  * over it. Closing closes both, downloads first, then the store (which writes down its state).
  */
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -13,6 +14,7 @@ import {
   type LifecycleOptions,
   type S3Credentials,
 } from "@regmirror/blob-store";
+import { describeError } from "@regmirror/core";
 import type { EffectiveCacheConfig, StorageConfig } from "@regmirror/schemas";
 import type { Logger } from "pino";
 import { followEndpointSlices, type MembersWatch } from "../peers/endpoint-slice-members.js";
@@ -20,6 +22,7 @@ import { createPeerMembership, type PeerMembership } from "../peers/peer-members
 import { noopPeerMetrics, type PeerMetrics } from "../peers/peer-metrics.js";
 import {
   createPullThroughStorage,
+  PullThroughError,
   type PullThroughMetrics,
   type PullThroughStorage,
   type UpstreamClientOptions,
@@ -91,6 +94,17 @@ export async function openBlobStore(
   });
 }
 
+async function readPeerCa(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    throw new PullThroughError(
+      "INVALID_OPTIONS",
+      `regmirror.peers.tls.caFile ${file} cannot be read: ${describeError(error)}`,
+    );
+  }
+}
+
 /** Downloads are spooled next to a filesystem store, else in the temporary directory. */
 function spoolDirectory(storage: StorageConfig): string {
   return storage.kind === "filesystem"
@@ -125,6 +139,13 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
   }
   let storage: PullThroughStorage;
   try {
+    const peerTls =
+      peersConfig?.tls == null
+        ? undefined
+        : {
+            ca: await readPeerCa(peersConfig.tls.caFile),
+            serverName: peersConfig.tls.serverName ?? undefined,
+          };
     storage = await createPullThroughStorage({
       upstreams: config.upstreams,
       defaultUpstream: config.defaultUpstream,
@@ -144,6 +165,7 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
               secret: peersConfig.secret.reveal(),
               timeoutMs: peersConfig.timeoutMs,
               metrics: peerMetrics,
+              tls: peerTls,
             },
           }),
     });

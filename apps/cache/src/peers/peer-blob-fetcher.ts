@@ -9,7 +9,7 @@ import type { IncomingMessage } from "node:http";
 import { pipeline, Readable } from "node:stream";
 import { createDigestVerifier, describeError, type Logger } from "@regmirror/core";
 import { RegistryError } from "@regmirror/oci-distribution";
-import { askingOrder, createPeerClient, PeerAnswerError } from "./peer-client.js";
+import { askingOrder, createPeerClient, PeerAnswerError, type PeerTls } from "./peer-client.js";
 import type { PeerMembership } from "./peer-membership.js";
 import type { PeerMetrics } from "./peer-metrics.js";
 import { ownerOf, rankMembers } from "./rendezvous.js";
@@ -37,6 +37,7 @@ export interface PeerBlobFetcherOptions {
   logger: Logger;
   /** Aborts every peer request (the storage closes). */
   signal: AbortSignal;
+  tls?: PeerTls | undefined;
 }
 
 export interface PeerBlobFetcher {
@@ -82,6 +83,7 @@ export function createPeerBlobFetcher(options: PeerBlobFetcherOptions): PeerBlob
     answerWithinMs: options.answerWithinMs,
     silenceMs: options.silenceMs,
     signal: options.signal,
+    tls: options.tls,
   });
 
   return {

@@ -15,6 +15,14 @@ export interface PeerClientOptions {
   silenceMs: number;
   /** Aborts every request (the storage closes). */
   signal: AbortSignal;
+  /** https members: the CA to trust and the name their certificates carry. */
+  tls?: PeerTls | undefined;
+}
+
+export interface PeerTls {
+  ca: string;
+  /** Checked against the certificate instead of the address dialled (pods are dialled by IP). */
+  serverName: string | undefined;
 }
 
 export class PeerAnswerError extends Error {
@@ -45,7 +53,16 @@ export function createPeerClient(options: PeerClientOptions): PeerClient {
     };
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const request = send(url, { method, headers, signal: options.signal }, (response) => {
+      const tls =
+        options.tls === undefined
+          ? {}
+          : {
+              ca: options.tls.ca,
+              ...(options.tls.serverName === undefined
+                ? {}
+                : { servername: options.tls.serverName }),
+            };
+      const request = send(url, { method, headers, signal: options.signal, ...tls }, (response) => {
         clearTimeout(answerTimer);
         request.setTimeout(options.silenceMs, () =>
           request.destroy(new PeerAnswerError(`silent for ${options.silenceMs} ms`)),

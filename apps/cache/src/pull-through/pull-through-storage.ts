@@ -16,7 +16,7 @@ import {
   type UpstreamBounds,
 } from "@regmirror/schemas";
 import { createPeerBlobFetcher } from "../peers/peer-blob-fetcher.js";
-import { createPeerClient } from "../peers/peer-client.js";
+import { createPeerClient, type PeerTls } from "../peers/peer-client.js";
 import { createPeerManifestFetcher } from "../peers/peer-manifest-fetcher.js";
 import type { PeerMembership } from "../peers/peer-membership.js";
 import type { PeerMetrics } from "../peers/peer-metrics.js";
@@ -67,6 +67,8 @@ export interface PullThroughPeers {
   /** How long a peer may take to start answering before the next one is asked. */
   timeoutMs: number;
   metrics: PeerMetrics;
+  /** https members: the CA to trust and the name their certificates carry. */
+  tls?: PeerTls | undefined;
 }
 
 export interface PullThroughStorage extends RegistryStorage {
@@ -167,6 +169,7 @@ export async function createPullThroughStorage(
               answerWithinMs: peers.timeoutMs,
               silenceMs: peers.timeoutMs,
               signal,
+              tls: peers.tls,
             }),
             metrics: peers.metrics,
             logger,
@@ -204,6 +207,7 @@ export async function createPullThroughStorage(
               metrics: peers.metrics,
               logger,
               signal,
+              tls: peers.tls,
             }),
             metrics: peers.metrics,
             clientPath,

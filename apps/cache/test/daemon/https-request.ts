@@ -17,6 +17,8 @@ export interface RequestOptions {
   method?: string;
   headers?: Record<string, string>;
   ca?: string;
+  /** The name to check the server's certificate against (default: the host dialled). */
+  servername?: string;
 }
 
 /** The `Authorization` header of Basic credentials. */
@@ -42,6 +44,7 @@ export function sendRequest(
         headers: options.headers ?? {},
         agent: false,
         ...(options.ca === undefined ? {} : { ca: options.ca }),
+        ...(options.servername === undefined ? {} : { servername: options.servername }),
       },
       (response) => {
         const chunks: Buffer[] = [];

@@ -117,6 +117,11 @@ export interface PeersConfig {
   readonly members: PeerMembersSource;
   /** How long to wait for an owner's answer before the next member is asked. */
   readonly timeoutMs: number;
+  /**
+   * https members: the CA file to trust, and the name to check their certificates against
+   * (null: the address dialled); null: the system's trust only.
+   */
+  readonly tls: { readonly caFile: string; readonly serverName: string | null } | null;
 }
 
 /** Pulls left before an upstream's limit: a count, or a percentage of the announced limit. */

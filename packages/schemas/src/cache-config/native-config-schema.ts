@@ -157,6 +157,13 @@ const nativePeersSchema = z.strictObject({
   }),
   /** How long a replica waits for an owner's answer before it asks the next replica. */
   timeout: positiveDuration.optional(),
+  /** Trust for https members: the CA, and the name their certificates carry (not their IPs). */
+  tls: z
+    .strictObject({
+      caFile: filePath,
+      serverName: nonEmptyString.optional(),
+    })
+    .optional(),
 });
 
 // The admin credential, the status page and upstream rate limits

@@ -30,6 +30,10 @@ export function normalizePeers(
     members:
       members.kind === "static" ? { kind: "static", urls: [...new Set(members.urls)] } : members,
     timeoutMs: peers.timeout ?? cacheConfigDefaults.peerTimeoutMs,
+    tls:
+      peers.tls === undefined
+        ? null
+        : { caFile: peers.tls.caFile, serverName: peers.tls.serverName ?? null },
   };
 }
 

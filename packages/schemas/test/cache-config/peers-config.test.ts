@@ -157,3 +157,16 @@ describe("regmirror.peers.members.kubernetes", () => {
     }
   });
 });
+
+test("regmirror.peers.tls: the CA of https members and the name their certificates carry", () => {
+  const config = loadCacheConfigFromYaml(
+    withPeers(
+      `    self: https://10.0.0.1:5000\n    secret: ${secret}\n    members: { static: [https://10.0.0.1:5000] }\n    tls: { caFile: /etc/regmirror/tls/ca.crt, serverName: regmirror-x.ns.svc }\n`,
+    ),
+  );
+  expect(config.peers?.tls).toEqual({
+    caFile: "/etc/regmirror/tls/ca.crt",
+    serverName: "regmirror-x.ns.svc",
+  });
+  expect(loadWithMembers("{ static: [http://10.0.0.1:5000] }").peers?.tls).toBeNull();
+});
