@@ -20,7 +20,7 @@ import {
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { peerHeader, signPeerRequest } from "../../src/peers/peer-signature.js";
+import { peerHeader } from "../../src/peers/peer-signature.js";
 import { ownerOf, rankMembers } from "../../src/peers/rendezvous.js";
 import { buildProductionBundle } from "../daemon/production-bundle.js";
 import { blobGets, fetchAll, pullWithFetch, sha256 } from "../pull-through/pull-through-harness.js";
@@ -29,6 +29,7 @@ import {
   metricOf,
   peerSecret,
   type Replica,
+  signedFetch,
   startPeerCluster,
 } from "./peer-cluster.js";
 
@@ -52,17 +53,6 @@ afterAll(async () => {
   await s3?.stop();
   await upstream?.stop();
 });
-
-/** A request as another replica sends it, signed with `secret`. */
-function peerFetch(replica: Replica, path: string, secret = peerSecret) {
-  const signature = signPeerRequest(secret, {
-    method: "GET",
-    path,
-    sender: "http://127.0.0.1:1",
-    nowMs: Date.now(),
-  });
-  return fetchAll(`${replica.url}${path}`, { headers: { [peerHeader]: signature } });
-}
 
 function errorOf(body: Buffer): { code: string; message: string } | undefined {
   return (JSON.parse(body.toString("utf8")) as { errors: { code: string; message: string }[] })
@@ -165,7 +155,11 @@ describe.each(storages)("three replicas on %s", (name, storage) => {
       code: "UNAUTHORIZED",
       message: expect.stringContaining("peer request refused"),
     });
-    const wrongSecret = await peerFetch(replica, path, "another-secret-another-secret-another");
+    const wrongSecret = await signedFetch(
+      replica.url,
+      path,
+      "another-secret-another-secret-another",
+    );
     expect(wrongSecret.status).toBe(401);
     expect(errorOf(wrongSecret.body)?.message).toContain("does not match");
     expect(wrongSecret.body.toString("utf8")).not.toContain(peerSecret);
@@ -175,13 +169,13 @@ describe.each(storages)("three replicas on %s", (name, storage) => {
       `/v2/registry.elsewhere.example/team/app/blobs/${digest}`,
       `/v2/team/app/blobs/${digest}?ns=registry.elsewhere.example`,
     ]) {
-      const refused = await peerFetch(replica, elsewhere);
+      const refused = await signedFetch(replica.url, elsewhere);
       expect({ elsewhere, status: refused.status }).toEqual({ elsewhere, status: 403 });
       expect(errorOf(refused.body)?.code).toBe("DENIED");
     }
     expect(proxy.requests()).toEqual([]);
 
-    const signed = await peerFetch(replica, path);
+    const signed = await signedFetch(replica.url, path);
     expect(signed.status).toBe(200);
     expect(sha256(signed.body)).toBe(digest);
   });

@@ -2,8 +2,21 @@
 // each gets its own port, configuration and (for filesystem storage) its own directory.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, makeTempDirectory, type S3Server } from "@regmirror/test-kit";
+import {
+  buildTestImage,
+  type FaultProxy,
+  freePort,
+  makeTempDirectory,
+  pushTestImage,
+  type S3Server,
+  startFaultProxy,
+  startUpstreamRegistry,
+  type TestImage,
+  type UpstreamRegistry,
+} from "@regmirror/test-kit";
+import { peerHeader, signPeerRequest } from "../../src/peers/peer-signature.js";
 import { type CacheProcess, startCacheProcess } from "../daemon/cache-process.js";
+import { type FetchedBody, fetchAll } from "../pull-through/pull-through-harness.js";
 
 export const peerSecret = "dGhlLXJlcGxpY2FzLW9mLW9uZS1jYWNoZS1zaGFyZS10aGlz";
 
@@ -93,4 +106,40 @@ export async function metricOf(replica: Replica, name: string): Promise<number> 
     .split("\n")
     .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+}
+
+/** A real docker-registry behind the kit's counting fault proxy, holding one test image. */
+export interface CountedUpstream {
+  registry: UpstreamRegistry;
+  proxy: FaultProxy;
+  image: TestImage;
+  stop(): Promise<void>;
+}
+
+export async function startCountedUpstream(
+  repository: string,
+  layers: number[],
+): Promise<CountedUpstream> {
+  const registry = await startUpstreamRegistry();
+  const proxy = await startFaultProxy({ target: registry.url });
+  const image = await buildTestImage({ seed: repository, layers });
+  await pushTestImage(image, registry, repository, { tag: "v1" });
+  const stop = () => Promise.all([proxy.stop(), registry.stop()]).then(() => undefined);
+  return { registry, proxy, image, stop };
+}
+
+/** A GET as another replica sends it, signed with `secret`. */
+export function signedFetch(
+  baseUrl: string,
+  path: string,
+  secret = peerSecret,
+  nowMs = Date.now(),
+): Promise<FetchedBody> {
+  const signature = signPeerRequest(secret, {
+    method: "GET",
+    path,
+    sender: "http://127.0.0.1:1",
+    nowMs,
+  });
+  return fetchAll(`${baseUrl}${path}`, { headers: { [peerHeader]: signature } });
 }

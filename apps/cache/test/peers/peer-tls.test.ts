@@ -3,37 +3,21 @@
 // does not check that name refuses its peers' certificates and falls back to upstream.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  buildTestImage,
-  type FaultProxy,
-  freePort,
-  makeCertificateAuthority,
-  makeTempDirectory,
-  pushTestImage,
-  startFaultProxy,
-  startUpstreamRegistry,
-  type TestImage,
-  type UpstreamRegistry,
-} from "@regmirror/test-kit";
+import { freePort, makeCertificateAuthority, makeTempDirectory } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { ownerOf } from "../../src/peers/rendezvous.js";
 import { sendRequest } from "../daemon/https-request.js";
 import { type InProcessCache, startInProcessCache } from "../daemon/in-process-cache.js";
 import { blobGets, sha256 } from "../pull-through/pull-through-harness.js";
-import { peerSecret } from "./peer-cluster.js";
+import { type CountedUpstream, peerSecret, startCountedUpstream } from "./peer-cluster.js";
 
 const serviceName = "regmirror-peers.cache.svc";
-let upstream: UpstreamRegistry;
-let proxy: FaultProxy;
-let image: TestImage;
+let counted: CountedUpstream;
 let ca: string;
 const caches: InProcessCache[] = [];
 
 beforeAll(async () => {
-  upstream = await startUpstreamRegistry();
-  proxy = await startFaultProxy({ target: upstream.url });
-  image = await buildTestImage({ seed: "peer-tls", layers: [30_000, 20_000, 10_000, 5_000] });
-  await pushTestImage(image, upstream, "team/tls", { tag: "v1" });
+  counted = await startCountedUpstream("team/tls", [30_000, 20_000, 10_000, 5_000]);
   const authority = await makeCertificateAuthority();
   const certificate = await authority.issueServerCertificate([serviceName]);
   ca = authority.certificatePem;
@@ -59,7 +43,7 @@ http:
   addr: 127.0.0.1:${port}
   tls: { certificate: ${join(directory, "tls.crt")}, key: ${join(directory, "tls.key")} }
 regmirror:
-  upstreams: [{ name: upstream, endpoints: [${proxy.url}] }]
+  upstreams: [{ name: upstream, endpoints: [${counted.proxy.url}] }]
   storage: { filesystem: { rootDirectory: ${join(directory, `store-${index}`)} } }
   peers:
     self: ${urls[index]}
@@ -73,8 +57,7 @@ regmirror:
 
 afterAll(async () => {
   await Promise.all(caches.map((cache) => cache.close()));
-  await proxy?.stop();
-  await upstream?.stop();
+  await counted?.stop();
 });
 
 const get = (cache: InProcessCache | undefined, path: string) =>
@@ -91,14 +74,14 @@ async function metric(cache: InProcessCache | undefined, name: string): Promise<
 test("with the CA and the Service's name, a replica fetches what its peer owns from it over HTTPS", async () => {
   const [first, second] = caches;
   const members = [first?.url ?? "", second?.url ?? ""];
-  const layers = image.manifests[0]?.layerDigests ?? [];
+  const layers = counted.image.manifests[0]?.layerDigests ?? [];
   const ownedBySecond = layers.filter((digest) => ownerOf(digest, members) === second?.url);
   expect(ownedBySecond.length).toBeGreaterThan(0);
   for (const digest of ownedBySecond) {
     const answer = await get(first, `/v2/team/tls/blobs/${digest}`);
     expect(answer.status).toBe(200);
     expect(sha256(answer.body)).toBe(digest);
-    expect(blobGets(proxy.requests(), digest)).toBe(1);
+    expect(blobGets(counted.proxy.requests(), digest)).toBe(1);
   }
   expect(await metric(first, "regmirror_cache_peer_hits_total")).toBe(ownedBySecond.length);
   expect(await metric(first, "regmirror_cache_peer_upstream_fallbacks_total")).toBe(0);
@@ -107,7 +90,7 @@ test("with the CA and the Service's name, a replica fetches what its peer owns f
 test("a replica that checks the address it dials refuses its peers' certificates and asks upstream", async () => {
   const third = caches[2];
   const members = caches.map((cache) => cache.url);
-  const layers = image.manifests[0]?.layerDigests ?? [];
+  const layers = counted.image.manifests[0]?.layerDigests ?? [];
   const ownedByOthers = layers.filter((digest) => ownerOf(digest, members) !== third?.url);
   expect(ownedByOthers.length).toBeGreaterThan(0);
   const digest = ownedByOthers[0] ?? "";
