@@ -61,3 +61,19 @@ test("check-config says where the status page is and who may see it, the admin A
   );
   expect(guarded.join("\n")).not.toContain("admin-password-1");
 });
+
+test("check-config names the Service whose ready endpoints are the peers, and the peers' TLS", () => {
+  const secret = "c2hhcmVkLWJ5LWV2ZXJ5LXJlcGxpY2Etb2YtdGhlLWNhY2hl";
+  const lines = describeCacheConfig(
+    loadCacheConfigFromYaml(
+      `proxy:\n  remoteurl: https://registry.example.com\nregmirror:\n  peers:\n    self: https://10.0.0.2:5000\n    secret: ${secret}\n    members: { kubernetes: { namespace: cache, service: regmirror-peers } }\n    tls: { caFile: /etc/ca.pem, serverName: regmirror.cache.svc }\n`,
+    ),
+  );
+  expect(lines).toEqual(
+    expect.arrayContaining([
+      "peers:          the ready endpoints of a Service, each digest fetched from upstream by its owner only",
+      "  members:      EndpointSlices of service cache/regmirror-peers, port (the first), http, read every 5s from https://kubernetes.default.svc",
+      "  tls:          CA /etc/ca.pem, certificates checked for regmirror.cache.svc",
+    ]),
+  );
+});
