@@ -25,9 +25,11 @@ export interface CliRuntime {
   writeOut(text: string): void;
   writeError(text: string): void;
   createLogger(name: string): ProcessLogger;
+  /** Plain HTTP, or HTTPS with `tls` (PEM key and certificate chain). */
   listen(
     handler: (request: IncomingMessage, response: ServerResponse) => void,
     address: { host: string; port: number },
+    tls?: { key: string; cert: string },
   ): Promise<ListeningServer>;
   /** Resolves with the signal's name on the first SIGTERM or SIGINT. */
   shutdownSignal: Promise<string>;

@@ -2,6 +2,7 @@
 // The regmirror-operator binary. The only module that touches the process: environment,
 // signals, stdout/stderr and listening sockets; everything else receives them from here.
 import { createServer } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { homedir } from "node:os";
 import { pino } from "pino";
@@ -21,9 +22,9 @@ const runtime: CliRuntime = {
   writeOut: (text) => process.stdout.write(text),
   writeError: (text) => process.stderr.write(text),
   createLogger: (name) => rootLogger.child({ name }),
-  listen: (handler, { host, port }) =>
+  listen: (handler, { host, port }, tls) =>
     new Promise((resolve, reject) => {
-      const server = createServer(handler);
+      const server = tls ? createTlsServer(tls, handler) : createServer(handler);
       server.once("error", reject);
       server.listen(port, host, () => {
         const bound = server.address() as AddressInfo;

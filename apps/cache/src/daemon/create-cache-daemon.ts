@@ -20,6 +20,7 @@ import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js
 import { buildInfo } from "../build-info.js";
 import { createAdminApi } from "../inspection/admin-api.js";
 import { inventoryOf } from "../inspection/backend-inventory.js";
+import { createWarmHits } from "../inspection/warm-hits.js";
 import type { AccessLogEntry } from "../logging/access-log.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
@@ -29,12 +30,16 @@ import {
   type TlsCertificateReloader,
   watchTlsCertificate,
 } from "../tls/tls-certificate-reloader.js";
+import { warmImage } from "../warm/warm-images.js";
 import { recordingCacheOutcomes } from "./cache-outcome.js";
 import { createCacheRegistryHandler } from "./cache-registry-handler.js";
 import { createCacheRequestHandler, type DaemonState } from "./cache-request-handler.js";
 import { answerClientError } from "./client-error-answer.js";
 import { createMainListener } from "./main-listener.js";
 import { type CacheBackend, openCacheBackend } from "./open-cache-backend.js";
+
+/** One warm request through the admin API may take this long (a large image, a slow upstream). */
+const warmTimeoutMs = 30 * 60_000;
 
 export interface CacheDaemonOptions {
   config: EffectiveCacheConfig;
@@ -161,6 +166,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   const separateMetrics = config.metrics.enabled && config.metrics.listen !== null;
   const accessLogger = logger.child({ component: "access" });
   const status = config.statusPage.enabled ? daemonStatusPage(config, backend, metrics) : undefined;
+  const warmHits = createWarmHits(metrics.registry);
   const mainHandler = createCacheRequestHandler({
     registryHandler,
     entries,
@@ -174,10 +180,25 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       createAdminApi({
         inventory: inventoryOf(backend, config.upstreams, logger.child({ component: "admin" })),
         credential: config.admin,
+        // Warm-ahead: the fill goes on when the asker goes away, as a pull's does; the bound
+        // protects against a hung upstream (real time on purpose, ADR 0016).
+        warm: (image) =>
+          warmImage({
+            storage: backend.storage,
+            image,
+            signal: AbortSignal.timeout(warmTimeoutMs),
+            touchIfStored: (digest) => backend.blobStore.touch(digest),
+            onProgress: ({ finishedBlob }) => {
+              if (finishedBlob && !finishedBlob.alreadyCached) warmHits.warmed(finishedBlob.digest);
+            },
+          }),
       }),
       ...(status === undefined ? [] : [status.page]),
     ],
-    ...(status === undefined ? {} : { onFinished: status.pulls.observe }),
+    onFinished: (finished) => {
+      status?.pulls.observe(finished);
+      warmHits.observe(finished);
+    },
     state,
     logger: accessLogger,
   });

@@ -6,12 +6,13 @@
  * names to anyone. Answers are JSON; errors use the OCI error shape with a code and a message.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SecretValue } from "@regmirror/schemas";
 import { parseBasicAuthorization } from "../auth/basic-credentials.js";
 import type { OwnRoute } from "../daemon/cache-request-handler.js";
 import type { CacheInventory } from "./cache-inventory.js";
 import { EvictionTargetError } from "./eviction-target.js";
+import { answerWarmRequest, type WarmImage, WarmRequestError } from "./warm-endpoint.js";
 
 export const adminApiPrefix = "/admin/v1";
 
@@ -24,6 +25,8 @@ export interface AdminApiOptions {
   inventory: CacheInventory;
   /** null: no credential configured, the API answers 403 to everything. */
   credential: AdminCredential | null;
+  /** POST warm: prefetches one image into the store. */
+  warm: WarmImage;
 }
 
 function sendJson(response: ServerResponse, status: number, value: unknown, headers = {}) {
@@ -69,14 +72,18 @@ export function adminUserOf(
 
 /** Answers a request under /admin/v1; false for any other path. */
 export function createAdminApi(options: AdminApiOptions): OwnRoute {
-  const { inventory, credential } = options;
-  const routes: Record<string, { method: string; answer: (url: URL, user: string) => unknown }> = {
+  const { inventory, credential, warm } = options;
+  const routes: Record<
+    string,
+    { method: string; answer: (url: URL, user: string, request: IncomingMessage) => unknown }
+  > = {
     repositories: { method: "GET", answer: () => inventory.list() },
     usage: { method: "GET", answer: () => inventory.usage() },
     content: {
       method: "DELETE",
       answer: (url, user) => inventory.evict(url.searchParams.get("target") ?? "", user),
     },
+    warm: { method: "POST", answer: (_url, _user, request) => answerWarmRequest(request, warm) },
   };
 
   return async (request, response, path) => {
@@ -103,7 +110,7 @@ export function createAdminApi(options: AdminApiOptions): OwnRoute {
         response,
         404,
         "NOT_FOUND",
-        `no such admin endpoint: ${adminApiPrefix}/repositories, /usage and /content are`,
+        `no such admin endpoint: ${adminApiPrefix}/repositories, /usage, /content and /warm are`,
       );
       return true;
     }
@@ -115,8 +122,12 @@ export function createAdminApi(options: AdminApiOptions): OwnRoute {
     }
     try {
       const url = new URL(request.url ?? "/", "http://admin");
-      sendJson(response, 200, await route.answer(url, user));
+      sendJson(response, 200, await route.answer(url, user, request));
     } catch (error) {
+      if (error instanceof WarmRequestError) {
+        sendError(response, error.status, error.code, error.message);
+        return true;
+      }
       if (!(error instanceof EvictionTargetError)) throw error;
       sendError(response, 400, error.code, error.message);
     }

@@ -17,6 +17,7 @@ export interface RequestOptions {
   method?: string;
   headers?: Record<string, string>;
   ca?: string;
+  body?: string;
   /** The name to check the server's certificate against (default: the host dialled). */
   servername?: string;
 }
@@ -66,7 +67,7 @@ export function sendRequest(
       },
     );
     request.on("error", reject);
-    request.end();
+    request.end(options.body);
   });
 }
 

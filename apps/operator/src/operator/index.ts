@@ -7,3 +7,9 @@ export {
   type RegistryMirrorOperator,
   type RegistryMirrorOperatorOptions,
 } from "./registry-mirror-operator.js";
+export type { WebhookEndpoint } from "./render/render-webhook-configuration.js";
+export {
+  type AdmissionWebhook,
+  type AdmissionWebhookOptions,
+  createAdmissionWebhook,
+} from "./webhook/admission-webhook.js";

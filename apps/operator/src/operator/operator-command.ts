@@ -4,8 +4,8 @@ import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { parseDuration } from "@regmirror/core";
-import type { CliCommand, CliRuntime } from "../cli-runtime.js";
+import { describeError, parseDuration } from "@regmirror/core";
+import type { CliCommand, CliRuntime, ListeningServer } from "../cli-runtime.js";
 import {
   checkApiServer,
   KubeConfigError,
@@ -17,6 +17,7 @@ import {
   createRegistryMirrorOperator,
   type RegistryMirrorOperator,
 } from "./registry-mirror-operator.js";
+import { type AdmissionWebhook, createAdmissionWebhook } from "./webhook/admission-webhook.js";
 
 const serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 /** How long the start-up check waits for the API server before the operator gives up. */
@@ -53,6 +54,15 @@ Options:
   --node-cleanup-timeout DURATION
                               how long deletion waits for node agents (default 5m)
   --health-listen HOST:PORT   serve GET /healthz, /readyz and /metrics (default 0.0.0.0:8081)
+  --webhook-listen HOST:PORT  serve the image-rewriting admission webhook over HTTPS there, for
+                              mirrors in webhook mode (e.g. 0.0.0.0:9443; default: not served)
+  --webhook-service NAME      the Service in --namespace the API server reaches the webhook by
+                              (default regmirror-operator-webhook, port 443)
+  --webhook-url URL           reach the webhook at this https URL instead of a Service (an
+                              operator outside the cluster)
+  --webhook-host NAME         another name or address for the webhook's certificate (repeat)
+  --warm-ahead                watch workloads in every namespace and have the caches of mirrors
+                              with spec.warmAhead prefetch their new images (the leader only)
   --stuck-after DURATION      /healthz fails when the informers have not synced, or a reconcile
                               has run, this long (default 5m)
   -h, --help                  this text
@@ -70,11 +80,11 @@ function duration(name: string, value: string): number {
   return milliseconds;
 }
 
-function parseListen(value: string): { host: string; port: number } {
+function parseListen(flag: string, value: string): { host: string; port: number } {
   const colon = value.lastIndexOf(":");
   const portText = value.slice(colon + 1);
   if (colon <= 0 || !/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535) {
-    throw new UsageError(`--health-listen "${value}" is not HOST:PORT (e.g. 0.0.0.0:8081)`);
+    throw new UsageError(`--${flag} "${value}" is not HOST:PORT (e.g. 0.0.0.0:8081)`);
   }
   return { host: value.slice(0, colon).replace(/^\[(.*)\]$/, "$1"), port: Number(portText) };
 }
@@ -103,6 +113,11 @@ function parseOperatorArguments(argv: string[]) {
       "imageswap-namespace": { type: "string", default: "imageswap-system" },
       "node-cleanup-timeout": { type: "string", default: "5m" },
       "health-listen": { type: "string", default: "0.0.0.0:8081" },
+      "webhook-listen": { type: "string" },
+      "warm-ahead": { type: "boolean", default: false },
+      "webhook-service": { type: "string", default: "regmirror-operator-webhook" },
+      "webhook-url": { type: "string" },
+      "webhook-host": { type: "string", multiple: true },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -144,7 +159,34 @@ function parseOperatorArguments(argv: string[]) {
     installation: values.installation,
     stuckAfterMs: duration("stuck-after", values["stuck-after"]),
     nodeCleanupTimeoutMs: duration("node-cleanup-timeout", values["node-cleanup-timeout"]),
-    health: parseListen(values["health-listen"]),
+    health: parseListen("health-listen", values["health-listen"]),
+    webhook: webhookOptions(values),
+    warmAhead: values["warm-ahead"],
+  };
+}
+
+function webhookOptions(values: {
+  "webhook-listen"?: string;
+  "webhook-service": string;
+  "webhook-url"?: string;
+  "webhook-host"?: string[];
+}) {
+  const url = values["webhook-url"];
+  if (!values["webhook-listen"]) {
+    if (url !== undefined) throw new UsageError("--webhook-url needs --webhook-listen");
+    return undefined;
+  }
+  if (url !== undefined && !/^https:\/\/[^/]+/.test(url)) {
+    throw new UsageError(`--webhook-url "${url}" is not an https:// URL`);
+  }
+  return {
+    listen: parseListen("webhook-listen", values["webhook-listen"]),
+    serviceName: values["webhook-service"],
+    url,
+    extraHosts: [
+      ...(url !== undefined ? [new URL(url).hostname.replace(/^\[(.*)\]$/, "$1")] : []),
+      ...(values["webhook-host"] ?? []),
+    ],
   };
 }
 
@@ -187,6 +229,33 @@ async function runOperator(argv: string[], runtime: CliRuntime): Promise<number>
     );
     return 2;
   }
+  // The webhook serves on every replica, leader or not; its certificate exists before any
+  // mirror's webhook configuration names its CA.
+  const webhook = options.webhook
+    ? createAdmissionWebhook({
+        kubeConfig: cluster.kubeConfig,
+        namespace,
+        serviceName: options.webhook.serviceName,
+        extraHosts: options.webhook.extraHosts,
+        logger: logger.child({ component: "webhook" }),
+      })
+    : undefined;
+  let webhookServer: ListeningServer | undefined;
+  if (webhook && options.webhook) {
+    try {
+      const tls = await webhook.start();
+      webhookServer = await runtime.listen(webhook.handleHttpRequest, options.webhook.listen, {
+        key: tls.keyPem,
+        cert: tls.certificatePem,
+      });
+    } catch (error) {
+      await webhook.close();
+      runtime.writeError(
+        `operator: the admission webhook could not start (--webhook-listen): ${describeError(error)}\n`,
+      );
+      return 1;
+    }
+  }
   const operator = createRegistryMirrorOperator({
     kubeConfig: cluster.kubeConfig,
     namespace,
@@ -201,10 +270,18 @@ async function runOperator(argv: string[], runtime: CliRuntime): Promise<number>
     imageswapConfigMapName: options.imageswapConfigMapName,
     nodeCleanupTimeoutMs: options.nodeCleanupTimeoutMs,
     stuckAfterMs: options.stuckAfterMs,
+    warmAhead: options.warmAhead ? {} : false,
+    ...(options.webhook
+      ? {
+          webhookEndpoint: options.webhook.url
+            ? { url: options.webhook.url }
+            : { service: { namespace, name: options.webhook.serviceName, port: 443 } },
+        }
+      : {}),
     logger,
   });
   const server = await runtime.listen(
-    (request, response) => answerHealth(request.url ?? "", operator, response),
+    (request, response) => answerHealth(request.url ?? "", operator, webhook, response),
     options.health,
   );
   operator.start();
@@ -214,12 +291,15 @@ async function runOperator(argv: string[], runtime: CliRuntime): Promise<number>
       installation: operator.status().installation,
       identity: options.identity,
       health: server.address,
+      webhook: webhookServer?.address,
     },
     "operator started",
   );
   const signal = await runtime.shutdownSignal;
   logger.info({ signal }, "operator stopping");
   await operator.close();
+  await webhookServer?.close();
+  await webhook?.close();
   await server.close();
   return 0;
 }
@@ -231,12 +311,17 @@ async function runOperator(argv: string[], runtime: CliRuntime): Promise<number>
 function answerHealth(
   url: string,
   operator: RegistryMirrorOperator,
+  webhook: AdmissionWebhook | undefined,
   response: ServerResponse,
 ): void {
   const path = url.split("?")[0];
   if (path === "/metrics") {
     response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-    response.end(renderOperatorMetrics(operator.status()));
+    response.end(
+      renderOperatorMetrics(operator.status()) +
+        (webhook?.counters().render() ?? "") +
+        (operator.warmCounters()?.render() ?? ""),
+    );
     return;
   }
   if (path !== "/healthz" && path !== "/readyz") {

@@ -15,11 +15,16 @@ export interface OperatorStatus {
   problems: string[];
 }
 
-function escapeLabel(value: string): string {
+export function escapeLabel(value: string): string {
   return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 }
 
-function metric(name: string, type: "gauge" | "counter", help: string, samples: string[]): string {
+export function metric(
+  name: string,
+  type: "gauge" | "counter",
+  help: string,
+  samples: string[],
+): string {
   return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples].join("\n");
 }
 
@@ -73,4 +78,41 @@ export function renderOperatorMetrics(status: OperatorStatus): string {
     ]),
   ];
   return `${blocks.join("\n")}\n`;
+}
+
+export interface LabelledCounter {
+  add(labelValues: readonly string[], by?: number): void;
+  get(labelValues: readonly string[]): number;
+  /** The counter's HELP, TYPE and one sample per set of label values seen. */
+  render(): string;
+}
+
+/** A Prometheus counter with labels, kept in memory (the webhook's and warm-ahead's). */
+export function createLabelledCounter(
+  name: string,
+  help: string,
+  labelNames: readonly string[],
+): LabelledCounter {
+  const counts = new Map<string, number>();
+  const keyOf = (labelValues: readonly string[]) => JSON.stringify(labelValues);
+  return {
+    add(labelValues, by = 1) {
+      const key = keyOf(labelValues);
+      counts.set(key, (counts.get(key) ?? 0) + by);
+    },
+    get: (labelValues) => counts.get(keyOf(labelValues)) ?? 0,
+    render: () =>
+      metric(
+        name,
+        "counter",
+        help,
+        [...counts].map(([key, count]) => {
+          const values = JSON.parse(key) as string[];
+          const labels = labelNames.map(
+            (label, index) => `${label}="${escapeLabel(values[index] ?? "")}"`,
+          );
+          return `${name}{${labels.join(",")}} ${count}`;
+        }),
+      ),
+  };
 }

@@ -27,6 +27,11 @@ import type { OperatorStatus } from "./operator-metrics.js";
 import { installationName, ownerOf } from "./reconcile/installation-claim.js";
 import { createMirrorReconciler } from "./reconcile/reconcile-mirror.js";
 import type { OperatorImages } from "./render/mirror-context.js";
+import { webhookCertificateSecretName } from "./render/object-names.js";
+import type { WebhookEndpoint } from "./render/render-webhook-configuration.js";
+import type { CacheAddress } from "./warm/cache-warm-client.js";
+import { createWarmAhead, type WarmAhead, type WarmedMirror } from "./warm/warm-ahead.js";
+import { createWarmCounters, type WarmCounters } from "./warm/warm-metrics.js";
 
 const defaultLeaseName = "regmirror-operator";
 
@@ -60,6 +65,16 @@ export interface RegistryMirrorOperatorOptions {
   /** ImageSwap's maps ConfigMap when a mirror does not say. Default imageswap-maps. */
   imageswapConfigMapName?: string;
   /**
+   * Where the API server reaches this installation's admission webhook (served by
+   * createAdmissionWebhook); without it, mirrors in webhook mode report WebhookNotServed.
+   */
+  webhookEndpoint?: WebhookEndpoint;
+  /**
+   * Warm-ahead for mirrors with spec.warmAhead (the leader watches workloads in every namespace);
+   * `cacheAddress` replaces the cache Service's address (tests, an operator outside the cluster).
+   */
+  warmAhead?: { cacheAddress?: (mirror: WarmedMirror) => CacheAddress } | false;
+  /**
    * This installation's name in the claims it writes (ADR 0021). Default
    * "<namespace>/<lease name>": installations differ by namespace, or by Lease in one namespace.
    */
@@ -84,6 +99,8 @@ export interface RegistryMirrorOperator {
   isLeader(): boolean;
   /** Leadership, health, mirrors by owner and counters: what /healthz and /metrics report. */
   status(): OperatorStatus;
+  /** Warm-ahead's counters (what /metrics reports); undefined without warm-ahead. */
+  warmCounters(): WarmCounters | undefined;
   /** Resolves once this process leads and its informers have synced. */
   whenReconciling(): Promise<void>;
   /** Stops reconciling, releases the lease, closes watches and connections. */
@@ -162,6 +179,7 @@ export function createRegistryMirrorOperator(
       ...(options.imagePullPolicy ? { pullPolicy: options.imagePullPolicy } : {}),
       ...(options.imagePullSecrets ? { pullSecrets: options.imagePullSecrets } : {}),
     },
+    webhookEndpoint: options.webhookEndpoint,
     imageswapNamespace: options.imageswapNamespace ?? "imageswap-system",
     imageswapConfigMapName:
       options.imageswapConfigMapName ?? registryMirrorDefaults.imageswapConfigMapName,
@@ -199,18 +217,32 @@ export function createRegistryMirrorOperator(
     namespaced: false,
   });
   // A user Secret a mirror refers to (TLS, upstream or S3 credentials, htpasswd) reconciles it.
+  // The webhook's certificate Secret: its CA goes into every webhook-mode mirror's configuration.
   const referringMirrors = (secret: KubeObject): string[] => {
     const secretName = secret.metadata?.name;
     const keys = new Set(ownerKeys(secret));
     for (const mirror of mirrors.store.list()) {
       const spec = specOf(mirror);
       const referenced = spec ? userSecretNames(spec, options.namespace) : [];
-      if (secretName && referenced.includes(secretName) && mirror.metadata?.name) {
+      const usesWebhook =
+        secretName === webhookCertificateSecretName &&
+        spec?.nodeConfiguration.modes.includes("webhook") === true;
+      if (secretName && (usesWebhook || referenced.includes(secretName)) && mirror.metadata?.name) {
         keys.add(mirror.metadata.name);
       }
     }
     return [...keys];
   };
+
+  // Warm-ahead runs with the controller (the leader only); its counters outlive a leadership.
+  const warmCounters = options.warmAhead ? createWarmCounters() : undefined;
+  const ownedMirrors = (): WarmedMirror[] =>
+    mirrors.store.list().flatMap((mirror) => {
+      const spec = specOf(mirror);
+      const name = mirror.metadata?.name;
+      return spec && name && ownerOf(mirror) === installation ? [{ name, spec }] : [];
+    });
+  let warmAhead: WarmAhead | undefined;
 
   let controller: Controller | undefined;
   let reconciling: { promise: Promise<void>; resolve: () => void } = deferred();
@@ -232,14 +264,30 @@ export function createRegistryMirrorOperator(
     controller = current;
     health.started();
     await current.start();
-    if (controller === current) reconciling.resolve();
+    if (controller !== current) return;
+    if (options.warmAhead && warmCounters) {
+      warmAhead = createWarmAhead({
+        client,
+        mirrors: ownedMirrors,
+        secrets: informers.Secret,
+        namespace: options.namespace,
+        ...(options.warmAhead.cacheAddress ? { cacheAddress: options.warmAhead.cacheAddress } : {}),
+        counters: warmCounters,
+        watchTimeoutSeconds,
+        logger,
+      });
+      warmAhead.start();
+    }
+    reconciling.resolve();
   };
   const stopReconciling = async (): Promise<void> => {
     const current = controller;
     controller = undefined;
     health.stopped();
     reconciling = deferred();
-    await current?.close({ drain: false });
+    const warming = warmAhead;
+    warmAhead = undefined;
+    await Promise.all([current?.close({ drain: false }), warming?.close()]);
   };
 
   const elector =
@@ -300,6 +348,7 @@ export function createRegistryMirrorOperator(
       };
     },
     whenReconciling: () => reconciling.promise,
+    warmCounters: () => warmCounters,
     async close() {
       if (closed) return;
       closed = true;

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import { freePort, makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
+import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   applyAll,
@@ -154,6 +155,7 @@ describe("the deployment manifests", () => {
       "RoleBinding/mirrors-regmirror-operator",
       "RoleBinding/mirrors-regmirror-operator-events",
       "RoleBinding/mirrors-regmirror-operator-imageswap",
+      "Service/mirrors-regmirror-operator-webhook",
       "ServiceAccount/mirrors-regmirror-operator",
     ]);
     for (const object of objects) {
@@ -360,6 +362,10 @@ describe("the regmirror-operator binary", () => {
         "--node-cleanup-timeout=1m30s",
         "--stuck-after=4m30s",
         "--health-listen=127.0.0.1:0",
+        // The webhook and warm-ahead as the kustomize base runs them, under its RBAC.
+        "--webhook-listen=127.0.0.1:0",
+        "--webhook-host=127.0.0.1",
+        "--warm-ahead",
       ],
       // No --kubeconfig and a home without ~/.kube: $KUBECONFIG alone names the cluster.
       { KUBECONFIG: kubeconfigFile, HOME: temporary },
@@ -397,6 +403,24 @@ describe("the regmirror-operator binary", () => {
     });
     expect(metrics).toContain("regmirror_operator_leader 1");
     expect(metrics).toContain("regmirror_operator_healthy 1");
+    expect(metrics).toContain("# TYPE regmirror_operator_webhook_requests_total counter");
+    expect(metrics).toContain("# TYPE regmirror_operator_warm_requests_total counter");
+    // The webhook serves HTTPS with the certificate it keeps in its Secret; bad input is admitted.
+    const webhookSecret = await get(cluster.client, "Secret", "regmirror-operator-webhook-tls");
+    const ca = Buffer.from((webhookSecret.data as Json)["ca.crt"], "base64").toString();
+    const dispatcher = new Agent({ connect: { ca } });
+    const answer = await request(`https://${started.webhook}/mutate/cli`, {
+      method: "POST",
+      body: "not a review",
+      dispatcher,
+    });
+    expect(answer.statusCode).toBe(200);
+    expect(((await answer.body.json()) as Json).response.allowed).toBe(true);
+    await dispatcher.close();
+    // Nothing the operator watches is refused to its ServiceAccount.
+    expect(operator.logs.filter((entry) => /403|[Ff]orbidden/.test(JSON.stringify(entry)))).toEqual(
+      [],
+    );
     operator.child.kill("SIGTERM");
     const code = await operator.exited;
     expect({
@@ -443,6 +467,18 @@ describe("the regmirror-operator binary", () => {
     expect(operator.stderr()).toMatch(
       /no Kubernetes cluster configured: pass --kubeconfig FILE, set KUBECONFIG, create ~\/\.kube\/config, or run the operator in a pod/,
     );
+  });
+
+  it.each([
+    [["--webhook-url=https://127.0.0.1:9443"], "--webhook-url needs --webhook-listen"],
+    [
+      ["--webhook-listen=127.0.0.1:0", "--webhook-url=http://127.0.0.1:9443"],
+      '--webhook-url "http://127.0.0.1:9443" is not an https:// URL',
+    ],
+  ])("refuses webhook flags %j with a message naming them", async (flags, message) => {
+    const operator = await start([...images, "--namespace=x", ...flags], {});
+    expect(await operator.exited).toBe(2);
+    expect(operator.stderr()).toContain(message);
   });
 
   it("stops at once with a clear error when the API server does not answer", async () => {

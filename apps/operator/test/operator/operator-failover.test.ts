@@ -211,6 +211,7 @@ describe("operator processes", () => {
       namespace: operatorNamespace,
       installation: `${operatorNamespace}/regmirror-operator`,
       images: { operator: "registry.example/o:test", cache: "registry.example/c:test" },
+      webhookEndpoint: undefined,
       imageswapNamespace: "imageswap-system",
       imageswapConfigMapName: "imageswap-maps",
       nodeCleanupTimeoutMs: 1_500,

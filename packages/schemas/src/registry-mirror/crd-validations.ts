@@ -131,6 +131,16 @@ export const crdValidations: readonly { path: readonly string[]; validations: Ce
       ],
     },
     {
+      path: ["nodeConfiguration"],
+      validations: [
+        {
+          rule: "!has(self.webhook) || (has(self.modes) && 'webhook' in self.modes)",
+          message: "nodeConfiguration.webhook is only allowed when modes has webhook",
+          fieldPath: ".webhook",
+        },
+      ],
+    },
+    {
       path: ["exposure"],
       validations: [
         {

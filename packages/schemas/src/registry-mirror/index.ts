@@ -16,6 +16,7 @@ export {
   registryMirrorDefaults,
 } from "./registry-mirror-defaults.js";
 export type {
+  LabelSelector,
   RegistryMirrorSpec,
   VolumeClaimRetention,
   VolumeClaimTemplate,

@@ -39,6 +39,36 @@ export const nodeSelector = z.record(labelKey, labelValue, {
 /** At most this many tolerations, hosts... in a list: bounds the API server's CEL cost. */
 export const maxListLength = 32;
 
+/** Expressions in a selector and values in an expression: bounds the API server's CEL cost. */
+const maxSelectorLength = 16;
+
+/** A label selector (matchLabels and matchExpressions), as in a Deployment or a webhook. */
+export const labelSelector = z
+  .strictObject({
+    // The node selector's schema: the CRD then bounds it (and checks its keys) the same way.
+    matchLabels: nodeSelector.optional().describe("Labels an object must have, with these values."),
+    matchExpressions: z
+      .array(
+        z
+          .strictObject({
+            key: labelKey.describe("The label key."),
+            operator: z
+              .enum(["In", "NotIn", "Exists", "DoesNotExist"])
+              .describe("In, NotIn, Exists or DoesNotExist."),
+            values: z
+              .array(labelValue)
+              .max(maxSelectorLength)
+              .optional()
+              .describe("The values for In and NotIn; none for Exists and DoesNotExist."),
+          })
+          .describe("One requirement on a label."),
+      )
+      .max(maxSelectorLength)
+      .optional()
+      .describe("Requirements on labels, all of which must hold."),
+  })
+  .describe("A Kubernetes label selector; every part must match.");
+
 export const toleration = z
   .strictObject({
     key: labelKey.optional().describe("The taint key the toleration applies to; empty means all."),

@@ -126,6 +126,12 @@ function applyDefaults(spec: RegistryMirrorSpecFields, report: Report): Registry
     clientAuth: clientAuthOf(spec, report),
     nodeConfiguration: nodeConfigurationOf(spec, report),
     resources: spec.resources ?? registryMirrorDefaults.cacheResources,
+    warmAhead: spec.warmAhead
+      ? {
+          namespaces: spec.warmAhead.namespaces ?? [],
+          concurrency: spec.warmAhead.concurrency ?? registryMirrorDefaults.warmAheadConcurrency,
+        }
+      : null,
   };
 }
 
@@ -316,6 +322,9 @@ function nodeConfigurationOf(
   if (given?.imageswap !== undefined && !modes.includes("imageswap")) {
     report(["nodeConfiguration", "imageswap"], "no imageswap settings unless modes has imageswap");
   }
+  if (given?.webhook !== undefined && !modes.includes("webhook")) {
+    report(["nodeConfiguration", "webhook"], "no webhook settings unless modes has webhook");
+  }
   return {
     modes,
     nodeSelector: given?.nodeSelector ?? {},
@@ -330,6 +339,13 @@ function nodeConfigurationOf(
     imageswap: {
       configMapName: given?.imageswap?.configMapName ?? null,
       namespace: given?.imageswap?.namespace ?? null,
+    },
+    webhook: {
+      namespaceSelector: given?.webhook?.namespaceSelector ?? {},
+      objectSelector: given?.webhook?.objectSelector ?? {},
+      excludeNamespaces: given?.webhook?.excludeNamespaces ?? [],
+      timeoutSeconds:
+        given?.webhook?.timeoutSeconds ?? registryMirrorDefaults.webhookTimeoutSeconds,
     },
   };
 }

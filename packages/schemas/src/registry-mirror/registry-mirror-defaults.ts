@@ -34,6 +34,10 @@ export const registryMirrorDefaults = {
   containerdDialTimeoutMs: 2000,
   /** The operator's default for nodeConfiguration.imageswap.configMapName (--imageswap-configmap). */
   imageswapConfigMapName: "imageswap-maps",
+  /** Short: the API server waits this long for the webhook before it admits a pod unchanged. */
+  webhookTimeoutSeconds: 3,
+  /** Images the cache warms at once for one mirror. */
+  warmAheadConcurrency: 2,
   volumeClaimRetention: "Retain",
   /** mirror-operator: masqueradeUrl defaults to "mirror-" + upstreamUrl. */
   masqueradePrefix: "mirror-",

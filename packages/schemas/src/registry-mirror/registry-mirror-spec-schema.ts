@@ -5,6 +5,7 @@ import { byteSize, duration, registryHost } from "../cache-config/field-schemas.
 import { resourceRequirements } from "./container-resources.js";
 import {
   condition,
+  labelSelector,
   maxListLength,
   nodeSelector,
   objectName,
@@ -151,12 +152,19 @@ const exposure = z
   })
   .describe("How clients reach the cache; status.serviceAddress gives the address to use.");
 
+/** A whole number from `min` to `max`; the error says the range in `unit`. */
+function integerFrom(min: number, max: number, unit: string) {
+  const error = `from ${min} to ${max} ${unit}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
 export const nodeConfigurationModes = [
   "containerd",
   "docker",
   "cri-o",
   "hosts-file",
   "imageswap",
+  "webhook",
 ] as const;
 
 const nodeConfiguration = z
@@ -164,7 +172,7 @@ const nodeConfiguration = z
     modes: z
       .array(z.enum(nodeConfigurationModes), { error: "a list of node configuration modes" })
       .describe(
-        "What the node agent writes on each node: containerd (certs.d hosts.toml), docker (certs.d CA), cri-o (registries.conf.d drop-in), hosts-file (maps masqueradeUrl to the mirror in /etc/hosts), imageswap (ImageSwap maps lines). Default [containerd], plus hosts-file when masqueradeUrl is set. An empty list leaves the nodes alone.",
+        "What the node agent writes on each node: containerd (certs.d hosts.toml), docker (certs.d CA), cri-o (registries.conf.d drop-in), hosts-file (maps masqueradeUrl to the mirror in /etc/hosts), imageswap (ImageSwap maps lines), webhook (the operator's admission webhook rewrites pod images to the mirror; for nodes nobody can configure). Default [containerd], plus hosts-file when masqueradeUrl is set. An empty list leaves the nodes alone.",
       ),
     nodeSelector: nodeSelector
       .optional()
@@ -209,8 +217,35 @@ const nodeConfiguration = z
       })
       .optional()
       .describe("Where ImageSwap keeps its maps."),
+    webhook: z
+      .strictObject({
+        namespaceSelector: labelSelector
+          .optional()
+          .describe(
+            "Only pods in namespaces with these labels are rewritten (default: every namespace but the excluded ones).",
+          ),
+        objectSelector: labelSelector
+          .optional()
+          .describe("Only pods with these labels are rewritten (default: every pod)."),
+        excludeNamespaces: z
+          .array(objectName)
+          .max(maxListLength)
+          .optional()
+          .describe(
+            "Namespaces whose pods are never rewritten, besides kube-system and the operator's namespace (always excluded: the cache must not depend on itself to start).",
+          ),
+        timeoutSeconds: integerFrom(1, 10, "seconds")
+          .optional()
+          .describe(
+            "How long the API server waits for the webhook before it admits the pod unchanged (failurePolicy Ignore); default 3.",
+          ),
+      })
+      .optional()
+      .describe("Which pods the admission webhook rewrites (modes has webhook)."),
   })
-  .describe("How nodes are made to use the mirror: the node agent DaemonSet.");
+  .describe(
+    "How nodes are made to use the mirror: the node agent DaemonSet, ImageSwap's maps or the operator's admission webhook.",
+  );
 
 export const clientAuthModes = ["none", "pass-through", "htpasswd"] as const;
 
@@ -371,6 +406,23 @@ export const registryMirrorSpecSchema = z
       .describe("Where the cache pods run."),
     nodeConfiguration: nodeConfiguration.optional(),
     clientAuth: clientAuth.optional(),
+    warmAhead: z
+      .strictObject({
+        namespaces: z
+          .array(objectName)
+          .max(maxListLength)
+          .optional()
+          .describe(
+            "Namespaces whose workloads are warmed; default every namespace but kube-system and the operator's.",
+          ),
+        concurrency: integerFrom(1, 16, "images at once")
+          .optional()
+          .describe("Images warmed at once; default 2."),
+      })
+      .optional()
+      .describe(
+        "Warm-ahead: when a Deployment, StatefulSet, DaemonSet, Job, CronJob or bare Pod is created or its images change, the operator asks the cache to prefetch those of its images this mirror serves (every platform), before the nodes pull them.",
+      ),
     resources: resourceRequirements
       .optional()
       .describe(

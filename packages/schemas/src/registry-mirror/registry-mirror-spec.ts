@@ -108,5 +108,29 @@ export interface RegistryMirrorSpec {
       readonly configMapName: string | null;
       readonly namespace: string | null;
     };
+    /** Which pods the admission webhook rewrites (used when modes has webhook). */
+    readonly webhook: {
+      readonly namespaceSelector: LabelSelector;
+      readonly objectSelector: LabelSelector;
+      /** Besides kube-system and the operator's namespace, which are always excluded. */
+      readonly excludeNamespaces: readonly string[];
+      readonly timeoutSeconds: number;
+    };
   };
+  /** null: no warm-ahead. */
+  readonly warmAhead: {
+    /** Empty: every namespace but kube-system and the operator's. */
+    readonly namespaces: readonly string[];
+    readonly concurrency: number;
+  } | null;
+}
+
+/** A Kubernetes label selector, as the spec gives it. */
+export interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly {
+    readonly key: string;
+    readonly operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+    readonly values?: readonly string[];
+  }[];
 }

@@ -128,14 +128,23 @@ describe("regmirror's fields", () => {
       },
       clientAuth: { mode: "htpasswd", htpasswdSecret: "docker-hub-users" },
       nodeConfiguration: {
-        modes: ["containerd", "docker", "cri-o", "hosts-file", "imageswap"],
+        modes: ["containerd", "docker", "cri-o", "hosts-file", "imageswap", "webhook"],
         nodeSelector: { "kubernetes.io/os": "linux" },
         tolerations: [{ operator: "Exists", effect: "NoSchedule" }],
         resources: { requests: { memory: "128Mi" } },
         containerd: { certsDirectory: "/etc/containerd/certs.d", dialTimeoutMs: 1000 },
         imageswap: { configMapName: "imageswap-maps", namespace: "imageswap-system" },
+        webhook: {
+          namespaceSelector: {
+            matchExpressions: [{ key: "team", operator: "In", values: ["payments"] }],
+          },
+          objectSelector: { matchLabels: { "regmirror.dev/rewrite": "true" } },
+          excludeNamespaces: ["monitoring"],
+          timeoutSeconds: 2,
+        },
       },
       resources: { requests: { cpu: "500m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+      warmAhead: { namespaces: ["payments"], concurrency: 4 },
     });
   });
 
@@ -161,6 +170,13 @@ describe("regmirror's fields", () => {
     expect(spec.blobTtlMs).toBeNull();
     expect(spec.maxSizeBytes).toBeNull();
     expect(spec.clientAuth).toEqual({ mode: "none" });
+    expect(spec.nodeConfiguration.webhook).toEqual({
+      namespaceSelector: {},
+      objectSelector: {},
+      excludeNamespaces: [],
+      timeoutSeconds: 3,
+    });
+    expect(spec.warmAhead).toBeNull();
   });
 
   test("client auth: pass-through by default with credentials; anonymous clients only when written", () => {
@@ -375,6 +391,35 @@ describe("an invalid spec names the field, the value and what was expected", () 
       "imageswap settings without the mode",
       { upstreamUrl: "quay.io", nodeConfiguration: { modes: ["docker"], imageswap: {} } },
       "spec.nodeConfiguration.imageswap",
+    ],
+    [
+      "webhook settings without the mode",
+      { upstreamUrl: "quay.io", nodeConfiguration: { modes: ["containerd"], webhook: {} } },
+      "spec.nodeConfiguration.webhook",
+    ],
+    [
+      "a webhook timeout above 10 seconds",
+      {
+        upstreamUrl: "quay.io",
+        nodeConfiguration: { modes: ["webhook"], webhook: { timeoutSeconds: 30 } },
+      },
+      "spec.nodeConfiguration.webhook.timeoutSeconds",
+    ],
+    [
+      "a label selector operator that does not exist",
+      {
+        upstreamUrl: "quay.io",
+        nodeConfiguration: {
+          modes: ["webhook"],
+          webhook: { namespaceSelector: { matchExpressions: [{ key: "a", operator: "Is" }] } },
+        },
+      },
+      "spec.nodeConfiguration.webhook.namespaceSelector.matchExpressions[0].operator",
+    ],
+    [
+      "warm-ahead concurrency 0",
+      { upstreamUrl: "quay.io", warmAhead: { concurrency: 0 } },
+      "spec.warmAhead.concurrency",
     ],
     [
       "a host given twice",

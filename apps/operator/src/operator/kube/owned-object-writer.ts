@@ -1,5 +1,5 @@
 // Applies a mirror's objects for one reconcile, then deletes the owned objects it no longer wants.
-import type { KubeObject, KubernetesClient } from "@regmirror/k8s-reconciler";
+import { type KubeObject, type KubernetesClient, objectKey } from "@regmirror/k8s-reconciler";
 import {
   applyOwned,
   deleteOwned,
@@ -53,7 +53,7 @@ export function createOwnedObjectWriter(options: {
       const namespace = object.metadata?.namespace;
       wanted.add(keyOf(kind, name));
       const versionKey = `${kind}/${namespace}/${name}`;
-      const before = informers[kind]?.store.get(`${namespace}/${name}`);
+      const before = informers[kind]?.store.get(objectKey(object));
       const applied = await applyOwned<T>(client, owner, object, signal);
       // A server-side apply that changes nothing keeps the resourceVersion.
       const now = {

@@ -11,8 +11,9 @@ import {
 } from "@regmirror/k8s-reconciler";
 import { fieldManager, managedByLabel, managedByValue } from "../render/object-names.js";
 
-// The kinds a mirror owns, each watched in the operator's namespace so that a change or a
-// deletion (drift) reconciles the owning mirror.
+// The kinds a mirror owns, each watched in the operator's namespace (or the cluster, for the
+// cluster-scoped webhook configuration) so that a change or a deletion (drift) reconciles the
+// owning mirror.
 
 export const ownedKinds = [
   { apiVersion: "v1", kind: "ConfigMap" },
@@ -22,7 +23,11 @@ export const ownedKinds = [
   { apiVersion: "apps/v1", kind: "Deployment" },
   { apiVersion: "apps/v1", kind: "DaemonSet" },
   { apiVersion: "networking.k8s.io/v1", kind: "Ingress" },
+  // Cluster scoped (webhook mode); owned by the mirror, which is cluster scoped too.
+  { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration" },
 ] as const;
+
+const clusterScopedKinds: ReadonlySet<string> = new Set(["MutatingWebhookConfiguration"]);
 
 export type OwnedKind = (typeof ownedKinds)[number]["kind"];
 
@@ -42,7 +47,7 @@ export function createOwnedInformers(options: OwnedInformerOptions): OwnedInform
       client: options.client,
       apiVersion,
       kind,
-      namespace: options.namespace,
+      namespace: clusterScopedKinds.has(kind) ? undefined : options.namespace,
       // Secrets unlabelled too: a mirror's TLS or credentials Secret is the user's.
       labelSelector: kind === "Secret" ? undefined : `${managedByLabel}=${managedByValue}`,
       logger: options.logger,

@@ -10,7 +10,7 @@ import type { MirrorContext } from "../render/mirror-context.js";
 import { credentialsSecretNamespace } from "../render/upstream-credentials.js";
 import { readOptional } from "./owned-objects.js";
 
-// The Secrets a reconcile reads: the operator's CA and serving certificate, the user's TLS
+// The Secrets a reconcile reads: the operator's CA, serving certificate and admin credential, the user's TLS
 // Secret and htpasswd Secret, and the user's upstream credentials, which may live in another namespace (where
 // mirror-operator kept them). Read fresh from the API server, never from the informer cache.
 
@@ -52,7 +52,7 @@ export async function readReferencedSecrets(
       signal,
     );
   const byName = new Map<string, KubeObject | undefined>();
-  const local = [names.caSecret, names.tlsSecret];
+  const local = [names.caSecret, names.tlsSecret, names.adminSecret];
   if (spec.tls.mode === "secret") local.push(spec.tls.secretName);
   if (spec.clientAuth.mode === "htpasswd") local.push(spec.clientAuth.htpasswdSecret);
   for (const name of local) byName.set(name, await read(namespace, name));

@@ -1,5 +1,7 @@
 // One pass over a live mirror: its objects applied in order, then what the cluster reports.
 import { createHash } from "node:crypto";
+import type { KubeObject } from "@regmirror/k8s-reconciler";
+import { normalizeRegistryHost } from "@regmirror/oci-distribution";
 import { loadCacheConfigFromYaml } from "@regmirror/schemas";
 import {
   formatImageswapTarget,
@@ -11,7 +13,9 @@ import {
 import { createOwnedObjectWriter } from "../kube/owned-object-writer.js";
 import { deleteOwned } from "../kube/owned-objects.js";
 import { readReferencedSecrets } from "../kube/referenced-secrets.js";
+import { readWebhookCaBundle } from "../kube/webhook-certificate.js";
 import { OperatorError } from "../operator-error.js";
+import { renderAdminSecret } from "../render/admin-credential.js";
 import { readHtpasswdSecret } from "../render/client-auth.js";
 import { clientAddress, extraCertificateHosts } from "../render/exposure-addresses.js";
 import type { MirrorContext } from "../render/mirror-context.js";
@@ -30,6 +34,10 @@ import {
   renderHeadlessService,
   renderIngress,
 } from "../render/render-services.js";
+import {
+  registryPathSegment,
+  renderWebhookConfiguration,
+} from "../render/render-webhook-configuration.js";
 import { resolveTls } from "../render/tls-material.js";
 import { renderUpstreamAuthSecret } from "../render/upstream-credentials.js";
 import {
@@ -97,6 +105,12 @@ export async function applyMirror(
   const upstreamAuth = renderUpstreamAuthSecret(context, secrets.credentials);
   if (upstreamAuth) await writer.apply(upstreamAuth);
   const htpasswd = readHtpasswdSecret(context, secrets.find);
+  // Warm-ahead asks the cache's admin API, behind a credential only the operator and cache know.
+  const admin =
+    spec.warmAhead !== null
+      ? renderAdminSecret(context, secrets.find(context.names.adminSecret))
+      : undefined;
+  if (admin) await writer.apply(admin.secret);
 
   // ImageSwap: registry -> "<mirror host>/<registry>" (the cache routes by path prefix).
   const swapHost =
@@ -121,6 +135,18 @@ export async function applyMirror(
         reason: "ImageSwapConflict",
         message: `ImageSwap maps ${formatImageswapTarget(target)} already map ${conflicts.join(", ")} (lines regmirror did not write): left as they are`,
       });
+    }
+  }
+
+  // Webhook mode: the API server sends new pods to the operator's webhook, which points images
+  // of the mirrored registries at the same host ImageSwap uses.
+  if (spec.nodeConfiguration.modes.includes("webhook")) {
+    const webhook = await webhookConfiguration(context, dependencies, swapHost, signal);
+    if ("warning" in webhook) {
+      warnings.push(webhook.warning);
+      writer.keep("MutatingWebhookConfiguration", context.names.webhookConfiguration);
+    } else {
+      await writer.apply(webhook.configuration);
     }
   }
 
@@ -156,7 +182,13 @@ export async function applyMirror(
   const authData = JSON.stringify(upstreamAuth?.data ?? {});
   const workload = await writer.apply(
     renderCacheWorkload(context, {
-      rolloutHash: hashOf(cacheConfig, tls.certificatePem, authData, htpasswd ?? ""),
+      rolloutHash: hashOf(
+        cacheConfig,
+        tls.certificatePem,
+        authData,
+        htpasswd ?? "",
+        admin?.credential.password ?? "",
+      ),
     }),
   );
 
@@ -196,5 +228,47 @@ export async function applyMirror(
     warnings,
     ...(tls.renewAtMs !== undefined ? { renewAtMs: tls.renewAtMs } : {}),
     changes: writer.changes(),
+  };
+}
+
+/** The mirror's webhook configuration, or why it cannot be written yet. */
+async function webhookConfiguration(
+  context: MirrorContext,
+  dependencies: OperatorDependencies,
+  mirrorHost: string,
+  signal?: AbortSignal,
+): Promise<{ configuration: KubeObject } | { warning: { reason: string; message: string } }> {
+  const endpoint = dependencies.webhookEndpoint;
+  if (!endpoint) {
+    return {
+      warning: {
+        reason: "WebhookNotServed",
+        message:
+          "nodeConfiguration.modes has webhook, but this operator serves no admission webhook (start it with --webhook-listen): pods are not rewritten",
+      },
+    };
+  }
+  const caBundlePem = await readWebhookCaBundle(dependencies.client, context.namespace, signal);
+  if (!caBundlePem) {
+    return {
+      warning: {
+        reason: "WebhookCertificatePending",
+        message: "the webhook's certificate Secret does not exist yet: pods are not rewritten",
+      },
+    };
+  }
+  const registries = new Map(
+    context.spec.mirrorOf.map((host) => {
+      const normalised = normalizeRegistryHost(host.toLowerCase());
+      return [normalised, registryPathSegment(normalised)];
+    }),
+  );
+  return {
+    configuration: renderWebhookConfiguration(context, {
+      endpoint,
+      caBundlePem,
+      mirrorHost,
+      registries,
+    }),
   };
 }

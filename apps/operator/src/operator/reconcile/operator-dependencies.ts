@@ -9,6 +9,7 @@ import type {
 import type { AppliedVersion } from "../kube/owned-object-writer.js";
 import type { OwnedInformers } from "../kube/owned-objects.js";
 import type { OperatorImages } from "../render/mirror-context.js";
+import type { WebhookEndpoint } from "../render/render-webhook-configuration.js";
 
 /** Built once by the operator; every reconcile step takes it as it is. */
 export interface OperatorDependencies {
@@ -24,6 +25,8 @@ export interface OperatorDependencies {
   /** This installation's name ("namespace/lease"), written into the claims it makes. */
   installation: string;
   images: OperatorImages;
+  /** Where the API server reaches this installation's admission webhook; none: not served. */
+  webhookEndpoint: WebhookEndpoint | undefined;
   /** ImageSwap's maps ConfigMap when a mirror does not name one. */
   imageswapNamespace: string;
   imageswapConfigMapName: string;

@@ -22,6 +22,10 @@ export interface MirrorObjectNames {
   ingress: string;
   nodeAgent: string;
   nodeState: string;
+  /** The cache's admin credential (warm-ahead calls its admin API). */
+  adminSecret: string;
+  /** The MutatingWebhookConfiguration (cluster scoped) in webhook mode. */
+  webhookConfiguration: string;
 }
 
 export function mirrorObjectNames(mirrorName: string): MirrorObjectNames {
@@ -36,6 +40,8 @@ export function mirrorObjectNames(mirrorName: string): MirrorObjectNames {
     ingress: base,
     nodeAgent: `${base}-node-agent`,
     nodeState: `${base}-node-state`,
+    adminSecret: `${base}-admin`,
+    webhookConfiguration: base,
   };
 }
 
@@ -70,3 +76,6 @@ export function serviceDnsNames(serviceName: string, namespace: string): string[
 export const servicePort = 443;
 export const cachePort = 5000;
 export const nodeAgentPort = 9464;
+
+/** The operator's webhook serving certificate and its CA, in the operator's namespace. */
+export const webhookCertificateSecretName = "regmirror-operator-webhook-tls";

@@ -1,5 +1,6 @@
 // The cache's StatefulSet (volume) or Deployment (S3) rendered from a mirror's spec.
 import type { KubeObject } from "@regmirror/k8s-reconciler";
+import { adminPasswordKey, adminPasswordVariable } from "./admin-credential.js";
 import { htpasswdKey } from "./client-auth.js";
 import { containerResources } from "./container-resources.js";
 import type { MirrorContext } from "./mirror-context.js";
@@ -74,6 +75,12 @@ function podTemplate(context: MirrorContext, inputs: WorkloadInputs): Record<str
         valueFrom: { secretKeyRef: { name: secretName, key, optional } },
       });
     }
+  }
+  if (spec.warmAhead !== null) {
+    env.push({
+      name: adminPasswordVariable,
+      valueFrom: { secretKeyRef: { name: names.adminSecret, key: adminPasswordKey } },
+    });
   }
   return {
     metadata: {
