@@ -6,24 +6,12 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { step } from "./lib/log.mjs";
 import { repositoryRoot } from "./lib/paths.mjs";
-import { runOrThrow } from "./lib/run.mjs";
+import { buildWorkspace } from "./lib/run.mjs";
 import { prepareWorkspace } from "./lib/workspace.mjs";
 
 const env = prepareWorkspace(process.env);
 step("building @regmirror/image-builder and its dependencies");
-runOrThrow(
-  "pnpm",
-  [
-    "exec",
-    "turbo",
-    "run",
-    "build",
-    "--filter",
-    "@regmirror/image-builder...",
-    "--output-logs=errors-only",
-  ],
-  { cwd: repositoryRoot, env },
-);
+buildWorkspace("@regmirror/image-builder", env);
 
 // Node 26 from the workspace (the root devDependency `node`; its binary, not the `.bin` shell shim,
 // so signals reach it): its zlib makes the layers' bytes.

@@ -80,6 +80,23 @@ export function reliabilityAttacks(kit) {
     return { built, layer, bytes: built.blobs.get(layer), path: `/v2/reliability/${name}` };
   }
 
+  /**
+   * Pulls the one layer of a fresh image (`layerBytes` long) through a system whose store is on
+   * a 16 MiB disk; gives back what the client received and the files then in the store.
+   */
+  async function pullLayerOntoSmallDisk(context, name, layerBytes) {
+    const pushed = await image(context, name, layerBytes);
+    const disk = kit.mountSmallDisk(16 * mib, "reliability-disk-");
+    context.onCleanUp(() => disk.remove());
+    const proxy = await context.faultProxy();
+    const dataDirectory = join(disk.path, "data");
+    const system = await context.start({ remoteUrl: proxy.url, dataDirectory });
+    const answer = await within(get(system.url, `${pushed.path}/blobs/${pushed.layer}`), 120_000);
+    // The store finishes its write after the answer ends: give it a moment before looking.
+    await sleep(1_000);
+    return { ...pushed, answer, files: filesUnder(dataDirectory) };
+  }
+
   function bodyFault(name, rule) {
     return {
       key: name,
@@ -275,20 +292,13 @@ export function reliabilityAttacks(kit) {
       key: "disk-once",
       title: "a 10 MiB blob on a store with 16 MiB of disk: is it kept?",
       run: async (context) => {
-        const { layer, bytes, path } = await image(context, "disk-once", 10 * mib);
-        const disk = kit.mountSmallDisk(16 * mib, "reliability-disk-");
-        context.onCleanUp(() => disk.remove());
-        const proxy = await context.faultProxy();
-        const system = await context.start({
-          remoteUrl: proxy.url,
-          dataDirectory: join(disk.path, "data"),
-        });
-        const answer = await within(get(system.url, `${path}/blobs/${layer}`), 120_000);
-        await sleep(1_000);
-        const hex = layer.slice("sha256:".length);
-        const kept = filesUnder(join(disk.path, "data")).some(
-          (file) => file.path.includes(hex) && file.size === bytes.length,
+        const { layer, bytes, answer, files } = await pullLayerOntoSmallDisk(
+          context,
+          "disk-once",
+          10 * mib,
         );
+        const hex = layer.slice("sha256:".length);
+        const kept = files.some((file) => file.path.includes(hex) && file.size === bytes.length);
         return `${describeReceived(answer, layer, sha256)}; ${kept ? "kept in the store" : "NOT kept"}`;
       },
     },
@@ -296,17 +306,12 @@ export function reliabilityAttacks(kit) {
       key: "disk-full",
       title: "a 24 MiB blob on a store with 16 MiB of disk",
       run: async (context) => {
-        const { layer, path } = await image(context, "disk-full", 24 * mib);
-        const disk = kit.mountSmallDisk(16 * mib, "reliability-disk-");
-        context.onCleanUp(() => disk.remove());
-        const proxy = await context.faultProxy();
-        const system = await context.start({
-          remoteUrl: proxy.url,
-          dataDirectory: join(disk.path, "data"),
-        });
-        const answer = await within(get(system.url, `${path}/blobs/${layer}`), 120_000);
-        await sleep(500);
-        const left = filesUnder(join(disk.path, "data")).reduce((sum, file) => sum + file.size, 0);
+        const { layer, answer, files } = await pullLayerOntoSmallDisk(
+          context,
+          "disk-full",
+          24 * mib,
+        );
+        const left = files.reduce((sum, file) => sum + file.size, 0);
         return `${describeReceived(answer, layer, sha256)}; ${(left / mib).toFixed(1)} MiB left on the disk`;
       },
     },

@@ -38,19 +38,22 @@ function distributionConfig({ rootDirectory, port, remoteUrl, credentials, tls }
   return JSON.stringify(config, null, 2);
 }
 
-async function startDockerRegistry({ name, directory, remoteUrl, dataDirectory, credentials }) {
+/** A distribution config.yml in `directory` for a free port; the store under `directory/data` by default. */
+async function writeConfig(directory, { dataDirectory, ...settings }) {
   await mkdir(directory, { recursive: true });
   const port = await freePort();
   const configPath = join(directory, "config.yml");
-  await writeFile(
-    configPath,
-    distributionConfig({
-      rootDirectory: dataDirectory ?? join(directory, "data"),
-      port,
-      remoteUrl,
-      credentials,
-    }),
-  );
+  const rootDirectory = dataDirectory ?? join(directory, "data");
+  await writeFile(configPath, distributionConfig({ rootDirectory, port, ...settings }));
+  return { port, configPath };
+}
+
+async function startDockerRegistry({ name, directory, remoteUrl, dataDirectory, credentials }) {
+  const { port, configPath } = await writeConfig(directory, {
+    dataDirectory,
+    remoteUrl,
+    credentials,
+  });
   const child = startProcess({
     name,
     command: "docker-registry",
@@ -171,19 +174,12 @@ export async function startRegmirrorCache({
   tls,
 }) {
   const directory = join(workDirectory, "regmirror-cache");
-  await mkdir(directory, { recursive: true });
-  const port = await freePort();
-  const configPath = join(directory, "config.yml");
-  await writeFile(
-    configPath,
-    distributionConfig({
-      rootDirectory: dataDirectory ?? join(directory, "data"),
-      port,
-      remoteUrl,
-      credentials,
-      tls,
-    }),
-  );
+  const { port, configPath } = await writeConfig(directory, {
+    dataDirectory,
+    remoteUrl,
+    credentials,
+    tls,
+  });
   const profileArguments = cpuProfileDirectory
     ? ["--cpu-prof", "--cpu-prof-dir", cpuProfileDirectory]
     : [];

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { hashInputs, stampMatches, writeStamp } from "./input-stamp.mjs";
 import { step } from "./log.mjs";
 import { repositoryRoot } from "./paths.mjs";
-import { runOrThrow } from "./run.mjs";
+import { buildWorkspace } from "./run.mjs";
 
 const cacheDirectory = "apps/cache";
 
@@ -39,18 +39,6 @@ export function buildCacheDaemon(env) {
     return;
   }
   step("building @regmirror/cache and its dependencies");
-  runOrThrow(
-    "pnpm",
-    [
-      "exec",
-      "turbo",
-      "run",
-      "build",
-      "--filter",
-      "@regmirror/cache...",
-      "--output-logs=errors-only",
-    ],
-    { cwd: repositoryRoot, env: { ...env, TURBO_TELEMETRY_DISABLED: "1" } },
-  );
+  buildWorkspace("@regmirror/cache", env);
   writeStamp(stampFile, inputs);
 }

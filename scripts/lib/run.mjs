@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { repositoryRoot } from "./paths.mjs";
 
 /** Runs a command with inherited stdio; returns its exit status (never throws on failure). */
 export function run(command, args, options = {}) {
@@ -21,4 +22,13 @@ export function runOrThrow(command, args, options = {}) {
 export function hasCommand(name, env = process.env) {
   const result = spawnSync("sh", ["-c", `command -v ${name}`], { env, stdio: "ignore" });
   return result.status === 0;
+}
+
+/** Builds `workspace` and the workspaces it depends on with turbo, showing only errors. */
+export function buildWorkspace(workspace, env) {
+  runOrThrow(
+    "pnpm",
+    ["exec", "turbo", "run", "build", "--filter", `${workspace}...`, "--output-logs=errors-only"],
+    { cwd: repositoryRoot, env: { ...env, TURBO_TELEMETRY_DISABLED: "1" } },
+  );
 }

@@ -1,5 +1,4 @@
 // Runs the built regmirror-cache executable as a user would: a child process with a file.
-import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -8,6 +7,7 @@ import {
   removeTempDirectory,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type RunResult, runBundle } from "./daemon/cache-process.js";
 import { buildProductionBundle } from "./daemon/production-bundle.js";
 
 const msrDocsFile = readFileSync(
@@ -22,34 +22,13 @@ let directory: string;
 let executable: string;
 let otherPair: { certificatePem: string; keyPem: string };
 
-interface RunResult {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function runCache(...argv: string[]): Promise<RunResult> {
   return runCacheWith({}, ...argv);
 }
 
 /** Runs the executable with these REGISTRY_* (or other) variables added to the environment. */
 function runCacheWith(environment: Record<string, string>, ...argv: string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [executable, ...argv], {
-      cwd: directory,
-      env: { ...process.env, ...environment },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-    });
-    child.on("error", reject);
-    child.on("close", (exitCode) => resolve({ exitCode, stdout, stderr }));
-  });
+  return runBundle(executable, argv, directory, { ...process.env, ...environment });
 }
 
 function writeConfig(name: string, text: string): string {

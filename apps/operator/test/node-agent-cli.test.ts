@@ -81,27 +81,14 @@ describe("regmirror-operator node-agent (child process)", () => {
     const help = await run(["node-agent", "--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("--uninstall-on-exit");
-    const bad = await run([
-      "node-agent",
-      "--state-file",
-      "/x",
-      "--listen",
-      "127.0.0.1:0",
-      "--resync",
-      "soon",
-    ]);
+    // The flags every start needs, then the one under test.
+    const startWith = (...flags: string[]) =>
+      run(["node-agent", "--state-file", "/x", "--listen", "127.0.0.1:0", ...flags]);
+    const bad = await startWith("--resync", "soon");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--resync "soon" is not a duration');
     expect(help.stdout).toContain("--instance NAME");
-    const badInstance = await run([
-      "node-agent",
-      "--state-file",
-      "/x",
-      "--listen",
-      "127.0.0.1:0",
-      "--instance",
-      "Not_A_Label",
-    ]);
+    const badInstance = await startWith("--instance", "Not_A_Label");
     expect(badInstance.code).toBe(2);
     expect(badInstance.stderr).toContain('instance: "Not_A_Label" is not a DNS label');
     expect((await run(["no-such-command"])).stderr).toContain('unknown command "no-such-command"');

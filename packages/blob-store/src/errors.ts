@@ -1,5 +1,5 @@
 // Every error the blob store throws itself: a BlobStoreError with a stable code.
-import { errorBrand } from "@regmirror/core";
+import { brandedError } from "@regmirror/core";
 
 /**
  * Stable codes of the blob store's own errors; documented in the package README. Content that
@@ -17,23 +17,9 @@ export type BlobStoreErrorCode =
   | "BLOB_STORE_BLOB_TOO_LARGE"
   | "BLOB_STORE_LOCKED";
 
-const brand = errorBrand("@regmirror/blob-store.BlobStoreError");
-
-export class BlobStoreError extends Error {
-  readonly code: BlobStoreErrorCode;
-
-  constructor(code: BlobStoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "BlobStoreError";
-    this.code = code;
-    brand.mark(this);
-  }
-
-  /** True for a BlobStoreError from any copy of this package (two versions in one program). */
-  static isInstance(value: unknown): value is BlobStoreError {
-    return brand.test(value);
-  }
-}
+export class BlobStoreError extends brandedError<BlobStoreErrorCode>(
+  "@regmirror/blob-store.BlobStoreError",
+) {}
 
 export class StorageFullError extends BlobStoreError {
   constructor(where: string, cause: unknown) {

@@ -16,6 +16,14 @@ afterAll(async () => {
   for (const directory of directories) await removeTempDirectory(directory);
 });
 
+/** A new store directory and a child process putting a `size`-byte blob made from `seed`. */
+function putInNewStore(seed: string, size: number) {
+  const rootDirectory = makeTempDirectory("blob-store-crash-");
+  directories.push(rootDirectory);
+  const digest = deterministicDigest(seed, size);
+  return { rootDirectory, digest, putter: startPutter(rootDirectory, digest, size, seed) };
+}
+
 function startPutter(rootDirectory: string, digest: string, size: number, seed: string) {
   // process.execPath is the Node 26 the tests run on; it runs the TypeScript sources as is, and
   // the source condition resolves the workspaces it imports (@regmirror/core) to theirs.
@@ -69,11 +77,7 @@ async function temporaryBytes(rootDirectory: string): Promise<number> {
 
 describe("crash safety of the filesystem backend (a child process killed with SIGKILL)", () => {
   it("leaves no blob and no temp file when killed in the middle of a large put", async () => {
-    const rootDirectory = makeTempDirectory("blob-store-crash-");
-    directories.push(rootDirectory);
-    const size = 160 * 1024 * 1024;
-    const digest = deterministicDigest("mid-put", size);
-    const putter = startPutter(rootDirectory, digest, size, "mid-put");
+    const { rootDirectory, digest, putter } = putInNewStore("mid-put", 160 * 1024 * 1024);
     await pollUntil(
       "the temp file to pass 16 MiB",
       async () => (await temporaryBytes(rootDirectory)) > 16 * 1024 * 1024,
@@ -92,11 +96,8 @@ describe("crash safety of the filesystem backend (a child process killed with SI
   });
 
   it("keeps a complete, verified blob when killed right after the put committed", async () => {
-    const rootDirectory = makeTempDirectory("blob-store-crash-");
-    directories.push(rootDirectory);
     const size = 40 * 1024 * 1024;
-    const digest = deterministicDigest("after-commit", size);
-    const putter = startPutter(rootDirectory, digest, size, "after-commit");
+    const { rootDirectory, digest, putter } = putInNewStore("after-commit", size);
     await pollUntil(
       "the put to commit",
       async () => putter.output().includes("committed"),

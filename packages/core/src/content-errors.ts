@@ -3,28 +3,12 @@
  * not match the digest or the size they were promised. The blob store, the registry client and
  * the cache throw these same classes.
  */
-import { errorBrand } from "./error-brand.js";
+import { brandedError } from "./error-brand.js";
 
 export type ContentErrorCode = "INVALID_DIGEST" | "DIGEST_MISMATCH" | "SIZE_MISMATCH";
 
-const brand = errorBrand("@regmirror/core.ContentError");
-
 /** The base of the three content errors; match on `code`. */
-export class ContentError extends Error {
-  readonly code: ContentErrorCode;
-
-  constructor(code: ContentErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "ContentError";
-    this.code = code;
-    brand.mark(this);
-  }
-
-  /** True for a content error from any copy of this package. */
-  static isInstance(value: unknown): value is ContentError {
-    return brand.test(value);
-  }
-}
+export class ContentError extends brandedError<ContentErrorCode>("@regmirror/core.ContentError") {}
 
 /** Which part of `algorithm:encoded` was wrong. */
 export type DigestPart = "digest" | "algorithm" | "encoded";

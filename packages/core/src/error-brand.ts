@@ -27,3 +27,36 @@ export function errorBrand(key: string): ErrorBrand {
     },
   };
 }
+
+/**
+ * The base class of a package's errors, branded with `key` (`@regmirror/<package>.<Class>`;
+ * its last part becomes the error's `name`): a stable `code`, a message, an optional cause,
+ * and `static isInstance(value)`. Subclasses set their own `name`; `isInstance` recognises the
+ * whole family, so call it on the base class.
+ *
+ *     export class BlobStoreError extends brandedError<BlobStoreErrorCode>(
+ *       "@regmirror/blob-store.BlobStoreError",
+ *     ) {}
+ */
+export function brandedError<Code extends string>(key: string) {
+  const brand = errorBrand(key);
+  const name = key.slice(key.lastIndexOf(".") + 1);
+  return class BrandedError extends Error {
+    readonly code: Code;
+
+    constructor(code: Code, message: string, options?: ErrorOptions) {
+      super(message, options);
+      this.name = name;
+      this.code = code;
+      brand.mark(this);
+    }
+
+    /** True for an error of this family from any copy of its package. */
+    static isInstance<T extends abstract new (...args: never[]) => Error>(
+      this: T,
+      value: unknown,
+    ): value is InstanceType<T> {
+      return brand.test(value);
+    }
+  };
+}

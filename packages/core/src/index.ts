@@ -26,5 +26,5 @@ export {
 } from "./digest.js";
 export { createDigestVerifier, DigestVerifier } from "./digest-verifier.js";
 export { formatDuration, parseDuration } from "./duration.js";
-export { type ErrorBrand, errorBrand } from "./error-brand.js";
+export { brandedError, type ErrorBrand, errorBrand } from "./error-brand.js";
 export { describeError, type Logger, silentLogger } from "./logger.js";

@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { ContentError, DigestMismatchError, errorBrand } from "../src/index.js";
+import { brandedError, ContentError, DigestMismatchError, errorBrand } from "../src/index.js";
 
 test("a brand recognises errors of its family from another copy of the package, and no others", () => {
   const brand = errorBrand("@regmirror/example.ExampleError");
@@ -21,4 +21,36 @@ test("a brand recognises errors of its family from another copy of the package, 
   expect(brand.test(null)).toBe(false);
   expect(ContentError.isInstance(new DigestMismatchError("sha256:a", "sha256:b"))).toBe(true);
   expect(ContentError.isInstance(new ExampleError())).toBe(false);
+});
+
+test("brandedError: a base class with a code, the brand's name, a cause, and isInstance for the family", () => {
+  type ExampleCode = "EXAMPLE_BROKEN" | "EXAMPLE_GONE";
+  class ExampleError extends brandedError<ExampleCode>("@regmirror/example.ExampleError") {}
+  class GoneError extends ExampleError {
+    constructor(what: string) {
+      super("EXAMPLE_GONE", `${what} is gone`);
+      this.name = "GoneError";
+    }
+  }
+  // A second copy of the package builds its own class under the same key.
+  class ExampleErrorFromAnotherCopy extends brandedError<ExampleCode>(
+    "@regmirror/example.ExampleError",
+  ) {}
+  const cause = new Error("disk on fire");
+  const broken = new ExampleError("EXAMPLE_BROKEN", "the example broke", { cause });
+
+  expect(broken).toMatchObject({ name: "ExampleError", code: "EXAMPLE_BROKEN", cause });
+  expect(broken.message).toBe("the example broke");
+  expect(new GoneError("the file")).toMatchObject({
+    name: "GoneError",
+    code: "EXAMPLE_GONE",
+    message: "the file is gone",
+  });
+  expect(ExampleError.isInstance(new GoneError("x"))).toBe(true);
+  expect(ExampleError.isInstance(new ExampleErrorFromAnotherCopy("EXAMPLE_BROKEN", "x"))).toBe(
+    true,
+  );
+  expect(ExampleError.isInstance(new DigestMismatchError("sha256:a", "sha256:b"))).toBe(false);
+  expect(ContentError.isInstance(broken)).toBe(false);
+  expect(ExampleError.isInstance({ code: "EXAMPLE_BROKEN" })).toBe(false);
 });

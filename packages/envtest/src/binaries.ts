@@ -1,6 +1,6 @@
 // Finds the etcd and kube-apiserver binaries: options, then controller-runtime's envtest variables.
-import { accessSync, constants } from "node:fs";
 import { join } from "node:path";
+import { isExecutable } from "./child-process.js";
 import { EnvtestError } from "./errors.js";
 
 export interface EnvtestBinaries {
@@ -13,15 +13,6 @@ const sources = {
   etcd: { variable: "TEST_ASSET_ETCD", file: "etcd" },
   kubeApiServer: { variable: "TEST_ASSET_KUBE_APISERVER", file: "kube-apiserver" },
 } as const;
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Each binary: the path given in `binaries`, else `$TEST_ASSET_ETCD` / `$TEST_ASSET_KUBE_APISERVER`,

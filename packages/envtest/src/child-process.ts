@@ -1,46 +1,68 @@
 // Starts a server process, keeps the end of its output, and makes sure it never outlives the test.
-import { type ChildProcess, spawn } from "node:child_process";
+
+import { spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EnvtestError } from "./errors.js";
+import { registerExitCleanup } from "./exit-cleanup.js";
 
 export interface ServerProcess {
+  name: string;
   pid: number;
   /** The last 64 KiB of its stdout and stderr. */
   output(): string;
   /** undefined while it runs. */
   exitCode(): number | null | undefined;
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
   /** SIGTERM, then SIGKILL after `graceMs`; idempotent. */
   stop(graceMs?: number): Promise<void>;
+  /** With `talk: true`: the process's stdin and stdout, for a line protocol with it. */
+  streams?: { stdin: Writable; stdout: Readable };
 }
 
-const running = new Set<ChildProcess>();
-let cleanupInstalled = false;
-
-function killAll(): void {
-  for (const child of running) child.kill("SIGKILL");
-  running.clear();
+export interface ServerProcessOptions {
+  /** What to call it in errors. */
+  name: string;
+  /** The path of the executable. */
+  command: string;
+  args: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Keep stdin open as a pipe and hand out stdin and stdout (`streams`). */
+  talk?: boolean;
 }
 
-/**
- * A test runner that ends a worker by a signal skips "exit" handlers: kill the servers on
- * SIGTERM / SIGINT too, then let the signal do what it would have done.
- */
-function installCleanup(): void {
-  if (cleanupInstalled) return;
-  cleanupInstalled = true;
-  process.once("exit", killAll);
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      killAll();
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
+let running = 0;
+
+/** How many processes started by `startServerProcess` are still running (for tests). */
+export function runningServerCount(): number {
+  return running;
+}
+
+/** True when `path` is a file this process may execute. */
+export function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 
-export function startServerProcess(command: string, args: string[], cwd: string): ServerProcess {
-  installCleanup();
-  const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-  running.add(child);
+/**
+ * Spawns a long-running process; a process exit, SIGTERM or SIGINT kills it at the latest, so
+ * nothing outlives a test that forgot `stop()` or crashed.
+ */
+export function startServerProcess(options: ServerProcessOptions): ServerProcess {
+  const child = spawn(options.command, options.args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: [options.talk ? "pipe" : "ignore", "pipe", "pipe"],
+  });
+  running += 1;
+  const unregister = registerExitCleanup(() => child.kill("SIGKILL"));
   let captured = "";
   const capture = (chunk: Buffer) => {
     captured = (captured + chunk.toString("utf8")).slice(-65_536);
@@ -50,8 +72,10 @@ export function startServerProcess(command: string, args: string[], cwd: string)
   let code: number | null | undefined;
   const exited = new Promise<void>((resolve) => {
     const finish = (exitCode: number | null) => {
+      if (code !== undefined) return;
       code = exitCode;
-      running.delete(child);
+      running -= 1;
+      unregister();
       resolve();
     };
     child.once("exit", (exitCode, signal) => finish(exitCode ?? (signal === null ? null : -1)));
@@ -62,9 +86,14 @@ export function startServerProcess(command: string, args: string[], cwd: string)
   });
   let stopping: Promise<void> | undefined;
   return {
+    name: options.name,
     pid: child.pid ?? -1,
+    ...(options.talk && child.stdin !== null && child.stdout !== null
+      ? { streams: { stdin: child.stdin, stdout: child.stdout } }
+      : {}),
     output: () => captured,
     exitCode: () => code,
+    exited,
     stop(graceMs = 5_000) {
       stopping ??= (async () => {
         if (code !== undefined) return;
@@ -78,21 +107,24 @@ export function startServerProcess(command: string, args: string[], cwd: string)
   };
 }
 
-/** Polls `check` until it returns true; fails early, with the output, when the process died. */
+/**
+ * Polls `check` until it returns true, `process` dies, or the deadline passes (default 20 s);
+ * the error carries the process's output, so a failed start says why.
+ */
 export async function waitUntilReady(
   what: string,
-  server: ServerProcess,
   check: () => Promise<boolean>,
-  timeoutMs: number,
+  options: { process?: ServerProcess; timeoutMs?: number } = {},
 ): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   let delay = 20;
   while (Date.now() < deadline) {
-    if (server.exitCode() !== undefined) {
+    if (options.process?.exitCode() !== undefined) {
       throw new EnvtestError(
         "PROCESS_EXITED",
-        `${what} exited with code ${server.exitCode()} before it was ready:\n${server.output().trim()}`,
+        `${what} exited with code ${options.process.exitCode()} before it was ready:\n${options.process.output().trim()}`,
       );
     }
     try {
@@ -103,8 +135,9 @@ export async function waitUntilReady(
     await sleep(delay);
     delay = Math.min(delay * 2, 250);
   }
+  const output = options.process ? `\n${options.process.output().trim()}` : "";
   throw new EnvtestError(
     "NOT_READY",
-    `${what} was not ready within ${timeoutMs} ms${lastError instanceof Error ? ` (last error: ${lastError.message})` : ""}\n${server.output().trim()}`,
+    `${what} was not ready within ${timeoutMs} ms${lastError instanceof Error ? ` (last error: ${lastError.message})` : ""}${output}`,
   );
 }

@@ -4,11 +4,13 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Logger, silentLogger } from "@regmirror/core";
 import { type EnvtestBinaries, resolveBinaries } from "./binaries.js";
 import { type ServerProcess, startServerProcess, waitUntilReady } from "./child-process.js";
 import { EnvtestError } from "./errors.js";
 import { kubeconfigFor } from "./kubeconfig.js";
 import { freePort, probe } from "./loopback.js";
+import { retryOnAddressInUse } from "./port-conflict.js";
 
 /** A user the API server knows by a static bearer token. */
 export interface KubeApiServerUser {
@@ -58,6 +60,11 @@ export interface KubeApiServerOptions {
    * are then on, as in a cluster. The serving certificate names it either way.
    */
   advertiseAddress?: string;
+  /**
+   * Told (a warning) when another process took a port between its pick and the server's bind,
+   * and the server starts again on new ports; default silent.
+   */
+  logger?: Logger;
 }
 
 const adminName = "envtest-admin";
@@ -83,70 +90,64 @@ export async function startKubeApiServer(
   const directory = mkdtempSync(join(tmpdir(), "envtest-"));
   let etcd: ServerProcess | undefined;
   let apiServer: ServerProcess | undefined;
-  const stopAll = async () => {
-    await apiServer?.stop(15_000);
-    await etcd?.stop();
-    rmSync(directory, { recursive: true, force: true, maxRetries: 3 });
+  let stopping: Promise<void> | undefined;
+  /** Stops both servers and removes their files, once: `stop()` and a failed start share it. */
+  const stopAll = () => {
+    stopping ??= (async () => {
+      await apiServer?.stop(15_000);
+      await etcd?.stop();
+      rmSync(directory, { recursive: true, force: true, maxRetries: 3 });
+    })();
+    return stopping;
   };
+  const retry = { logger: options.logger ?? silentLogger };
   try {
-    const etcdStarted = await startEtcd(binaries.etcd, directory, timeoutMs);
+    const etcdStarted = await retryOnAddressInUse(
+      "etcd",
+      () => startEtcd(binaries.etcd, directory, timeoutMs),
+      retry,
+    );
     etcd = etcdStarted.process;
     const files = writeApiServerFiles(directory);
-    const port = await freePort();
-    const url = `https://127.0.0.1:${port}`;
     const certificateFile = join(files.certificateDirectory, "apiserver.crt");
-    const args = [
-      `--etcd-servers=${etcdStarted.url}`,
-      "--bind-address=127.0.0.1",
-      `--advertise-address=${options.advertiseAddress ?? "127.0.0.1"}`,
-      `--secure-port=${port}`,
-      // No --tls-cert-file: kube-apiserver makes a self-signed CA and serving certificate here.
-      `--cert-dir=${files.certificateDirectory}`,
-      `--token-auth-file=${files.tokens}`,
-      "--authorization-mode=RBAC",
-      `--service-cluster-ip-range=${serviceClusterIpRange}`,
-      `--service-account-issuer=${url}`,
-      `--service-account-key-file=${files.serviceAccountPublicKey}`,
-      `--service-account-signing-key-file=${files.serviceAccountKey}`,
-      ...(options.advertiseAddress === undefined
-        ? [
-            // The `kubernetes` Endpoints may not point at loopback: do not maintain them.
-            "--endpoint-reconciler-type=none",
-            // No controller manager creates the `default` ServiceAccounts this plugin insists on.
-            "--disable-admission-plugins=ServiceAccount",
-          ]
-        : []),
-      // Operators run privileged node agents (DaemonSets); let their templates validate.
-      "--allow-privileged=true",
-      "--profiling=false",
-      // Without a grace period a graceful stop waits for every open watch (up to the SIGKILL).
-      "--shutdown-watch-termination-grace-period=1s",
-      ...(options.extraArgs ?? []),
-    ];
+    let url = "";
     let ca = "";
-    const startApiServer = async () => {
-      const started = startServerProcess(binaries.kubeApiServer, args, directory);
+    const startApiServer = async (port: number) => {
+      const started = startServerProcess({
+        name: "kube-apiserver",
+        command: binaries.kubeApiServer,
+        args: apiServerArgs(port, etcdStarted.url, files, options),
+        cwd: directory,
+      });
       apiServer = started;
+      url = `https://127.0.0.1:${port}`;
       await waitUntilReady(
         `kube-apiserver on ${url}`,
-        started,
         async () => {
           if (!existsSync(certificateFile)) return false;
           ca = readFileSync(certificateFile, "utf8");
           const answer = await probe(`${url}/readyz`, { ca, token: files.adminToken });
           return answer.status === 200 && answer.body === "ok";
         },
-        timeoutMs,
+        { process: started, timeoutMs },
       );
     };
-    await startApiServer();
+    // A restart keeps the port (clients keep the URL), so only the first start may move.
+    const port = await retryOnAddressInUse(
+      "kube-apiserver",
+      async () => {
+        const candidate = await freePort();
+        await startApiServer(candidate);
+        return candidate;
+      },
+      retry,
+    );
 
     const writeKubeconfig = (name: string, username: string, token: string) => {
       const path = join(directory, `${name}.kubeconfig`);
       writeFileSync(path, kubeconfigFor(url, ca, username, token), { mode: 0o600 });
       return path;
     };
-    let stopping: Promise<void> | undefined;
     return {
       url,
       token: files.adminToken,
@@ -160,13 +161,10 @@ export async function startKubeApiServer(
       },
       async restart() {
         await apiServer?.stop(15_000);
-        await startApiServer();
+        await startApiServer(port);
       },
       processIds: () => ({ etcd: etcd?.pid ?? -1, kubeApiServer: apiServer?.pid ?? -1 }),
-      stop() {
-        stopping ??= stopAll();
-        return stopping;
-      },
+      stop: stopAll,
     };
   } catch (error) {
     await stopAll();
@@ -181,11 +179,15 @@ async function startEtcd(
 ): Promise<{ url: string; process: ServerProcess }> {
   const clientUrl = `http://127.0.0.1:${await freePort()}`;
   const peerUrl = `http://127.0.0.1:${await freePort()}`;
-  const etcd = startServerProcess(
-    binary,
-    [
+  const dataDirectory = join(directory, "etcd");
+  // A start that lost its port may have begun a member there: every start begins empty.
+  rmSync(dataDirectory, { recursive: true, force: true });
+  const etcd = startServerProcess({
+    name: "etcd",
+    command: binary,
+    args: [
       "--name=default",
-      `--data-dir=${join(directory, "etcd")}`,
+      `--data-dir=${dataDirectory}`,
       `--listen-client-urls=${clientUrl}`,
       `--advertise-client-urls=${clientUrl}`,
       `--listen-peer-urls=${peerUrl}`,
@@ -195,12 +197,11 @@ async function startEtcd(
       "--unsafe-no-fsync",
       "--log-level=warn",
     ],
-    directory,
-  );
+    cwd: directory,
+  });
   try {
     await waitUntilReady(
       `etcd on ${clientUrl}`,
-      etcd,
       async () => {
         const answer = await probe(`${clientUrl}/health`);
         return (
@@ -208,7 +209,7 @@ async function startEtcd(
           (JSON.parse(answer.body) as { health?: string }).health === "true"
         );
       },
-      timeoutMs,
+      { process: etcd, timeoutMs },
     );
   } catch (error) {
     await etcd.stop();
@@ -216,6 +217,44 @@ async function startEtcd(
   }
   return { url: clientUrl, process: etcd };
 }
+
+function apiServerArgs(
+  port: number,
+  etcdUrl: string,
+  files: ApiServerFiles,
+  options: KubeApiServerOptions,
+): string[] {
+  return [
+    `--etcd-servers=${etcdUrl}`,
+    "--bind-address=127.0.0.1",
+    `--advertise-address=${options.advertiseAddress ?? "127.0.0.1"}`,
+    `--secure-port=${port}`,
+    // No --tls-cert-file: kube-apiserver makes a self-signed CA and serving certificate here.
+    `--cert-dir=${files.certificateDirectory}`,
+    `--token-auth-file=${files.tokens}`,
+    "--authorization-mode=RBAC",
+    `--service-cluster-ip-range=${serviceClusterIpRange}`,
+    `--service-account-issuer=https://127.0.0.1:${port}`,
+    `--service-account-key-file=${files.serviceAccountPublicKey}`,
+    `--service-account-signing-key-file=${files.serviceAccountKey}`,
+    ...(options.advertiseAddress === undefined
+      ? [
+          // The `kubernetes` Endpoints may not point at loopback: do not maintain them.
+          "--endpoint-reconciler-type=none",
+          // No controller manager creates the `default` ServiceAccounts this plugin insists on.
+          "--disable-admission-plugins=ServiceAccount",
+        ]
+      : []),
+    // Operators run privileged node agents (DaemonSets); let their templates validate.
+    "--allow-privileged=true",
+    "--profiling=false",
+    // Without a grace period a graceful stop waits for every open watch (up to the SIGKILL).
+    "--shutdown-watch-termination-grace-period=1s",
+    ...(options.extraArgs ?? []),
+  ];
+}
+
+type ApiServerFiles = ReturnType<typeof writeApiServerFiles>;
 
 function writeApiServerFiles(directory: string) {
   const certificateDirectory = join(directory, "pki");

@@ -1,5 +1,5 @@
 // Every error the library throws: ReconcilerError with a stable code, and API server statuses.
-import { errorBrand } from "@regmirror/core";
+import { brandedError } from "@regmirror/core";
 
 /** Stable codes for what can go wrong in the library; match on `code`, not on messages. */
 export type ReconcilerErrorCode =
@@ -22,24 +22,10 @@ export type ReconcilerErrorCode =
   /** The operation was attempted after `close()`. */
   | "CLOSED";
 
-const brand = errorBrand("@regmirror/k8s-reconciler.ReconcilerError");
-
 /** Every error the library throws; `code` is stable, the message names what was wrong. */
-export class ReconcilerError extends Error {
-  readonly code: ReconcilerErrorCode;
-
-  constructor(code: ReconcilerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "ReconcilerError";
-    this.code = code;
-    brand.mark(this);
-  }
-
-  /** True for errors from any copy of this library (instanceof fails across copies). */
-  static isInstance(value: unknown): value is ReconcilerError {
-    return brand.test(value);
-  }
-}
+export class ReconcilerError extends brandedError<ReconcilerErrorCode>(
+  "@regmirror/k8s-reconciler.ReconcilerError",
+) {}
 
 /** An HTTP error status from the API server, with the `reason` of its Status object. */
 export class KubernetesApiError extends ReconcilerError {

@@ -1,5 +1,5 @@
 import { KubeConfig } from "@kubernetes/client-node";
-import { startFaultProxy } from "@regmirror/test-kit";
+import { kubeConfigThroughProxy, startFaultProxy } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createController,
@@ -191,13 +191,7 @@ describe("leader election", () => {
   it("stops leading when it cannot renew, then leads again once it can (fault: a proxy answers 503)", async () => {
     const proxy = await startFaultProxy({ target: cluster.server.url, ca: cluster.server.ca });
     const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      // Plain HTTP to the proxy on loopback; client-node allows it only with TLS checks off.
-      clusters: [{ name: "proxied", server: proxy.url, skipTLSVerify: true }],
-      users: [{ name: "admin", token: cluster.server.token }],
-      contexts: [{ name: "proxied", cluster: "proxied", user: "admin" }],
-      currentContext: "proxied",
-    });
+    kubeConfig.loadFromOptions(kubeConfigThroughProxy(proxy.url, cluster.server.token));
     const client = createKubernetesClient({ kubeConfig });
     let started = 0;
     let stopped = 0;

@@ -1,5 +1,5 @@
 // Every error node-trust throws: a NodeTrustError with a stable `code` (README, "Errors").
-import { errorBrand } from "@regmirror/core";
+import { brandedError } from "@regmirror/core";
 
 export type NodeTrustErrorCode =
   | "NODE_TRUST_INVALID_STATE"
@@ -7,24 +7,10 @@ export type NodeTrustErrorCode =
   | "NODE_TRUST_BAD_OWNERSHIP_RECORD"
   | "NODE_TRUST_WRITE_FAILED";
 
-const brand = errorBrand("@regmirror/node-trust.NodeTrustError");
-
 /** Every error this package throws; `code` is stable and safe to match on. */
-export class NodeTrustError extends Error {
-  readonly code: NodeTrustErrorCode;
-
-  constructor(code: NodeTrustErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "NodeTrustError";
-    this.code = code;
-    brand.mark(this);
-  }
-
-  /** True for a NodeTrustError from any copy of this package. */
-  static isInstance(value: unknown): value is NodeTrustError {
-    return brand.test(value);
-  }
-}
+export class NodeTrustError extends brandedError<NodeTrustErrorCode>(
+  "@regmirror/node-trust.NodeTrustError",
+) {}
 
 /** One problem in the desired node state or an option, named by its key path (never by a secret value). */
 export interface NodeStateIssue {

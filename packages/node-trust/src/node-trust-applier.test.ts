@@ -55,6 +55,21 @@ function fullState(overrides: Partial<NodeTrustStateInput> = {}): NodeTrustState
   };
 }
 
+/** containerd only, with the hub mirror for docker.io alone (ghcr.io left the state). */
+function dockerHubOnly(): NodeTrustStateInput {
+  return fullState({
+    runtimes: ["containerd"],
+    hostsFileEntries: [],
+    mirrors: [
+      {
+        name: "hub",
+        endpoint: "https://cache.regmirror.svc:5443",
+        registries: [{ host: "docker.io" }],
+      },
+    ],
+  });
+}
+
 beforeEach(async () => {
   root = await makeNodeRoot();
 });
@@ -154,19 +169,7 @@ describe("createNodeTrustApplier", () => {
   it("removes the files of a mirror that left the desired state, and the directories it made for them", async () => {
     const applier = createNodeTrustApplier({ root });
     await applier.apply(fullState({ runtimes: ["containerd"], hostsFileEntries: [] }));
-    const result = await applier.apply(
-      fullState({
-        runtimes: ["containerd"],
-        hostsFileEntries: [],
-        mirrors: [
-          {
-            name: "hub",
-            endpoint: "https://cache.regmirror.svc:5443",
-            registries: [{ host: "docker.io" }],
-          },
-        ],
-      }),
-    );
+    const result = await applier.apply(dockerHubOnly());
     expect(result.status).toBe("changed");
     expect(result.files).toContainEqual({
       path: "/etc/containerd/certs.d/ghcr.io/hosts.toml",
@@ -271,18 +274,7 @@ describe("createNodeTrustApplier", () => {
     await writeFile(join(root, "etc/containerd/certs.d/ghcr.io/notes.txt"), "mine\n");
     const ghcrHosts = join(root, "etc/containerd/certs.d/ghcr.io/hosts.toml");
     await writeFile(ghcrHosts, `${await readFile(ghcrHosts, "utf8")}# edited\n`);
-    const onlyDockerHub = fullState({
-      runtimes: ["containerd"],
-      hostsFileEntries: [],
-      mirrors: [
-        {
-          name: "hub",
-          endpoint: "https://cache.regmirror.svc:5443",
-          registries: [{ host: "docker.io" }],
-        },
-      ],
-    });
-    const result = await applier.apply(onlyDockerHub);
+    const result = await applier.apply(dockerHubOnly());
     expect(result.status).toBe("conflict");
     expect(result.conflicts).toEqual([
       {

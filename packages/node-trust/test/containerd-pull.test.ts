@@ -11,10 +11,10 @@ import {
   type FaultProxy,
   makeTempDirectory,
   pushTestImage,
-  removeTempDirectory,
   startContainerd,
   startFaultProxy,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -51,13 +51,7 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  await containerd?.stop();
-  await mirror?.stop();
-  await upstreamCounter?.stop();
-  await upstream?.stop();
-  if (root) await removeTempDirectory(root);
-});
+afterAll(() => stopAll(containerd, mirror, upstreamCounter, upstream, root));
 
 describe("node-trust with a real containerd", () => {
   it("makes containerd pull an upstream image through the TLS mirror, trusting the CA it installed", async () => {

@@ -11,6 +11,7 @@ import {
   skopeoPull,
   startContainerd,
   startUpstreamRegistry,
+  stopAll,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,12 +42,7 @@ describe("real clients against the example registry (filesystem storage)", () =>
     rootDirectory = makeTempDirectory("oci-example-registry-");
     registry = await createExampleRegistry({ rootDirectory });
   });
-  afterAll(async () => {
-    await containerd?.stop();
-    await upstream?.stop();
-    await registry?.close();
-    await removeTempDirectory(rootDirectory);
-  });
+  afterAll(() => stopAll(containerd, upstream, registry, rootDirectory));
 
   it("skopeo pushes a multi-platform OCI image and pulls it back byte for byte", async () => {
     const image = await buildTestImage({

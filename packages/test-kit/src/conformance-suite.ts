@@ -3,7 +3,6 @@
  * scripts/go-tools.json) against a registry, and turns its cases into test cases: one per case
  * of the suite, named after it, so a failed conformance case is a failed test.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -13,8 +12,7 @@ import {
   parseConformanceSummary,
   renderConformanceJunit,
 } from "./conformance-results.js";
-import { TestKitError } from "./errors.js";
-import { registerExitCleanup } from "./exit-cleanup.js";
+import { runToExit } from "./processes.js";
 import { toolPath } from "./tool-path.js";
 
 export interface ConformanceSuiteOptions {
@@ -56,37 +54,11 @@ export async function runConformanceSuite(
     OCI_RESULTS_DIR: resultsDirectory,
     ...(options.caFile === undefined ? {} : { SSL_CERT_FILE: options.caFile }),
   };
-  const { exitCode, stdout, stderr } = await new Promise<{
-    exitCode: number | null;
-    stdout: string;
-    stderr: string;
-  }>((resolve, reject) => {
-    // cwd: the suite reads ./oci-conformance.yaml when there is one; the fresh directory has none.
-    const child = spawn(binary, [], {
-      cwd: resultsDirectory,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const unregister = registerExitCleanup(() => child.kill("SIGKILL"));
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 600_000);
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString("utf8");
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      err += chunk.toString("utf8");
-    });
-    child.once("error", (error) => {
-      clearTimeout(timer);
-      unregister();
-      reject(new TestKitError("COMMAND_FAILED", `could not run ${binary}: ${error.message}`));
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      unregister();
-      resolve({ exitCode: signal === null ? code : null, stdout: out, stderr: err });
-    });
+  // cwd: the suite reads ./oci-conformance.yaml when there is one; the fresh directory has none.
+  const { exitCode, stdout, stderr } = await runToExit(binary, [], {
+    cwd: resultsDirectory,
+    env,
+    timeoutMs: options.timeoutMs ?? 600_000,
   });
 
   const junitPath = join(resultsDirectory, "junit.xml");

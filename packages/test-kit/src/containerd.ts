@@ -92,16 +92,12 @@ function mountsBelow(directory: string): string[] {
 }
 
 /**
- * The same for containerd 2 (config `version = 3`), where CRI is split into several plugins.
- * NRI would listen on /var/run/nri/nri.sock and `opt` would write /opt/containerd: both are
- * machine-wide paths a test must not touch.
+ * Plugins a test's containerd never needs that would touch machine-wide paths (/opt) or want
+ * devices and services the machine may lack: off in the containerd 2 the kit starts, alone or
+ * in a node.
  */
-const disabledPluginsV2 = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.cri.v1.images",
-  "io.containerd.cri.v1.runtime",
-  "io.containerd.podsandbox.controller.v1.podsandbox",
-  "io.containerd.nri.v1.nri",
+export const machineWidePlugins = [
+  // Writes /opt/containerd on the machine.
   "io.containerd.internal.v1.opt",
   "io.containerd.snapshotter.v1.blockfile",
   "io.containerd.snapshotter.v1.btrfs",
@@ -110,6 +106,20 @@ const disabledPluginsV2 = [
   "io.containerd.snapshotter.v1.zfs",
   "io.containerd.tracing.processor.v1.otlp",
   "io.containerd.internal.v1.tracing",
+];
+
+/**
+ * What containerd 2 (config `version = 3`) runs without: CRI, split into several plugins there,
+ * NRI (it would listen on /var/run/nri/nri.sock, a machine-wide path a test must not touch) and
+ * the machine-wide plugins.
+ */
+const disabledPluginsV2 = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.cri.v1.images",
+  "io.containerd.cri.v1.runtime",
+  "io.containerd.podsandbox.controller.v1.podsandbox",
+  "io.containerd.nri.v1.nri",
+  ...machineWidePlugins,
 ];
 
 /** The containerd and ctr binaries to run, from the options. */

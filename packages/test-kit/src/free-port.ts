@@ -15,13 +15,7 @@ export async function listenOnLoopback(server: Server): Promise<number> {
   return address.port;
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  const port = await listenOnLoopback(server);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort, isAddressInUse, retryOnAddressInUse } from "@regmirror/envtest";
 
 /** Throws PORT_IN_USE, naming the port, when something already listens on 127.0.0.1:port. */
 export async function assertPortFree(port: number, what: string): Promise<void> {

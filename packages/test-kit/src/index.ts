@@ -18,6 +18,7 @@ export * from "./run-container.js";
 export * from "./s3-server.js";
 export * from "./skopeo.js";
 export * from "./small-disk.js";
+export * from "./stop-all.js";
 export * from "./temp-directory.js";
 export * from "./test-image.js";
 export * from "./token-issuer.js";

@@ -5,13 +5,14 @@ import {
   type KubeApiServer,
   startKubeApiServer as startEnvtest,
 } from "@regmirror/envtest";
+import { kitLogger } from "./kit-logger.js";
 import { toolPath } from "./tool-path.js";
 
 export type { KubeApiServer, KubeApiServerUser } from "@regmirror/envtest";
 
 export type KubeApiServerOptions = Pick<
   EnvtestOptions,
-  "extraArgs" | "timeoutMs" | "advertiseAddress"
+  "extraArgs" | "timeoutMs" | "advertiseAddress" | "logger"
 >;
 
 /**
@@ -22,6 +23,21 @@ export type KubeApiServerOptions = Pick<
 export function startKubeApiServer(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
   return startEnvtest({
     ...options,
+    logger: options.logger ?? kitLogger,
     binaries: { etcd: toolPath("etcd"), kubeApiServer: toolPath("kube-apiserver") },
   });
+}
+
+/**
+ * kubeconfig options (`KubeConfig.loadFromOptions`) for an API server reached through the fault
+ * proxy at `proxyUrl`, as the admin `token`: plain HTTP to the proxy on loopback, which
+ * client-node allows only with TLS checks off.
+ */
+export function kubeConfigThroughProxy(proxyUrl: string, token: string) {
+  return {
+    clusters: [{ name: "proxied", server: proxyUrl, skipTLSVerify: true }],
+    users: [{ name: "admin", token }],
+    contexts: [{ name: "proxied", cluster: "proxied", user: "admin" }],
+    currentContext: "proxied",
+  };
 }

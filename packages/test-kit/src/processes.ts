@@ -1,11 +1,17 @@
 // Child processes the kit starts: found, tracked, awaited and stopped.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { type ChildProcessByStdio, execFile, spawn } from "node:child_process";
 import { delimiter, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { setTimeout as sleep } from "node:timers/promises";
+import type { ServerProcess, ServerProcessOptions } from "@regmirror/envtest";
+import {
+  isExecutable,
+  registerExitCleanup,
+  runningServerCount,
+  startServerProcess,
+} from "@regmirror/envtest";
 import { TestKitError } from "./errors.js";
-import { registerExitCleanup } from "./exit-cleanup.js";
+
+export { waitUntilReady } from "@regmirror/envtest";
 
 /** What to tell a person when a binary is missing. */
 const installHints: Record<string, string> = {
@@ -33,101 +39,20 @@ export function findBinary(name: string, env: NodeJS.ProcessEnv = process.env): 
   throw new TestKitError("BINARY_MISSING", `${name} not found on PATH: ${hint}`);
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** A long-running process the kit started (see `startTrackedProcess`). */
+export type TrackedProcess = ServerProcess;
 
-export interface TrackedProcess {
-  name: string;
-  pid: number;
-  /** The last 64 KiB of what the process wrote to stderr and stdout. */
-  output(): string;
-  /** Set once the process has exited. */
-  exitCode(): number | null | undefined;
-  /** Resolves when the process has exited. */
-  exited: Promise<void>;
-  /** SIGTERM, then SIGKILL after `graceMs`; idempotent. */
-  stop(graceMs?: number): Promise<void>;
-  /** With `talk: true`: the process's stdin and stdout, for a line protocol with it. */
-  streams?: { stdin: Writable; stdout: Readable };
-}
-
-const liveProcesses = new Set<ChildProcess>();
+export type StartProcessOptions = ServerProcessOptions;
 
 /** How many processes started by the kit are still running (for tests of the kit). */
-export function liveProcessCount(): number {
-  return liveProcesses.size;
-}
+export const liveProcessCount = runningServerCount;
 
-export interface StartProcessOptions {
-  name: string;
-  command: string;
-  args: string[];
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-  /** Keep stdin open as a pipe and hand out stdin and stdout (`streams`). */
-  talk?: boolean;
-}
-
-/** Spawns a long-running process that the kit tracks and kills at exit at the latest. */
+/**
+ * Spawns a long-running process (`command` found on PATH, or a path) that the kit tracks and
+ * kills at exit at the latest.
+ */
 export function startTrackedProcess(options: StartProcessOptions): TrackedProcess {
-  const binary = findBinary(options.command);
-  const child = spawn(binary, options.args, {
-    cwd: options.cwd,
-    env: options.env ?? process.env,
-    stdio: [options.talk ? "pipe" : "ignore", "pipe", "pipe"],
-  });
-  liveProcesses.add(child);
-  // Last resort for a test that forgot stop() or crashed: nothing outlives the test process.
-  const unregister = registerExitCleanup(() => child.kill("SIGKILL"));
-  let captured = "";
-  const capture = (chunk: Buffer) => {
-    captured = (captured + chunk.toString("utf8")).slice(-65_536);
-  };
-  child.stdout?.on("data", capture);
-  child.stderr?.on("data", capture);
-  let code: number | null | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", (exitCode, signal) => {
-      code = exitCode ?? (signal === null ? null : -1);
-      liveProcesses.delete(child);
-      unregister();
-      resolve();
-    });
-    child.once("error", (error) => {
-      captured += `\n${error.message}`;
-      code = -1;
-      liveProcesses.delete(child);
-      unregister();
-      resolve();
-    });
-  });
-  let stopping: Promise<void> | undefined;
-  return {
-    name: options.name,
-    pid: child.pid ?? -1,
-    ...(options.talk && child.stdin !== null && child.stdout !== null
-      ? { streams: { stdin: child.stdin, stdout: child.stdout } }
-      : {}),
-    output: () => captured,
-    exitCode: () => code,
-    exited,
-    stop(graceMs = 5_000) {
-      stopping ??= (async () => {
-        if (code !== undefined) return;
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-        await exited;
-        clearTimeout(timer);
-      })();
-      return stopping;
-    },
-  };
+  return startServerProcess({ ...options, command: findBinary(options.command) });
 }
 
 export interface CommandResult {
@@ -170,36 +95,61 @@ export async function runCommand(
   });
 }
 
+export interface ExitResult {
+  /** null when a signal ended it (e.g. the timeout's SIGKILL). */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Everything a child process writes to stdout and stderr, as text so far. */
+export function collectOutput(child: ChildProcessByStdio<null | Writable, Readable, Readable>): {
+  stdout(): string;
+  stderr(): string;
+} {
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8");
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  return { stdout: () => stdout, stderr: () => stderr };
+}
+
 /**
- * Polls `check` until it returns true, `process` dies, or the deadline passes; the error
- * carries the process output so a failed start says why.
+ * Runs `command` (a path) to its end and gives back its exit code and output whatever the code
+ * is: for tests that check a failing run. SIGKILL after `timeoutMs` (default 120 s), and at the
+ * test process's exit at the latest.
  */
-export async function waitUntilReady(
-  what: string,
-  check: () => Promise<boolean>,
-  options: { process?: TrackedProcess; timeoutMs?: number } = {},
-): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  let lastError: unknown;
-  let delay = 20;
-  while (Date.now() < deadline) {
-    if (options.process?.exitCode() !== undefined) {
-      throw new TestKitError(
-        "PROCESS_EXITED",
-        `${what} exited with code ${options.process.exitCode()} before it was ready:\n${options.process.output().trim()}`,
-      );
-    }
-    try {
-      if (await check()) return;
-    } catch (error) {
-      lastError = error;
-    }
-    await sleep(delay);
-    delay = Math.min(delay * 2, 250);
-  }
-  const output = options.process ? `\n${options.process.output().trim()}` : "";
-  throw new TestKitError(
-    "NOT_READY",
-    `${what} was not ready within ${options.timeoutMs ?? 20_000} ms${lastError instanceof Error ? ` (last error: ${lastError.message})` : ""}${output}`,
-  );
+export function runToExit(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<ExitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const unregister = registerExitCleanup(() => child.kill("SIGKILL"));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
+    const output = collectOutput(child);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      unregister();
+      reject(new TestKitError("COMMAND_FAILED", `could not run ${command}: ${error.message}`));
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      unregister();
+      resolve({
+        exitCode: signal === null ? code : null,
+        stdout: output.stdout(),
+        stderr: output.stderr(),
+      });
+    });
+  });
 }

@@ -3,9 +3,9 @@
 import { spawnSync } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { registerExitCleanup } from "@regmirror/envtest";
 import type { Containerd } from "./containerd.js";
 import { TestKitError } from "./errors.js";
-import { registerExitCleanup } from "./exit-cleanup.js";
 import { startTrackedProcess } from "./processes.js";
 
 export interface ContainerMount {

@@ -1,7 +1,9 @@
 // versitygw as a real S3 server on loopback (ADR 0005).
 import { createHash, createHmac, randomBytes } from "node:crypto";
+import type { Logger } from "@regmirror/core";
 import { TestKitError } from "./errors.js";
-import { freePort } from "./free-port.js";
+import { freePort, retryOnAddressInUse } from "./free-port.js";
+import { kitLogger } from "./kit-logger.js";
 import { startTrackedProcess, waitUntilReady } from "./processes.js";
 import { makeTempDirectory, removeTempDirectory } from "./temp-directory.js";
 import { toolPath } from "./tool-path.js";
@@ -9,6 +11,8 @@ import { toolPath } from "./tool-path.js";
 export interface S3ServerOptions {
   /** Default: "us-east-1". */
   region?: string;
+  /** Told when the free port was taken before the server bound it; default stderr. */
+  logger?: Logger;
 }
 
 export interface S3Server {
@@ -29,12 +33,19 @@ export interface S3Server {
  * fresh temp directory and random root credentials. Call `stop()` in afterAll.
  */
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
+  return await retryOnAddressInUse(
+    "versitygw",
+    async () => startS3ServerOn(await freePort(), options),
+    { logger: options.logger ?? kitLogger },
+  );
+}
+
+async function startS3ServerOn(port: number, options: S3ServerOptions): Promise<S3Server> {
   const binary = toolPath("versitygw");
   const region = options.region ?? "us-east-1";
   const accessKeyId = `test${randomBytes(8).toString("hex")}`;
   const secretAccessKey = randomBytes(24).toString("base64url");
   const rootDirectory = makeTempDirectory("regmirror-s3-");
-  const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const server = startTrackedProcess({
     name: "versitygw",

@@ -2,8 +2,8 @@
 // machines run as root). A test that cannot mount fails with the reason: it never passes without
 // having had a full disk.
 import { execFileSync } from "node:child_process";
+import { registerExitCleanup } from "@regmirror/envtest";
 import { TestKitError } from "./errors.js";
-import { registerExitCleanup } from "./exit-cleanup.js";
 import { makeTempDirectory, removeTempDirectory } from "./temp-directory.js";
 
 export interface SmallDisk {

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { registerExitCleanup } from "./exit-cleanup.js";
+import { registerExitCleanup } from "@regmirror/envtest";
 
 const unregisterByDirectory = new Map<string, () => void>();
 

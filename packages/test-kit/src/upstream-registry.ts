@@ -1,10 +1,12 @@
 // docker-registry as the real upstream: anonymous, htpasswd, token or TLS.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Logger } from "@regmirror/core";
 import { hashSync } from "bcryptjs";
 import { makeCertificateAuthority } from "./certificates.js";
-import { assertPortFree, freePort } from "./free-port.js";
+import { assertPortFree, freePort, retryOnAddressInUse } from "./free-port.js";
 import { httpGetStatus } from "./http-probe.js";
+import { kitLogger } from "./kit-logger.js";
 import { startTrackedProcess, waitUntilReady } from "./processes.js";
 import { makeTempDirectory, removeTempDirectory } from "./temp-directory.js";
 import { startTokenIssuer, type TokenIssuer } from "./token-issuer.js";
@@ -29,6 +31,8 @@ export interface UpstreamRegistryOptions {
   anonymousRepositories?: Record<string, RepositoryAction[]>;
   /** Listen on this port instead of a free one (fails clearly when it is in use). */
   port?: number;
+  /** Told when the free port was taken before the registry bound it; default stderr. */
+  logger?: Logger;
 }
 
 export interface UpstreamRegistry {
@@ -58,23 +62,41 @@ export function htpasswdFile(users: TestUser[]): string {
   return users.map((user) => `${user.username}:${hashSync(user.password, 4)}\n`).join("");
 }
 
-/** Starts a real `docker-registry serve` on 127.0.0.1; call `stop()` in afterAll. */
+/**
+ * Starts a real `docker-registry serve` on 127.0.0.1; call `stop()` in afterAll. On a free port
+ * unless `port` is given: started again on another one when that port is taken before the
+ * registry binds it.
+ */
 export async function startUpstreamRegistry(
   options: UpstreamRegistryOptions = {},
 ): Promise<UpstreamRegistry> {
+  const { port } = options;
+  if (port !== undefined) {
+    await assertPortFree(port, "startUpstreamRegistry");
+    return await startRegistryOn(port, options);
+  }
+  return await retryOnAddressInUse(
+    "docker-registry",
+    async () => startRegistryOn(await freePort(), options),
+    { logger: options.logger ?? kitLogger },
+  );
+}
+
+async function startRegistryOn(
+  port: number,
+  options: UpstreamRegistryOptions,
+): Promise<UpstreamRegistry> {
   const auth = options.auth ?? "none";
   const users = options.users ?? defaultTestUsers;
-  let port: number;
-  if (options.port === undefined) {
-    port = await freePort();
-  } else {
-    await assertPortFree(options.port, "startUpstreamRegistry");
-    port = options.port;
-  }
   const rootDirectory = makeTempDirectory("regmirror-registry-");
   const cleanups: (() => Promise<void>)[] = [() => removeTempDirectory(rootDirectory)];
-  const runCleanups = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  let stopped: Promise<void> | undefined;
+  /** Stops what was started, newest first, once: `stop()` and a failed start share it. */
+  const runCleanups = () => {
+    stopped ??= (async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    })();
+    return stopped;
   };
 
   try {
@@ -148,7 +170,6 @@ export async function startUpstreamRegistry(
       },
     );
 
-    let stopped: Promise<void> | undefined;
     return {
       url,
       host: `127.0.0.1:${port}`,
@@ -158,10 +179,7 @@ export async function startUpstreamRegistry(
       users,
       ...(ca === undefined ? {} : { ca }),
       ...(tokenIssuer === undefined ? {} : { tokenIssuer }),
-      stop() {
-        stopped ??= runCleanups();
-        return stopped;
-      },
+      stop: runCleanups,
     };
   } catch (error) {
     await runCleanups();

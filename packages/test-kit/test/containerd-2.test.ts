@@ -12,6 +12,7 @@ import {
   startUpstreamRegistry,
   type UpstreamRegistry,
 } from "../src/index.js";
+import { expectPulledAndUnpacked } from "./expect-unpacked.js";
 
 describe("startContainerd({ release: '2' })", () => {
   let registry: UpstreamRegistry;
@@ -42,18 +43,7 @@ describe("startContainerd({ release: '2' })", () => {
     const image = await buildTestImage({ seed: "containerd-2-single", layers: [300, 5000] });
     await pushTestImage(image, registry, "team/app", { tag: "v1" });
     await containerd.pull("registry.example.test/team/app:v1", { hostsDir });
-    expect(await containerd.listImages()).toContainEqual({
-      name: "registry.example.test/team/app:v1",
-      mediaType: image.mediaType,
-      digest: image.digest,
-    });
-    const snapshots = await containerd.ctr([
-      "snapshots",
-      "--snapshotter",
-      containerd.snapshotter,
-      "ls",
-    ]);
-    expect(snapshots.match(/\bCommitted\b/g)?.length).toBe(2);
+    await expectPulledAndUnpacked(containerd, "registry.example.test/team/app:v1", image, 2);
   });
 
   it("stops without leaving a process, a mount or its directory behind", async () => {

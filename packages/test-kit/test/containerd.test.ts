@@ -9,8 +9,10 @@ import {
   pushTestImage,
   startContainerd,
   startUpstreamRegistry,
+  stopAll,
   type UpstreamRegistry,
 } from "../src/index.js";
+import { expectPulledAndUnpacked } from "./expect-unpacked.js";
 
 /** A certs.d tree where `mirroredHost` is served by `mirror` (as the node agent will write it). */
 function writeMirrorHostsToml(
@@ -40,49 +42,34 @@ describe("containerd pulling through a hosts.toml mirror entry", () => {
   let containerd: Containerd;
   let hostsDir: string;
   beforeAll(async () => {
-    registry = await startUpstreamRegistry();
-    tlsRegistry = await startUpstreamRegistry({ tls: true, auth: "htpasswd" });
-    tokenRegistry = await startUpstreamRegistry({
-      auth: "token",
-      users: [
-        {
-          username: "puller",
-          password: "puller-secret",
-          repositories: { "team/*": ["pull", "push"] },
-        },
-      ],
-    });
-    containerd = await startContainerd();
+    // Independent of each other: started together.
+    [registry, tlsRegistry, tokenRegistry, containerd] = await Promise.all([
+      startUpstreamRegistry(),
+      startUpstreamRegistry({ tls: true, auth: "htpasswd" }),
+      startUpstreamRegistry({
+        auth: "token",
+        users: [
+          {
+            username: "puller",
+            password: "puller-secret",
+            repositories: { "team/*": ["pull", "push"] },
+          },
+        ],
+      }),
+      startContainerd(),
+    ]);
     hostsDir = makeTempDirectory("regmirror-hosts-");
     writeMirrorHostsToml(hostsDir, "registry.example.test", registry.url);
     writeMirrorHostsToml(hostsDir, "secure.example.test", tlsRegistry.url, tlsRegistry.ca);
     writeMirrorHostsToml(hostsDir, "token.example.test", tokenRegistry.url);
   });
-  afterAll(async () => {
-    await containerd?.stop();
-    await registry?.stop();
-    await tlsRegistry?.stop();
-    await tokenRegistry?.stop();
-  });
+  afterAll(() => stopAll(containerd, registry, tlsRegistry, tokenRegistry));
 
   it("pulls and unpacks a built image from the mirror with the built digest", async () => {
     const image = await buildTestImage({ seed: "containerd-single", layers: [300, 5000] });
     await pushTestImage(image, registry, "team/app", { tag: "v1" });
     await containerd.pull("registry.example.test/team/app:v1", { hostsDir });
-    const listed = await containerd.listImages();
-    expect(listed).toContainEqual({
-      name: "registry.example.test/team/app:v1",
-      mediaType: image.mediaType,
-      digest: image.digest,
-    });
-    // Unpacked: one committed snapshot per layer.
-    const snapshots = await containerd.ctr([
-      "snapshots",
-      "--snapshotter",
-      containerd.snapshotter,
-      "ls",
-    ]);
-    expect(snapshots.match(/\bCommitted\b/g)?.length).toBe(2);
+    await expectPulledAndUnpacked(containerd, "registry.example.test/team/app:v1", image, 2);
   });
 
   it("pulls a multi-platform index, keeping the index digest", async () => {

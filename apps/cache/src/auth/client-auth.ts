@@ -8,6 +8,7 @@
  * A mode allows only on a clear yes; every other outcome is a refusal (ADR 0014).
  */
 import { RegistryError, type RegistryRoute } from "@regmirror/oci-distribution";
+import type { PullThroughRoute } from "../pull-through/pull-through-storage.js";
 
 export type AuthDecision =
   | { readonly allowed: true; readonly user?: string }
@@ -27,8 +28,15 @@ export interface TokenAnswer {
 
 export interface ClientAuth {
   readonly mode: "none" | "htpasswd" | "pass-through";
-  /** `route` is the registry endpoint, its repository as the storage will see it. */
-  authorize(request: AuthRequest, route: RegistryRoute): Promise<AuthDecision>;
+  /**
+   * `route` is the registry endpoint, its repository as the storage will see it; `routed`, that
+   * repository already routed to its upstream by the daemon (pass-through asks that upstream).
+   */
+  authorize(
+    request: AuthRequest,
+    route: RegistryRoute,
+    routed?: PullThroughRoute,
+  ): Promise<AuthDecision>;
   /** `/auth/token` (htpasswd mode): a bearer token for Basic or OAuth2 password credentials. */
   issueToken?(request: AuthRequest, form: URLSearchParams): Promise<TokenAnswer>;
 }

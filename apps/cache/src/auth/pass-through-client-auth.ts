@@ -11,6 +11,8 @@
  */
 import type { Logger } from "@regmirror/core";
 import { RegistryError, type RegistryRoute } from "@regmirror/oci-distribution";
+import type { PullThroughRoute } from "../pull-through/pull-through-storage.js";
+import { outcomeFor } from "../pull-through/routed-request.js";
 import type { UpstreamConnection } from "../pull-through/upstream-connection.js";
 import { credentialKey, parseBasicAuthorization } from "./basic-credentials.js";
 import {
@@ -78,16 +80,13 @@ export function createPassThroughClientAuth(options: PassThroughClientAuthOption
     route: ContentRoute,
     authorization: string | undefined,
     who: { user?: string },
+    known: PullThroughRoute | undefined,
   ): Promise<AuthDecision> {
     const challenge = basicChallenge(options.realm);
-    let routed: ReturnType<RepositoryRouter["route"]>;
-    try {
-      routed = options.router.route(route.repository);
-    } catch (error) {
-      // Not configured, or a routed name that is no repository name: refused as the router says.
-      if (RegistryError.isInstance(error)) return { allowed: false, error };
-      throw error;
-    }
+    const outcome = outcomeFor(options.router, route.repository, known);
+    // Not configured, or a routed name that is no repository name: refused as the router says.
+    if ("refusal" in outcome) return { allowed: false, error: outcome.refusal };
+    const { routed } = outcome;
     const { upstream } = routed;
     const object =
       route.endpoint === "blob" || route.endpoint === "referrers"
@@ -145,7 +144,7 @@ export function createPassThroughClientAuth(options: PassThroughClientAuthOption
 
   return {
     mode: "pass-through",
-    async authorize(request, route: RegistryRoute): Promise<AuthDecision> {
+    async authorize(request, route: RegistryRoute, routed): Promise<AuthDecision> {
       const challenge = basicChallenge(options.realm);
       // Clients without credentials answer a Basic challenge with an empty user (`Basic Og==`).
       const isBasic = /^Basic\s/i.test(request.authorization ?? "");
@@ -175,7 +174,7 @@ export function createPassThroughClientAuth(options: PassThroughClientAuthOption
         case "upload":
           return { allowed: false, error: readOnly() };
         default:
-          return decide(route, authorization, who);
+          return decide(route, authorization, who, routed);
       }
     },
   };

@@ -1,9 +1,10 @@
 /**
  * The registry API as the cache serves it: oci-distribution's handler over the pull-through
  * storage, with the cache's two stages. `resolveRoute` labels the request with its endpoint
- * (for metrics and the access log) and puts the registry a client named (`?ns=`, a host:port
- * prefix) into the repository; `authorize` asks the client auth. The route is matched once, the
- * request is never rewritten, and every refusal leaves through the handler's one error answer.
+ * (for metrics and the access log), puts the registry a client named (`?ns=`, a host:port
+ * prefix) into the repository and routes that repository to its upstream once, for client auth
+ * and the storage; `authorize` asks the client auth. The route is matched once, the request is
+ * never rewritten, and every refusal leaves through the handler's one error answer (ADR 0028).
  */
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "@regmirror/core";
@@ -18,12 +19,18 @@ import type { AccessLogEntry } from "../logging/access-log.js";
 import { currentPeerMark } from "../peers/peer-request.js";
 import { peerHeader, verifyPeerRequest } from "../peers/peer-signature.js";
 import { type HostSegments, routeWithNamespace } from "../pull-through/namespace-route.js";
+import type { PullThroughRoute } from "../pull-through/pull-through-storage.js";
+import type { RegistryRouter } from "../pull-through/registry-router.js";
+import { routeRequest } from "../pull-through/routed-request.js";
+import type { UpstreamConnection } from "../pull-through/upstream-connection.js";
 
 /** What the daemon records about each request; the stages fill in its route and user. */
 export type RequestEntries = Pick<WeakMap<IncomingMessage, AccessLogEntry>, "get">;
 
 export interface CacheRegistryHandlerOptions {
-  storage: RegistryStorage & { readonly router: HostSegments };
+  storage: RegistryStorage<PullThroughRoute> & {
+    readonly router: HostSegments & Pick<RegistryRouter<UpstreamConnection>, "route">;
+  };
   /** Default: everyone may pull (`openClientAuth`). */
   auth?: ClientAuth;
   /** Default: nothing is recorded. */
@@ -57,11 +64,13 @@ export function createCacheRegistryHandler(options: CacheRegistryHandlerOptions)
   const { storage } = options;
   const auth = options.auth ?? openClientAuth;
   const entryOf = (request: IncomingMessage) => options.entries?.get(request);
-  return createRegistryHandler({
+  return createRegistryHandler<PullThroughRoute>({
     storage,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
-    resolveRoute({ request, route, query }) {
+    resolveRoute(context) {
+      const { request, route, query } = context;
       const served = routeWithNamespace(route, query, storage.router);
+      if ("repository" in served) context.routed = routeRequest(storage.router, served.repository);
       const entry = entryOf(request);
       if (entry) {
         entry.route = route.endpoint;
@@ -69,7 +78,7 @@ export function createCacheRegistryHandler(options: CacheRegistryHandlerOptions)
       }
       return served;
     },
-    async authorize({ request, route }) {
+    async authorize({ request, route, routed }) {
       const peerSignature = request.headers[peerHeader];
       if (peerSignature !== undefined) {
         // The replica that asks has authorized its client; the signature proves it is one.
@@ -84,6 +93,7 @@ export function createCacheRegistryHandler(options: CacheRegistryHandlerOptions)
       const decision = await auth.authorize(
         { authorization: request.headers.authorization },
         route,
+        routed,
       );
       if (!decision.allowed) throw decision.error;
       const entry = entryOf(request);

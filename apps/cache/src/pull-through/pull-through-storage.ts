@@ -28,6 +28,7 @@ import { PullThroughError } from "./pull-through-errors.js";
 import { noopPullThroughMetrics, type PullThroughMetrics } from "./pull-through-metrics.js";
 import { createReferrersLister } from "./referrers-lister.js";
 import { createRegistryRouter, type RegistryRouter } from "./registry-router.js";
+import { type RouteOutcome, routedRepository } from "./routed-request.js";
 import { createSpoolSpace } from "./spool-space.js";
 import { createTagLister } from "./tag-lister.js";
 import {
@@ -71,7 +72,10 @@ export interface PullThroughPeers {
   tls?: PeerTls | undefined;
 }
 
-export interface PullThroughStorage extends RegistryStorage {
+/** What the daemon's resolveRoute stage hands the storage: the request's repository, routed. */
+export type PullThroughRoute = RouteOutcome<UpstreamConnection>;
+
+export interface PullThroughStorage extends RegistryStorage<PullThroughRoute> {
   readonly readOnly: true;
   /** Which registry hosts this cache serves (for `routeWithNamespace` and client auth). */
   readonly router: RegistryRouter<UpstreamConnection>;
@@ -221,30 +225,30 @@ export async function createPullThroughStorage(
     readOnly: true,
     router,
 
-    async statBlob(repositoryPath, digest) {
-      const { upstream, repository } = router.route(repositoryPath);
+    async statBlob(repositoryPath, digest, context) {
+      const { upstream, repository } = routedRepository(router, repositoryPath, context.routed);
       return blobs.stat(upstream, repository, digest);
     },
 
-    async openBlob(repositoryPath, digest, range) {
-      const { upstream, repository } = router.route(repositoryPath);
+    async openBlob(repositoryPath, digest, range, context) {
+      const { upstream, repository } = routedRepository(router, repositoryPath, context.routed);
       return blobs.open(upstream, repository, digest, range);
     },
 
-    async getManifest(repositoryPath, reference) {
-      const { upstream, repository } = router.route(repositoryPath);
+    async getManifest(repositoryPath, reference, context) {
+      const { upstream, repository } = routedRepository(router, repositoryPath, context.routed);
       return reference.includes(":")
         ? manifests.byDigest(upstream, repository, reference)
         : manifests.byTag(upstream, repository, reference);
     },
 
-    async listTags(repositoryPath) {
-      const { upstream, repository } = router.route(repositoryPath);
+    async listTags(repositoryPath, context) {
+      const { upstream, repository } = routedRepository(router, repositoryPath, context.routed);
       return tags.list(upstream, repository);
     },
 
-    async listReferrers(repositoryPath, subject) {
-      const { upstream, repository } = router.route(repositoryPath);
+    async listReferrers(repositoryPath, subject, context) {
+      const { upstream, repository } = routedRepository(router, repositoryPath, context.routed);
       return referrers.list(upstream, repository, subject);
     },
 

@@ -2,6 +2,13 @@ import { expect, test } from "vitest";
 import { createProgressDisplay, describeWarmResult } from "./progress-display.js";
 
 const base = { image: "docker.io/library/app:1", blobsTotal: 2, bytesTotal: 3072 };
+/** The second and last blob downloaded. */
+const bothBlobsDone = {
+  ...base,
+  blobsDone: 2,
+  bytesDone: 3072,
+  finishedBlob: { digest: "sha256:bb", size: 2048, alreadyCached: false },
+};
 
 test("not a terminal: one plain line per finished blob, nothing for partial progress", () => {
   const written: string[] = [];
@@ -13,12 +20,7 @@ test("not a terminal: one plain line per finished blob, nothing for partial prog
     bytesDone: 1024,
     finishedBlob: { digest: "sha256:aa", size: 1024, alreadyCached: true },
   });
-  display.update({
-    ...base,
-    blobsDone: 2,
-    bytesDone: 3072,
-    finishedBlob: { digest: "sha256:bb", size: 2048, alreadyCached: false },
-  });
+  display.update(bothBlobsDone);
   display.finish();
   expect(written).toEqual([
     "docker.io/library/app:1: sha256:aa 1KiB already cached (1/2 blobs)\n",
@@ -29,12 +31,7 @@ test("not a terminal: one plain line per finished blob, nothing for partial prog
 test("a terminal: the line is redrawn in place with bytes and blobs done, and ended by finish()", () => {
   const written: string[] = [];
   const display = createProgressDisplay((text) => written.push(text), true);
-  display.update({
-    ...base,
-    blobsDone: 2,
-    bytesDone: 3072,
-    finishedBlob: { digest: "sha256:bb", size: 2048, alreadyCached: false },
-  });
+  display.update(bothBlobsDone);
   display.finish();
   expect(written).toEqual(["\r\x1b[2Kdocker.io/library/app:1: 3KiB / 3KiB, 2/2 blobs", "\n"]);
 });

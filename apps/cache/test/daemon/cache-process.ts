@@ -1,6 +1,7 @@
 // `node dist/main.js serve CONFIG` as a child process, as the container image's entrypoint runs it,
 // with its whole output kept for assertions on the logs.
 import { type ChildProcess, spawn } from "node:child_process";
+import { collectOutput, type ExitResult, runToExit } from "@regmirror/test-kit";
 
 export interface CacheProcess {
   /** `http(s)://127.0.0.1:PORT` from the "listening" log line. */
@@ -20,33 +21,16 @@ process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-export interface RunResult {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type RunResult = ExitResult;
 
 /** Runs the bundle to completion (check-config, a serve that fails to start, warm). */
-export function runBundle(bundle: string, args: string[], cwd: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle, ...args], { cwd });
-    running.add(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.on("error", reject);
-    child.on("close", (exitCode) => {
-      clearTimeout(timer);
-      running.delete(child);
-      resolve({ exitCode, stdout, stderr });
-    });
-  });
+export function runBundle(
+  bundle: string,
+  args: string[],
+  cwd: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<RunResult> {
+  return runToExit(process.execPath, [bundle, ...args], { cwd, env, timeoutMs: 60_000 });
 }
 
 function parseLines(text: string): Record<string, unknown>[] {
@@ -74,14 +58,7 @@ export async function startCacheProcess(
     env: options.env ?? process.env,
   });
   running.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString("utf8");
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
+  const { stdout, stderr } = collectOutput(child);
   const exited = new Promise<number | null>((resolve) => {
     child.once("exit", (code) => {
       running.delete(child);
@@ -90,11 +67,11 @@ export async function startCacheProcess(
   });
   const url = await new Promise<string>((resolve, reject) => {
     const deadline = setTimeout(
-      () => reject(new Error(`the cache did not start:\n${stdout}\n${stderr}`)),
+      () => reject(new Error(`the cache did not start:\n${stdout()}\n${stderr()}`)),
       30_000,
     );
     const look = () => {
-      const listening = listeningUrl(stdout);
+      const listening = listeningUrl(stdout());
       if (listening !== undefined) {
         clearTimeout(deadline);
         child.stdout.off("data", look);
@@ -104,15 +81,15 @@ export async function startCacheProcess(
     child.stdout.on("data", look);
     void exited.then((code) => {
       clearTimeout(deadline);
-      reject(new Error(`the cache exited with ${code}:\n${stdout}\n${stderr}`));
+      reject(new Error(`the cache exited with ${code}:\n${stdout()}\n${stderr()}`));
     });
   });
   let stopping: Promise<number | null> | undefined;
   return {
     url,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    logLines: () => parseLines(stdout),
+    stdout,
+    stderr,
+    logLines: () => parseLines(stdout()),
     exited,
     signal: (name) => child.kill(name),
     stop() {

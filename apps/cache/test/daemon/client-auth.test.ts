@@ -9,21 +9,16 @@ import {
   htpasswdFile,
   makeTempDirectory,
   pushTestImage,
-  removeTempDirectory,
   skopeoPull,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { alice, bob, carol, mirror } from "./client-auth-users.js";
 import { basicAuthorization, sendRequest } from "./https-request.js";
 import { type InProcessCache, startInProcessCache } from "./in-process-cache.js";
-
-const alice = { username: "alice", password: "alice-secret-password-1" };
-const bob = { username: "bob", password: "bob-secret-password-2" };
-const carol = { username: "carol", password: "carol-secret-password-3" };
-// The cache's own upstream account: it may pull everything, and fills the cache with it.
-const mirror = { username: "mirror", password: "mirror-secret-password-4" };
 
 let directory: string;
 let upstream: UpstreamRegistry;
@@ -61,18 +56,20 @@ beforeAll(async () => {
   await pushTestImage(image, upstream, "private/app", alice);
   writeFileSync(join(directory, "upstream-ca.pem"), upstream.ca ?? "");
 
-  passThrough = await startInProcessCache(`
-http:
-  addr: 127.0.0.1:0
-regmirror:
-  upstreams:
+  // Every cache here fills from the upstream with the mirror account, over TLS.
+  const upstreamsAndStore = (store: string) => `  upstreams:
     - name: private-upstream
       endpoints: [${upstream.url}]
       credentials: { username: ${mirror.username}, password: ${mirror.password} }
       caBundle: ${join(directory, "upstream-ca.pem")}
   storage:
     filesystem:
-      rootDirectory: ${join(directory, "pass-through")}
+      rootDirectory: ${join(directory, store)}`;
+  passThrough = await startInProcessCache(`
+http:
+  addr: 127.0.0.1:0
+regmirror:
+${upstreamsAndStore("pass-through")}
   auth:
     mode: pass-through
     decisionTtl: 1m
@@ -87,14 +84,7 @@ regmirror:
 http:
 ${http}
 regmirror:
-  upstreams:
-    - name: private-upstream
-      endpoints: [${upstream.url}]
-      credentials: { username: ${mirror.username}, password: ${mirror.password} }
-      caBundle: ${join(directory, "upstream-ca.pem")}
-  storage:
-    filesystem:
-      rootDirectory: ${join(directory, store)}
+${upstreamsAndStore(store)}
   auth:
     mode: htpasswd
     htpasswdFile: ${join(directory, "htpasswd")}
@@ -110,13 +100,7 @@ regmirror:
   basicCache = await startInProcessCache(htpasswdConfig("  addr: 127.0.0.1:0", "basic-store"));
 });
 
-afterAll(async () => {
-  await passThrough?.close();
-  await htpasswdCache?.close();
-  await basicCache?.close();
-  await upstream?.stop();
-  if (directory) await removeTempDirectory(directory);
-});
+afterAll(() => stopAll(passThrough, htpasswdCache, basicCache, upstream, directory));
 
 describe("pass-through auth", () => {
   test("user A, who may pull the repository upstream, pulls it through the cache", async () => {

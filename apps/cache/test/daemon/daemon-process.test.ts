@@ -13,11 +13,11 @@ import {
   makeCertificateAuthority,
   makeTempDirectory,
   pushTestImage,
-  removeTempDirectory,
   skopeoPull,
   startContainerd,
   startFaultProxy,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -134,13 +134,7 @@ beforeAll(async () => {
   cache = await startCacheProcess(bundle, [configFile], directory);
 });
 
-afterAll(async () => {
-  await cache?.stop();
-  await containerd?.stop();
-  await proxy?.stop();
-  await upstream?.stop();
-  if (directory) await removeTempDirectory(directory);
-});
+afterAll(() => stopAll(cache, containerd, proxy, upstream, directory));
 
 describe("the MSR docs configuration, over TLS with the test CA", () => {
   test("a misspelled key stops start-up, naming the key", async () => {

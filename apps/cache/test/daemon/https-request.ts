@@ -27,12 +27,20 @@ export function basicAuthorization(user: { username: string; password: string })
   return `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`;
 }
 
-/** Sends one request on a new connection; `path` is sent exactly as given. */
-export function sendRequest(
+/**
+ * Sends one request on a new connection (`path` exactly as given) and hands the response to
+ * `onResponse`; a failed connection rejects.
+ */
+function openRequest<T>(
   baseUrl: string,
   path: string,
-  options: RequestOptions = {},
-): Promise<HttpAnswer> {
+  options: RequestOptions,
+  onResponse: (
+    response: IncomingMessage,
+    resolve: (value: T) => void,
+    reject: (error: Error) => void,
+  ) => void,
+): Promise<T> {
   const url = new URL(baseUrl);
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -47,27 +55,40 @@ export function sendRequest(
         ...(options.ca === undefined ? {} : { ca: options.ca }),
         ...(options.servername === undefined ? {} : { servername: options.servername }),
       },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("error", reject);
-        response.on("end", () => {
-          const socket = response.socket as TLSSocket;
-          const peer =
-            typeof socket.getPeerX509Certificate === "function"
-              ? socket.getPeerX509Certificate()
-              : undefined;
-          resolve({
-            status: response.statusCode ?? 0,
-            headers: response.headers,
-            body: Buffer.concat(chunks),
-            ...(peer === undefined ? {} : { certificateFingerprint: peer.fingerprint256 }),
-          });
-        });
-      },
+      (response) => onResponse(response, resolve, reject),
     );
     request.on("error", reject);
     request.end(options.body);
+  });
+}
+
+/** SHA-256 fingerprint of the certificate the server presented (https only). */
+function peerFingerprint(response: IncomingMessage): string | undefined {
+  const socket = response.socket as TLSSocket;
+  return typeof socket.getPeerX509Certificate === "function"
+    ? socket.getPeerX509Certificate()?.fingerprint256
+    : undefined;
+}
+
+/** Sends one request on a new connection; `path` is sent exactly as given. */
+export function sendRequest(
+  baseUrl: string,
+  path: string,
+  options: RequestOptions = {},
+): Promise<HttpAnswer> {
+  return openRequest(baseUrl, path, options, (response, resolve, reject) => {
+    const chunks: Buffer[] = [];
+    response.on("data", (chunk: Buffer) => chunks.push(chunk));
+    response.on("error", reject);
+    response.on("end", () => {
+      const certificateFingerprint = peerFingerprint(response);
+      resolve({
+        status: response.statusCode ?? 0,
+        headers: response.headers,
+        body: Buffer.concat(chunks),
+        ...(certificateFingerprint === undefined ? {} : { certificateFingerprint }),
+      });
+    });
   });
 }
 
@@ -88,44 +109,24 @@ export function startPausedDownload(
   path: string,
   ca?: string,
 ): Promise<PausedDownload> {
-  const url = new URL(baseUrl);
-  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const request = send(
-      {
-        host: url.hostname,
-        port: url.port,
-        path,
-        agent: false,
-        ...(ca === undefined ? {} : { ca }),
-      },
-      (response) => {
-        response.pause();
-        const hash = createHash("sha256");
-        const socket = response.socket as TLSSocket;
-        const peer =
-          typeof socket.getPeerX509Certificate === "function"
-            ? socket.getPeerX509Certificate()
-            : undefined;
-        resolve({
-          status: response.statusCode ?? 0,
-          certificateFingerprint: peer?.fingerprint256,
-          resume: () =>
-            new Promise((done, fail) => {
-              response.on("data", (chunk: Buffer) => hash.update(chunk));
-              response.on("error", fail);
-              response.on("aborted", () => fail(new Error("the download was cut")));
-              response.on("end", () =>
-                response.complete
-                  ? done(`sha256:${hash.digest("hex")}`)
-                  : fail(new Error("the download was cut")),
-              );
-              response.resume();
-            }),
-        });
-      },
-    );
-    request.on("error", reject);
-    request.end();
+  return openRequest(baseUrl, path, { ca }, (response, resolve) => {
+    response.pause();
+    const hash = createHash("sha256");
+    resolve({
+      status: response.statusCode ?? 0,
+      certificateFingerprint: peerFingerprint(response),
+      resume: () =>
+        new Promise((done, fail) => {
+          response.on("data", (chunk: Buffer) => hash.update(chunk));
+          response.on("error", fail);
+          response.on("aborted", () => fail(new Error("the download was cut")));
+          response.on("end", () =>
+            response.complete
+              ? done(`sha256:${hash.digest("hex")}`)
+              : fail(new Error("the download was cut")),
+          );
+          response.resume();
+        }),
+    });
   });
 }

@@ -14,20 +14,17 @@ import {
   buildTestImage,
   makeTempDirectory,
   pushTestImage,
-  removeTempDirectory,
   skopeoPull,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { alice, bob, mirror } from "./client-auth-users.js";
 import { basicAuthorization, sendRequest } from "./https-request.js";
 import { type InProcessCache, startInProcessCache } from "./in-process-cache.js";
-
-const alice = { username: "alice", password: "alice-secret-password-1" };
-const bob = { username: "bob", password: "bob-secret-password-2" };
-const mirror = { username: "mirror", password: "mirror-secret-password-4" };
 
 let directory: string;
 let hub: UpstreamRegistry;
@@ -83,12 +80,7 @@ regmirror:
   }
 });
 
-afterAll(async () => {
-  await cache?.close();
-  await hub?.stop();
-  await corp?.stop();
-  if (directory) await removeTempDirectory(directory);
-});
+afterAll(() => stopAll(cache, hub, corp, directory));
 
 const wrongPassword = {
   Authorization: basicAuthorization({ ...alice, password: "not-the-password" }),

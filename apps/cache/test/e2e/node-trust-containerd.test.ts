@@ -19,11 +19,11 @@ import {
   makeCertificateAuthority,
   makeTempDirectory,
   pushTestImage,
-  removeTempDirectory,
   snapshotTree,
   startContainerd,
   startFaultProxy,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -107,14 +107,7 @@ beforeAll(async () => {
   applier = createNodeTrustApplier({ root });
 });
 
-afterAll(async () => {
-  await containerd?.stop();
-  await cache?.close();
-  await directRoute?.stop();
-  await cacheRoute?.stop();
-  await upstream?.stop();
-  if (directory) await removeTempDirectory(directory);
-});
+afterAll(() => stopAll(containerd, cache, directRoute, cacheRoute, upstream, directory));
 
 describe("node-trust + the cache daemon + a real containerd", () => {
   test("after apply, ctr pulls an upstream image through the cache over TLS, trusting the CA node-trust installed", async () => {

@@ -1,51 +1,32 @@
-import {
-  buildTestImage,
-  type FaultProxy,
-  pushTestImage,
-  startFaultProxy,
-  startUpstreamRegistry,
-  type TestImage,
-  type UpstreamRegistry,
-} from "@regmirror/test-kit";
+import { buildTestImage, pushTestImage, type TestImage } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   blobGets,
-  type CacheUnderTest,
   fetchAll,
-  plainUpstream,
+  type ProxiedCache,
   pullWithFetch,
   sha256,
-  startCache,
+  startProxiedCache,
   waitFor,
 } from "./pull-through-harness.js";
 
 describe("one upstream download per digest, however many clients ask", () => {
-  let upstream: UpstreamRegistry;
-  let proxy: FaultProxy;
-  let cache: CacheUnderTest;
+  let proxied: ProxiedCache;
   let image: TestImage;
   let another: TestImage;
 
   beforeAll(async () => {
-    upstream = await startUpstreamRegistry();
-    proxy = await startFaultProxy({ target: upstream.url });
-    cache = await startCache({
-      upstreams: [plainUpstream("test-upstream", [upstream.host], [proxy.url])],
-      defaultUpstream: "test-upstream",
-    });
+    proxied = await startProxiedCache();
     image = await buildTestImage({ seed: "concurrency", layers: [300_000, 150_000, 2_000] });
     another = await buildTestImage({ seed: "first-client-leaves", layers: [400_000] });
-    await pushTestImage(image, upstream, "team/hot", { tag: "v1" });
-    await pushTestImage(another, upstream, "team/leaving", { tag: "v1" });
+    await pushTestImage(image, proxied.upstream, "team/hot", { tag: "v1" });
+    await pushTestImage(another, proxied.upstream, "team/leaving", { tag: "v1" });
   });
 
-  afterAll(async () => {
-    await cache?.stop();
-    await proxy?.stop();
-    await upstream?.stop();
-  });
+  afterAll(() => proxied?.stop());
 
   it("20 concurrent cold pulls fetch each blob from upstream exactly once and all get correct bytes", async () => {
+    const { proxy, cache } = proxied;
     proxy.resetCounts();
     // Slow blob bodies down so that the clients really meet in the middle of the downloads.
     proxy.setFault({ path: /\/blobs\//, throttleBytesPerSecond: 1_500_000 });
@@ -72,6 +53,7 @@ describe("one upstream download per digest, however many clients ask", () => {
   });
 
   it("finishes and stores a download when the client that started it goes away", async () => {
+    const { proxy, cache } = proxied;
     const layer = another.manifests[0]?.layerDigests[0] ?? "";
     proxy.resetCounts();
     proxy.setFault({ path: /\/blobs\//, throttleBytesPerSecond: 1_000_000 });

@@ -8,13 +8,15 @@ import {
   makeTempDirectory,
   pushTestImage,
   startContainerd,
-  startFaultProxy,
-  startUpstreamRegistry,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CacheUnderTest, plainUpstream, startCache } from "./pull-through-harness.js";
+import {
+  type CacheUnderTest,
+  type ProxiedCache,
+  startProxiedCache,
+} from "./pull-through-harness.js";
 
 /**
  * containerd resolves `registry.test` through hosts.toml: the cache is its only mirror, and the
@@ -29,6 +31,7 @@ function writeHostsToml(hostsDir: string, registry: string, mirrorUrl: string): 
 }
 
 describe("containerd pulling through the cache (hosts.toml, ?ns=)", () => {
+  let proxied: ProxiedCache;
   let upstream: UpstreamRegistry;
   let proxy: FaultProxy;
   let cache: CacheUnderTest;
@@ -38,13 +41,9 @@ describe("containerd pulling through the cache (hosts.toml, ?ns=)", () => {
   let multi: TestImage;
 
   beforeAll(async () => {
-    upstream = await startUpstreamRegistry();
-    proxy = await startFaultProxy({ target: upstream.url });
     // No default upstream: only the ns that containerd sends can route these pulls.
-    cache = await startCache({
-      upstreams: [plainUpstream("test-upstream", ["registry.test"], [proxy.url])],
-      defaultUpstream: null,
-    });
+    proxied = await startProxiedCache({ hosts: ["registry.test"], defaultUpstream: null });
+    ({ upstream, proxy, cache } = proxied);
     containerd = await startContainerd();
     hostsDir = makeTempDirectory("regmirror-hosts-");
     writeHostsToml(hostsDir, "registry.test", cache.url);
@@ -60,9 +59,7 @@ describe("containerd pulling through the cache (hosts.toml, ?ns=)", () => {
 
   afterAll(async () => {
     await containerd?.stop();
-    await cache?.stop();
-    await proxy?.stop();
-    await upstream?.stop();
+    await proxied?.stop();
   });
 
   it("pulls single- and multi-platform images with upstream's digests", async () => {

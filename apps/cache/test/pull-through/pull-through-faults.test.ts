@@ -4,8 +4,6 @@ import {
   type FaultProxy,
   pushTestImage,
   skopeoPull,
-  startFaultProxy,
-  startUpstreamRegistry,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -14,9 +12,11 @@ import {
   blobGets,
   type CacheUnderTest,
   fetchAll,
+  type ProxiedCache,
   plainUpstream,
   sha256,
   startCache,
+  startProxiedCache,
   waitFor,
 } from "./pull-through-harness.js";
 
@@ -28,6 +28,7 @@ async function spoolIsEmpty(cache: CacheUnderTest): Promise<boolean> {
 
 // The fault proxy is the test kit's fake: it makes the real upstream cut or corrupt a body on demand.
 describe("fault proxy: an upstream that cuts or corrupts a blob", () => {
+  let proxied: ProxiedCache;
   let upstream: UpstreamRegistry;
   let proxy: FaultProxy;
   /** Its upstream client does not retry, so a cut cannot be healed by resuming. */
@@ -39,15 +40,12 @@ describe("fault proxy: an upstream that cuts or corrupts a blob", () => {
   let layerBytes: Buffer;
 
   beforeAll(async () => {
-    upstream = await startUpstreamRegistry();
-    proxy = await startFaultProxy({ target: upstream.url });
-    const upstreams = [plainUpstream("test-upstream", [upstream.host], [proxy.url])];
-    cache = await startCache({
-      upstreams,
+    proxied = await startProxiedCache({ upstreamClient: { retry: { retries: 0 } } });
+    ({ upstream, proxy, cache } = proxied);
+    resumingCache = await startCache({
+      upstreams: [plainUpstream("test-upstream", [upstream.host], [proxy.url])],
       defaultUpstream: "test-upstream",
-      upstreamClient: { retry: { retries: 0 } },
     });
-    resumingCache = await startCache({ upstreams, defaultUpstream: "test-upstream" });
     image = await buildTestImage({ seed: "faults", layers: [300_000] });
     await pushTestImage(image, upstream, "team/fragile", { tag: "v1" });
     layer = image.manifests[0]?.layerDigests[0] ?? "";
@@ -55,10 +53,8 @@ describe("fault proxy: an upstream that cuts or corrupts a blob", () => {
   });
 
   afterAll(async () => {
-    await cache?.stop();
     await resumingCache?.stop();
-    await proxy?.stop();
-    await upstream?.stop();
+    await proxied?.stop();
   });
 
   it("a blob cut mid-stream aborts the client's transfer, stores nothing, and the next pull succeeds", async () => {
@@ -130,6 +126,7 @@ describe("fault proxy: an upstream that cuts or corrupts a blob", () => {
 });
 
 describe("upstream stopped", () => {
+  let proxied: ProxiedCache;
   let upstream: UpstreamRegistry;
   let proxy: FaultProxy;
   let cache: CacheUnderTest;
@@ -137,13 +134,10 @@ describe("upstream stopped", () => {
   let uncached: TestImage;
 
   beforeAll(async () => {
-    upstream = await startUpstreamRegistry();
-    proxy = await startFaultProxy({ target: upstream.url });
-    cache = await startCache({
-      upstreams: [plainUpstream("test-upstream", [upstream.host], [proxy.url])],
-      defaultUpstream: "test-upstream",
+    proxied = await startProxiedCache({
       upstreamClient: { retry: { retries: 1, minDelayMs: 10 } },
     });
+    ({ upstream, proxy, cache } = proxied);
     cached = await buildTestImage({ seed: "outage-cached", layers: [5_000, 20_000] });
     uncached = await buildTestImage({ seed: "outage-uncached", layers: [5_000] });
     await pushTestImage(cached, upstream, "team/steady", { tag: "v1" });
@@ -156,11 +150,7 @@ describe("upstream stopped", () => {
     await upstream.stop();
   });
 
-  afterAll(async () => {
-    await cache?.stop();
-    await proxy?.stop();
-    await upstream?.stop();
-  });
+  afterAll(() => proxied?.stop());
 
   it("still serves cached images by tag (last known digest) and by digest", async () => {
     const byTag = await skopeoPull(`${cache.host}/team/steady:v1`, plainHttp);

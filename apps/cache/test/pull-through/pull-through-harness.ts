@@ -11,10 +11,14 @@ import { type BlobStore, createFilesystemBlobStore } from "@regmirror/blob-store
 import type { EffectiveUpstream } from "@regmirror/schemas";
 import {
   eventually,
+  type FaultProxy,
   listenOnLoopback,
   makeTempDirectory,
   removeTempDirectory,
+  stopAll,
+  type UpstreamRegistry,
 } from "@regmirror/test-kit";
+import type { ClientAuth } from "../../src/auth/client-auth.js";
 import { createCacheRegistryHandler } from "../../src/daemon/cache-registry-handler.js";
 import {
   createPullThroughStorage,
@@ -22,6 +26,7 @@ import {
   type PullThroughStorage,
   type PullThroughStorageOptions,
 } from "../../src/pull-through/index.js";
+import { startFaultProxiedUpstream } from "../daemon/fault-proxied-upstream.js";
 
 export interface CacheUnderTest {
   /** `http://127.0.0.1:PORT` */
@@ -71,20 +76,27 @@ export function plainUpstream(
 
 export async function startCache(
   options: Pick<PullThroughStorageOptions, "upstreams" | "defaultUpstream"> &
-    Partial<Omit<PullThroughStorageOptions, "blobStore" | "spoolDirectory" | "metrics">>,
+    Partial<Omit<PullThroughStorageOptions, "blobStore" | "spoolDirectory" | "metrics">> & {
+      /** The client auth the daemon's handler asks; default everyone may pull. */
+      clientAuth?: (storage: PullThroughStorage) => ClientAuth;
+    },
 ): Promise<CacheUnderTest> {
   const directory = makeTempDirectory("regmirror-pull-through-");
   const blobStore = await createFilesystemBlobStore({ rootDirectory: join(directory, "store") });
   const spoolDirectory = join(directory, "spool");
   const metrics = countingMetrics();
+  const { clientAuth, ...storageOptions } = options;
   const storage = await createPullThroughStorage({
     tagFreshnessMs: 0,
-    ...options,
+    ...storageOptions,
     blobStore,
     spoolDirectory,
     metrics,
   });
-  const handler = createCacheRegistryHandler({ storage });
+  const handler = createCacheRegistryHandler({
+    storage,
+    ...(clientAuth === undefined ? {} : { auth: clientAuth(storage) }),
+  });
   const server: Server = createServer(handler);
   const port = await listenOnLoopback(server);
   let stopped: Promise<void> | undefined;
@@ -107,6 +119,42 @@ export async function startCache(
       return stopped;
     },
   };
+}
+
+/** A cache in front of a real docker-registry that it reaches through a counting fault proxy. */
+export interface ProxiedCache {
+  upstream: UpstreamRegistry;
+  proxy: FaultProxy;
+  cache: CacheUnderTest;
+  /** Stops the cache, the proxy and the registry. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts docker-registry, the fault proxy in front of it, and a cache whose upstream
+ * "test-upstream" answers for the registry's host (and `hosts`) through the proxy and is the
+ * default upstream unless `defaultUpstream: null`; `moreUpstreams` adds upstreams that reach the
+ * same proxy. The rest of `options` goes to the cache.
+ */
+export async function startProxiedCache(
+  options: {
+    hosts?: string[];
+    moreUpstreams?: (proxy: FaultProxy) => EffectiveUpstream[];
+  } & Partial<Parameters<typeof startCache>[0]> = {},
+): Promise<ProxiedCache> {
+  const { hosts = [], moreUpstreams, ...cacheOptions } = options;
+  const proxied = await startFaultProxiedUpstream("regmirror-proxied-cache-");
+  const { upstream, proxy } = proxied;
+  const cache = await startCache({
+    upstreams: [
+      plainUpstream("test-upstream", [...hosts, upstream.host], [proxy.url]),
+      ...(moreUpstreams?.(proxy) ?? []),
+    ],
+    defaultUpstream: "test-upstream",
+    ...cacheOptions,
+  });
+
+  return { upstream, proxy, cache, stop: () => stopAll(cache, proxied) };
 }
 
 export function sha256(bytes: Uint8Array): string {

@@ -8,6 +8,7 @@ import {
   type FaultProxy,
   startFaultProxy,
   startUpstreamRegistry,
+  stopAll,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -64,13 +65,7 @@ describe("referrers through the pull-through cache", () => {
     await distributionClient.close();
   });
 
-  afterAll(async () => {
-    await cache?.stop();
-    await exampleClient?.close();
-    await proxy?.stop();
-    await example?.close();
-    await distribution?.stop();
-  });
+  afterAll(() => stopAll(cache, exampleClient, proxy, example, distribution));
 
   it("asks upstream each time: a referrer pushed after the first answer is listed next time", async () => {
     const first = await fetchAll(`${cache.url}/v2/${repository}/referrers/${subject.digest}`);

@@ -7,8 +7,6 @@ import {
   type FaultProxy,
   pushTestImage,
   skopeoPull,
-  startFaultProxy,
-  startUpstreamRegistry,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -18,9 +16,11 @@ import {
   type CacheUnderTest,
   fetchAll,
   manifestAccept,
+  type ProxiedCache,
   plainUpstream,
   sha256,
   startCache,
+  startProxiedCache,
   waitFor,
 } from "./pull-through-harness.js";
 
@@ -38,6 +38,7 @@ function errorMessage(body: Buffer): string {
 }
 
 describe("pull-through serving (docker-registry upstream behind a counting proxy)", () => {
+  let proxied: ProxiedCache;
   let upstream: UpstreamRegistry;
   let proxy: FaultProxy;
   let cache: CacheUnderTest;
@@ -47,22 +48,20 @@ describe("pull-through serving (docker-registry upstream behind a counting proxy
   let deadEndpointServer: Server;
 
   beforeAll(async () => {
-    upstream = await startUpstreamRegistry();
-    proxy = await startFaultProxy({ target: upstream.url });
     // "failover.test" is the same registry behind a dead endpoint first: requests move on to the
     // next. The dead endpoint holds its port (a merely free port could be taken by another test's
     // server meanwhile) and cuts every connection, as a crashed backend would.
     deadEndpointServer = createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => deadEndpointServer.listen(0, "127.0.0.1", resolve));
     const deadEndpoint = `http://127.0.0.1:${(deadEndpointServer.address() as AddressInfo).port}`;
-    cache = await startCache({
-      upstreams: [
-        plainUpstream("test-upstream", ["registry.test", upstream.host], [proxy.url]),
-        plainUpstream("failover", ["failover.test"], [deadEndpoint, proxy.url]),
+    proxied = await startProxiedCache({
+      hosts: ["registry.test"],
+      moreUpstreams: (faultProxy) => [
+        plainUpstream("failover", ["failover.test"], [deadEndpoint, faultProxy.url]),
       ],
-      defaultUpstream: "test-upstream",
       upstreamClient: { retry: { retries: 0 } },
     });
+    ({ upstream, proxy, cache } = proxied);
     single = await buildTestImage({ seed: "serving-single", layers: [1500, 200_000] });
     multi = await buildTestImage({
       seed: "serving-multi",
@@ -80,9 +79,7 @@ describe("pull-through serving (docker-registry upstream behind a counting proxy
   });
 
   afterAll(async () => {
-    await cache?.stop();
-    await proxy?.stop();
-    await upstream?.stop();
+    await proxied?.stop();
     await new Promise((resolve) => deadEndpointServer?.close(resolve));
   });
 

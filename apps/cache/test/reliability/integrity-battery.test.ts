@@ -12,10 +12,10 @@ import {
   makeTempDirectory,
   pushTestImage,
   rawHttpExchange,
-  removeTempDirectory,
   skopeoPull,
   startFaultProxy,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -59,12 +59,7 @@ beforeAll(async () => {
   cache = await startBatteryCache({ bundle, directory, upstreamUrl: proxy.url });
 });
 
-afterAll(async () => {
-  await cache?.process.stop();
-  await proxy?.stop();
-  await upstream?.stop();
-  if (directory) await removeTempDirectory(directory);
-});
+afterAll(() => stopAll(cache?.process, proxy, upstream, directory));
 
 async function expectCleanStore(): Promise<void> {
   // Downloads end (and their spool files go) shortly after their clients are answered.
@@ -303,14 +298,16 @@ describe("a cross-origin redirect from the upstream", () => {
   let storageRegistry: UpstreamRegistry;
   let authenticated: BatteryCache;
 
-  afterAll(async () => {
-    await authenticated?.process.stop();
-    await privateProxy?.stop();
-    await storageHost?.stop();
-    await privateUpstream?.stop();
-    await storageRegistry?.stop();
-    await removeTempDirectory(redirectDirectory);
-  });
+  afterAll(() =>
+    stopAll(
+      authenticated?.process,
+      privateProxy,
+      storageHost,
+      privateUpstream,
+      storageRegistry,
+      redirectDirectory,
+    ),
+  );
 
   let image: TestImage;
   const redirectDirectory = makeTempDirectory("regmirror-battery-redirect-");

@@ -11,6 +11,7 @@ import { parse } from "yaml";
 import { crdFileLocations, renderCrdYaml } from "../../src/operator/render/crd-files.js";
 import {
   conditionOf,
+  createNamespace,
   eventually,
   get,
   getMirror,
@@ -424,11 +425,7 @@ spec:
 
   it("accepts and reconciles a spec using every field (the schemas package's fixture)", async () => {
     const [fullSpec] = await readYamlDocuments(join(schemaFixtures, "full-spec.yml"));
-    await cluster.client.create({
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: "imageswap-system" },
-    });
+    await createNamespace(cluster.client, "imageswap-system");
     await cluster.client.create({
       apiVersion: "v1",
       kind: "Secret",

@@ -70,11 +70,7 @@ export async function startOperatorCluster(): Promise<OperatorCluster> {
         throw new Error("CRD not established yet");
       }
     });
-    await client.create({
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: operatorNamespace },
-    });
+    await createNamespace(client, operatorNamespace);
   } catch (error) {
     await client.close();
     await server.stop();
@@ -140,6 +136,10 @@ function getWithAccept(server: KubeApiServer, path: string, accept: string): Pro
 
 export { type CapturedLog, capturingLogger } from "@regmirror/core/testing";
 export { eventually } from "@regmirror/test-kit";
+
+export async function createNamespace(client: KubernetesClient, name: string): Promise<void> {
+  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+}
 
 export const mirrorApi = { apiVersion: "regmirror.dev/v1alpha1", kind: "RegistryMirror" } as const;
 

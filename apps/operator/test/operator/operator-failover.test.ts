@@ -4,7 +4,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { systemClock } from "@regmirror/core";
 import { createEventRecorder, type Informer, type KubeObject } from "@regmirror/k8s-reconciler";
-import { startFaultProxy } from "@regmirror/test-kit";
+import { kubeConfigThroughProxy, startFaultProxy } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOwnedInformers } from "../../src/operator/kube/owned-objects.js";
 import { createMirrorReconciler } from "../../src/operator/reconcile/reconcile-mirror.js";
@@ -252,13 +252,7 @@ describe("operator processes", () => {
     const proxy = await startFaultProxy({ target: cluster.server.url, ca: cluster.server.ca });
     try {
       const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromOptions({
-        // Plain HTTP to the proxy on loopback; client-node allows it only with TLS checks off.
-        clusters: [{ name: "proxied", server: proxy.url, skipTLSVerify: true }],
-        users: [{ name: "admin", token: cluster.server.token }],
-        contexts: [{ name: "proxied", cluster: "proxied", user: "admin" }],
-        currentContext: "proxied",
-      });
+      kubeConfig.loadFromOptions(kubeConfigThroughProxy(proxy.url, cluster.server.token));
       // Informers that cannot list: never synced.
       proxy.setFault({ status: 503 });
       const operator = cluster.startOperator({

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   capturingLogger,
   conditionOf,
+  createNamespace,
   eventually,
   get,
   getMirror,
@@ -650,11 +651,7 @@ describe("a RegistryMirror on a real API server", () => {
   });
 
   it("merges ImageSwap entries without clobbering the lines it does not own", async () => {
-    await cluster.client.create({
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: "imageswap-system" },
-    });
+    await createNamespace(cluster.client, "imageswap-system");
     await cluster.client.create({
       apiVersion: "v1",
       kind: "ConfigMap",
@@ -664,7 +661,7 @@ describe("a RegistryMirror on a real API server", () => {
     });
     await createMirror("swap", {
       upstreamUrl: "quay.io",
-      mirrorOf: ["quay.io", "ghcr.io"],
+      mirrorOf: ["quay.io", "ghcr.io", "registry.corp.example:5000"],
       nodeConfiguration: { modes: ["imageswap", "hosts-file"] },
     });
     const reference = {
@@ -676,7 +673,9 @@ describe("a RegistryMirror on a real API server", () => {
     await eventually(async () => {
       const maps = await cluster.client.get<KubeObject>(reference);
       expect((maps.data as Record<string, string>).maps).toBe(
-        "default::\nquay.io::someone-else.example/quay\nghcr.io::mirror-quay.io/ghcr.io\n",
+        "default::\nquay.io::someone-else.example/quay\nghcr.io::mirror-quay.io/ghcr.io\n" +
+          // The cache's path prefix carries a registry's port as `_port`.
+          "registry.corp.example:5000::mirror-quay.io/registry.corp.example_5000\n",
       );
     });
     const mirror = await eventually(async () => {

@@ -4,7 +4,7 @@
  * broke the protocol. Registry answers become `RegistryError` (model/errors.ts) instead.
  * Messages never contain credentials or tokens.
  */
-import { errorBrand } from "@regmirror/core";
+import { brandedError } from "@regmirror/core";
 
 export const REGISTRY_CLIENT_ERROR_CODES = {
   /** The connection failed or broke (refused, reset, TLS failure, cut mid-body). */
@@ -37,23 +37,9 @@ export const REGISTRY_CLIENT_ERROR_CODES = {
 
 export type RegistryClientErrorCode = keyof typeof REGISTRY_CLIENT_ERROR_CODES;
 
-const brand = errorBrand("@regmirror/oci-distribution.RegistryClientError");
-
-export class RegistryClientError extends Error {
-  override readonly name = "RegistryClientError";
-  readonly code: RegistryClientErrorCode;
-
-  constructor(code: RegistryClientErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, options);
-    this.code = code;
-    brand.mark(this);
-  }
-
-  /** True for a RegistryClientError from any copy of this library. */
-  static isInstance(value: unknown): value is RegistryClientError {
-    return brand.test(value);
-  }
-
+export class RegistryClientError extends brandedError<RegistryClientErrorCode>(
+  "@regmirror/oci-distribution.RegistryClientError",
+) {
   get retryable(): boolean {
     return REGISTRY_CLIENT_ERROR_CODES[this.code].retryable;
   }

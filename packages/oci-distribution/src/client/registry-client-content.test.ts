@@ -7,6 +7,7 @@ import {
   registryAccess,
   skopeoInspectRaw,
   startUpstreamRegistry,
+  stopAll,
   type TestImage,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
@@ -63,11 +64,7 @@ describe("registry client against docker-registry over TLS with a custom CA", ()
       retry: { retries: 0 },
     });
   });
-  afterAll(async () => {
-    await client?.close();
-    await agent?.close();
-    await registry?.stop();
-  });
+  afterAll(() => stopAll(client, agent, registry));
 
   it("trusts a CA given with the `ca` option", async () => {
     const trusting = createRegistryClient({ registry: registry.url, ca: registry.ca as string });

@@ -1,6 +1,6 @@
 // Tests of the client against the package's own registry server.
 import { computeDigest } from "@regmirror/core";
-import { buildTestImage, type TestImage } from "@regmirror/test-kit";
+import { buildTestImage, stopAll, type TestImage } from "@regmirror/test-kit";
 import { Agent } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, pushImageWithClient, recordRequests } from "../../test/client-test-support.js";
@@ -29,11 +29,7 @@ describe("registry client against the package's example registry", () => {
     image = await buildTestImage({ seed: "client-example-registry" });
     await pushImageWithClient(client, "example/app", image);
   });
-  afterAll(async () => {
-    await client?.close();
-    await agent?.close();
-    await registry?.close();
-  });
+  afterAll(() => stopAll(client, agent, registry));
 
   it("lists more than 100 tags page by page along the Link header", async () => {
     const expected = [image.tag];

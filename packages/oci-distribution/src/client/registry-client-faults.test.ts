@@ -11,6 +11,7 @@ import {
   seededBytes,
   startFaultProxy,
   startUpstreamRegistry,
+  stopAll,
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { Agent, type Dispatcher } from "undici";
@@ -58,11 +59,7 @@ describe("registry client through the fault proxy in front of docker-registry", 
     agent = new Agent();
     await client({ registry: registry.url }).pushBlob("faults/app", blob);
   });
-  afterAll(async () => {
-    await agent?.close();
-    await proxy?.stop();
-    await registry?.stop();
-  });
+  afterAll(() => stopAll(agent, proxy, registry));
 
   function proxiedClient(options: Partial<RegistryClientOptions> = {}) {
     proxy.setFault(undefined);

@@ -4,7 +4,7 @@
  * (RANGE_INVALID, PAGINATION_NUMBER_INVALID, UNAVAILABLE and UNKNOWN are CNCF distribution's
  * extensions, which clients already know.)
  */
-import { errorBrand } from "@regmirror/core";
+import { brandedError } from "@regmirror/core";
 
 /** Each code with the HTTP status a registry answers it with. */
 export const REGISTRY_ERROR_STATUS = {
@@ -68,8 +68,6 @@ export interface RegistryErrorBody {
   errors: RegistryErrorEntry[];
 }
 
-const brand = errorBrand("@regmirror/oci-distribution.RegistryError");
-
 export interface RegistryErrorOptions {
   /** Overrides the code's usual status (e.g. 416 for BLOB_UPLOAD_INVALID on a bad range). */
   status?: number;
@@ -86,9 +84,9 @@ export interface RegistryErrorOptions {
  * An error a registry answers with (server side) or answered with (client side).
  * `detail` is sent to clients: never put secrets or raw upstream bodies in it.
  */
-export class RegistryError extends Error {
-  override readonly name = "RegistryError";
-  readonly code: RegistryErrorCode;
+export class RegistryError extends brandedError<RegistryErrorCode>(
+  "@regmirror/oci-distribution.RegistryError",
+) {
   readonly status: number;
   readonly detail: unknown;
   readonly retryAfterSeconds: number | undefined;
@@ -101,19 +99,12 @@ export class RegistryError extends Error {
     options: RegistryErrorOptions = {},
     errors: readonly RegistryErrorEntry[] = [],
   ) {
-    super(options.message ?? REGISTRY_ERROR_MESSAGE[code], { cause: options.cause });
-    this.code = code;
+    super(code, options.message ?? REGISTRY_ERROR_MESSAGE[code], { cause: options.cause });
     this.status = options.status ?? REGISTRY_ERROR_STATUS[code];
     this.detail = options.detail;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.responseHeaders = options.responseHeaders;
     this.errors = errors;
-    brand.mark(this);
-  }
-
-  /** True for a RegistryError from any copy of this library. */
-  static isInstance(value: unknown): value is RegistryError {
-    return brand.test(value);
   }
 
   /** 408, 429 and 5xx are worth retrying; everything else will fail the same way again. */

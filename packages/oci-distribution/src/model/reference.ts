@@ -4,7 +4,7 @@
  * Grammar: https://github.com/distribution/reference/blob/v0.6.0/reference.go
  * Repository names: https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-manifests
  */
-import { errorBrand, InvalidDigestError, parseDigest } from "@regmirror/core";
+import { brandedError, InvalidDigestError, parseDigest } from "@regmirror/core";
 
 // The grammar, piece by piece (the distribution/reference regular expressions).
 const alphanumeric = "[a-z0-9]+";
@@ -47,23 +47,15 @@ export interface ImageReference {
 
 export type ReferencePart = "reference" | "registry" | "repository" | "tag" | "digest";
 
-const referenceErrorBrand = errorBrand("@regmirror/oci-distribution.InvalidReferenceError");
-
 /** A reference that cannot be parsed; `part` says which piece is wrong. */
-export class InvalidReferenceError extends Error {
-  override readonly name = "InvalidReferenceError";
-  readonly code = "INVALID_REFERENCE";
+export class InvalidReferenceError extends brandedError<"INVALID_REFERENCE">(
+  "@regmirror/oci-distribution.InvalidReferenceError",
+) {
   constructor(
     readonly part: ReferencePart,
     readonly reason: string,
   ) {
-    super(`invalid image reference: ${part}: ${reason}`);
-    referenceErrorBrand.mark(this);
-  }
-
-  /** True for an InvalidReferenceError from any copy of this library. */
-  static isInstance(value: unknown): value is InvalidReferenceError {
-    return referenceErrorBrand.test(value);
+    super("INVALID_REFERENCE", `invalid image reference: ${part}: ${reason}`);
   }
 }
 

@@ -21,15 +21,20 @@ import { type RegistryLimits, resolveRegistryLimits } from "./server-limits.js";
 import { handleUpload } from "./upload-endpoint.js";
 
 /** One request as the stages see it: its route, matched once, and its query, parsed once. */
-export interface RegistryRequestContext {
+export interface RegistryRequestContext<Routed = unknown> {
   readonly request: IncomingMessage;
   /** The endpoint; `resolveRoute` may replace it. */
   route: RegistryRoute;
   readonly query: URLSearchParams;
+  /**
+   * What `resolveRoute` worked out for the storage (e.g. the upstream that serves the
+   * repository); every storage call of this request gets it as `context.routed`.
+   */
+  routed?: Routed;
 }
 
-export interface RegistryHandlerOptions {
-  storage: RegistryStorage;
+export interface RegistryHandlerOptions<Routed = unknown> {
+  storage: RegistryStorage<Routed>;
   logger?: Logger;
   limits?: Partial<RegistryLimits>;
   /**
@@ -37,9 +42,9 @@ export interface RegistryHandlerOptions {
    * the request), e.g. a registry named in the query put into the repository. Throw a
    * RegistryError to refuse the request.
    */
-  resolveRoute?(context: RegistryRequestContext): RegistryRoute;
+  resolveRoute?(context: RegistryRequestContext<Routed>): RegistryRoute;
   /** Second stage, before the endpoint: throw a RegistryError (UNAUTHORIZED, DENIED) to refuse. */
-  authorize?(context: RegistryRequestContext): void | Promise<void>;
+  authorize?(context: RegistryRequestContext<Routed>): void | Promise<void>;
 }
 
 export interface RegistryHandler {
@@ -95,7 +100,9 @@ async function dispatch(exchange: RegistryExchange, route: RegistryRoute): Promi
   }
 }
 
-export function createRegistryHandler(options: RegistryHandlerOptions): RegistryHandler {
+export function createRegistryHandler<Routed = unknown>(
+  options: RegistryHandlerOptions<Routed>,
+): RegistryHandler {
   const { storage } = options;
   const logger = options.logger ?? silentLogger;
   const limits = resolveRegistryLimits(options.limits);
@@ -127,7 +134,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
         throw new RegistryError("UNSUPPORTED", { status: 404, message: "no such endpoint" });
       }
       const query = new URLSearchParams(queryStart < 0 ? "" : rawUrl.slice(queryStart + 1));
-      const context: RegistryRequestContext = { request, route, query };
+      const context: RegistryRequestContext<Routed> = { request, route, query };
       if (options.resolveRoute) context.route = options.resolveRoute(context);
       if (options.authorize) await options.authorize(context);
       const exchange: RegistryExchange = {
@@ -142,6 +149,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
       };
       const authorization = request.headers.authorization;
       if (authorization !== undefined) exchange.context.authorization = authorization;
+      if (context.routed !== undefined) exchange.context.routed = context.routed;
       await dispatch(exchange, context.route);
     } catch (error) {
       answerError(request, response, error);

@@ -8,12 +8,20 @@ import type { Readable } from "node:stream";
 import type { BlobStat, ByteRange, OpenedBlob } from "@regmirror/core";
 import type { Descriptor } from "../model/manifest.js";
 
-/** Passed to every call: the request's abort signal and what a backend may need to authorize. */
-export interface StorageRequestContext {
+/**
+ * Passed to every call: the request's abort signal, what a backend may need to authorize, and
+ * what the handler's `resolveRoute` stage worked out for the backend (`Routed`, its own type).
+ */
+export interface StorageRequestContext<Routed = unknown> {
   /** Aborted when the client goes away. A backend may still finish work shared with others. */
   signal: AbortSignal;
   /** The client's `Authorization` header (for backends that check access upstream). */
   authorization?: string;
+  /**
+   * Set by the `resolveRoute` stage for this request (e.g. which upstream serves the
+   * repository), so the backend need not work it out again; undefined when the stage set none.
+   */
+  routed?: Routed;
 }
 
 /** A blob's bytes as a stream, for a storage without a reader (the server pipes it). */
@@ -40,7 +48,8 @@ export interface UploadSessionStatus {
   size: number;
 }
 
-export interface RegistryStorage {
+/** `Routed`: what the handler's `resolveRoute` stage hands the backend (see StorageRequestContext). */
+export interface RegistryStorage<Routed = unknown> {
   /** A read-only backend: every push and delete is answered UNSUPPORTED. */
   readonly readOnly?: boolean;
 
@@ -48,7 +57,7 @@ export interface RegistryStorage {
   statBlob(
     repository: string,
     digest: string,
-    context: StorageRequestContext,
+    context: StorageRequestContext<Routed>,
   ): Promise<BlobStat | undefined>;
   /**
    * The blob, or the inclusive `range` of it (the server always gives `end`), through a reader
@@ -59,25 +68,32 @@ export interface RegistryStorage {
     repository: string,
     digest: string,
     range: ByteRange | undefined,
-    context: StorageRequestContext,
+    context: StorageRequestContext<Routed>,
   ): Promise<OpenedBlob | StreamedBlob | undefined>;
   /** True when the blob was there. */
-  deleteBlob?(repository: string, digest: string, context: StorageRequestContext): Promise<boolean>;
+  deleteBlob?(
+    repository: string,
+    digest: string,
+    context: StorageRequestContext<Routed>,
+  ): Promise<boolean>;
   /** Makes a blob of `fromRepository` visible in `repository`; undefined when it cannot. */
   mountBlob?(
     repository: string,
     fromRepository: string,
     digest: string,
-    context: StorageRequestContext,
+    context: StorageRequestContext<Routed>,
   ): Promise<BlobStat | undefined>;
 
   // Upload sessions. Ids are the storage's own ([A-Za-z0-9_-], at most 128 characters).
-  createUpload?(repository: string, context: StorageRequestContext): Promise<{ id: string }>;
+  createUpload?(
+    repository: string,
+    context: StorageRequestContext<Routed>,
+  ): Promise<{ id: string }>;
   /** undefined when the session does not exist (or belongs to another repository). */
   uploadStatus?(
     repository: string,
     id: string,
-    context: StorageRequestContext,
+    context: StorageRequestContext<Routed>,
   ): Promise<UploadSessionStatus | undefined>;
   /**
    * Appends the stream to the session. The server has already checked the offset and caps the
@@ -87,7 +103,7 @@ export interface RegistryStorage {
     repository: string,
     id: string,
     data: Readable,
-    context: StorageRequestContext,
+    context: StorageRequestContext<Routed>,
   ): Promise<UploadSessionStatus>;
   /**
    * Ends the session: stores its bytes as blob `digest` when they hash to it, else throws
@@ -97,39 +113,50 @@ export interface RegistryStorage {
     repository: string,
     id: string,
     digest: string,
-    context: StorageRequestContext,
+    context: StorageRequestContext<Routed>,
   ): Promise<BlobStat>;
-  cancelUpload?(repository: string, id: string, context: StorageRequestContext): Promise<boolean>;
+  cancelUpload?(
+    repository: string,
+    id: string,
+    context: StorageRequestContext<Routed>,
+  ): Promise<boolean>;
 
   // Manifests: `reference` is a tag or a digest; bytes are kept exactly as pushed.
   getManifest(
     repository: string,
     reference: string,
-    context: StorageRequestContext,
+    context: StorageRequestContext<Routed>,
   ): Promise<StoredManifest | undefined>;
   putManifest?(
     repository: string,
     manifest: ManifestWrite,
-    context: StorageRequestContext,
+    context: StorageRequestContext<Routed>,
   ): Promise<void>;
   /** Deletes the manifest (and the tags that point at it); true when it was there. */
   deleteManifest?(
     repository: string,
     digest: string,
-    context: StorageRequestContext,
+    context: StorageRequestContext<Routed>,
   ): Promise<boolean>;
   /** Removes the tag only; true when it was there. */
-  deleteTag?(repository: string, tag: string, context: StorageRequestContext): Promise<boolean>;
+  deleteTag?(
+    repository: string,
+    tag: string,
+    context: StorageRequestContext<Routed>,
+  ): Promise<boolean>;
 
   // Listing.
   /** The repository's tags in any order; undefined when the repository is unknown. */
-  listTags(repository: string, context: StorageRequestContext): Promise<string[] | undefined>;
+  listTags(
+    repository: string,
+    context: StorageRequestContext<Routed>,
+  ): Promise<string[] | undefined>;
   /** Every repository; a backend without a catalog leaves this out (UNSUPPORTED). */
-  listRepositories?(context: StorageRequestContext): Promise<string[]>;
+  listRepositories?(context: StorageRequestContext<Routed>): Promise<string[]>;
   /** Descriptors of the manifests whose `subject` is `digest` (the referrers API). */
   listReferrers?(
     repository: string,
     digest: string,
-    context: StorageRequestContext,
+    context: StorageRequestContext<Routed>,
   ): Promise<Descriptor[]>;
 }

@@ -1,5 +1,5 @@
 // What is wrong with a configuration: problems, notices, and CacheConfigError.
-import { errorBrand } from "@regmirror/core";
+import { brandedError } from "@regmirror/core";
 
 /** One thing wrong with a configuration file: where, what was there, what should be there. */
 export interface ConfigProblem {
@@ -17,24 +17,19 @@ export interface ConfigNotice {
   readonly message: string;
 }
 
-const brand = errorBrand("@regmirror/schemas.CacheConfigError");
-
 /** Thrown when a cache configuration cannot be used; `problems` lists every reason found. */
-export class CacheConfigError extends Error {
-  readonly code = "REGMIRROR_CACHE_CONFIG_INVALID";
+export class CacheConfigError extends brandedError<"REGMIRROR_CACHE_CONFIG_INVALID">(
+  "@regmirror/schemas.CacheConfigError",
+) {
   readonly problems: readonly ConfigProblem[];
 
   constructor(problems: readonly ConfigProblem[], source = "the cache configuration") {
     const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-    super(`${source} has ${count}:\n${formatConfigProblems(problems)}`);
-    this.name = "CacheConfigError";
+    super(
+      "REGMIRROR_CACHE_CONFIG_INVALID",
+      `${source} has ${count}:\n${formatConfigProblems(problems)}`,
+    );
     this.problems = problems;
-    brand.mark(this);
-  }
-
-  /** True for a CacheConfigError from any copy of this package. */
-  static isInstance(value: unknown): value is CacheConfigError {
-    return brand.test(value);
   }
 }
 

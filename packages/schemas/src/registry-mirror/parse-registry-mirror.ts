@@ -1,5 +1,5 @@
 // A RegistryMirror's spec and status parsed, defaulted and checked, or every problem with them.
-import { errorBrand } from "@regmirror/core";
+import { brandedError } from "@regmirror/core";
 import { z } from "zod";
 import { type ConfigProblem, formatConfigProblems } from "../cache-config/config-problem.js";
 import {
@@ -22,23 +22,18 @@ import {
   registryMirrorStatusSchema,
 } from "./registry-mirror-spec-schema.js";
 
-const brand = errorBrand("@regmirror/schemas.RegistryMirrorInvalidError");
-
 /** A RegistryMirror spec or status that cannot be used; problems name field, value, expectation. */
-export class RegistryMirrorInvalidError extends Error {
-  readonly code = "REGMIRROR_MIRROR_INVALID";
+export class RegistryMirrorInvalidError extends brandedError<"REGMIRROR_MIRROR_INVALID">(
+  "@regmirror/schemas.RegistryMirrorInvalidError",
+) {
   readonly problems: readonly ConfigProblem[];
 
   constructor(problems: readonly ConfigProblem[]) {
-    super(`the RegistryMirror is invalid:\n${formatConfigProblems(problems)}`);
-    this.name = "RegistryMirrorInvalidError";
+    super(
+      "REGMIRROR_MIRROR_INVALID",
+      `the RegistryMirror is invalid:\n${formatConfigProblems(problems)}`,
+    );
     this.problems = problems;
-    brand.mark(this);
-  }
-
-  /** True for a RegistryMirrorInvalidError from any copy of this package. */
-  static isInstance(value: unknown): value is RegistryMirrorInvalidError {
-    return brand.test(value);
   }
 }
 

@@ -2,7 +2,7 @@
 // (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#specifying-a-structural-schema):
 // every node has a type, no $ref, no `additionalProperties: false` (pruning does that job),
 // `nullable` instead of a null type, and int-or-string instead of a free anyOf.
-import { errorBrand } from "@regmirror/core";
+import { brandedError } from "@regmirror/core";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -32,19 +32,14 @@ function isValueValidation(branch: unknown): boolean {
   );
 }
 
-const brand = errorBrand("@regmirror/schemas.StructuralSchemaError");
-
-export class StructuralSchemaError extends Error {
-  readonly code = "REGMIRROR_STRUCTURAL_SCHEMA";
+export class StructuralSchemaError extends brandedError<"REGMIRROR_STRUCTURAL_SCHEMA">(
+  "@regmirror/schemas.StructuralSchemaError",
+) {
   constructor(path: string, problem: string) {
-    super(`cannot express ${path || "<root>"} in a Kubernetes structural schema: ${problem}`);
-    this.name = "StructuralSchemaError";
-    brand.mark(this);
-  }
-
-  /** True for a StructuralSchemaError from any copy of this package. */
-  static isInstance(value: unknown): value is StructuralSchemaError {
-    return brand.test(value);
+    super(
+      "REGMIRROR_STRUCTURAL_SCHEMA",
+      `cannot express ${path || "<root>"} in a Kubernetes structural schema: ${problem}`,
+    );
   }
 }
 

@@ -3,6 +3,7 @@
 // pod network inside the node's network namespace, and this release's own runc shim.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
+import { machineWidePlugins } from "../containerd.js";
 import type { TrackedProcess } from "../processes.js";
 import { waitUntilReady } from "../processes.js";
 import { toolPath } from "../tool-path.js";
@@ -26,18 +27,8 @@ export interface NodeContainerdOptions {
 /** The pod network's bridge device in the node. */
 export const podBridgeName = "cni0";
 
-/** Plugins that would touch machine-wide paths or need devices the node has no use for. */
-const disabledPlugins = [
-  // Writes /opt/containerd on the machine (/opt is not private to the node).
-  "io.containerd.internal.v1.opt",
-  "io.containerd.snapshotter.v1.blockfile",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.erofs",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.tracing.processor.v1.otlp",
-  "io.containerd.internal.v1.tracing",
-];
+/** The node runs CRI (the kubelet needs it); /opt is not private to the node either. */
+const disabledPlugins = machineWidePlugins;
 
 function containerdConfig(options: NodeContainerdOptions, cniDirectory: string): string {
   const quote = (value: string) => JSON.stringify(value);

@@ -4,10 +4,10 @@
 // network there. Started in parallel where the order allows; stop() leaves nothing behind.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { registerExitCleanup } from "@regmirror/envtest";
 import { Agent, fetch } from "undici";
 import { type CertificateAuthority, makeCertificateAuthority } from "../certificates.js";
 import { TestKitError } from "../errors.js";
-import { registerExitCleanup } from "../exit-cleanup.js";
 import { type KubeApiServer, startKubeApiServer } from "../kube-api-server.js";
 import {
   type CommandResult,
@@ -145,14 +145,19 @@ export async function startKubeNode(options: KubeNodeOptions = {}): Promise<Kube
     log(`[kube node ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
 
   const cleanups: (() => Promise<void> | void)[] = [releaseLock];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      try {
-        await cleanup();
-      } catch {
-        // Keep going: the rest must still be stopped.
+  let stopping: Promise<void> | undefined;
+  /** Stops what was started, newest first, once: `stop()` and a failed start share it. */
+  const stopAll = () => {
+    stopping ??= (async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) {
+        try {
+          await cleanup();
+        } catch {
+          // Keep going: the rest must still be stopped.
+        }
       }
-    }
+    })();
+    return stopping;
   };
   const daemons: TrackedProcess[] = [];
   const watchedStart = (process: TrackedProcess, stopGraceMs = 5_000) => {
@@ -261,7 +266,6 @@ export async function startKubeNode(options: KubeNodeOptions = {}): Promise<Kube
     const startMs = Date.now() - started;
     phase(`ready in ${(startMs / 1000).toFixed(1)} s`);
 
-    let stopping: Promise<void> | undefined;
     return {
       apiServer,
       nodeName: kubeNodeName,
@@ -287,10 +291,7 @@ export async function startKubeNode(options: KubeNodeOptions = {}): Promise<Kube
         return { processes, totalBytes };
       },
       nodeProcesses: () => processesInMountNamespace(namespaces.mountNamespace),
-      stop() {
-        stopping ??= stopAll();
-        return stopping;
-      },
+      stop: stopAll,
     };
   } catch (error) {
     await stopAll();

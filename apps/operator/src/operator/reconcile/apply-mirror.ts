@@ -112,11 +112,12 @@ export async function applyMirror(
       : undefined;
   if (admin) await writer.apply(admin.secret);
 
-  // ImageSwap: registry -> "<mirror host>/<registry>" (the cache routes by path prefix).
+  // ImageSwap: registry -> "<mirror host>/<registry path segment>" (the cache routes by path
+  // prefix, where a registry's port travels as `_port`: `reg:5000` -> `<mirror>/reg_5000`).
   const swapHost =
     spec.exposure.type === "Ingress" ? spec.exposure.host : nodeFacingHost(context, clusterIp);
   const desiredSwaps = new Map<string, string>(
-    spec.mirrorOf.map((host) => [host, `${swapHost}/${host}`]),
+    spec.mirrorOf.map((host) => [host, `${swapHost}/${registryPathSegment(host)}`]),
   );
   const usesImageswap = spec.nodeConfiguration.modes.includes("imageswap");
   const target = imageswapTarget(context, dependencies);

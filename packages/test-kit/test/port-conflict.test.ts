@@ -1,0 +1,74 @@
+// docker-registry, etcd and kube-apiserver start again on new ports when their free port was taken before they bound it.
+import { createServer, type Server } from "node:net";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { capturingLogger } from "@regmirror/core/testing";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { listenOnLoopback, startKubeApiServer, startUpstreamRegistry } from "../src/index.js";
+
+/** Ports `freePort()` hands out before it asks the OS again; `null` lets the OS pick that one. */
+const handOut = vi.hoisted(() => [] as (number | null)[]);
+
+vi.mock(import("../../envtest/src/loopback.js"), async (importOriginal) => {
+  const original = await importOriginal();
+  return {
+    ...original,
+    freePort: async () => handOut.shift() ?? (await original.freePort()),
+  };
+});
+
+describe("a port taken between the pick and the bind (fault injected: freePort hands out a port the test holds)", () => {
+  let occupied: Server;
+  let occupiedPort: number;
+  beforeAll(async () => {
+    // Accepts and drops every connection: nothing that probes it mistakes it for the server.
+    occupied = createServer((socket) => socket.destroy());
+    occupiedPort = await listenOnLoopback(occupied);
+  });
+  afterAll(async () => {
+    handOut.length = 0;
+    await new Promise<void>((resolve) => occupied.close(() => resolve()));
+  });
+
+  it("docker-registry starts again on a new port, and says so", async () => {
+    handOut.push(occupiedPort);
+    const logger = capturingLogger();
+    const registry = await startUpstreamRegistry({ logger });
+    try {
+      expect(registry.port).not.toBe(occupiedPort);
+      expect((await fetch(`${registry.url}/v2/`)).status).toBe(200);
+      expect(logger.entries.map((entry) => entry.fields)).toEqual([
+        expect.objectContaining({
+          server: "docker-registry",
+          attempt: 1,
+          error: expect.stringContaining("address already in use"),
+        }),
+      ]);
+    } finally {
+      await registry.stop();
+    }
+  });
+
+  it("etcd and kube-apiserver each start again on new ports, and the API answers", async () => {
+    // etcd's client port, its peer port; etcd again (two); kube-apiserver; kube-apiserver again.
+    handOut.push(occupiedPort, null, null, null, occupiedPort);
+    const logger = capturingLogger();
+    const apiServer = await startKubeApiServer({ logger });
+    try {
+      expect(apiServer.url).not.toBe(`https://127.0.0.1:${occupiedPort}`);
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromFile(apiServer.kubeconfigPath);
+      const namespaces = await kubeConfig.makeApiClient(CoreV1Api).listNamespace();
+      expect(namespaces.items.map((namespace) => namespace.metadata?.name)).toContain("default");
+      expect(logger.entries.map((entry) => entry.fields.server)).toEqual([
+        "etcd",
+        "kube-apiserver",
+      ]);
+      for (const entry of logger.entries) {
+        expect(String(entry.fields.error)).toContain(`127.0.0.1:${occupiedPort}`);
+        expect(String(entry.fields.error)).toContain("address already in use");
+      }
+    } finally {
+      await apiServer.stop();
+    }
+  });
+});
