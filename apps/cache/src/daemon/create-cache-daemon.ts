@@ -137,6 +137,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     owner: "regmirror-cache serve",
     metrics: recordingCacheOutcomes(metrics.pullThrough),
     onEvict: metrics.onEvict,
+    peerMetrics: metrics.peers,
     ...(options.upstreamClient === undefined ? {} : { upstreamClient: options.upstreamClient }),
   });
   metrics.setUsageSource(() => backend.blobStore.usage());
@@ -158,6 +159,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   const registryHandler = createCacheRegistryHandler({
     storage: backend.storage,
     auth,
+    peerSecret: config.peers?.secret.reveal(),
     entries,
     logger: logger.child({ component: "registry" }),
   });
