@@ -20,6 +20,25 @@ test("check-config says which challenge htpasswd clients get, from http.host or 
   );
 });
 
+test("check-config lists the peers, and never their secret", () => {
+  const secret = "c2hhcmVkLWJ5LWV2ZXJ5LXJlcGxpY2Etb2YtdGhlLWNhY2hl";
+  const lines = describeCacheConfig(
+    loadCacheConfigFromYaml(
+      `proxy:\n  remoteurl: https://registry.example.com\nregmirror:\n  peers:\n    self: http://10.0.0.2:5000\n    secret: ${secret}\n    members: { static: [http://10.0.0.1:5000, http://10.0.0.2:5000] }\n    timeout: 2s\n`,
+    ),
+  );
+  const from = lines.findIndex((line) => line.startsWith("peers:"));
+  expect(lines.slice(from, from + 5)).toEqual([
+    "peers:          2 replicas (static list), each digest fetched from upstream by its owner only",
+    "  self:         http://10.0.0.2:5000",
+    "  members:      http://10.0.0.1:5000, http://10.0.0.2:5000",
+    "  secret:       <redacted>",
+    "  timeout:      2s (then the next replica, then upstream)",
+  ]);
+  expect(lines[from + 5]).not.toMatch(/^ {2}tls:/);
+  expect(lines.join("\n")).not.toContain(secret);
+});
+
 test("check-config says where the status page is and who may see it, the admin API, the rate-limit policy", () => {
   const lines = (yaml: string) => describeCacheConfig(loadCacheConfigFromYaml(yaml));
   const upstream = "proxy:\n  remoteurl: https://registry.example.com\n";
@@ -41,4 +60,20 @@ test("check-config says where the status page is and who may see it, the admin A
     ]),
   );
   expect(guarded.join("\n")).not.toContain("admin-password-1");
+});
+
+test("check-config names the Service whose ready endpoints are the peers, and the peers' TLS", () => {
+  const secret = "c2hhcmVkLWJ5LWV2ZXJ5LXJlcGxpY2Etb2YtdGhlLWNhY2hl";
+  const lines = describeCacheConfig(
+    loadCacheConfigFromYaml(
+      `proxy:\n  remoteurl: https://registry.example.com\nregmirror:\n  peers:\n    self: https://10.0.0.2:5000\n    secret: ${secret}\n    members: { kubernetes: { namespace: cache, service: regmirror-peers } }\n    tls: { caFile: /etc/ca.pem, serverName: regmirror.cache.svc }\n`,
+    ),
+  );
+  expect(lines).toEqual(
+    expect.arrayContaining([
+      "peers:          the ready endpoints of a Service, each digest fetched from upstream by its owner only",
+      "  members:      EndpointSlices of service cache/regmirror-peers, port (the first), http, read every 5s from https://kubernetes.default.svc",
+      "  tls:          CA /etc/ca.pem, certificates checked for regmirror.cache.svc",
+    ]),
+  );
 });

@@ -7,6 +7,7 @@ import {
   type EffectiveUpstream,
   formatByteSize,
   formatListenAddress,
+  type PeersConfig,
   type StorageConfig,
 } from "@regmirror/schemas";
 
@@ -57,6 +58,7 @@ export function describeCacheConfig(config: EffectiveCacheConfig): string[] {
     `log:            level ${config.log.level}, ${config.log.format === "text" ? "text lines" : "JSON lines"}, access log ${config.log.accessLog ? "on" : "off"}`,
     `headers:        ${describeHeaders(config.responseHeaders)}`,
     `shutdown grace: ${formatDuration(config.shutdownGraceMs)}`,
+    ...describePeers(config.peers),
     "upstreams:",
     ...config.upstreams.flatMap((upstream) => describeUpstream(upstream, config.defaultUpstream)),
   ];
@@ -73,6 +75,34 @@ export function describeCacheConfig(config: EffectiveCacheConfig): string[] {
     for (const notice of config.notices) lines.push(`  ${notice.path}: ${notice.message}`);
   }
   return lines;
+}
+
+function describePeers(peers: PeersConfig | null): string[] {
+  if (peers === null)
+    return ["peers:          none (this cache fetches everything it misses itself)"];
+  const { members } = peers;
+  const source =
+    members.kind === "static"
+      ? [
+          `peers:          ${members.urls.length} replicas (static list), each digest fetched from upstream by its owner only`,
+          `  members:      ${members.urls.join(", ")}`,
+        ]
+      : [
+          "peers:          the ready endpoints of a Service, each digest fetched from upstream by its owner only",
+          `  members:      EndpointSlices of service ${members.namespace}/${members.service}, port ${members.portName ?? "(the first)"}, ${members.scheme}, read every ${formatDuration(members.intervalMs)} from ${members.apiServer}`,
+        ];
+  return [
+    source[0] ?? "",
+    `  self:         ${peers.self}`,
+    source[1] ?? "",
+    `  secret:       ${peers.secret}`,
+    `  timeout:      ${formatDuration(peers.timeoutMs)} (then the next replica, then upstream)`,
+    ...(peers.tls === null
+      ? []
+      : [
+          `  tls:          CA ${peers.tls.caFile}, certificates checked for ${peers.tls.serverName ?? "the address dialled"}`,
+        ]),
+  ];
 }
 
 function describeHeaders(headers: EffectiveCacheConfig["responseHeaders"]): string {

@@ -10,11 +10,14 @@ import type { IncomingMessage } from "node:http";
 import type { Logger } from "@regmirror/core";
 import {
   createRegistryHandler,
+  RegistryError,
   type RegistryHandler,
   type RegistryStorage,
 } from "@regmirror/oci-distribution";
 import { type ClientAuth, openClientAuth } from "../auth/client-auth.js";
 import type { AccessLogEntry } from "../logging/access-log.js";
+import { currentPeerMark } from "../peers/peer-request.js";
+import { peerHeader, verifyPeerRequest } from "../peers/peer-signature.js";
 import { type HostSegments, routeWithNamespace } from "../pull-through/namespace-route.js";
 import type { PullThroughRoute } from "../pull-through/pull-through-storage.js";
 import type { RegistryRouter } from "../pull-through/registry-router.js";
@@ -33,6 +36,28 @@ export interface CacheRegistryHandlerOptions {
   /** Default: nothing is recorded. */
   entries?: RequestEntries;
   logger?: Logger;
+  /** regmirror.peers.secret: requests signed with it come from a replica (skip client auth). */
+  peerSecret?: string | undefined;
+}
+
+/** The sender of a signed replica request; a refusal (401) that names what was wrong otherwise. */
+function checkPeerSignature(
+  request: IncomingMessage,
+  header: string | string[],
+  secret: string | undefined,
+): string {
+  const refuse = (message: string) =>
+    new RegistryError("UNAUTHORIZED", { message: `peer request refused: ${message}` });
+  if (secret === undefined) throw refuse("this cache has no regmirror.peers");
+  if (Array.isArray(header)) throw refuse(`more than one ${peerHeader} header`);
+  const check = verifyPeerRequest(secret, header, {
+    method: request.method ?? "GET",
+    path: request.url ?? "/",
+    // Signatures carry real time: they are compared with another replica's clock.
+    nowMs: Date.now(),
+  });
+  if (!check.valid) throw refuse(check.reason);
+  return check.sender;
 }
 
 export function createCacheRegistryHandler(options: CacheRegistryHandlerOptions): RegistryHandler {
@@ -54,6 +79,16 @@ export function createCacheRegistryHandler(options: CacheRegistryHandlerOptions)
       return served;
     },
     async authorize({ request, route, routed }) {
+      const peerSignature = request.headers[peerHeader];
+      if (peerSignature !== undefined) {
+        // The replica that asks has authorized its client; the signature proves it is one.
+        const entry = entryOf(request);
+        const sender = checkPeerSignature(request, peerSignature, options.peerSecret);
+        if (entry) entry.user = `peer ${sender}`;
+        const mark = currentPeerMark();
+        if (mark) mark.fromPeer = true;
+        return;
+      }
       if (auth.mode === "none") return;
       const decision = await auth.authorize(
         { authorization: request.headers.authorization },

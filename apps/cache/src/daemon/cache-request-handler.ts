@@ -24,6 +24,8 @@ import {
 } from "../logging/access-log.js";
 import { requestIdOf } from "../logging/request-id.js";
 import type { CacheMetrics } from "../metrics/cache-metrics.js";
+import { runWithPeerMark } from "../peers/peer-request.js";
+import { peerHeader } from "../peers/peer-signature.js";
 import {
   newRequestCacheState,
   outcomeOf,
@@ -210,8 +212,12 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
       if (options.accessLog) writeAccessLogLine(logger, finished);
       options.onFinished?.(finished);
     });
+    const handle = () => Promise.resolve().then(() => serve(request, response, path));
     runWithCacheState(cacheState, () =>
-      Promise.resolve().then(() => serve(request, response, path)),
+      // Only a request that says it comes from a replica gets a mark for the authorize stage.
+      request.headers[peerHeader] === undefined
+        ? handle()
+        : runWithPeerMark({ fromPeer: false }, handle),
     ).catch((error: unknown) => {
       if (RegistryError.isInstance(error)) {
         sendRegistryError(request, response, error);

@@ -155,6 +155,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
           owner: "regmirror-cache serve",
           metrics: recordingCacheOutcomes(metrics.pullThrough),
           onEvict,
+          peerMetrics: metrics.peers,
           ...(options.upstreamClient === undefined
             ? {}
             : { upstreamClient: options.upstreamClient }),
@@ -200,6 +201,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     registryHandler = createCacheRegistryHandler({
       storage: backend.storage,
       auth,
+      peerSecret: config.peers?.secret.reveal(),
       entries,
       logger: registryLogger,
     });

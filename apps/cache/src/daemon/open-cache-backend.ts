@@ -3,6 +3,7 @@
  * configuration names (filesystem or S3, with TTL and size cap) and the pull-through storage
  * over it. Closing closes both, downloads first, then the store (which writes down its state).
  */
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -13,10 +14,15 @@ import {
   type LifecycleOptions,
   type S3Credentials,
 } from "@regmirror/blob-store";
+import { describeError } from "@regmirror/core";
 import type { EffectiveCacheConfig, StorageConfig } from "@regmirror/schemas";
 import type { Logger } from "pino";
+import { followEndpointSlices, type MembersWatch } from "../peers/endpoint-slice-members.js";
+import { createPeerMembership, type PeerMembership } from "../peers/peer-membership.js";
+import { noopPeerMetrics, type PeerMetrics } from "../peers/peer-metrics.js";
 import {
   createPullThroughStorage,
+  PullThroughError,
   type PullThroughMetrics,
   type PullThroughStorage,
   type UpstreamClientOptions,
@@ -25,6 +31,8 @@ import {
 export interface CacheBackend {
   readonly blobStore: BlobStore;
   readonly storage: PullThroughStorage;
+  /** The replicas sharing downloads with this one; undefined without regmirror.peers. */
+  readonly peers: PeerMembership | undefined;
   close(): Promise<void>;
 }
 
@@ -36,6 +44,7 @@ export interface CacheBackendOptions {
   metrics?: PullThroughMetrics;
   onEvict?: (event: EvictionEvent) => void;
   upstreamClient?: UpstreamClientOptions;
+  peerMetrics?: PeerMetrics;
 }
 
 function s3Credentials(storage: Extract<StorageConfig, { kind: "s3" }>): S3Credentials | undefined {
@@ -85,6 +94,17 @@ export async function openBlobStore(
   });
 }
 
+async function readPeerCa(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    throw new PullThroughError(
+      "INVALID_OPTIONS",
+      `regmirror.peers.tls.caFile ${file} cannot be read: ${describeError(error)}`,
+    );
+  }
+}
+
 /** Downloads are spooled next to a filesystem store, else in the temporary directory. */
 function spoolDirectory(storage: StorageConfig): string {
   return storage.kind === "filesystem"
@@ -102,8 +122,30 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
   }
   if (options.onEvict !== undefined) lifecycle.onEvict = options.onEvict;
   const blobStore = await openBlobStore(config, lifecycle, options.owner);
+  const peersConfig = config.peers;
+  const peerMetrics = options.peerMetrics ?? noopPeerMetrics;
+  let membership: PeerMembership | undefined;
+  let membersWatch: MembersWatch | undefined;
+  if (peersConfig !== null) {
+    const source = peersConfig.members;
+    membership = createPeerMembership(
+      peersConfig.self,
+      source.kind === "static" ? source.urls : [],
+      peerMetrics,
+    );
+    if (source.kind === "kubernetes") {
+      membersWatch = followEndpointSlices(source, membership, logger.child({ component: "peers" }));
+    }
+  }
   let storage: PullThroughStorage;
   try {
+    const peerTls =
+      peersConfig?.tls == null
+        ? undefined
+        : {
+            ca: await readPeerCa(peersConfig.tls.caFile),
+            serverName: peersConfig.tls.serverName ?? undefined,
+          };
     storage = await createPullThroughStorage({
       upstreams: config.upstreams,
       defaultUpstream: config.defaultUpstream,
@@ -115,15 +157,29 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
       logger: logger.child({ component: "pull-through" }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.upstreamClient === undefined ? {} : { upstreamClient: options.upstreamClient }),
+      ...(peersConfig === null || membership === undefined
+        ? {}
+        : {
+            peers: {
+              membership,
+              secret: peersConfig.secret.reveal(),
+              timeoutMs: peersConfig.timeoutMs,
+              metrics: peerMetrics,
+              tls: peerTls,
+            },
+          }),
     });
   } catch (error) {
+    membersWatch?.close();
     await blobStore.close();
     throw error;
   }
   return {
     blobStore,
     storage,
+    peers: membership,
     async close() {
+      membersWatch?.close();
       await storage.close();
       await blobStore.close();
     },

@@ -6,16 +6,19 @@
 import type { EvictionEvent, StoreUsage } from "@regmirror/blob-store";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { buildInfo } from "../build-info.js";
+import type { PeerMetrics } from "../peers/peer-metrics.js";
 import type {
   PullThroughMetrics,
   UpstreamEndpointHealth,
   UpstreamRateLimitStatus,
 } from "../pull-through/index.js";
+import { createPeerPrometheusMetrics } from "./peer-prometheus-metrics.js";
 import { registerRateLimitMetrics } from "./rate-limit-metrics.js";
 
 export interface CacheMetrics {
   readonly registry: Registry;
   readonly pullThrough: PullThroughMetrics;
+  readonly peers: PeerMetrics;
   /** Pass as the blob store's `onEvict`. */
   onEvict(event: EvictionEvent): void;
   requestFinished(route: string, method: string, status: number, seconds: number): void;
@@ -208,6 +211,7 @@ export function createCacheMetrics(): CacheMetrics {
   return {
     registry,
     pullThrough,
+    peers: createPeerPrometheusMetrics(registry),
     onEvict(event) {
       evictions.inc({ reason: event.reason });
       evictedBytes.inc({ reason: event.reason }, event.size);

@@ -17,6 +17,7 @@ import type { Readable } from "node:stream";
 import type { BlobStore } from "@regmirror/blob-store";
 import { describeError, type Logger } from "@regmirror/core";
 import { parseDigest } from "@regmirror/oci-distribution";
+import type { FillDownload, PeerFillDownload } from "../peers/peer-blob-fetcher.js";
 import type { DownloadProgress } from "./blob-source.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import type { SpoolReservation, SpoolSpace } from "./spool-space.js";
@@ -42,6 +43,12 @@ export interface BlobFillDeps {
   space: SpoolSpace;
   logger: Logger;
   metrics: PullThroughMetrics;
+  /**
+   * Set when another replica owns the digest: the download comes through the replicas
+   * (peers/peer-blob-fetcher.ts), which call `fromUpstream` only when none could give it. The
+   * blob is stored only when this replica fetched it from upstream; else its owner stores it.
+   */
+  throughPeers?: (fromUpstream: () => Promise<FillDownload>) => Promise<PeerFillDownload>;
 }
 
 function deferred<T>() {
@@ -153,9 +160,13 @@ export class BlobFill {
         this.#start.resolve({ kind: "stored" });
         return;
       }
-      const download = await upstream.request("get-blob", (client, signal) =>
-        client.getBlob(repository, this.digest, { signal }),
-      );
+      const fromUpstream = () =>
+        upstream.request("get-blob", (client, signal) =>
+          client.getBlob(repository, this.digest, { signal }),
+        );
+      const throughPeers = deps.throughPeers;
+      const download =
+        throughPeers === undefined ? await fromUpstream() : await throughPeers(fromUpstream);
       this.size = download.size;
       if (download.size !== undefined) {
         reservation = await deps.space.reserve(download.size);
@@ -181,13 +192,18 @@ export class BlobFill {
         }
         this.written += chunk.byteLength;
         reservation?.wrote(chunk.byteLength);
-        metrics.bytesFromUpstream(upstream.name, chunk.byteLength);
+        // Through peers, the fetcher counts what it took from upstream itself.
+        if (throughPeers === undefined) metrics.bytesFromUpstream(upstream.name, chunk.byteLength);
         this.#notify();
       }
       // The client's verifier has checked the digest (and Content-Length when there was one).
       this.size ??= this.written;
       this.state = "verified";
       this.#notify();
+      if ("usedUpstream" in download && !download.usedUpstream()) {
+        logger.debug({ digest: this.digest }, "a blob served from a peer: its owner stores it");
+        return;
+      }
       logger.debug(
         { upstream: upstream.name, digest: this.digest, size: this.written },
         "storing a downloaded blob",

@@ -8,7 +8,10 @@
 import type { BlobStore } from "@regmirror/blob-store";
 import type { BlobReader, BlobStat, ByteRange, Logger, OpenedBlob } from "@regmirror/core";
 import { type BufferedBlob, RegistryError } from "@regmirror/oci-distribution";
-import { BlobFill } from "./blob-fill.js";
+import type { PeerBlobFetcher } from "../peers/peer-blob-fetcher.js";
+import type { PeerMetrics } from "../peers/peer-metrics.js";
+import { servingPeerRequest } from "../peers/peer-request.js";
+import { BlobFill, type BlobFillDeps } from "./blob-fill.js";
 import { ContentMemory, type RememberedContent } from "./content-memory.js";
 import { DirectReader } from "./direct-reader.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
@@ -24,6 +27,13 @@ export interface BlobSourceDeps {
   space: SpoolSpace;
   logger: Logger;
   metrics: PullThroughMetrics;
+  /** Replicas sharing their downloads: a miss of a digest another replica owns goes there. */
+  peers?: {
+    fetcher: PeerBlobFetcher;
+    metrics: PeerMetrics;
+    /** The repository as a client names it (a peer routes it as this replica would). */
+    clientPath(upstream: UpstreamConnection, repository: string): string;
+  };
 }
 
 /** One blob download under way, as the status page shows it. */
@@ -117,8 +127,33 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
     return fill;
   }
 
+  /**
+   * Through the peers when another replica owns the digest and this request is not a peer's
+   * own (a peer's request is served here: it never goes round again).
+   */
+  function peerRoute(
+    upstream: UpstreamConnection,
+    repository: string,
+    digest: string,
+  ): BlobFillDeps["throughPeers"] {
+    const { peers } = deps;
+    if (peers === undefined) return undefined;
+    if (servingPeerRequest() || !peers.fetcher.ownedByOther(digest)) {
+      peers.metrics.ownerFill();
+      return undefined;
+    }
+    const path = peers.clientPath(upstream, repository);
+    return (fromUpstream) =>
+      peers.fetcher.open(path, digest, fromUpstream, (bytes) =>
+        metrics.bytesFromUpstream(upstream.name, bytes),
+      );
+  }
+
   function startFill(upstream: UpstreamConnection, repository: string, digest: string): BlobFill {
-    const fill: BlobFill = new BlobFill(digest, { ...deps, upstream, repository }, () => {
+    const throughPeers = peerRoute(upstream, repository, digest);
+    const fillDeps: BlobFillDeps = { ...deps, upstream, repository };
+    if (throughPeers !== undefined) fillDeps.throughPeers = throughPeers;
+    const fill: BlobFill = new BlobFill(digest, fillDeps, () => {
       if (fills.get(digest) === fill) fills.delete(digest);
     });
     fills.set(digest, fill);

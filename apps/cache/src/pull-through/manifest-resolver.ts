@@ -17,6 +17,7 @@ import {
   RegistryError,
   type StoredManifest,
 } from "@regmirror/oci-distribution";
+import type { PeerManifestFetcher } from "../peers/peer-manifest-fetcher.js";
 import type { CacheRecords } from "./cache-records.js";
 import { ContentMemory } from "./content-memory.js";
 import { firstWithin } from "./first-within.js";
@@ -45,6 +46,12 @@ export interface ManifestResolverDeps {
   staleAfterMs: number;
   /** Largest manifest read from the store. */
   maxManifestBytes: number;
+  /** Replicas sharing their lookups: manifests and tags another replica owns are asked there. */
+  peers?: {
+    fetcher: PeerManifestFetcher;
+    /** The repository as a client names it (a peer routes it as this replica would). */
+    clientPath(upstream: UpstreamConnection, repository: string): string;
+  };
 }
 
 export interface ManifestResolver {
@@ -138,12 +145,20 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
       digest,
       async () => {
         metrics.cacheMiss("manifest");
-        const fetched = await upstream.request(
-          "get-manifest",
-          (client, signal) => client.getManifest(repository, digest, { signal }),
-          deadlineAt === undefined ? {} : { deadlineAt },
+        const fromPeer = await deps.peers?.fetcher.byDigest(
+          deps.peers.clientPath(upstream, repository),
+          digest,
         );
-        metrics.bytesFromUpstream(upstream.name, fetched.bytes.byteLength);
+        const fetched =
+          fromPeer === undefined
+            ? await upstream.request(
+                "get-manifest",
+                (client, signal) => client.getManifest(repository, digest, { signal }),
+                deadlineAt === undefined ? {} : { deadlineAt },
+              )
+            : { ...fromPeer, size: fromPeer.bytes.byteLength };
+        if (fromPeer === undefined)
+          metrics.bytesFromUpstream(upstream.name, fetched.bytes.byteLength);
         const manifest = { digest, mediaType: fetched.mediaType, bytes: fetched.bytes };
         try {
           await blobStore.put(digest, Readable.from([fetched.bytes]), {
@@ -230,11 +245,17 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
     try {
       // One deadline for the HEAD and the GET: the client waits for both.
       const deadlineAt = upstream.deadline();
-      const head = await upstream.request(
-        "head-manifest",
-        (client, signal) => client.headManifest(repository, tag, { signal }),
-        { deadlineAt },
-      );
+      const head =
+        (await deps.peers?.fetcher.resolveTag(
+          deps.peers.clientPath(upstream, repository),
+          `${upstream.name}/${repository}:${tag}`,
+          tag,
+        )) ??
+        (await upstream.request(
+          "head-manifest",
+          (client, signal) => client.headManifest(repository, tag, { signal }),
+          { deadlineAt },
+        ));
       manifest = await readStored(head.digest);
       if (manifest === undefined) {
         const kept = await keepPull(upstream, repository, tag, known, head.digest);

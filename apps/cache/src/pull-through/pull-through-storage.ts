@@ -15,6 +15,11 @@ import {
   type EffectiveUpstream,
   type UpstreamBounds,
 } from "@regmirror/schemas";
+import { createPeerBlobFetcher } from "../peers/peer-blob-fetcher.js";
+import { createPeerClient, type PeerTls } from "../peers/peer-client.js";
+import { createPeerManifestFetcher } from "../peers/peer-manifest-fetcher.js";
+import type { PeerMembership } from "../peers/peer-membership.js";
+import type { PeerMetrics } from "../peers/peer-metrics.js";
 import { createBlobSource, type DownloadProgress } from "./blob-source.js";
 import { createCacheRecords } from "./cache-records.js";
 import type { UpstreamEndpointHealth } from "./circuit-breaker.js";
@@ -53,6 +58,18 @@ export interface PullThroughStorageOptions {
   maxManifestBytes?: number;
   /** The headroom below which pulls are kept, and the back-off after a 429; default: the config's. */
   rateLimits?: EffectiveCacheConfig["rateLimits"];
+  /** Replicas that fetch each blob from upstream once between them (docs/adr/0033-cache-peers.md). */
+  peers?: PullThroughPeers;
+}
+
+export interface PullThroughPeers {
+  membership: PeerMembership;
+  secret: string;
+  /** How long a peer may take to start answering before the next one is asked. */
+  timeoutMs: number;
+  metrics: PeerMetrics;
+  /** https members: the CA to trust and the name their certificates carry. */
+  tls?: PeerTls | undefined;
 }
 
 /** What the daemon's resolveRoute stage hands the storage: the request's repository, routed. */
@@ -141,6 +158,29 @@ export async function createPullThroughStorage(
   const router = createRegistryRouter({ upstreams, defaultUpstream: options.defaultUpstream });
   const byName = new Map(upstreams.map((upstream) => [upstream.name, upstream]));
   const records = createCacheRecords(options.blobStore.metadata);
+  const { peers } = options;
+  const clientPath = (upstream: UpstreamConnection, repository: string) =>
+    router.clientRepositoryName(upstream, repository);
+  const manifestPeers =
+    peers === undefined
+      ? undefined
+      : {
+          fetcher: createPeerManifestFetcher({
+            membership: peers.membership,
+            client: createPeerClient({
+              self: peers.membership.self,
+              secret: peers.secret,
+              answerWithinMs: peers.timeoutMs,
+              silenceMs: peers.timeoutMs,
+              signal,
+              tls: peers.tls,
+            }),
+            metrics: peers.metrics,
+            logger,
+            maxManifestBytes,
+          }),
+          clientPath,
+        };
   const manifests = createManifestResolver({
     blobStore: options.blobStore,
     records,
@@ -150,6 +190,7 @@ export async function createPullThroughStorage(
     tagFreshnessMs: options.tagFreshnessMs,
     staleAfterMs: bounds.staleAfterMs,
     maxManifestBytes,
+    ...(manifestPeers === undefined ? {} : { peers: manifestPeers }),
   });
   const blobs = createBlobSource({
     blobStore: options.blobStore,
@@ -157,6 +198,25 @@ export async function createPullThroughStorage(
     space: createSpoolSpace({ directory: options.spoolDirectory, blobStore: options.blobStore }),
     logger,
     metrics,
+    ...(peers === undefined
+      ? {}
+      : {
+          peers: {
+            fetcher: createPeerBlobFetcher({
+              membership: peers.membership,
+              secret: peers.secret,
+              answerWithinMs: peers.timeoutMs,
+              // A peer streams what upstream sends it: it may be as slow as upstream.
+              silenceMs: options.upstreamClient?.timeoutMs ?? 30_000,
+              metrics: peers.metrics,
+              logger,
+              signal,
+              tls: peers.tls,
+            }),
+            metrics: peers.metrics,
+            clientPath,
+          },
+        }),
   });
   const tags = createTagLister({ records, logger, metrics, staleAfterMs: bounds.staleAfterMs });
   const referrers = createReferrersLister({ records, logger, metrics });

@@ -18,6 +18,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   ca?: string;
   body?: string;
+  /** The name to check the server's certificate against (default: the host dialled). */
+  servername?: string;
 }
 
 /** The `Authorization` header of Basic credentials. */
@@ -51,6 +53,7 @@ function openRequest<T>(
         headers: options.headers ?? {},
         agent: false,
         ...(options.ca === undefined ? {} : { ca: options.ca }),
+        ...(options.servername === undefined ? {} : { servername: options.servername }),
       },
       (response) => onResponse(response, resolve, reject),
     );

@@ -3,32 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   blobGets,
   fetchAll,
-  manifestAccept,
   type ProxiedCache,
+  pullWithFetch,
   sha256,
   startProxiedCache,
   waitFor,
 } from "./pull-through-harness.js";
-
-/** What a registry client does for one image: manifest by tag, then config and layers. */
-async function pullWithFetch(cacheUrl: string, repository: string, tag: string) {
-  const manifest = await fetchAll(`${cacheUrl}/v2/${repository}/manifests/${tag}`, {
-    headers: { accept: manifestAccept },
-  });
-  if (manifest.status !== 200) throw new Error(`manifest: HTTP ${manifest.status}`);
-  const parsed = JSON.parse(manifest.body.toString("utf8")) as {
-    config: { digest: string };
-    layers: { digest: string }[];
-  };
-  const digests = [parsed.config.digest, ...parsed.layers.map((layer) => layer.digest)];
-  const blobs = await Promise.all(
-    digests.map(async (digest) => {
-      const blob = await fetchAll(`${cacheUrl}/v2/${repository}/blobs/${digest}`);
-      return { digest, status: blob.status, computed: sha256(blob.body) };
-    }),
-  );
-  return { manifestDigest: sha256(manifest.body), blobs };
-}
 
 describe("one upstream download per digest, however many clients ask", () => {
   let proxied: ProxiedCache;

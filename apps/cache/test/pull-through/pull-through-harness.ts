@@ -202,3 +202,23 @@ export const manifestAccept = [
   "application/vnd.docker.distribution.manifest.list.v2+json",
   "application/vnd.docker.distribution.manifest.v2+json",
 ].join(", ");
+
+/** What a registry client does for one image: manifest by tag, then config and layers. */
+export async function pullWithFetch(cacheUrl: string, repository: string, tag: string) {
+  const manifest = await fetchAll(`${cacheUrl}/v2/${repository}/manifests/${tag}`, {
+    headers: { accept: manifestAccept },
+  });
+  if (manifest.status !== 200) throw new Error(`manifest: HTTP ${manifest.status}`);
+  const parsed = JSON.parse(manifest.body.toString("utf8")) as {
+    config: { digest: string };
+    layers: { digest: string }[];
+  };
+  const digests = [parsed.config.digest, ...parsed.layers.map((layer) => layer.digest)];
+  const blobs = await Promise.all(
+    digests.map(async (digest) => {
+      const blob = await fetchAll(`${cacheUrl}/v2/${repository}/blobs/${digest}`);
+      return { digest, status: blob.status, computed: sha256(blob.body) };
+    }),
+  );
+  return { manifestDigest: sha256(manifest.body), blobs };
+}

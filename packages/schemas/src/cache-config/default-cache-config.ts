@@ -28,6 +28,11 @@ export const cacheConfigDefaults = {
   authRealm: "regmirror",
   metricsPath: "/metrics",
   s3Region: "us-east-1",
+  /** An owner that has not started answering by then is passed over for the next replica. */
+  peerTimeoutMs: 5_000,
+  peerMembersIntervalMs: 5_000,
+  kubernetesApiServer: "https://kubernetes.default.svc",
+  serviceAccountDirectory: "/var/run/secrets/kubernetes.io/serviceaccount",
   statusPagePath: "/status",
   adminUsername: "admin",
   /** Below 10 % of Docker Hub's 100 pulls, a known tag is served rather than a pull spent. */

@@ -89,6 +89,41 @@ export interface UpstreamBounds {
   };
 }
 
+export type PeerMembersSource =
+  | { readonly kind: "static"; readonly urls: readonly string[] }
+  /** The ready endpoints of a Service's EndpointSlices, read again every `intervalMs`. */
+  | {
+      readonly kind: "kubernetes";
+      readonly namespace: string;
+      readonly service: string;
+      readonly portName: string | null;
+      readonly scheme: "http" | "https";
+      readonly intervalMs: number;
+      readonly apiServer: string;
+      readonly tokenFile: string;
+      readonly caFile: string;
+    };
+
+/**
+ * Cache replicas that fetch each digest from upstream once between them
+ * (docs/adr/0033-cache-peers.md): each digest has an owner among the members.
+ */
+export interface PeersConfig {
+  /** This replica's own URL, as the other members know it (one of `members`). */
+  readonly self: string;
+  /** Signs requests between replicas. */
+  readonly secret: SecretValue;
+  /** Where the member list comes from. */
+  readonly members: PeerMembersSource;
+  /** How long to wait for an owner's answer before the next member is asked. */
+  readonly timeoutMs: number;
+  /**
+   * https members: the CA file to trust, and the name to check their certificates against
+   * (null: the address dialled); null: the system's trust only.
+   */
+  readonly tls: { readonly caFile: string; readonly serverName: string | null } | null;
+}
+
 /** Pulls left before an upstream's limit: a count, or a percentage of the announced limit. */
 export type RateLimitHeadroom = { readonly pulls: number } | { readonly percent: number };
 
@@ -141,6 +176,8 @@ export interface EffectiveCacheConfig {
     readonly listen: ListenAddress | null;
     readonly path: string;
   };
+  /** Replicas sharing their upstream downloads; null: this cache works alone. */
+  readonly peers: PeersConfig | null;
   /**
    * The admin credential (HTTP Basic) of the status page and the admin API; null: none
    * configured (docs/adr/0029-admin-api-inspection-and-eviction.md).

@@ -21,6 +21,8 @@ export type {
   EffectiveCacheConfig,
   EffectiveUpstream,
   LogLevel,
+  PeerMembersSource,
+  PeersConfig,
   RateLimitHeadroom,
   S3Credentials,
   StorageConfig,

@@ -124,6 +124,48 @@ const nativeCircuitBreakerSchema = z.strictObject({
   openFor: positiveDuration.optional(),
 });
 
+/** A peer cache replica's base URL: what the other replicas send their requests to. */
+const peerUrl = registryUrl;
+
+// Cache replicas that share one upstream download per digest (docs/adr/0033-cache-peers.md).
+const nativePeersSchema = z.strictObject({
+  /** This replica's own URL as the others reach it; must be one of the members. */
+  self: peerUrl,
+  /** Signs requests between replicas; every replica has the same one. */
+  secret: secretString,
+  members: z.strictObject({
+    static: z
+      .array(peerUrl, { error: "a list of the replicas' URLs like http://10.0.0.2:5000" })
+      .min(1, { error: "at least one replica URL (this replica's own)" })
+      .optional(),
+    /** The ready endpoints of a Service, from the EndpointSlice API. */
+    kubernetes: z
+      .strictObject({
+        namespace: nonEmptyString,
+        service: nonEmptyString,
+        /** The EndpointSlice port's name; default: its first port. */
+        portName: nonEmptyString.optional(),
+        scheme: z.enum(["http", "https"]).optional(),
+        /** How often the list is read again. */
+        interval: positiveDuration.optional(),
+        /** Default: the in-cluster address and the pod's service account files. */
+        apiServer: registryUrl.optional(),
+        tokenFile: filePath.optional(),
+        caFile: filePath.optional(),
+      })
+      .optional(),
+  }),
+  /** How long a replica waits for an owner's answer before it asks the next replica. */
+  timeout: positiveDuration.optional(),
+  /** Trust for https members: the CA, and the name their certificates carry (not their IPs). */
+  tls: z
+    .strictObject({
+      caFile: filePath,
+      serverName: nonEmptyString.optional(),
+    })
+    .optional(),
+});
+
 // The admin credential, the status page and upstream rate limits
 // (docs/adr/0029-admin-api-inspection-and-eviction.md, docs/adr/0030-upstream-rate-limits.md).
 const nativeAdminSchema = z.strictObject({
@@ -180,6 +222,7 @@ export const nativeConfigSchema = z.strictObject({
   circuitBreaker: nativeCircuitBreakerSchema.optional(),
   auth: nativeAuthSchema.optional(),
   metrics: nativeMetricsSchema.optional(),
+  peers: nativePeersSchema.optional(),
   admin: nativeAdminSchema.optional(),
   statusPage: nativeStatusPageSchema.optional(),
   rateLimits: nativeRateLimitsSchema.optional(),

@@ -13,6 +13,7 @@ import { applyEnvironmentOverrides, type EnvironmentOverride } from "./environme
 import { IgnoredSetting } from "./field-schemas.js";
 import { formatListenAddress } from "./listen-address.js";
 import { normalizeOperations } from "./normalize-operations.js";
+import { normalizePeers } from "./normalize-peers.js";
 import { normalizeSizeCap, normalizeStorage } from "./normalize-storage.js";
 import { normalizeUpstreams } from "./normalize-upstreams.js";
 import { createProblemCollector, type ProblemCollector, pickOne } from "./problem-collector.js";
@@ -236,6 +237,7 @@ function buildEffectiveConfig(
     defaultUpstream,
     auth: normalizeAuth(file, problems),
     metrics,
+    peers: normalizePeers(file, problems),
     ...normalizeOperations(file, metrics.path, problems),
     notices: [...collectNotices(file), ...context.environmentNotices],
     environmentOverrides: context.environmentOverrides,

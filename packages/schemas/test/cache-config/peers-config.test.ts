@@ -1,0 +1,172 @@
+// regmirror.peers: the replicas that share one upstream download per digest.
+import { describe, expect, test } from "vitest";
+import { loadCacheConfigFromYaml, normalizeCacheConfig } from "../../src/index.js";
+import { problemsOf } from "./load-fixture.js";
+
+const secret = "c2hhcmVkLWJ5LWV2ZXJ5LXJlcGxpY2Etb2YtdGhlLWNhY2hl";
+
+const withPeers = (peers: string) =>
+  `proxy:\n  remoteurl: http://127.0.0.1:5000\nregmirror:\n  peers:\n${peers}`;
+
+/** A replica at http://10.0.0.1:5000 with a good secret and these members. */
+const loadWithMembers = (members: string) =>
+  loadCacheConfigFromYaml(
+    withPeers(`    self: http://10.0.0.1:5000\n    secret: ${secret}\n    members: ${members}\n`),
+  );
+
+describe("regmirror.peers", () => {
+  test("a static member list: self, the secret, the members and the default timeout", () => {
+    const config = loadWithMembers(
+      '{ static: [http://10.0.0.1:5000, "http://10.0.0.2:5000/", http://10.0.0.3:5000] }',
+    );
+    expect(config.peers).toMatchObject({
+      self: "http://10.0.0.1:5000",
+      members: {
+        kind: "static",
+        urls: ["http://10.0.0.1:5000", "http://10.0.0.2:5000", "http://10.0.0.3:5000"],
+      },
+      timeoutMs: 5_000,
+    });
+    expect(config.peers?.secret.reveal()).toBe(secret);
+    expect(JSON.stringify(config)).not.toContain(secret);
+  });
+
+  test("without peers the cache works alone, whatever form the file has", () => {
+    expect(normalizeCacheConfig(undefined).peers).toBeNull();
+    expect(
+      loadCacheConfigFromYaml("proxy:\n  remoteurl: http://127.0.0.1:5000\n").peers,
+    ).toBeNull();
+  });
+
+  test("self given by the environment (the operator sets it to the pod's address)", () => {
+    const config = normalizeCacheConfig(
+      {
+        proxy: { remoteurl: "http://127.0.0.1:5000" },
+        regmirror: {
+          peers: {
+            self: "http://10.0.0.9:5000",
+            secret,
+            members: { static: ["http://10.0.0.1:5000", "http://10.0.0.2:5000"] },
+          },
+        },
+      },
+      { environment: { REGISTRY_REGMIRROR_PEERS_SELF: "http://10.0.0.2:5000" } },
+    );
+    expect(config.peers?.self).toBe("http://10.0.0.2:5000");
+  });
+
+  test("self that is not a member, a member twice, a short secret: each named", () => {
+    const badPeers = `    self: http://10.0.0.9:5000
+    secret: too-short
+    members:
+      static: [http://10.0.0.1:5000, http://10.0.0.1:5000]
+`;
+    const problems = problemsOf(() =>
+      loadCacheConfigFromYaml(withPeers(`${badPeers}    timeout: 0s\n`)),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        {
+          path: "regmirror.peers.timeout",
+          value: '"0s"',
+          expected: "a duration above zero like 3s or 30s",
+        },
+      ]),
+    );
+    // Without the bad timeout, the problems found once the schema passes:
+    const fixed = problemsOf(() => loadCacheConfigFromYaml(withPeers(badPeers)));
+    expect(fixed).toEqual([
+      {
+        path: "regmirror.peers.members.static[1]",
+        value: '"http://10.0.0.1:5000"',
+        expected: "each replica URL once",
+      },
+      {
+        path: "regmirror.peers.self",
+        value: '"http://10.0.0.9:5000"',
+        expected: expect.stringContaining(
+          "one of regmirror.peers.members.static (http://10.0.0.1:5000)",
+        ),
+      },
+      {
+        path: "regmirror.peers.secret",
+        value: "<redacted>",
+        expected: expect.stringContaining("a secret of at least 32 characters"),
+      },
+    ]);
+  });
+
+  test("a member that is not a URL, a missing secret, an unknown key", () => {
+    expect(
+      problemsOf(() =>
+        loadCacheConfigFromYaml(
+          withPeers(`    self: http://10.0.0.1:5000
+    members:
+      static: [http://10.0.0.1:5000, "10.0.0.2 port 5000"]
+    memebrs: []
+`),
+        ),
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          path: "regmirror.peers.members.static[1]",
+          value: '"10.0.0.2 port 5000"',
+          expected: expect.stringContaining("a registry URL like"),
+        }),
+        expect.objectContaining({ path: "regmirror.peers.secret" }),
+        expect.objectContaining({
+          path: "regmirror.peers.memebrs",
+          expected: expect.stringContaining("did you mean members?"),
+        }),
+      ]),
+    );
+  });
+});
+
+describe("regmirror.peers.members.kubernetes", () => {
+  test("a Service's EndpointSlices, with the in-cluster defaults", () => {
+    const config = loadWithMembers(
+      "{ kubernetes: { namespace: regmirror, service: regmirror-peers, portName: registry } }",
+    );
+    expect(config.peers?.members).toEqual({
+      kind: "kubernetes",
+      namespace: "regmirror",
+      service: "regmirror-peers",
+      portName: "registry",
+      scheme: "http",
+      intervalMs: 5_000,
+      apiServer: "https://kubernetes.default.svc",
+      tokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+      caFile: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+    });
+  });
+
+  test("both sources, or none, is refused", () => {
+    for (const members of [
+      "{}",
+      "{ static: [http://10.0.0.1:5000], kubernetes: { namespace: a, service: b } }",
+    ]) {
+      expect(problemsOf(() => loadWithMembers(members))).toEqual([
+        expect.objectContaining({
+          path: "regmirror.peers.members",
+          expected:
+            "one source of members: static (a list of URLs) or kubernetes (a Service's EndpointSlices)",
+        }),
+      ]);
+    }
+  });
+});
+
+test("regmirror.peers.tls: the CA of https members and the name their certificates carry", () => {
+  const config = loadCacheConfigFromYaml(
+    withPeers(
+      `    self: https://10.0.0.1:5000\n    secret: ${secret}\n    members: { static: [https://10.0.0.1:5000] }\n    tls: { caFile: /etc/regmirror/tls/ca.crt, serverName: regmirror-x.ns.svc }\n`,
+    ),
+  );
+  expect(config.peers?.tls).toEqual({
+    caFile: "/etc/regmirror/tls/ca.crt",
+    serverName: "regmirror-x.ns.svc",
+  });
+  expect(loadWithMembers("{ static: [http://10.0.0.1:5000] }").peers?.tls).toBeNull();
+});
