@@ -50,13 +50,7 @@ export class SpoolReader implements BlobReader {
         return bytesRead;
       }
       if (fill.state === "failed") throw fill.error ?? new Error("the download failed");
-      if (verified && this.#position >= Math.min(fill.written, spanEnd)) {
-        // The end waits for the store to commit the blob (its `done`), so a caller that reads
-        // to the end (warm, the admin API's warm) finds it stored; a client over HTTP already
-        // has every byte (Content-Length), so its pull waits for nothing.
-        await fill.done;
-        return 0;
-      }
+      if (verified && this.#position >= Math.min(fill.written, spanEnd)) return 0;
       await fill.nextChange();
     }
   }
