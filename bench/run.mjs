@@ -8,13 +8,15 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { ensureSystemPackages } from "../scripts/lib/system-packages.mjs";
 import { topSelfTime } from "./lib/cpu-profile.mjs";
 import { currentLoad, describeMachine } from "./lib/machine-info.mjs";
-import { ociManifest } from "./lib/media-types.mjs";
+import { manifestAccept, ociManifest } from "./lib/media-types.mjs";
 import { residentBytes, watchPeakMemory } from "./lib/memory.mjs";
 import { helpText, parseOptions } from "./lib/options.mjs";
 import { killAllChildren, runCommand } from "./lib/processes.mjs";
 import { renderReport, systemLabels } from "./lib/report.mjs";
+import { measureRequestRates } from "./lib/request-rates.mjs";
 import {
   makeImage,
   makeSmallBlobs,
@@ -24,6 +26,7 @@ import {
 } from "./lib/seed-images.mjs";
 import {
   imageNodeOptions,
+  nginxBinary,
   startCountingProxy,
   startDistributionProxy,
   startNginxProxyCache,
@@ -33,6 +36,7 @@ import {
 } from "./lib/systems.mjs";
 import { makeLoopbackCertificate } from "./lib/tls-certificate.mjs";
 import { concurrentPull, fetchBlobs, headLoad, skopeoPull } from "./lib/workloads.mjs";
+import { runWrk, writePathRotation } from "./lib/wrk.mjs";
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 /** The daemon runs with the V8 settings its container image ships with. */
@@ -62,6 +66,20 @@ cacheMain = options.cacheMain
 if (options.help) {
   process.stdout.write(helpText);
   process.exit(0);
+}
+
+/** What the bench starts besides the cache and Node, and the Debian package of each. */
+const benchPrograms = [
+  { command: "docker-registry", debianPackage: "docker-registry" },
+  { command: "skopeo", debianPackage: "skopeo" },
+  { command: nginxBinary, debianPackage: "nginx" },
+  { command: "wrk", debianPackage: "wrk" },
+];
+try {
+  ensureSystemPackages(process.env, benchPrograms, []);
+} catch (error) {
+  process.stderr.write(`${error.message}\n`);
+  process.exit(2);
 }
 
 // Everything lives under one temp directory, removed at exit however the run ends.
@@ -118,22 +136,24 @@ async function seed() {
     options.smallBlobCount,
     options.smallBlobBytes,
   );
+  const [largeBlob] = await makeSmallBlobs(blobDirectory, 1, options.largeBlobBytes);
   const upstream = await startUpstream(workDirectory);
   progress(`upstream docker-registry on ${upstream.url}: pushing`);
   await pushImage(upstream.url, bigRepository, tag, image);
-  await pushBlobs(upstream.url, smallRepository, smallBlobs);
+  await pushBlobs(upstream.url, smallRepository, [...smallBlobs, largeBlob]);
   const staticRoot = join(workDirectory, "static");
   await writeStaticLayout(staticRoot, bigRepository, { image, tag });
-  await writeStaticLayout(staticRoot, smallRepository, { blobs: smallBlobs });
+  await writeStaticLayout(staticRoot, smallRepository, { blobs: [...smallBlobs, largeBlob] });
   const countingProxy = await startCountingProxy(workDirectory, upstream.url);
   progress(`counting proxy on ${countingProxy.url}`);
-  return { image, smallBlobs, upstream, countingProxy, staticRoot };
+  return { image, smallBlobs, largeBlob, upstream, countingProxy, staticRoot };
 }
 
 function starterFor(key, seeded, extra = {}) {
   const remoteUrl = seeded.countingProxy.url;
   switch (key) {
     case "regmirror":
+      // extra: { name, workers } in the request-rate section, { tls } for HTTP/2.
       return () =>
         startRegmirrorCache({
           workDirectory,
@@ -144,10 +164,14 @@ function starterFor(key, seeded, extra = {}) {
           ...extra,
         });
     case "distribution":
-      return () => startDistributionProxy({ workDirectory, remoteUrl });
+      return () => startDistributionProxy({ workDirectory, remoteUrl, ...extra });
     case "nginx-proxy-cache":
       return () =>
-        startNginxProxyCache({ workDirectory, upstreamHostPort: seeded.countingProxy.host });
+        startNginxProxyCache({
+          workDirectory,
+          upstreamHostPort: seeded.countingProxy.host,
+          ...extra,
+        });
     case "nginx-static":
       return () =>
         startNginxStatic({
@@ -155,6 +179,7 @@ function starterFor(key, seeded, extra = {}) {
           staticRoot: seeded.staticRoot,
           manifestMediaType: ociManifest,
           tags: [{ repository: bigRepository, tag, digest: seeded.image.manifest.digest }],
+          ...extra,
         });
     default:
       throw new Error(`unknown system ${key}`);
@@ -368,6 +393,33 @@ async function measureHttp2(seeded) {
   }
 }
 
+/** The systems of the request-rate section: the cache and nginx static once per worker count. */
+function rateSystems(seeded) {
+  const systems = [];
+  const workerSuffix = (workers) => (workers === 1 ? "" : `-${workers}`);
+  const workerLabel = (workers) => `${workers} worker${workers === 1 ? "" : "s"}`;
+  for (const key of options.systems) {
+    if (key === "distribution" || key === "nginx-proxy-cache") {
+      const label = key === "distribution" ? systemLabels[key] : `${systemLabels[key]}, 1 worker`;
+      const extra = { name: `rates-${key}`, ...(key === "distribution" ? {} : { workers: 1 }) };
+      systems.push({ key, label, start: starterFor(key, seeded, extra) });
+      continue;
+    }
+    for (const workers of options.workers) {
+      systems.push({
+        key: `${key}${workerSuffix(workers)}`,
+        label: `${systemLabels[key]}, ${workerLabel(workers)}`,
+        start: starterFor(key, seeded, {
+          name: `rates-${key}${workerSuffix(workers)}`,
+          // The cache's default is one process; its config names workers only beyond that.
+          workers: key === "regmirror" && workers === 1 ? undefined : workers,
+        }),
+      });
+    }
+  }
+  return systems;
+}
+
 async function compare() {
   const startedAt = new Date();
   const notes = [];
@@ -380,7 +432,7 @@ async function compare() {
   const machine = await describeMachine();
   const seeded = await seed();
   const results = {};
-  for (const key of options.systems) {
+  for (const key of options.ratesOnly ? [] : options.systems) {
     if (key === "regmirror" && cacheProblem) {
       results[key] = { measured: false, reason: cacheProblem };
       progress(`${systemLabels[key]}: not measured: ${cacheProblem}`);
@@ -394,8 +446,27 @@ async function compare() {
       progress(`${systemLabels[key]}: not measured: ${reason}`);
     }
   }
+  let rates;
+  if (options.rates) {
+    rates = await measureRequestRates({
+      systems: rateSystems(seeded).filter(
+        (entry) => !(entry.key.startsWith("regmirror") && cacheProblem),
+      ),
+      seeded,
+      workDirectory,
+      repositories: { big: bigRepository, small: smallRepository },
+      tag,
+      options,
+      progress,
+    });
+  }
   let http2;
-  if (options.http2 && options.systems.includes("regmirror") && !cacheProblem) {
+  if (
+    options.http2 &&
+    !options.ratesOnly &&
+    options.systems.includes("regmirror") &&
+    !cacheProblem
+  ) {
     try {
       http2 = await measureHttp2(seeded);
     } catch (error) {
@@ -416,6 +487,7 @@ async function compare() {
     results,
     notes,
     nodeOptions: cacheNodeOptions,
+    rates,
   });
   if (options.output) {
     const outputPath = resolve(repositoryRoot, options.output);
@@ -500,6 +572,36 @@ async function profile() {
     );
     progress(`profiled HEAD by ${kind}: ${head.requestsPerSecond.toFixed(0)} req/s`);
   }
+  // The native client's workloads (issue 22): small blobs in turn and the manifest by digest.
+  const smallScript = await writePathRotation(
+    workDirectory,
+    "profile-small-blobs",
+    seeded.smallBlobs.map((blob) => `/v2/${smallRepository}/blobs/${blob.digest}`),
+  );
+  const wrkPhases = [
+    [
+      "wrk small blob GET",
+      `${cache.url}/v2/${smallRepository}/blobs/${seeded.smallBlobs[0].digest}`,
+      { script: smallScript },
+    ],
+    [
+      "wrk manifest GET by digest",
+      `${cache.url}/v2/${bigRepository}/manifests/${seeded.image.manifest.digest}`,
+      { headers: { accept: manifestAccept } },
+    ],
+  ];
+  for (const [name, url, extra] of wrkPhases) {
+    const result = await timed(name, () =>
+      runWrk({
+        url,
+        seconds: options.rateSeconds,
+        connections: options.rateConnections,
+        threads: options.rateThreads,
+        ...extra,
+      }),
+    );
+    progress(`profiled ${name}: ${result.requestsPerSecond.toFixed(0)} req/s`);
+  }
   for (let round = 1; round <= 3; round += 1) {
     const fetched = await timed("small blobs", () =>
       fetchBlobs({ ...blobOptions, baseUrl: cache.url }),
@@ -535,7 +637,9 @@ async function profile() {
       toMicroseconds: smallRounds.at(-1).to,
     }),
   );
-  for (const phase of phases.filter((entry) => entry.name.startsWith("HEAD"))) {
+  for (const phase of phases.filter(
+    (entry) => entry.name.startsWith("HEAD") || entry.name.startsWith("wrk"),
+  )) {
     printProfile(
       phase.name,
       topSelfTime(profilePath, {

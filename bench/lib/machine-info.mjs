@@ -36,6 +36,7 @@ export async function describeMachine() {
     dockerRegistry: await firstLine("docker-registry", ["--version"]),
     nginx: await firstLine(nginxBinary, ["-v"]),
     skopeo: await firstLine("skopeo", ["--version"]),
+    wrk: await firstLine("wrk", ["--version"]),
   };
 }
 

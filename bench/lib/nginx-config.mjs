@@ -1,13 +1,14 @@
 // nginx configurations for the two nginx systems. Both run in the foreground with their own
 // prefix, pid file, logs and temp paths, so nothing touches /etc/nginx or /var.
 
-function commonHead(prefix) {
+/** `workers`: worker_processes, a number or "auto" (one per core). */
+function commonHead(prefix, workers = "auto") {
   // Started as root, nginx would switch its workers to "nobody", who cannot enter the bench's
   // private temp directory; the workers keep the bench's own user instead.
   const user = process.getuid?.() === 0 ? "user root root;\n" : "";
   return `${user}daemon off;
 master_process on;
-worker_processes auto;
+worker_processes ${workers};
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log warn;
 events { worker_connections 1024; }
@@ -31,8 +32,8 @@ http {
  * other systems). Like mirror-operator it sets no proxy_cache_lock, so concurrent misses of
  * one blob each go upstream; and it caches tags for 7 days without asking upstream again.
  */
-export function nginxProxyCacheConfig({ prefix, port, upstreamHostPort, cacheDirectory }) {
-  return `${commonHead(prefix)}
+export function nginxProxyCacheConfig({ prefix, port, upstreamHostPort, cacheDirectory, workers }) {
+  return `${commonHead(prefix, workers)}
   proxy_cache_path ${cacheDirectory} levels=1:2 inactive=7d use_temp_path=off keys_zone=the_zone:10m max_size=50g;
   server {
     listen 127.0.0.1:${port};
@@ -57,7 +58,7 @@ export function nginxProxyCacheConfig({ prefix, port, upstreamHostPort, cacheDir
  * The ceiling: the same bytes as files under ROOT/v2/..., served by nginx with sendfile.
  * Manifests get their media type and Docker-Content-Digest so that skopeo can pull.
  */
-export function nginxStaticConfig({ prefix, port, root, manifestMediaType, tags }) {
+export function nginxStaticConfig({ prefix, port, root, manifestMediaType, tags, workers }) {
   const tagLocations = tags
     .map(
       ({ repository, tag, digest }) => `
@@ -67,7 +68,7 @@ export function nginxStaticConfig({ prefix, port, root, manifestMediaType, tags 
     }`,
     )
     .join("");
-  return `${commonHead(prefix)}
+  return `${commonHead(prefix, workers)}
   types { }
   default_type application/octet-stream;
   server {

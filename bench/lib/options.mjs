@@ -23,6 +23,17 @@ Options:
   --small-concurrency N   concurrent small-blob requests (default 50)
   --rounds N              rounds of each warm workload; tables give the median (default 3)
   --systems LIST          comma-separated subset of: ${systemKeys.join(", ")}
+  --rates-only            only the interleaved request-rate section (issue 22); prints the
+                          report instead of writing docs/benchmarks.md unless --output is given
+  --no-rates              skip the request-rate section
+  --rate-seconds N        length of each wrk / HEAD run in the request-rate section (default 5)
+  --rate-rounds N         interleaved rounds of the request-rate section (default 3)
+  --rate-connections N    connections (wrk) and concurrent HEADs per run (default 20)
+  --rate-threads N        wrk threads (default 1: one core for the client, one for the system)
+  --large-mb N            size of the large blob of the request-rate section (default 50)
+  --large-connections N   wrk connections for the large blob (default 20)
+  --workers LIST          worker counts for the regmirror cache and nginx static in the
+                          request-rate section (default 1,2)
   --no-skopeo             skip the end-to-end skopeo pull
   --no-http2              skip the regmirror-over-TLS workloads (HTTP/1.1 next to HTTP/2)
   --cache-node-flags=F    extra Node flags for the daemon, e.g. --cache-node-flags=--max-semi-space-size=4
@@ -61,8 +72,17 @@ export function parseOptions(argv) {
       "small-blobs": { type: "string" },
       "small-kb": { type: "string" },
       "small-concurrency": { type: "string" },
+      "rate-seconds": { type: "string" },
+      "rate-rounds": { type: "string" },
+      "rate-connections": { type: "string" },
+      "rate-threads": { type: "string" },
+      "large-mb": { type: "string" },
+      "large-connections": { type: "string" },
+      workers: { type: "string" },
       systems: { type: "string" },
       rounds: { type: "string" },
+      "rates-only": { type: "boolean", default: false },
+      "no-rates": { type: "boolean", default: false },
       "no-skopeo": { type: "boolean", default: false },
       "no-http2": { type: "boolean", default: false },
       "no-build": { type: "boolean", default: false },
@@ -84,6 +104,10 @@ export function parseOptions(argv) {
       throw new Error(`--systems: unknown system "${key}" (known: ${systemKeys.join(", ")})`);
     }
   }
+  const workers = (values.workers ?? "1,2")
+    .split(",")
+    .map((value) => positiveInteger(value.trim(), "workers"));
+  const ratesOnly = values["rates-only"];
   return {
     help: values.help,
     quick,
@@ -97,12 +121,21 @@ export function parseOptions(argv) {
     smallConcurrency: pick("small-concurrency", 50, 50),
     rounds: pick("rounds", 3, 1),
     systems,
+    rates: !values["no-rates"],
+    ratesOnly,
+    rateSeconds: pick("rate-seconds", 5, 2),
+    rateRounds: pick("rate-rounds", 3, 1),
+    rateConnections: pick("rate-connections", 20, 20),
+    rateThreads: pick("rate-threads", 1, 1),
+    largeBlobBytes: pick("large-mb", 50, 8) * 1_000_000,
+    largeConnections: pick("large-connections", 20, 20),
+    workers: [...new Set(workers)].sort((a, b) => a - b),
     skopeo: !values["no-skopeo"],
     http2: !values["no-http2"],
     build: !values["no-build"],
     cacheMain: values["cache-main"],
     cacheNodeFlags: (values["cache-node-flags"] ?? "").split(" ").filter(Boolean),
-    output: values.output ?? (quick ? undefined : "docs/benchmarks.md"),
+    output: values.output ?? (quick || ratesOnly ? undefined : "docs/benchmarks.md"),
     profile: values.profile,
     timeoutMinutes: pick("timeout-minutes", 30, 30),
     keep: values.keep,

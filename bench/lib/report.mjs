@@ -1,5 +1,7 @@
 // Renders the results as docs/benchmarks.md: one table per workload, each figure with its
-// ratio to distribution's proxy and to nginx static, then the targets from issue 8.
+// ratio to distribution's proxy and to nginx static, then the targets from issue 8, then the
+// interleaved request rates (rate-report.mjs).
+import { renderRequestRates } from "./rate-report.mjs";
 
 export const systemLabels = {
   regmirror: "regmirror cache",
@@ -164,13 +166,20 @@ export function renderReport({
   results,
   notes,
   nodeOptions,
+  rates,
 }) {
   const imageSize = `${options.layerCount} layers × ${megabytes(options.layerBytes)} MB, ${megabytes(image.totalBytes)} MB in all`;
   const sections = [];
   sections.push(`# Benchmarks
 
 Written by \`pnpm bench\` (\`bench/run.mjs\`) on ${startedAt.toISOString()} (run took
-${((finishedAt - startedAt) / 60_000).toFixed(1)} minutes). Do not edit by hand: run it again.
+${((finishedAt - startedAt) / 60_000).toFixed(1)} minutes). Do not edit by hand: run it again.${
+    options.ratesOnly
+      ? `
+
+Only the request-rate section (\`pnpm bench --rates-only\`, systems ${options.systems.join(", ")}); the machine table and the request-rate tables below are this run's.`
+      : ""
+  }
 
 Four systems, measured one after the other on this machine in one run, each with a fresh
 store, all pulling from the same upstream (a \`docker-registry\` on loopback, seeded by the
@@ -206,6 +215,7 @@ Access logs are off in every system.`);
 | Node (cache and clients) | ${machine.node}, undici ${machine.undici} |
 | docker-registry | ${machine.dockerRegistry} |
 | nginx | ${machine.nginx} |
+| wrk | ${machine.wrk} |
 | skopeo | ${machine.skopeo} |
 | date | ${startedAt.toISOString()} |
 | load average (1 min) | ${machine.loadAtStart} at the start, ${machine.loadAtEnd} at the end |
@@ -214,7 +224,9 @@ Parameters: image ${imageSize}; ${options.clients} concurrent clients for the pu
 ${options.rounds} round(s) of each warm workload; ${options.headRequests} HEAD requests per round, ${options.headConcurrency} at a time;
 ${options.smallBlobCount} small blobs of ${options.smallBlobBytes / 1000} KB, ${options.smallConcurrency} at a time.`);
 
-  sections.push(`## Cold fan-out
+  // --rates-only measures no system one by one: only the request-rate section follows.
+  if (Object.keys(results).length > 0) {
+    sections.push(`## Cold fan-out
 
 ${options.clients} clients at once pull the same image, not yet cached (${imageSize}): manifest by
 tag, then config and layers in parallel. Wall time until the last client is done (lower is
@@ -237,7 +249,7 @@ ${workloadTable(results, {
 
 nginx static has nothing to fetch: its row is the time to serve the same bytes from disk.`);
 
-  sections.push(`## Warm pull
+    sections.push(`## Warm pull
 
 The same ${options.clients} clients pull the image again, now cached, ${options.rounds} time(s). Aggregate throughput of the
 median round (higher is better); upstream requests are per round.
@@ -258,8 +270,8 @@ ${workloadTable(results, {
   ],
 })}`);
 
-  for (const kind of ["tag", "digest"]) {
-    sections.push(`## Manifest HEAD by ${kind}, warm
+    for (const kind of ["tag", "digest"]) {
+      sections.push(`## Manifest HEAD by ${kind}, warm
 
 ${options.headRequests} HEAD requests for the manifest by ${kind}, ${options.headConcurrency} at a time on kept-alive connections (after 200
 unmeasured), with the Accept header a runtime sends; ${options.rounds} round(s), the median shown. Requests per second (higher is better),
@@ -280,9 +292,9 @@ ${workloadTable(results, {
     { title: "errors", cell: errorsCell },
   ],
 })}`);
-  }
+    }
 
-  sections.push(`## Many small blobs
+    sections.push(`## Many small blobs
 
 ${options.smallBlobCount} blobs of ${options.smallBlobBytes / 1000} KB fetched by digest, ${options.smallConcurrency} at a time: first cold, then again warm.
 Blobs per second (higher is better); the ratios compare the warm figure.
@@ -306,7 +318,7 @@ ${workloadTable(results, {
   ],
 })}`);
 
-  sections.push(`## Peak memory
+    sections.push(`## Peak memory
 
 Peak resident set size of each system's processes (summed over nginx's master and workers)
 during the cold fan-out and during the warm pull, from the kernel's high-water mark (reset at
@@ -325,8 +337,8 @@ ${workloadTable(results, {
 
 Ratios compare the warm figure.`);
 
-  if (options.skopeo) {
-    sections.push(`## End to end: skopeo
+    if (options.skopeo) {
+      sections.push(`## End to end: skopeo
 
 One \`skopeo copy docker://… dir:…\` of the cached image (skopeo checks every digest and
 writes the layers to disk). Lower is better.
@@ -340,18 +352,21 @@ ${workloadTable(results, {
     { title: "errors", cell: errorsCell },
   ],
 })}`);
-  }
+    }
 
-  if (http2 !== undefined) sections.push(http2Section(http2, options));
+    if (http2 !== undefined) sections.push(http2Section(http2, options));
 
-  const targets = evaluateTargets(results, image);
-  sections.push(`## Targets (issue 8)
+    const targets = evaluateTargets(results, image);
+    sections.push(`## Targets (issue 8)
 
 Goals for the regmirror cache, measured above; never assertions in tests.
 
 | target | measured | reached |
 |---|---:|:---:|
 ${targets.map((target) => `| ${target.target} | ${target.figure} | ${target.reached} |`).join("\n")}`);
+  }
+
+  if (rates !== undefined) sections.push(renderRequestRates(rates, options));
 
   const unmeasured = Object.entries(results).filter(([, entry]) => !entry.measured);
   if (unmeasured.length > 0 || notes.length > 0) {

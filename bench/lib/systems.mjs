@@ -22,7 +22,7 @@ async function answersV2(url, dispatcher) {
 }
 
 /** distribution's config.yml; JSON is YAML, so no YAML library is needed. */
-function distributionConfig({ rootDirectory, port, remoteUrl, credentials, tls }) {
+function distributionConfig({ rootDirectory, port, remoteUrl, credentials, tls, native }) {
   const config = {
     version: 0.1,
     log: { level: "warn", accesslog: { disabled: true } },
@@ -35,6 +35,7 @@ function distributionConfig({ rootDirectory, port, remoteUrl, credentials, tls }
   };
   if (remoteUrl) config.proxy = { remoteurl: remoteUrl, ...credentials };
   if (tls) config.http.tls = { certificate: tls.certificate, key: tls.key };
+  if (native) config.regmirror = native;
   return JSON.stringify(config, null, 2);
 }
 
@@ -125,10 +126,11 @@ export async function startDistributionProxy({
   remoteUrl,
   dataDirectory,
   credentials,
+  name = "distribution-proxy",
 }) {
   const registry = await startDockerRegistry({
     name: "docker-registry proxy",
-    directory: join(workDirectory, "distribution-proxy"),
+    directory: join(workDirectory, name),
     remoteUrl,
     dataDirectory,
     credentials,
@@ -172,13 +174,17 @@ export async function startRegmirrorCache({
   dataDirectory,
   credentials,
   tls,
+  name = "regmirror-cache",
+  workers,
 }) {
-  const directory = join(workDirectory, "regmirror-cache");
+  const directory = join(workDirectory, name);
   const { port, configPath } = await writeConfig(directory, {
     dataDirectory,
     remoteUrl,
     credentials,
     tls,
+    // The native section only when asked for, so the default run reads distribution's file.
+    native: workers === undefined ? undefined : { workers },
   });
   const profileArguments = cpuProfileDirectory
     ? ["--cpu-prof", "--cpu-prof-dir", cpuProfileDirectory]
@@ -198,7 +204,8 @@ export async function startRegmirrorCache({
   return {
     url,
     host: `127.0.0.1:${port}`,
-    pids: () => [child.pid],
+    // With `workers`, the worker processes are the daemon's children.
+    pids: () => [child.pid, ...childPids(child.pid)],
     logPath: child.logPath,
     kill: () => process.kill(child.pid, "SIGKILL"),
     exited: child.exited,
@@ -233,8 +240,13 @@ async function startNginx({ name, prefix, config, url }) {
   };
 }
 
-export async function startNginxProxyCache({ workDirectory, upstreamHostPort }) {
-  const prefix = join(workDirectory, "nginx-proxy-cache");
+export async function startNginxProxyCache({
+  workDirectory,
+  upstreamHostPort,
+  name = "nginx-proxy-cache",
+  workers,
+}) {
+  const prefix = join(workDirectory, name);
   await mkdir(join(prefix, "cache"), { recursive: true });
   const port = await freePort();
   return startNginx({
@@ -246,18 +258,33 @@ export async function startNginxProxyCache({ workDirectory, upstreamHostPort }) 
       port,
       upstreamHostPort,
       cacheDirectory: join(prefix, "cache"),
+      workers,
     }),
   });
 }
 
-export async function startNginxStatic({ workDirectory, staticRoot, manifestMediaType, tags }) {
-  const prefix = join(workDirectory, "nginx-static");
+export async function startNginxStatic({
+  workDirectory,
+  staticRoot,
+  manifestMediaType,
+  tags,
+  name = "nginx-static",
+  workers,
+}) {
+  const prefix = join(workDirectory, name);
   await mkdir(prefix, { recursive: true });
   const port = await freePort();
   return startNginx({
     name: "nginx static",
     prefix,
     url: `http://127.0.0.1:${port}`,
-    config: nginxStaticConfig({ prefix, port, root: staticRoot, manifestMediaType, tags }),
+    config: nginxStaticConfig({
+      prefix,
+      port,
+      root: staticRoot,
+      manifestMediaType,
+      tags,
+      workers,
+    }),
   });
 }

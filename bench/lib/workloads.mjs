@@ -41,7 +41,7 @@ function seconds(startedNs) {
 }
 
 /** GET that reads and discards the body; returns its length; throws on a non-200. */
-async function fetchAndDiscard(dispatcher, url, headers = {}) {
+export async function fetchAndDiscard(dispatcher, url, headers = {}) {
   const response = await request(url, { dispatcher, headers });
   if (response.statusCode !== 200) {
     const text = await response.body.text().catch(() => "");
@@ -112,16 +112,26 @@ function percentile(sorted, fraction) {
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))];
 }
 
-/** `total` HEAD requests on one URL, `concurrency` at a time (after a short warm-up). */
-export async function headLoad({ url, total, concurrency, warmUp = 200, transport }) {
+/**
+ * `total` HEAD requests on one URL, `concurrency` at a time (after a short warm-up); with
+ * `durationSeconds` instead, as many as fit in that time.
+ */
+export async function headLoad({
+  url,
+  total,
+  durationSeconds,
+  concurrency,
+  warmUp = 200,
+  transport,
+}) {
   const agent = newAgent(concurrency, transport);
   const headers = { accept: manifestAccept };
   let errors = 0;
   let firstError;
-  const run = async (count, latencies) => {
+  const run = async (count, latencies, deadline) => {
     let issued = 0;
     const worker = async () => {
-      while (issued < count) {
+      while (deadline === undefined ? issued < count : process.hrtime.bigint() < deadline) {
         issued += 1;
         const started = process.hrtime.bigint();
         try {
@@ -148,14 +158,17 @@ export async function headLoad({ url, total, concurrency, warmUp = 200, transpor
   errors = 0;
   const latencies = [];
   const started = process.hrtime.bigint();
-  await run(total, latencies);
+  const deadline =
+    durationSeconds === undefined ? undefined : started + BigInt(durationSeconds * 1e9);
+  await run(total, latencies, deadline);
   const wallSeconds = seconds(started);
   await agent.close();
+  const answered = latencies.length + errors;
   latencies.sort((a, b) => a - b);
   return {
     // More connections than `concurrency` means the server closed kept-alive connections.
     connections: agent.openedConnections,
-    requestsPerSecond: total / wallSeconds,
+    requestsPerSecond: answered / wallSeconds,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     errors,

@@ -30,13 +30,16 @@ export const requiredFiles = [
   },
 ];
 
-/** Installs missing Debian packages when running as root; otherwise says what to install. */
-export function ensureSystemPackages(env) {
+/**
+ * Installs missing Debian packages when running as root; otherwise says what to install.
+ * `programs` and `files` default to what the tests need (the bench passes its own).
+ */
+export function ensureSystemPackages(env, programs = requiredPrograms, files = requiredFiles) {
   const missing = [
-    ...requiredPrograms
+    ...programs
       .filter((program) => !hasCommand(program.command, env))
       .map((program) => ({ what: program.command, debianPackage: program.debianPackage })),
-    ...requiredFiles
+    ...files
       .filter((file) => !existsSync(file.path))
       .map((file) => ({ what: file.path, debianPackage: file.debianPackage })),
   ];

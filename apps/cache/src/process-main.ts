@@ -1,6 +1,7 @@
 // The regmirror-cache command line, loaded by main.ts once the Node version is known to fit. The
 // only module that touches the process: its arguments, environment, output streams, signals,
 // TLS trust and exit code.
+import { fork } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { runCli } from "./cli/run-cli.js";
 import { trustOperatingSystemStore } from "./tls/operating-system-trust.js";
@@ -13,6 +14,9 @@ for (const stream of [process.stdout, process.stderr]) {
     process.exit(process.exitCode ?? 0);
   });
 }
+
+/** Set in the environment of the workers the first one starts (docs/adr/0036-worker-processes.md). */
+const otherWorkerVariable = "REGMIRROR_CACHE_OTHER_WORKER";
 
 const shutdownListeners: ((signal: string) => void)[] = [];
 let firstSignalAt: number | undefined;
@@ -29,6 +33,13 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
+// Another worker whose first worker is gone has no one to pass requests to: it drains and stops.
+if (process.env[otherWorkerVariable] === "1") {
+  process.once("disconnect", () => {
+    for (const listener of shutdownListeners) listener("disconnect");
+  });
+}
+
 const exitCode = await runCli(process.argv.slice(2), {
   writeOut: (text) => process.stdout.write(text),
   writeError: (text) => process.stderr.write(text),
@@ -37,6 +48,22 @@ const exitCode = await runCli(process.argv.slice(2), {
   environment: process.env,
   trustOperatingSystemStore,
   stdoutIsTerminal: process.stdout.isTTY === true,
+  workers: {
+    // The same program and arguments; the variable tells the copy it is not the first worker.
+    startOther: () =>
+      fork(process.argv[1] ?? "", process.argv.slice(2), {
+        env: { ...process.env, [otherWorkerVariable]: "1" },
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+      }),
+    ...(process.env[otherWorkerVariable] === "1" && process.send !== undefined
+      ? {
+          channel: {
+            send: (message) => process.send?.(message),
+            onMessage: (listener) => process.on("message", listener),
+          },
+        }
+      : {}),
+  },
 });
 process.exitCode = exitCode;
 // Upstream keep-alive sockets and timers of a finished command must not keep the process up.

@@ -22,5 +22,9 @@ export {
 } from "./create-filesystem-blob-store.js";
 export { createS3BlobStore, type S3BlobStoreOptions } from "./create-s3-blob-store.js";
 export * from "./errors.js";
+export {
+  type FilesystemStoreReader,
+  openFilesystemStoreReader,
+} from "./filesystem/filesystem-store-reader.js";
 export type { S3CredentialIdentity, S3Credentials } from "./s3/s3-credentials.js";
 export { createTagRecords, type TagRecord, type TagRecords } from "./tag-records.js";

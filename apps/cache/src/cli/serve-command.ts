@@ -1,10 +1,19 @@
-import { resolve } from "node:path";
+import { randomBytes, randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type EffectiveCacheConfig, formatListenAddress } from "@regmirror/schemas";
 import type { Logger } from "pino";
 import { buildInfo } from "../build-info.js";
 import { createCacheDaemon } from "../daemon/create-cache-daemon.js";
 import { createRootLogger } from "../logging/create-root-logger.js";
+import {
+  awaitStart,
+  createFirstWorker,
+  type FirstWorker,
+  joinAsOtherWorker,
+} from "../workers/worker-processes.js";
+import type { OtherWorkerRole } from "../workers/worker-role.js";
 import { type CliContext, exitCodes } from "./cli-context.js";
 import type { Command } from "./command.js";
 import { loadEffectiveConfig } from "./load-effective-config.js";
@@ -22,6 +31,10 @@ standard output (log.formatter: text for key=value lines), one access-log line p
 On SIGTERM or SIGINT the cache stops accepting connections, /readyz fails, requests under way
 may finish for up to http.draintimeout (default 30s), then the store is closed and the exit
 code is 0. A second signal exits at once.
+
+With regmirror.workers: N (default 1) the cache runs N processes on one port: the first owns
+the store and fetches from upstream, the others serve stored content and pass the rest to it.
+Each process answers /metrics for itself.
 
 Endpoints besides the registry API: /healthz, /readyz, /metrics (Prometheus).
 
@@ -62,6 +75,29 @@ function logStartUp(logger: Logger, config: EffectiveCacheConfig, file: string |
   }
 }
 
+/** This process's part among `regmirror.workers` processes; undefined with one worker. */
+async function workerRole(
+  config: EffectiveCacheConfig,
+  context: CliContext,
+  logger: Logger,
+): Promise<FirstWorker | OtherWorkerRole | undefined> {
+  const channel = context.workers?.channel;
+  if (channel !== undefined) return joinAsOtherWorker(channel, await awaitStart(channel));
+  if (config.workers <= 1) return undefined;
+  if (context.workers === undefined) {
+    throw new Error("regmirror.workers above 1 needs a process that can start workers");
+  }
+  return createFirstWorker({
+    workers: config.workers,
+    privateSocket: join(tmpdir(), `regmirror-cache-${randomUUID()}.sock`),
+    // Every worker signs and checks tokens with one key: http.secret, or one made now.
+    tokenSecret: config.httpSecret?.reveal() ?? randomBytes(32).toString("base64url"),
+    startOther: context.workers.startOther,
+    logger,
+    shutdownGraceMs: config.shutdownGraceMs,
+  });
+}
+
 async function serve(argv: readonly string[], context: CliContext): Promise<number> {
   let positionals: string[];
   try {
@@ -93,17 +129,27 @@ async function serve(argv: readonly string[], context: CliContext): Promise<numb
   // Registered before start-up, so a signal during it still stops cleanly.
   const shutdown = new Promise<string>((resolve) => context.onShutdownSignal?.(resolve));
   let daemon: Awaited<ReturnType<typeof createCacheDaemon>> | undefined;
+  let firstWorker: FirstWorker | undefined;
   try {
-    daemon = await createCacheDaemon({ config, logger });
+    const worker = await workerRole(config, context, logger);
+    if (worker?.kind === "first") firstWorker = worker;
+    daemon = await createCacheDaemon({
+      config,
+      logger: worker === undefined ? logger : logger.child({ worker: worker.kind }),
+      ...(worker === undefined ? {} : { worker }),
+    });
     await daemon.listen();
   } catch (error) {
     logger.fatal({ error: describe(error) }, "the cache cannot start");
     context.writeError(`regmirror-cache serve: the cache cannot start: ${describe(error)}\n`);
+    await firstWorker?.stopOthers();
     await daemon?.close();
     return exitCodes.invalidInput;
   }
   const signal = await shutdown;
   logger.info({ signal }, "shutdown requested");
+  // The other workers pass requests to the first: they stop before it does.
+  await firstWorker?.stopOthers();
   await daemon.close();
   return exitCodes.ok;
 }

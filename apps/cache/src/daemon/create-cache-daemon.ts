@@ -3,9 +3,11 @@
  * client auth, TLS with certificate reloading, metrics, health, access logs, periodic sweeps of
  * the store, and a graceful close (docs: apps/cache/README.md, "Operations").
  */
+import { chmod, rm } from "node:fs/promises";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { RegistryHandler } from "@regmirror/oci-distribution";
 import {
   cacheConfigDefaults,
   type EffectiveCacheConfig,
@@ -21,7 +23,7 @@ import { buildInfo } from "../build-info.js";
 import { createAdminApi } from "../inspection/admin-api.js";
 import { inventoryOf } from "../inspection/backend-inventory.js";
 import { createWarmHits } from "../inspection/warm-hits.js";
-import type { AccessLogEntry } from "../logging/access-log.js";
+import type { AccessLogEntry, FinishedRequest } from "../logging/access-log.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
 import { daemonStatusPage } from "../status/daemon-status-page.js";
@@ -31,9 +33,14 @@ import {
   watchTlsCertificate,
 } from "../tls/tls-certificate-reloader.js";
 import { warmImage } from "../warm/warm-images.js";
+import { createOtherWorkerHandlers, type WorkerRole } from "../workers/worker-role.js";
 import { recordingCacheOutcomes } from "./cache-outcome.js";
 import { createCacheRegistryHandler } from "./cache-registry-handler.js";
-import { createCacheRequestHandler, type DaemonState } from "./cache-request-handler.js";
+import {
+  createCacheRequestHandler,
+  type DaemonState,
+  type OwnRoute,
+} from "./cache-request-handler.js";
 import { answerClientError } from "./client-error-answer.js";
 import { createMainListener } from "./main-listener.js";
 import { type CacheBackend, openCacheBackend } from "./open-cache-backend.js";
@@ -51,6 +58,8 @@ export interface CacheDaemonOptions {
   upstreamClient?: UpstreamClientOptions;
   /** How often the TLS files are re-read even without a change event. Default 60 s. */
   tlsPollIntervalMs?: number;
+  /** One of several worker processes (docs/adr/0036-worker-processes.md); absent: the only one. */
+  worker?: WorkerRole;
 }
 
 export interface CacheDaemonAddress {
@@ -67,7 +76,8 @@ export interface CacheDaemon {
   /** Set once listening. */
   readonly address: CacheDaemonAddress | undefined;
   readonly metrics: CacheMetrics;
-  readonly backend: CacheBackend;
+  /** The store and the pull-through storage; absent in a worker other than the first. */
+  readonly backend: CacheBackend | undefined;
   /**
    * Stops accepting connections and fails /readyz, lets requests under way finish for up to
    * the shutdown grace, then cuts what is left and closes the store (writing down its state).
@@ -75,10 +85,11 @@ export interface CacheDaemon {
   close(): Promise<void>;
 }
 
-function listenOn(server: Server, address: ListenAddress): Promise<AddressInfo> {
+/** With `reusePort`, every worker binds the port and the kernel spreads connections. */
+function listenOn(server: Server, address: ListenAddress, reusePort = false): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(address.port, address.host, () => {
+    server.listen({ port: address.port, host: address.host, reusePort }, () => {
       server.off("error", reject);
       resolve(server.address() as AddressInfo);
     });
@@ -99,8 +110,9 @@ function urlOf(protocol: "http" | "https", info: AddressInfo): string {
 
 async function createClientAuth(
   config: EffectiveCacheConfig,
-  backend: CacheBackend,
+  backend: CacheBackend | undefined,
   logger: Logger,
+  tokenSecret: string | undefined,
 ): Promise<ClientAuth> {
   const { auth } = config;
   if (auth.mode === "htpasswd") {
@@ -110,10 +122,11 @@ async function createClientAuth(
       // From the configuration only, never from a request's Host header (ADR 0014).
       tokenRealm: config.publicUrl === null ? null : `${config.publicUrl}${tokenPath}`,
       tokenTtlMs: auth.tokenTtlMs,
-      secret: config.httpSecret?.reveal(),
+      secret: tokenSecret ?? config.httpSecret?.reveal(),
     });
   }
-  if (auth.mode === "pass-through") {
+  // Another worker passes every request of a pass-through cache to the first (ADR 0036).
+  if (auth.mode === "pass-through" && backend !== undefined) {
     return createPassThroughClientAuth({
       router: backend.storage.router,
       decisionTtlMs: auth.decisionTtlMs,
@@ -129,54 +142,74 @@ function closeServer(server: Server): Promise<void> {
 }
 
 export async function createCacheDaemon(options: CacheDaemonOptions): Promise<CacheDaemon> {
-  const { config, logger } = options;
+  const { config, logger, worker } = options;
   const metrics = createCacheMetrics();
-  const backend = await openCacheBackend({
-    config,
-    logger,
-    owner: "regmirror-cache serve",
-    metrics: recordingCacheOutcomes(metrics.pullThrough),
-    onEvict: metrics.onEvict,
-    peerMetrics: metrics.peers,
-    ...(options.upstreamClient === undefined ? {} : { upstreamClient: options.upstreamClient }),
-  });
-  metrics.setUsageSource(() => backend.blobStore.usage());
-  metrics.setUpstreamHealthSource(() => backend.storage.upstreamHealth());
-  metrics.setRateLimitSource(() => backend.storage.upstreamRateLimits());
+  const onEvict =
+    worker?.kind === "first" ? worker.chainEvictions(metrics.onEvict) : metrics.onEvict;
+  const backend =
+    worker?.kind === "other"
+      ? undefined
+      : await openCacheBackend({
+          config,
+          logger,
+          owner: "regmirror-cache serve",
+          metrics: recordingCacheOutcomes(metrics.pullThrough),
+          onEvict,
+          peerMetrics: metrics.peers,
+          ...(options.upstreamClient === undefined
+            ? {}
+            : { upstreamClient: options.upstreamClient }),
+        });
+  if (backend !== undefined) {
+    metrics.setUsageSource(() => backend.blobStore.usage());
+    metrics.setUpstreamHealthSource(() => backend.storage.upstreamHealth());
+    metrics.setRateLimitSource(() => backend.storage.upstreamRateLimits());
+    if (worker?.kind === "first") worker.keepAccessesIn(backend.blobStore);
+  }
   if (config.sizeCap !== null) metrics.setStoreCap(config.sizeCap.maxBytes);
   let auth: ClientAuth;
   let tls: Awaited<ReturnType<typeof loadTlsOptions>> | undefined;
   try {
-    auth = await createClientAuth(config, backend, logger);
+    auth = await createClientAuth(config, backend, logger, worker?.tokenSecret);
     if (config.tls !== null) tls = await loadTlsOptions(config.tls);
   } catch (error) {
-    await backend.close();
+    await backend?.close();
     throw error;
   }
 
   const state: DaemonState = { ready: false, draining: false, inFlight: 0 };
+  let onFinished: ((finished: FinishedRequest) => void) | undefined;
   const entries = new WeakMap<IncomingMessage, AccessLogEntry>();
-  const registryHandler = createCacheRegistryHandler({
-    storage: backend.storage,
-    auth,
-    peerSecret: config.peers?.secret.reveal(),
-    entries,
-    logger: logger.child({ component: "registry" }),
-  });
+  const registryLogger = logger.child({ component: "registry" });
   const separateMetrics = config.metrics.enabled && config.metrics.listen !== null;
   const accessLogger = logger.child({ component: "access" });
-  const status = config.statusPage.enabled ? daemonStatusPage(config, backend, metrics) : undefined;
-  const warmHits = createWarmHits(metrics.registry);
-  const mainHandler = createCacheRequestHandler({
-    registryHandler,
-    entries,
-    auth,
-    metrics,
-    metricsPath: config.metrics.enabled && !separateMetrics ? config.metrics.path : null,
-    servesRegistry: true,
-    accessLog: config.log.accessLog,
-    responseHeaders: config.responseHeaders,
-    ownRoutes: [
+  let registryHandler: RegistryHandler;
+  let ownRoutes: OwnRoute[];
+  if (backend === undefined) {
+    // Another worker: the admin API and the status page are the first worker's (ADR 0036).
+    const handlers = createOtherWorkerHandlers({
+      config,
+      auth,
+      entries,
+      logger: registryLogger,
+      metrics: recordingCacheOutcomes(metrics.pullThrough),
+      worker,
+    });
+    registryHandler = handlers.registryHandler;
+    ownRoutes = [handlers.forwardToFirst];
+  } else {
+    registryHandler = createCacheRegistryHandler({
+      storage: backend.storage,
+      auth,
+      peerSecret: config.peers?.secret.reveal(),
+      entries,
+      logger: registryLogger,
+    });
+    const status = config.statusPage.enabled
+      ? daemonStatusPage(config, backend, metrics)
+      : undefined;
+    const warmHits = createWarmHits(metrics.registry);
+    ownRoutes = [
       createAdminApi({
         inventory: inventoryOf(backend, config.upstreams, logger.child({ component: "admin" })),
         credential: config.admin,
@@ -194,11 +227,23 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
           }),
       }),
       ...(status === undefined ? [] : [status.page]),
-    ],
-    onFinished: (finished) => {
+    ];
+    onFinished = (finished) => {
       status?.pulls.observe(finished);
       warmHits.observe(finished);
-    },
+    };
+  }
+  const mainHandler = createCacheRequestHandler({
+    registryHandler,
+    entries,
+    auth,
+    metrics,
+    metricsPath: config.metrics.enabled && !separateMetrics ? config.metrics.path : null,
+    servesRegistry: true,
+    accessLog: config.log.accessLog,
+    responseHeaders: config.responseHeaders,
+    ownRoutes,
+    ...(onFinished === undefined ? {} : { onFinished }),
     state,
     logger: accessLogger,
   });
@@ -211,6 +256,13 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     onClientError: answerClientError,
   });
   const { server } = listener;
+  // The first of several workers also serves the others, on a socket only they reach.
+  let privateServer: Server | undefined;
+  if (worker?.kind === "first") {
+    privateServer = createHttpServer({ maxHeaderSize });
+    privateServer.on("request", mainHandler);
+    privateServer.on("clientError", answerClientError);
+  }
   let metricsServer: Server | undefined;
   if (separateMetrics) {
     metricsServer = createHttpServer({ maxHeaderSize });
@@ -238,6 +290,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   let closing: Promise<void> | undefined;
 
   async function sweep() {
+    if (backend === undefined) return;
     try {
       const result = await backend.blobStore.sweep();
       if (result.evicted.length > 0) logger.info({ evicted: result.evicted.length }, "store swept");
@@ -267,12 +320,14 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     await registryHandler.close();
     listener.closeAll();
     await closed;
-    if (metricsServer !== undefined) {
-      const metricsClosed = closeServer(metricsServer);
-      metricsServer.closeAllConnections();
-      await metricsClosed;
+    for (const extra of [metricsServer, privateServer]) {
+      if (extra === undefined) continue;
+      const extraClosed = closeServer(extra);
+      extra.closeAllConnections();
+      await extraClosed;
     }
-    await backend.close();
+    if (worker?.kind === "first") await rm(worker.privateSocket, { force: true });
+    await backend?.close();
     logger.info({}, "stopped");
   }
 
@@ -283,7 +338,17 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       return address;
     },
     async listen() {
-      const info = await listenOn(server, config.listen);
+      const listen =
+        worker?.kind === "other" ? { ...config.listen, port: worker.start.port } : config.listen;
+      const info = await listenOn(server, listen, worker !== undefined);
+      if (privateServer !== undefined && worker?.kind === "first") {
+        await rm(worker.privateSocket, { force: true });
+        await new Promise<void>((resolve, reject) => {
+          privateServer?.once("error", reject);
+          privateServer?.listen(worker.privateSocket, () => resolve());
+        });
+        await chmod(worker.privateSocket, 0o600);
+      }
       const metricsInfo =
         metricsServer && config.metrics.listen
           ? await listenOn(metricsServer, config.metrics.listen)
@@ -301,6 +366,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       }
       sweepTimer = setInterval(() => void sweep(), options.sweepIntervalMs ?? 60_000);
       sweepTimer.unref();
+      worker?.started(info.port);
       address = {
         url: urlOf(listener.protocol, info),
         host: info.address,

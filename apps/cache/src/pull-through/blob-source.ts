@@ -1,16 +1,18 @@
 /**
  * Blobs through the cache: from the store; else from the one running fill of the digest
  * (single flight keyed by digest), started on the first miss. HEAD (`stat`) never downloads a
- * body: the store, a running fill, else an upstream HEAD.
+ * body: the store, a running fill, else an upstream HEAD. Small blobs, once read from the store,
+ * are served from memory while the store still holds them (ADR 0035).
  */
 
 import type { BlobStore } from "@regmirror/blob-store";
 import type { BlobReader, BlobStat, ByteRange, Logger, OpenedBlob } from "@regmirror/core";
-import { RegistryError } from "@regmirror/oci-distribution";
+import { type BufferedBlob, RegistryError } from "@regmirror/oci-distribution";
 import type { PeerBlobFetcher } from "../peers/peer-blob-fetcher.js";
 import type { PeerMetrics } from "../peers/peer-metrics.js";
 import { servingPeerRequest } from "../peers/peer-request.js";
 import { BlobFill, type BlobFillDeps } from "./blob-fill.js";
+import { ContentMemory, type RememberedContent } from "./content-memory.js";
 import { DirectReader } from "./direct-reader.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { createSingleFlight } from "./single-flight.js";
@@ -65,6 +67,48 @@ export interface BlobSource {
   downloads(): DownloadProgress[];
 }
 
+/** Blobs up to this size are kept in memory once read whole from the store (ADR 0035). */
+export const smallBlobMaxBytes = 64 * 1024;
+/** How much memory the small blobs may take, least recently used dropped first. */
+const smallBlobMemoryBytes = 16 * 1024 * 1024;
+
+/** A blob in memory as an opened blob: sent in one write, or read through its reader. */
+export function bufferedBlob({ digest, bytes }: RememberedContent): BufferedBlob {
+  let offset = 0;
+  return {
+    digest,
+    size: bytes.byteLength,
+    start: 0,
+    end: bytes.byteLength - 1,
+    bytes,
+    reader: {
+      async read(buffer) {
+        const length = Math.min(buffer.byteLength, bytes.byteLength - offset);
+        buffer.set(bytes.subarray(offset, offset + length));
+        offset += length;
+        return length;
+      },
+      async close() {},
+    },
+  };
+}
+
+/** Reads a whole opened blob into one buffer and closes it. */
+export async function readWhole(opened: OpenedBlob): Promise<Buffer> {
+  const bytes = Buffer.allocUnsafe(opened.size);
+  try {
+    let filled = 0;
+    while (filled < bytes.byteLength) {
+      const bytesRead = await opened.reader.read(bytes.subarray(filled));
+      if (bytesRead === 0) throw new Error(`${opened.digest} ended after ${filled} bytes`);
+      filled += bytesRead;
+    }
+  } finally {
+    await opened.reader.close();
+  }
+  return bytes;
+}
+
 /** A client of a streamed-through fill that has to start its own download. */
 const startAgain = Symbol("start again");
 
@@ -72,6 +116,7 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
   const { blobStore, metrics } = deps;
   const fills = new Map<string, BlobFill>();
   const heads = createSingleFlight<BlobStat>();
+  const smallBlobs = new ContentMemory<RememberedContent>(smallBlobMemoryBytes);
 
   /** The running fill of `digest` with a reference held for the caller, or undefined. */
   function joinFill(digest: string, countAsWaiter: boolean): BlobFill | undefined {
@@ -121,9 +166,25 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
     digest: string,
     range: ByteRange | undefined,
   ): Promise<OpenedBlob | undefined> {
+    const remembered = range === undefined ? smallBlobs.get(digest) : undefined;
+    if (remembered !== undefined) {
+      // The store decides whether the blob is still cached, and keeps its last access.
+      if (await blobStore.touch(digest)) {
+        metrics.cacheHit("blob");
+        metrics.bytesServedFromCache(remembered.bytes.byteLength);
+        return bufferedBlob(remembered);
+      }
+      smallBlobs.forget(digest);
+    }
     const stored = await blobStore.open(digest, range);
     if (stored === undefined) return undefined;
     metrics.cacheHit("blob");
+    if (range === undefined && stored.size > 0 && stored.size <= smallBlobMaxBytes) {
+      const content = { digest, bytes: await readWhole(stored) };
+      smallBlobs.remember(content);
+      metrics.bytesServedFromCache(content.bytes.byteLength);
+      return bufferedBlob(content);
+    }
     const { reader } = stored;
     const counting: BlobReader = {
       async read(buffer) {

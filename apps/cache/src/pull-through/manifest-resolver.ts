@@ -19,8 +19,8 @@ import {
 } from "@regmirror/oci-distribution";
 import type { PeerManifestFetcher } from "../peers/peer-manifest-fetcher.js";
 import type { CacheRecords } from "./cache-records.js";
+import { ContentMemory } from "./content-memory.js";
 import { firstWithin } from "./first-within.js";
-import { ManifestMemory } from "./manifest-memory.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { createSingleFlight } from "./single-flight.js";
 import type { UpstreamConnection } from "./upstream-connection.js";
@@ -87,7 +87,7 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
   const { blobStore, records, logger, metrics, clock } = deps;
   const digestFlights = createSingleFlight<StoredManifest>();
   const tagFlights = createSingleFlight<StoredManifest | undefined>();
-  const memory = new ManifestMemory(manifestMemoryBytes);
+  const memory = new ContentMemory<StoredManifest>(manifestMemoryBytes);
 
   /** Record keeping never fails a pull: the content is served, the record is retried next time. */
   async function record(what: string, write: () => Promise<void>): Promise<void> {

@@ -224,7 +224,7 @@ describe("the admin API", () => {
     try {
       const download = sendRequest(cache.url, `/v2/team/big/blobs/${layer}`);
       await eventually(() => {
-        const under = cache.daemon.backend.storage.downloads().find((one) => one.digest === layer);
+        const under = cache.daemon.backend?.storage.downloads().find((one) => one.digest === layer);
         expect(under?.received ?? 0).toBeGreaterThan(0);
       });
       const report = await adminJson<EvictionReport>(

@@ -7,10 +7,12 @@ import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   type BlobStat,
+  type ByteRange,
   DigestVerifier,
   formatDigest,
   isDigest,
   type Logger,
+  type OpenedBlob,
   type ParsedDigest,
   SizeMismatchError,
 } from "@regmirror/core";
@@ -49,6 +51,48 @@ export function filesystemLayout(rootDirectory: string): FilesystemLayout {
 
 function blobPath(layout: FilesystemLayout, digest: ParsedDigest): string {
   return join(layout.blobs, digest.algorithm, digest.encoded.slice(0, 2), digest.encoded);
+}
+
+/** A committed blob's size, or undefined. Needs no lock: committed blobs never change. */
+export async function statBlobFile(
+  layout: FilesystemLayout,
+  digest: ParsedDigest,
+): Promise<number | undefined> {
+  try {
+    return (await lstat(blobPath(layout, digest))).size;
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/** Opens a committed blob (or a range of it), or undefined. Needs no lock, like statBlobFile. */
+export async function readBlobFile(
+  layout: FilesystemLayout,
+  digest: ParsedDigest,
+  range: ByteRange | undefined,
+): Promise<OpenedBlob | undefined> {
+  let handle: import("node:fs/promises").FileHandle;
+  try {
+    handle = await open(blobPath(layout, digest), "r");
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return undefined;
+    throw error;
+  }
+  try {
+    const { size } = await handle.stat();
+    const text = formatDigest(digest);
+    const { start, end } = resolveRange(text, size, range);
+    if (size === 0) {
+      await handle.close();
+      return { digest: text, size, start: 0, end: -1, reader: emptyReader };
+    }
+    // The open descriptor keeps the bytes readable even if the blob is deleted meanwhile.
+    return { digest: text, size, start, end, reader: fileRangeReader(handle, text, start, end) };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
 }
 
 /**
@@ -169,43 +213,8 @@ export async function openFilesystemBackend(
   }
 
   return {
-    async stat(digest) {
-      try {
-        return (await lstat(blobPath(layout, digest))).size;
-      } catch (error) {
-        if (errorCode(error) === "ENOENT") return undefined;
-        throw error;
-      }
-    },
-    async read(digest, range) {
-      let handle: import("node:fs/promises").FileHandle;
-      try {
-        handle = await open(blobPath(layout, digest), "r");
-      } catch (error) {
-        if (errorCode(error) === "ENOENT") return undefined;
-        throw error;
-      }
-      try {
-        const { size } = await handle.stat();
-        const text = formatDigest(digest);
-        const { start, end } = resolveRange(text, size, range);
-        if (size === 0) {
-          await handle.close();
-          return { digest: text, size, start: 0, end: -1, reader: emptyReader };
-        }
-        // The open descriptor keeps the bytes readable even if the blob is deleted meanwhile.
-        return {
-          digest: text,
-          size,
-          start,
-          end,
-          reader: fileRangeReader(handle, text, start, end),
-        };
-      } catch (error) {
-        await handle.close();
-        throw error;
-      }
-    },
+    stat: (digest) => statBlobFile(layout, digest),
+    read: (digest, range) => readBlobFile(layout, digest, range),
     write,
     writeFile,
     async freeBytes() {

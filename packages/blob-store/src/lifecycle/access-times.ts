@@ -7,7 +7,8 @@ const recordPrefix = "blob-access/";
 /**
  * Last access per digest (not per repository: a layer two repositories share stays as long as
  * either uses it). Exact in memory; written to the metadata store at most once per interval
- * per digest and at close, so eviction order survives restarts without a write per read.
+ * per digest, in the background, and at close, so eviction order survives restarts without a
+ * write per read and no read waits for a write.
  */
 export interface AccessTimes {
   get(digest: string): number | undefined;
@@ -51,6 +52,9 @@ export async function loadAccessTimes(
     if (!lastAccess.has(digest)) lastAccess.set(digest, now);
   }
 
+  /** Records being written now, so a read never waits for one and a digest is written once. */
+  const writing = new Map<string, Promise<void>>();
+
   async function persist(digest: string, time: number): Promise<void> {
     try {
       await metadata.put(`${recordPrefix}${digest}`, String(time));
@@ -66,12 +70,20 @@ export async function loadAccessTimes(
     async touch(digest, options = {}) {
       const now = clock.now();
       lastAccess.set(digest, now);
-      const last = persisted.get(digest);
-      if (options.persistNow || last === undefined || now - last >= persistIntervalMs) {
+      if (options.persistNow) {
         await persist(digest, now);
+        return;
       }
+      const last = persisted.get(digest);
+      if (writing.has(digest) || (last !== undefined && now - last < persistIntervalMs)) return;
+      // A read does not wait for the record (a durable write): it is written in the background,
+      // and `flush` waits for what is under way (docs/adr/0035-request-rate-cuts.md).
+      const written = persist(digest, now).finally(() => writing.delete(digest));
+      writing.set(digest, written);
     },
     async forget(digest) {
+      // A record being written now would outlive the delete below.
+      await writing.get(digest);
       lastAccess.delete(digest);
       persisted.delete(digest);
       try {
@@ -82,6 +94,7 @@ export async function loadAccessTimes(
       }
     },
     async flush() {
+      await Promise.allSettled(writing.values());
       for (const [digest, time] of lastAccess) {
         if (persisted.get(digest) !== time) await persist(digest, time);
       }

@@ -5,4 +5,5 @@ export { sendRegistryError } from "./http-exchange.js";
 export * from "./registry-handler.js";
 export * from "./registry-route.js";
 export type * from "./registry-storage.js";
+export { isBufferedBlob } from "./registry-storage.js";
 export * from "./server-limits.js";

@@ -30,6 +30,18 @@ export interface StreamedBlob extends BlobStat {
   stream: Readable;
 }
 
+/**
+ * An opened blob whose bytes (`start` to `end`) are already in memory: the server sends them in
+ * one write instead of reading them through `reader` (which still works, for other callers).
+ */
+export interface BufferedBlob extends OpenedBlob {
+  bytes: Uint8Array;
+}
+
+export function isBufferedBlob(blob: OpenedBlob | StreamedBlob): blob is BufferedBlob {
+  return "bytes" in blob && blob.bytes instanceof Uint8Array;
+}
+
 export interface StoredManifest {
   digest: string;
   mediaType: string;

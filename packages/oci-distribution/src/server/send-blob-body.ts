@@ -3,13 +3,14 @@
  * one is being written to the socket while the other is filled, and a buffer is filled again
  * only after the socket has taken its bytes (the write callback), so no chunk is allocated or
  * copied per read and a response holds at most two chunks of memory.
+ * A blob already in memory (BufferedBlob) is sent in one write.
  * A failure can only cut the connection: the client sees a short body, never wrong bytes.
  */
 import type { ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import type { BlobReader, OpenedBlob } from "@regmirror/core";
 import type { BodyBufferPool } from "./body-buffers.js";
-import type { StreamedBlob } from "./registry-storage.js";
+import { isBufferedBlob, type StreamedBlob } from "./registry-storage.js";
 
 export async function sendBlobBody(
   blob: OpenedBlob | StreamedBlob,
@@ -18,6 +19,12 @@ export async function sendBlobBody(
 ): Promise<void> {
   if ("stream" in blob) {
     await pipeline(blob.stream, response);
+    return;
+  }
+  if (isBufferedBlob(blob)) {
+    // Already in memory (a small blob): one write, no buffers lent, no read round trips.
+    await blob.reader.close();
+    response.end(blob.bytes);
     return;
   }
   try {

@@ -9,6 +9,8 @@ export const cacheConfigDefaults = {
   listen: { host: "0.0.0.0", port: 5000 },
   rootDirectory: "./data",
   shutdownGraceMs: 30_000,
+  /** One process; more serve the same listener and store (docs/adr/0036-worker-processes.md). */
+  workers: 1,
   logLevel: "info",
   /** Distribution's proxy default (168h): long enough to ride out a week-long upstream outage. */
   blobTtlMs: 7 * 24 * 3_600_000,

@@ -144,6 +144,11 @@ export interface EffectiveCacheConfig {
   readonly responseHeaders: Readonly<Record<string, readonly string[]>>;
   /** How long in-flight requests may run after SIGTERM. */
   readonly shutdownGraceMs: number;
+  /**
+   * Processes serving the listener: the first owns the store and fetches from upstream, the
+   * others serve what is stored and pass the rest to it (docs/adr/0036-worker-processes.md).
+   */
+  readonly workers: number;
   readonly httpSecret: SecretValue | null;
   readonly log: {
     readonly level: LogLevel;

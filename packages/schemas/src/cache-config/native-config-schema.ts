@@ -226,4 +226,11 @@ export const nativeConfigSchema = z.strictObject({
   admin: nativeAdminSchema.optional(),
   statusPage: nativeStatusPageSchema.optional(),
   rateLimits: nativeRateLimitsSchema.optional(),
+  /** Processes serving the listener (docs/adr/0036-worker-processes.md); default 1. */
+  workers: z
+    .number({ error: "a whole number of worker processes from 1 to 64" })
+    .int({ error: "a whole number of worker processes from 1 to 64" })
+    .min(1, { error: "a whole number of worker processes from 1 to 64" })
+    .max(64, { error: "a whole number of worker processes from 1 to 64" })
+    .optional(),
 });

@@ -185,6 +185,16 @@ function buildEffectiveConfig(
     );
   }
 
+  const storage = normalizeStorage(file, problems);
+  const workers = file.regmirror?.workers ?? cacheConfigDefaults.workers;
+  if (workers > 1 && storage.kind !== "filesystem") {
+    // Workers serve stored content by reading the store's files (ADR 0036).
+    problems.add(
+      ["regmirror", "workers"],
+      "1 with S3 storage (more workers need a filesystem store)",
+    );
+  }
+
   const config: EffectiveCacheConfig = {
     forms: formsOf(context.builtInDefault, file),
     listen,
@@ -199,6 +209,7 @@ function buildEffectiveConfig(
     http2: file.http?.http2?.disabled !== true,
     responseHeaders: file.http?.headers ?? {},
     shutdownGraceMs: file.http?.draintimeout ?? cacheConfigDefaults.shutdownGraceMs,
+    workers,
     httpSecret: file.http?.secret ?? null,
     log: {
       level: logLevelOf(file.log?.level),
@@ -206,7 +217,7 @@ function buildEffectiveConfig(
       accessLog: file.log?.accesslog?.disabled !== true,
       fields: file.log?.fields ?? {},
     },
-    storage: normalizeStorage(file, problems),
+    storage,
     sizeCap: normalizeSizeCap(file, problems),
     blobTtlMs:
       blobTtlMs === undefined ? cacheConfigDefaults.blobTtlMs : blobTtlMs === 0 ? null : blobTtlMs,

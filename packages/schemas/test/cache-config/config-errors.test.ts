@@ -107,6 +107,33 @@ describe("a bad value names its path, the value and what was expected", () => {
     ]);
   });
 
+  test("workers that are not a whole number from 1 to 64, and workers on S3 storage", () => {
+    for (const workers of [0, 1.5, 65, "2"]) {
+      expect(problemsOf(() => normalizeCacheConfig({ regmirror: { workers } }))).toEqual([
+        {
+          path: "regmirror.workers",
+          value: JSON.stringify(workers),
+          expected: "a whole number of worker processes from 1 to 64",
+        },
+      ]);
+    }
+    expect(
+      problemsOf(() =>
+        normalizeCacheConfig({
+          proxy: { remoteurl: "https://registry.example" },
+          storage: { s3: { bucket: "b", region: "r" } },
+          regmirror: { workers: 2 },
+        }),
+      ),
+    ).toEqual([
+      {
+        path: "regmirror.workers",
+        value: "2",
+        expected: "1 with S3 storage (more workers need a filesystem store)",
+      },
+    ]);
+  });
+
   test("upstream timeouts of zero, a negative breaker count and a misspelled key", () => {
     expect(
       problemsOf(() =>

@@ -1,5 +1,6 @@
+import type { StoredManifest } from "@regmirror/oci-distribution";
 import { describe, expect, it } from "vitest";
-import { ManifestMemory } from "./manifest-memory.js";
+import { ContentMemory } from "./content-memory.js";
 
 const manifest = (name: string, size: number) => ({
   digest: `sha256:${name.padEnd(64, "0")}`,
@@ -7,9 +8,9 @@ const manifest = (name: string, size: number) => ({
   bytes: new Uint8Array(size),
 });
 
-describe("ManifestMemory", () => {
+describe("ContentMemory", () => {
   it("keeps manifests up to its byte bound, dropping the least recently used first", () => {
-    const memory = new ManifestMemory(1000);
+    const memory = new ContentMemory<StoredManifest>(1000);
     const [a, b, c] = [manifest("a", 400), manifest("b", 400), manifest("c", 400)];
     memory.remember(a);
     memory.remember(b);
@@ -22,7 +23,7 @@ describe("ManifestMemory", () => {
   });
 
   it("never keeps a manifest larger than the bound, and counts a re-remembered one once", () => {
-    const memory = new ManifestMemory(1000);
+    const memory = new ContentMemory<StoredManifest>(1000);
     memory.remember(manifest("huge", 1001));
     expect(memory.bytes).toBe(0);
     const a = manifest("a", 300);

@@ -1,0 +1,48 @@
+/**
+ * What the first worker and the other workers say to each other over the IPC channel of
+ * node:child_process (docs/adr/0036-worker-processes.md). Secrets travel here, never in the
+ * environment or on the command line.
+ */
+
+/** First worker → another worker, once: where to listen and what to share. */
+export interface StartMessage {
+  kind: "start";
+  /** The port the first worker listens on (the configured one, or the one port 0 gave). */
+  port: number;
+  /** The first worker's private socket, for what a worker does not serve itself. */
+  primarySocket: string;
+  /** The token signing key every worker uses (http.secret, or one made at start-up). */
+  tokenSecret: string;
+}
+
+/** First worker → another worker: the store removed this content; drop copies in memory. */
+export interface EvictedMessage {
+  kind: "evicted";
+  digests: string[];
+}
+
+/** Another worker → first worker: content it served, whose last access the store keeps. */
+export interface TouchedMessage {
+  kind: "touched";
+  digests: string[];
+}
+
+/** Another worker → first worker: it listens and serves. */
+export interface ListeningMessage {
+  kind: "listening";
+}
+
+export type PrimaryMessage = StartMessage | EvictedMessage;
+export type FollowerMessage = TouchedMessage | ListeningMessage;
+
+/** The messages a process accepts: anything else on the channel is ignored. */
+export function isMessageOf<T extends { kind: string }>(
+  value: unknown,
+  kinds: readonly T["kind"][],
+): value is T {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    kinds.includes((value as { kind?: unknown }).kind as T["kind"])
+  );
+}
