@@ -55,7 +55,7 @@ export function parseEvictionTarget(input: string, router: TargetRouter): Routed
   try {
     reference = parseReference(text, { noDefaultTag: true });
   } catch (error) {
-    if (!(error instanceof InvalidReferenceError)) throw error;
+    if (!InvalidReferenceError.isInstance(error)) throw error;
     throw new EvictionTargetError(
       `${JSON.stringify(text)}: ${error.message}; expected ${expected}`,
     );
