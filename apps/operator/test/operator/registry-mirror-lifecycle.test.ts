@@ -20,6 +20,7 @@ import {
   operatorNamespace,
   patchDaemonSetRolledOut,
   patchWorkloadReady,
+  peerPodEnvironment,
   startOperatorCluster,
 } from "./operator-cluster.js";
 
@@ -145,7 +146,10 @@ describe("a RegistryMirror on a real API server", () => {
 
     // The config is one the cache itself accepts, with the mirror's upstream and TTL.
     const configText = (config.data as Record<string, string>)["config.yml"] ?? "";
-    const effective = loadCacheConfigFromYaml(configText);
+    // Two replicas: peers, whose own URL and secret come from the pod's environment.
+    const effective = loadCacheConfigFromYaml(configText, "config.yml", {
+      environment: peerPodEnvironment,
+    });
     expect(effective.upstreams.map((upstream) => upstream.endpoints)).toEqual([
       ["https://registry-1.docker.io"],
     ]);
@@ -370,6 +374,8 @@ describe("a RegistryMirror on a real API server", () => {
     const config = await get(cluster.client, "ConfigMap", "regmirror-hub-config");
     const effective = loadCacheConfigFromYaml(
       (config.data as Record<string, string>)["config.yml"] ?? "",
+      "config.yml",
+      { environment: peerPodEnvironment },
     );
     expect(effective.blobTtlMs).toBe(2 * 3_600_000);
     expect(effective.upstreams[0]?.endpoints).toEqual(["https://mirror.gcr.io"]);

@@ -1,0 +1,103 @@
+// replicas > 1: the cache replicas share one upstream download per digest (docs/adr/0034-operator-cache-peers.md).
+import type { KubeObject } from "@regmirror/k8s-reconciler";
+import { renderKeptRandomSecret } from "./admin-credential.js";
+import type { MirrorContext } from "./mirror-context.js";
+import { cachePort, mirrorLabels } from "./object-names.js";
+
+// Peering renders: `regmirror.peers` in the cache config (members = the ready endpoints of the
+// client Service, read from the EndpointSlice API; https checked against the mirror's CA and the
+// Service's name), the replica's own URL from its pod IP and the shared secret through the
+// environment (the ConfigMap holds no secret), and a ServiceAccount allowed to list the slices.
+
+export const peerSecretKey = "secret";
+/** ADR 0019: REGISTRY_* variables set cache config keys. */
+export const peerSecretVariable = "REGISTRY_REGMIRROR_PEERS_SECRET";
+export const peerSelfVariable = "REGISTRY_REGMIRROR_PEERS_SELF";
+/** The mirror's CA, next to config.yml in the cache config ConfigMap (a CA is no secret). */
+export const peerCaKey = "peer-ca.crt";
+
+/** One replica needs no peers: the cache runs alone as before. */
+export function usesPeers(context: MirrorContext): boolean {
+  return context.spec.replicas > 1;
+}
+
+/** The name the replicas' certificates carry (the pods are dialled by IP). */
+export function peerServerName(context: MirrorContext): string {
+  return `${context.names.cache}.${context.namespace}.svc`;
+}
+
+/** regmirror.peers without `self` and `secret`, which each pod gets from its environment. */
+export function renderPeersConfig(context: MirrorContext, configDirectory: string) {
+  return {
+    members: {
+      kubernetes: {
+        namespace: context.namespace,
+        // The client Service: its slices list only ready pods (the headless one publishes all).
+        service: context.names.cache,
+        portName: "https",
+        scheme: "https",
+      },
+    },
+    tls: { caFile: `${configDirectory}/${peerCaKey}`, serverName: peerServerName(context) },
+  };
+}
+
+/** The cache container's variables: its own URL from the downward API, the shared secret. */
+export function peerEnvironment(context: MirrorContext): Record<string, unknown>[] {
+  return [
+    { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+    // The URL the EndpointSlice members are built from: https://<ready address>:<target port>.
+    { name: peerSelfVariable, value: `https://$(POD_IP):${cachePort}` },
+    {
+      name: peerSecretVariable,
+      valueFrom: { secretKeyRef: { name: context.names.peerSecret, key: peerSecretKey } },
+    },
+  ];
+}
+
+/** Values that let the operator check the rendered config with the cache's own loader. */
+export function samplePeerEnvironment(secret: string): Record<string, string> {
+  return { [peerSelfVariable]: `https://10.0.0.1:${cachePort}`, [peerSecretVariable]: secret };
+}
+
+/** The shared secret: 32 random bytes, made once and kept across reconciles. */
+export function renderPeerSecret(context: MirrorContext, existing: KubeObject | undefined) {
+  return renderKeptRandomSecret(context, existing, {
+    name: context.names.peerSecret,
+    key: peerSecretKey,
+    component: "peers",
+    bytes: 32,
+  });
+}
+
+/** The cache pods' ServiceAccount, and the right to read their Service's EndpointSlices. */
+export function renderPeerRbac(context: MirrorContext): KubeObject[] {
+  const { names, namespace } = context;
+  const metadata = {
+    name: names.cacheServiceAccount,
+    namespace,
+    labels: mirrorLabels(context.name, "cache"),
+  };
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata, automountServiceAccountToken: false },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata,
+      rules: [
+        {
+          apiGroups: ["discovery.k8s.io"],
+          resources: ["endpointslices"],
+          verbs: ["get", "list", "watch"],
+        },
+      ],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata,
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: metadata.name },
+      subjects: [{ kind: "ServiceAccount", name: metadata.name, namespace }],
+    },
+  ];
+}
