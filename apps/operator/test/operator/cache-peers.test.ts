@@ -109,6 +109,40 @@ describe("a RegistryMirror with replicas: 3", () => {
       { kind: "ServiceAccount", name: "regmirror-peered-cache", namespace: operatorNamespace },
     ]);
 
+    // No controller manager runs: the test writes the slice the Service's controller would,
+    // with the Service's labels. The status lists each replica and whether it is a member.
+    const service = await get(cluster.client, "Service", "regmirror-peered");
+    await cluster.client.create({
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: "regmirror-peered-abcde",
+        namespace: operatorNamespace,
+        labels: { ...service.metadata?.labels, "kubernetes.io/service-name": "regmirror-peered" },
+      },
+      addressType: "IPv4",
+      ports: [{ name: "https", port: 5000, protocol: "TCP" }],
+      endpoints: [
+        {
+          addresses: ["10.1.0.7"],
+          conditions: { ready: true },
+          targetRef: { kind: "Pod", name: "regmirror-peered-0" },
+        },
+        {
+          addresses: ["10.1.0.8"],
+          conditions: { ready: false },
+          targetRef: { kind: "Pod", name: "regmirror-peered-1" },
+        },
+      ],
+    });
+    await eventually(async () => {
+      const current = await cluster.client.get<KubeObject>({ ...mirrorApi, name: "peered" });
+      expect((current.status as Json)?.peers).toEqual([
+        { address: "https://10.1.0.7:5000", pod: "regmirror-peered-0", ready: true },
+        { address: "https://10.1.0.8:5000", pod: "regmirror-peered-1", ready: false },
+      ]);
+    });
+
     // A change that rolls the pods keeps the secret: replicas of both generations agree.
     await cluster.client.patch(
       { ...mirrorApi, name: "peered" },
@@ -143,6 +177,10 @@ describe("a RegistryMirror with replicas: 3", () => {
     const singlePod = (single.spec as Json).template.spec;
     expect(singlePod.automountServiceAccountToken).toBe(false);
     expect(singlePod.serviceAccountName).toBe("default");
+    await eventually(async () => {
+      const current = await cluster.client.get<KubeObject>({ ...mirrorApi, name: "peered" });
+      expect(current.status as Json).not.toHaveProperty("peers");
+    });
     const singleConfig = await get(cluster.client, "ConfigMap", "regmirror-peered-config");
     const singleData = singleConfig.data as Record<string, string>;
     expect(loadCacheConfigFromYaml(singleData["config.yml"] ?? "").peers).toBeNull();

@@ -17,7 +17,9 @@ import { readWebhookCaBundle } from "../kube/webhook-certificate.js";
 import { OperatorError } from "../operator-error.js";
 import { renderAdminSecret } from "../render/admin-credential.js";
 import {
+  type PeerMember,
   peerCaKey,
+  peerMembers,
   renderPeerRbac,
   renderPeerSecret,
   renderPeersConfig,
@@ -71,6 +73,8 @@ export interface AppliedMirror {
   warnings: { reason: string; message: string }[];
   /** When the serving certificate is due for renewal (operator CA). */
   renewAtMs?: number;
+  /** With replicas > 1: the replicas in the client Service's EndpointSlices. */
+  peers?: PeerMember[];
   /** What this pass created, updated or deleted ("created Service regmirror-hub"). */
   changes: string[];
 }
@@ -250,6 +254,7 @@ export async function applyMirror(
     clusterIp,
     ...(nodePort !== undefined ? { nodePort } : {}),
     warnings,
+    ...(peers ? { peers: peerMembers(context, informers.EndpointSlice.store.list()) } : {}),
     ...(tls.renewAtMs !== undefined ? { renewAtMs: tls.renewAtMs } : {}),
     changes: writer.changes(),
   };

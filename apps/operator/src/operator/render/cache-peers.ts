@@ -101,3 +101,45 @@ export function renderPeerRbac(context: MirrorContext): KubeObject[] {
     },
   ];
 }
+
+export interface PeerMember {
+  address: string;
+  pod?: string;
+  ready: boolean;
+}
+
+interface EndpointSliceShape {
+  ports?: { name?: string; port?: number }[] | null;
+  endpoints?:
+    | {
+        addresses?: string[];
+        conditions?: { ready?: boolean | null };
+        targetRef?: { name?: string };
+      }[]
+    | null;
+}
+
+/**
+ * The replicas as the caches see them in the client Service's EndpointSlices (the same URLs the
+ * cache builds: https://<address>:<port>); a missing ready condition counts as ready.
+ */
+export function peerMembers(context: MirrorContext, slices: readonly KubeObject[]): PeerMember[] {
+  const members: PeerMember[] = [];
+  for (const slice of slices) {
+    if (slice.metadata?.labels?.["kubernetes.io/service-name"] !== context.names.cache) continue;
+    const { ports, endpoints } = slice as KubeObject & EndpointSliceShape;
+    const port = (ports ?? []).find((candidate) => candidate.name === "https")?.port;
+    if (port === undefined) continue;
+    for (const endpoint of endpoints ?? []) {
+      const address = endpoint.addresses?.[0];
+      if (!address) continue;
+      const host = address.includes(":") ? `[${address}]` : address;
+      members.push({
+        address: `https://${host}:${port}`,
+        ...(endpoint.targetRef?.name ? { pod: endpoint.targetRef.name } : {}),
+        ready: endpoint.conditions?.ready !== false,
+      });
+    }
+  }
+  return members.sort((a, b) => a.address.localeCompare(b.address));
+}
