@@ -498,7 +498,9 @@ export const registryMirrorStatusSchema = z
         z.strictObject({
           address: z.string().describe("The replica's URL as its peers reach it."),
           pod: z.string().optional().describe("The cache pod."),
-          ready: z.boolean().describe("Ready replicas are members: they own a share of the digests."),
+          ready: z
+            .boolean()
+            .describe("Ready replicas are members: they own a share of the digests."),
         }),
       )
       .optional()
