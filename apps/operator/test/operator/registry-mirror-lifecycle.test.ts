@@ -355,6 +355,18 @@ describe("a RegistryMirror on a real API server", () => {
     expect(nodeState.mirrors[0].caPem).toBe(authority.certificatePem);
     await expect(get(cluster.client, "Secret", "regmirror-own-tls-ca")).rejects.toThrow(/404/);
     await expect(get(cluster.client, "Secret", "regmirror-own-tls-tls")).rejects.toThrow(/404/);
+
+    // Replicas check each other against the Service's name, which this certificate lacks.
+    await patchMirrorSpec("own-tls", { replicas: 2 });
+    const degraded = await eventually(async () => {
+      const current = await getMirror(cluster.client, "own-tls");
+      expect(conditionOf(current, "Degraded")?.reason).toBe("PeerCertificateMismatch");
+      return conditionOf(current, "Degraded");
+    });
+    expect(degraded?.status).toBe("True");
+    expect(degraded?.message).toContain(
+      `names mirror.user.example, not regmirror-own-tls.${operatorNamespace}.svc`,
+    );
   });
 
   it("rolls out spec changes: replicas, TTL, upstream and exposure", async () => {

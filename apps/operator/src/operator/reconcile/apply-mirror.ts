@@ -19,6 +19,7 @@ import { renderAdminSecret } from "../render/admin-credential.js";
 import {
   type PeerMember,
   peerCaKey,
+  peerCertificateWarning,
   peerMembers,
   renderPeerRbac,
   renderPeerSecret,
@@ -144,6 +145,8 @@ export async function applyMirror(
   const target = imageswapTarget(context, dependencies);
   const previousTarget = recordedImageswapTarget(informers, namespace, context.names.cacheConfig);
   const warnings: AppliedMirror["warnings"] = [];
+  const peerWarning = peerCertificateWarning(context, tls.certificatePem);
+  if (peerWarning) warnings.push(peerWarning);
   if (
     previousTarget &&
     (!usesImageswap || formatImageswapTarget(previousTarget) !== formatImageswapTarget(target))

@@ -1,6 +1,7 @@
 // replicas > 1: the cache replicas share one upstream download per digest (docs/adr/0034-operator-cache-peers.md).
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import { renderKeptRandomSecret } from "./admin-credential.js";
+import { readCertificate } from "./certificate-authority.js";
 import type { MirrorContext } from "./mirror-context.js";
 import { cachePort, mirrorLabels } from "./object-names.js";
 
@@ -142,4 +143,24 @@ export function peerMembers(context: MirrorContext, slices: readonly KubeObject[
     }
   }
   return members.sort((a, b) => a.address.localeCompare(b.address));
+}
+
+/**
+ * With the user's certificate (spec.tls.secretName): a warning when it does not name the Service
+ * the replicas check each other against; they would then refuse each other and each download
+ * from upstream.
+ */
+export function peerCertificateWarning(
+  context: MirrorContext,
+  certificatePem: string,
+): { reason: string; message: string } | undefined {
+  if (!usesPeers(context) || context.spec.tls.mode !== "secret") return undefined;
+  const hosts = readCertificate(certificatePem)?.hosts ?? [];
+  const wanted = peerServerName(context);
+  const wildcard = `*.${wanted.slice(wanted.indexOf(".") + 1)}`;
+  if (hosts.includes(wanted) || hosts.includes(wildcard)) return undefined;
+  return {
+    reason: "PeerCertificateMismatch",
+    message: `replicas > 1: the certificate in spec.tls.secretName ${context.spec.tls.secretName} names ${hosts.join(", ") || "no DNS name"}, not ${wanted}; the replicas check each other against that name, so they refuse each other and each downloads from upstream. Add ${wanted} to the certificate's DNS names`,
+  };
 }
