@@ -142,7 +142,8 @@ export function peerMembers(context: MirrorContext, slices: readonly KubeObject[
       });
     }
   }
-  return members.sort((a, b) => a.address.localeCompare(b.address));
+  // Code-unit order: the same in every locale, so the status does not flap.
+  return members.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
 }
 
 /**
