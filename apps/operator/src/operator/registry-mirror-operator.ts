@@ -27,7 +27,7 @@ import type { OperatorStatus } from "./operator-metrics.js";
 import { installationName, ownerOf } from "./reconcile/installation-claim.js";
 import { createMirrorReconciler } from "./reconcile/reconcile-mirror.js";
 import type { OperatorImages } from "./render/mirror-context.js";
-import { webhookCertificateSecretName } from "./render/object-names.js";
+import { mirrorLabel, webhookCertificateSecretName } from "./render/object-names.js";
 import type { WebhookEndpoint } from "./render/render-webhook-configuration.js";
 import type { CacheAddress } from "./warm/cache-warm-client.js";
 import { createWarmAhead, type WarmAhead, type WarmedMirror } from "./warm/warm-ahead.js";
@@ -216,6 +216,11 @@ export function createRegistryMirrorOperator(
     kind: registryMirrorApi.kind,
     namespaced: false,
   });
+  // A Service's EndpointSlices carry its labels, so the mirror's name.
+  const labelledMirror = (slice: KubeObject): string[] => {
+    const name = slice.metadata?.labels?.[mirrorLabel];
+    return name ? [name] : [];
+  };
   // A user Secret a mirror refers to (TLS, upstream or S3 credentials, htpasswd) reconciles it.
   // The webhook's certificate Secret: its CA goes into every webhook-mode mirror's configuration.
   const referringMirrors = (secret: KubeObject): string[] => {
@@ -253,7 +258,12 @@ export function createRegistryMirrorOperator(
         { informer: mirrors },
         ...ownedKinds.map(({ kind }) => ({
           informer: informers[kind],
-          keysOf: kind === "Secret" ? referringMirrors : ownerKeys,
+          keysOf:
+            kind === "Secret"
+              ? referringMirrors
+              : kind === "EndpointSlice"
+                ? labelledMirror
+                : ownerKeys,
         })),
         { informer: nodes, keysOf: nodePortMirrors },
       ],

@@ -129,6 +129,7 @@ describe("the RegistryMirror CRD", () => {
   it.each([
     [{ upstreamUrl: "quay.io", replicas: 0 }, /spec\.replicas.*greater than or equal to 1/],
     [{ upstreamUrl: "quay.io", replicas: "two" }, /spec\.replicas.*integer/],
+    [{ upstreamUrl: "quay.io", replicas: 101 }, /spec\.replicas.*less than or equal to 100/],
     [
       { upstreamUrl: "quay.io", blobTtl: "one day" },
       /spec\.blobTtl.*must be a duration like 24h, 90m, 1h30m or 7d/,

@@ -388,11 +388,13 @@ describe("the regmirror-operator binary", () => {
     await cluster.client.create({
       ...mirrorApi,
       metadata: { name: "cli" },
-      spec: { upstreamUrl: "ghcr.io" },
+      // Two replicas: the operator's RBAC must let it grant the caches' EndpointSlice reads.
+      spec: { upstreamUrl: "ghcr.io", replicas: 2 },
     });
     const daemonSet = await eventually(() =>
       get(cluster.client, "DaemonSet", "regmirror-cli-node-agent"),
     );
+    await eventually(() => get(cluster.client, "RoleBinding", "regmirror-cli-cache"));
     expect((daemonSet.spec as Json).template.spec.containers[0].image).toBe(
       "registry.example/regmirror-operator:cli",
     );

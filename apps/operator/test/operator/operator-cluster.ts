@@ -149,9 +149,17 @@ export function get(client: KubernetesClient, kind: string, name: string): Promi
       ? "apps/v1"
       : kind === "Ingress"
         ? "networking.k8s.io/v1"
-        : "v1";
+        : kind === "Role" || kind === "RoleBinding"
+          ? "rbac.authorization.k8s.io/v1"
+          : "v1";
   return client.get({ apiVersion, kind, namespace: operatorNamespace, name });
 }
+
+/** What a peered cache pod (replicas > 1) adds to its config file from its environment. */
+export const peerPodEnvironment = {
+  REGISTRY_REGMIRROR_PEERS_SELF: "https://10.1.0.7:5000",
+  REGISTRY_REGMIRROR_PEERS_SECRET: "a-secret-of-at-least-32-characters!",
+};
 
 export function getMirror(client: KubernetesClient, name: string): Promise<KubeObject> {
   return client.get({ ...mirrorApi, name });

@@ -20,6 +20,7 @@ import {
   operatorNamespace,
   patchDaemonSetRolledOut,
   patchWorkloadReady,
+  peerPodEnvironment,
   startOperatorCluster,
 } from "./operator-cluster.js";
 
@@ -145,7 +146,10 @@ describe("a RegistryMirror on a real API server", () => {
 
     // The config is one the cache itself accepts, with the mirror's upstream and TTL.
     const configText = (config.data as Record<string, string>)["config.yml"] ?? "";
-    const effective = loadCacheConfigFromYaml(configText);
+    // Two replicas: peers, whose own URL and secret come from the pod's environment.
+    const effective = loadCacheConfigFromYaml(configText, "config.yml", {
+      environment: peerPodEnvironment,
+    });
     expect(effective.upstreams.map((upstream) => upstream.endpoints)).toEqual([
       ["https://registry-1.docker.io"],
     ]);
@@ -351,6 +355,18 @@ describe("a RegistryMirror on a real API server", () => {
     expect(nodeState.mirrors[0].caPem).toBe(authority.certificatePem);
     await expect(get(cluster.client, "Secret", "regmirror-own-tls-ca")).rejects.toThrow(/404/);
     await expect(get(cluster.client, "Secret", "regmirror-own-tls-tls")).rejects.toThrow(/404/);
+
+    // Replicas check each other against the Service's name, which this certificate lacks.
+    await patchMirrorSpec("own-tls", { replicas: 2 });
+    const degraded = await eventually(async () => {
+      const current = await getMirror(cluster.client, "own-tls");
+      expect(conditionOf(current, "Degraded")?.reason).toBe("PeerCertificateMismatch");
+      return conditionOf(current, "Degraded");
+    });
+    expect(degraded?.status).toBe("True");
+    expect(degraded?.message).toContain(
+      `names mirror.user.example, not regmirror-own-tls.${operatorNamespace}.svc`,
+    );
   });
 
   it("rolls out spec changes: replicas, TTL, upstream and exposure", async () => {
@@ -370,6 +386,8 @@ describe("a RegistryMirror on a real API server", () => {
     const config = await get(cluster.client, "ConfigMap", "regmirror-hub-config");
     const effective = loadCacheConfigFromYaml(
       (config.data as Record<string, string>)["config.yml"] ?? "",
+      "config.yml",
+      { environment: peerPodEnvironment },
     );
     expect(effective.blobTtlMs).toBe(2 * 3_600_000);
     expect(effective.upstreams[0]?.endpoints).toEqual(["https://mirror.gcr.io"]);
@@ -813,5 +831,154 @@ describe("a RegistryMirror on a real API server", () => {
     await eventually(async () => {
       await expect(getMirror(cluster.client, "short-cert")).rejects.toThrow(/404/);
     });
+  });
+});
+
+function ownerUid(object: KubeObject): string | undefined {
+  return object.metadata?.ownerReferences?.find((reference) => reference.controller)?.uid;
+}
+
+// replicas > 1: the peer configuration, its Secret and RBAC, and their removal when the mirror
+// goes back to one replica.
+describe("a RegistryMirror with replicas: 3", () => {
+  it("renders peers, their shared Secret and the right to list EndpointSlices; one replica takes them away", async () => {
+    const mirror = await createMirror("peered", { upstreamUrl: "https://quay.io", replicas: 3 });
+    const statefulSet = await eventually(() =>
+      get(cluster.client, "StatefulSet", "regmirror-peered"),
+    );
+    const pod = (statefulSet.spec as Json).template.spec;
+    expect(pod.serviceAccountName).toBe("regmirror-peered-cache");
+    expect(pod.automountServiceAccountToken).toBe(true);
+    const env = pod.containers[0].env as Json[];
+    expect(env).toEqual(
+      expect.arrayContaining([
+        {
+          name: "POD_IP",
+          valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "status.podIP" } },
+        },
+        { name: "REGISTRY_REGMIRROR_PEERS_SELF", value: "https://$(POD_IP):5000" },
+        {
+          name: "REGISTRY_REGMIRROR_PEERS_SECRET",
+          valueFrom: { secretKeyRef: { name: "regmirror-peered-peers", key: "secret" } },
+        },
+      ]),
+    );
+
+    // The secret: random, long enough for the cache, never in the ConfigMap.
+    const secret = await get(cluster.client, "Secret", "regmirror-peered-peers");
+    const shared = decodedSecret(secret, "secret");
+    expect(shared.length).toBeGreaterThanOrEqual(32);
+    expect(ownerUid(secret)).toBe(mirror.metadata?.uid);
+    const configMap = await get(cluster.client, "ConfigMap", "regmirror-peered-config");
+    const data = configMap.data as Record<string, string>;
+    expect(JSON.stringify(data)).not.toContain(shared);
+    // What a pod reads: the file plus its environment, through the cache's own loader.
+    const config = loadCacheConfigFromYaml(data["config.yml"] ?? "", "config.yml", {
+      environment: {
+        REGISTRY_REGMIRROR_PEERS_SELF: "https://10.1.0.7:5000",
+        REGISTRY_REGMIRROR_PEERS_SECRET: shared,
+      },
+    });
+    expect(config.peers?.self).toBe("https://10.1.0.7:5000");
+    expect(config.peers?.members).toMatchObject({
+      kind: "kubernetes",
+      namespace: operatorNamespace,
+      service: "regmirror-peered",
+      portName: "https",
+      scheme: "https",
+    });
+    expect(config.peers?.tls).toEqual({
+      caFile: "/etc/regmirror/cache/peer-ca.crt",
+      serverName: `regmirror-peered.${operatorNamespace}.svc`,
+    });
+    const tls = await get(cluster.client, "Secret", "regmirror-peered-tls");
+    expect(data["peer-ca.crt"]).toBe(decodedSecret(tls, "ca.crt"));
+
+    // The pods' account may read EndpointSlices in the operator's namespace, nothing more.
+    const account = await get(cluster.client, "ServiceAccount", "regmirror-peered-cache");
+    const role = await get(cluster.client, "Role", "regmirror-peered-cache");
+    const binding = await get(cluster.client, "RoleBinding", "regmirror-peered-cache");
+    for (const object of [account, role, binding]) {
+      expect(ownerUid(object)).toBe(mirror.metadata?.uid);
+    }
+    expect(role.rules).toEqual([
+      {
+        apiGroups: ["discovery.k8s.io"],
+        resources: ["endpointslices"],
+        verbs: ["get", "list", "watch"],
+      },
+    ]);
+    expect(binding.subjects).toEqual([
+      { kind: "ServiceAccount", name: "regmirror-peered-cache", namespace: operatorNamespace },
+    ]);
+
+    // No controller manager runs: the test writes the slice the Service's controller would,
+    // with the Service's labels. The status lists each replica and whether it is a member.
+    const service = await get(cluster.client, "Service", "regmirror-peered");
+    await cluster.client.create({
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: "regmirror-peered-abcde",
+        namespace: operatorNamespace,
+        labels: { ...service.metadata?.labels, "kubernetes.io/service-name": "regmirror-peered" },
+      },
+      addressType: "IPv4",
+      ports: [{ name: "https", port: 5000, protocol: "TCP" }],
+      endpoints: [
+        {
+          addresses: ["10.1.0.7"],
+          conditions: { ready: true },
+          targetRef: { kind: "Pod", name: "regmirror-peered-0" },
+        },
+        {
+          addresses: ["10.1.0.8"],
+          conditions: { ready: false },
+          targetRef: { kind: "Pod", name: "regmirror-peered-1" },
+        },
+      ],
+    });
+    await eventually(async () => {
+      const current = await getMirror(cluster.client, "peered");
+      expect((current.status as Json)?.peers).toEqual([
+        { address: "https://10.1.0.7:5000", pod: "regmirror-peered-0", ready: true },
+        { address: "https://10.1.0.8:5000", pod: "regmirror-peered-1", ready: false },
+      ]);
+    });
+
+    // A change that rolls the pods keeps the secret: replicas of both generations agree.
+    await patchMirrorSpec("peered", { blobTtl: "2h" });
+    await eventually(async () => {
+      const current = await get(cluster.client, "ConfigMap", "regmirror-peered-config");
+      expect((current.data as Record<string, string>)["config.yml"]).toContain("blobTtl");
+    });
+    expect(
+      decodedSecret(await get(cluster.client, "Secret", "regmirror-peered-peers"), "secret"),
+    ).toBe(shared);
+
+    // One replica: a cache alone again, without an API token or peer objects.
+    await patchMirrorSpec("peered", { replicas: 1 });
+    await eventually(async () => {
+      for (const [kind, name] of [
+        ["Secret", "regmirror-peered-peers"],
+        ["ServiceAccount", "regmirror-peered-cache"],
+        ["Role", "regmirror-peered-cache"],
+        ["RoleBinding", "regmirror-peered-cache"],
+      ] as const) {
+        await expect(get(cluster.client, kind, name)).rejects.toThrow(/404/);
+      }
+    });
+    const single = await get(cluster.client, "StatefulSet", "regmirror-peered");
+    const singlePod = (single.spec as Json).template.spec;
+    expect(singlePod.automountServiceAccountToken).toBe(false);
+    expect(singlePod.serviceAccountName).toBe("default");
+    await eventually(async () => {
+      const current = await getMirror(cluster.client, "peered");
+      expect(current.status as Json).not.toHaveProperty("peers");
+    });
+    const singleConfig = await get(cluster.client, "ConfigMap", "regmirror-peered-config");
+    const singleData = singleConfig.data as Record<string, string>;
+    expect(loadCacheConfigFromYaml(singleData["config.yml"] ?? "").peers).toBeNull();
+    expect(singleData).not.toHaveProperty("peer-ca.crt");
   });
 });

@@ -493,6 +493,20 @@ export const registryMirrorStatusSchema = z
         "The node port with exposure NodePort: the mirror is at <any node address>:<nodePort>.",
       ),
     readyReplicas: z.number().int().nonnegative().optional().describe("Cache pods ready."),
+    peers: z
+      .array(
+        z.strictObject({
+          address: z.string().describe("The replica's URL as its peers reach it."),
+          pod: z.string().optional().describe("The cache pod."),
+          ready: z
+            .boolean()
+            .describe("Ready replicas are members: they own a share of the digests."),
+        }),
+      )
+      .optional()
+      .describe(
+        "With replicas > 1: the cache replicas that share one upstream download per digest, from the client Service's EndpointSlices.",
+      ),
     nodesConfigured: z
       .number()
       .int()

@@ -23,6 +23,12 @@ export const ownedKinds = [
   { apiVersion: "apps/v1", kind: "Deployment" },
   { apiVersion: "apps/v1", kind: "DaemonSet" },
   { apiVersion: "networking.k8s.io/v1", kind: "Ingress" },
+  // replicas > 1: the cache pods' account, allowed to list their Service's EndpointSlices.
+  { apiVersion: "v1", kind: "ServiceAccount" },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role" },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding" },
+  // Watched, not owned (the Service's controller writes them, with its labels): the peer members.
+  { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice" },
   // Cluster scoped (webhook mode); owned by the mirror, which is cluster scoped too.
   { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration" },
 ] as const;

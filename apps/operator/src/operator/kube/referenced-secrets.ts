@@ -52,7 +52,7 @@ export async function readReferencedSecrets(
       signal,
     );
   const byName = new Map<string, KubeObject | undefined>();
-  const local = [names.caSecret, names.tlsSecret, names.adminSecret];
+  const local = [names.caSecret, names.tlsSecret, names.adminSecret, names.peerSecret];
   if (spec.tls.mode === "secret") local.push(spec.tls.secretName);
   if (spec.clientAuth.mode === "htpasswd") local.push(spec.clientAuth.htpasswdSecret);
   for (const name of local) byName.set(name, await read(namespace, name));

@@ -16,11 +16,22 @@ import { readReferencedSecrets } from "../kube/referenced-secrets.js";
 import { readWebhookCaBundle } from "../kube/webhook-certificate.js";
 import { OperatorError } from "../operator-error.js";
 import { renderAdminSecret } from "../render/admin-credential.js";
+import {
+  type PeerMember,
+  peerCaKey,
+  peerCertificateWarning,
+  peerMembers,
+  renderPeerRbac,
+  renderPeerSecret,
+  renderPeersConfig,
+  samplePeerEnvironment,
+  usesPeers,
+} from "../render/cache-peers.js";
 import { readHtpasswdSecret } from "../render/client-auth.js";
 import { clientAddress, extraCertificateHosts } from "../render/exposure-addresses.js";
 import type { MirrorContext } from "../render/mirror-context.js";
 import { mirrorLabels } from "../render/object-names.js";
-import { renderCacheConfig } from "../render/render-cache-config.js";
+import { cacheMountPaths, renderCacheConfig } from "../render/render-cache-config.js";
 import { renderCacheWorkload } from "../render/render-cache-workload.js";
 import {
   nodeFacingHost,
@@ -63,6 +74,8 @@ export interface AppliedMirror {
   warnings: { reason: string; message: string }[];
   /** When the serving certificate is due for renewal (operator CA). */
   renewAtMs?: number;
+  /** With replicas > 1: the replicas in the client Service's EndpointSlices. */
+  peers?: PeerMember[];
   /** What this pass created, updated or deleted ("created Service regmirror-hub"). */
   changes: string[];
 }
@@ -111,6 +124,15 @@ export async function applyMirror(
       ? renderAdminSecret(context, secrets.find(context.names.adminSecret))
       : undefined;
   if (admin) await writer.apply(admin.secret);
+  // Replicas fetch each digest through its owner (ADR 0034): a shared secret and the right to
+  // list the Service's EndpointSlices.
+  const peers = usesPeers(context)
+    ? renderPeerSecret(context, secrets.find(context.names.peerSecret))
+    : undefined;
+  if (peers) {
+    await writer.apply(peers.secret);
+    for (const object of renderPeerRbac(context)) await writer.apply(object);
+  }
 
   // ImageSwap: registry -> "<mirror host>/<registry path segment>" (the cache routes by path
   // prefix, where a registry's port travels as `_port`: `reg:5000` -> `<mirror>/reg_5000`).
@@ -123,6 +145,8 @@ export async function applyMirror(
   const target = imageswapTarget(context, dependencies);
   const previousTarget = recordedImageswapTarget(informers, namespace, context.names.cacheConfig);
   const warnings: AppliedMirror["warnings"] = [];
+  const peerWarning = peerCertificateWarning(context, tls.certificatePem);
+  if (peerWarning) warnings.push(peerWarning);
   if (
     previousTarget &&
     (!usesImageswap || formatImageswapTarget(previousTarget) !== formatImageswapTarget(target))
@@ -153,9 +177,14 @@ export async function applyMirror(
 
   // The cache config is checked with the cache's own parser before it is written. It also
   // records where this mirror's ImageSwap lines are (removed on deletion).
-  const cacheConfig = renderCacheConfig(spec);
+  const cacheConfig = renderCacheConfig(
+    spec,
+    peers ? renderPeersConfig(context, cacheMountPaths.config) : undefined,
+  );
   try {
-    loadCacheConfigFromYaml(cacheConfig, "the rendered cache config");
+    loadCacheConfigFromYaml(cacheConfig, "the rendered cache config", {
+      environment: peers ? samplePeerEnvironment(peers.value) : {},
+    });
   } catch (error) {
     throw new OperatorError(
       "REGMIRROR_OPERATOR_RENDER",
@@ -173,7 +202,7 @@ export async function applyMirror(
           namespace,
           labels: mirrorLabels(context.name, "cache"),
         },
-        data: { "config.yml": cacheConfig },
+        data: { "config.yml": cacheConfig, ...(peers ? { [peerCaKey]: tls.caPem } : {}) },
       },
       usesImageswap ? target : undefined,
     ),
@@ -189,6 +218,7 @@ export async function applyMirror(
         authData,
         htpasswd ?? "",
         admin?.credential.password ?? "",
+        peers?.value ?? "",
       ),
     }),
   );
@@ -227,6 +257,7 @@ export async function applyMirror(
     clusterIp,
     ...(nodePort !== undefined ? { nodePort } : {}),
     warnings,
+    ...(peers ? { peers: peerMembers(context, informers.EndpointSlice.store.list()) } : {}),
     ...(tls.renewAtMs !== undefined ? { renewAtMs: tls.renewAtMs } : {}),
     changes: writer.changes(),
   };

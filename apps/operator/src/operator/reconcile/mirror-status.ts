@@ -73,6 +73,8 @@ export interface StatusInputs {
   /** host:port clients use; undefined while a load balancer has no address yet. */
   serviceAddress: string | undefined;
   nodePort?: number;
+  /** With replicas > 1: the peer replicas and whether each is ready (a member). */
+  peers?: { address: string; pod?: string; ready: boolean }[];
   /** Problems that do not stop the mirror but need a person: they make Degraded true. */
   warnings: { reason: string; message: string }[];
   /** The UpstreamCredentialsShared condition (client-auth.ts). */
@@ -189,6 +191,7 @@ export function computeStatus(
     readyReplicas: workload.ready,
     nodesConfigured: nodes?.configured ?? 0,
     nodesTotal: nodes?.desired ?? 0,
+    ...(inputs.peers !== undefined ? { peers: inputs.peers } : {}),
   };
 }
 

@@ -17,9 +17,13 @@ export interface AdminCredential {
 
 /** The password in the Secret as it is; undefined when it has none. */
 export function readAdminCredential(secret: KubeObject | undefined): AdminCredential | undefined {
-  const encoded = (secret?.data as Record<string, string> | undefined)?.[adminPasswordKey];
-  if (!encoded) return undefined;
-  return { username: adminUsername, password: Buffer.from(encoded, "base64").toString("utf8") };
+  const password = readSecretValue(secret, adminPasswordKey);
+  return password === undefined ? undefined : { username: adminUsername, password };
+}
+
+function readSecretValue(secret: KubeObject | undefined, key: string): string | undefined {
+  const encoded = (secret?.data as Record<string, string> | undefined)?.[key];
+  return encoded ? Buffer.from(encoded, "base64").toString("utf8") : undefined;
 }
 
 /** The admin Secret with the password it already holds, or a new random one. */
@@ -27,25 +31,46 @@ export function renderAdminSecret(
   context: MirrorContext,
   existing: KubeObject | undefined,
 ): { secret: KubeObject; credential: AdminCredential } {
-  const credential = readAdminCredential(existing) ?? {
-    username: adminUsername,
-    password: randomBytes(24).toString("base64url"),
-  };
+  const { secret, value } = renderKeptRandomSecret(context, existing, {
+    name: context.names.adminSecret,
+    key: adminPasswordKey,
+    component: "admin",
+    bytes: 24,
+    extra: { username: adminUsername },
+  });
+  return { secret, credential: { username: adminUsername, password: value } };
+}
+
+/** A Secret whose `key` keeps the value it already holds, or gets `bytes` random bytes (base64url). */
+export function renderKeptRandomSecret(
+  context: MirrorContext,
+  existing: KubeObject | undefined,
+  options: {
+    name: string;
+    key: string;
+    component: string;
+    bytes: number;
+    extra?: Record<string, string>;
+  },
+): { secret: KubeObject; value: string } {
+  const value =
+    readSecretValue(existing, options.key) ?? randomBytes(options.bytes).toString("base64url");
+  const data: Record<string, string> = {};
+  for (const [key, text] of Object.entries({ ...options.extra, [options.key]: value })) {
+    data[key] = Buffer.from(text).toString("base64");
+  }
   return {
-    credential,
+    value,
     secret: {
       apiVersion: "v1",
       kind: "Secret",
       metadata: {
-        name: context.names.adminSecret,
+        name: options.name,
         namespace: context.namespace,
-        labels: mirrorLabels(context.name, "admin"),
+        labels: mirrorLabels(context.name, options.component),
       },
       type: "Opaque",
-      data: {
-        username: Buffer.from(credential.username).toString("base64"),
-        [adminPasswordKey]: Buffer.from(credential.password).toString("base64"),
-      },
+      data,
     },
   };
 }

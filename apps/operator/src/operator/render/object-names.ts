@@ -26,6 +26,10 @@ export interface MirrorObjectNames {
   adminSecret: string;
   /** The MutatingWebhookConfiguration (cluster scoped) in webhook mode. */
   webhookConfiguration: string;
+  /** With replicas > 1: the cache pods' ServiceAccount, its Role and RoleBinding. */
+  cacheServiceAccount: string;
+  /** With replicas > 1: the secret the cache replicas sign their requests to each other with. */
+  peerSecret: string;
 }
 
 export function mirrorObjectNames(mirrorName: string): MirrorObjectNames {
@@ -42,6 +46,8 @@ export function mirrorObjectNames(mirrorName: string): MirrorObjectNames {
     nodeState: `${base}-node-state`,
     adminSecret: `${base}-admin`,
     webhookConfiguration: base,
+    cacheServiceAccount: `${base}-cache`,
+    peerSecret: `${base}-peers`,
   };
 }
 

@@ -38,7 +38,14 @@ export function servedHosts(spec: RegistryMirrorSpec): string[] {
   return [...hosts];
 }
 
-export function renderCacheConfig(spec: RegistryMirrorSpec): string {
+/**
+ * The config file; `peers` is the rendered `regmirror.peers` (cache-peers.ts) when the mirror
+ * has more than one replica.
+ */
+export function renderCacheConfig(
+  spec: RegistryMirrorSpec,
+  peers?: Record<string, unknown>,
+): string {
   const upstream: Record<string, unknown> = {
     name: "upstream",
     hosts: servedHosts(spec),
@@ -95,6 +102,7 @@ export function renderCacheConfig(spec: RegistryMirrorSpec): string {
       storage,
       ...(spec.blobTtlMs !== null ? { blobTtl: formatDuration(spec.blobTtlMs) } : {}),
       auth: clientAuthOf(spec),
+      ...(peers !== undefined ? { peers } : {}),
     },
   };
   return `# Written by regmirror-operator; edits are overwritten. Change the RegistryMirror instead.\n${stringify(document)}`;

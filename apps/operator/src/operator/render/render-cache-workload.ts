@@ -1,6 +1,7 @@
 // The cache's StatefulSet (volume) or Deployment (S3) rendered from a mirror's spec.
 import type { KubeObject } from "@regmirror/k8s-reconciler";
 import { adminPasswordKey, adminPasswordVariable } from "./admin-credential.js";
+import { peerEnvironment, usesPeers } from "./cache-peers.js";
 import { htpasswdKey } from "./client-auth.js";
 import { containerResources } from "./container-resources.js";
 import type { MirrorContext } from "./mirror-context.js";
@@ -82,13 +83,18 @@ function podTemplate(context: MirrorContext, inputs: WorkloadInputs): Record<str
       valueFrom: { secretKeyRef: { name: names.adminSecret, key: adminPasswordKey } },
     });
   }
+  const peers = usesPeers(context);
+  if (peers) env.push(...peerEnvironment(context));
   return {
     metadata: {
       labels: mirrorLabels(context.name, "cache"),
       annotations: { "regmirror.dev/rollout-hash": inputs.rolloutHash },
     },
     spec: {
-      automountServiceAccountToken: false,
+      // Only peers call the API server (to list their Service's EndpointSlices). Always named:
+      // the API server copies it to the deprecated serviceAccount, which would bring it back.
+      serviceAccountName: peers ? context.names.cacheServiceAccount : "default",
+      automountServiceAccountToken: peers,
       enableServiceLinks: false,
       // The cache image's unprivileged user; fsGroup makes the volume writable for it.
       securityContext: {

@@ -2,6 +2,7 @@
 // the node agent DaemonSet's tolerations and resources, by default and from the spec.
 import { loadCacheConfigFromYaml, parseRegistryMirrorSpec } from "@regmirror/schemas";
 import { describe, expect, it } from "vitest";
+import { peerMembers } from "./cache-peers.js";
 import type { MirrorContext } from "./mirror-context.js";
 import { mirrorObjectNames } from "./object-names.js";
 import { renderCacheConfig } from "./render-cache-config.js";
@@ -136,5 +137,40 @@ describe("the node agent DaemonSet", () => {
         resources: { requests: { "Not A Name": "1" } },
       }),
     ).toThrow(/resources\.requests/);
+  });
+});
+
+describe("peerMembers", () => {
+  const slice = (service: string, ports: unknown[], endpoints: unknown[]) => ({
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: { labels: { "kubernetes.io/service-name": service } },
+    ports,
+    endpoints,
+  });
+
+  it("lists the client Service's endpoints as the caches dial them, IPv6 in brackets, sorted", () => {
+    const members = peerMembers(contextFor({ upstreamUrl: "quay.io", replicas: 3 }), [
+      slice(
+        "regmirror-hub",
+        [{ name: "https", port: 5000 }],
+        [
+          { addresses: ["fd00::7"], conditions: { ready: false } },
+          { addresses: ["10.0.0.9"], targetRef: { name: "regmirror-hub-2" } },
+        ],
+      ),
+      // The headless Service's slice and a slice without the https port are not the members.
+      slice(
+        "regmirror-hub-headless",
+        [{ name: "https", port: 5000 }],
+        [{ addresses: ["10.0.0.1"] }],
+      ),
+      slice("regmirror-hub", [{ name: "metrics", port: 9000 }], [{ addresses: ["10.0.0.2"] }]),
+    ]);
+    expect(members).toEqual([
+      // No ready condition: ready, as the cache counts it.
+      { address: "https://10.0.0.9:5000", pod: "regmirror-hub-2", ready: true },
+      { address: "https://[fd00::7]:5000", ready: false },
+    ]);
   });
 });
