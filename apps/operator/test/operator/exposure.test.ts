@@ -184,8 +184,10 @@ describe("exposure", () => {
       expect(await verifiesAt("balanced", "lb.example.com")).toBe(true);
     });
     // The new certificate rolls the cache pods; once they are ready again, so is the mirror.
-    await patchWorkloadReady(cluster.client, "StatefulSet", "regmirror-balanced", 1);
+    // The test plays the StatefulSet controller: the operator may write the new pod template
+    // after the certificate (a new generation), so each try reports the current one rolled out.
     const ready = await eventually(async () => {
+      await patchWorkloadReady(cluster.client, "StatefulSet", "regmirror-balanced", 1);
       const current = await getMirror(cluster.client, "balanced");
       expect(conditionOf(current, "Ready")?.status).toBe("True");
       return current;
