@@ -94,13 +94,16 @@ export function trackResponse(
     if (typeof chunk !== "function") count(chunk);
     return end(chunk, ...rest);
   }) as typeof response.end;
+  let completed = false;
+  response.once("finish", () => {
+    completed = true;
+  });
   response.once("close", () => {
     onFinished({
       entry,
       status: response.statusCode,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
-      // True once "finish" was emitted: the whole response reached the operating system.
-      completed: response.writableFinished,
+      completed,
     });
   });
 }

@@ -110,26 +110,13 @@ export function createRegistryHandler<Routed = unknown>(
   const bodyBuffers = createBodyBufferPool();
   let closed = false;
 
-  /**
-   * The request's abort signal, made when a stage first asks for it: most requests (a stored
-   * manifest or blob) never do, and a controller plus a close listener per request showed in
-   * the request-rate profile (docs/adr/0035-request-rate-cuts.md). Aborted when the client goes
-   * before the response is finished, or when the handler closes.
-   */
-  function requestSignal(response: ServerResponse): AbortSignal {
-    const controller = new AbortController();
-    if (closed || (response.closed && !response.writableFinished)) controller.abort();
-    else if (!response.closed) {
-      inFlight.add(controller);
-      response.once("close", () => {
-        inFlight.delete(controller);
-        if (!response.writableFinished) controller.abort();
-      });
-    }
-    return controller.signal;
-  }
-
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const controller = new AbortController();
+    inFlight.add(controller);
+    response.once("close", () => {
+      inFlight.delete(controller);
+      if (!response.writableFinished) controller.abort();
+    });
     const rawUrl = request.url ?? "";
     const queryStart = rawUrl.indexOf("?");
     const path = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
@@ -157,13 +144,7 @@ export function createRegistryHandler<Routed = unknown>(
         limits,
         logger,
         query,
-        context: {
-          get signal() {
-            const signal = requestSignal(response);
-            Object.defineProperty(this, "signal", { value: signal, enumerable: true });
-            return signal;
-          },
-        },
+        context: { signal: controller.signal },
         bodyBuffers,
       };
       const authorization = request.headers.authorization;
