@@ -109,7 +109,25 @@ test("replicas found through DNS; one added (IPv6) and one removed while clients
   expect(await metricOf(ipv6 as Replica, "regmirror_cache_peer_owner_fills_total")).toBeGreaterThan(
     fillsBefore,
   );
+
+  // The status page lists the members and each replica's share; the one DNS dropped owns none.
+  const [removed, kept] = replicas as [Replica, Replica, Replica];
+  const ipv6Page = await statusOf(ipv6 as Replica);
+  expect(ipv6Page).toContain('data-field="peer-members" data-value="2"');
+  expect(ipv6Page).toContain('data-field="peer-share" data-value="0.5"');
+  expect(ipv6Page).toContain(`data-peer="${kept.url}"`);
+  expect(ipv6Page).toContain(`data-peer="${ipv6?.url}"`);
+  expect(ipv6Page).not.toContain(`data-peer="${removed.url}"`);
+  const removedPage = await statusOf(removed);
+  expect(removedPage).toContain('data-field="peer-share" data-value="0"');
+  expect(removedPage).toContain("is no member yet: it asks the members for all it misses");
 }, 240_000);
+
+async function statusOf(replica: Replica): Promise<string> {
+  const response = await fetch(`${replica.clientUrl}/status/fragment`);
+  expect(response.status).toBe(200);
+  return response.text();
+}
 
 test("DNS answering nothing, then not at all: the last members are kept, logged once, counted", async () => {
   const failures = (replica: Replica) =>
