@@ -272,7 +272,9 @@ async function main() {
       await writeFile(join(repositoryRoot, "docs/benchmarks-replicas.md"), text);
       log("wrote docs/benchmarks-replicas.md");
       const summaryPath = join(repositoryRoot, "docs/benchmarks.md");
-      const summary = existsSync(summaryPath) ? readFileSync(summaryPath, "utf8") : "# Benchmarks\n";
+      const summary = existsSync(summaryPath)
+        ? readFileSync(summaryPath, "utf8")
+        : "# Benchmarks\n";
       await writeFile(summaryPath, replaceOwnedSection(summary, "replicas", text));
       log("wrote its section of docs/benchmarks.md");
     }
