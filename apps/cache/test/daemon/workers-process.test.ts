@@ -19,7 +19,7 @@ import {
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { type CacheProcess, startCacheProcess } from "./cache-process.js";
+import { type CacheProcess, startCacheWithWorkers } from "./cache-process.js";
 import { getOnNewConnection } from "./new-connection.js";
 import { buildProductionBundle } from "./production-bundle.js";
 
@@ -67,10 +67,7 @@ beforeAll(async () => {
       "",
     ].join("\n"),
   );
-  cache = await startCacheProcess(bundle, [configFile], directory);
-  await eventually(() => {
-    expect(cache?.logLines().some((line) => line.msg === "worker listening")).toBe(true);
-  });
+  cache = await startCacheWithWorkers(bundle, configFile, directory);
 }, 180_000);
 
 afterAll(async () => {

@@ -7,6 +7,7 @@ import {
   buildTestImage,
   type FaultProxy,
   freePort,
+  htpasswdFile,
   makeTempDirectory,
   pushTestImage,
   type S3Server,
@@ -154,4 +155,31 @@ export function signedFetch(
     nowMs,
   });
   return fetchAll(`${baseUrl}${path}`, { headers: { [peerHeader]: signature } });
+}
+
+/**
+ * One replica (its own only member) with htpasswd client auth for the user carol, in front of
+ * `upstreamUrl`, as native YAML; `regmirrorExtra` adds keys under `regmirror:` (e.g. workers).
+ */
+export function htpasswdReplicaYaml(
+  directory: string,
+  port: number,
+  upstreamUrl: string,
+  regmirrorExtra = "",
+): string {
+  writeFileSync(
+    join(directory, "htpasswd"),
+    htpasswdFile([{ username: "carol", password: "carol-password" }]),
+  );
+  return `http:
+  addr: 127.0.0.1:${port}
+regmirror:
+${regmirrorExtra}  upstreams: [{ name: upstream, endpoints: [${upstreamUrl}] }]
+  storage: { filesystem: { rootDirectory: ${join(directory, "store")} } }
+  auth: { mode: htpasswd, htpasswdFile: ${join(directory, "htpasswd")} }
+  peers:
+    self: http://127.0.0.1:${port}
+    secret: ${peerSecret}
+    members: { static: [http://127.0.0.1:${port}] }
+`;
 }

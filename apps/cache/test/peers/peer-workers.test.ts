@@ -4,20 +4,19 @@
 // signed request to the first, which checks the signature (docs/adr/0037-dns-members-ipv6-and-workers.md).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  eventually,
-  freePort,
-  htpasswdFile,
-  makeTempDirectory,
-  removeTempDirectory,
-} from "@regmirror/test-kit";
+import { freePort, makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { peerHeader, signPeerRequest } from "../../src/peers/peer-signature.js";
-import { type CacheProcess, startCacheProcess } from "../daemon/cache-process.js";
+import { type CacheProcess, startCacheWithWorkers } from "../daemon/cache-process.js";
 import { getOnNewConnection } from "../daemon/new-connection.js";
 import { buildProductionBundle } from "../daemon/production-bundle.js";
 import { sha256 } from "../pull-through/pull-through-harness.js";
-import { type CountedUpstream, peerSecret, startCountedUpstream } from "./peer-cluster.js";
+import {
+  type CountedUpstream,
+  htpasswdReplicaYaml,
+  peerSecret,
+  startCountedUpstream,
+} from "./peer-cluster.js";
 
 let directory: string;
 let counted: CountedUpstream;
@@ -30,31 +29,12 @@ beforeAll(async () => {
     buildProductionBundle(),
     startCountedUpstream("team/private", [200_000]),
   ]);
-  writeFileSync(
-    join(directory, "htpasswd"),
-    htpasswdFile([{ username: "carol", password: "carol-password" }]),
-  );
-  const port = await freePort();
   const configFile = join(directory, "config.yml");
   writeFileSync(
     configFile,
-    `http:
-  addr: 127.0.0.1:${port}
-regmirror:
-  workers: 2
-  upstreams: [{ name: upstream, endpoints: [${counted.proxy.url}] }]
-  storage: { filesystem: { rootDirectory: ${join(directory, "store")} } }
-  auth: { mode: htpasswd, htpasswdFile: ${join(directory, "htpasswd")} }
-  peers:
-    self: http://127.0.0.1:${port}
-    secret: ${peerSecret}
-    members: { static: [http://127.0.0.1:${port}] }
-`,
+    htpasswdReplicaYaml(directory, await freePort(), counted.proxy.url, "  workers: 2\n"),
   );
-  cache = await startCacheProcess(bundle, [configFile], directory);
-  await eventually(() => {
-    expect(cache?.logLines().some((line) => line.msg === "worker listening")).toBe(true);
-  });
+  cache = await startCacheWithWorkers(bundle, configFile, directory);
 }, 180_000);
 
 afterAll(async () => {
