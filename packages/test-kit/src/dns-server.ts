@@ -62,9 +62,10 @@ export async function startDnsServer(options: {
   domain: string;
   records?: DnsRecords;
 }): Promise<DnsServer> {
+  const hosts = hostsFile(options.records ?? {});
   const directory = makeTempDirectory("regmirror-dns-");
   const hostsPath = join(directory, "hosts");
-  writeFileSync(hostsPath, hostsFile(options.records ?? {}));
+  writeFileSync(hostsPath, hosts);
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const server = startTrackedProcess({
