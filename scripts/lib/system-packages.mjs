@@ -19,6 +19,9 @@ export const requiredPrograms = [
   { command: "promtool", debianPackage: "prometheus" },
   // The cache's status page is tested in a real headless browser (playwright-core drives it).
   { command: "chromium", debianPackage: "chromium" },
+  // Peer members from DNS are tested against a real DNS server (dnsmasq-base: the program only,
+  // no system service; about 13 s to install with apt-get update).
+  { command: "dnsmasq", debianPackage: "dnsmasq-base" },
 ];
 
 /** Files the tests read, and the Debian package that ships each one. */

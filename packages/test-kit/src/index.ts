@@ -4,6 +4,7 @@ export * from "./conformance-results.js";
 export * from "./conformance-suite.js";
 export * from "./containerd.js";
 export * from "./deterministic-bytes.js";
+export * from "./dns-server.js";
 export * from "./errors.js";
 export * from "./eventually.js";
 export * from "./fault-proxy.js";

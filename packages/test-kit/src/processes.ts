@@ -22,6 +22,7 @@ const installHints: Record<string, string> = {
   runc: "apt-get install runc",
   iptables: "apt-get install iptables",
   catatonit: "apt-get install catatonit",
+  dnsmasq: "apt-get install dnsmasq-base",
 };
 
 /** Absolute path of `name` on PATH; throws BINARY_MISSING saying what to install. */

@@ -4,6 +4,7 @@ import {
   freePort,
   liveProcessCount,
   startContainerd,
+  startDnsServer,
   startTrackedProcess,
   startUpstreamRegistry,
   toolPath,
@@ -31,6 +32,21 @@ describe("bad input to the kit", () => {
   });
   afterAll(async () => {
     await new Promise<void>((resolve) => occupied.close(() => resolve()));
+  });
+
+  it("names a DNS record that is not an IP address, or a name without a domain", async () => {
+    await expect(
+      startDnsServer({ domain: "peers.test", records: { "a.peers.test": ["10.0.0.300"] } }),
+    ).rejects.toMatchObject({
+      code: "BAD_INPUT",
+      message: "10.0.0.300 (for a.peers.test) is not an IP address",
+    });
+    await expect(
+      startDnsServer({ domain: "peers.test", records: { replica: ["10.0.0.3"] } }),
+    ).rejects.toMatchObject({
+      code: "BAD_INPUT",
+      message: "DNS name replica needs a domain, like replica.test",
+    });
   });
 
   it("names the port and what to change when the registry port is in use", async () => {

@@ -77,3 +77,19 @@ test("check-config names the Service whose ready endpoints are the peers, and th
     ]),
   );
 });
+
+test("check-config names the DNS name whose addresses are the peers, and self built from the pod IP", () => {
+  const secret = "c2hhcmVkLWJ5LWV2ZXJ5LXJlcGxpY2Etb2YtdGhlLWNhY2hl";
+  const lines = describeCacheConfig(
+    loadCacheConfigFromYaml(
+      `http:\n  addr: :5000\nproxy:\n  remoteurl: https://registry.example.com\nregmirror:\n  peers:\n    selfAddress: fd00::7\n    secret: ${secret}\n    members: { dns: { name: regmirror-peers.cache.svc, port: 5000, server: 10.96.0.10 } }\n`,
+    ),
+  );
+  expect(lines).toEqual(
+    expect.arrayContaining([
+      "peers:          the addresses of a DNS name, each digest fetched from upstream by its owner only",
+      "  self:         http://[fd00::7]:5000",
+      "  members:      A and AAAA records of regmirror-peers.cache.svc, port 5000, http, resolved every 5s by 10.96.0.10 (no answer keeps the last list)",
+    ]),
+  );
+});

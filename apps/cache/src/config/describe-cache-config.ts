@@ -80,21 +80,11 @@ export function describeCacheConfig(config: EffectiveCacheConfig): string[] {
 function describePeers(peers: PeersConfig | null): string[] {
   if (peers === null)
     return ["peers:          none (this cache fetches everything it misses itself)"];
-  const { members } = peers;
-  const source =
-    members.kind === "static"
-      ? [
-          `peers:          ${members.urls.length} replicas (static list), each digest fetched from upstream by its owner only`,
-          `  members:      ${members.urls.join(", ")}`,
-        ]
-      : [
-          "peers:          the ready endpoints of a Service, each digest fetched from upstream by its owner only",
-          `  members:      EndpointSlices of service ${members.namespace}/${members.service}, port ${members.portName ?? "(the first)"}, ${members.scheme}, read every ${formatDuration(members.intervalMs)} from ${members.apiServer}`,
-        ];
+  const [summary, members] = describeMembers(peers.members);
   return [
-    source[0] ?? "",
+    `peers:          ${summary}, each digest fetched from upstream by its owner only`,
     `  self:         ${peers.self}`,
-    source[1] ?? "",
+    `  members:      ${members}`,
     `  secret:       ${peers.secret}`,
     `  timeout:      ${formatDuration(peers.timeoutMs)} (then the next replica, then upstream)`,
     ...(peers.tls === null
@@ -103,6 +93,24 @@ function describePeers(peers: PeersConfig | null): string[] {
           `  tls:          CA ${peers.tls.caFile}, certificates checked for ${peers.tls.serverName ?? "the address dialled"}`,
         ]),
   ];
+}
+
+/** What the members are, and where they are read from. */
+function describeMembers(members: PeersConfig["members"]): [string, string] {
+  switch (members.kind) {
+    case "static":
+      return [`${members.urls.length} replicas (static list)`, members.urls.join(", ")];
+    case "kubernetes":
+      return [
+        "the ready endpoints of a Service",
+        `EndpointSlices of service ${members.namespace}/${members.service}, port ${members.portName ?? "(the first)"}, ${members.scheme}, read every ${formatDuration(members.intervalMs)} from ${members.apiServer}`,
+      ];
+    case "dns":
+      return [
+        "the addresses of a DNS name",
+        `A and AAAA records of ${members.name}, port ${members.port}, ${members.scheme}, resolved every ${formatDuration(members.intervalMs)} by ${members.server ?? "the system's DNS servers"} (no answer keeps the last list)`,
+      ];
+  }
 }
 
 function describeHeaders(headers: EffectiveCacheConfig["responseHeaders"]): string {

@@ -17,7 +17,9 @@ import {
 import { describeError } from "@regmirror/core";
 import type { EffectiveCacheConfig, StorageConfig } from "@regmirror/schemas";
 import type { Logger } from "pino";
-import { followEndpointSlices, type MembersWatch } from "../peers/endpoint-slice-members.js";
+import { followDnsMembers } from "../peers/dns-members.js";
+import { followEndpointSlices } from "../peers/endpoint-slice-members.js";
+import type { MembersWatch } from "../peers/follow-members.js";
 import { createPeerMembership, type PeerMembership } from "../peers/peer-membership.js";
 import { noopPeerMetrics, type PeerMetrics } from "../peers/peer-metrics.js";
 import {
@@ -133,8 +135,11 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
       source.kind === "static" ? source.urls : [],
       peerMetrics,
     );
+    const peersLogger = logger.child({ component: "peers" });
     if (source.kind === "kubernetes") {
-      membersWatch = followEndpointSlices(source, membership, logger.child({ component: "peers" }));
+      membersWatch = followEndpointSlices(source, membership, peerMetrics, peersLogger);
+    } else if (source.kind === "dns") {
+      membersWatch = followDnsMembers(source, membership, peerMetrics, peersLogger);
     }
   }
   let storage: PullThroughStorage;

@@ -27,6 +27,11 @@ export function createPeerPrometheusMetrics(registry: Registry): PeerMetrics {
     "membership_changes_total",
     "Changes of the member list (the first list counts as one)",
   );
+  const readFailures = counter(
+    "membership_read_failures_total",
+    "Reads of the member list that failed (the last list was kept), by source",
+    ["source"],
+  );
   const bytes = counter("received_bytes_total", "Blob bytes received from other replicas");
   const members = new Gauge({
     name: `${prefix}members`,
@@ -42,6 +47,7 @@ export function createPeerPrometheusMetrics(registry: Registry): PeerMetrics {
       changes.inc();
       members.set(count);
     },
+    membershipReadFailed: (source) => readFailures.inc({ source }),
     bytesFromPeers: (count) => bytes.inc(count),
   };
 }

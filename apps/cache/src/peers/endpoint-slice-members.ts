@@ -1,15 +1,17 @@
 /**
  * Members from Kubernetes: the ready endpoints of one Service's EndpointSlices (readiness decides
- * who is a member), read with the pod's service account every `intervalMs`. A read that fails
- * keeps the last list; until the first read succeeds this replica is alone (it owns everything,
- * as a cache without peers would). A replica not (yet) in the list asks the members for all it
- * misses, and only then upstream.
+ * who is a member), read with the pod's service account every `intervalMs` (follow-members.ts:
+ * a read that fails keeps the last list); until the first read succeeds this replica is alone
+ * (it owns everything, as a cache without peers would). A replica not (yet) in the list asks
+ * the members for all it misses, and only then upstream.
  */
 import { readFile } from "node:fs/promises";
 import { request } from "node:https";
-import { describeError, type Logger } from "@regmirror/core";
-import type { PeerMembersSource } from "@regmirror/schemas";
+import type { Logger } from "@regmirror/core";
+import { type PeerMembersSource, peerMemberUrl } from "@regmirror/schemas";
+import { followMembers, type MembersReader, type MembersWatch } from "./follow-members.js";
 import type { PeerMembership } from "./peer-membership.js";
+import type { PeerMetrics } from "./peer-metrics.js";
 
 type KubernetesMembers = Extract<PeerMembersSource, { kind: "kubernetes" }>;
 
@@ -37,8 +39,7 @@ export function membersOfEndpointSlices(
       if (endpoint.conditions?.ready === false) continue;
       const address = endpoint.addresses?.[0];
       if (address === undefined) continue;
-      const host = address.includes(":") ? `[${address}]` : address;
-      urls.push(`${source.scheme}://${host}:${port}`);
+      urls.push(peerMemberUrl(source.scheme, address, port));
     }
   }
   return urls;
@@ -76,14 +77,11 @@ function getJson(url: URL, token: string, ca: string): Promise<unknown> {
   });
 }
 
-export interface MembersWatch {
-  close(): void;
-}
-
 /** Reads the members now and every `intervalMs`, updating `membership`. */
 export function followEndpointSlices(
   source: KubernetesMembers,
   membership: PeerMembership,
+  metrics: Pick<PeerMetrics, "membershipReadFailed">,
   logger: Logger,
 ): MembersWatch {
   const url = new URL(
@@ -91,38 +89,19 @@ export function followEndpointSlices(
     source.apiServer,
   );
   url.searchParams.set("labelSelector", `kubernetes.io/service-name=${source.service}`);
-  let failing = false;
-  async function read() {
-    try {
+  const reader: MembersReader = {
+    source: "kubernetes",
+    where: { service: source.service, namespace: source.namespace },
+    async read() {
       // Read each time: the kubelet rotates the projected token.
       const [token, ca] = await Promise.all([
         readFile(source.tokenFile, "utf8"),
         readFile(source.caFile, "utf8"),
       ]);
       const list = (await getJson(url, token.trim(), ca)) as EndpointSliceList;
-      const members = membersOfEndpointSlices(list, source);
       // Until this replica is ready it is no member: it asks the others, as they expect.
-      membership.update(members);
-      if (failing) logger.info({ members: members.length }, "reading the peer members works again");
-      failing = false;
-    } catch (error) {
-      if (!failing) {
-        logger.warn(
-          { service: source.service, namespace: source.namespace, error: describeError(error) },
-          "could not read the peer members from the EndpointSlice API: keeping the last list",
-        );
-      }
-      failing = true;
-    }
-  }
-  let reading = read();
-  const timer = setInterval(() => {
-    reading = reading.then(read);
-  }, source.intervalMs);
-  timer.unref();
-  return {
-    close() {
-      clearInterval(timer);
+      return membersOfEndpointSlices(list, source);
     },
   };
+  return followMembers(reader, source.intervalMs, membership, metrics, logger);
 }

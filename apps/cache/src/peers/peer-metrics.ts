@@ -11,6 +11,8 @@ export interface PeerMetrics {
   fallbackToUpstream(): void;
   /** The member list changed (`members`: how many now). */
   membershipChanged(members: number): void;
+  /** Reading the member list failed (`source`: kubernetes, dns): the last list is kept. */
+  membershipReadFailed(source: string): void;
   /** Bytes received from peers. */
   bytesFromPeers(bytes: number): void;
 }
@@ -21,5 +23,6 @@ export const noopPeerMetrics: PeerMetrics = {
   ownerFill() {},
   fallbackToUpstream() {},
   membershipChanged() {},
+  membershipReadFailed() {},
   bytesFromPeers() {},
 };

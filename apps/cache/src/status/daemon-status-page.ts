@@ -42,6 +42,7 @@ export function daemonStatusPage(
         topImages: () => pulls.top(topImageCount),
         sizeCapBytes: config.sizeCap?.maxBytes ?? null,
         blobTtlMs: config.blobTtlMs,
+        peers: backend.peers,
         now: Date.now,
       }),
   });

@@ -133,6 +133,26 @@ function topImagesSection(snapshot: StatusSnapshot): string {
   return section("Most pulled (by tag, since start)", `<ol>${items.join("")}</ol>`);
 }
 
+function peersSection(snapshot: StatusSnapshot): string {
+  const { peers } = snapshot;
+  if (peers === null) return "";
+  const member = peers.members.some((entry) => entry.self);
+  const items = peers.members.map(
+    (entry) =>
+      `<li data-peer="${escapeHtml(entry.url)}"><span class="state up">ready</span> ${escapeHtml(entry.url)}${
+        entry.self
+          ? " <strong>(this replica)</strong>"
+          : ` <span class="quiet">${value("peer-hits", entry.hits)} blobs from it · ${value("peer-misses", entry.misses)} failed asks</span>`
+      }</li>`,
+  );
+  return section(
+    "Replicas",
+    `<p>${value("peer-members", peers.members.length)} ready members · this replica owns ${value("peer-share", peers.share, percent(peers.share))} of the digests</p>
+${member ? "" : `<p class="warn">this replica (${escapeHtml(peers.self)}) is no member yet: it asks the members for all it misses</p>`}
+<ul>${items.join("")}</ul>`,
+  );
+}
+
 /** The part of the page that changes: swapped in whole by the script at each poll. */
 export function renderStatusMain(snapshot: StatusSnapshot): string {
   const warnings =
@@ -147,6 +167,7 @@ export function renderStatusMain(snapshot: StatusSnapshot): string {
     upstreamsSection(snapshot),
     storeSection(snapshot),
     topImagesSection(snapshot),
+    peersSection(snapshot),
   ].join("\n")}</div>`;
 }
 

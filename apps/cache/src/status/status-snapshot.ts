@@ -39,8 +39,19 @@ export interface StatusSnapshot {
   }[];
   store: { bytes: number; blobs: number; maxBytes: number | null; ttlMs: number | null };
   topImages: PulledImage[];
+  /** The replicas sharing downloads with this one (regmirror.peers); null without peers. */
+  peers: PeersStatus | null;
   /** What needs attention (an upstream down, a rate limit nearly spent), in words. */
   warnings: string[];
+}
+
+export interface PeersStatus {
+  /** This replica's own URL. */
+  self: string;
+  /** The ready members now (the source lists only ready replicas), each with what it gave. */
+  members: { url: string; self: boolean; hits: number; misses: number }[];
+  /** The share of digests this replica owns: 1 / members, 0 while it is no member. */
+  share: number;
 }
 
 export interface StatusSources {
@@ -56,6 +67,8 @@ export interface StatusSources {
   topImages(): PulledImage[];
   sizeCapBytes: number | null;
   blobTtlMs: number | null;
+  /** The member list; absent without peers. */
+  peers?: { self: string; members(): readonly string[] } | undefined;
   now(): number;
 }
 
@@ -140,6 +153,24 @@ export async function takeStatusSnapshot(sources: StatusSources): Promise<Status
       ttlMs: sources.blobTtlMs,
     },
     topImages: sources.topImages(),
+    peers: await peersStatus(sources),
     warnings,
   };
+}
+
+async function peersStatus(sources: StatusSources): Promise<PeersStatus | null> {
+  const { peers, registry, metricPrefix: prefix } = sources;
+  if (peers === undefined) return null;
+  const urls = peers.members();
+  const byPeer = (url: string) => (labels: Labels) => labels.peer === url;
+  const members = await Promise.all(
+    urls.map(async (url) => ({
+      url,
+      self: url === peers.self,
+      hits: await counterSum(registry, `${prefix}peer_hits_total`, byPeer(url)),
+      misses: await counterSum(registry, `${prefix}peer_misses_total`, byPeer(url)),
+    })),
+  );
+  const member = urls.includes(peers.self);
+  return { self: peers.self, members, share: member ? 1 / urls.length : 0 };
 }

@@ -1,8 +1,8 @@
 /**
  * A cache process's part when `regmirror.workers` is above 1 (docs/adr/0036-worker-processes.md):
  * the first worker owns the store and does everything a single process does; each other worker
- * serves stored blobs and manifests by digest from the store's files and passes the rest to the
- * first over its private socket.
+ * serves stored blobs and manifests by digest from the store's files and passes the rest (and
+ * every request of another replica) to the first over its private socket.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolve } from "node:path";
@@ -24,6 +24,7 @@ import type { EffectiveCacheConfig } from "@regmirror/schemas";
 import type { ClientAuth } from "../auth/client-auth.js";
 import type { RequestEntries } from "../daemon/cache-registry-handler.js";
 import type { OwnRoute } from "../daemon/cache-request-handler.js";
+import { peerHeader } from "../peers/peer-signature.js";
 import { routeWithNamespace } from "../pull-through/namespace-route.js";
 import type { PullThroughMetrics } from "../pull-through/pull-through-metrics.js";
 import { createRegistryRouter } from "../pull-through/registry-router.js";
@@ -134,7 +135,10 @@ export function createOtherWorkerHandlers(options: {
 
   const handler = (async (request: IncomingMessage, response: ServerResponse) => {
     const route = routeOf(request);
-    if (servesStoredContent && (await servedHere(request, route, storage))) {
+    // Another replica's signed request: the first worker checks the signature instead of the
+    // client auth, and serves it with the peers' rules (docs/adr/0037-dns-members-ipv6-and-workers.md).
+    const fromPeer = request.headers[peerHeader] !== undefined;
+    if (!fromPeer && servesStoredContent && (await servedHere(request, route, storage))) {
       return local(request, response);
     }
     // This worker's access log line names the endpoint too (the first worker logs its own).

@@ -1,7 +1,7 @@
 // `node dist/main.js serve CONFIG` as a child process, as the container image's entrypoint runs it,
 // with its whole output kept for assertions on the logs.
 import { type ChildProcess, spawn } from "node:child_process";
-import { collectOutput, type ExitResult, runToExit } from "@regmirror/test-kit";
+import { collectOutput, type ExitResult, eventually, runToExit } from "@regmirror/test-kit";
 
 export interface CacheProcess {
   /** `http(s)://127.0.0.1:PORT` from the "listening" log line. */
@@ -104,4 +104,19 @@ export async function startCacheProcess(
       return stopping;
     },
   };
+}
+
+/** A cache with `regmirror.workers` above 1: started, and resolved once another worker listens. */
+export async function startCacheWithWorkers(
+  bundle: string,
+  configFile: string,
+  cwd: string,
+): Promise<CacheProcess> {
+  const cache = await startCacheProcess(bundle, [configFile], cwd);
+  await eventually(() => {
+    if (!cache.logLines().some((line) => line.msg === "worker listening")) {
+      throw new Error("no other worker listens yet");
+    }
+  });
+  return cache;
 }

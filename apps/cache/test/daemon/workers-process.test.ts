@@ -4,7 +4,6 @@
 // workers; each blob still comes from upstream once, and every body matches its digest.
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { join } from "node:path";
 import {
   buildTestImage,
@@ -20,7 +19,8 @@ import {
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { type CacheProcess, startCacheProcess } from "./cache-process.js";
+import { type CacheProcess, startCacheWithWorkers } from "./cache-process.js";
+import { getOnNewConnection } from "./new-connection.js";
 import { buildProductionBundle } from "./production-bundle.js";
 
 let directory: string;
@@ -28,22 +28,6 @@ let upstream: UpstreamRegistry;
 let proxy: FaultProxy;
 let cache: CacheProcess | undefined;
 let image: TestImage;
-
-/** A GET on a connection of its own (no agent): the kernel picks the worker per connection. */
-function getOnNewConnection(url: string): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request(url, { agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.once("end", () =>
-        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }),
-      );
-      response.once("error", reject);
-    });
-    outgoing.once("error", reject);
-    outgoing.end();
-  });
-}
 
 const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
@@ -83,10 +67,7 @@ beforeAll(async () => {
       "",
     ].join("\n"),
   );
-  cache = await startCacheProcess(bundle, [configFile], directory);
-  await eventually(() => {
-    expect(cache?.logLines().some((line) => line.msg === "worker listening")).toBe(true);
-  });
+  cache = await startCacheWithWorkers(bundle, configFile, directory);
 }, 180_000);
 
 afterAll(async () => {

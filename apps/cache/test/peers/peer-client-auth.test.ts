@@ -1,15 +1,14 @@
 // A cache with htpasswd client auth and peers: a replica's signed request is served without a
 // user's credentials (the replica that sends it has authorized its client); the same request
 // unsigned, signed with another secret, replayed on another path or expired is refused.
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { freePort, htpasswdFile, makeTempDirectory } from "@regmirror/test-kit";
+import { freePort, makeTempDirectory } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { peerHeader, signPeerRequest } from "../../src/peers/peer-signature.js";
 import { type InProcessCache, startInProcessCache } from "../daemon/in-process-cache.js";
 import { fetchAll, sha256 } from "../pull-through/pull-through-harness.js";
 import {
   type CountedUpstream,
+  htpasswdReplicaYaml,
   peerSecret,
   signedFetch,
   startCountedUpstream,
@@ -21,21 +20,9 @@ let cache: InProcessCache;
 beforeAll(async () => {
   counted = await startCountedUpstream("team/private", [20_000]);
   const directory = makeTempDirectory("regmirror-peer-auth-");
-  const users = [{ username: "carol", password: "carol-password" }];
-  writeFileSync(join(directory, "htpasswd"), htpasswdFile(users));
-  const port = await freePort();
-  cache = await startInProcessCache(`
-http:
-  addr: 127.0.0.1:${port}
-regmirror:
-  upstreams: [{ name: upstream, endpoints: [${counted.proxy.url}] }]
-  storage: { filesystem: { rootDirectory: ${join(directory, "store")} } }
-  auth: { mode: htpasswd, htpasswdFile: ${join(directory, "htpasswd")} }
-  peers:
-    self: http://127.0.0.1:${port}
-    secret: ${peerSecret}
-    members: { static: [http://127.0.0.1:${port}] }
-`);
+  cache = await startInProcessCache(
+    htpasswdReplicaYaml(directory, await freePort(), counted.proxy.url),
+  );
 });
 
 afterAll(async () => {

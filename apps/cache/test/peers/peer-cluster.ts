@@ -2,10 +2,12 @@
 // each gets its own port, configuration and (for filesystem storage) its own directory.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { formatListenAddress, peerMemberUrl } from "@regmirror/schemas";
 import {
   buildTestImage,
   type FaultProxy,
   freePort,
+  htpasswdFile,
   makeTempDirectory,
   pushTestImage,
   type S3Server,
@@ -59,10 +61,21 @@ export async function startPeerCluster(
     urlOf?: (index: number, port: number) => string;
     membersYaml?: string;
     env?: NodeJS.ProcessEnv;
+    /**
+     * Replica i listens on `addresses[i]` (loopback addresses of either family), all on `port`,
+     * and gives its `selfAddress` instead of `self`, as a pod does: members known by address.
+     */
+    shared?: { addresses: string[]; port: number };
   },
 ): Promise<Replica[]> {
-  const ports = await Promise.all(Array.from({ length: options.count }, () => freePort()));
-  const urlOf = options.urlOf ?? ((_: number, port: number) => `http://127.0.0.1:${port}`);
+  const { shared } = options;
+  const ports = await Promise.all(
+    Array.from({ length: options.count }, () => shared?.port ?? freePort()),
+  );
+  const urlOf =
+    options.urlOf ??
+    ((index: number, port: number) =>
+      peerMemberUrl("http", shared?.addresses[index] ?? "127.0.0.1", port));
   const urls = ports.map((port, index) => urlOf(index, port));
   const members = options.membersYaml ?? `{ static: [${urls.join(", ")}] }`;
   return Promise.all(
@@ -72,7 +85,7 @@ export async function startPeerCluster(
       writeFileSync(
         configFile,
         `http:
-  addr: 127.0.0.1:${port}
+  addr: "${formatListenAddress({ host: shared?.addresses[index] ?? "127.0.0.1", port })}"
 log:
   accesslog: { disabled: true }
 regmirror:
@@ -82,7 +95,7 @@ regmirror:
   storage:
 ${storageYaml(options.storage, directory)}
   peers:
-    self: ${urls[index]}
+    ${shared === undefined ? `self: ${urls[index]}` : `selfAddress: "${shared.addresses[index]}"`}
     secret: ${peerSecret}
     members: ${members}
     timeout: 5s
@@ -142,4 +155,31 @@ export function signedFetch(
     nowMs,
   });
   return fetchAll(`${baseUrl}${path}`, { headers: { [peerHeader]: signature } });
+}
+
+/**
+ * One replica (its own only member) with htpasswd client auth for the user carol, in front of
+ * `upstreamUrl`, as native YAML; `regmirrorExtra` adds keys under `regmirror:` (e.g. workers).
+ */
+export function htpasswdReplicaYaml(
+  directory: string,
+  port: number,
+  upstreamUrl: string,
+  regmirrorExtra = "",
+): string {
+  writeFileSync(
+    join(directory, "htpasswd"),
+    htpasswdFile([{ username: "carol", password: "carol-password" }]),
+  );
+  return `http:
+  addr: 127.0.0.1:${port}
+regmirror:
+${regmirrorExtra}  upstreams: [{ name: upstream, endpoints: [${upstreamUrl}] }]
+  storage: { filesystem: { rootDirectory: ${join(directory, "store")} } }
+  auth: { mode: htpasswd, htpasswdFile: ${join(directory, "htpasswd")} }
+  peers:
+    self: http://127.0.0.1:${port}
+    secret: ${peerSecret}
+    members: { static: [http://127.0.0.1:${port}] }
+`;
 }

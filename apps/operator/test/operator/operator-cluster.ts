@@ -157,7 +157,7 @@ export function get(client: KubernetesClient, kind: string, name: string): Promi
 
 /** What a peered cache pod (replicas > 1) adds to its config file from its environment. */
 export const peerPodEnvironment = {
-  REGISTRY_REGMIRROR_PEERS_SELF: "https://10.1.0.7:5000",
+  REGISTRY_REGMIRROR_PEERS_SELFADDRESS: "10.1.0.7",
   REGISTRY_REGMIRROR_PEERS_SECRET: "a-secret-of-at-least-32-characters!",
 };
 

@@ -856,10 +856,9 @@ describe("a RegistryMirror with replicas: 3", () => {
     expect(env).toEqual(
       expect.arrayContaining([
         {
-          name: "POD_IP",
+          name: "REGISTRY_REGMIRROR_PEERS_SELFADDRESS",
           valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "status.podIP" } },
         },
-        { name: "REGISTRY_REGMIRROR_PEERS_SELF", value: "https://$(POD_IP):5000" },
         {
           name: "REGISTRY_REGMIRROR_PEERS_SECRET",
           valueFrom: { secretKeyRef: { name: "regmirror-peered-peers", key: "secret" } },
@@ -875,13 +874,17 @@ describe("a RegistryMirror with replicas: 3", () => {
     const configMap = await get(cluster.client, "ConfigMap", "regmirror-peered-config");
     const data = configMap.data as Record<string, string>;
     expect(JSON.stringify(data)).not.toContain(shared);
-    // What a pod reads: the file plus its environment, through the cache's own loader.
-    const config = loadCacheConfigFromYaml(data["config.yml"] ?? "", "config.yml", {
-      environment: {
-        REGISTRY_REGMIRROR_PEERS_SELF: "https://10.1.0.7:5000",
-        REGISTRY_REGMIRROR_PEERS_SECRET: shared,
-      },
-    });
+    // What a pod reads: the file plus its environment, through the cache's own loader; an IPv6
+    // pod's URL has its address in brackets, as the one built from its EndpointSlice address.
+    const loadWithPodIp = (podIp: string) =>
+      loadCacheConfigFromYaml(data["config.yml"] ?? "", "config.yml", {
+        environment: {
+          REGISTRY_REGMIRROR_PEERS_SELFADDRESS: podIp,
+          REGISTRY_REGMIRROR_PEERS_SECRET: shared,
+        },
+      });
+    expect(loadWithPodIp("fd00:10:244::7").peers?.self).toBe("https://[fd00:10:244::7]:5000");
+    const config = loadWithPodIp("10.1.0.7");
     expect(config.peers?.self).toBe("https://10.1.0.7:5000");
     expect(config.peers?.members).toMatchObject({
       kind: "kubernetes",

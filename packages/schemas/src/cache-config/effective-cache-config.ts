@@ -102,6 +102,16 @@ export type PeerMembersSource =
       readonly apiServer: string;
       readonly tokenFile: string;
       readonly caFile: string;
+    }
+  /** The A and AAAA records of `name` on `port`, resolved again every `intervalMs`. */
+  | {
+      readonly kind: "dns";
+      readonly name: string;
+      readonly port: number;
+      readonly scheme: "http" | "https";
+      readonly intervalMs: number;
+      /** The DNS server to ask (`ip` or `ip:port`); null: the system's resolvers. */
+      readonly server: string | null;
     };
 
 /**
@@ -109,7 +119,10 @@ export type PeerMembersSource =
  * (docs/adr/0033-cache-peers.md): each digest has an owner among the members.
  */
 export interface PeersConfig {
-  /** This replica's own URL, as the other members know it (one of `members`). */
+  /**
+   * This replica's own URL, as the other members know it (one of `members`): `self`, or built
+   * from `selfAddress` and the listener (http.addr's port, https with http.tls).
+   */
   readonly self: string;
   /** Signs requests between replicas. */
   readonly secret: SecretValue;

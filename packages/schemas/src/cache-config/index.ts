@@ -40,5 +40,6 @@ export {
   type NormalizeCacheConfigOptions,
   normalizeCacheConfig,
 } from "./normalize-cache-config.js";
+export { peerMemberUrl } from "./normalize-peers.js";
 export { loadCacheConfigFromYaml, parseCacheConfigYaml } from "./parse-cache-config-yaml.js";
 export { SecretValue } from "./secret-value.js";

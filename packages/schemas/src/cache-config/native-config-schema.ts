@@ -1,4 +1,5 @@
 // The `regmirror:` section of the cache configuration.
+import { isIP } from "node:net";
 import { parseDuration } from "@regmirror/core";
 import { z } from "zod";
 import { byteSizeExpectation, parseByteSize } from "./byte-size.js";
@@ -127,10 +128,51 @@ const nativeCircuitBreakerSchema = z.strictObject({
 /** A peer cache replica's base URL: what the other replicas send their requests to. */
 const peerUrl = registryUrl;
 
+const hostExpectation = "an IP address (10.0.0.5, fd00::5) or a host name, without a port";
+
+/** An IP address of either family or a DNS name: where a replica or a DNS server is. */
+const hostAddress = z.unknown().transform((value, context) => {
+  const text = typeof value === "string" ? value.trim() : "";
+  if (isIP(text) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?\.?$/.test(text)) {
+    context.addIssue({ code: "custom", message: hostExpectation });
+    return z.NEVER;
+  }
+  return text;
+});
+
+const dnsServerExpectation =
+  "a DNS server's IP address, with a port if not 53: 10.0.0.10, 127.0.0.1:5353, [fd00::10]:53";
+
+/** One DNS server as node:dns takes it: an IP address, or IP:port with IPv6 in brackets. */
+const dnsServer = z.unknown().transform((value, context) => {
+  const text = typeof value === "string" ? value.trim() : "";
+  const withPort = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const host = withPort ? (withPort[1] ?? withPort[2] ?? "") : text;
+  const port = withPort ? Number(withPort[3]) : 53;
+  if (
+    isIP(host) === 0 ||
+    port < 1 ||
+    port > 65_535 ||
+    (withPort?.[2] !== undefined && isIP(host) === 6)
+  ) {
+    context.addIssue({ code: "custom", message: dnsServerExpectation });
+    return z.NEVER;
+  }
+  return text;
+});
+
+const portNumber = z
+  .number({ error: "a port number from 1 to 65535" })
+  .int({ error: "a port number from 1 to 65535" })
+  .min(1, { error: "a port number from 1 to 65535" })
+  .max(65_535, { error: "a port number from 1 to 65535" });
+
 // Cache replicas that share one upstream download per digest (docs/adr/0033-cache-peers.md).
 const nativePeersSchema = z.strictObject({
   /** This replica's own URL as the others reach it; must be one of the members. */
-  self: peerUrl,
+  self: peerUrl.optional(),
+  /** Or its address (the pod IP): the URL is built from it and this cache's own listener. */
+  selfAddress: hostAddress.optional(),
   /** Signs requests between replicas; every replica has the same one. */
   secret: secretString,
   members: z.strictObject({
@@ -152,6 +194,18 @@ const nativePeersSchema = z.strictObject({
         apiServer: registryUrl.optional(),
         tokenFile: filePath.optional(),
         caFile: filePath.optional(),
+      })
+      .optional(),
+    /** The A and AAAA records of a name (a headless Service), resolved again every interval. */
+    dns: z
+      .strictObject({
+        name: hostAddress,
+        /** The port every replica listens on. */
+        port: portNumber,
+        scheme: z.enum(["http", "https"]).optional(),
+        interval: positiveDuration.optional(),
+        /** Default: the system's resolvers (/etc/resolv.conf). */
+        server: dnsServer.optional(),
       })
       .optional(),
   }),

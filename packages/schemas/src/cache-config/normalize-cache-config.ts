@@ -237,7 +237,7 @@ function buildEffectiveConfig(
     defaultUpstream,
     auth: normalizeAuth(file, problems),
     metrics,
-    peers: normalizePeers(file, problems),
+    peers: normalizePeers(file, listen, problems),
     ...normalizeOperations(file, metrics.path, problems),
     notices: [...collectNotices(file), ...context.environmentNotices],
     environmentOverrides: context.environmentOverrides,

@@ -2,21 +2,34 @@
 import type { CacheConfigFile } from "./cache-config-schema.js";
 import { cacheConfigDefaults } from "./default-cache-config.js";
 import type { PeerMembersSource, PeersConfig } from "./effective-cache-config.js";
+import type { ListenAddress } from "./listen-address.js";
 import type { ProblemCollector } from "./problem-collector.js";
 
 /** Shorter secrets can be guessed; 32 random bytes in base64 are 44 characters. */
 export const minimumPeerSecretLength = 32;
 
+/**
+ * A replica's URL from an address and port: IPv6 in brackets (`https://[fd00::5]:5000`), in the
+ * URL's own canonical form, so that a URL built from a DNS answer, an EndpointSlice or a pod IP
+ * is the same string for the same replica (ownership hashes the string).
+ */
+export function peerMemberUrl(scheme: "http" | "https", address: string, port: number): string {
+  const host = address.includes(":") ? `[${address}]` : address;
+  return new URL(`${scheme}://${host}:${port}`).origin;
+}
+
 export function normalizePeers(
   file: CacheConfigFile,
+  listen: ListenAddress,
   problems: ProblemCollector,
 ): PeersConfig | null {
   const peers = file.regmirror?.peers;
   if (peers === undefined) return null;
   const path = ["regmirror", "peers"];
   const members = membersSource(peers.members, problems);
+  const self = selfUrl(peers, listen, file.http?.tls !== undefined, problems);
   if (peers.members.static !== undefined && members.kind === "static") {
-    checkStaticMembers(peers.self, members.urls, problems);
+    checkStaticMembers(self, members.urls, problems);
   }
   if (peers.secret.reveal().length < minimumPeerSecretLength) {
     problems.add(
@@ -25,7 +38,7 @@ export function normalizePeers(
     );
   }
   return {
-    self: peers.self,
+    self,
     secret: peers.secret,
     members:
       members.kind === "static" ? { kind: "static", urls: [...new Set(members.urls)] } : members,
@@ -37,16 +50,53 @@ export function normalizePeers(
   };
 }
 
-type MembersInput = NonNullable<NonNullable<CacheConfigFile["regmirror"]>["peers"]>["members"];
+type PeersInput = NonNullable<NonNullable<CacheConfigFile["regmirror"]>["peers"]>;
+
+/** `self`, or the URL this replica's listener has at `selfAddress` (the pod IP, either family). */
+function selfUrl(
+  peers: PeersInput,
+  listen: ListenAddress,
+  tls: boolean,
+  problems: ProblemCollector,
+): string {
+  const path = ["regmirror", "peers"];
+  if ((peers.self === undefined) === (peers.selfAddress === undefined)) {
+    problems.add(
+      [...path, "self"],
+      "this replica's URL (self) or its address (selfAddress, e.g. the pod IP), one of the two",
+    );
+  }
+  if (peers.self !== undefined || peers.selfAddress === undefined) return peers.self ?? "";
+  if (listen.port === 0) {
+    problems.add(
+      [...path, "selfAddress"],
+      "http.addr with a port other than 0 (the URL built from selfAddress uses it)",
+    );
+  }
+  return peerMemberUrl(tls ? "https" : "http", peers.selfAddress, listen.port);
+}
+
+type MembersInput = PeersInput["members"];
 
 function membersSource(members: MembersInput, problems: ProblemCollector): PeerMembersSource {
   const path = ["regmirror", "peers", "members"];
-  const { kubernetes } = members;
-  if ((members.static === undefined) === (kubernetes === undefined)) {
+  const { kubernetes, dns } = members;
+  const sources = [members.static, kubernetes, dns].filter((source) => source !== undefined);
+  if (sources.length !== 1) {
     problems.add(
       path,
-      "one source of members: static (a list of URLs) or kubernetes (a Service's EndpointSlices)",
+      "one source of members: static (a list of URLs), kubernetes (a Service's EndpointSlices) or dns (a headless Service's name)",
     );
+  }
+  if (dns !== undefined) {
+    return {
+      kind: "dns",
+      name: dns.name,
+      port: dns.port,
+      scheme: dns.scheme ?? "http",
+      intervalMs: dns.interval ?? cacheConfigDefaults.peerMembersIntervalMs,
+      server: dns.server ?? null,
+    };
   }
   if (kubernetes === undefined) return { kind: "static", urls: members.static ?? [] };
   const accounts = cacheConfigDefaults.serviceAccountDirectory;

@@ -146,12 +146,13 @@ describe("regmirror.peers.members.kubernetes", () => {
     for (const members of [
       "{}",
       "{ static: [http://10.0.0.1:5000], kubernetes: { namespace: a, service: b } }",
+      "{ kubernetes: { namespace: a, service: b }, dns: { name: peers.a.svc, port: 5000 } }",
     ]) {
       expect(problemsOf(() => loadWithMembers(members))).toEqual([
         expect.objectContaining({
           path: "regmirror.peers.members",
           expected:
-            "one source of members: static (a list of URLs) or kubernetes (a Service's EndpointSlices)",
+            "one source of members: static (a list of URLs), kubernetes (a Service's EndpointSlices) or dns (a headless Service's name)",
         }),
       ]);
     }
@@ -169,4 +170,126 @@ test("regmirror.peers.tls: the CA of https members and the name their certificat
     serverName: "regmirror-x.ns.svc",
   });
   expect(loadWithMembers("{ static: [http://10.0.0.1:5000] }").peers?.tls).toBeNull();
+});
+
+describe("regmirror.peers.members.dns", () => {
+  test("the A and AAAA records of a name, with the system's resolvers by default", () => {
+    expect(
+      loadWithMembers("{ dns: { name: regmirror-peers.ns.svc.cluster.local, port: 5000 } }").peers
+        ?.members,
+    ).toEqual({
+      kind: "dns",
+      name: "regmirror-peers.ns.svc.cluster.local",
+      port: 5000,
+      scheme: "http",
+      intervalMs: 5_000,
+      server: null,
+    });
+    const withServer = loadWithMembers(
+      '{ dns: { name: peers.test, port: 5000, scheme: https, interval: 2s, server: "[::1]:5353" } }',
+    );
+    expect(withServer.peers?.members).toMatchObject({
+      scheme: "https",
+      intervalMs: 2_000,
+      server: "[::1]:5353",
+    });
+  });
+
+  test("a bad name, port, interval or server: each named", () => {
+    const problems = problemsOf(() =>
+      loadWithMembers(
+        '{ dns: { name: "peers test", port: 0, interval: 5, server: "dns.local:53" } }',
+      ),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          path: "regmirror.peers.members.dns.name",
+          expected: expect.stringContaining("a host name, without a port"),
+        }),
+        expect.objectContaining({
+          path: "regmirror.peers.members.dns.port",
+          expected: "a port number from 1 to 65535",
+        }),
+        expect.objectContaining({
+          path: "regmirror.peers.members.dns.interval",
+          expected: "a duration above zero like 3s or 30s",
+        }),
+        expect.objectContaining({
+          path: "regmirror.peers.members.dns.server",
+          value: '"dns.local:53"',
+          expected: expect.stringContaining("a DNS server's IP address"),
+        }),
+      ]),
+    );
+    // An IPv6 server without a port is one address (fd00::10:53 would be an address too).
+    expect(
+      loadWithMembers('{ dns: { name: peers.test, port: 5000, server: "fd00::10" } }').peers
+        ?.members,
+    ).toMatchObject({ server: "fd00::10" });
+  });
+});
+
+describe("regmirror.peers.selfAddress", () => {
+  const withSelfAddress = (http: string, peers: string) =>
+    `${http}proxy:\n  remoteurl: http://127.0.0.1:5000\nregmirror:\n  peers:\n    secret: ${secret}\n    members: { dns: { name: peers.test, port: 5000, scheme: https } }\n${peers}`;
+  const tls = "http:\n  addr: :5000\n  tls: { certificate: /tls/tls.crt, key: /tls/tls.key }\n";
+
+  test("an IPv6 pod address gives https://[address]:port, an IPv4 one https://address:port", () => {
+    const config = loadCacheConfigFromYaml(withSelfAddress(tls, "    selfAddress: fd00:0:0::5\n"));
+    expect(config.peers?.self).toBe("https://[fd00::5]:5000");
+    // As the operator sets it: the pod IP through the environment.
+    const fromEnvironment = normalizeCacheConfig(
+      {
+        http: { addr: "0.0.0.0:5001" },
+        proxy: { remoteurl: "http://127.0.0.1:5000" },
+        regmirror: { peers: { secret, members: { dns: { name: "peers.test", port: 5001 } } } },
+      },
+      { environment: { REGISTRY_REGMIRROR_PEERS_SELFADDRESS: "10.1.2.3" } },
+    );
+    expect(fromEnvironment.peers?.self).toBe("http://10.1.2.3:5001");
+  });
+
+  test("self and selfAddress both, or neither, or a bad address: named", () => {
+    expect(
+      problemsOf(() =>
+        loadCacheConfigFromYaml(
+          withSelfAddress(tls, "    self: https://10.0.0.1:5000\n    selfAddress: 10.0.0.1\n"),
+        ),
+      ),
+    ).toEqual([
+      expect.objectContaining({
+        path: "regmirror.peers.self",
+        expected: expect.stringContaining("self) or its address (selfAddress"),
+      }),
+    ]);
+    expect(problemsOf(() => loadCacheConfigFromYaml(withSelfAddress(tls, "")))).toEqual([
+      expect.objectContaining({ path: "regmirror.peers.self" }),
+    ]);
+    expect(
+      problemsOf(() =>
+        loadCacheConfigFromYaml(withSelfAddress(tls, '    selfAddress: "https://10.0.0.1:5000"\n')),
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          path: "regmirror.peers.selfAddress",
+          value: '"https://10.0.0.1:5000"',
+          expected: expect.stringContaining("an IP address (10.0.0.5, fd00::5) or a host name"),
+        }),
+      ]),
+    );
+    expect(
+      problemsOf(() =>
+        loadCacheConfigFromYaml(
+          withSelfAddress("http:\n  addr: 127.0.0.1:0\n", "    selfAddress: 10.0.0.1\n"),
+        ),
+      ),
+    ).toEqual([
+      expect.objectContaining({
+        path: "regmirror.peers.selfAddress",
+        expected: expect.stringContaining("a port other than 0"),
+      }),
+    ]);
+  });
 });

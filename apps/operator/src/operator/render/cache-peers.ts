@@ -3,7 +3,7 @@ import type { KubeObject } from "@regmirror/k8s-reconciler";
 import { renderKeptRandomSecret } from "./admin-credential.js";
 import { readCertificate } from "./certificate-authority.js";
 import type { MirrorContext } from "./mirror-context.js";
-import { cachePort, mirrorLabels } from "./object-names.js";
+import { mirrorLabels } from "./object-names.js";
 
 // Peering renders: `regmirror.peers` in the cache config (members = the ready endpoints of the
 // client Service, read from the EndpointSlice API; https checked against the mirror's CA and the
@@ -13,7 +13,8 @@ import { cachePort, mirrorLabels } from "./object-names.js";
 export const peerSecretKey = "secret";
 /** ADR 0019: REGISTRY_* variables set cache config keys. */
 export const peerSecretVariable = "REGISTRY_REGMIRROR_PEERS_SECRET";
-export const peerSelfVariable = "REGISTRY_REGMIRROR_PEERS_SELF";
+/** The pod IP: the cache builds its URL from it (IPv6 in brackets) and its own listener. */
+export const peerSelfAddressVariable = "REGISTRY_REGMIRROR_PEERS_SELFADDRESS";
 /** The mirror's CA, next to config.yml in the cache config ConfigMap (a CA is no secret). */
 export const peerCaKey = "peer-ca.crt";
 
@@ -43,12 +44,15 @@ export function renderPeersConfig(context: MirrorContext, configDirectory: strin
   };
 }
 
-/** The cache container's variables: its own URL from the downward API, the shared secret. */
+/** The cache container's variables: its pod IP from the downward API, the shared secret. */
 export function peerEnvironment(context: MirrorContext): Record<string, unknown>[] {
   return [
-    { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
-    // The URL the EndpointSlice members are built from: https://<ready address>:<target port>.
-    { name: peerSelfVariable, value: `https://$(POD_IP):${cachePort}` },
+    // The cache makes https://<pod IP>:5000 of it (https://[fd00::7]:5000 for IPv6): the URL it
+    // also builds from a ready EndpointSlice address and the target port, so ownership agrees.
+    {
+      name: peerSelfAddressVariable,
+      valueFrom: { fieldRef: { fieldPath: "status.podIP" } },
+    },
     {
       name: peerSecretVariable,
       valueFrom: { secretKeyRef: { name: context.names.peerSecret, key: peerSecretKey } },
@@ -58,7 +62,7 @@ export function peerEnvironment(context: MirrorContext): Record<string, unknown>
 
 /** Values that let the operator check the rendered config with the cache's own loader. */
 export function samplePeerEnvironment(secret: string): Record<string, string> {
-  return { [peerSelfVariable]: `https://10.0.0.1:${cachePort}`, [peerSecretVariable]: secret };
+  return { [peerSelfAddressVariable]: "10.0.0.1", [peerSecretVariable]: secret };
 }
 
 /** The shared secret: 32 random bytes, made once and kept across reconciles. */
