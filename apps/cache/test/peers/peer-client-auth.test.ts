@@ -3,10 +3,10 @@
 // unsigned, signed with another secret, replayed on another path or expired is refused.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, htpasswdFile, makeTempDirectory } from "@regmirror/test-kit";
+import { htpasswdFile, makeTempDirectory } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { peerHeader, signPeerRequest } from "../../src/peers/peer-signature.js";
-import { type InProcessCache, startInProcessCache } from "../daemon/in-process-cache.js";
+import { type InProcessCache, startInProcessCacheOnFreePort } from "../daemon/in-process-cache.js";
 import { fetchAll, sha256 } from "../pull-through/pull-through-harness.js";
 import {
   type CountedUpstream,
@@ -23,8 +23,8 @@ beforeAll(async () => {
   const directory = makeTempDirectory("regmirror-peer-auth-");
   const users = [{ username: "carol", password: "carol-password" }];
   writeFileSync(join(directory, "htpasswd"), htpasswdFile(users));
-  const port = await freePort();
-  cache = await startInProcessCache(`
+  cache = await startInProcessCacheOnFreePort(
+    (port) => `
 http:
   addr: 127.0.0.1:${port}
 regmirror:
@@ -35,7 +35,8 @@ regmirror:
     self: http://127.0.0.1:${port}
     secret: ${peerSecret}
     members: { static: [http://127.0.0.1:${port}] }
-`);
+`,
+  );
 });
 
 afterAll(async () => {
