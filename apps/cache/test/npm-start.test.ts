@@ -141,7 +141,11 @@ describe("npm start", () => {
         timeout: 240_000,
         interval: 200,
       })
-      .toBe(true);
+      .toBe(true)
+      .catch((error: Error) => {
+        // Say where it stood: installing, building (minutes in a clone never built), starting.
+        throw new Error(`npm start did not listen: ${error.message}\nit printed:\n${run.stdout()}`);
+      });
     const starting = logLines(run.stdout()).find((line) => line.msg === "starting");
     expect(starting).toMatchObject({ configFile: join(directory, "config.yml") });
     const answer = await sendRequest(

@@ -5,7 +5,6 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   buildTestImage,
-  freePort,
   htpasswdFile,
   makeTempDirectory,
   pushTestImage,
@@ -18,7 +17,11 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { alice, bob, carol, mirror } from "./client-auth-users.js";
 import { basicAuthorization, sendRequest } from "./https-request.js";
-import { type InProcessCache, startInProcessCache } from "./in-process-cache.js";
+import {
+  type InProcessCache,
+  startInProcessCache,
+  startInProcessCacheOnFreePort,
+} from "./in-process-cache.js";
 
 let directory: string;
 let upstream: UpstreamRegistry;
@@ -90,8 +93,7 @@ ${upstreamsAndStore(store)}
     htpasswdFile: ${join(directory, "htpasswd")}
     realm: test-cache
 `;
-  const port = await freePort();
-  htpasswdCache = await startInProcessCache(
+  htpasswdCache = await startInProcessCacheOnFreePort((port) =>
     htpasswdConfig(
       `  addr: 127.0.0.1:${port}\n  host: http://127.0.0.1:${port}\n  secret: http-secret-for-tokens`,
       "htpasswd-store",

@@ -13,6 +13,7 @@ import {
   makeCertificateAuthority,
   makeTempDirectory,
   pushTestImage,
+  retryOnAddressInUse,
   skopeoPull,
   startContainerd,
   startFaultProxy,
@@ -114,24 +115,28 @@ beforeAll(async () => {
   writeFileSync(join(certificateDirectory, "ca.crt"), authority.certificatePem);
   writeFileSync(join(directory, "msr.cert.pem"), authority.certificatePem);
 
-  const port = await freePort();
-  configFile = join(directory, "config.yml");
-  writeFileSync(
-    configFile,
-    msrDocsFile
-      .replace("/var/lib/registry", join(directory, "data"))
-      .replace("0.0.0.0:443", `127.0.0.1:${port}`)
-      .replace("https://msr-cache.example.com", `https://127.0.0.1:${port}`)
-      // distribution's http.headers, applied to every registry response.
-      .replace("http:\n", "http:\n  headers:\n    X-Content-Type-Options: [nosniff]\n")
-      .replace("/certs/cache.cert.pem", join(directory, "certs", "cache.cert.pem"))
-      .replace("/certs/cache.key.pem", join(directory, "certs", "cache.key.pem"))
-      .replace("https://msr.example.com:443", proxy.url)
-      .replace("/certs/msr.cert.pem", join(directory, "msr.cert.pem")),
-  );
   symlinkSync("..data/cache.cert.pem", join(directory, "certs", "cache.cert.pem"));
   symlinkSync("..data/cache.key.pem", join(directory, "certs", "cache.key.pem"));
-  cache = await startCacheProcess(bundle, [configFile], directory);
+  configFile = join(directory, "config.yml");
+  // The file names the cache's own URL, so not port 0: a port picked free, and another one when
+  // a process takes it before the cache binds it.
+  cache = await retryOnAddressInUse("the cache", async () => {
+    const port = await freePort();
+    writeFileSync(
+      configFile,
+      msrDocsFile
+        .replace("/var/lib/registry", join(directory, "data"))
+        .replace("0.0.0.0:443", `127.0.0.1:${port}`)
+        .replace("https://msr-cache.example.com", `https://127.0.0.1:${port}`)
+        // distribution's http.headers, applied to every registry response.
+        .replace("http:\n", "http:\n  headers:\n    X-Content-Type-Options: [nosniff]\n")
+        .replace("/certs/cache.cert.pem", join(directory, "certs", "cache.cert.pem"))
+        .replace("/certs/cache.key.pem", join(directory, "certs", "cache.key.pem"))
+        .replace("https://msr.example.com:443", proxy.url)
+        .replace("/certs/msr.cert.pem", join(directory, "msr.cert.pem")),
+    );
+    return startCacheProcess(bundle, [configFile], directory);
+  });
 });
 
 afterAll(() => stopAll(cache, containerd, proxy, upstream, directory));

@@ -1,6 +1,7 @@
 // The cache daemon in the test process (a real HTTP listener on 127.0.0.1), for tests that
 // need to read its logs line by line and start several configurations quickly.
 import { loadCacheConfigFromYaml } from "@regmirror/schemas";
+import { freePort, retryOnAddressInUse } from "@regmirror/test-kit";
 import {
   type CacheDaemon,
   type CacheDaemonOptions,
@@ -31,6 +32,23 @@ export async function startInProcessCache(
     },
   });
   const daemon = await createCacheDaemon({ ...options, config, logger });
-  const address = await daemon.listen();
+  const address = await daemon.listen().catch(async (error: unknown) => {
+    await daemon.close().catch(() => undefined);
+    throw error;
+  });
   return { daemon, url: address.url, logText: () => logText, close: () => daemon.close() };
+}
+
+/**
+ * For a configuration that names its own port (its token `host`, its own peer URL), so cannot
+ * listen on port 0: on a port picked free just before, and again on a new one when another
+ * process takes that port first.
+ */
+export function startInProcessCacheOnFreePort(
+  configFor: (port: number) => string,
+  options: Omit<CacheDaemonOptions, "config" | "logger"> = {},
+): Promise<InProcessCache> {
+  return retryOnAddressInUse("the in-process cache", async () =>
+    startInProcessCache(configFor(await freePort()), options),
+  );
 }

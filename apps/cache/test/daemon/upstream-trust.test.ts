@@ -8,7 +8,6 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   buildTestImage,
-  freePort,
   makeTempDirectory,
   pushTestImage,
   removeTempDirectory,
@@ -89,7 +88,7 @@ test("the operating system's store is trusted, as distribution trusts it; REGIST
 log:
   formatter: text
 http:
-  addr: 127.0.0.1:${await freePort()}
+  addr: 127.0.0.1:0
 storage:
   filesystem:
     rootdirectory: ${join(directory, "data-system")}
@@ -111,7 +110,7 @@ storage:
 test("without the upstream's CA in any store, every upstream call fails TLS", async () => {
   const file = writeConfig(
     "untrusted.yml",
-    `http:\n  addr: 127.0.0.1:${await freePort()}\nstorage:\n  filesystem:\n    rootdirectory: ${join(directory, "data-none")}\nproxy:\n  remoteurl: ${upstream.url}\n`,
+    `http:\n  addr: 127.0.0.1:0\nstorage:\n  filesystem:\n    rootdirectory: ${join(directory, "data-none")}\nproxy:\n  remoteurl: ${upstream.url}\n`,
   );
   const cache = await start([file], trusting(emptyFile));
   const answer = await manifest(cache);
@@ -122,7 +121,7 @@ test("without the upstream's CA in any store, every upstream call fails TLS", as
 test("regmirror.caBundles trusts a CA for the proxy: upstream, which has no CA key of its own", async () => {
   const file = writeConfig(
     "ca-bundles.yml",
-    `http:\n  addr: 127.0.0.1:${await freePort()}\nstorage:\n  filesystem:\n    rootdirectory: ${join(directory, "data-bundle")}\nproxy:\n  remoteurl: ${upstream.url}\nregmirror:\n  caBundles: [${caFile}]\n`,
+    `http:\n  addr: 127.0.0.1:0\nstorage:\n  filesystem:\n    rootdirectory: ${join(directory, "data-bundle")}\nproxy:\n  remoteurl: ${upstream.url}\nregmirror:\n  caBundles: [${caFile}]\n`,
   );
   const cache = await start([file], trusting(emptyFile));
   expect((await manifest(cache)).status).toBe(200);

@@ -5,7 +5,6 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   buildTestImage,
-  freePort,
   makeTempDirectory,
   pushTestImage,
   removeTempDirectory,
@@ -46,7 +45,7 @@ storage:
   filesystem:
     rootdirectory: ${join(directory, "data")}
 http:
-  addr: 127.0.0.1:${await freePort()}
+  addr: 127.0.0.1:0
 proxy:
   remoteurl: ${upstream.url}
   ttl: 168h

@@ -9,7 +9,6 @@ import {
   buildTestImage,
   eventually,
   type FaultProxy,
-  freePort,
   makeTempDirectory,
   pushTestImage,
   removeTempDirectory,
@@ -61,7 +60,8 @@ beforeAll(async () => {
       "version: 0.1",
       "storage:",
       `  filesystem: { rootdirectory: ${join(directory, "data")} }`,
-      `http: { addr: "127.0.0.1:${await freePort()}" }`,
+      // Port 0: the first worker binds a port, the other workers join it (reusePort).
+      `http: { addr: "127.0.0.1:0" }`,
       `proxy: { remoteurl: "${proxy.url}" }`,
       "regmirror: { workers: 2 }",
       "",

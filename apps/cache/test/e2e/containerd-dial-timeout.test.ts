@@ -15,7 +15,7 @@ import {
   buildTestImage,
   type Containerd,
   type FaultProxy,
-  freePort,
+  listenOnLoopback,
   makeTempDirectory,
   pushTestImage,
   removeTempDirectory,
@@ -92,12 +92,8 @@ beforeAll(async () => {
   upstreamRoute = await startFaultProxy({ target: upstream.url });
 
   // Hold the port so nothing else takes it while its SYNs are dropped.
-  mirrorPort = await freePort();
   const holder = createServer((socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    holder.once("error", reject);
-    holder.listen(mirrorPort, "127.0.0.1", resolve);
-  });
+  mirrorPort = await listenOnLoopback(holder);
   portHolder = holder;
   const rule = dropSynRule(mirrorPort);
   await runCommand("iptables", ["-I", ...rule]);

@@ -1,10 +1,10 @@
 // A cache with htpasswd client auth and peers: a replica's signed request is served without a
 // user's credentials (the replica that sends it has authorized its client); the same request
 // unsigned, signed with another secret, replayed on another path or expired is refused.
-import { freePort, makeTempDirectory } from "@regmirror/test-kit";
+import { makeTempDirectory } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { peerHeader, signPeerRequest } from "../../src/peers/peer-signature.js";
-import { type InProcessCache, startInProcessCache } from "../daemon/in-process-cache.js";
+import { type InProcessCache, startInProcessCacheOnFreePort } from "../daemon/in-process-cache.js";
 import { fetchAll, sha256 } from "../pull-through/pull-through-harness.js";
 import {
   type CountedUpstream,
@@ -20,8 +20,8 @@ let cache: InProcessCache;
 beforeAll(async () => {
   counted = await startCountedUpstream("team/private", [20_000]);
   const directory = makeTempDirectory("regmirror-peer-auth-");
-  cache = await startInProcessCache(
-    htpasswdReplicaYaml(directory, await freePort(), counted.proxy.url),
+  cache = await startInProcessCacheOnFreePort((port) =>
+    htpasswdReplicaYaml(directory, port, counted.proxy.url),
   );
 });
 

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { eventually, freePort, type ReceivedResponse, receiveResponse } from "@regmirror/test-kit";
+import { eventually, type ReceivedResponse, receiveResponse } from "@regmirror/test-kit";
 import { type CacheProcess, startCacheProcess } from "../daemon/cache-process.js";
 
 export interface BatteryCacheOptions {
@@ -48,7 +48,7 @@ storage:
   filesystem:
     rootdirectory: ${storeDirectory}
 http:
-  addr: 127.0.0.1:${await freePort()}
+  addr: 127.0.0.1:0
 proxy:
   remoteurl: ${options.upstreamUrl}
 ${credentials}${regmirror}`,
