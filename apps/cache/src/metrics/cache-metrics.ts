@@ -21,6 +21,8 @@ export interface CacheMetrics {
   readonly peers: PeerMetrics;
   /** Pass as the blob store's `onEvict`. */
   onEvict(event: EvictionEvent): void;
+  /** A periodic sweep ran, or was left to the replica whose turn it is (ADR 0038). */
+  storeSwept(outcome: "swept" | "skipped"): void;
   requestFinished(route: string, method: string, status: number, seconds: number): void;
   /** Response body bytes sent to clients, whatever their source. */
   bytesSent(route: string, bytes: number): void;
@@ -95,6 +97,17 @@ export function createCacheMetrics(): CacheMetrics {
   const servedFromCache = new Counter({
     name: `${prefix}bytes_served_from_cache_total`,
     help: "Blob bytes streamed to clients from the store",
+    registers: [registry],
+  });
+  const redirects = new Counter({
+    name: `${prefix}blob_redirects_total`,
+    help: "Blob GETs answered with a 307 to a presigned URL of the blob's S3 object",
+    registers: [registry],
+  });
+  const sweeps = new Counter({
+    name: `${prefix}store_sweeps_total`,
+    help: "Periodic store sweeps: swept, or skipped because another replica sweeps the shared bucket",
+    labelNames: ["outcome"],
     registers: [registry],
   });
   const fromUpstream = new Counter({
@@ -199,6 +212,7 @@ export function createCacheMetrics(): CacheMetrics {
     cacheMiss: (kind) => misses.inc({ kind }),
     coalescedWaiter: (kind) => coalesced.inc({ kind }),
     bytesServedFromCache: (bytes) => servedFromCache.inc(bytes),
+    blobRedirected: () => redirects.inc(),
     bytesFromUpstream: (upstream, bytes) => fromUpstream.inc({ upstream }, bytes),
     upstreamError: (upstream, kind) => upstreamErrors.inc({ upstream, kind }),
     upstreamLatency: (upstream, operation, seconds) =>
@@ -215,6 +229,9 @@ export function createCacheMetrics(): CacheMetrics {
     onEvict(event) {
       evictions.inc({ reason: event.reason });
       evictedBytes.inc({ reason: event.reason }, event.size);
+    },
+    storeSwept(outcome) {
+      sweeps.inc({ outcome });
     },
     requestFinished(route, method, status, seconds) {
       requests.inc({ route, method, status: String(status) });
