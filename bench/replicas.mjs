@@ -154,7 +154,8 @@ async function pullSpread(replicas, image) {
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const bytes = results.reduce((sum, result) => sum + result.bytes, 0);
   const errors = results.reduce((sum, result) => sum + result.errors, 0);
-  return { wallSeconds, bytes, errors, megabytesPerSecond: bytes / 1e6 / wallSeconds };
+  const firstError = results.find((result) => result.firstError)?.firstError;
+  return { wallSeconds, bytes, errors, firstError, megabytesPerSecond: bytes / 1e6 / wallSeconds };
 }
 
 const scenarios = [
@@ -328,6 +329,15 @@ async function main() {
         log(
           `${scenario.label}: cold ${cold.wallSeconds.toFixed(1)} s, upstream ${(counters.responseBytes / 1e6).toFixed(1)} MB`,
         );
+        for (const [phase, pull] of [
+          ["cold", cold],
+          ["warm", warm],
+        ]) {
+          if (pull.errors > 0)
+            log(
+              `${scenario.label}: ${phase}: ${pull.errors} client errors, first: ${pull.firstError}`,
+            );
+        }
       } finally {
         await Promise.all(replicas.map((replica) => replica.stop()));
       }

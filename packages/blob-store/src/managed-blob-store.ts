@@ -86,10 +86,6 @@ async function* atMost(
   }
 }
 
-/**
- * Puts a backend behind the BlobStore interface: digest checks, one write per digest at a time
- * (in-process coalescing), usage accounting, last access per digest, TTL sweep and the size cap.
- */
 /** The longest a SigV4 presigned URL can live: 7 days. */
 const maximumPresignSeconds = 7 * 24 * 3600;
 
@@ -108,6 +104,10 @@ function checkPresignExpiry(options: PresignOptions | undefined): number {
   return seconds;
 }
 
+/**
+ * Puts a backend behind the BlobStore interface: digest checks, one write per digest at a time
+ * (in-process coalescing), usage accounting, last access per digest, TTL sweep and the size cap.
+ */
 export async function createManagedBlobStore(
   backend: BlobBackend,
   options: LifecycleOptions,
@@ -384,12 +384,17 @@ export async function createManagedBlobStore(
             checkOpen();
             const parsed = parseDigest(digest);
             const expiresInSeconds = checkPresignExpiry(presignOptions);
-            // Another replica may have stored it in a shared bucket: ask the backend then.
-            if (!sizes.has(digest)) {
-              const size = await backend.stat(parsed);
-              if (size === undefined) return undefined;
-              remember(digest, size);
+            // Always the backend's word: in a shared bucket another replica may have stored the
+            // blob, or evicted it, since this process counted it (a URL to nothing is a 404).
+            const size = await backend.stat(parsed);
+            if (size === undefined) {
+              if (sizes.has(digest)) {
+                forgetSize(digest);
+                accessTimes.drop(digest);
+              }
+              return undefined;
             }
+            if (!sizes.has(digest)) remember(digest, size);
             // A handed-out URL is a read the store cannot see: it makes the blob recently used.
             await accessTimes.touch(digest);
             return presignGet.call(backend, parsed, expiresInSeconds);

@@ -187,6 +187,9 @@ describe("replicas sharing one bucket: only the one whose turn it is evicts", ()
     for (const blob of blobs)
       if ((await sweeper.stat(blob.digest)) !== undefined) kept.push(blob.digest);
     expect(kept).toEqual([first.digest, blobs[6]?.digest, blobs[7]?.digest]);
+    // The other replica still counts the evicted blobs, but hands out no URL to nothing.
+    const evictedDigest = blobs[1]?.digest as string;
+    expect(await other.presignedUrl?.(evictedDigest, { expiresInSeconds: 60 })).toBeUndefined();
     // The other replica's view follows when it reads or rescans: what is gone reads as gone.
     expect(await readAll(other, blobs[1]?.digest as string)).toBeUndefined();
     await sweeper.close();
