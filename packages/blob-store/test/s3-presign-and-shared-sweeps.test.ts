@@ -7,13 +7,9 @@ import { computeDigest } from "@regmirror/core";
 import { createManualClock } from "@regmirror/core/testing";
 import { type S3Server, startS3Server } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type BlobStore,
-  createFilesystemBlobStore,
-  createS3BlobStore,
-  type S3BlobStoreOptions,
-} from "../src/index.js";
+import { type BlobStore, createFilesystemBlobStore, createS3BlobStore } from "../src/index.js";
 import { blobOf, readAll } from "./blob-store-contract.js";
+import { s3StoreOptions } from "./s3-store-options.js";
 
 const bucket = "shared";
 let server: S3Server;
@@ -27,16 +23,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function storeOptions(prefix: string): S3BlobStoreOptions {
-  return {
-    bucket,
-    prefix,
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-  };
-}
+const storeOptions = (prefix: string) => s3StoreOptions(server, bucket, prefix);
 
 describe("presigned blob URLs (S3)", () => {
   it("gives a URL that serves the blob's exact bytes without credentials", async () => {

@@ -14,6 +14,7 @@ import type {
 } from "../pull-through/index.js";
 import { createPeerPrometheusMetrics } from "./peer-prometheus-metrics.js";
 import { registerRateLimitMetrics } from "./rate-limit-metrics.js";
+import { registerSharedStorageMetrics } from "./shared-storage-metrics.js";
 
 export interface CacheMetrics {
   readonly registry: Registry;
@@ -97,17 +98,6 @@ export function createCacheMetrics(): CacheMetrics {
   const servedFromCache = new Counter({
     name: `${prefix}bytes_served_from_cache_total`,
     help: "Blob bytes streamed to clients from the store",
-    registers: [registry],
-  });
-  const redirects = new Counter({
-    name: `${prefix}blob_redirects_total`,
-    help: "Blob GETs answered with a 307 to a presigned URL of the blob's S3 object",
-    registers: [registry],
-  });
-  const sweeps = new Counter({
-    name: `${prefix}store_sweeps_total`,
-    help: "Periodic store sweeps: swept, or skipped because another replica sweeps the shared bucket",
-    labelNames: ["outcome"],
     registers: [registry],
   });
   const fromUpstream = new Counter({
@@ -206,13 +196,14 @@ export function createCacheMetrics(): CacheMetrics {
   });
 
   const rateLimits = registerRateLimitMetrics(registry, prefix);
+  const sharedStorage = registerSharedStorageMetrics(registry, prefix);
 
   const pullThrough: PullThroughMetrics = {
     cacheHit: (kind) => hits.inc({ kind }),
     cacheMiss: (kind) => misses.inc({ kind }),
     coalescedWaiter: (kind) => coalesced.inc({ kind }),
     bytesServedFromCache: (bytes) => servedFromCache.inc(bytes),
-    blobRedirected: () => redirects.inc(),
+    blobRedirected: sharedStorage.blobRedirected,
     bytesFromUpstream: (upstream, bytes) => fromUpstream.inc({ upstream }, bytes),
     upstreamError: (upstream, kind) => upstreamErrors.inc({ upstream, kind }),
     upstreamLatency: (upstream, operation, seconds) =>
@@ -230,9 +221,7 @@ export function createCacheMetrics(): CacheMetrics {
       evictions.inc({ reason: event.reason });
       evictedBytes.inc({ reason: event.reason }, event.size);
     },
-    storeSwept(outcome) {
-      sweeps.inc({ outcome });
-    },
+    storeSwept: sharedStorage.storeSwept,
     requestFinished(route, method, status, seconds) {
       requests.inc({ route, method, status: String(status) });
       requestSeconds.observe({ route }, seconds);

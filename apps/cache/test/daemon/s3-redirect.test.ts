@@ -3,39 +3,29 @@
 // loopback and verify the digests. HEAD, ranges, blobs not stored yet, pass-through auth and
 // peer requests keep their behaviour, and with redirects off the cache sends the bytes itself.
 import { createHash } from "node:crypto";
-import {
-  buildTestImage,
-  type Containerd,
-  makeTempDirectory,
-  pushTestImage,
-  type S3Server,
-  skopeoPull,
-  startContainerd,
-  startS3Server,
-  startUpstreamRegistry,
-  stopAll,
-  type TestImage,
-  type UpstreamRegistry,
-} from "@regmirror/test-kit";
+import * as kit from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runWithPeerMark } from "../../src/peers/peer-request.js";
 import { writeHostsToml } from "../pull-through/pull-through-harness.js";
 import { alice, mirror } from "./client-auth-users.js";
 import { basicAuthorization, sendRequest } from "./https-request.js";
 import { type InProcessCache, startInProcessCache } from "./in-process-cache.js";
+import { metricOf, type S3CacheSetup, startS3CacheSetup } from "./s3-cache-setup.js";
 
-let upstream: UpstreamRegistry;
-let s3: S3Server;
-let image: TestImage;
-let redirecting: InProcessCache | undefined;
-let serving: InProcessCache | undefined;
-let containerd: Containerd | undefined;
-let hostsDir: string;
+/** The upstream (htpasswd) and the bucket; a cache that redirects, one that does not. */
+interface Fixture {
+  setup: S3CacheSetup;
+  redirecting: InProcessCache;
+  serving: InProcessCache;
+  hostsDir: string;
+}
+let fixture: Fixture | undefined;
+let containerd: kit.Containerd | undefined;
 
 const asAlice = { Authorization: basicAuthorization(alice) };
 
 /** A cache on the shared bucket, pass-through auth, redirects as given. */
-function cacheConfig(redirect: string): string {
+function cacheConfig(setup: S3CacheSetup, redirect: string): string {
   return `
 http:
   addr: 127.0.0.1:0
@@ -43,18 +33,10 @@ regmirror:
   upstreams:
     - name: test
       hosts: [registry.test]
-      endpoints: [${upstream.url}]
+      endpoints: [${setup.upstream.url}]
       credentials: { username: ${mirror.username}, password: ${mirror.password} }
   storage:
-    s3:
-      bucket: regmirror-cache
-      region: ${s3.region}
-      endpoint: ${s3.endpoint}
-      forcePathStyle: true
-      credentials:
-        mode: static
-        accessKeyId: ${s3.accessKeyId}
-        secretAccessKey: ${s3.secretAccessKey}
+${setup.s3Yaml}
     redirect: ${redirect}
   auth:
     mode: pass-through
@@ -63,56 +45,61 @@ regmirror:
 }
 
 beforeAll(async () => {
-  [upstream, s3] = await Promise.all([
-    startUpstreamRegistry({ auth: "htpasswd", users: [alice, mirror] }),
-    startS3Server(),
-  ]);
-  await s3.createBucket("regmirror-cache");
-  image = await buildTestImage({ seed: "s3-redirect", layers: [30_000, 300_000] });
-  await pushTestImage(image, upstream, "team/app", { ...alice, tag: "v1" });
-  redirecting = await startInProcessCache(cacheConfig("{ enabled: true, expiry: 1m }"));
-  serving = await startInProcessCache(cacheConfig("{ enabled: false }"));
-  hostsDir = makeTempDirectory("regmirror-redirect-hosts-");
+  const setup = await startS3CacheSetup({
+    seed: "s3-redirect",
+    layers: [30_000, 300_000],
+    bucket: "regmirror-cache",
+    upstream: { auth: "htpasswd", users: [alice, mirror] },
+    pusher: alice,
+  });
+  const redirecting = await startInProcessCache(
+    cacheConfig(setup, "{ enabled: true, expiry: 1m }"),
+  );
+  const serving = await startInProcessCache(cacheConfig(setup, "{ enabled: false }"));
+  const hostsDir = kit.makeTempDirectory("regmirror-redirect-hosts-");
   writeHostsToml(hostsDir, "registry.test", redirecting.url);
+  fixture = { setup, redirecting, serving, hostsDir };
 });
 
 afterAll(async () => {
   await containerd?.stop();
-  await stopAll(redirecting, serving, s3, upstream, hostsDir);
+  await kit.stopAll(fixture?.redirecting, fixture?.serving, fixture?.setup, fixture?.hostsDir);
 });
 
-let firstLayerSize = 0;
-const layers = () => image.manifests[0]?.layerDigests ?? [];
-const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-
-async function metric(cache: InProcessCache | undefined, name: string): Promise<number> {
-  const text = (await sendRequest(cache?.url ?? "", "/metrics")).body.toString("utf8");
-  const line = text.split("\n").find((candidate) => candidate.startsWith(name));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+/** The fixture, once beforeAll made it. */
+function made(): Fixture {
+  if (fixture === undefined) throw new Error("the fixture was not started");
+  return fixture;
 }
+
+let firstLayerSize = 0;
+const layers = () => made().setup.image.manifests[0]?.layerDigests ?? [];
+const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+const redirects = (cache: InProcessCache) =>
+  metricOf(cache.url, "regmirror_cache_blob_redirects_total");
 
 describe("S3 blob redirects", () => {
   it("a blob not stored yet is sent by the cache; once stored, a GET is a 307 to versitygw", async () => {
     const [layer] = layers();
     const path = `/v2/team/app/blobs/${layer}`;
-    const first = await sendRequest(redirecting?.url ?? "", path, { headers: asAlice });
+    const first = await sendRequest(made().redirecting.url, path, { headers: asAlice });
     expect(first.status).toBe(200);
     expect(sha256(first.body)).toBe(layer);
     firstLayerSize = first.body.byteLength;
     // The fill stores the blob once it is verified: wait for that state.
-    const store = redirecting?.daemon.backend?.blobStore;
+    const store = made().redirecting.daemon.backend?.blobStore;
     await expect.poll(() => store?.stat(layer as string), { timeout: 30_000 }).toBeDefined();
 
-    const second = await sendRequest(redirecting?.url ?? "", path, { headers: asAlice });
+    const second = await sendRequest(made().redirecting.url, path, { headers: asAlice });
     expect(second.status).toBe(307);
     expect(second.headers["docker-content-digest"]).toBe(layer);
     expect(second.headers["x-cache"]).toBe("HIT");
     expect(second.body.byteLength).toBe(0);
     const location = new URL(second.headers.location ?? "");
-    expect(location.origin).toBe(new URL(s3.endpoint).origin);
+    expect(location.origin).toBe(new URL(made().setup.s3.endpoint).origin);
     expect(location.searchParams.get("X-Amz-Expires")).toBe("60");
     // Secrets stay out of the URL: only the access key id and a signature are in it.
-    expect(location.href).not.toContain(s3.secretAccessKey);
+    expect(location.href).not.toContain(made().setup.s3.secretAccessKey);
     const fromS3 = Buffer.from(await (await fetch(location)).arrayBuffer());
     expect(sha256(fromS3)).toBe(layer);
 
@@ -122,19 +109,19 @@ describe("S3 blob redirects", () => {
     const refused = await fetch(tampered);
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain("SignatureDoesNotMatch");
-    expect(await metric(redirecting, "regmirror_cache_blob_redirects_total")).toBe(1);
+    expect(await redirects(made().redirecting)).toBe(1);
   });
 
   it("HEAD and ranges of a stored blob are answered by the cache itself", async () => {
     const [layer] = layers();
     const path = `/v2/team/app/blobs/${layer}`;
-    const head = await sendRequest(redirecting?.url ?? "", path, {
+    const head = await sendRequest(made().redirecting.url, path, {
       method: "HEAD",
       headers: asAlice,
     });
     expect(head.status).toBe(200);
     expect(head.headers["content-length"]).toBe(String(firstLayerSize));
-    const range = await sendRequest(redirecting?.url ?? "", path, {
+    const range = await sendRequest(made().redirecting.url, path, {
       headers: { ...asAlice, Range: "bytes=10-19" },
     });
     expect(range.status).toBe(206);
@@ -148,7 +135,7 @@ describe("S3 blob redirects", () => {
       { Authorization: basicAuthorization({ ...alice, password: "not-the-password" }) },
     ];
     for (const headers of identities) {
-      const answer = await sendRequest(redirecting?.url ?? "", `/v2/team/app/blobs/${layer}`, {
+      const answer = await sendRequest(made().redirecting.url, `/v2/team/app/blobs/${layer}`, {
         headers,
       });
       expect([401, 403]).toContain(answer.status);
@@ -159,7 +146,7 @@ describe("S3 blob redirects", () => {
 
   it("a replica's peer request gets the bytes, never a URL", async () => {
     const [layer] = layers();
-    const storage = redirecting?.daemon.backend?.storage;
+    const storage = made().redirecting.daemon.backend?.storage;
     const context = { signal: new AbortController().signal };
     expect(await storage?.blobRedirect?.("team/app", layer as string, context)).toMatch(
       /X-Amz-Signature=/,
@@ -171,47 +158,48 @@ describe("S3 blob redirects", () => {
   });
 
   it("skopeo pulls twice through the redirecting cache, following the 307s; digests verify", async () => {
-    const reference = `${new URL(redirecting?.url ?? "").host}/team/app:v1`;
-    const before = await metric(redirecting, "regmirror_cache_blob_redirects_total");
+    const reference = `${new URL(made().redirecting.url).host}/team/app:v1`;
+    const before = await redirects(made().redirecting);
     for (let pull = 0; pull < 2; pull += 1) {
-      const pulled = await skopeoPull(reference, { tlsVerify: false, ...alice });
-      expect(pulled.digest).toBe(image.digest);
+      const pulled = await kit.skopeoPull(reference, { tlsVerify: false, ...alice });
+      expect(pulled.digest).toBe(made().setup.image.digest);
     }
     // The second pull at least finds config and layers stored: each GET of them is a redirect.
     const blobs = layers().length + 1;
-    expect(
-      (await metric(redirecting, "regmirror_cache_blob_redirects_total")) - before,
-    ).toBeGreaterThanOrEqual(blobs);
+    expect((await redirects(made().redirecting)) - before).toBeGreaterThanOrEqual(blobs);
   });
 
   it("containerd pulls through the redirecting cache (hosts.toml), following the 307s", async () => {
-    containerd = await startContainerd();
-    const before = await metric(redirecting, "regmirror_cache_blob_redirects_total");
+    containerd = await kit.startContainerd();
+    const before = await redirects(made().redirecting);
     await containerd.pull("registry.test/team/app:v1", {
-      hostsDir,
+      hostsDir: made().hostsDir,
       user: `${alice.username}:${alice.password}`,
     });
     expect(await containerd.listImages()).toContainEqual(
-      expect.objectContaining({ name: "registry.test/team/app:v1", digest: image.digest }),
+      expect.objectContaining({
+        name: "registry.test/team/app:v1",
+        digest: made().setup.image.digest,
+      }),
     );
-    expect(
-      (await metric(redirecting, "regmirror_cache_blob_redirects_total")) - before,
-    ).toBeGreaterThanOrEqual(layers().length + 1);
+    expect((await redirects(made().redirecting)) - before).toBeGreaterThanOrEqual(
+      layers().length + 1,
+    );
   });
 
   it("with redirects off, the cache on the same bucket sends the stored bytes itself", async () => {
     const [, layer] = layers();
-    const answer = await sendRequest(serving?.url ?? "", `/v2/team/app/blobs/${layer}`, {
+    const answer = await sendRequest(made().serving.url, `/v2/team/app/blobs/${layer}`, {
       headers: asAlice,
     });
     expect(answer.status).toBe(200);
     expect(answer.headers["x-cache"]).toBe("HIT");
     expect(sha256(answer.body)).toBe(layer);
-    const pulled = await skopeoPull(`${new URL(serving?.url ?? "").host}/team/app:v1`, {
+    const pulled = await kit.skopeoPull(`${new URL(made().serving.url).host}/team/app:v1`, {
       tlsVerify: false,
       ...alice,
     });
-    expect(pulled.digest).toBe(image.digest);
-    expect(await metric(serving, "regmirror_cache_blob_redirects_total")).toBe(0);
+    expect(pulled.digest).toBe(made().setup.image.digest);
+    expect(await redirects(made().serving)).toBe(0);
   });
 });

@@ -36,34 +36,26 @@ describe("blob redirects", () => {
     ).toEqual({ expiryMs: 90_000 });
   });
 
-  test("bad values name the key and what was expected", () => {
-    expect(problemsOf(nativeS3("{ enabled: yes please }"))).toEqual([
-      {
-        path: "regmirror.storage.redirect.enabled",
-        expected: expect.stringContaining("true or false"),
-      },
-    ]);
-    expect(problemsOf(nativeS3("{ enabled: true, expiry: 8d }"))).toEqual([
-      {
-        path: "regmirror.storage.redirect.expiry",
-        expected: expect.stringContaining("a duration from 1s to 7d"),
-      },
-    ]);
-    expect(problemsOf(nativeS3("{ enabled: true, expiry: 500ms }"))).toEqual([
-      {
-        path: "regmirror.storage.redirect.expiry",
-        expected: expect.stringContaining("a duration from 1s to 7d"),
-      },
-    ]);
-    expect(problemsOf(nativeS3("{ expiry: 1m }"))).toEqual([
-      {
-        path: "regmirror.storage.redirect.expiry",
-        expected: expect.stringContaining("redirects turned on (enabled: true)"),
-      },
-    ]);
-    expect(problemsOf(nativeS3("{ enabled: true, after: 1m }"))).toEqual([
-      expect.objectContaining({ path: "regmirror.storage.redirect.after" }),
-    ]);
+  test.each([
+    ["{ enabled: yes please }", "regmirror.storage.redirect.enabled", "true or false"],
+    [
+      "{ enabled: true, expiry: 8d }",
+      "regmirror.storage.redirect.expiry",
+      "a duration from 1s to 7d",
+    ],
+    ["{ enabled: true, expiry: 500ms }", "regmirror.storage.redirect.expiry", "from 1s to 7d"],
+    ["{ expiry: 1m }", "regmirror.storage.redirect.expiry", "redirects turned on (enabled: true)"],
+    ["{ enabled: true, after: 1m }", "regmirror.storage.redirect.after", ""],
+  ])(
+    "a bad regmirror.storage.redirect %s names %s and what was expected",
+    (value, path, expected) => {
+      expect(problemsOf(nativeS3(value))).toEqual([
+        { path, expected: expect.stringContaining(expected) },
+      ]);
+    },
+  );
+
+  test("a key distribution's storage.redirect does not have is refused by name", () => {
     expect(problemsOf(distributionS3("  redirect:\n    disabled: false\n"))).toEqual([
       expect.objectContaining({ path: "storage.redirect.disabled" }),
     ]);
