@@ -13,6 +13,7 @@ import { currentLoad, describeMachine } from "./lib/machine-info.mjs";
 import { replaceOwnedSection } from "./lib/owned-sections.mjs";
 import { freePort } from "./lib/ports.mjs";
 import { killAllChildren, runCommand, startProcess, waitUntilReady } from "./lib/processes.mjs";
+import { startS3 } from "./lib/s3-server.mjs";
 import { makeImage, pushImage } from "./lib/seed-images.mjs";
 import { startCountingProxy, startDistributionProxy, startUpstream } from "./lib/systems.mjs";
 import { request } from "./lib/undici.mjs";
@@ -21,7 +22,8 @@ import { concurrentPull } from "./lib/workloads.mjs";
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const usage = `Usage: pnpm bench:replicas [options]
 
-Cold and warm pulls through 1 and 3 cache replicas, with and without peering, and through 3
+Cold and warm pulls through 1 and 3 cache replicas, with and without peering, 3 peered replicas
+on one S3 bucket (versitygw) serving blobs or redirecting clients to presigned URLs, and 3
 docker-registry proxies on one storage; upstream bytes and wall times.
 
 Options:
@@ -29,6 +31,8 @@ Options:
   --clients N       clients pulling at once (default 30)
   --no-build        use apps/cache/dist/main.js as it is
   --cache-main PATH the cache bundle to run (default apps/cache/dist/main.js)
+  --scenarios LIST  only these, comma-separated (one, peered, alone, s3-served, s3-redirect,
+                    distribution); default all
   --print           print the report instead of writing docs/benchmarks-replicas.md
   --help            this text
 `;
@@ -39,6 +43,7 @@ const { values: options } = parseArgs({
     clients: { type: "string", default: "30" },
     "no-build": { type: "boolean", default: false },
     "cache-main": { type: "string" },
+    scenarios: { type: "string" },
     print: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
@@ -63,8 +68,16 @@ async function answers(url) {
   }
 }
 
-/** `count` cache replicas on filesystem stores of their own; peered or not. */
-async function startCacheReplicas(workDirectory, name, count, upstreamUrl, peered) {
+/** The storage section: a filesystem store of the replica's own, or one S3 bucket for all. */
+function storageYaml(directory, s3) {
+  if (s3 === undefined)
+    return `  storage: { filesystem: { rootDirectory: ${join(directory, "data")} } }\n`;
+  const { server, bucket, redirect } = s3;
+  return `  storage:\n    s3: { bucket: ${bucket}, region: us-east-1, endpoint: ${server.endpoint}, forcePathStyle: true, credentials: { mode: static, accessKeyId: ${server.accessKeyId}, secretAccessKey: ${server.secretAccessKey} } }\n    redirect: { enabled: ${redirect} }\n`;
+}
+
+/** `count` cache replicas on filesystem stores of their own (or one S3 bucket); peered or not. */
+async function startCacheReplicas(workDirectory, name, count, upstreamUrl, peered, s3) {
   const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
   const urls = ports.map((port) => `http://127.0.0.1:${port}`);
   return Promise.all(
@@ -76,7 +89,7 @@ async function startCacheReplicas(workDirectory, name, count, upstreamUrl, peere
         : "";
       await writeFile(
         join(directory, "config.yml"),
-        `http:\n  addr: 127.0.0.1:${port}\nlog:\n  level: warn\n  accesslog: { disabled: true }\nregmirror:\n  upstreams: [{ name: upstream, endpoints: [${upstreamUrl}] }]\n  storage: { filesystem: { rootDirectory: ${join(directory, "data")} } }\n${peers}`,
+        `http:\n  addr: 127.0.0.1:${port}\nlog:\n  level: warn\n  accesslog: { disabled: true }\nregmirror:\n  upstreams: [{ name: upstream, endpoints: [${upstreamUrl}] }]\n${storageYaml(directory, s3)}${peers}`,
       );
       const child = startProcess({
         name: `${name} ${index}`,
@@ -107,6 +120,24 @@ async function startDistributionReplicas(workDirectory, count, upstreamUrl) {
   return replicas;
 }
 
+/** Blob GETs the replicas answered with a 307 so far (regmirror's metric; 0 for others). */
+async function redirectsOf(replicas) {
+  let total = 0;
+  for (const replica of replicas) {
+    try {
+      const response = await request(`${replica.url}/metrics`);
+      const text = await response.body.text();
+      const line = text
+        .split("\n")
+        .find((row) => row.startsWith("regmirror_cache_blob_redirects_total "));
+      total += line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+    } catch {
+      // Not a regmirror cache (distribution): no redirects to count.
+    }
+  }
+  return total;
+}
+
 /** `clients` clients spread evenly over the replicas, all at once. */
 async function pullSpread(replicas, image) {
   const started = process.hrtime.bigint();
@@ -125,7 +156,8 @@ async function pullSpread(replicas, image) {
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const bytes = results.reduce((sum, result) => sum + result.bytes, 0);
   const errors = results.reduce((sum, result) => sum + result.errors, 0);
-  return { wallSeconds, bytes, errors, megabytesPerSecond: bytes / 1e6 / wallSeconds };
+  const firstError = results.find((result) => result.firstError)?.firstError;
+  return { wallSeconds, bytes, errors, firstError, megabytesPerSecond: bytes / 1e6 / wallSeconds };
 }
 
 const scenarios = [
@@ -143,6 +175,18 @@ const scenarios = [
     key: "alone",
     label: "regmirror, 3 replicas, no peering",
     start: (w, u) => startCacheReplicas(w, "alone", 3, u, false),
+  },
+  {
+    key: "s3-served",
+    label: "regmirror, 3 replicas, peered, one S3 bucket, bytes served",
+    start: (w, u, s3) =>
+      startCacheReplicas(w, "s3-served", 3, u, true, s3.bucketFor("s3-served", false)),
+  },
+  {
+    key: "s3-redirect",
+    label: "regmirror, 3 replicas, peered, one S3 bucket, 307 to presigned URLs",
+    start: (w, u, s3) =>
+      startCacheReplicas(w, "s3-redirect", 3, u, true, s3.bucketFor("s3-redirect", true)),
   },
   {
     key: "distribution",
@@ -184,17 +228,19 @@ function report(machine, image, results, load) {
     "",
     `Image: 3 layers × ${options["layer-mb"]} MB of random bytes (${(imageBytes / 1e6).toFixed(1)} MB of blobs). ${clients} clients at once, spread evenly over the replicas; every system starts with empty stores (cold), then the same pull again (warm).`,
     "",
-    "| system | upstream bytes (× image) | upstream blob requests (GET and HEAD) | cold wall time | warm wall time | warm throughput | client errors |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| system | upstream bytes (× image) | upstream blob requests (GET and HEAD) | cold wall time | warm wall time | warm throughput | warm blob GETs redirected | client errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const result of results) {
     lines.push(
-      `| ${result.label} | ${(result.upstreamBytes / imageBytes).toFixed(2)}× | ${result.blobRequests} | ${result.cold.wallSeconds.toFixed(1)} s | ${result.warm.wallSeconds.toFixed(1)} s | ${result.warm.megabytesPerSecond.toFixed(0)} MB/s | ${result.cold.errors + result.warm.errors} |`,
+      `| ${result.label} | ${(result.upstreamBytes / imageBytes).toFixed(2)}× | ${result.blobRequests} | ${result.cold.wallSeconds.toFixed(1)} s | ${result.warm.wallSeconds.toFixed(1)} s | ${result.warm.megabytesPerSecond.toFixed(0)} MB/s | ${result.warmRedirects} | ${result.cold.errors + result.warm.errors} |`,
     );
   }
   lines.push(
     "",
     "Warm, peered replicas on filesystem stores keep only what they own: a client of a replica that does not own a blob gets it through the owner every time (two hops, both on this machine's cores here), where replicas without peering serve their own copies. With S3 every replica serves the stored object itself.",
+    "",
+    "S3 rows: the 3 replicas share one bucket of a versitygw (posix backend, on the same disk and cores). Bytes served: each replica reads the object from S3 and sends it (two hops). 307 to presigned URLs (`regmirror.storage.redirect`, ADR 0038): a client's GET of a stored blob is answered with a redirect and the client reads the object from versitygw itself (one hop for the bytes; the replica only signs). Cold pulls are the same in both (blobs not stored yet are sent by the replicas as they arrive); the warm figures are the comparison.",
   );
   const one = results.find((result) => result.key === "one");
   const peered = results.find((result) => result.key === "peered");
@@ -239,15 +285,40 @@ async function main() {
       layerBytes,
     ]);
     await pushImage(upstream.url, "bench/replicas", "v1", image);
+    const chosen =
+      options.scenarios === undefined
+        ? scenarios
+        : options.scenarios.split(",").map((key) => {
+            const scenario = scenarios.find((candidate) => candidate.key === key.trim());
+            if (scenario === undefined) {
+              throw new Error(
+                `--scenarios: unknown scenario "${key}" (known: ${scenarios.map((known) => known.key).join(", ")})`,
+              );
+            }
+            return scenario;
+          });
+    let s3;
+    if (chosen.some((scenario) => scenario.key.startsWith("s3-"))) {
+      const server = await startS3(workDirectory, "regmirror-bench");
+      s3 = {
+        server,
+        // A bucket of its own per scenario: each starts cold.
+        bucketFor: (bucket, redirect) => ({ server, bucket, redirect }),
+        stop: server.stop,
+      };
+    }
     const results = [];
-    for (const scenario of scenarios) {
+    for (const scenario of chosen) {
       log(`${scenario.label}: starting`);
-      const replicas = await scenario.start(join(workDirectory, scenario.key), counting.url);
+      if (scenario.key.startsWith("s3-")) await s3.server.makeBucket(scenario.key);
+      const replicas = await scenario.start(join(workDirectory, scenario.key), counting.url, s3);
       try {
         await counting.reset();
         const cold = await pullSpread(replicas, image);
         const counters = await counting.counters();
+        const redirectsBefore = await redirectsOf(replicas);
         const warm = await pullSpread(replicas, image);
+        const warmRedirects = (await redirectsOf(replicas)) - redirectsBefore;
         results.push({
           key: scenario.key,
           label: scenario.label,
@@ -255,16 +326,27 @@ async function main() {
           warm,
           upstreamBytes: counters.responseBytes,
           blobRequests: counters.byKind.blobs ?? 0,
+          warmRedirects,
         });
         log(
           `${scenario.label}: cold ${cold.wallSeconds.toFixed(1)} s, upstream ${(counters.responseBytes / 1e6).toFixed(1)} MB`,
         );
+        for (const [phase, pull] of [
+          ["cold", cold],
+          ["warm", warm],
+        ]) {
+          if (pull.errors > 0)
+            log(
+              `${scenario.label}: ${phase}: ${pull.errors} client errors, first: ${pull.firstError}`,
+            );
+        }
       } finally {
         await Promise.all(replicas.map((replica) => replica.stop()));
       }
     }
     load.end = currentLoad();
     await counting.stop();
+    await s3?.stop();
     await upstream.stop();
     const text = report(machine, image, results, load);
     if (options.print) process.stdout.write(text);

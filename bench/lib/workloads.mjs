@@ -40,9 +40,16 @@ function seconds(startedNs) {
   return Number(process.hrtime.bigint() - startedNs) / 1e9;
 }
 
-/** GET that reads and discards the body; returns its length; throws on a non-200. */
+/**
+ * GET that reads and discards the body; returns its length; throws on a non-200. Follows one
+ * 307 as runtimes do (a cache that redirects blob GETs to presigned S3 URLs), without headers.
+ */
 export async function fetchAndDiscard(dispatcher, url, headers = {}) {
-  const response = await request(url, { dispatcher, headers });
+  let response = await request(url, { dispatcher, headers });
+  if (response.statusCode === 307 && typeof response.headers.location === "string") {
+    await response.body.dump();
+    response = await request(new URL(response.headers.location, url), { dispatcher });
+  }
   if (response.statusCode !== 200) {
     const text = await response.body.text().catch(() => "");
     throw new Error(`GET ${url}: HTTP ${response.statusCode} ${text.slice(0, 200)}`);

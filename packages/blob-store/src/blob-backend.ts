@@ -25,6 +25,12 @@ export interface BlobBackend {
     path: string,
     expectedSize: number | undefined,
   ): Promise<{ size: number; created: boolean }>;
+  /**
+   * A URL anyone holding it may GET the blob from for `expiresInSeconds`, without credentials
+   * (an S3 presigned GET). Only signs: the caller checks that the blob is stored. Backends that
+   * cannot hand out URLs (the filesystem) leave it out.
+   */
+  presignGet?(digest: ParsedDigest, expiresInSeconds: number): Promise<string>;
   /** Bytes free where blobs are written; backends without a local disk leave it out. */
   freeBytes?(): Promise<number>;
   delete(digest: ParsedDigest): Promise<boolean>;

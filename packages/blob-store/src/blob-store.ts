@@ -33,6 +33,11 @@ export interface PutResult {
   created: boolean;
 }
 
+export interface PresignOptions {
+  /** How long the URL works, 1 to 604 800 s (7 days, the most S3 signatures allow). */
+  expiresInSeconds: number;
+}
+
 export interface StoreUsage {
   bytes: number;
   blobs: number;
@@ -73,6 +78,20 @@ export interface EvictionEvent {
 
 export interface SweepResult {
   evicted: EvictionEvent[];
+  /** True when this process left the sweep to another one sharing the storage (`shared`). */
+  skipped: boolean;
+}
+
+/** Several processes (replicas) keep one storage, e.g. one S3 bucket: one of them evicts. */
+export interface SharedStorageOptions {
+  /**
+   * Whether this process is the one that evicts now. While false, its `sweep()` and its puts
+   * evict nothing (a blob larger than `maxBytes` is still refused). While true, `sweep()` first
+   * rescans the storage, so the TTL and the size cap count what the others stored, and every
+   * blob about to be evicted has its access record read again, so a blob another process read
+   * lately (its record is at most `accessPersistIntervalMs` old) is kept.
+   */
+  evictsNow(): boolean;
 }
 
 /**
@@ -127,6 +146,13 @@ export interface BlobStore {
   inspect(digest: string): Promise<BlobInspection | undefined>;
   /** Every stored digest. */
   list(): AsyncIterable<string>;
+  /**
+   * Only stores whose backend can hand out URLs (S3; the filesystem store has none): a short-lived
+   * URL that lets its holder GET the stored blob directly, without credentials (a presigned S3
+   * GET), or undefined when the blob is not stored. Counts as an access. Whoever gets the URL
+   * can read the blob until it expires: hand it only to clients allowed to read it.
+   */
+  presignedUrl?(digest: string, options: PresignOptions): Promise<string | undefined>;
   readonly metadata: MetadataStore;
   usage(): Promise<StoreUsage>;
   /** Deletes blobs unused for longer than the TTL, then enforces the size cap. */
@@ -153,6 +179,8 @@ export interface LifecycleOptions {
    * per blob (and at close). Default: 60 s.
    */
   accessPersistIntervalMs?: number;
+  /** Set when other processes keep the same storage (replicas on one S3 bucket). */
+  shared?: SharedStorageOptions;
   /** Where "now" comes from for TTL and last-access times; default `Date.now`. */
   clock?: Clock;
   logger?: Logger;

@@ -10,9 +10,11 @@ export type {
   EvictOutcome,
   LifecycleOptions,
   MetadataStore,
+  PresignOptions,
   PutOptions,
   PutResult,
   ReadOptions,
+  SharedStorageOptions,
   StoreUsage,
   SweepResult,
 } from "./blob-store.js";

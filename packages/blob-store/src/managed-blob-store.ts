@@ -21,6 +21,7 @@ import type {
   EvictionEvent,
   EvictionReason,
   LifecycleOptions,
+  PresignOptions,
   PutResult,
   ReadOptions,
 } from "./blob-store.js";
@@ -83,6 +84,24 @@ async function* atMost(
     if (seen > maxBytes) throw new BlobTooLargeError(digest, maxBytes);
     yield bytes;
   }
+}
+
+/** The longest a SigV4 presigned URL can live: 7 days. */
+const maximumPresignSeconds = 7 * 24 * 3600;
+
+function checkPresignExpiry(options: PresignOptions | undefined): number {
+  const seconds = options?.expiresInSeconds;
+  if (
+    !Number.isSafeInteger(seconds) ||
+    seconds === undefined ||
+    seconds < 1 ||
+    seconds > maximumPresignSeconds
+  ) {
+    throw new InvalidOptionsError(
+      `expiresInSeconds must be a whole number of seconds from 1 to ${maximumPresignSeconds} (7 days), got ${String(seconds)}`,
+    );
+  }
+  return seconds;
 }
 
 /**
@@ -157,6 +176,8 @@ export async function createManagedBlobStore(
     for (const digest of [...sizes.keys()]) {
       const idle = now - (accessTimes.get(digest) ?? now);
       if (idle > options.ttlMs) {
+        // Another replica may have read it since: its record says so.
+        if (shared && now - (await accessTimes.reload(digest)) <= options.ttlMs) continue;
         const event = await evict(digest, "ttl");
         if (event) evicted.push(event);
       }
@@ -173,6 +194,8 @@ export async function createManagedBlobStore(
     );
     for (const digest of leastRecentFirst) {
       if (usedBytes <= lowWaterBytes) break;
+      const knownAccess = accessTimes.get(digest) ?? 0;
+      if (shared && (await accessTimes.reload(digest)) > knownAccess) continue;
       const event = await evict(digest, "size-cap");
       if (event) evicted.push(event);
     }
@@ -196,7 +219,27 @@ export async function createManagedBlobStore(
     }
   }
 
-  const enforceCap = () => exclusively(enforceCapOnce);
+  const { shared } = options;
+  /** With shared storage only the process whose turn it is evicts (SharedStorageOptions). */
+  const evictsHere = () => shared === undefined || shared.evictsNow();
+  const enforceCap = () => (evictsHere() ? exclusively(enforceCapOnce) : Promise.resolve([]));
+
+  /** Takes in what other processes sharing the storage stored or deleted since we looked. */
+  async function rescan(): Promise<void> {
+    const listed = new Set<string>();
+    for await (const blob of backend.listBlobs()) {
+      listed.add(blob.digest);
+      if (sizes.has(blob.digest)) continue;
+      remember(blob.digest, blob.size);
+      await accessTimes.reload(blob.digest);
+    }
+    for (const digest of [...sizes.keys()]) {
+      // A blob written or read here right now may have been committed after the listing.
+      if (listed.has(digest) || references.inUse(digest)) continue;
+      forgetSize(digest);
+      accessTimes.drop(digest);
+    }
+  }
 
   /** Least recently used first; blobs being read or written are never candidates. */
   function evictionCandidates(): string[] {
@@ -332,7 +375,34 @@ export async function createManagedBlobStore(
     return { ...result, reader: { read: (buffer) => reader.read(buffer), close } };
   }
 
+  const { presignGet } = backend;
+  const presigning: Pick<BlobStore, "presignedUrl"> =
+    presignGet === undefined
+      ? {}
+      : {
+          async presignedUrl(digest, presignOptions) {
+            checkOpen();
+            const parsed = parseDigest(digest);
+            const expiresInSeconds = checkPresignExpiry(presignOptions);
+            // Always the backend's word: in a shared bucket another replica may have stored the
+            // blob, or evicted it, since this process counted it (a URL to nothing is a 404).
+            const size = await backend.stat(parsed);
+            if (size === undefined) {
+              if (sizes.has(digest)) {
+                forgetSize(digest);
+                accessTimes.drop(digest);
+              }
+              return undefined;
+            }
+            if (!sizes.has(digest)) remember(digest, size);
+            // A handed-out URL is a read the store cannot see: it makes the blob recently used.
+            await accessTimes.touch(digest);
+            return presignGet.call(backend, parsed, expiresInSeconds);
+          },
+        };
+
   return {
+    ...presigning,
     async stat(digest) {
       checkOpen();
       const parsed = parseDigest(digest);
@@ -468,9 +538,16 @@ export async function createManagedBlobStore(
 
     async sweep() {
       checkOpen();
+      if (!evictsHere()) return { evicted: [], skipped: true };
+      if (shared) {
+        await exclusively(async () => {
+          await rescan();
+          return [];
+        });
+      }
       const expired = await evictExpired();
       const overCap = await enforceCap();
-      return { evicted: [...expired, ...overCap] };
+      return { evicted: [...expired, ...overCap], skipped: false };
     },
 
     async close() {

@@ -7,6 +7,7 @@ import { type S3Server, startS3Server } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createS3BlobStore, type S3BlobStoreOptions } from "../src/index.js";
 import { blobOf, describeBlobStoreContract, readAll } from "./blob-store-contract.js";
+import { s3StoreOptions } from "./s3-store-options.js";
 
 const partSizeBytes = 5 * 1024 * 1024;
 const bucket = "blobs";
@@ -33,15 +34,7 @@ afterAll(async () => {
 });
 
 function storeOptions(prefix: string): S3BlobStoreOptions {
-  return {
-    bucket,
-    prefix,
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-    partSizeBytes,
-  };
+  return { ...s3StoreOptions(server, bucket, prefix), partSizeBytes };
 }
 
 describeBlobStoreContract(

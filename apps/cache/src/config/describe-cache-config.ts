@@ -35,6 +35,11 @@ export function describeCacheConfig(config: EffectiveCacheConfig): string[] {
     `public URL:     ${config.publicUrl ?? "(not set)"}`,
     `http.secret:    ${config.httpSecret ?? "(not set)"}`,
     `storage:        ${describeStorage(config.storage)}`,
+    ...(config.blobRedirect
+      ? [
+          `blob redirect:  stored blobs answered 307 to presigned S3 URLs valid ${formatDuration(config.blobRedirect.expiryMs)}`,
+        ]
+      : []),
     `size cap:       ${
       config.sizeCap
         ? `${formatByteSize(config.sizeCap.maxBytes)}, evicting down to ${formatByteSize(config.sizeCap.lowWaterBytes)}`

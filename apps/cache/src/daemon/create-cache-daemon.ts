@@ -289,10 +289,23 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   let address: CacheDaemonAddress | undefined;
   let closing: Promise<void> | undefined;
 
+  /** Whether the last sweep was left to another replica: said once each time it changes. */
+  let sweepLeftToOther = false;
+
   async function sweep() {
     if (backend === undefined) return;
     try {
       const result = await backend.blobStore.sweep();
+      metrics.storeSwept(result.skipped ? "skipped" : "swept");
+      if (result.skipped !== sweepLeftToOther) {
+        sweepLeftToOther = result.skipped;
+        logger.info(
+          { sweepKeyOwner: result.skipped ? "another replica" : "this replica" },
+          result.skipped
+            ? "store sweeps skipped: another replica sweeps the shared bucket"
+            : "store sweeps run here: this replica sweeps the shared bucket",
+        );
+      }
       if (result.evicted.length > 0) logger.info({ evicted: result.evicted.length }, "store swept");
     } catch (error) {
       logger.warn({ error: (error as Error).message }, "store sweep failed");

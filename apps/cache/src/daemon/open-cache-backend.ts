@@ -22,6 +22,7 @@ import { followEndpointSlices } from "../peers/endpoint-slice-members.js";
 import type { MembersWatch } from "../peers/follow-members.js";
 import { createPeerMembership, type PeerMembership } from "../peers/peer-membership.js";
 import { noopPeerMetrics, type PeerMetrics } from "../peers/peer-metrics.js";
+import { sweepTurn } from "../peers/sweep-turn.js";
 import {
   createPullThroughStorage,
   PullThroughError,
@@ -123,7 +124,6 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
     lifecycle.lowWaterBytes = config.sizeCap.lowWaterBytes;
   }
   if (options.onEvict !== undefined) lifecycle.onEvict = options.onEvict;
-  const blobStore = await openBlobStore(config, lifecycle, options.owner);
   const peersConfig = config.peers;
   const peerMetrics = options.peerMetrics ?? noopPeerMetrics;
   let membership: PeerMembership | undefined;
@@ -135,6 +135,14 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
       source.kind === "static" ? source.urls : [],
       peerMetrics,
     );
+  }
+  // Replicas on one bucket: one of them evicts, with a view of the whole bucket (ADR 0038).
+  if (membership !== undefined && config.storage.kind === "s3") {
+    lifecycle.shared = sweepTurn(membership);
+  }
+  const blobStore = await openBlobStore(config, lifecycle, options.owner);
+  if (peersConfig !== null && membership !== undefined) {
+    const source = peersConfig.members;
     const peersLogger = logger.child({ component: "peers" });
     if (source.kind === "kubernetes") {
       membersWatch = followEndpointSlices(source, membership, peerMetrics, peersLogger);
@@ -159,6 +167,7 @@ export async function openCacheBackend(options: CacheBackendOptions): Promise<Ca
       tagFreshnessMs: config.tagFreshnessMs,
       upstreamBounds: config.upstreamBounds,
       rateLimits: config.rateLimits,
+      blobRedirect: config.blobRedirect,
       logger: logger.child({ component: "pull-through" }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.upstreamClient === undefined ? {} : { upstreamClient: options.upstreamClient }),

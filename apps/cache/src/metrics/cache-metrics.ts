@@ -14,6 +14,7 @@ import type {
 } from "../pull-through/index.js";
 import { createPeerPrometheusMetrics } from "./peer-prometheus-metrics.js";
 import { registerRateLimitMetrics } from "./rate-limit-metrics.js";
+import { registerSharedStorageMetrics } from "./shared-storage-metrics.js";
 
 export interface CacheMetrics {
   readonly registry: Registry;
@@ -21,6 +22,8 @@ export interface CacheMetrics {
   readonly peers: PeerMetrics;
   /** Pass as the blob store's `onEvict`. */
   onEvict(event: EvictionEvent): void;
+  /** A periodic sweep ran, or was left to the replica whose turn it is (ADR 0038). */
+  storeSwept(outcome: "swept" | "skipped"): void;
   requestFinished(route: string, method: string, status: number, seconds: number): void;
   /** Response body bytes sent to clients, whatever their source. */
   bytesSent(route: string, bytes: number): void;
@@ -193,12 +196,14 @@ export function createCacheMetrics(): CacheMetrics {
   });
 
   const rateLimits = registerRateLimitMetrics(registry, prefix);
+  const sharedStorage = registerSharedStorageMetrics(registry, prefix);
 
   const pullThrough: PullThroughMetrics = {
     cacheHit: (kind) => hits.inc({ kind }),
     cacheMiss: (kind) => misses.inc({ kind }),
     coalescedWaiter: (kind) => coalesced.inc({ kind }),
     bytesServedFromCache: (bytes) => servedFromCache.inc(bytes),
+    blobRedirected: sharedStorage.blobRedirected,
     bytesFromUpstream: (upstream, bytes) => fromUpstream.inc({ upstream }, bytes),
     upstreamError: (upstream, kind) => upstreamErrors.inc({ upstream, kind }),
     upstreamLatency: (upstream, operation, seconds) =>
@@ -216,6 +221,7 @@ export function createCacheMetrics(): CacheMetrics {
       evictions.inc({ reason: event.reason });
       evictedBytes.inc({ reason: event.reason }, event.size);
     },
+    storeSwept: sharedStorage.storeSwept,
     requestFinished(route, method, status, seconds) {
       requests.inc({ route, method, status: String(status) });
       requestSeconds.observe({ route }, seconds);

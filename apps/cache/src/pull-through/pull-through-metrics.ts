@@ -24,6 +24,8 @@ export interface PullThroughMetrics {
   coalescedWaiter(kind: ContentKind): void;
   /** Bytes of blobs streamed to clients from the store. */
   bytesServedFromCache(bytes: number): void;
+  /** A stored blob's GET answered with a 307 to a presigned URL of its S3 object (ADR 0038). */
+  blobRedirected(): void;
   /** Bytes received from an upstream (blob bodies and manifests). */
   bytesFromUpstream(upstream: string, bytes: number): void;
   upstreamError(upstream: string, kind: UpstreamErrorKind): void;
@@ -45,6 +47,7 @@ export const noopPullThroughMetrics: PullThroughMetrics = {
   cacheMiss() {},
   coalescedWaiter() {},
   bytesServedFromCache() {},
+  blobRedirected() {},
   bytesFromUpstream() {},
   upstreamError() {},
   upstreamLatency() {},

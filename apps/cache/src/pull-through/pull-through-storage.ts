@@ -20,6 +20,7 @@ import { createPeerClient, type PeerTls } from "../peers/peer-client.js";
 import { createPeerManifestFetcher } from "../peers/peer-manifest-fetcher.js";
 import type { PeerMembership } from "../peers/peer-membership.js";
 import type { PeerMetrics } from "../peers/peer-metrics.js";
+import { servingPeerRequest } from "../peers/peer-request.js";
 import { createBlobSource, type DownloadProgress } from "./blob-source.js";
 import { createCacheRecords } from "./cache-records.js";
 import type { UpstreamEndpointHealth } from "./circuit-breaker.js";
@@ -60,6 +61,11 @@ export interface PullThroughStorageOptions {
   rateLimits?: EffectiveCacheConfig["rateLimits"];
   /** Replicas that fetch each blob from upstream once between them (docs/adr/0033-cache-peers.md). */
   peers?: PullThroughPeers;
+  /**
+   * Stored blobs are sent to clients as a 307 to a presigned URL valid this long
+   * (docs/adr/0038-s3-redirect-and-shared-sweeps.md); needs a store with `presignedUrl` (S3).
+   */
+  blobRedirect?: { expiryMs: number } | null | undefined;
 }
 
 export interface PullThroughPeers {
@@ -125,6 +131,14 @@ export async function createPullThroughStorage(
     throw new PullThroughError(
       "INVALID_OPTIONS",
       `tagFreshnessMs must be 0 or more, got ${options.tagFreshnessMs}`,
+    );
+  }
+  const { presignedUrl } = options.blobStore;
+  const redirect = options.blobRedirect ?? undefined;
+  if (redirect !== undefined && presignedUrl === undefined) {
+    throw new PullThroughError(
+      "INVALID_OPTIONS",
+      "blob redirects need a store that hands out URLs (S3 storage)",
     );
   }
   await prepareSpoolDirectory(options.spoolDirectory, logger);
@@ -228,6 +242,22 @@ export async function createPullThroughStorage(
     async statBlob(repositoryPath, digest, context) {
       const { upstream, repository } = routedRepository(router, repositoryPath, context.routed);
       return blobs.stat(upstream, repository, digest);
+    },
+
+    async blobRedirect(repositoryPath, digest, context) {
+      routedRepository(router, repositoryPath, context.routed);
+      // A replica reads the bytes it asks a peer for: it never gets a URL (ADR 0038).
+      if (redirect === undefined || presignedUrl === undefined || servingPeerRequest()) {
+        return undefined;
+      }
+      // Only a blob the store holds, whole and verified; a blob being filled is sent as it comes.
+      const url = await presignedUrl.call(options.blobStore, digest, {
+        expiresInSeconds: Math.ceil(redirect.expiryMs / 1000),
+      });
+      if (url === undefined) return undefined;
+      metrics.cacheHit("blob");
+      metrics.blobRedirected();
+      return url;
     },
 
     async openBlob(repositoryPath, digest, range, context) {

@@ -1,5 +1,3 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import {
   buildTestImage,
   type Containerd,
@@ -16,19 +14,8 @@ import {
   type CacheUnderTest,
   type ProxiedCache,
   startProxiedCache,
+  writeHostsToml,
 } from "./pull-through-harness.js";
-
-/**
- * containerd resolves `registry.test` through hosts.toml: the cache is its only mirror, and the
- * server itself does not resolve, so a pull that works went through the cache (with `?ns=`).
- */
-function writeHostsToml(hostsDir: string, registry: string, mirrorUrl: string): void {
-  mkdirSync(join(hostsDir, registry), { recursive: true });
-  writeFileSync(
-    join(hostsDir, registry, "hosts.toml"),
-    `server = "https://${registry}"\n\n[host."${mirrorUrl}"]\n  capabilities = ["pull", "resolve"]\n`,
-  );
-}
 
 describe("containerd pulling through the cache (hosts.toml, ?ns=)", () => {
   let proxied: ProxiedCache;

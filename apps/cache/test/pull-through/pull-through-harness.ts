@@ -5,6 +5,7 @@
  * kit's fault proxy, which counts what the cache asks upstream).
  */
 import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { type BlobStore, createFilesystemBlobStore } from "@regmirror/blob-store";
@@ -56,6 +57,7 @@ export function countingMetrics(): CountingMetrics {
     cacheMiss: (kind) => add(`cacheMiss:${kind}`),
     coalescedWaiter: (kind) => add(`coalescedWaiter:${kind}`),
     bytesServedFromCache: (bytes) => add("bytesServedFromCache", bytes),
+    blobRedirected: () => add("blobRedirected", 1),
     bytesFromUpstream: (_upstream, bytes) => add("bytesFromUpstream", bytes),
     upstreamError: (_upstream, kind) => add(`upstreamError:${kind}`),
     upstreamLatency: (_upstream, operation) => add(`upstreamLatency:${operation}`),
@@ -221,4 +223,16 @@ export async function pullWithFetch(cacheUrl: string, repository: string, tag: s
     }),
   );
   return { manifestDigest: sha256(manifest.body), blobs };
+}
+
+/**
+ * containerd resolves `registry.test` through hosts.toml: the cache is its only mirror, and the
+ * server itself does not resolve, so a pull that works went through the cache (with `?ns=`).
+ */
+export function writeHostsToml(hostsDir: string, registry: string, mirrorUrl: string): void {
+  mkdirSync(join(hostsDir, registry), { recursive: true });
+  writeFileSync(
+    join(hostsDir, registry, "hosts.toml"),
+    `server = "https://${registry}"\n\n[host."${mirrorUrl}"]\n  capabilities = ["pull", "resolve"]\n`,
+  );
 }

@@ -14,6 +14,13 @@ export interface AccessTimes {
   get(digest: string): number | undefined;
   touch(digest: string, options?: { persistNow?: boolean }): Promise<void>;
   forget(digest: string): Promise<void>;
+  /**
+   * Reads the digest's record again (another process sharing the storage may have written a
+   * later access) and returns the later of it and what is known here; `now` when neither is.
+   */
+  reload(digest: string): Promise<number>;
+  /** Drops what is known of a digest another process deleted; its record is that one's to remove. */
+  drop(digest: string): void;
   flush(): Promise<void>;
 }
 
@@ -92,6 +99,29 @@ export async function loadAccessTimes(
         // A record left behind is dropped at the next start (its blob is gone).
         logger.warn({ digest, error: String(error) }, "could not remove an access record");
       }
+    },
+    async reload(digest) {
+      let recorded = Number.NaN;
+      try {
+        recorded = Number(await metadata.get(`${recordPrefix}${digest}`));
+      } catch (error) {
+        logger.warn({ digest, error: String(error) }, "could not read the last access of a blob");
+      }
+      const known = lastAccess.get(digest);
+      const latest = Math.max(
+        known ?? Number.NEGATIVE_INFINITY,
+        Number.isFinite(recorded) ? recorded : Number.NEGATIVE_INFINITY,
+      );
+      // Neither here nor recorded: counts as used now, as at start-up.
+      const time = Number.isFinite(latest) ? latest : clock.now();
+      lastAccess.set(digest, time);
+      if (Number.isFinite(recorded))
+        persisted.set(digest, Math.max(recorded, persisted.get(digest) ?? 0));
+      return time;
+    },
+    drop(digest) {
+      lastAccess.delete(digest);
+      persisted.delete(digest);
     },
     async flush() {
       await Promise.allSettled(writing.values());

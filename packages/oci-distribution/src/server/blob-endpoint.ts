@@ -1,5 +1,6 @@
 /**
- * `/v2/<name>/blobs/<digest>`: GET (with Range), HEAD, DELETE.
+ * `/v2/<name>/blobs/<digest>`: GET (with Range; a whole GET may be a 307 to where the storage
+ * says the blob is), HEAD, DELETE.
  * https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-blobs
  */
 
@@ -76,6 +77,19 @@ async function getBlob(exchange: RegistryExchange, repository: string, digest: s
       return;
     }
     if (requested.kind === "partial") range = requested.range;
+  }
+
+  if (request.method === "GET" && rangeHeader === undefined && storage.blobRedirect) {
+    const location = await storage.blobRedirect(repository, digest, context);
+    if (location !== undefined) {
+      // As distribution does: the client fetches the bytes there and checks them against the digest.
+      sendEmpty(response, 307, {
+        Location: location,
+        "Docker-Content-Digest": digest,
+        "Cache-Control": "no-store",
+      });
+      return;
+    }
   }
 
   const content = await storage.openBlob(repository, digest, range, context);

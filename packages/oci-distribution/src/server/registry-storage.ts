@@ -82,6 +82,16 @@ export interface RegistryStorage<Routed = unknown> {
     range: ByteRange | undefined,
     context: StorageRequestContext<Routed>,
   ): Promise<OpenedBlob | StreamedBlob | undefined>;
+  /**
+   * Where a client may GET the whole blob instead (e.g. a presigned URL of a storage bucket):
+   * the server then answers 307 to it. Undefined, or a storage without this method: the server
+   * sends the bytes. Asked only for a GET without Range, after the request was authorized.
+   */
+  blobRedirect?(
+    repository: string,
+    digest: string,
+    context: StorageRequestContext<Routed>,
+  ): Promise<string | undefined>;
   /** True when the blob was there. */
   deleteBlob?(
     repository: string,

@@ -14,6 +14,8 @@ export const cacheConfigDefaults = {
   logLevel: "info",
   /** Distribution's proxy default (168h): long enough to ride out a week-long upstream outage. */
   blobTtlMs: 7 * 24 * 3_600_000,
+  /** How long a presigned blob URL works when redirects are on (ADR 0038). */
+  blobRedirectExpiryMs: 5 * 60_000,
   /** Always ask upstream for tags (a HEAD, which Docker Hub does not count against the limit). */
   tagFreshnessMs: 0,
   /** Well inside the 5 s a pulling client should wait for content the cache holds. */

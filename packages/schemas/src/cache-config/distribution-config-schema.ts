@@ -86,7 +86,8 @@ const storageSchema = z.strictObject({
     .optional(),
   cache: ignored(noEffect).optional(),
   maintenance: ignored("a pull-through cache takes no uploads to purge").optional(),
-  redirect: ignored("regmirror serves blobs itself").optional(),
+  // Honoured with S3 storage (normalize-storage.ts); regmirror's default is not to redirect.
+  redirect: z.strictObject({ disable: z.boolean().optional() }).optional(),
   tag: ignored(noEffect).optional(),
   inmemory: unsupported(otherDrivers).optional(),
   azure: unsupported(otherDrivers).optional(),

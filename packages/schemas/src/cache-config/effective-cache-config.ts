@@ -171,6 +171,11 @@ export interface EffectiveCacheConfig {
     readonly fields: Readonly<Record<string, string | number | boolean>>;
   };
   readonly storage: StorageConfig;
+  /**
+   * Blob GETs of stored blobs answered with a 307 to a presigned URL of the S3 object, valid
+   * for expiryMs; null: the cache serves the bytes itself (the default).
+   */
+  readonly blobRedirect: { readonly expiryMs: number } | null;
   /** Evict least recently used content above maxBytes until lowWaterBytes; null: no cap. */
   readonly sizeCap: { readonly maxBytes: number; readonly lowWaterBytes: number } | null;
   /** Content unused for this long is removed; null: kept until evicted by the size cap. */

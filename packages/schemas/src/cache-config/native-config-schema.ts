@@ -70,6 +70,16 @@ const s3CredentialsSchema = z.strictObject({
   tokenFile: filePath.optional(),
 });
 
+/** A duration that must be more than zero, with a unit. */
+const positiveDuration = z.unknown().transform((value, context) => {
+  const milliseconds = typeof value === "string" ? parseDuration(value) : undefined;
+  if (milliseconds === undefined || milliseconds <= 0) {
+    context.addIssue({ code: "custom", message: "a duration above zero like 3s or 30s" });
+    return z.NEVER;
+  }
+  return milliseconds;
+});
+
 const nativeStorageSchema = z.strictObject({
   filesystem: z.strictObject({ rootDirectory: filePath }).optional(),
   s3: z
@@ -84,6 +94,13 @@ const nativeStorageSchema = z.strictObject({
     .optional(),
   maxSize: byteSize.optional(),
   lowWater: lowWaterSchema.optional(),
+  /** Blob GETs answered with a 307 to a presigned S3 URL (docs/adr/0038-s3-redirect-and-shared-sweeps.md). */
+  redirect: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      expiry: positiveDuration.optional(),
+    })
+    .optional(),
 });
 
 const nativeAuthSchema = z.strictObject({
@@ -98,16 +115,6 @@ const nativeMetricsSchema = z.strictObject({
   enabled: z.boolean().optional(),
   address: listenAddress.optional(),
   path: z.string().startsWith("/", { error: "a path starting with /" }).optional(),
-});
-
-/** A duration that must be more than zero, with a unit. */
-const positiveDuration = z.unknown().transform((value, context) => {
-  const milliseconds = typeof value === "string" ? parseDuration(value) : undefined;
-  if (milliseconds === undefined || milliseconds <= 0) {
-    context.addIssue({ code: "custom", message: "a duration above zero like 3s or 30s" });
-    return z.NEVER;
-  }
-  return milliseconds;
 });
 
 // How long a client waits for a slow or silent upstream (docs/adr/0016-upstream-bounds-and-circuit-breaker.md).

@@ -14,7 +14,7 @@ import { IgnoredSetting } from "./field-schemas.js";
 import { formatListenAddress } from "./listen-address.js";
 import { normalizeOperations } from "./normalize-operations.js";
 import { normalizePeers } from "./normalize-peers.js";
-import { normalizeSizeCap, normalizeStorage } from "./normalize-storage.js";
+import { normalizeBlobRedirect, normalizeSizeCap, normalizeStorage } from "./normalize-storage.js";
 import { normalizeUpstreams } from "./normalize-upstreams.js";
 import { createProblemCollector, type ProblemCollector, pickOne } from "./problem-collector.js";
 import { pruneInvalidKeys } from "./prune-invalid-keys.js";
@@ -218,6 +218,7 @@ function buildEffectiveConfig(
       fields: file.log?.fields ?? {},
     },
     storage,
+    blobRedirect: normalizeBlobRedirect(file, storage, problems),
     sizeCap: normalizeSizeCap(file, problems),
     blobTtlMs:
       blobTtlMs === undefined ? cacheConfigDefaults.blobTtlMs : blobTtlMs === 0 ? null : blobTtlMs,

@@ -60,6 +60,56 @@ export function normalizeSizeCap(
   return { maxBytes, lowWaterBytes };
 }
 
+/** A SigV4 presigned URL lives at most 7 days. */
+const maximumRedirectExpiryMs = 7 * 24 * 3_600_000;
+
+/**
+ * Blob redirects: `regmirror.storage.redirect` or distribution's `storage.redirect.disable`.
+ * Off unless asked for, unlike distribution's S3 driver: a cache whose clients cannot reach the
+ * bucket must keep working (docs/adr/0038-s3-redirect-and-shared-sweeps.md).
+ */
+export function normalizeBlobRedirect(
+  file: CacheConfigFile,
+  storage: StorageConfig,
+  problems: ProblemCollector,
+): EffectiveCacheConfig["blobRedirect"] {
+  const native = file.regmirror?.storage?.redirect;
+  const disable = file.storage?.redirect?.disable;
+  const nativePath = ["regmirror", "storage", "redirect", "enabled"];
+  const distributionPath = ["storage", "redirect", "disable"];
+  const enabled =
+    pickOne<boolean>(problems, "whether blobs redirect", [
+      [nativePath, native?.enabled],
+      [distributionPath, disable === undefined ? undefined : !disable],
+    ]) ?? false;
+  const expiryMs = native?.expiry ?? cacheConfigDefaults.blobRedirectExpiryMs;
+  if (!enabled) {
+    if (native?.expiry !== undefined) {
+      problems.add(
+        ["regmirror", "storage", "redirect", "expiry"],
+        "redirects turned on (enabled: true) for an expiry to apply",
+      );
+    }
+    return null;
+  }
+  const enabledAt = native?.enabled === undefined ? distributionPath : nativePath;
+  if (storage.kind !== "s3") {
+    problems.add(
+      enabledAt,
+      "S3 storage for redirects (a filesystem store has no URL to send clients to)",
+    );
+    return null;
+  }
+  if (expiryMs < 1000 || expiryMs > maximumRedirectExpiryMs) {
+    problems.add(
+      ["regmirror", "storage", "redirect", "expiry"],
+      "a duration from 1s to 7d (the longest a presigned S3 URL can live)",
+    );
+    return null;
+  }
+  return { expiryMs };
+}
+
 function nativeS3(s3: NativeS3, problems: ProblemCollector): StorageConfig {
   const path = ["regmirror", "storage", "s3", "credentials"];
   const given = s3.credentials;

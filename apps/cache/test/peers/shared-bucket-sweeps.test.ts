@@ -1,0 +1,101 @@
+// Two replicas on one S3 bucket (a real versitygw) with a size cap and sweeps every 200 ms: only
+// the rendezvous owner of the sweep key evicts (ADR 0038), counting what both stored; the other
+// skips and says so; pulls through both while blobs are evicted still verify.
+import * as kit from "@regmirror/test-kit";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { ownerOf } from "../../src/peers/rendezvous.js";
+import { sweepKey } from "../../src/peers/sweep-turn.js";
+import { type InProcessCache, startInProcessCache } from "../daemon/in-process-cache.js";
+import { metricOf, type S3CacheSetup, startS3CacheSetup } from "../daemon/s3-cache-setup.js";
+import { peerSecret } from "./peer-cluster.js";
+
+let setup: S3CacheSetup | undefined;
+let replicas: { url: string; cache: InProcessCache }[] = [];
+
+const capBytes = 100_000;
+
+beforeAll(async () => {
+  // 4 × 60 kB of layers: more than the cap, so sweeps evict while clients pull.
+  const started = await startS3CacheSetup({
+    seed: "shared-sweeps",
+    layers: [60_000, 60_000, 60_000, 60_000],
+    bucket: "shared-sweeps",
+  });
+  setup = started;
+  const ports = [await kit.freePort(), await kit.freePort()];
+  const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+  replicas = await Promise.all(
+    ports.map(async (port, index) => ({
+      url: urls[index] ?? "",
+      cache: await startInProcessCache(
+        `
+http:
+  addr: 127.0.0.1:${port}
+log:
+  accesslog: { disabled: true }
+proxy:
+  remoteurl: ${started.upstream.url}
+regmirror:
+  storage:
+${started.s3Yaml}
+    maxSize: ${capBytes}B
+    lowWater: 50%
+  peers:
+    self: ${urls[index]}
+    secret: ${peerSecret}
+    members: { static: [${urls.join(", ")}] }
+`,
+        { sweepIntervalMs: 200 },
+      ),
+    })),
+  );
+});
+
+afterAll(() => kit.stopAll(...replicas.map(({ cache }) => cache), setup));
+
+const metric = (cache: InProcessCache, name: string) => metricOf(cache.url, name);
+
+test("one replica sweeps the shared bucket and holds the cap; pulls through both verify meanwhile", async () => {
+  const owner = ownerOf(
+    sweepKey,
+    replicas.map(({ url }) => url),
+  );
+  const sweeper = replicas.find(({ url }) => url === owner)?.cache as InProcessCache;
+  const other = replicas.find(({ url }) => url !== owner)?.cache as InProcessCache;
+
+  // Pulls through both replicas at once, twice: blobs are evicted between and during them.
+  for (let round = 0; round < 2; round += 1) {
+    const pulls = await Promise.all(
+      [sweeper, other].map((cache) =>
+        kit.skopeoPull(`${new URL(cache.url).host}/team/app:v1`, { tlsVerify: false }),
+      ),
+    );
+    for (const pulled of pulls) expect(pulled.digest).toBe(setup?.image.digest);
+  }
+
+  // The sweeper's view is the whole bucket (rescanned before each sweep): it comes under the cap.
+  await expect
+    .poll(() => metric(sweeper, "regmirror_cache_store_bytes"), { timeout: 30_000 })
+    .toBeLessThanOrEqual(capBytes);
+  expect(
+    await metric(sweeper, 'regmirror_cache_evictions_total{reason="size-cap"}'),
+  ).toBeGreaterThan(0);
+  expect(
+    await metric(sweeper, 'regmirror_cache_store_sweeps_total{outcome="swept"}'),
+  ).toBeGreaterThan(0);
+  // The other replica never evicts from the shared bucket, and says why.
+  expect(await metric(other, "regmirror_cache_evictions_total")).toBe(0);
+  await expect
+    .poll(() => metric(other, 'regmirror_cache_store_sweeps_total{outcome="skipped"}'))
+    .toBeGreaterThan(0);
+  expect(other.logText()).toContain(
+    "store sweeps skipped: another replica sweeps the shared bucket",
+  );
+  expect(await metric(sweeper, 'regmirror_cache_store_sweeps_total{outcome="skipped"}')).toBe(0);
+
+  // What was evicted is fetched again: a third pull through the other replica still verifies.
+  const again = await kit.skopeoPull(`${new URL(other.url).host}/team/app:v1`, {
+    tlsVerify: false,
+  });
+  expect(again.digest).toBe(setup?.image.digest);
+});
