@@ -74,7 +74,15 @@ async function sendFromReader(
       await writes[turn];
       if (failure !== undefined) throw failure;
       const buffer = buffers[turn] as Buffer;
-      const bytesRead = await reader.read(buffer);
+      let bytesRead: number;
+      try {
+        bytesRead = await reader.read(buffer);
+      } catch (error) {
+        // Bytes already read reach the socket before it is cut: a reader that fails after its
+        // last byte (a blob served, then not stored) costs the client nothing.
+        await Promise.all(writes);
+        throw error;
+      }
       if (bytesRead === 0) break;
       reusable[turn] = false;
       writes[turn] = watch(turn, write(response, buffer.subarray(0, bytesRead)));
