@@ -19,6 +19,19 @@ vi.mock(import("../../envtest/src/loopback.js"), async (importOriginal) => {
   };
 });
 
+/** The kit logged one start again for each of `servers`, naming the taken port. */
+function expectOneRetryEach(
+  logger: ReturnType<typeof capturingLogger>,
+  takenPort: number,
+  servers: string[],
+): void {
+  expect(logger.entries.map((entry) => entry.fields.server)).toEqual(servers);
+  for (const entry of logger.entries) {
+    expect(String(entry.fields.error)).toContain(`127.0.0.1:${takenPort}`);
+    expect(String(entry.fields.error)).toContain("address already in use");
+  }
+}
+
 describe("a port taken between the pick and the bind (fault injected: freePort hands out a port the test holds)", () => {
   let occupied: Server;
   let occupiedPort: number;
@@ -62,14 +75,7 @@ describe("a port taken between the pick and the bind (fault injected: freePort h
       kubeConfig.loadFromFile(apiServer.kubeconfigPath);
       const namespaces = await kubeConfig.makeApiClient(CoreV1Api).listNamespace();
       expect(namespaces.items.map((namespace) => namespace.metadata?.name)).toContain("default");
-      expect(logger.entries.map((entry) => entry.fields.server)).toEqual([
-        "etcd",
-        "kube-apiserver",
-      ]);
-      for (const entry of logger.entries) {
-        expect(String(entry.fields.error)).toContain(`127.0.0.1:${occupiedPort}`);
-        expect(String(entry.fields.error)).toContain("address already in use");
-      }
+      expectOneRetryEach(logger, occupiedPort, ["etcd", "kube-apiserver"]);
     } finally {
       await apiServer.stop();
     }
@@ -89,14 +95,7 @@ describe("a port taken between the pick and the bind (fault injected: freePort h
         const health = await fetch(controller.healthUrl, { dispatcher: selfSigned });
         expect(health.status).toBe(200);
       }
-      expect(logger.entries.map((entry) => entry.fields.server)).toEqual([
-        "kube-scheduler",
-        "kube-controller-manager",
-      ]);
-      for (const entry of logger.entries) {
-        expect(String(entry.fields.error)).toContain(`127.0.0.1:${occupiedPort}`);
-        expect(String(entry.fields.error)).toContain("address already in use");
-      }
+      expectOneRetryEach(logger, occupiedPort, ["kube-scheduler", "kube-controller-manager"]);
     } finally {
       for (const controller of started) await controller.process.stop();
       await selfSigned.close();

@@ -4,16 +4,15 @@
  * as stored), while an HTTP client still gets every verified byte.
  */
 import { readableFromReader } from "@regmirror/blob-store";
-import { buildTestImage, pushTestImage, type TestImage } from "@regmirror/test-kit";
+import { computeDigest } from "@regmirror/core";
+import { buildTestImage, pushTestImage } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostPathSegment } from "../../src/pull-through/index.js";
 import {
   type CacheUnderTest,
   fetchAll,
   type ProxiedCache,
-  plainUpstream,
-  sha256,
-  startCache,
+  startCacheBeside,
   startProxiedCache,
 } from "./pull-through-harness.js";
 
@@ -36,24 +35,17 @@ describe("a fill's readers end after its commit", () => {
   let proxied: ProxiedCache;
   /** A store whose size cap is smaller than the image's layer: it refuses to keep it. */
   let cappedCache: CacheUnderTest;
-  let image: TestImage;
-  let repositoryPath: string;
-  let layer: string;
-  let layerBytes: Buffer;
+  let repositoryPath = "";
+  const layer: { digest: string; bytes: Buffer } = { digest: "", bytes: Buffer.alloc(0) };
 
   beforeAll(async () => {
     proxied = await startProxiedCache();
-    const { upstream, proxy } = proxied;
-    cappedCache = await startCache({
-      upstreams: [plainUpstream("test-upstream", [upstream.host], [proxy.url])],
-      defaultUpstream: "test-upstream",
-      storeMaxBytes: 100_000,
-    });
-    image = await buildTestImage({ seed: "fill-commit", layers: [400_000] });
-    await pushTestImage(image, upstream, "team/commit", { tag: "v1" });
-    repositoryPath = `${hostPathSegment(upstream.host)}/team/commit`;
-    layer = image.manifests[0]?.layerDigests[0] ?? "";
-    layerBytes = image.blobs.get(layer) ?? Buffer.alloc(0);
+    cappedCache = await startCacheBeside(proxied, { storeMaxBytes: 100_000 });
+    const image = await buildTestImage({ seed: "fill-commit", layers: [400_000] });
+    await pushTestImage(image, proxied.upstream, "team/commit", { tag: "v1" });
+    repositoryPath = `${hostPathSegment(proxied.upstream.host)}/team/commit`;
+    layer.digest = image.manifests[0]?.layerDigests[0] ?? "";
+    layer.bytes = image.blobs.get(layer.digest) ?? Buffer.alloc(0);
   });
 
   afterAll(async () => {
@@ -64,30 +56,30 @@ describe("a fill's readers end after its commit", () => {
   it("every reader that read a cold blob to its end finds it in the store at once", async () => {
     const { cache } = proxied;
     const [first, joined] = await Promise.all([
-      readThroughStorage(cache, repositoryPath, layer),
-      readThroughStorage(cache, repositoryPath, layer),
+      readThroughStorage(cache, repositoryPath, layer.digest),
+      readThroughStorage(cache, repositoryPath, layer.digest),
     ]);
-    expect(sha256(first)).toBe(layer);
-    expect(sha256(joined)).toBe(layer);
+    expect(computeDigest(first)).toBe(layer.digest);
+    expect(computeDigest(joined)).toBe(layer.digest);
     // No waiting: the readers' end came after the commit.
-    expect(await cache.blobStore.stat(layer)).toEqual({
-      digest: layer,
-      size: layerBytes.byteLength,
+    expect(await cache.blobStore.stat(layer.digest)).toEqual({
+      digest: layer.digest,
+      size: layer.bytes.byteLength,
     });
   });
 
   it("a store that refuses the blob is the reader's error, not a silent end", async () => {
-    await expect(readThroughStorage(cappedCache, repositoryPath, layer)).rejects.toThrow(
+    await expect(readThroughStorage(cappedCache, repositoryPath, layer.digest)).rejects.toThrow(
       /larger than the store's size cap/,
     );
-    expect(await cappedCache.blobStore.stat(layer)).toBeUndefined();
+    expect(await cappedCache.blobStore.stat(layer.digest)).toBeUndefined();
   });
 
   it("an HTTP client still gets every verified byte of a blob the store refuses", async () => {
-    const fetched = await fetchAll(`${cappedCache.url}/v2/team/commit/blobs/${layer}`);
+    const fetched = await fetchAll(`${cappedCache.url}/v2/team/commit/blobs/${layer.digest}`);
     expect(fetched.status).toBe(200);
-    expect(fetched.body.byteLength).toBe(layerBytes.byteLength);
-    expect(sha256(fetched.body)).toBe(layer);
-    expect(await cappedCache.blobStore.stat(layer)).toBeUndefined();
+    expect(fetched.body.byteLength).toBe(layer.bytes.byteLength);
+    expect(computeDigest(fetched.body)).toBe(layer.digest);
+    expect(await cappedCache.blobStore.stat(layer.digest)).toBeUndefined();
   });
 });

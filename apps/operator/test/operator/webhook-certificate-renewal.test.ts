@@ -3,13 +3,11 @@
 // one, and when the CA itself must change the webhook configuration trusts the new CA and the
 // API server keeps calling the webhook.
 import { X509Certificate } from "node:crypto";
-import { createServer, type Server } from "node:https";
 import { connect } from "node:tls";
 import { capturingLogger } from "@regmirror/core/testing";
 import type { KubeObject } from "@regmirror/k8s-reconciler";
-import { eventually, listenOnLoopback } from "@regmirror/test-kit";
+import { eventually } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdmissionWebhook, createAdmissionWebhook } from "../../src/operator/index.js";
 import {
   caLifetimeMs,
   createCertificateAuthority,
@@ -17,12 +15,8 @@ import {
 } from "../../src/operator/render/certificate-authority.js";
 import { webhookCertificateSecretName } from "../../src/operator/render/object-names.js";
 import type { Json } from "./operator-cluster.js";
-import {
-  mirrorApi,
-  type OperatorCluster,
-  operatorNamespace,
-  startOperatorCluster,
-} from "./operator-cluster.js";
+import { type OperatorCluster, operatorNamespace } from "./operator-cluster.js";
+import { startWebhookFixture, type WebhookFixture } from "./webhook-fixture.js";
 
 const logger = capturingLogger();
 /** A serving certificate lives 10 s and is replaced 6 s before its end: every 4 s. */
@@ -32,9 +26,8 @@ const oldCaLifetimeLeftMs = 25_000;
 const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 const fromBase64 = (text: string | undefined) => Buffer.from(text ?? "", "base64").toString("utf8");
 
+let fixture: WebhookFixture;
 let cluster: OperatorCluster;
-let webhook: AdmissionWebhook;
-let server: Server;
 let port: number;
 let oldCaPem: string;
 let firstCertificatePem: string;
@@ -54,9 +47,18 @@ function presentedCertificate(): Promise<string> {
 const samePem = (a: string, b: string) =>
   new X509Certificate(a).fingerprint256 === new X509Certificate(b).fingerprint256;
 
-beforeAll(async () => {
-  cluster = await startOperatorCluster();
-  // The webhook's certificate Secret holds a CA near its end (made as if long ago).
+/** The webhook's certificate Secret, as the API server has it now. */
+function certificateSecret(): Promise<Json> {
+  return cluster.client.get<Json>({
+    apiVersion: "v1",
+    kind: "Secret",
+    namespace: operatorNamespace,
+    name: webhookCertificateSecretName,
+  });
+}
+
+/** The Secret starts with a CA near its end (made as if long ago). */
+async function seedOldCa(cluster: OperatorCluster): Promise<void> {
   const oldCa = await createCertificateAuthority(
     "regmirror operator webhook CA",
     Date.now() - caLifetimeMs + oldCaLifetimeLeftMs,
@@ -76,38 +78,20 @@ beforeAll(async () => {
       "tls.key": base64(other.keyPem),
     },
   });
-  webhook = createAdmissionWebhook({
-    kubeConfig: cluster.kubeConfig,
-    namespace: operatorNamespace,
-    serviceName: "regmirror-operator-webhook",
-    extraHosts: ["127.0.0.1"],
+}
+
+beforeAll(async () => {
+  fixture = await startWebhookFixture({
     logger,
+    namespaces: ["shop"],
+    prepare: seedOldCa,
     certificate,
-    onRenewed: (tls) => server.setSecureContext({ key: tls.keyPem, cert: tls.certificatePem }),
   });
-  const tls = await webhook.start();
-  firstCertificatePem = tls.certificatePem;
-  server = createServer({ key: tls.keyPem, cert: tls.certificatePem }, webhook.handleHttpRequest);
-  port = await listenOnLoopback(server);
-  cluster.startOperator({ logger, webhookEndpoint: { url: `https://127.0.0.1:${port}` } });
-  await cluster.client
-    .create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } })
-    .catch(() => undefined);
-  await cluster.client.create({
-    ...mirrorApi,
-    metadata: { name: "hub" },
-    spec: {
-      upstreamUrl: "https://registry-1.docker.io",
-      nodeConfiguration: { modes: ["webhook"] },
-    },
-  });
+  ({ cluster, port, certificatePem: firstCertificatePem } = fixture);
 });
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  server?.close();
-  await webhook?.close();
-  await cluster?.stop();
+  await fixture?.stop();
 });
 
 let podCount = 0;
@@ -134,12 +118,7 @@ describe("the webhook's serving certificate while the operator runs", () => {
       return presented;
     }, 45_000);
     // The renewed certificate is the one the Secret holds, for every replica to read.
-    const secret = await cluster.client.get<Json>({
-      apiVersion: "v1",
-      kind: "Secret",
-      namespace: operatorNamespace,
-      name: webhookCertificateSecretName,
-    });
+    const secret = await certificateSecret();
     const held = fromBase64(secret.data["tls.crt"]);
     expect(new X509Certificate(held).validToDate.getTime()).toBeGreaterThanOrEqual(
       new X509Certificate(renewed).validToDate.getTime(),
@@ -148,12 +127,7 @@ describe("the webhook's serving certificate while the operator runs", () => {
 
   it("a new CA goes into the webhook configuration, and the API server keeps calling the webhook", async () => {
     const newCaPem = await eventually(async () => {
-      const secret = await cluster.client.get<Json>({
-        apiVersion: "v1",
-        kind: "Secret",
-        namespace: operatorNamespace,
-        name: webhookCertificateSecretName,
-      });
+      const secret = await certificateSecret();
       const caPem = fromBase64(secret.data["ca.crt"]);
       expect(samePem(caPem, oldCaPem)).toBe(false);
       return caPem;
