@@ -81,9 +81,7 @@ async function sendFromReader(
       const buffer = buffers[turn] as Buffer;
       let bytesRead: number;
       try {
-        bytesRead = await reader.read(
-          buffer.byteLength > left ? buffer.subarray(0, left) : buffer,
-        );
+        bytesRead = await reader.read(buffer.byteLength > left ? buffer.subarray(0, left) : buffer);
       } catch (error) {
         // Bytes already read reach the socket before it is cut.
         await Promise.all(writes);
