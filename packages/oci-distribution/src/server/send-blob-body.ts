@@ -81,7 +81,8 @@ async function sendFromReader(
       const buffer = buffers[turn] as Buffer;
       let bytesRead: number;
       try {
-        bytesRead = await reader.read(buffer.byteLength > left ? buffer.subarray(0, left) : buffer);
+        // A reader yields no more than its range: the whole buffer is lent, as always.
+        bytesRead = Math.min(await reader.read(buffer), left);
       } catch (error) {
         // Bytes already read reach the socket before it is cut.
         await Promise.all(writes);
