@@ -10,6 +10,8 @@ export interface ProcessLogger extends Logger {
 export interface ListeningServer {
   /** "host:port" actually bound (the port is known after binding port 0). */
   address: string;
+  /** An HTTPS server serves new connections with this key and certificate from now on. */
+  reloadTls(tls: { key: string; cert: string }): void;
   close(): Promise<void>;
 }
 

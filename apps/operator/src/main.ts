@@ -2,7 +2,7 @@
 // The regmirror-operator binary. The only module that touches the process: environment,
 // signals, stdout/stderr and listening sockets; everything else receives them from here.
 import { createServer } from "node:http";
-import { createServer as createTlsServer } from "node:https";
+import { createServer as createTlsServer, Server as TlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { homedir } from "node:os";
 import { pino } from "pino";
@@ -31,6 +31,9 @@ const runtime: CliRuntime = {
         const shownHost = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
         resolve({
           address: `${shownHost}:${bound.port}`,
+          reloadTls: (next) => {
+            if (server instanceof TlsServer) server.setSecureContext(next);
+          },
           close: () =>
             new Promise<void>((done) => {
               server.close(() => done());

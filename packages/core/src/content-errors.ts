@@ -30,6 +30,14 @@ export class InvalidDigestError extends ContentError {
   }
 }
 
+/**
+ * True for an InvalidDigestError from any copy of this package: the family's brand, then the code
+ * (`InvalidDigestError.isInstance` would recognise the whole ContentError family).
+ */
+export function isInvalidDigestError(value: unknown): value is InvalidDigestError {
+  return ContentError.isInstance(value) && value.code === "INVALID_DIGEST";
+}
+
 export class DigestMismatchError extends ContentError {
   readonly expected: string;
   readonly actual: string;

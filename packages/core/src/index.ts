@@ -12,6 +12,7 @@ export {
   DigestMismatchError,
   type DigestPart,
   InvalidDigestError,
+  isInvalidDigestError,
   SizeMismatchError,
 } from "./content-errors.js";
 export {

@@ -1,5 +1,12 @@
 import { expect, test } from "vitest";
-import { brandedError, ContentError, DigestMismatchError, errorBrand } from "../src/index.js";
+import {
+  brandedError,
+  ContentError,
+  DigestMismatchError,
+  errorBrand,
+  InvalidDigestError,
+  isInvalidDigestError,
+} from "../src/index.js";
 
 test("a brand recognises errors of its family from another copy of the package, and no others", () => {
   const brand = errorBrand("@regmirror/example.ExampleError");
@@ -53,4 +60,21 @@ test("brandedError: a base class with a code, the brand's name, a cause, and isI
   expect(ExampleError.isInstance(new DigestMismatchError("sha256:a", "sha256:b"))).toBe(false);
   expect(ContentError.isInstance(broken)).toBe(false);
   expect(ExampleError.isInstance({ code: "EXAMPLE_BROKEN" })).toBe(false);
+});
+
+test("isInvalidDigestError recognises an invalid digest from another copy of the package, and no other content error", () => {
+  // What a second copy of @regmirror/core would throw: its own class under the same key.
+  class ContentErrorFromAnotherCopy extends brandedError<"INVALID_DIGEST" | "DIGEST_MISMATCH">(
+    "@regmirror/core.ContentError",
+  ) {}
+  const fromAnotherCopy = new ContentErrorFromAnotherCopy("INVALID_DIGEST", "invalid digest");
+
+  expect(fromAnotherCopy instanceof InvalidDigestError).toBe(false);
+  expect(isInvalidDigestError(fromAnotherCopy)).toBe(true);
+  expect(isInvalidDigestError(new InvalidDigestError("no colon", "digest", "sha256"))).toBe(true);
+  expect(isInvalidDigestError(new DigestMismatchError("sha256:a", "sha256:b"))).toBe(false);
+  expect(isInvalidDigestError(new ContentErrorFromAnotherCopy("DIGEST_MISMATCH", "mismatch"))).toBe(
+    false,
+  );
+  expect(isInvalidDigestError(new Error("invalid digest"))).toBe(false);
 });

@@ -53,12 +53,20 @@ export class KubernetesApiError extends ReconcilerError {
   }
 }
 
+/**
+ * True for a KubernetesApiError from any copy of this package: the family's brand, then the code
+ * (`KubernetesApiError.isInstance` would recognise every ReconcilerError).
+ */
+export function isKubernetesApiError(value: unknown): value is KubernetesApiError {
+  return ReconcilerError.isInstance(value) && value.code === "API_STATUS";
+}
+
 function hasStatus(error: unknown, statusCode: number): boolean {
-  return error instanceof KubernetesApiError && error.statusCode === statusCode;
+  return isKubernetesApiError(error) && error.statusCode === statusCode;
 }
 
 export const isNotFound = (error: unknown): boolean => hasStatus(error, 404);
 export const isConflict = (error: unknown): boolean => hasStatus(error, 409);
 export const isGone = (error: unknown): boolean => hasStatus(error, 410);
 export const isAlreadyExists = (error: unknown): boolean =>
-  error instanceof KubernetesApiError && error.reason === "AlreadyExists";
+  isKubernetesApiError(error) && error.reason === "AlreadyExists";

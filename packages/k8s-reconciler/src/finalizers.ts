@@ -1,5 +1,5 @@
 // Finalizers: has, add and remove with a JSON patch, and whether an object is being deleted.
-import { isNotFound, KubernetesApiError, ReconcilerError } from "./errors.js";
+import { isKubernetesApiError, isNotFound, ReconcilerError } from "./errors.js";
 import { type KubernetesClient, PatchType } from "./kubernetes-client.js";
 import { describeObject, type KubeObject, referenceTo } from "./kubernetes-object.js";
 
@@ -21,7 +21,7 @@ export interface FinalizerOptions {
 
 // A JSON patch whose `test` failed is refused as 422 Invalid (or 409 on a resourceVersion).
 const lostRace = (error: unknown): boolean =>
-  error instanceof KubernetesApiError && (error.statusCode === 409 || error.statusCode === 422);
+  isKubernetesApiError(error) && (error.statusCode === 409 || error.statusCode === 422);
 
 async function patchWithRetry<T extends KubeObject>(
   client: KubernetesClient,

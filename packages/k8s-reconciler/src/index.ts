@@ -23,6 +23,7 @@ export {
   isAlreadyExists,
   isConflict,
   isGone,
+  isKubernetesApiError,
   isNotFound,
   KubernetesApiError,
   ReconcilerError,

@@ -1,9 +1,12 @@
-// docker-registry, etcd and kube-apiserver start again on new ports when their free port was taken before they bound it.
+// docker-registry, etcd, kube-apiserver, kube-scheduler and kube-controller-manager start again on
+// new ports when their free port was taken before they bound it.
 import { createServer, type Server } from "node:net";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { capturingLogger } from "@regmirror/core/testing";
+import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { listenOnLoopback, startKubeApiServer, startUpstreamRegistry } from "../src/index.js";
+import { startControllerManager, startScheduler } from "../src/kube-node/cluster-controllers.js";
 
 /** Ports `freePort()` hands out before it asks the OS again; `null` lets the OS pick that one. */
 const handOut = vi.hoisted(() => [] as (number | null)[]);
@@ -15,6 +18,19 @@ vi.mock(import("../../envtest/src/loopback.js"), async (importOriginal) => {
     freePort: async () => handOut.shift() ?? (await original.freePort()),
   };
 });
+
+/** The kit logged one start again for each of `servers`, naming the taken port. */
+function expectOneRetryEach(
+  logger: ReturnType<typeof capturingLogger>,
+  takenPort: number,
+  servers: string[],
+): void {
+  expect(logger.entries.map((entry) => entry.fields.server)).toEqual(servers);
+  for (const entry of logger.entries) {
+    expect(String(entry.fields.error)).toContain(`127.0.0.1:${takenPort}`);
+    expect(String(entry.fields.error)).toContain("address already in use");
+  }
+}
 
 describe("a port taken between the pick and the bind (fault injected: freePort hands out a port the test holds)", () => {
   let occupied: Server;
@@ -59,15 +75,30 @@ describe("a port taken between the pick and the bind (fault injected: freePort h
       kubeConfig.loadFromFile(apiServer.kubeconfigPath);
       const namespaces = await kubeConfig.makeApiClient(CoreV1Api).listNamespace();
       expect(namespaces.items.map((namespace) => namespace.metadata?.name)).toContain("default");
-      expect(logger.entries.map((entry) => entry.fields.server)).toEqual([
-        "etcd",
-        "kube-apiserver",
-      ]);
-      for (const entry of logger.entries) {
-        expect(String(entry.fields.error)).toContain(`127.0.0.1:${occupiedPort}`);
-        expect(String(entry.fields.error)).toContain("address already in use");
-      }
+      expectOneRetryEach(logger, occupiedPort, ["etcd", "kube-apiserver"]);
     } finally {
+      await apiServer.stop();
+    }
+  });
+
+  it("kube-scheduler and kube-controller-manager each start again on a new port, and answer /healthz", async () => {
+    const apiServer = await startKubeApiServer();
+    const logger = capturingLogger();
+    const selfSigned = new Agent({ connect: { rejectUnauthorized: false } });
+    const started = [];
+    try {
+      for (const start of [startScheduler, startControllerManager]) {
+        handOut.push(occupiedPort);
+        const controller = await start(apiServer.kubeconfigPath, { logger });
+        started.push(controller);
+        expect(new URL(controller.healthUrl).port).not.toBe(String(occupiedPort));
+        const health = await fetch(controller.healthUrl, { dispatcher: selfSigned });
+        expect(health.status).toBe(200);
+      }
+      expectOneRetryEach(logger, occupiedPort, ["kube-scheduler", "kube-controller-manager"]);
+    } finally {
+      for (const controller of started) await controller.process.stop();
+      await selfSigned.close();
       await apiServer.stop();
     }
   });

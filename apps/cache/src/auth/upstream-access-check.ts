@@ -6,8 +6,9 @@
  * library refuses to send — is something other than "allowed".
  */
 import {
-  InvalidDigestError,
+  type InvalidDigestError,
   InvalidReferenceError,
+  isInvalidDigestError,
   RegistryClientError,
   RegistryError,
   type RegistryRoute,
@@ -41,7 +42,7 @@ export interface UpstreamAccessCheck {
 }
 
 function invalidInput(error: InvalidReferenceError | InvalidDigestError): UpstreamAnswer {
-  const part = error instanceof InvalidDigestError ? "digest" : error.part;
+  const part = isInvalidDigestError(error) ? "digest" : error.part;
   const code =
     part === "repository" ? "NAME_INVALID" : part === "tag" ? "MANIFEST_INVALID" : "DIGEST_INVALID";
   return {
@@ -66,7 +67,7 @@ export function answerOf(error: unknown): UpstreamAnswer {
     }
     return { verdict: "unavailable" };
   }
-  if (error instanceof InvalidReferenceError || error instanceof InvalidDigestError) {
+  if (InvalidReferenceError.isInstance(error) || isInvalidDigestError(error)) {
     return invalidInput(error);
   }
   return { verdict: "unavailable" };

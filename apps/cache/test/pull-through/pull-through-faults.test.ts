@@ -13,9 +13,8 @@ import {
   type CacheUnderTest,
   fetchAll,
   type ProxiedCache,
-  plainUpstream,
   sha256,
-  startCache,
+  startCacheBeside,
   startProxiedCache,
   waitFor,
 } from "./pull-through-harness.js";
@@ -42,10 +41,7 @@ describe("fault proxy: an upstream that cuts or corrupts a blob", () => {
   beforeAll(async () => {
     proxied = await startProxiedCache({ upstreamClient: { retry: { retries: 0 } } });
     ({ upstream, proxy, cache } = proxied);
-    resumingCache = await startCache({
-      upstreams: [plainUpstream("test-upstream", [upstream.host], [proxy.url])],
-      defaultUpstream: "test-upstream",
-    });
+    resumingCache = await startCacheBeside(proxied);
     image = await buildTestImage({ seed: "faults", layers: [300_000] });
     await pushTestImage(image, upstream, "team/fragile", { tag: "v1" });
     layer = image.manifests[0]?.layerDigests[0] ?? "";

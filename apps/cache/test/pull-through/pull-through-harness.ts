@@ -159,6 +159,18 @@ export async function startProxiedCache(
   return { upstream, proxy, cache, stop: () => stopAll(cache, proxied) };
 }
 
+/** Another cache in front of `proxied`'s upstream, through the same counting proxy. */
+export function startCacheBeside(
+  proxied: ProxiedCache,
+  options: Partial<Parameters<typeof startCache>[0]> = {},
+): Promise<CacheUnderTest> {
+  return startCache({
+    upstreams: [plainUpstream("test-upstream", [proxied.upstream.host], [proxied.proxy.url])],
+    defaultUpstream: "test-upstream",
+    ...options,
+  });
+}
+
 export function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }

@@ -111,7 +111,7 @@ async function runNodeAgent(argv: string[], runtime: CliRuntime): Promise<number
       logger: logger.child({ component: "node-trust" }),
     });
   } catch (error) {
-    if (!(error instanceof NodeTrustError)) throw error;
+    if (!NodeTrustError.isInstance(error)) throw error;
     runtime.writeError(`node-agent: ${error.message}\n`);
     return 2;
   }

@@ -3,9 +3,9 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Clock, type Logger, systemClock } from "@regmirror/core";
 import {
-  InvalidNodeStateError,
   type NodeFileOutcome,
   type NodeTrustApplier,
+  NodeTrustError,
   type NodeTrustWarning,
   parseNodeTrustState,
 } from "@regmirror/node-trust";
@@ -155,7 +155,10 @@ export function createNodeAgent(dependencies: NodeAgentDependencies): NodeAgent 
         warnings: applied.warnings,
       };
     } catch (error) {
-      const result = error instanceof InvalidNodeStateError ? "invalid-state" : "error";
+      const result =
+        NodeTrustError.isInstance(error) && error.code === "NODE_TRUST_INVALID_STATE"
+          ? "invalid-state"
+          : "error";
       return { ...base, result, finishedAt: now(), message: (error as Error).message };
     }
   }

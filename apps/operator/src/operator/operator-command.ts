@@ -238,6 +238,8 @@ async function runOperator(argv: string[], runtime: CliRuntime): Promise<number>
         serviceName: options.webhook.serviceName,
         extraHosts: options.webhook.extraHosts,
         logger: logger.child({ component: "webhook" }),
+        // Renewed before it expires, into the live server (set below, before the first renewal).
+        onRenewed: (tls) => webhookServer?.reloadTls({ key: tls.keyPem, cert: tls.certificatePem }),
       })
     : undefined;
   let webhookServer: ListeningServer | undefined;

@@ -70,7 +70,8 @@ export interface RegistryMirrorOperatorOptions {
    */
   webhookEndpoint?: WebhookEndpoint;
   /**
-   * Warm-ahead for mirrors with spec.warmAhead (the leader watches workloads in every namespace);
+   * Warm-ahead for mirrors with spec.warmAhead (the leader watches workloads in the namespaces
+   * they list, in every namespace when one lists none);
    * `cacheAddress` replaces the cache Service's address (tests, an operator outside the cluster).
    */
   warmAhead?: { cacheAddress?: (mirror: WarmedMirror) => CacheAddress } | false;
@@ -248,6 +249,13 @@ export function createRegistryMirrorOperator(
       return spec && name && ownerOf(mirror) === installation ? [{ name, spec }] : [];
     });
   let warmAhead: WarmAhead | undefined;
+  // Warm-ahead watches the namespaces the mirrors list: a mirror changed may change them.
+  const mirrorsChanged = () => warmAhead?.mirrorsChanged();
+  mirrors.addEventHandler({
+    onAdd: mirrorsChanged,
+    onUpdate: mirrorsChanged,
+    onDelete: mirrorsChanged,
+  });
 
   let controller: Controller | undefined;
   let reconciling: { promise: Promise<void>; resolve: () => void } = deferred();

@@ -1,19 +1,15 @@
 // Webhook mode against a real kube-apiserver: the API server calls the operator's webhook over
 // TLS on loopback, and the pods it admits come back with their images pointed at the mirror.
-import { createServer, type Server } from "node:https";
+import type { Server } from "node:https";
 import { capturingLogger } from "@regmirror/core/testing";
 import type { KubeObject } from "@regmirror/k8s-reconciler";
-import { eventually, listenOnLoopback } from "@regmirror/test-kit";
+import { eventually } from "@regmirror/test-kit";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdmissionWebhook, createAdmissionWebhook } from "../../src/operator/index.js";
+import type { AdmissionWebhook } from "../../src/operator/index.js";
 import type { Json } from "./operator-cluster.js";
-import {
-  mirrorApi,
-  type OperatorCluster,
-  operatorNamespace,
-  startOperatorCluster,
-} from "./operator-cluster.js";
+import { mirrorApi, type OperatorCluster, operatorNamespace } from "./operator-cluster.js";
+import { startWebhookFixture, type WebhookFixture } from "./webhook-fixture.js";
 
 const logger = capturingLogger();
 const digest = `sha256:${"b".repeat(64)}`;
@@ -21,6 +17,7 @@ const webhookApi = {
   apiVersion: "admissionregistration.k8s.io/v1",
   kind: "MutatingWebhookConfiguration",
 } as const;
+let fixture: WebhookFixture;
 let cluster: OperatorCluster;
 let webhook: AdmissionWebhook;
 let server: Server;
@@ -29,32 +26,8 @@ let clusterIp: string;
 let webhookCa: string;
 
 beforeAll(async () => {
-  cluster = await startOperatorCluster();
-  webhook = createAdmissionWebhook({
-    kubeConfig: cluster.kubeConfig,
-    namespace: operatorNamespace,
-    serviceName: "regmirror-operator-webhook",
-    extraHosts: ["127.0.0.1"],
-    logger,
-  });
-  const tls = await webhook.start();
-  webhookCa = tls.caPem;
-  server = createServer({ key: tls.keyPem, cert: tls.certificatePem }, webhook.handleHttpRequest);
-  port = await listenOnLoopback(server);
-  cluster.startOperator({ logger, webhookEndpoint: { url: `https://127.0.0.1:${port}` } });
-  for (const name of ["shop", "kube-system"]) {
-    await cluster.client
-      .create({ apiVersion: "v1", kind: "Namespace", metadata: { name } })
-      .catch(() => undefined);
-  }
-  await cluster.client.create({
-    ...mirrorApi,
-    metadata: { name: "hub" },
-    spec: {
-      upstreamUrl: "https://registry-1.docker.io",
-      nodeConfiguration: { modes: ["webhook"] },
-    },
-  });
+  fixture = await startWebhookFixture({ logger, namespaces: ["shop", "kube-system"] });
+  ({ cluster, webhook, server, port, caPem: webhookCa } = fixture);
   const service = await eventually(() =>
     cluster.client.get({
       apiVersion: "v1",
@@ -67,10 +40,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  server?.close();
-  await webhook?.close();
-  await cluster?.stop();
+  await fixture?.stop();
 });
 
 let podCount = 0;

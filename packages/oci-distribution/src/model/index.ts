@@ -14,6 +14,7 @@ export {
   formatDigest,
   InvalidDigestError,
   isDigest,
+  isInvalidDigestError,
   type ParsedDigest,
   parseDigest,
   SizeMismatchError,

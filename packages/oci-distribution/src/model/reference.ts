@@ -4,7 +4,7 @@
  * Grammar: https://github.com/distribution/reference/blob/v0.6.0/reference.go
  * Repository names: https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-manifests
  */
-import { brandedError, InvalidDigestError, parseDigest } from "@regmirror/core";
+import { brandedError, isInvalidDigestError, parseDigest } from "@regmirror/core";
 
 // The grammar, piece by piece (the distribution/reference regular expressions).
 const alphanumeric = "[a-z0-9]+";
@@ -137,8 +137,7 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
     try {
       parseDigest(digest);
     } catch (error) {
-      if (error instanceof InvalidDigestError)
-        throw new InvalidReferenceError("digest", error.reason);
+      if (isInvalidDigestError(error)) throw new InvalidReferenceError("digest", error.reason);
       throw error;
     }
   }

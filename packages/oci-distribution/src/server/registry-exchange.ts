@@ -1,7 +1,7 @@
 // What an endpoint gets for one request, and the checks every endpoint shares.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "@regmirror/core";
-import { InvalidDigestError, parseDigest } from "@regmirror/core";
+import { isInvalidDigestError, parseDigest } from "@regmirror/core";
 import { RegistryError } from "../model/errors.js";
 import type { BodyBufferPool } from "./body-buffers.js";
 import type { RegistryStorage, StorageRequestContext } from "./registry-storage.js";
@@ -55,7 +55,7 @@ export function requireDigest(value: string | null | undefined, where: string): 
     parseDigest(value);
     return value;
   } catch (error) {
-    if (error instanceof InvalidDigestError) {
+    if (isInvalidDigestError(error)) {
       throw new RegistryError("DIGEST_INVALID", {
         message: `invalid digest in ${where}`,
         detail: { reason: error.reason },

@@ -6,7 +6,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { describeError, InvalidDigestError, type Logger, silentLogger } from "@regmirror/core";
+import { describeError, isInvalidDigestError, type Logger, silentLogger } from "@regmirror/core";
 import { RegistryError } from "../model/errors.js";
 import { repositoryNameProblem } from "../model/reference.js";
 import { handleBlob } from "./blob-endpoint.js";
@@ -158,7 +158,7 @@ export function createRegistryHandler<Routed = unknown>(
 
   function answerError(request: IncomingMessage, response: ServerResponse, error: unknown): void {
     let registryError = toRegistryError(error);
-    if (registryError === undefined && error instanceof InvalidDigestError) {
+    if (registryError === undefined && isInvalidDigestError(error)) {
       registryError = new RegistryError("DIGEST_INVALID", { detail: { reason: error.reason } });
     }
     if (registryError === undefined) {

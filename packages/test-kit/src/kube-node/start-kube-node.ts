@@ -256,11 +256,18 @@ export async function startKubeNode(options: KubeNodeOptions = {}): Promise<Kube
         directory,
       ),
     );
-    const controllers: ClusterController[] = await Promise.all([
-      startControllerManager(kubeconfigPath),
-      startScheduler(kubeconfigPath),
-    ]);
-    for (const controller of controllers) watchedStart(controller.process);
+    // Each answers /healthz before it counts as started (a port taken first: started again on
+    // another), and is stopped with the node as soon as it runs, even if the other fails.
+    const controllers: ClusterController[] = await Promise.all(
+      [
+        startControllerManager(kubeconfigPath, { timeoutMs }),
+        startScheduler(kubeconfigPath, { timeoutMs }),
+      ].map(async (starting) => {
+        const controller = await starting;
+        watchedStart(controller.process);
+        return controller;
+      }),
+    );
 
     await waitForCluster(apiServer, bridge, controllers, daemons, timeoutMs);
     const startMs = Date.now() - started;

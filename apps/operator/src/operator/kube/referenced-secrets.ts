@@ -1,7 +1,7 @@
 // The user's Secrets a mirror names, read fresh from the API server.
 import {
+  isKubernetesApiError,
   type KubeObject,
-  KubernetesApiError,
   type KubernetesClient,
 } from "@regmirror/k8s-reconciler";
 import type { RegistryMirrorSpec } from "@regmirror/schemas";
@@ -62,7 +62,7 @@ export async function readReferencedSecrets(
     try {
       credentials = await read(secretNamespace, spec.credentialsSecret.name);
     } catch (error) {
-      if (error instanceof KubernetesApiError && error.statusCode === 403) {
+      if (isKubernetesApiError(error) && error.statusCode === 403) {
         throw new OperatorError(
           "REGMIRROR_OPERATOR_REFERENCED_OBJECT",
           "CredentialsSecretForbidden",

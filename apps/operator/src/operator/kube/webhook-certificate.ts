@@ -19,9 +19,15 @@ import {
   webhookCertificateSecretName,
 } from "../render/object-names.js";
 
-/** A year; replaced at start-up when less than a month is left. */
-const servingLifetimeMs = 365 * 86_400_000;
-const renewBeforeMs = 30 * 86_400_000;
+/** A year; replaced when less than a month is left (at start-up, and while running). */
+export const defaultServingLifetimeMs = 365 * 86_400_000;
+export const defaultRenewBeforeMs = 30 * 86_400_000;
+
+/** How long a serving certificate lives and how long before its end it is replaced. */
+export interface WebhookCertificateLifetime {
+  lifetimeMs?: number;
+  renewBeforeMs?: number;
+}
 
 export interface WebhookTls {
   caPem: string;
@@ -38,6 +44,7 @@ function usable(
   secret: KubeObject | undefined,
   hosts: readonly string[],
   nowMs: number,
+  renewBeforeMs: number,
 ): WebhookTls | undefined {
   if (!secret) return undefined;
   const caPem = decode(secret, "ca.crt");
@@ -55,14 +62,18 @@ function usable(
  * Secret's CA when it has one), written with the resourceVersion read: when two replicas race,
  * the loser reads the winner's.
  */
-export async function ensureWebhookCertificate(options: {
-  client: KubernetesClient;
-  namespace: string;
-  hosts: readonly string[];
-  nowMs: number;
-  signal?: AbortSignal;
-}): Promise<WebhookTls> {
+export async function ensureWebhookCertificate(
+  options: {
+    client: KubernetesClient;
+    namespace: string;
+    hosts: readonly string[];
+    nowMs: number;
+    signal?: AbortSignal;
+  } & WebhookCertificateLifetime,
+): Promise<WebhookTls> {
   const { client, namespace, hosts, nowMs, signal } = options;
+  const servingLifetimeMs = options.lifetimeMs ?? defaultServingLifetimeMs;
+  const renewBeforeMs = options.renewBeforeMs ?? defaultRenewBeforeMs;
   const reference = {
     apiVersion: "v1",
     kind: "Secret",
@@ -76,7 +87,7 @@ export async function ensureWebhookCertificate(options: {
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
-    const existing = usable(current, hosts, nowMs);
+    const existing = usable(current, hosts, nowMs, renewBeforeMs);
     if (existing) return existing;
     const caPem = current ? decode(current, "ca.crt") : undefined;
     const caKeyPem = current ? decode(current, "ca.key") : undefined;
@@ -136,4 +147,9 @@ export async function readWebhookCaBundle(
     if (isNotFound(error)) return undefined;
     throw error;
   }
+}
+
+/** When `tls`'s serving certificate is due for replacement (ms since the epoch). */
+export function renewalDueMs(tls: WebhookTls, renewBeforeMs = defaultRenewBeforeMs): number {
+  return (readCertificate(tls.certificatePem)?.notAfterMs ?? 0) - renewBeforeMs;
 }

@@ -5,9 +5,9 @@ import {
   hasFinalizer,
   isBeingDeleted,
   isConflict,
+  isKubernetesApiError,
   isNotFound,
   type KubeObject,
-  KubernetesApiError,
   type ReconcileRequest,
   type ReconcileResult,
   ReconcilerError,
@@ -54,10 +54,10 @@ function describeFailure(error: unknown): { reason: string; message: string } {
   if (RegistryMirrorInvalidError.isInstance(error)) {
     return { reason: "InvalidSpec", message: error.message };
   }
-  if (error instanceof KubernetesApiError) {
+  if (isKubernetesApiError(error)) {
     return { reason: `Api${error.reason ?? error.statusCode}`, message: error.message };
   }
-  if (error instanceof ReconcilerError)
+  if (ReconcilerError.isInstance(error))
     return { reason: "ReconcileFailed", message: error.message };
   return {
     reason: "ReconcileFailed",

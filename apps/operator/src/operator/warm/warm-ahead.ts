@@ -1,5 +1,7 @@
-// Warm-ahead: watches workloads in every namespace and, when one is created or gets new images,
-// asks each mirror that serves those images' registries (and selects the namespace) to warm them.
+// Warm-ahead: watches workloads and, when one is created or gets new images, asks each mirror that
+// serves those images' registries (and selects the namespace) to warm them. The workloads are
+// watched only in the namespaces the mirrors list (a Role there is enough); in every namespace
+// only when a mirror with warm-ahead names none.
 import { type Clock, type Logger, silentLogger, systemClock } from "@regmirror/core";
 import {
   createInformer,
@@ -47,7 +49,29 @@ export interface WarmAheadOptions {
 
 export interface WarmAhead {
   start(): void;
+  /** The mirrors (or their warm-ahead namespaces) changed: watch what they select now. */
+  mirrorsChanged(): void;
   close(): Promise<void>;
+}
+
+/** All namespaces: some mirror with warm-ahead lists none. */
+const everyNamespace = "";
+
+/**
+ * The namespaces whose workloads warm-ahead watches: those the mirrors list (without the excluded
+ * ones), or `[everyNamespace]` when one lists none; empty when no mirror has warm-ahead.
+ */
+export function watchedNamespaces(
+  mirrors: readonly WarmedMirror[],
+  excluded: ReadonlySet<string>,
+): string[] {
+  const names = new Set<string>();
+  for (const { spec } of mirrors) {
+    if (!spec.warmAhead) continue;
+    if (spec.warmAhead.namespaces.length === 0) return [everyNamespace];
+    for (const name of spec.warmAhead.namespaces) if (!excluded.has(name)) names.add(name);
+  }
+  return [...names].sort();
 }
 
 export function createWarmAhead(options: WarmAheadOptions): WarmAhead {
@@ -115,37 +139,75 @@ export function createWarmAhead(options: WarmAheadOptions): WarmAhead {
     }
   };
 
-  const informers: Informer[] = warmedKinds.map(({ apiVersion, kind }) => {
-    const informer = createInformer({
-      client: options.client,
-      apiVersion,
-      kind,
-      logger,
-      watchTimeoutSeconds: options.watchTimeoutSeconds,
+  /** One informer per kind for `namespace` (everyNamespace: all of them). */
+  const watchNamespace = (namespace: string): Informer[] =>
+    warmedKinds.map(({ apiVersion, kind }) => {
+      const informer = createInformer({
+        client: options.client,
+        apiVersion,
+        kind,
+        ...(namespace === everyNamespace ? {} : { namespace }),
+        logger,
+        watchTimeoutSeconds: options.watchTimeoutSeconds,
+      });
+      informer.addEventHandler({
+        // Objects of the first list existed before the operator looked: not "created".
+        onAdd: (object) => {
+          if (informer.hasSynced()) warmNewImages(object, workloadImages(object));
+        },
+        onUpdate: (previous, object) => {
+          const before = new Set(workloadImages(previous));
+          warmNewImages(
+            object,
+            workloadImages(object).filter((image) => !before.has(image)),
+          );
+        },
+      });
+      return informer;
     });
-    informer.addEventHandler({
-      // Objects of the first list existed before the operator looked: not "created".
-      onAdd: (object) => {
-        if (informer.hasSynced()) warmNewImages(object, workloadImages(object));
-      },
-      onUpdate: (previous, object) => {
-        const before = new Set(workloadImages(previous));
-        warmNewImages(
-          object,
-          workloadImages(object).filter((image) => !before.has(image)),
-        );
-      },
-    });
-    return informer;
-  });
+
+  /** The informers of each watched namespace; changed only by `watchSelected`. */
+  const watched = new Map<string, Informer[]>();
+  let started = false;
+  let closing: Promise<unknown> = Promise.resolve();
+  const watchSelected = (): void => {
+    const wanted = new Set(watchedNamespaces(options.mirrors(), excluded));
+    const stopping: Informer[] = [];
+    const before = watched.size;
+    for (const [namespace, informers] of watched) {
+      if (wanted.has(namespace)) continue;
+      watched.delete(namespace);
+      stopping.push(...informers);
+    }
+    for (const namespace of wanted) {
+      if (watched.has(namespace)) continue;
+      const informers = watchNamespace(namespace);
+      watched.set(namespace, informers);
+      for (const informer of informers) informer.start();
+    }
+    if (stopping.length > 0 || watched.size !== before) {
+      logger.info(
+        { namespaces: [...wanted].map((name) => name || "(all)") },
+        "warm-ahead: watching workloads in other namespaces",
+      );
+      closing = Promise.all([closing, ...stopping.map((informer) => informer.close())]);
+    }
+  };
 
   return {
     start() {
-      for (const informer of informers) informer.start();
+      started = true;
+      watchSelected();
+    },
+    mirrorsChanged() {
+      if (started) watchSelected();
     },
     async close() {
+      started = false;
       queue.close();
-      await Promise.all(informers.map((informer) => informer.close()));
+      const informers = [...watched.values()].flat();
+      watched.clear();
+      await Promise.all([closing, ...informers.map((informer) => informer.close())]);
     },
   };
 }

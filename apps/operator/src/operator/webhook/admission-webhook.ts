@@ -8,8 +8,14 @@ import {
   createKubernetesClient,
   type Informer,
   type KubeObject,
+  PatchType,
 } from "@regmirror/k8s-reconciler";
-import { ensureWebhookCertificate, type WebhookTls } from "../kube/webhook-certificate.js";
+import {
+  defaultRenewBeforeMs,
+  ensureWebhookCertificate,
+  type WebhookCertificateLifetime,
+  type WebhookTls,
+} from "../kube/webhook-certificate.js";
 import {
   managedByLabel,
   managedByValue,
@@ -28,6 +34,7 @@ import {
   MalformedReviewError,
   parseAdmissionReview,
 } from "./admission-review.js";
+import { type CertificateRenewal, startCertificateRenewal } from "./certificate-renewal.js";
 import { type RewriteRules, rewritePodImages } from "./image-rewrite.js";
 import { createWebhookCounters, type WebhookCounters } from "./webhook-metrics.js";
 
@@ -44,10 +51,20 @@ export interface AdmissionWebhookOptions {
   extraHosts?: readonly string[];
   logger?: Logger;
   clock?: Clock;
+  /** The serving certificate's lifetime and renewal margin; default a year, a month before. */
+  certificate?: WebhookCertificateLifetime;
+  /**
+   * Called with a renewed serving certificate while the webhook runs (after `start`): load it
+   * into the live TLS server (`setSecureContext`). Without it, nothing is renewed after start.
+   */
+  onRenewed?: (tls: WebhookTls) => void;
 }
 
 export interface AdmissionWebhook {
-  /** Makes sure of the certificate, starts watching the configurations; the TLS to serve with. */
+  /**
+   * Makes sure of the certificate, starts watching the configurations and, with `onRenewed`,
+   * renewing the certificate before it expires; the TLS to serve with.
+   */
   start(): Promise<WebhookTls>;
   /** The handler the HTTPS server calls (POST /mutate/<mirror>). */
   handleHttpRequest(request: IncomingMessage, response: ServerResponse): void;
@@ -138,20 +155,62 @@ export function createAdmissionWebhook(options: AdmissionWebhookOptions): Admiss
     return admissionResponse(request.uid, rewrite.patch, rewrite.warnings);
   };
 
+  /** Every webhook of the configurations this operator wrote trusts `caBundlePem` from now on. */
+  const trustCa = async (caBundlePem: string): Promise<void> => {
+    const caBundle = Buffer.from(caBundlePem, "utf8").toString("base64");
+    for (const configuration of configurations.store.list()) {
+      const webhooks: unknown[] = Array.isArray(configuration.webhooks)
+        ? configuration.webhooks
+        : [];
+      // Each webhook by its index, guarded by its name: a list changed meanwhile fails the patch.
+      const patch = webhooks.flatMap((entry, index) => [
+        { op: "test", path: `/webhooks/${index}/name`, value: isRecord(entry) ? entry.name : "" },
+        { op: "replace", path: `/webhooks/${index}/clientConfig/caBundle`, value: caBundle },
+      ]);
+      if (patch.length === 0) continue;
+      await client.patch(
+        {
+          apiVersion: "admissionregistration.k8s.io/v1",
+          kind: "MutatingWebhookConfiguration",
+          name: configuration.metadata?.name ?? "",
+        },
+        patch,
+        PatchType.json,
+      );
+    }
+  };
+
+  let renewal: CertificateRenewal | undefined;
+
   return {
     async start() {
       const hosts = [
         ...serviceDnsNames(options.serviceName, options.namespace),
         ...(options.extraHosts ?? []),
       ];
-      const tls = await ensureWebhookCertificate({
-        client,
-        namespace: options.namespace,
-        hosts,
-        nowMs: clock.now(),
-      });
+      const ensure = (nowMs: number) =>
+        ensureWebhookCertificate({
+          client,
+          namespace: options.namespace,
+          hosts,
+          nowMs,
+          ...options.certificate,
+        });
+      const tls = await ensure(clock.now());
       configurations.start();
       await configurations.waitForSync();
+      const { onRenewed } = options;
+      if (onRenewed) {
+        renewal = startCertificateRenewal({
+          current: tls,
+          renewBeforeMs: options.certificate?.renewBeforeMs ?? defaultRenewBeforeMs,
+          ensure,
+          trustCa,
+          serve: onRenewed,
+          clock,
+          logger,
+        });
+      }
       return tls;
     },
     handleHttpRequest(request, response) {
@@ -182,6 +241,7 @@ export function createAdmissionWebhook(options: AdmissionWebhookOptions): Admiss
     },
     counters: () => counters,
     async close() {
+      await renewal?.stop();
       await configurations.close();
       await client.close();
     },
