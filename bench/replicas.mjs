@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // `pnpm bench:replicas`: cache replicas that share their downloads (regmirror.peers, ADR 0033)
 // next to replicas that do not and to distribution's proxy, cold and warm, on this machine in one
-// run; writes docs/benchmarks-replicas.md with a model of larger fleets fed by the figures.
-import { mkdtempSync, rmSync } from "node:fs";
+// run; writes docs/benchmarks-replicas.md (and its section of docs/benchmarks.md) with a model of
+// larger fleets fed by the figures.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { currentLoad, describeMachine } from "./lib/machine-info.mjs";
+import { replaceOwnedSection } from "./lib/owned-sections.mjs";
 import { freePort } from "./lib/ports.mjs";
 import { killAllChildren, runCommand, startProcess, waitUntilReady } from "./lib/processes.mjs";
 import { makeImage, pushImage } from "./lib/seed-images.mjs";
@@ -269,6 +271,12 @@ async function main() {
     else {
       await writeFile(join(repositoryRoot, "docs/benchmarks-replicas.md"), text);
       log("wrote docs/benchmarks-replicas.md");
+      const summaryPath = join(repositoryRoot, "docs/benchmarks.md");
+      const summary = existsSync(summaryPath)
+        ? readFileSync(summaryPath, "utf8")
+        : "# Benchmarks\n";
+      await writeFile(summaryPath, replaceOwnedSection(summary, "replicas", text));
+      log("wrote its section of docs/benchmarks.md");
     }
   } finally {
     killAllChildren();

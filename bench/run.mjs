@@ -14,6 +14,7 @@ import { currentLoad, describeMachine } from "./lib/machine-info.mjs";
 import { manifestAccept, ociManifest } from "./lib/media-types.mjs";
 import { residentBytes, watchPeakMemory } from "./lib/memory.mjs";
 import { helpText, parseOptions } from "./lib/options.mjs";
+import { keepOwnedSections } from "./lib/owned-sections.mjs";
 import { killAllChildren, runCommand } from "./lib/processes.mjs";
 import { renderReport, systemLabels } from "./lib/report.mjs";
 import { measureRequestRates } from "./lib/request-rates.mjs";
@@ -509,7 +510,7 @@ async function compare() {
   if (options.output) {
     const outputPath = resolve(repositoryRoot, options.output);
     await mkdir(dirname(outputPath), { recursive: true });
-    await writeFile(outputPath, report);
+    await writeFile(outputPath, keepOwnedSections(report, outputPath));
     progress(`wrote ${outputPath}`);
   } else {
     process.stdout.write(`\n${report}`);

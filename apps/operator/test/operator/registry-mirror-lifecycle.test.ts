@@ -350,7 +350,10 @@ describe("a RegistryMirror on a real API server", () => {
       secret?: { secretName: string };
     }[];
     expect(volumes.find((volume) => volume.name === "tls")?.secret?.secretName).toBe("user-tls");
-    const state = await get(cluster.client, "ConfigMap", "regmirror-own-tls-node-state");
+    // The operator writes the nodes' state after the StatefulSet: wait for it too.
+    const state = await eventually(() =>
+      get(cluster.client, "ConfigMap", "regmirror-own-tls-node-state"),
+    );
     const nodeState = JSON.parse((state.data as Record<string, string>)["node-state.json"] ?? "");
     expect(nodeState.mirrors[0].caPem).toBe(authority.certificatePem);
     await expect(get(cluster.client, "Secret", "regmirror-own-tls-ca")).rejects.toThrow(/404/);
