@@ -1,5 +1,6 @@
+// The vitest JSON reports of every workspace (reports/vitest.json): found, read and counted.
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { repositoryRoot } from "./paths.mjs";
 
 /** The workspaces of pnpm-workspace.yaml: every directory of packages/ and apps/, and e2e/. */
@@ -26,35 +27,50 @@ export function removeTestReports() {
 }
 
 /**
- * Adds up vitest's JSON reports (one per workspace). A workspace with test files but no report
- * did not finish its run: it counts as one failure so the closing line cannot look green.
+ * Every workspace with its package name, its vitest JSON report (undefined when there is none)
+ * and whether it has test files at all.
  */
-export function summarizeTestReports() {
-  const totals = { passed: 0, failed: 0, skipped: 0, missing: [] };
-  for (const workspace of workspaceDirectories()) {
-    const path = reportPath(workspace);
-    if (!existsSync(path)) {
-      if (hasTestFiles(workspace)) {
-        totals.failed += 1;
-        totals.missing.push(workspace);
-      }
+export function readTestReports() {
+  return workspaceDirectories().map((directory) => {
+    const manifestPath = join(directory, "package.json");
+    const name = existsSync(manifestPath)
+      ? (JSON.parse(readFileSync(manifestPath, "utf8")).name ?? relative(repositoryRoot, directory))
+      : relative(repositoryRoot, directory);
+    const path = reportPath(directory);
+    return {
+      name,
+      directory,
+      report: existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined,
+      hasTests: hasTestFiles(directory),
+    };
+  });
+}
+
+/**
+ * Adds up the reports of `readTestReports()`. A workspace with test files but no report did not
+ * finish its run: it counts as one failure so the closing line cannot look green.
+ */
+export function countTests(workspaces) {
+  const totals = { passed: 0, failed: 0, skipped: 0 };
+  for (const { report, hasTests } of workspaces) {
+    if (report === undefined) {
+      if (hasTests) totals.failed += 1;
       continue;
     }
-    const report = JSON.parse(readFileSync(path, "utf8"));
     totals.passed += report.numPassedTests ?? 0;
-    totals.failed += (report.numFailedTests ?? 0) + failedSuitesWithoutTests(report);
+    totals.failed += (report.numFailedTests ?? 0) + failedFilesWithoutFailedTests(report).length;
     totals.skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
   }
   return totals;
 }
 
-/** A test file that fails to load has no failed test but a failed suite: count it. */
-function failedSuitesWithoutTests(report) {
+/** Files that failed with no failed test (one that did not load, a failed hook): they count. */
+export function failedFilesWithoutFailedTests(report) {
   return (report.testResults ?? []).filter(
     (file) =>
       file.status === "failed" &&
       (file.assertionResults ?? []).every((test) => test.status !== "failed"),
-  ).length;
+  );
 }
 
 function hasTestFiles(directory) {

@@ -40,11 +40,21 @@ async function git(repositoryRoot: string, args: string[]): Promise<string | und
   }
 }
 
-/** HEAD's commit, with "-dirty" when the working tree differs from it (as `git describe --dirty`). */
+/**
+ * HEAD's commit, with "-dirty" when a tracked file differs from it (as `git describe --dirty`).
+ * Untracked files do not count: tools write short-lived ones into the tree (tsup's
+ * `tsup.config.bundled_*.mjs` while any workspace builds), and a build next to them would be
+ * called dirty or not by chance. No optional locks: reading must not take the index lock.
+ */
 async function gitRevision(repositoryRoot: string): Promise<string | undefined> {
   const commit = await git(repositoryRoot, ["rev-parse", "HEAD"]);
   if (commit === undefined) return undefined;
-  const changes = await git(repositoryRoot, ["status", "--porcelain"]);
+  const changes = await git(repositoryRoot, [
+    "--no-optional-locks",
+    "status",
+    "--porcelain",
+    "--untracked-files=no",
+  ]);
   return changes === undefined ? commit : `${commit}-dirty`;
 }
 

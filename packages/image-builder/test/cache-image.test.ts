@@ -6,7 +6,6 @@ import { chown, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promis
 import { join } from "node:path";
 import {
   buildTestImage,
-  freePort,
   httpGetStatus,
   makeTempDirectory,
   pushTestImage,
@@ -19,10 +18,13 @@ import {
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nonRootId } from "../src/index.js";
-import { type ImageHost, startImageHost, waitForHttp200 } from "./image-host.js";
+import { type ImageHost, startImageHost, startOnFreePort, waitForHttp200 } from "./image-host.js";
 import { imageUnderTest } from "./images-under-test.js";
 
-const drainTimeoutSeconds = 20;
+// Long enough for the SIGTERM test's steps on a busy machine (the signal through ctr, seeing the
+// listener close, then the rest of a 16 MB download): the cache exits as soon as the download
+// ends, so a long drain costs nothing, and a short one would cut the download by chance.
+const drainTimeoutSeconds = 90;
 
 let host: ImageHost;
 let directory: string;
@@ -62,40 +64,42 @@ beforeAll(async () => {
   });
   await pushTestImage(upstreamImage, host.registry, "team/app");
 
-  const port = await freePort();
-  cacheUrl = `http://127.0.0.1:${port}`;
-  // distribution's proxy form, as a user moving from `registry:2` writes it.
-  await writeFile(
-    join(directory, "config.yml"),
-    [
-      "version: 0.1",
-      "http:",
-      `  addr: 127.0.0.1:${port}`,
-      `  draintimeout: ${drainTimeoutSeconds}s`,
-      "storage:",
-      "  filesystem:",
-      "    rootdirectory: /var/lib/registry",
-      "proxy:",
-      `  remoteurl: ${host.registry.url}`,
-      "",
-    ].join("\n"),
-    { mode: 0o644 },
-  );
   await mkdir(join(directory, "store"));
   await chown(join(directory, "store"), nonRootId, nonRootId);
-
-  cache = await runContainer(host.containerd, {
-    image: host.references["regmirror-cache"] as string,
-    id: "regmirror-cache-under-test",
-    readOnlyRootFilesystem: true,
-    hostNetwork: true,
-    mounts: [
-      { source: join(directory, "config.yml"), destination: "/config.yml", readOnly: true },
-      { source: join(directory, "store"), destination: "/var/lib/registry" },
-    ],
+  [cache, cacheUrl] = await startOnFreePort("the cache container", async (port) => {
+    // distribution's proxy form, as a user moving from `registry:2` writes it.
+    await writeFile(
+      join(directory, "config.yml"),
+      [
+        "version: 0.1",
+        "http:",
+        `  addr: 127.0.0.1:${port}`,
+        `  draintimeout: ${drainTimeoutSeconds}s`,
+        "storage:",
+        "  filesystem:",
+        "    rootdirectory: /var/lib/registry",
+        "proxy:",
+        `  remoteurl: ${host.registry.url}`,
+        "",
+      ].join("\n"),
+      { mode: 0o644 },
+    );
+    const container = await runContainer(host.containerd, {
+      image: host.references["regmirror-cache"] as string,
+      id: "regmirror-cache-under-test",
+      readOnlyRootFilesystem: true,
+      hostNetwork: true,
+      mounts: [
+        { source: join(directory, "config.yml"), destination: "/config.yml", readOnly: true },
+        { source: join(directory, "store"), destination: "/var/lib/registry" },
+      ],
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttp200("the cache container", `${url}/readyz`, container);
+    return [container, url] as const;
   });
-  await waitForHttp200("the cache container", `${cacheUrl}/readyz`, cache);
-});
+  // Pushing the image (both platforms), pulling it and starting it: minutes on a busy machine.
+}, 300_000);
 
 afterAll(async () => {
   await cache?.stop();
@@ -149,9 +153,7 @@ describe("the regmirror-cache image under containerd", () => {
     await expect
       .poll(
         () => httpGetStatus(`${cacheUrl}/readyz`).then(String, (error: Error) => error.message),
-        {
-          timeout: 15_000,
-        },
+        { timeout: 30_000 },
       )
       .toMatch(/ECONNREFUSED/);
     expect(cache.exitCode()).toBeUndefined();
@@ -160,5 +162,5 @@ describe("the regmirror-cache image under containerd", () => {
     // download finished within it.
     expect(await download.resume()).toBe(layer);
     expect(await cache.exited).toBe(0);
-  });
+  }, 180_000);
 });

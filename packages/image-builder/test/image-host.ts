@@ -2,8 +2,10 @@
 // on loopback, and pulled from there by a real containerd (Debian's 1.6), ready for `ctr run`.
 import {
   type Containerd,
+  freePort,
   httpGetStatus,
   type RunningContainer,
+  retryOnAddressInUse,
   startContainerd,
   startUpstreamRegistry,
   type UpstreamRegistry,
@@ -50,24 +52,41 @@ export async function startImageHost(names: readonly ImageName[]): Promise<Image
   }
 }
 
-/** Waits until `url` answers 200; fails with the container's output if it exits or never does. */
+/**
+ * Waits until `url` answers 200. Fails with the container's output, and stops it, when it exits
+ * first (at once: it will never answer) or does not answer in time.
+ */
 export async function waitForHttp200(
   what: string,
   url: string,
   container: RunningContainer,
   ca?: string,
 ) {
-  await waitUntilReady(
-    what,
-    async () => {
-      if (container.exitCode() !== undefined) {
-        throw new Error(`${what} exited with ${container.exitCode()}:\n${container.output()}`);
-      }
-      return (await httpGetStatus(url, ca ? { ca } : {})) === 200;
-    },
-    // Starting a container takes seconds here, more when the machine is busy.
-    { timeoutMs: 90_000 },
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}\n${what} wrote:\n${container.output()}`);
-  });
+  try {
+    await waitUntilReady(
+      what,
+      // An exited container ends the wait; the check below says so.
+      async () =>
+        container.exitCode() !== undefined || (await httpGetStatus(url, ca ? { ca } : {})) === 200,
+      // Starting a container takes seconds here, more when the machine is busy.
+      { timeoutMs: 90_000 },
+    );
+    if (container.exitCode() !== undefined) {
+      throw new Error(`${what} exited with ${container.exitCode()} before it answered`);
+    }
+  } catch (error) {
+    await container.stop();
+    throw new Error(`${(error as Error).message}\n${what} wrote:\n${container.output()}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Starts a container that listens on a free port of the host's network, ready once it answers.
+ * The port is picked before the container binds it, so another process may take it meanwhile:
+ * the container then exits with "address already in use" and starts again on a new port.
+ */
+export function startOnFreePort<T>(what: string, start: (port: number) => Promise<T>): Promise<T> {
+  return retryOnAddressInUse(what, async () => start(await freePort()));
 }

@@ -19,7 +19,7 @@ import {
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imageDefinitions, nodePath, nonRootId } from "../src/index.js";
-import { type ImageHost, startImageHost, waitForHttp200 } from "./image-host.js";
+import { type ImageHost, startImageHost, startOnFreePort, waitForHttp200 } from "./image-host.js";
 import { imagesUnderTest } from "./images-under-test.js";
 
 const operatorMain = `${imageDefinitions["regmirror-operator"].installDirectory}/main.js`;
@@ -64,52 +64,55 @@ beforeAll(async () => {
   await pushTestImage(upstreamImage, host.registry, "team/app");
 
   // The cache over TLS with a certificate for 127.0.0.1, an upstream for the registry's host.
-  const port = await freePort();
-  cacheUrl = `https://127.0.0.1:${port}`;
   const certificate = await authority.issueServerCertificate(["127.0.0.1"]);
   await mkdir(join(directory, "cache-config"));
   await writeCacheFile(join(directory, "cache-config", "cache.crt"), certificate.certificatePem);
   await writeCacheFile(join(directory, "cache-config", "cache.key"), certificate.keyPem);
-  await writeCacheFile(
-    join(directory, "cache-config", "config.yml"),
-    [
-      "version: 0.1",
-      "http:",
-      `  addr: 127.0.0.1:${port}`,
-      "  tls:",
-      "    certificate: /etc/regmirror/cache.crt",
-      "    key: /etc/regmirror/cache.key",
-      "regmirror:",
-      "  upstreams:",
-      "    - name: test-registry",
-      `      hosts: ["${host.registry.host}"]`,
-      `      endpoints: ["${host.registry.url}"]`,
-      "  storage:",
-      "    filesystem:",
-      "      rootDirectory: /var/lib/registry",
-      "",
-    ].join("\n"),
-  );
   await mkdir(join(directory, "cache-store"));
   await chown(join(directory, "cache-store"), nonRootId, nonRootId);
-  cache = await runContainer(host.containerd, {
-    image: host.references["regmirror-cache"] as string,
-    id: "operator-test-cache",
-    readOnlyRootFilesystem: true,
-    hostNetwork: true,
-    args: [nodePath, "/opt/regmirror-cache/main.js", "serve", "/etc/regmirror/config.yml"],
-    mounts: [
-      { source: join(directory, "cache-config"), destination: "/etc/regmirror", readOnly: true },
-      { source: join(directory, "cache-store"), destination: "/var/lib/registry" },
-    ],
+  [cache, cacheUrl] = await startOnFreePort("the cache container", async (port) => {
+    await writeCacheFile(
+      join(directory, "cache-config", "config.yml"),
+      [
+        "version: 0.1",
+        "http:",
+        `  addr: 127.0.0.1:${port}`,
+        "  tls:",
+        "    certificate: /etc/regmirror/cache.crt",
+        "    key: /etc/regmirror/cache.key",
+        "regmirror:",
+        "  upstreams:",
+        "    - name: test-registry",
+        `      hosts: ["${host.registry.host}"]`,
+        `      endpoints: ["${host.registry.url}"]`,
+        "  storage:",
+        "    filesystem:",
+        "      rootDirectory: /var/lib/registry",
+        "",
+      ].join("\n"),
+    );
+    const container = await runContainer(host.containerd, {
+      image: host.references["regmirror-cache"] as string,
+      id: "operator-test-cache",
+      readOnlyRootFilesystem: true,
+      hostNetwork: true,
+      args: [nodePath, "/opt/regmirror-cache/main.js", "serve", "/etc/regmirror/config.yml"],
+      mounts: [
+        { source: join(directory, "cache-config"), destination: "/etc/regmirror", readOnly: true },
+        { source: join(directory, "cache-store"), destination: "/var/lib/registry" },
+      ],
+    });
+    const url = `https://127.0.0.1:${port}`;
+    await waitForHttp200(
+      "the cache container",
+      `${url}/readyz`,
+      container,
+      authority.certificatePem,
+    );
+    return [container, url] as const;
   });
-  await waitForHttp200(
-    "the cache container",
-    `${cacheUrl}/readyz`,
-    cache,
-    authority.certificatePem,
-  );
-});
+  // Pushing both images (both platforms), pulling them and starting one: minutes on a busy machine.
+}, 300_000);
 
 afterAll(async () => {
   await cache?.stop();
@@ -159,36 +162,38 @@ describe("the regmirror-operator image under containerd", () => {
         ],
       }),
     );
-    const agentPort = await freePort();
-    const agent = await runContainer(host.containerd, {
-      image: host.references["regmirror-operator"] as string,
-      id: "node-agent",
-      user: { uid: 0, gid: 0, capabilities: ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"] },
-      readOnlyRootFilesystem: true,
-      hostNetwork: true,
-      env: ["PATH=/usr/local/bin", "NODE_ENV=production"],
-      args: [
-        nodePath,
-        operatorMain,
-        "node-agent",
-        "--state-file",
-        "/etc/regmirror/node-state/node-state.json",
-        "--root",
-        "/host",
-        "--instance",
-        mirrorName,
-        "--listen",
-        `127.0.0.1:${agentPort}`,
-      ],
-      mounts: [
-        { source: stateDirectory, destination: "/etc/regmirror/node-state", readOnly: true },
-        { source: join(nodeRoot, "etc/containerd"), destination: "/host/etc/containerd" },
-        { source: join(nodeRoot, "var/lib/regmirror"), destination: "/host/var/lib/regmirror" },
-      ],
+    const agent = await startOnFreePort("the node agent", async (agentPort) => {
+      const container = await runContainer(host.containerd, {
+        image: host.references["regmirror-operator"] as string,
+        id: "node-agent",
+        user: { uid: 0, gid: 0, capabilities: ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"] },
+        readOnlyRootFilesystem: true,
+        hostNetwork: true,
+        env: ["PATH=/usr/local/bin", "NODE_ENV=production"],
+        args: [
+          nodePath,
+          operatorMain,
+          "node-agent",
+          "--state-file",
+          "/etc/regmirror/node-state/node-state.json",
+          "--root",
+          "/host",
+          "--instance",
+          mirrorName,
+          "--listen",
+          `127.0.0.1:${agentPort}`,
+        ],
+        mounts: [
+          { source: stateDirectory, destination: "/etc/regmirror/node-state", readOnly: true },
+          { source: join(nodeRoot, "etc/containerd"), destination: "/host/etc/containerd" },
+          { source: join(nodeRoot, "var/lib/regmirror"), destination: "/host/var/lib/regmirror" },
+        ],
+      });
+      // Ready once the state is applied without conflict.
+      await waitForHttp200("the node agent", `http://127.0.0.1:${agentPort}/readyz`, container);
+      return container;
     });
     try {
-      // Ready once the state is applied without conflict.
-      await waitForHttp200("the node agent", `http://127.0.0.1:${agentPort}/readyz`, agent);
       const hostsToml = join(certsDirectory, host.registry.host, "hosts.toml");
       expect(await readFile(hostsToml, "utf8")).toContain(`[host."${cacheUrl}"]`);
       expect((await stat(hostsToml)).uid).toBe(0);
