@@ -122,6 +122,9 @@ async function prepareCache() {
     }
   }
   if (!existsSync(cacheMain)) return `${cacheMain} does not exist (build it first)`;
+  if (options.baselineMain && !existsSync(resolve(options.baselineMain))) {
+    return `--baseline-main: ${resolve(options.baselineMain)} does not exist`;
+  }
   return undefined;
 }
 
@@ -416,6 +419,17 @@ function rateSystems(seeded) {
           workers: key === "regmirror" && workers === 1 ? undefined : workers,
         }),
       });
+      if (key === "regmirror" && options.baselineMain) {
+        systems.push({
+          key: `regmirror-baseline${workerSuffix(workers)}`,
+          label: `${systemLabels[key]} (baseline), ${workerLabel(workers)}`,
+          start: starterFor(key, seeded, {
+            name: `rates-regmirror-baseline${workerSuffix(workers)}`,
+            cacheMain: resolve(options.baselineMain),
+            workers: workers === 1 ? undefined : workers,
+          }),
+        });
+      }
     }
   }
   return systems;
@@ -425,6 +439,9 @@ async function compare() {
   const startedAt = new Date();
   const notes = [];
   if (options.cacheMain) notes.push(`regmirror cache run from ${cacheMain} (--cache-main).`);
+  if (options.baselineMain) {
+    notes.push(`regmirror (baseline) run from ${resolve(options.baselineMain)} (--baseline-main).`);
+  }
   if (options.cacheNodeFlags.length > 0) {
     notes.push(`regmirror cache run with node ${options.cacheNodeFlags.join(" ")}.`);
   }

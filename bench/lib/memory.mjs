@@ -1,6 +1,7 @@
-// Peak resident memory of a system's processes during one workload. The kernel's high-water
-// mark (VmHWM) is reset at the start (writing 5 to /proc/PID/clear_refs; needs root or the
-// process's owner) and VmRSS is sampled as well, in case the reset is not allowed.
+// Memory of a system's processes: peak resident memory during a workload (the kernel's
+// high-water mark VmHWM, reset at the start by writing 5 to /proc/PID/clear_refs — needs root or
+// the process's owner — and VmRSS sampled as well, in case the reset is not allowed), and the
+// resident, proportional (PSS) and private figures of a moment from /proc/PID/smaps_rollup.
 import { readFileSync, writeFileSync } from "node:fs";
 
 function statusKilobytes(pid, field) {
@@ -42,7 +43,62 @@ export function watchPeakMemory(pids, intervalMs = 100) {
   };
 }
 
+function rollupKilobytes(pid) {
+  const fields = { Rss: 0, Pss: 0, Private_Clean: 0, Private_Dirty: 0 };
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    for (const name of Object.keys(fields)) {
+      const match = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(rollup);
+      if (match) fields[name] = Number(match[1]);
+    }
+  } catch {
+    // The process is gone, or smaps_rollup is not readable: counted as 0.
+  }
+  return fields;
+}
+
+/**
+ * The processes' memory right now, summed: `residentBytes` (RSS: every page mapped in, so the
+ * pages of the `node` binary that all Node processes on the machine share are counted in full
+ * by each), `proportionalBytes` (PSS: a shared page divided among the processes mapping it) and
+ * `privateBytes` (pages no other process maps: what stopping the processes would give back).
+ */
+export function memoryNow(pids) {
+  const total = { residentBytes: 0, proportionalBytes: 0, privateBytes: 0 };
+  for (const pid of pids()) {
+    const fields = rollupKilobytes(pid);
+    total.residentBytes += fields.Rss * 1024;
+    total.proportionalBytes += fields.Pss * 1024;
+    total.privateBytes += (fields.Private_Clean + fields.Private_Dirty) * 1024;
+  }
+  return total;
+}
+
 /** Resident memory of the processes right now, summed. */
 export function residentBytes(pids) {
   return pids().reduce((sum, pid) => sum + statusKilobytes(pid, "VmRSS"), 0) * 1024;
+}
+
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on Linux). */
+const ticksPerSecond = 100;
+
+/**
+ * CPU seconds the processes have used so far (user + system, every thread), summed: the
+ * difference over a run divided by the requests gives the CPU cost of a request, which, unlike
+ * the rate, hardly moves with the load others put on the machine.
+ */
+export function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids()) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // The fields after the command name (which may hold spaces) are space-separated;
+      // utime and stime are the 14th and 15th of the whole line.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process is gone: its time is lost to the figure.
+    }
+  }
+  return ticks / ticksPerSecond;
 }

@@ -40,6 +40,9 @@ Options:
   --no-build              use apps/cache/dist as it is (default: pnpm --filter @regmirror/cache build)
   --cache-main FILE       run this build of the daemon instead of apps/cache/dist/main.js (to
                           compare a candidate change; implies --no-build)
+  --baseline-main FILE    also run this build of the daemon in the request-rate section, as
+                          "regmirror (baseline)" with every worker count, interleaved with the
+                          cache under test: an A/B of a change within one run
   --output FILE           write the report here (default docs/benchmarks.md; --quick: stdout only)
   --profile               instead of the comparison: fill the regmirror cache, restart it under
                           node --cpu-prof, run the warm pull and HEAD workloads, print the
@@ -88,6 +91,7 @@ export function parseOptions(argv) {
       "no-build": { type: "boolean", default: false },
       output: { type: "string" },
       "cache-main": { type: "string" },
+      "baseline-main": { type: "string" },
       "cache-node-flags": { type: "string" },
       profile: { type: "boolean", default: false },
       "timeout-minutes": { type: "string" },
@@ -134,6 +138,7 @@ export function parseOptions(argv) {
     http2: !values["no-http2"],
     build: !values["no-build"],
     cacheMain: values["cache-main"],
+    baselineMain: values["baseline-main"],
     cacheNodeFlags: (values["cache-node-flags"] ?? "").split(" ").filter(Boolean),
     output: values.output ?? (quick || ratesOnly ? undefined : "docs/benchmarks.md"),
     profile: values.profile,

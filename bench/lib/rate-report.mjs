@@ -22,32 +22,38 @@ function workloadTable(rates, workload) {
   const digits = workload.unit === "MB/s" ? 0 : 0;
   const rows = Object.entries(rates.systems).map(([key, entry]) => {
     const result = entry.results[workload.key];
-    if (!result) return `| ${entry.label} | — | — | — | — | — | — |`;
+    if (!result) return `| ${entry.label} | — | — | — | — | — | — | — |`;
     const ceiling = rates.systems[ceilingFor(key, rates.systems)]?.results[workload.key];
     const errors =
       result.errors === 0 ? "0" : `${result.errors} (${(result.firstError ?? "").slice(0, 60)})`;
-    return `| ${entry.label} | ${fixed(result.median, digits)} | ${fixed(ratioTo(result, ceiling), 2)}× | ${fixed(result.min, digits)}–${fixed(result.max, digits)} | ${fixed(result.p99Ms, 2)} | ${result.loads.map((load) => load.toFixed(2)).join(", ")} | ${errors} |`;
+    return `| ${entry.label} | ${fixed(result.median, digits)} | ${fixed(ratioTo(result, ceiling), 2)}× | ${fixed(result.min, digits)}–${fixed(result.max, digits)} | ${fixed(result.p99Ms, 2)} | ${fixed(result.cpuMicroseconds, 1)} | ${result.loads.map((load) => load.toFixed(2)).join(", ")} | ${errors} |`;
   });
   return [
     `### ${workload.title}`,
     "",
-    `| system | ${workload.unit} (median) | × nginx static, same workers | range of rounds | p99 (ms) | load average per round | errors |`,
-    "|---|---:|---:|---:|---:|---:|---:|",
+    `| system | ${workload.unit} (median) | × nginx static, same workers | range of rounds | p99 (ms) | CPU per request (µs, median) | load average per round | errors |`,
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
   ].join("\n");
 }
 
 function memoryTable(rates) {
-  const rows = Object.values(rates.systems).map(
-    (entry) =>
-      `| ${entry.label} | ${mebibytes(entry.idleBytes)} | ${mebibytes(entry.warmBytes)} | ${mebibytes(entry.peakBytes)} |`,
-  );
+  const rows = Object.entries(rates.systems).map(([key, entry]) => {
+    const workers = workersOf(key);
+    const perWorker = (bytes) => (workers === 1 ? "" : ` (${mebibytes(bytes / workers)})`);
+    const { idle, warm } = entry;
+    return `| ${entry.label} | ${mebibytes(idle.residentBytes)} | ${mebibytes(idle.proportionalBytes)} | ${mebibytes(warm.residentBytes)}${perWorker(warm.residentBytes)} | ${mebibytes(warm.proportionalBytes)}${perWorker(warm.proportionalBytes)} | ${mebibytes(warm.privateBytes)}${perWorker(warm.privateBytes)} | ${mebibytes(entry.peakBytes)} |`;
+  });
   return [
-    "| system | idle, filled (MiB) | warm, after the rounds (MiB) | peak during the rounds (MiB) |",
-    "|---|---:|---:|---:|",
+    "RSS counts every page a process maps, so the pages of the `node` binary (60–70 MiB, file-backed, shared by every Node process on the machine) are counted in full by each worker; PSS divides each shared page among the processes mapping it, so with 2 workers the binary counts half in each (and less still while other Node processes run on the machine, as they do here: the bench's own runner among them); private is what no other process maps, what stopping the process gives back. All processes of a system summed; in brackets ÷ workers.",
+    "",
+    "| system | idle, filled: RSS (MiB) | idle: PSS (MiB) | warm, after the rounds: RSS (MiB) | warm: PSS (MiB) | warm: private (MiB) | peak RSS during the rounds (MiB) |",
+    "|---|---:|---:|---:|---:|---:|---:|",
     ...rows,
   ].join("\n");
 }
+
+const workersOf = (key) => Number(/-(\d+)$/.exec(key)?.[1] ?? 1);
 
 /** Issue 22's targets on the regmirror rows (per worker count), against nginx static alike. */
 export function requestRateTargets(rates) {
@@ -58,7 +64,7 @@ export function requestRateTargets(rates) {
     ["large", 0.9, "large blob GET"],
   ];
   for (const [key, entry] of Object.entries(rates.systems)) {
-    if (!key.startsWith("regmirror")) continue;
+    if (!key.startsWith("regmirror") || key.startsWith("regmirror-baseline")) continue;
     const ceiling = rates.systems[ceilingFor(key, rates.systems)];
     for (const [workload, goal, title] of checks) {
       const factor = ratioTo(entry.results[workload], ceiling?.results[workload]);
@@ -68,12 +74,18 @@ export function requestRateTargets(rates) {
         reached: factor === undefined ? "not measured" : factor >= goal ? "yes" : "no",
       });
     }
-    const workers = Number(/-(\d+)$/.exec(key)?.[1] ?? 1);
+    const workers = workersOf(key);
     const perWorker = entry.peakBytes / workers;
     targets.push({
-      target: `${entry.label}: warm resident memory < 100 MiB per worker (peak, all processes ÷ workers)`,
+      target: `${entry.label}: warm resident memory < 100 MiB per worker (peak RSS, all processes ÷ workers)`,
       figure: `${mebibytes(perWorker)} MiB`,
       reached: perWorker < 100 * 1048576 ? "yes" : "no",
+    });
+    const proportional = entry.warm.proportionalBytes / workers;
+    targets.push({
+      target: `${entry.label}: the same, as PSS after the rounds (the shared node binary divided) ÷ workers`,
+      figure: `${mebibytes(proportional)} MiB`,
+      reached: proportional < 100 * 1048576 ? "yes" : "no",
     });
   }
   return targets;
@@ -85,7 +97,7 @@ export function renderRequestRates(rates, options) {
   return [
     "## Request rates, interleaved (issue 22)",
     "",
-    `All systems run at once, each filled first (every path fetched once, unmeasured) and warmed by a 1 s run of each workload. Then ${options.rateRounds} round(s): in each round every workload runs against every system in turn (A B C D, A B C D, …), ${options.rateSeconds} s each, so that load from elsewhere on the machine falls on all systems alike. GETs are timed by \`wrk\` (native, ${options.rateThreads} thread(s), ${options.rateConnections} connections, kept alive; the large blob with ${options.largeConnections}); HEADs by the undici loop (${options.rateConnections} concurrent requests, kept alive), because wrk waits for a body after a HEAD. wrk checks statuses only, so the runner counts a run whose bytes read per request are not the body plus a response head as an error. The median round is shown with the range of the rounds and the 1-minute load average before each round (load during this section: ${fixed(Math.min(...loads), 2)}–${fixed(Math.max(...loads), 2)}). nginx runs with \`worker_processes\` set to the number in its label; distribution's proxy (Go) uses every core. The ratio compares each system with nginx static with the same number of workers (nginx static with 1 worker for the systems without workers). The client runs on the same 2 cores: at these rates it takes a core of its own, so a figure near nginx static's is partly the client's limit.`,
+    `All systems run at once, each filled first (every path fetched once, unmeasured) and warmed by a 1 s run of each workload. Then ${options.rateRounds} round(s): in each round every workload runs against every system in turn (A B C D, A B C D, …), ${options.rateSeconds} s each, so that load from elsewhere on the machine falls on all systems alike. GETs are timed by \`wrk\` (native, ${options.rateThreads} thread(s), ${options.rateConnections} connections, kept alive; the large blob with ${options.largeConnections}); HEADs by the undici loop (${options.rateConnections} concurrent requests, kept alive), because wrk waits for a body after a HEAD. wrk checks statuses only, so the runner counts a run whose bytes read per request are not the body plus a response head as an error. The median round is shown with the range of the rounds and the 1-minute load average before each round (load during this section: ${fixed(Math.min(...loads), 2)}–${fixed(Math.max(...loads), 2)}). nginx runs with \`worker_processes\` set to the number in its label; distribution's proxy (Go) uses every core. The ratio compares each system with nginx static with the same number of workers (nginx static with 1 worker for the systems without workers). The client runs on the same 2 cores: at these rates it takes a core of its own, so a figure near nginx static's is partly the client's limit. CPU per request is the system's CPU time (user + system, all its processes and threads, from /proc/PID/stat, 10 ms ticks) during the run divided by the requests answered: unlike the rate, it hardly moves with the load on the machine, so it is the figure to compare two builds by.`,
     "",
     ...rates.workloads.flatMap((workload) => [workloadTable(rates, workload), ""]),
     "### Resident memory during the request-rate rounds",

@@ -4,7 +4,7 @@
 // is recorded before each measurement.
 import { loadavg } from "node:os";
 import { manifestAccept } from "./media-types.mjs";
-import { residentBytes, watchPeakMemory } from "./memory.mjs";
+import { cpuSeconds, memoryNow, watchPeakMemory } from "./memory.mjs";
 import { fetchAndDiscard, headLoad } from "./workloads.mjs";
 import { runWrk, writePathRotation } from "./wrk.mjs";
 
@@ -83,7 +83,15 @@ const maxHeadBytes = 2048;
 /** wrk prints the bytes it read with two decimals in its unit: up to 0.5% off. */
 const wrkRounding = 0.005;
 
+/** One run, with the system's CPU time per request (µs) next to the client's figures. */
 async function measureOnce(system, workload, options, seconds) {
+  const cpuBefore = cpuSeconds(system.pids);
+  const result = await runOnce(system, workload, options, seconds);
+  const cpuUsed = cpuSeconds(system.pids) - cpuBefore;
+  return { ...result, cpuMicroseconds: (cpuUsed * 1e6) / Math.max(result.requests ?? 0, 1) };
+}
+
+async function runOnce(system, workload, options, seconds) {
   const url = `${system.url}${workload.paths[0]}`;
   if (workload.kind === "head") {
     const result = await headLoad({
@@ -128,7 +136,8 @@ const median = (values) => {
 /**
  * `systems`: [{ key, label, start() }]. Starts them all, fills each with every path once
  * (unmeasured), runs a short unmeasured warm-up per workload, then `options.rateRounds` rounds.
- * Returns { workloads, systems: { key: { label, idleBytes, warmBytes, peakBytes, results } } }.
+ * Returns { workloads, systems: { key: { label, idle, warm, peakBytes, results } } } (idle and
+ * warm: memoryNow's figures).
  */
 export async function measureRequestRates({
   systems,
@@ -148,14 +157,16 @@ export async function measureRequestRates({
     }
     const outcome = { workloads, systems: {}, loads: [] };
     for (const { key, label, system } of running) {
-      const idleBytes = residentBytes(system.pids);
+      const idle = memoryNow(system.pids);
       for (const workload of workloads) {
         for (const path of workload.paths) {
           await fetchAndDiscard(undefined, `${system.url}${path}`, workload.headers);
         }
       }
-      outcome.systems[key] = { label, idleBytes, results: {} };
-      progress(`request rates: ${label} filled, idle RSS ${(idleBytes / 1048576).toFixed(0)} MiB`);
+      outcome.systems[key] = { label, idle, results: {} };
+      progress(
+        `request rates: ${label} filled, idle RSS ${(idle.residentBytes / 1048576).toFixed(0)} MiB, PSS ${(idle.proportionalBytes / 1048576).toFixed(0)} MiB`,
+      );
     }
     for (const { key, system } of running) {
       const memory = watchPeakMemory(system.pids);
@@ -173,7 +184,7 @@ export async function measureRequestRates({
           results[workload.key] ??= { rounds: [] };
           results[workload.key].rounds.push({ ...result, load });
           progress(
-            `request rates ${round}/${options.rateRounds}, ${workload.title}, ${label}: ${result.figure.toFixed(workload.unit === "MB/s" ? 0 : 0)} ${workload.unit}, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}, load ${load.toFixed(2)}`,
+            `request rates ${round}/${options.rateRounds}, ${workload.title}, ${label}: ${result.figure.toFixed(workload.unit === "MB/s" ? 0 : 0)} ${workload.unit}, p99 ${result.p99Ms.toFixed(2)} ms, CPU ${result.cpuMicroseconds.toFixed(1)} µs/request, errors ${result.errors}, load ${load.toFixed(2)}`,
           );
         }
       }
@@ -181,7 +192,7 @@ export async function measureRequestRates({
     for (const { key, system } of running) {
       const entry = outcome.systems[key];
       entry.peakBytes = Math.max(peaks.get(key).stop().peakBytes, entry.warmUpPeakBytes);
-      entry.warmBytes = residentBytes(system.pids);
+      entry.warm = memoryNow(system.pids);
       for (const result of Object.values(entry.results)) {
         const figures = result.rounds.map((round) => round.figure);
         result.median = median(figures);
@@ -190,6 +201,7 @@ export async function measureRequestRates({
         result.errors = result.rounds.reduce((sum, round) => sum + round.errors, 0);
         result.firstError = result.rounds.find((round) => round.firstError)?.firstError;
         result.p99Ms = median(result.rounds.map((round) => round.p99Ms));
+        result.cpuMicroseconds = median(result.rounds.map((round) => round.cpuMicroseconds));
         result.loads = result.rounds.map((round) => round.load);
       }
     }

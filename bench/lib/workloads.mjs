@@ -175,6 +175,7 @@ export async function headLoad({
   return {
     // More connections than `concurrency` means the server closed kept-alive connections.
     connections: agent.openedConnections,
+    requests: answered,
     requestsPerSecond: answered / wallSeconds,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),

@@ -127,6 +127,35 @@ async function readForm(request: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
 }
 
+/** What the X-Cache header is made from, kept on the response it decorates. */
+interface Decoration {
+  entry: AccessLogEntry;
+  cacheState: RequestCacheState;
+  writeHead: ServerResponse["writeHead"];
+}
+
+const decoration = Symbol("regmirror.cache-outcome.decoration");
+
+type DecoratedResponse = ServerResponse & { [decoration]: Decoration };
+
+/** Shared by every registry response (no closure per request, ADR 0035). */
+function writeHeadWithCacheOutcome(
+  this: DecoratedResponse,
+  status: number,
+  reasonOrHeaders?: unknown,
+  headers?: unknown,
+): ServerResponse {
+  const { entry, cacheState, writeHead } = this[decoration];
+  entry.cache = outcomeOf(cacheState, entry.route, status);
+  if (entry.cache !== undefined) this.setHeader("X-Cache", entry.cache.toUpperCase());
+  return (writeHead as (...args: unknown[]) => ServerResponse).call(
+    this,
+    status,
+    reasonOrHeaders,
+    headers,
+  );
+}
+
 export function createCacheRequestHandler(options: CacheRequestHandlerOptions): RequestListener {
   const { auth, metrics, state, logger } = options;
   async function serve(request: IncomingMessage, response: ServerResponse, path: string) {
@@ -171,21 +200,28 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     );
   }
 
+  const responseHeaders = Object.entries(options.responseHeaders);
   /** http.headers, and the cache outcome as X-Cache once the response head is written. */
   const decorateRegistryResponse = (
     response: ServerResponse,
     entry: AccessLogEntry,
     cacheState: RequestCacheState,
   ) => {
-    for (const [name, values] of Object.entries(options.responseHeaders)) {
-      response.setHeader(name, [...values]);
-    }
-    const writeHead = response.writeHead.bind(response) as (...args: unknown[]) => ServerResponse;
-    response.writeHead = ((status: number, ...rest: unknown[]) => {
-      entry.cache = outcomeOf(cacheState, entry.route, status);
-      if (entry.cache !== undefined) response.setHeader("X-Cache", entry.cache.toUpperCase());
-      return writeHead(status, ...rest);
-    }) as typeof response.writeHead;
+    for (const [name, values] of responseHeaders) response.setHeader(name, [...values]);
+    (response as DecoratedResponse)[decoration] = {
+      entry,
+      cacheState,
+      writeHead: response.writeHead,
+    };
+    response.writeHead = writeHeadWithCacheOutcome as ServerResponse["writeHead"];
+  };
+
+  const finished = (done: FinishedRequest) => {
+    state.inFlight -= 1;
+    metrics.requestFinished(done.entry.route, done.entry.method, done.status, done.seconds);
+    metrics.bytesSent(done.entry.route, done.entry.bytes);
+    if (options.accessLog) writeAccessLogLine(logger, done);
+    options.onFinished?.(done);
   };
 
   return (request, response) => {
@@ -205,13 +241,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     // While draining, HTTP/1.1 keep-alive connections are told to close after this response
     // (HTTP/2 sessions get a GOAWAY from the daemon instead; the header is not allowed there).
     if (state.draining && request.httpVersionMajor === 1) response.setHeader("Connection", "close");
-    trackResponse(response, entry, (finished) => {
-      state.inFlight -= 1;
-      metrics.requestFinished(entry.route, entry.method, finished.status, finished.seconds);
-      metrics.bytesSent(entry.route, entry.bytes);
-      if (options.accessLog) writeAccessLogLine(logger, finished);
-      options.onFinished?.(finished);
-    });
+    trackResponse(response, entry, finished);
     const handle = () => Promise.resolve().then(() => serve(request, response, path));
     runWithCacheState(cacheState, () =>
       // Only a request that says it comes from a replica gets a mark for the authorize stage.

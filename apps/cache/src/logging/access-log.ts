@@ -67,6 +67,72 @@ export function describeRequest(
   };
 }
 
+/** What trackResponse keeps on a response: one object, read by the shared functions below. */
+interface Tracking {
+  entry: AccessLogEntry;
+  started: bigint;
+  /** A body given for a HEAD response is never sent. */
+  countsBody: boolean;
+  completed: boolean;
+  onFinished: (finished: FinishedRequest) => void;
+  // The response's own methods, called by the counting ones.
+  write: ServerResponse["write"];
+  end: ServerResponse["end"];
+}
+
+const tracking = Symbol("regmirror.access-log.tracking");
+
+type TrackedResponse = ServerResponse & { [tracking]: Tracking };
+
+function count(state: Tracking, chunk: unknown): void {
+  if (!state.countsBody) return;
+  if (typeof chunk === "string") state.entry.bytes += Buffer.byteLength(chunk);
+  else if (chunk instanceof Uint8Array) state.entry.bytes += chunk.byteLength;
+}
+
+// Shared by every tracked response (no closures per request: a small GET is dominated by
+// allocation, ADR 0035): each reads its state from the response it is called on.
+function countingWrite(
+  this: TrackedResponse,
+  chunk: unknown,
+  encoding?: unknown,
+  callback?: unknown,
+) {
+  const state = this[tracking];
+  count(state, chunk);
+  return (state.write as (...args: unknown[]) => boolean).call(this, chunk, encoding, callback);
+}
+
+function countingEnd(
+  this: TrackedResponse,
+  chunk?: unknown,
+  encoding?: unknown,
+  callback?: unknown,
+) {
+  const state = this[tracking];
+  if (typeof chunk !== "function") count(state, chunk);
+  return (state.end as (...args: unknown[]) => ServerResponse).call(
+    this,
+    chunk,
+    encoding,
+    callback,
+  );
+}
+
+function markCompleted(this: TrackedResponse): void {
+  this[tracking].completed = true;
+}
+
+function reportFinished(this: TrackedResponse): void {
+  const state = this[tracking];
+  state.onFinished({
+    entry: state.entry,
+    status: this.statusCode,
+    seconds: Number(process.hrtime.bigint() - state.started) / 1e9,
+    completed: state.completed,
+  });
+}
+
 /**
  * Counts the bytes of the response body and calls `onFinished` once when the exchange ends.
  * `entry` may be filled in by later stages (route, user, cache).
@@ -76,36 +142,21 @@ export function trackResponse(
   entry: AccessLogEntry,
   onFinished: (finished: FinishedRequest) => void,
 ): void {
-  const started = process.hrtime.bigint();
-  // A body given for a HEAD response is never sent.
-  const countsBody = entry.method !== "HEAD";
-  const write = response.write.bind(response) as (...args: unknown[]) => boolean;
-  const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
-  const count = (chunk: unknown) => {
-    if (!countsBody) return;
-    if (typeof chunk === "string") entry.bytes += Buffer.byteLength(chunk);
-    else if (chunk instanceof Uint8Array) entry.bytes += chunk.byteLength;
+  const tracked = response as TrackedResponse;
+  tracked[tracking] = {
+    entry,
+    started: process.hrtime.bigint(),
+    countsBody: entry.method !== "HEAD",
+    completed: false,
+    onFinished,
+    write: response.write,
+    end: response.end,
   };
-  response.write = ((chunk: unknown, ...rest: unknown[]) => {
-    count(chunk);
-    return write(chunk, ...rest);
-  }) as typeof response.write;
-  response.end = ((chunk?: unknown, ...rest: unknown[]) => {
-    if (typeof chunk !== "function") count(chunk);
-    return end(chunk, ...rest);
-  }) as typeof response.end;
-  let completed = false;
-  response.once("finish", () => {
-    completed = true;
-  });
-  response.once("close", () => {
-    onFinished({
-      entry,
-      status: response.statusCode,
-      seconds: Number(process.hrtime.bigint() - started) / 1e9,
-      completed,
-    });
-  });
+  response.write = countingWrite as ServerResponse["write"];
+  response.end = countingEnd as ServerResponse["end"];
+  // "close" comes once per response (node:http and HTTP/2 alike), after "finish" when it came.
+  response.on("finish", markCompleted);
+  response.on("close", reportFinished);
 }
 
 export function writeAccessLogLine(logger: Logger, finished: FinishedRequest): void {
