@@ -88,15 +88,17 @@ test("the other worker, configured over the channel, serves htpasswd clients wha
   expect(fetched.status).toBe(200);
   expect(sha256(fetched.body)).toBe(layer);
 
-  // New connections until the other worker has answered some itself (the kernel picks).
-  for (let attempt = 0; attempt < 200 && otherWorkerAnswers(200).length < 3; attempt += 1) {
+  // New connections until the other worker has served some itself, as carol: its own client
+  // auth names the user (the kernel picks the worker; a request it passes to the first, while
+  // the blob is not yet in the store, is logged here without one).
+  const hits = () =>
+    otherWorkerAnswers(200).filter((line) => line.cache === "hit" && line.user === "carol");
+  for (let attempt = 0; attempt < 200 && hits().length < 3; attempt += 1) {
     const answer = await getOnNewConnection(url, basic(carol));
     expect(answer.status).toBe(200);
     expect(sha256(answer.body)).toBe(layer);
   }
-  const served = otherWorkerAnswers(200);
-  expect(served.length).toBeGreaterThanOrEqual(3);
-  expect(served.every((line) => line.user === "carol" && line.cache === "hit")).toBe(true);
+  expect(hits().length).toBeGreaterThanOrEqual(3);
 
   const wrong = { ...carol, password: "not-carols-password" };
   for (let attempt = 0; attempt < 200 && otherWorkerAnswers(401).length < 3; attempt += 1) {
