@@ -18,14 +18,6 @@ import type { CacheMetrics } from "../metrics/cache-metrics.js";
 import type { MetricsAnswerMessage, MetricsRequestMessage } from "./worker-messages.js";
 import type { WorkerRole } from "./worker-role.js";
 
-/**
- * How long the first worker waits for the others' numbers: well inside Prometheus's default
- * scrape timeout (10 s). Real time on purpose: it protects the scrape against a hung worker.
- */
-const answerTimeoutMs = 3000;
-/** How long another worker waits for the first worker's merged answer. */
-const forwardTimeoutMs = 10_000;
-
 /** One metric as prom-client's `getMetricsAsJSON()` gives it: what crosses the IPC channel. */
 export interface MetricSnapshot {
   name: string;
@@ -175,6 +167,12 @@ export function registerWorkerScrapeGauges(registry: Registry): {
     }),
   };
 }
+
+/**
+ * How long the first worker waits for the others' numbers: well inside Prometheus's default
+ * scrape timeout (10 s). Real time on purpose: it protects the scrape against a hung worker.
+ */
+const answerTimeoutMs = 3000;
 
 /** A scrape in flight: the workers still to answer and the answers so far. */
 interface PendingScrape {
@@ -351,6 +349,9 @@ export async function answerMetricsRequest(
     // The first worker is gone (closed channel): this worker drains and stops anyway.
   }
 }
+
+/** How long another worker waits for the first worker's merged answer. */
+const forwardTimeoutMs = 10_000;
 
 /** Another worker's scrape: the first worker's merged answer, over its private socket. */
 export function readFirstWorkerMetrics(

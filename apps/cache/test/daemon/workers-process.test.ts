@@ -95,6 +95,23 @@ function settledCounts(): Promise<ReturnType<typeof countsOf>> {
   }, 60_000);
 }
 
+/** A distribution proxy config for the test's upstream, with `regmirror` keys. */
+function writeWorkersConfig(file: string, dataDirectory: string, regmirror: string) {
+  writeFileSync(
+    file,
+    [
+      "version: 0.1",
+      "storage:",
+      `  filesystem: { rootdirectory: ${join(directory, dataDirectory)} }`,
+      // Port 0: the first worker binds a port, the other workers join it (reusePort).
+      `http: { addr: "127.0.0.1:0" }`,
+      `proxy: { remoteurl: "${proxy.url}" }`,
+      `regmirror: { ${regmirror} }`,
+      "",
+    ].join("\n"),
+  );
+}
+
 beforeAll(async () => {
   directory = makeTempDirectory("regmirror-cache-workers-");
   [bundle, upstream, image] = await Promise.all([
@@ -106,19 +123,7 @@ beforeAll(async () => {
   proxy = await startFaultProxy({ target: upstream.url });
   await pushTestImage(image, upstream, "team/workers");
   const configFile = join(directory, "config.yml");
-  writeFileSync(
-    configFile,
-    [
-      "version: 0.1",
-      "storage:",
-      `  filesystem: { rootdirectory: ${join(directory, "data")} }`,
-      // Port 0: the first worker binds a port, the other workers join it (reusePort).
-      `http: { addr: "127.0.0.1:0" }`,
-      `proxy: { remoteurl: "${proxy.url}" }`,
-      "regmirror: { workers: 2 }",
-      "",
-    ].join("\n"),
-  );
+  writeWorkersConfig(configFile, "data", "workers: 2");
   cache = await startCacheWithWorkers(bundle, configFile, directory);
 }, 180_000);
 
@@ -281,17 +286,10 @@ test("a separate metrics address: the first worker listens there and answers for
   // A fixed port (the others would each get their own with port 0), another one if taken.
   const separate = await retryOnAddressInUse("the cache", async () => {
     const port = await freePort();
-    writeFileSync(
+    writeWorkersConfig(
       configFile,
-      [
-        "version: 0.1",
-        "storage:",
-        `  filesystem: { rootdirectory: ${join(directory, "data-metrics-address")} }`,
-        `http: { addr: "127.0.0.1:0" }`,
-        `proxy: { remoteurl: "${proxy.url}" }`,
-        `regmirror: { workers: 2, metrics: { address: "127.0.0.1:${port}" } }`,
-        "",
-      ].join("\n"),
+      "data-metrics-address",
+      `workers: 2, metrics: { address: "127.0.0.1:${port}" }`,
     );
     return startCacheWithWorkers(bundle, configFile, directory);
   });
