@@ -6,7 +6,7 @@ import { type EffectiveCacheConfig, formatListenAddress } from "@regmirror/schem
 import type { Logger } from "pino";
 import { buildInfo } from "../build-info.js";
 import { createCacheDaemon } from "../daemon/create-cache-daemon.js";
-import { describeStartFailure } from "../daemon/describe-start-failure.js";
+import { reportStartFailure } from "../daemon/describe-start-failure.js";
 import { createRootLogger } from "../logging/create-root-logger.js";
 import { createFirstWorker, type FirstWorker } from "../workers/worker-processes.js";
 import { type CliContext, exitCodes } from "./cli-context.js";
@@ -128,10 +128,7 @@ async function serve(argv: readonly string[], context: CliContext): Promise<numb
     });
     await daemon.listen();
   } catch (error) {
-    logger.fatal({ error: describeStartFailure(error) }, "the cache cannot start");
-    context.writeError(
-      `regmirror-cache serve: the cache cannot start: ${describeStartFailure(error)}\n`,
-    );
+    reportStartFailure(error, logger, (text) => context.writeError(text), "serve");
     await firstWorker?.stopOthers();
     await daemon?.close();
     return exitCodes.invalidInput;

@@ -1,5 +1,6 @@
 // Why a cache process could not start, as one line (its error message and Node's code, e.g.
-// EADDRINUSE): for the fatal log line and standard error of `serve` and of the other workers.
+// EADDRINUSE), said in the log and on standard error by `serve` and by the other workers.
+import type { Logger } from "pino";
 
 export function describeStartFailure(error: unknown): string {
   if (error instanceof Error) {
@@ -7,4 +8,16 @@ export function describeStartFailure(error: unknown): string {
     return typeof code === "string" ? `${error.message} (${code})` : error.message;
   }
   return String(error);
+}
+
+/** The fatal log line and the line on standard error of a process that cannot start. */
+export function reportStartFailure(
+  error: unknown,
+  logger: Logger,
+  writeError: (text: string) => void,
+  who: string,
+): void {
+  const why = describeStartFailure(error);
+  logger.fatal({ error: why }, "the cache cannot start");
+  writeError(`regmirror-cache ${who}: the cache cannot start: ${why}\n`);
 }

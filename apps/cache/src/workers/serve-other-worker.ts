@@ -7,7 +7,7 @@ import type { EffectiveCacheConfig } from "@regmirror/schemas";
 import type { DestinationStream } from "pino";
 import { exitCodes } from "../cli/cli-context.js";
 import { createCacheDaemon } from "../daemon/create-cache-daemon.js";
-import { describeStartFailure } from "../daemon/describe-start-failure.js";
+import { describeStartFailure, reportStartFailure } from "../daemon/describe-start-failure.js";
 import { createRootLogger } from "../logging/create-root-logger.js";
 import { configFromStartMessage } from "./worker-config.js";
 import { awaitStart, joinAsOtherWorker, type WorkerChannel } from "./worker-processes.js";
@@ -48,10 +48,7 @@ export async function serveAsOtherWorker(context: OtherWorkerContext): Promise<n
     });
     await daemon.listen();
   } catch (error) {
-    logger.fatal({ error: describeStartFailure(error) }, "the cache cannot start");
-    context.writeError(
-      `regmirror-cache worker: the cache cannot start: ${describeStartFailure(error)}\n`,
-    );
+    reportStartFailure(error, logger, (text) => context.writeError(text), "worker");
     await daemon?.close();
     return exitCodes.invalidInput;
   }

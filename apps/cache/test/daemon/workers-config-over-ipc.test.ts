@@ -20,7 +20,12 @@ import {
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { configForWorkers } from "../../src/workers/worker-config.js";
 import { sha256 } from "../pull-through/pull-through-harness.js";
-import { type CacheProcess, runBundle, startCacheWithWorkers } from "./cache-process.js";
+import {
+  type CacheProcess,
+  runBundle,
+  startCacheWithWorkers,
+  workerAnswers,
+} from "./cache-process.js";
 import { getOnNewConnection } from "./new-connection.js";
 import { buildProductionBundle } from "./production-bundle.js";
 
@@ -70,15 +75,7 @@ afterAll(async () => {
 });
 
 /** Blob GETs the other worker answered with `status`. */
-function otherWorkerAnswers(status: number): Record<string, unknown>[] {
-  return (cache?.logLines() ?? []).filter(
-    (line) =>
-      line.msg === "request" &&
-      line.worker === "other" &&
-      line.route === "blob" &&
-      line.status === status,
-  );
-}
+const otherWorkerAnswers = (status: number) => workerAnswers(cache, "other", "blob", status);
 
 test("the other worker, configured over the channel, serves htpasswd clients what the first fetched with the upstream's credentials", async () => {
   const layer = image.manifests[0]?.layerDigests[1] ?? "";

@@ -7,7 +7,11 @@ import { join } from "node:path";
 import { freePort, makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { peerHeader, signPeerRequest } from "../../src/peers/peer-signature.js";
-import { type CacheProcess, startCacheWithWorkers } from "../daemon/cache-process.js";
+import {
+  type CacheProcess,
+  startCacheWithWorkers,
+  workerAnswers,
+} from "../daemon/cache-process.js";
 import { getOnNewConnection } from "../daemon/new-connection.js";
 import { buildProductionBundle } from "../daemon/production-bundle.js";
 import { sha256 } from "../pull-through/pull-through-harness.js";
@@ -53,15 +57,7 @@ const signed = (path: string, secret = peerSecret) => ({
 });
 
 /** Blob GETs the other worker answered with `status` (its access log names the worker). */
-function otherWorkerAnswers(status: number): number {
-  return (cache?.logLines() ?? []).filter(
-    (line) =>
-      line.msg === "request" &&
-      line.worker === "other" &&
-      line.route === "blob" &&
-      line.status === status,
-  ).length;
-}
+const otherWorkerAnswers = (status: number) => workerAnswers(cache, "other", "blob", status).length;
 
 test("a stored blob: signed requests served on either worker, unsigned and wrongly signed refused", async () => {
   const layer = counted.image.manifests[0]?.layerDigests[0] ?? "";
