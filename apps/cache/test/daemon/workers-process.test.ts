@@ -84,17 +84,20 @@ function completeScrape(): Promise<string> {
 }
 
 /**
- * The counts once every request made so far is counted (a request is counted when its response
- * has ended on the server's side, which may come just after the client has the answer): two
- * complete scrapes in a row that agree.
+ * Counts once every request made so far is counted (a request is counted when its response has
+ * ended on the server's side, which may come just after the client has the answer): two reads
+ * in a row that agree.
  */
-function settledCounts(): Promise<ReturnType<typeof countsOf>> {
+function settled<T>(read: () => Promise<T>): Promise<T> {
   return eventually(async () => {
-    const first = countsOf(await completeScrape());
-    expect(countsOf(await completeScrape())).toEqual(first);
+    const first = await read();
+    expect(await read()).toEqual(first);
     return first;
   }, 60_000);
 }
+
+/** What /metrics counts, settled. */
+const settledCounts = () => settled(async () => countsOf(await completeScrape()));
 
 /** The status page's JSON on a connection of its own (whichever worker gets it, the first answers). */
 async function statusData(): Promise<StatusSnapshot> {
@@ -123,14 +126,8 @@ function pageCountsOf(snapshot: StatusSnapshot) {
   };
 }
 
-/** The page's counts once every request made so far is counted: two in a row that agree. */
-function settledPageCounts(): Promise<ReturnType<typeof pageCountsOf>> {
-  return eventually(async () => {
-    const first = pageCountsOf(await completeStatus());
-    expect(pageCountsOf(await completeStatus())).toEqual(first);
-    return first;
-  }, 60_000);
-}
+/** What the status page counts, settled. */
+const settledPageCounts = () => settled(async () => pageCountsOf(await completeStatus()));
 
 /** The pid of the other worker now running (from its "worker listening" line). */
 function otherWorkerPid(): number {
