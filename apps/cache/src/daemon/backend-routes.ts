@@ -17,6 +17,7 @@ import { createWarmHits } from "../inspection/warm-hits.js";
 import type { AccessLogEntry, FinishedRequest } from "../logging/access-log.js";
 import type { CacheMetrics } from "../metrics/cache-metrics.js";
 import { daemonStatusPage } from "../status/daemon-status-page.js";
+import type { StatusSources } from "../status/status-snapshot.js";
 import { warmImage } from "../warm/warm-images.js";
 import { createCacheRegistryHandler } from "./cache-registry-handler.js";
 import type { OwnRoute } from "./cache-request-handler.js";
@@ -34,6 +35,8 @@ export function createBackendRoutes(options: {
   auth: ClientAuth;
   metrics: CacheMetrics;
   entries: WeakMap<IncomingMessage, AccessLogEntry>;
+  /** The status page's counters: this process's, or every worker's merged. */
+  statusCounts: StatusSources["counts"];
   logger: Logger;
   registryLogger: Logger;
 }): {
@@ -49,7 +52,9 @@ export function createBackendRoutes(options: {
     entries: options.entries,
     logger: options.registryLogger,
   });
-  const status = config.statusPage.enabled ? daemonStatusPage(config, backend, metrics) : undefined;
+  const status = config.statusPage.enabled
+    ? daemonStatusPage(config, backend, options.statusCounts)
+    : undefined;
   const warmHits = createWarmHits(metrics.registry);
   const ownRoutes = [
     createAdminApi({

@@ -27,7 +27,11 @@ import {
   type TlsCertificateReloader,
   watchTlsCertificate,
 } from "../tls/tls-certificate-reloader.js";
-import { metricsOfWorkers, notCountingRequests } from "../workers/metrics-across-workers.js";
+import {
+  countsOfWorkers,
+  metricsOfWorkers,
+  notCountingRequests,
+} from "../workers/metrics-across-workers.js";
 import { createOtherWorkerHandlers, type WorkerRole } from "../workers/worker-role.js";
 import { recordingCacheOutcomes } from "./cache-outcome.js";
 import {
@@ -206,6 +210,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       auth,
       metrics,
       entries,
+      statusCounts: countsOfWorkers(metrics, worker),
       logger,
       registryLogger,
     }));
