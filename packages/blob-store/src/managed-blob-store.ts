@@ -90,18 +90,13 @@ async function* atMost(
 const maximumPresignSeconds = 7 * 24 * 3600;
 
 function checkPresignExpiry(options: PresignOptions | undefined): number {
+  // `options?.`: a JavaScript caller may leave the options out.
   const seconds = options?.expiresInSeconds;
-  if (
-    !Number.isSafeInteger(seconds) ||
-    seconds === undefined ||
-    seconds < 1 ||
-    seconds > maximumPresignSeconds
-  ) {
-    throw new InvalidOptionsError(
-      `expiresInSeconds must be a whole number of seconds from 1 to ${maximumPresignSeconds} (7 days), got ${String(seconds)}`,
-    );
-  }
-  return seconds;
+  const whole = typeof seconds === "number" && Number.isSafeInteger(seconds);
+  if (whole && seconds >= 1 && seconds <= maximumPresignSeconds) return seconds;
+  throw new InvalidOptionsError(
+    `expiresInSeconds must be a whole number of seconds from 1 to ${maximumPresignSeconds} (7 days), got ${String(seconds)}`,
+  );
 }
 
 /**
@@ -142,9 +137,15 @@ export async function createManagedBlobStore(
     sizes.set(digest, size);
   }
 
-  function forgetSize(digest: string): void {
+  /**
+   * Forgets a blob that is gone: its size and its last access. Its access record is removed when
+   * this process deleted the blob; when another process did, the record is that one's to remove.
+   */
+  async function forget(digest: string, deletedBy: "this process" | "another process") {
     usedBytes -= sizes.get(digest) ?? 0;
     sizes.delete(digest);
+    if (deletedBy === "this process") await accessTimes.forget(digest);
+    else accessTimes.drop(digest);
   }
 
   async function evict(digest: string, reason: EvictionReason): Promise<EvictionEvent | undefined> {
@@ -157,8 +158,7 @@ export async function createManagedBlobStore(
       logger.warn({ digest, error: String(error) }, "could not evict a blob; it stays counted");
       return undefined;
     }
-    forgetSize(digest);
-    await accessTimes.forget(digest);
+    await forget(digest, "this process");
     const event: EvictionEvent = { digest, size, reason, idleMs };
     logger.info({ ...event }, "evicted a blob");
     try {
@@ -236,8 +236,7 @@ export async function createManagedBlobStore(
     for (const digest of [...sizes.keys()]) {
       // A blob written or read here right now may have been committed after the listing.
       if (listed.has(digest) || references.inUse(digest)) continue;
-      forgetSize(digest);
-      accessTimes.drop(digest);
+      await forget(digest, "another process");
     }
   }
 
@@ -388,10 +387,7 @@ export async function createManagedBlobStore(
             // blob, or evicted it, since this process counted it (a URL to nothing is a 404).
             const size = await backend.stat(parsed);
             if (size === undefined) {
-              if (sizes.has(digest)) {
-                forgetSize(digest);
-                accessTimes.drop(digest);
-              }
+              if (sizes.has(digest)) await forget(digest, "another process");
               return undefined;
             }
             if (!sizes.has(digest)) remember(digest, size);
@@ -496,8 +492,7 @@ export async function createManagedBlobStore(
       checkOpen();
       const parsed = parseDigest(digest);
       const existed = await backend.delete(parsed);
-      forgetSize(digest);
-      await accessTimes.forget(digest);
+      await forget(digest, "this process");
       return existed;
     },
 
