@@ -28,6 +28,7 @@ import type {
 import { BlobStoreClosedError, BlobTooLargeError, InvalidOptionsError } from "./errors.js";
 import { loadAccessTimes } from "./lifecycle/access-times.js";
 import { ReferenceCounts } from "./lifecycle/reference-counts.js";
+import { sweepMarks } from "./lifecycle/sweep-marks.js";
 
 function checkLifecycleOptions(options: LifecycleOptions): { lowWaterBytes: number | undefined } {
   const positive = (name: string, value: number | undefined) => {
@@ -220,8 +221,35 @@ export async function createManagedBlobStore(
   }
 
   const { shared } = options;
+  const marks = sweepMarks(backend.metadata, clock);
+  /** This process sweeps in the place of the one whose turn it is, which has stopped. */
+  let standingIn = false;
   /** With shared storage only the process whose turn it is evicts (SharedStorageOptions). */
-  const evictsHere = () => shared === undefined || shared.evictsNow();
+  const evictsHere = () => shared === undefined || shared.evictsNow() || standingIn;
+
+  /**
+   * Whether this sweep is this process's to make. With shared storage it leaves its mark first
+   * (before a sweep that may take long), which tells the others it still sweeps.
+   */
+  async function sweepsHere(): Promise<boolean> {
+    if (shared === undefined) return true;
+    const owns = shared.evictsNow();
+    const after = owns ? undefined : shared.standInAfterSweeps?.();
+    const standIn = after !== undefined && (await marks.silentFor(after));
+    if (standIn && !standingIn) {
+      logger.warn(
+        { sweepsWithoutMark: after },
+        "the process whose turn it is to sweep the shared storage left no mark: sweeping in its place",
+      );
+    } else if (!standIn && standingIn && !owns) {
+      logger.info({}, "the process whose turn it is sweeps the shared storage again");
+    }
+    standingIn = standIn;
+    if (!owns && !standIn) return false;
+    await marks.mark();
+    return true;
+  }
+
   const enforceCap = () => (evictsHere() ? exclusively(enforceCapOnce) : Promise.resolve([]));
 
   /** Takes in what other processes sharing the storage stored or deleted since we looked. */
@@ -533,7 +561,7 @@ export async function createManagedBlobStore(
 
     async sweep() {
       checkOpen();
-      if (!evictsHere()) return { evicted: [], skipped: true };
+      if (!(await sweepsHere())) return { evicted: [], skipped: true };
       if (shared) {
         await exclusively(async () => {
           await rescan();
