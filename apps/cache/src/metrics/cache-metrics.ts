@@ -41,6 +41,11 @@ export interface CacheMetrics {
 
 const prefix = "regmirror_cache_";
 
+/**
+ * With several workers (docs/adr/0041-metrics-across-workers.md) every gauge here is the first
+ * worker's (`aggregator: "first"`: it owns the store and the upstream connections); counters
+ * and histograms are summed.
+ */
 export function createCacheMetrics(): CacheMetrics {
   const registry = new Registry();
   // Node's process metrics under their standard names (process_cpu_seconds_total,
@@ -52,6 +57,7 @@ export function createCacheMetrics(): CacheMetrics {
   let usageRead: Promise<StoreUsage | undefined> | undefined;
 
   new Gauge({
+    aggregator: "first",
     name: `${prefix}build_info`,
     help: "Always 1; the labels say which regmirror-cache and Node run",
     labelNames: ["version", "node_version"],
@@ -132,6 +138,7 @@ export function createCacheMetrics(): CacheMetrics {
     registers: [registry],
   });
   new Gauge({
+    aggregator: "first",
     name: `${prefix}upstream_up`,
     help: "1 while an upstream endpoint answers, 0 while its circuit breaker has it marked down",
     labelNames: ["upstream", "endpoint"],
@@ -171,6 +178,7 @@ export function createCacheMetrics(): CacheMetrics {
     return usageRead;
   };
   new Gauge({
+    aggregator: "first",
     name: `${prefix}store_bytes`,
     help: "Bytes of content in the store",
     registers: [registry],
@@ -180,6 +188,7 @@ export function createCacheMetrics(): CacheMetrics {
     },
   });
   new Gauge({
+    aggregator: "first",
     name: `${prefix}store_blobs`,
     help: "Blobs in the store",
     registers: [registry],
@@ -190,6 +199,7 @@ export function createCacheMetrics(): CacheMetrics {
   });
 
   const storeCap = new Gauge({
+    aggregator: "first",
     name: `${prefix}store_max_bytes`,
     help: "The store's size cap in bytes (no series without a cap)",
     registers: [registry],
