@@ -143,14 +143,15 @@ describe("regmirror.peers.members.kubernetes", () => {
   });
 
   test("a source with one bad field is reported for that field alone", () => {
-    for (const [members, path] of [
+    const cases: [string, string][] = [
       ["{ dns: { name: peers.test, port: 70000 } }", "regmirror.peers.members.dns.port"],
       [
         "{ kubernetes: { namespace: a, service: b, interval: 0s } }",
         "regmirror.peers.members.kubernetes.interval",
       ],
       ["{ static: [not-a-url] }", "regmirror.peers.members.static[0]"],
-    ]) {
+    ];
+    for (const [members, path] of cases) {
       expect(problemsOf(() => loadWithMembers(members)).map((problem) => problem.path)).toEqual([
         path,
       ]);
