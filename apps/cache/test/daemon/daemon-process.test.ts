@@ -317,6 +317,27 @@ describe("what the cache tells its users", () => {
     });
   });
 
+  test("HTTP/2: a manifest sent in one piece is counted once, in the access log and in the bytes metric", async () => {
+    const bytesMetric = "regmirror_cache_http_response_bytes_total";
+    const before = await metricValue(bytesMetric, 'route="manifest"');
+    const answer = await sendHttp2Request(
+      cache?.url ?? "",
+      `/v2/team/outcome/manifests/${outcome.digest}`,
+      { ca: ca(), headers: { accept: outcome.mediaType, "x-request-id": "h2-manifest" } },
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.body.equals(outcome.bytes)).toBe(true);
+    expect(await accessLineOf("h2-manifest")).toMatchObject({
+      httpVersion: "2.0",
+      route: "manifest",
+      bytes: outcome.bytes.byteLength,
+    });
+    // Counted when the stream closes, which may come after the client has read the body.
+    await expect
+      .poll(() => metricValue(bytesMetric, 'route="manifest"'), { timeout: 20_000 })
+      .toBe(before + outcome.bytes.byteLength);
+  });
+
   test("http.headers are on registry responses, not on the health endpoints", async () => {
     const base = await sendRequest(cache?.url ?? "", "/v2/", { ca: ca() });
     expect(base.headers["x-content-type-options"]).toBe("nosniff");
