@@ -15,7 +15,7 @@ import {
   type RegistryStorage,
 } from "@regmirror/oci-distribution";
 import { type ClientAuth, openClientAuth } from "../auth/client-auth.js";
-import type { AccessLogEntry } from "../logging/access-log.js";
+import type { RequestEntries as FullRequestEntries } from "../logging/request-entries.js";
 import { currentPeerMark } from "../peers/peer-request.js";
 import { peerHeader, verifyPeerRequest } from "../peers/peer-signature.js";
 import { type HostSegments, routeWithNamespace } from "../pull-through/namespace-route.js";
@@ -25,7 +25,7 @@ import { routeRequest } from "../pull-through/routed-request.js";
 import type { UpstreamConnection } from "../pull-through/upstream-connection.js";
 
 /** What the daemon records about each request; the stages fill in its route and user. */
-export type RequestEntries = Pick<WeakMap<IncomingMessage, AccessLogEntry>, "get">;
+export type RequestEntries = Pick<FullRequestEntries, "get">;
 
 export interface CacheRegistryHandlerOptions {
   storage: RegistryStorage<PullThroughRoute> & {

@@ -22,6 +22,7 @@ import {
   trackResponse,
   writeAccessLogLine,
 } from "../logging/access-log.js";
+import type { RequestEntries } from "../logging/request-entries.js";
 import { requestIdOf } from "../logging/request-id.js";
 import type { CacheMetrics } from "../metrics/cache-metrics.js";
 import { runWithPeerMark } from "../peers/peer-request.js";
@@ -54,7 +55,7 @@ export interface CacheRequestHandlerOptions {
   /** The registry API (createCacheRegistryHandler), its stages writing into `entries`. */
   registryHandler: RegistryHandler;
   /** Each request's access log entry, kept here for the registry handler's stages. */
-  entries: WeakMap<IncomingMessage, AccessLogEntry>;
+  entries: RequestEntries;
   auth: ClientAuth;
   metrics: CacheMetrics;
   /** null: /metrics is not served on this listener. */
@@ -224,6 +225,34 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     options.onFinished?.(done);
   };
 
+  /** Serves one request (in its cache state); nothing thrown leaves it. */
+  async function serveRequest(
+    request: IncomingMessage,
+    response: ServerResponse,
+    path: string,
+    entry: AccessLogEntry,
+  ): Promise<void> {
+    try {
+      // Only a request that says it comes from a replica gets a mark for the authorize stage.
+      if (request.headers[peerHeader] === undefined) await serve(request, response, path);
+      else await runWithPeerMark({ fromPeer: false }, serve, request, response, path);
+    } catch (error) {
+      if (RegistryError.isInstance(error)) {
+        sendRegistryError(request, response, error);
+        return;
+      }
+      logger.error(
+        {
+          requestId: entry.requestId,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        },
+        "request failed",
+      );
+      if (!response.headersSent) sendRegistryError(request, response, new RegistryError("UNKNOWN"));
+      else response.destroy();
+    }
+  }
+
   return (request, response) => {
     const path = pathOf(request.url);
     const entry = describeRequest(
@@ -242,26 +271,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     // (HTTP/2 sessions get a GOAWAY from the daemon instead; the header is not allowed there).
     if (state.draining && request.httpVersionMajor === 1) response.setHeader("Connection", "close");
     trackResponse(response, entry, finished);
-    const handle = () => Promise.resolve().then(() => serve(request, response, path));
-    runWithCacheState(cacheState, () =>
-      // Only a request that says it comes from a replica gets a mark for the authorize stage.
-      request.headers[peerHeader] === undefined
-        ? handle()
-        : runWithPeerMark({ fromPeer: false }, handle),
-    ).catch((error: unknown) => {
-      if (RegistryError.isInstance(error)) {
-        sendRegistryError(request, response, error);
-        return;
-      }
-      logger.error(
-        {
-          requestId: entry.requestId,
-          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-        },
-        "request failed",
-      );
-      if (!response.headersSent) sendRegistryError(request, response, new RegistryError("UNKNOWN"));
-      else response.destroy();
-    });
+    // The request's arguments are passed through, not captured: no closures per request.
+    void runWithCacheState(cacheState, serveRequest, request, response, path, entry);
   };
 }
