@@ -12,6 +12,7 @@ import {
   createRegistryHandler,
   RegistryError,
   type RegistryHandler,
+  type RegistryRoute,
   type RegistryStorage,
 } from "@regmirror/oci-distribution";
 import { type ClientAuth, openClientAuth } from "../auth/client-auth.js";
@@ -78,7 +79,8 @@ export function createCacheRegistryHandler(options: CacheRegistryHandlerOptions)
       }
       return served;
     },
-    async authorize({ request, route, routed }) {
+    // Not async: a request that needs no check (no client auth, a replica's) waits for nothing.
+    authorize({ request, route, routed }) {
       const peerSignature = request.headers[peerHeader];
       if (peerSignature !== undefined) {
         // The replica that asks has authorized its client; the signature proves it is one.
@@ -90,14 +92,22 @@ export function createCacheRegistryHandler(options: CacheRegistryHandlerOptions)
         return;
       }
       if (auth.mode === "none") return;
-      const decision = await auth.authorize(
-        { authorization: request.headers.authorization },
-        route,
-        routed,
-      );
-      if (!decision.allowed) throw decision.error;
-      const entry = entryOf(request);
-      if (decision.user !== undefined && entry) entry.user = decision.user;
+      return authorizeClient(request, route, routed);
     },
   });
+
+  async function authorizeClient(
+    request: IncomingMessage,
+    route: RegistryRoute,
+    routed: PullThroughRoute | undefined,
+  ): Promise<void> {
+    const decision = await auth.authorize(
+      { authorization: request.headers.authorization },
+      route,
+      routed,
+    );
+    if (!decision.allowed) throw decision.error;
+    const entry = entryOf(request);
+    if (decision.user !== undefined && entry) entry.user = decision.user;
+  }
 }

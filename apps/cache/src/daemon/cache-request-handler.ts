@@ -28,6 +28,7 @@ import type { CacheMetrics } from "../metrics/cache-metrics.js";
 import { runWithPeerMark } from "../peers/peer-request.js";
 import { peerHeader } from "../peers/peer-signature.js";
 import {
+  type CacheOutcome,
   newRequestCacheState,
   outcomeOf,
   type RequestCacheState,
@@ -139,6 +140,13 @@ const decoration = Symbol("regmirror.cache-outcome.decoration");
 
 type DecoratedResponse = ServerResponse & { [decoration]: Decoration };
 
+const cacheHeaderValues: Readonly<Record<CacheOutcome, string>> = {
+  hit: "HIT",
+  miss: "MISS",
+  stale: "STALE",
+  coalesced: "COALESCED",
+};
+
 /** Shared by every registry response (no closure per request, ADR 0035). */
 function writeHeadWithCacheOutcome(
   this: DecoratedResponse,
@@ -148,7 +156,7 @@ function writeHeadWithCacheOutcome(
 ): ServerResponse {
   const { entry, cacheState, writeHead } = this[decoration];
   entry.cache = outcomeOf(cacheState, entry.route, status);
-  if (entry.cache !== undefined) this.setHeader("X-Cache", entry.cache.toUpperCase());
+  if (entry.cache !== undefined) this.setHeader("X-Cache", cacheHeaderValues[entry.cache]);
   return (writeHead as (...args: unknown[]) => ServerResponse).call(
     this,
     status,

@@ -70,11 +70,12 @@ function isAcceptable(acceptHeader: string | undefined, mediaType: string): bool
   return !accepted.some((type) => isManifestMediaType(type));
 }
 
-export async function handleManifest(
+// Not async: what it does at once (the reference check, the method) throws to the handler directly.
+export function handleManifest(
   exchange: RegistryExchange,
   repository: string,
   rawReference: string,
-) {
+): Promise<void> {
   const { request, storage } = exchange;
   const reference = parseManifestReference(rawReference);
   switch (request.method) {
