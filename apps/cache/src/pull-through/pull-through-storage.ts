@@ -235,6 +235,22 @@ export async function createPullThroughStorage(
   const tags = createTagLister({ records, logger, metrics, staleAfterMs: bounds.staleAfterMs });
   const referrers = createReferrersLister({ records, logger, metrics });
 
+  const blobRedirect: PullThroughStorage["blobRedirect"] = async (repositoryPath, digest, context) => {
+    routedRepository(router, repositoryPath, context.routed);
+    // A replica reads the bytes it asks a peer for: it never gets a URL (ADR 0038).
+    if (redirect === undefined || presignedUrl === undefined || servingPeerRequest()) {
+      return undefined;
+    }
+    // Only a blob the store holds, whole and verified; a blob being filled is sent as it comes.
+    const url = await presignedUrl.call(options.blobStore, digest, {
+      expiresInSeconds: Math.ceil(redirect.expiryMs / 1000),
+    });
+    if (url === undefined) return undefined;
+    metrics.cacheHit("blob");
+    metrics.blobRedirected();
+    return url;
+  };
+
   return {
     readOnly: true,
     router,
@@ -244,21 +260,8 @@ export async function createPullThroughStorage(
       return blobs.stat(upstream, repository, digest);
     },
 
-    async blobRedirect(repositoryPath, digest, context) {
-      routedRepository(router, repositoryPath, context.routed);
-      // A replica reads the bytes it asks a peer for: it never gets a URL (ADR 0038).
-      if (redirect === undefined || presignedUrl === undefined || servingPeerRequest()) {
-        return undefined;
-      }
-      // Only a blob the store holds, whole and verified; a blob being filled is sent as it comes.
-      const url = await presignedUrl.call(options.blobStore, digest, {
-        expiresInSeconds: Math.ceil(redirect.expiryMs / 1000),
-      });
-      if (url === undefined) return undefined;
-      metrics.cacheHit("blob");
-      metrics.blobRedirected();
-      return url;
-    },
+    // Only with a redirect configured: the blob endpoint then skips asking on every GET.
+    ...(redirect === undefined ? {} : { blobRedirect }),
 
     async openBlob(repositoryPath, digest, range, context) {
       const { upstream, repository } = routedRepository(router, repositoryPath, context.routed);
