@@ -70,7 +70,8 @@ export function describeRequest(
 /** What trackResponse keeps on a response: one object, read by the shared functions below. */
 interface Tracking {
   entry: AccessLogEntry;
-  started: bigint;
+  /** performance.now() when the request came (a number: a bigint per request is an allocation). */
+  started: number;
   /** A body given for a HEAD response is never sent. */
   countsBody: boolean;
   /**
@@ -138,7 +139,7 @@ function reportFinished(this: TrackedResponse): void {
   state.onFinished({
     entry: state.entry,
     status: this.statusCode,
-    seconds: Number(process.hrtime.bigint() - state.started) / 1e9,
+    seconds: (performance.now() - state.started) / 1000,
     completed: state.completed,
   });
 }
@@ -155,7 +156,7 @@ export function trackResponse(
   const tracked = response as TrackedResponse;
   tracked[tracking] = {
     entry,
-    started: process.hrtime.bigint(),
+    started: performance.now(),
     countsBody: entry.method !== "HEAD",
     ending: false,
     completed: false,
