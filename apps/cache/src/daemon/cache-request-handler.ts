@@ -147,7 +147,15 @@ const cacheHeaderValues: Readonly<Record<CacheOutcome, string>> = {
   coalesced: "COALESCED",
 };
 
-/** Shared by every registry response (no closure per request, ADR 0035). */
+/**
+ * Writes a registry response's head with its X-Request-Id and X-Cache. Shared by every registry
+ * response (no closure per request, ADR 0035). When the caller passes its headers as an object,
+ * the cache's two go into one object with them (the caller's own win), so node:http takes all
+ * headers at once rather than one `setHeader` each, which costs a lowercased name and an array
+ * per header. Otherwise (a head written implicitly, headers set one by one) they are set only
+ * where the caller set none. A name must not differ from X-Request-Id or X-Cache only in case in
+ * a caller's object: the first worker's answer is passed on header by header for that reason.
+ */
 function writeHeadWithCacheOutcome(
   this: DecoratedResponse,
   status: number,
@@ -156,13 +164,22 @@ function writeHeadWithCacheOutcome(
 ): ServerResponse {
   const { entry, cacheState, writeHead } = this[decoration];
   entry.cache = outcomeOf(cacheState, entry.route, status);
-  if (entry.cache !== undefined) this.setHeader("X-Cache", cacheHeaderValues[entry.cache]);
-  return (writeHead as (...args: unknown[]) => ServerResponse).call(
-    this,
-    status,
-    reasonOrHeaders,
-    headers,
-  );
+  const cache = entry.cache === undefined ? undefined : cacheHeaderValues[entry.cache];
+  const write = writeHead as (...args: unknown[]) => ServerResponse;
+  const reason = typeof reasonOrHeaders === "string" ? reasonOrHeaders : undefined;
+  const given = reason === undefined ? reasonOrHeaders : headers;
+  if (given !== null && typeof given === "object" && !Array.isArray(given)) {
+    const all =
+      cache === undefined
+        ? { "X-Request-Id": entry.requestId, ...given }
+        : { "X-Request-Id": entry.requestId, "X-Cache": cache, ...given };
+    return reason === undefined
+      ? write.call(this, status, all)
+      : write.call(this, status, reason, all);
+  }
+  if (!this.hasHeader("X-Request-Id")) this.setHeader("X-Request-Id", entry.requestId);
+  if (cache !== undefined && !this.hasHeader("X-Cache")) this.setHeader("X-Cache", cache);
+  return write.call(this, status, reasonOrHeaders, headers);
 }
 
 export function createCacheRequestHandler(options: CacheRequestHandlerOptions): RequestListener {
@@ -280,9 +297,11 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     const cacheState = newRequestCacheState();
     options.entries.set(request, entry);
     state.inFlight += 1;
-    response.setHeader("X-Request-Id", entry.requestId);
+    // A registry response gets its X-Request-Id with its head (writeHeadWithCacheOutcome).
     if (options.servesRegistry && (path.startsWith("/v2") || path === tokenPath)) {
       decorateRegistryResponse(response, entry, cacheState);
+    } else {
+      response.setHeader("X-Request-Id", entry.requestId);
     }
     // While draining, HTTP/1.1 keep-alive connections are told to close after this response
     // (HTTP/2 sessions get a GOAWAY from the daemon instead; the header is not allowed there).
