@@ -65,9 +65,12 @@ function acceptedTypesOf(acceptHeader: string): readonly (string | undefined)[] 
 function isAcceptable(acceptHeader: string | undefined, mediaType: string): boolean {
   if (!acceptHeader) return true;
   const accepted = acceptedTypesOf(acceptHeader);
-  if (accepted.some((type) => type === "*/*" || type === "application/*" || type === mediaType))
-    return true;
-  return !accepted.some((type) => isManifestMediaType(type));
+  // Loops rather than some() with a closure over mediaType: this runs for every manifest GET.
+  for (const type of accepted) {
+    if (type === "*/*" || type === "application/*" || type === mediaType) return true;
+  }
+  for (const type of accepted) if (isManifestMediaType(type)) return false;
+  return true;
 }
 
 // Not async: what it does at once (the reference check, the method) throws to the handler directly.
