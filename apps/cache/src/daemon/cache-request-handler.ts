@@ -189,7 +189,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     (path === "/v2" || path.startsWith("/v2/")) &&
     path !== options.metricsPath;
 
-    async function serve(request: IncomingMessage, response: ServerResponse, path: string) {
+  async function serve(request: IncomingMessage, response: ServerResponse, path: string) {
     if (path === "/healthz") return sendText(response, 200, "ok\n");
     if (path === "/readyz") {
       return state.ready

@@ -12,8 +12,8 @@ import type {
   UpstreamEndpointHealth,
   UpstreamRateLimitStatus,
 } from "../pull-through/index.js";
-import { PendingCounts } from "./pending-counts.js";
 import { createPeerPrometheusMetrics } from "./peer-prometheus-metrics.js";
+import { PendingCounts } from "./pending-counts.js";
 import { registerRateLimitMetrics } from "./rate-limit-metrics.js";
 import { registerSharedStorageMetrics } from "./shared-storage-metrics.js";
 

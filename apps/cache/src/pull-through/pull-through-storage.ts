@@ -235,7 +235,11 @@ export async function createPullThroughStorage(
   const tags = createTagLister({ records, logger, metrics, staleAfterMs: bounds.staleAfterMs });
   const referrers = createReferrersLister({ records, logger, metrics });
 
-  const blobRedirect: PullThroughStorage["blobRedirect"] = async (repositoryPath, digest, context) => {
+  const blobRedirect: PullThroughStorage["blobRedirect"] = async (
+    repositoryPath,
+    digest,
+    context,
+  ) => {
     routedRepository(router, repositoryPath, context.routed);
     // A replica reads the bytes it asks a peer for: it never gets a URL (ADR 0038).
     if (redirect === undefined || presignedUrl === undefined || servingPeerRequest()) {

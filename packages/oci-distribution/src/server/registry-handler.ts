@@ -186,8 +186,7 @@ export function createRegistryHandler<Routed = unknown>(
       if (route === undefined) {
         throw new RegistryError("UNSUPPORTED", { status: 404, message: "no such endpoint" });
       }
-      const query =
-        queryStart < 0 ? noQuery : new URLSearchParams(rawUrl.slice(queryStart + 1));
+      const query = queryStart < 0 ? noQuery : new URLSearchParams(rawUrl.slice(queryStart + 1));
       const context: RegistryRequestContext<Routed> = { request, route, query };
       if (options.resolveRoute) context.route = options.resolveRoute(context);
       // A stage that decides at once returns nothing: then there is nothing to wait for.
