@@ -115,13 +115,14 @@ async function getManifest(
   response.end(request.method === "HEAD" ? undefined : manifest.bytes);
 }
 
-interface ManifestAnswerHeaders {
+// A type, not an interface: node:http takes it as OutgoingHttpHeaders.
+type ManifestAnswerHeaders = {
   readonly "Docker-Distribution-API-Version": string;
   readonly "Content-Type": string;
   readonly "Content-Length": number;
   readonly "Docker-Content-Digest": string;
   readonly ETag: string;
-}
+};
 
 /**
  * The headers of a manifest's 200 answer, made once per stored manifest object: a storage that
