@@ -70,8 +70,7 @@ export function describeRequest(
 /** What trackResponse keeps on a response: one object, read by the shared functions below. */
 interface Tracking {
   entry: AccessLogEntry;
-  /** performance.now() when the request came (a number: a bigint per request is an allocation). */
-  started: number;
+  started: bigint;
   /** A body given for a HEAD response is never sent. */
   countsBody: boolean;
   /**
@@ -139,7 +138,7 @@ function reportFinished(this: TrackedResponse): void {
   state.onFinished({
     entry: state.entry,
     status: this.statusCode,
-    seconds: (performance.now() - state.started) / 1000,
+    seconds: Number(process.hrtime.bigint() - state.started) / 1e9,
     completed: state.completed,
   });
 }
@@ -156,7 +155,7 @@ export function trackResponse(
   const tracked = response as TrackedResponse;
   tracked[tracking] = {
     entry,
-    started: performance.now(),
+    started: process.hrtime.bigint(),
     countsBody: entry.method !== "HEAD",
     ending: false,
     completed: false,
