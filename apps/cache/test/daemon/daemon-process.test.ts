@@ -228,7 +228,11 @@ describe("the MSR docs configuration, over TLS with the test CA", () => {
       )
       .toHaveLength(1);
     const generated = await sendRequest(cache?.url ?? "", "/v2/", { ca: authority.certificatePem });
-    expect(generated.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(generated.headers["x-request-id"]).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
+    const next = await sendRequest(cache?.url ?? "", "/v2/", { ca: authority.certificatePem });
+    expect(next.headers["x-request-id"]).not.toBe(generated.headers["x-request-id"]);
   });
 });
 
