@@ -34,7 +34,7 @@ code is 0. A second signal exits at once.
 
 With regmirror.workers: N (default 1) the cache runs N processes on one port: the first owns
 the store and fetches from upstream, the others serve stored content and pass the rest to it.
-Each process answers /metrics for itself.
+/metrics answers for all of them (the first worker merges the others' numbers).
 
 Endpoints besides the registry API: /healthz, /readyz, /metrics (Prometheus).
 

@@ -34,10 +34,12 @@ import {
   watchTlsCertificate,
 } from "../tls/tls-certificate-reloader.js";
 import { warmImage } from "../warm/warm-images.js";
+import { metricsOfWorkers, notCountingRequests } from "../workers/metrics-across-workers.js";
 import { createOtherWorkerHandlers, type WorkerRole } from "../workers/worker-role.js";
 import { recordingCacheOutcomes } from "./cache-outcome.js";
 import { createCacheRegistryHandler } from "./cache-registry-handler.js";
 import {
+  type CacheRequestHandlerOptions,
   createCacheRequestHandler,
   type DaemonState,
   type OwnRoute,
@@ -182,7 +184,10 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   let onFinished: ((finished: FinishedRequest) => void) | undefined;
   const entries = requestEntries;
   const registryLogger = logger.child({ component: "registry" });
-  const separateMetrics = config.metrics.enabled && config.metrics.listen !== null;
+  // With several workers only the first listens on the metrics address (it answers for all).
+  const separateMetrics =
+    config.metrics.enabled && config.metrics.listen !== null && worker?.kind !== "other";
+  const listenerMetrics = metricsOfWorkers(metrics, worker, config.metrics.path);
   const accessLogger = logger.child({ component: "access" });
   let registryHandler: RegistryHandler;
   let ownRoutes: OwnRoute[];
@@ -234,12 +239,14 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       warmHits.observe(finished);
     };
   }
-  const mainHandler = createCacheRequestHandler({
+  const mainMetricsPath =
+    config.metrics.enabled && config.metrics.listen === null ? config.metrics.path : null;
+  const mainHandlerOptions: CacheRequestHandlerOptions = {
     registryHandler,
     entries,
     auth,
-    metrics,
-    metricsPath: config.metrics.enabled && !separateMetrics ? config.metrics.path : null,
+    metrics: listenerMetrics,
+    metricsPath: mainMetricsPath,
     servesRegistry: true,
     accessLog: config.log.accessLog,
     responseHeaders: config.responseHeaders,
@@ -247,7 +254,8 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     ...(onFinished === undefined ? {} : { onFinished }),
     state,
     logger: accessLogger,
-  });
+  };
+  const mainHandler = createCacheRequestHandler(mainHandlerOptions);
   const maxHeaderSize = options.maxHeaderBytes ?? 16 * 1024;
   const listener = createMainListener({
     tls,
@@ -261,7 +269,13 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   let privateServer: Server | undefined;
   if (worker?.kind === "first") {
     privateServer = createHttpServer({ maxHeaderSize });
-    privateServer.on("request", mainHandler);
+    privateServer.on(
+      "request",
+      createCacheRequestHandler({
+        ...mainHandlerOptions,
+        metrics: notCountingRequests(listenerMetrics),
+      }),
+    );
     privateServer.on("clientError", answerClientError);
   }
   let metricsServer: Server | undefined;
@@ -273,7 +287,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
         registryHandler,
         entries,
         auth,
-        metrics,
+        metrics: listenerMetrics,
         metricsPath: config.metrics.path,
         servesRegistry: false,
         accessLog: false,

@@ -42,6 +42,11 @@ export interface CacheMetrics {
 
 const prefix = "regmirror_cache_";
 
+/**
+ * With several workers (docs/adr/0041-metrics-across-workers.md) every gauge here is the first
+ * worker's (`aggregator: "first"`: it owns the store and the upstream connections); counters
+ * and histograms are summed.
+ */
 export function createCacheMetrics(): CacheMetrics {
   const registry = new Registry();
   // Node's process metrics under their standard names (process_cpu_seconds_total,
@@ -53,6 +58,7 @@ export function createCacheMetrics(): CacheMetrics {
   let usageRead: Promise<StoreUsage | undefined> | undefined;
 
   new Gauge({
+    aggregator: "first",
     name: `${prefix}build_info`,
     help: "Always 1; the labels say which regmirror-cache and Node run",
     labelNames: ["version", "node_version"],
@@ -156,6 +162,7 @@ export function createCacheMetrics(): CacheMetrics {
     registers: [registry],
   });
   new Gauge({
+    aggregator: "first",
     name: `${prefix}upstream_up`,
     help: "1 while an upstream endpoint answers, 0 while its circuit breaker has it marked down",
     labelNames: ["upstream", "endpoint"],
@@ -195,6 +202,7 @@ export function createCacheMetrics(): CacheMetrics {
     return usageRead;
   };
   new Gauge({
+    aggregator: "first",
     name: `${prefix}store_bytes`,
     help: "Bytes of content in the store",
     registers: [registry],
@@ -204,6 +212,7 @@ export function createCacheMetrics(): CacheMetrics {
     },
   });
   new Gauge({
+    aggregator: "first",
     name: `${prefix}store_blobs`,
     help: "Blobs in the store",
     registers: [registry],
@@ -214,6 +223,7 @@ export function createCacheMetrics(): CacheMetrics {
   });
 
   const storeCap = new Gauge({
+    aggregator: "first",
     name: `${prefix}store_max_bytes`,
     help: "The store's size cap in bytes (no series without a cap)",
     registers: [registry],

@@ -34,6 +34,7 @@ export function createPeerPrometheusMetrics(registry: Registry): PeerMetrics {
   );
   const bytes = counter("received_bytes_total", "Blob bytes received from other replicas");
   const members = new Gauge({
+    aggregator: "first",
     name: `${prefix}members`,
     help: "Replicas in the member list, this one included",
     registers: [registry],

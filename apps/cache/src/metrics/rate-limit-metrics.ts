@@ -20,6 +20,7 @@ export function registerRateLimitMetrics(registry: Registry, prefix: string): Ra
     value: (status: UpstreamRateLimitStatus) => number | undefined,
   ) =>
     new Gauge({
+      aggregator: "first",
       name: `${prefix}${name}`,
       help,
       labelNames: ["upstream"],

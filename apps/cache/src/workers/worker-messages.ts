@@ -32,8 +32,28 @@ export interface ListeningMessage {
   kind: "listening";
 }
 
-export type PrimaryMessage = StartMessage | EvictedMessage;
-export type FollowerMessage = TouchedMessage | ListeningMessage;
+/**
+ * First worker → another worker: send your metrics for the scrape `id`
+ * (docs/adr/0041-metrics-across-workers.md).
+ */
+export interface MetricsRequestMessage {
+  kind: "metrics-request";
+  id: number;
+}
+
+/**
+ * Another worker → first worker: its metrics for the scrape `id` (prom-client's
+ * `getMetricsAsJSON()`, checked on arrival: metrics-across-workers.ts), or why it has none.
+ */
+export interface MetricsAnswerMessage {
+  kind: "metrics";
+  id: number;
+  metrics?: unknown;
+  error?: string;
+}
+
+export type PrimaryMessage = StartMessage | EvictedMessage | MetricsRequestMessage;
+export type FollowerMessage = TouchedMessage | ListeningMessage | MetricsAnswerMessage;
 
 /** The messages a process accepts: anything else on the channel is ignored. */
 export function isMessageOf<T extends { kind: string }>(

@@ -3,17 +3,23 @@
  * The first worker (the process `serve` started) starts the others once it listens, tells them
  * the port, its private socket and the token key, keeps the last access of what they serve,
  * tells them what the store evicted, starts a worker again when one dies, and stops them first
- * on shutdown (they pass requests to it).
+ * on shutdown (they pass requests to it). It also answers `/metrics` for all of them
+ * (docs/adr/0041-metrics-across-workers.md).
  */
 import type { ChildProcess } from "node:child_process";
 import type { BlobStore, EvictionEvent } from "@regmirror/blob-store";
 import { describeError, type Logger } from "@regmirror/core";
+import type { Registry } from "prom-client";
 import type { FollowerStorage } from "./follower-storage.js";
+import { answerMetricsRequest, createMetricsAcrossWorkers } from "./metrics-across-workers.js";
 import {
   type FollowerMessage,
   isMessageOf,
+  type ListeningMessage,
+  type MetricsRequestMessage,
   type PrimaryMessage,
   type StartMessage,
+  type TouchedMessage,
 } from "./worker-messages.js";
 import type { FirstWorkerRole, OtherWorkerRole } from "./worker-role.js";
 
@@ -44,6 +50,7 @@ export function createFirstWorker(options: FirstWorkerOptions): FirstWorker {
   let start: StartMessage | undefined;
   let stopping = false;
   let evicted: string[] = [];
+  const metrics = createMetricsAcrossWorkers({ workers: options.workers, logger });
 
   const broadcast = setInterval(() => {
     if (evicted.length === 0) return;
@@ -58,9 +65,16 @@ export function createFirstWorker(options: FirstWorkerOptions): FirstWorker {
     const child = options.startOther();
     others.add(child);
     child.on("message", (message: unknown) => {
-      if (!isMessageOf<FollowerMessage>(message, ["touched", "listening"])) return;
+      if (metrics.received(index, message)) return;
+      if (!isMessageOf<TouchedMessage | ListeningMessage>(message, ["touched", "listening"])) {
+        return;
+      }
       if (message.kind === "listening") {
         logger.info({ worker: index, pid: child.pid }, "worker listening");
+        metrics.joined(index, (request, done) => {
+          if (child.connected) child.send(request, done);
+          else done(new Error("the worker's channel is closed"));
+        });
         return;
       }
       for (const digest of message.digests) {
@@ -71,6 +85,7 @@ export function createFirstWorker(options: FirstWorkerOptions): FirstWorker {
     });
     child.once("exit", (code, signal) => {
       others.delete(child);
+      metrics.exited(index);
       if (stopping) return;
       logger.error({ worker: index, code, signal }, "a worker exited: starting it again");
       setTimeout(() => startOne(index), restartDelayMs).unref();
@@ -89,6 +104,7 @@ export function createFirstWorker(options: FirstWorkerOptions): FirstWorker {
     keepAccessesIn(blobStore) {
       store = blobStore;
     },
+    renderMetrics: (own) => metrics.render(own),
     started(port) {
       start = {
         kind: "start",
@@ -137,7 +153,14 @@ export function awaitStart(channel: WorkerChannel): Promise<StartMessage> {
 /** The role of a worker other than the first, once it has the start message. */
 export function joinAsOtherWorker(channel: WorkerChannel, start: StartMessage): OtherWorkerRole {
   let storage: FollowerStorage | undefined;
+  let registry: Registry | undefined;
   channel.onMessage((message) => {
+    if (isMessageOf<MetricsRequestMessage>(message, ["metrics-request"])) {
+      if (registry !== undefined && Number.isSafeInteger(message.id)) {
+        void answerMetricsRequest(registry, message, channel.send);
+      }
+      return;
+    }
     if (!isMessageOf<PrimaryMessage>(message, ["evicted"]) || message.kind !== "evicted") return;
     for (const digest of message.digests) storage?.forget(digest);
   });
@@ -152,6 +175,9 @@ export function joinAsOtherWorker(channel: WorkerChannel, start: StartMessage): 
     tokenSecret: start.tokenSecret,
     attach(followerStorage) {
       storage = followerStorage;
+    },
+    answerScrapes(metricsRegistry) {
+      registry = metricsRegistry;
     },
     started() {
       channel.send({ kind: "listening" });

@@ -21,6 +21,7 @@ import {
   sendRegistryError,
 } from "@regmirror/oci-distribution";
 import type { EffectiveCacheConfig } from "@regmirror/schemas";
+import type { Registry } from "prom-client";
 import type { ClientAuth } from "../auth/client-auth.js";
 import type { RequestEntries } from "../daemon/cache-registry-handler.js";
 import type { OwnRoute } from "../daemon/cache-request-handler.js";
@@ -42,6 +43,8 @@ export interface FirstWorkerRole {
   keepAccessesIn(store: BlobStore): void;
   /** Listening on `port`: the other workers start. */
   started(port: number): void;
+  /** `/metrics` for all the workers: `own` merged with the others' (metrics-across-workers.ts). */
+  renderMetrics(own: Registry): Promise<{ contentType: string; body: string }>;
 }
 
 export interface OtherWorkerRole {
@@ -50,6 +53,8 @@ export interface OtherWorkerRole {
   readonly tokenSecret: string;
   /** The storage whose served digests go to the first worker and which hears of evictions. */
   attach(storage: FollowerStorage): void;
+  /** The registry whose numbers this worker sends when the first asks for a scrape. */
+  answerScrapes(registry: Registry): void;
   started(port: number): void;
 }
 

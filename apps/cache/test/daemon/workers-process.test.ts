@@ -1,7 +1,9 @@
 // `regmirror.workers: 2` with the production bundle (docs/adr/0036-worker-processes.md): two
 // processes on one port in front of a real docker-registry (through the kit's fault proxy,
 // which counts what reaches the upstream). Many cold clients on their own connections reach both
-// workers; each blob still comes from upstream once, and every body matches its digest.
+// workers; each blob still comes from upstream once, and every body matches its digest. A scrape
+// of /metrics, whichever worker it reaches, holds the numbers of both
+// (docs/adr/0041-metrics-across-workers.md).
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,9 +11,11 @@ import {
   buildTestImage,
   eventually,
   type FaultProxy,
+  freePort,
   makeTempDirectory,
   pushTestImage,
   removeTempDirectory,
+  retryOnAddressInUse,
   startFaultProxy,
   startUpstreamRegistry,
   type TestImage,
@@ -27,6 +31,7 @@ let upstream: UpstreamRegistry;
 let proxy: FaultProxy;
 let cache: CacheProcess | undefined;
 let image: TestImage;
+let bundle: string;
 
 const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
@@ -42,9 +47,73 @@ function servedBlobs(worker: "first" | "other", cacheOutcome?: string) {
   );
 }
 
+/** A scrape of /metrics on a connection of its own (any worker may get it). */
+async function scrape(): Promise<string> {
+  const { status, body } = await getOnNewConnection(`${cache?.url}/metrics`);
+  expect(status).toBe(200);
+  return body.toString("utf8");
+}
+
+/** The sum of a metric's series in an exposition, leaving out lines that contain `except`. */
+function sumOf(exposition: string, name: string, except?: string): number {
+  let total = 0;
+  for (const line of exposition.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (except !== undefined && line.includes(except)) continue;
+    total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return total;
+}
+
+/** What a scrape says was served: requests (scrapes left out: each one adds one) and hits. */
+function countsOf(exposition: string) {
+  return {
+    requests: sumOf(exposition, "regmirror_cache_http_requests_total", 'route="metrics"'),
+    hits: sumOf(exposition, "regmirror_cache_hits_total"),
+  };
+}
+
+/** A scrape that holds both workers' numbers (the other worker may still be starting again). */
+function completeScrape(): Promise<string> {
+  return eventually(async () => {
+    const exposition = await scrape();
+    expect(sumOf(exposition, "regmirror_cache_workers_scraped")).toBe(2);
+    return exposition;
+  }, 60_000);
+}
+
+/**
+ * The counts once every request made so far is counted (a request is counted when its response
+ * has ended on the server's side, which may come just after the client has the answer): two
+ * complete scrapes in a row that agree.
+ */
+function settledCounts(): Promise<ReturnType<typeof countsOf>> {
+  return eventually(async () => {
+    const first = countsOf(await completeScrape());
+    expect(countsOf(await completeScrape())).toEqual(first);
+    return first;
+  }, 60_000);
+}
+
+/** A distribution proxy config for the test's upstream, with `regmirror` keys. */
+function writeWorkersConfig(file: string, dataDirectory: string, regmirror: string) {
+  writeFileSync(
+    file,
+    [
+      "version: 0.1",
+      "storage:",
+      `  filesystem: { rootdirectory: ${join(directory, dataDirectory)} }`,
+      // Port 0: the first worker binds a port, the other workers join it (reusePort).
+      `http: { addr: "127.0.0.1:0" }`,
+      `proxy: { remoteurl: "${proxy.url}" }`,
+      `regmirror: { ${regmirror} }`,
+      "",
+    ].join("\n"),
+  );
+}
+
 beforeAll(async () => {
   directory = makeTempDirectory("regmirror-cache-workers-");
-  let bundle: string;
   [bundle, upstream, image] = await Promise.all([
     buildProductionBundle(),
     startUpstreamRegistry(),
@@ -54,19 +123,7 @@ beforeAll(async () => {
   proxy = await startFaultProxy({ target: upstream.url });
   await pushTestImage(image, upstream, "team/workers");
   const configFile = join(directory, "config.yml");
-  writeFileSync(
-    configFile,
-    [
-      "version: 0.1",
-      "storage:",
-      `  filesystem: { rootdirectory: ${join(directory, "data")} }`,
-      // Port 0: the first worker binds a port, the other workers join it (reusePort).
-      `http: { addr: "127.0.0.1:0" }`,
-      `proxy: { remoteurl: "${proxy.url}" }`,
-      "regmirror: { workers: 2 }",
-      "",
-    ].join("\n"),
-  );
+  writeWorkersConfig(configFile, "data", "workers: 2");
   cache = await startCacheWithWorkers(bundle, configFile, directory);
 }, 180_000);
 
@@ -150,3 +207,105 @@ test("an unknown blob through the other worker is answered by the first: 404 BLO
     expect(body.toString("utf8")).toContain("BLOB_UNKNOWN");
   }
 }, 60_000);
+
+test("/metrics on any connection holds both workers' numbers: every scrape shows each request once, the other worker's hits included, gauges not doubled", async () => {
+  const manifest = image.manifests[0];
+  if (manifest === undefined) throw new Error("the test image has no manifest");
+  const blob = `${cache?.url}/v2/team/workers/blobs/${manifest.layerDigests[0]}`;
+  const byDigest = `${cache?.url}/v2/team/workers/manifests/${manifest.digest}`;
+  // Both in the store (also when this test runs alone).
+  expect((await getOnNewConnection(blob)).status).toBe(200);
+  expect((await getOnNewConnection(byDigest)).status).toBe(200);
+  const before = await settledCounts();
+  const otherHitsBefore = servedBlobs("other", "hit").length;
+
+  // Stored content on new connections lands on both workers; an unknown blob is passed on to
+  // the first worker (counted once, by the worker the client reached).
+  const missing = `${cache?.url}/v2/team/workers/blobs/sha256:${"1".repeat(64)}`;
+  const answers = await Promise.all([
+    ...Array.from({ length: 16 }, () => getOnNewConnection(blob)),
+    ...Array.from({ length: 8 }, () => getOnNewConnection(byDigest)),
+    ...Array.from({ length: 8 }, () => getOnNewConnection(missing)),
+  ]);
+  expect(answers.map(({ status }) => status)).toEqual([
+    ...Array<number>(24).fill(200),
+    ...Array<number>(8).fill(404),
+  ]);
+  await eventually(() =>
+    expect(servedBlobs("other", "hit").length).toBeGreaterThan(otherHitsBefore),
+  );
+  const expected = { requests: before.requests + 32, hits: before.hits + 24 };
+
+  // Each request is counted once its response has ended: wait for that, then scrape many times.
+  await eventually(async () => expect(countsOf(await scrape())).toEqual(expected));
+  const concurrent = await Promise.all(Array.from({ length: 12 }, () => scrape()));
+  const oneAfterAnother: string[] = [];
+  for (let round = 0; round < 12; round += 1) oneAfterAnother.push(await scrape());
+  for (const exposition of [...concurrent, ...oneAfterAnother]) {
+    expect(countsOf(exposition)).toEqual(expected);
+    expect(sumOf(exposition, "regmirror_cache_build_info")).toBe(1);
+    expect(sumOf(exposition, "regmirror_cache_workers_scraped")).toBe(2);
+    expect(sumOf(exposition, "regmirror_cache_workers_not_answering")).toBe(0);
+    // Node's own series stay per worker.
+    expect(exposition).toMatch(/^process_resident_memory_bytes\{worker="0"\} [1-9]/m);
+    expect(exposition).toMatch(/^process_resident_memory_bytes\{worker="1"\} [1-9]/m);
+  }
+  // Both workers took scrapes (the access log names the worker of each line).
+  await eventually(() => {
+    for (const worker of ["first", "other"]) {
+      expect(
+        cache?.logLines().some((line) => line.route === "metrics" && line.worker === worker),
+      ).toBe(true);
+    }
+  });
+}, 120_000);
+
+test("the other worker killed and started again: the sums in /metrics do not go back", async () => {
+  const counts = await settledCounts();
+  const before = await completeScrape();
+  const started = () => (cache?.logLines() ?? []).filter((line) => line.msg === "worker listening");
+  const listening = started();
+  const pid = Number(listening.at(-1)?.pid);
+  expect(pid).toBeGreaterThan(0);
+  process.kill(pid, "SIGKILL");
+  await eventually(() => expect(started().length).toBe(listening.length + 1), 60_000);
+
+  const after = await completeScrape();
+  expect(countsOf(after)).toEqual(counts);
+  // The restarted worker's own series start again (a new process).
+  const startTime = (exposition: string) =>
+    sumOf(exposition, "process_start_time_seconds", 'worker="0"');
+  expect(startTime(after)).toBeGreaterThan(startTime(before));
+  for (let round = 0; round < 6; round += 1) {
+    expect(countsOf(await scrape())).toEqual(counts);
+  }
+}, 120_000);
+
+test("a separate metrics address: the first worker listens there and answers for both; the main port serves no /metrics", async () => {
+  const configFile = join(directory, "metrics-address.yml");
+  // A fixed port (the others would each get their own with port 0), another one if taken.
+  const separate = await retryOnAddressInUse("the cache", async () => {
+    const port = await freePort();
+    writeWorkersConfig(
+      configFile,
+      "data-metrics-address",
+      `workers: 2, metrics: { address: "127.0.0.1:${port}" }`,
+    );
+    return startCacheWithWorkers(bundle, configFile, directory);
+  });
+  try {
+    const metricsUrl = separate.logLines().find((line) => line.msg === "listening")?.metricsUrl;
+    expect(typeof metricsUrl).toBe("string");
+    for (let round = 0; round < 6; round += 1) {
+      const { status, body } = await getOnNewConnection(`${metricsUrl}/metrics`);
+      expect(status).toBe(200);
+      expect(sumOf(body.toString("utf8"), "regmirror_cache_workers_scraped")).toBe(2);
+    }
+    const onMainPort = await Promise.all(
+      Array.from({ length: 8 }, () => getOnNewConnection(`${separate.url}/metrics`)),
+    );
+    expect(onMainPort.map(({ status }) => status)).toEqual(Array<number>(8).fill(404));
+  } finally {
+    await separate.stop();
+  }
+}, 120_000);

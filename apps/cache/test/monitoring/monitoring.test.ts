@@ -7,6 +7,7 @@ import { makeTempDirectory, removeTempDirectory, runCommand } from "@regmirror/t
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { parse, stringify } from "yaml";
 import { createCacheMetrics } from "../../src/metrics/cache-metrics.js";
+import { registerWorkerScrapeGauges } from "../../src/workers/metrics-across-workers.js";
 
 const monitoring = new URL("../../../../deploy/monitoring/", import.meta.url);
 const dashboard = JSON.parse(
@@ -17,14 +18,14 @@ const alerts = parse(readFileSync(new URL("regmirror-cache-alerts.yaml", monitor
   spec: { groups: { name: string; rules: { alert: string; expr: string }[] }[] };
 };
 
-/** Metric name → its label names, as the cache exposes them. */
+/** Metric name → its label names, as the cache exposes them (with several workers too). */
+const { registry } = createCacheMetrics();
+registerWorkerScrapeGauges(registry);
 const exposed = new Map(
-  createCacheMetrics()
-    .registry.getMetricsAsArray()
-    .map((metric) => {
-      const { name, labelNames } = metric as unknown as { name: string; labelNames?: string[] };
-      return [name, labelNames ?? []] as const;
-    }),
+  registry.getMetricsAsArray().map((metric) => {
+    const { name, labelNames } = metric as unknown as { name: string; labelNames?: string[] };
+    return [name, labelNames ?? []] as const;
+  }),
 );
 /** Labels Prometheus adds to every series, and a histogram's bucket label. */
 const scrapeLabels = ["job", "instance", "le"];
@@ -100,6 +101,7 @@ test("the alerts cover what an operator is woken for, and name metrics the cache
     "RegmirrorRateLimited",
     "RegmirrorStoreNearCap",
     "RegmirrorUpstreamDown",
+    "RegmirrorWorkerNotAnswering",
   ]);
   for (const rule of rules) expectKnownMetrics(`alert ${rule.alert}`, rule.expr);
 });
@@ -109,7 +111,7 @@ test("promtool checks the alert rules, and each alert fires on its series and no
   const rulesFile = join(directory, "regmirror-cache-alerts.rules.yaml");
   writeFileSync(rulesFile, stringify({ groups: alerts.spec.groups }));
   const checked = await runCommand("promtool", ["check", "rules", rulesFile]);
-  expect(checked.stdout).toContain("SUCCESS: 6 rules found");
+  expect(checked.stdout).toContain("SUCCESS: 7 rules found");
 
   const testsFile = join(directory, "regmirror-cache-alerts.test.yaml");
   writeFileSync(
