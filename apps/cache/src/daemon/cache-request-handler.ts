@@ -263,7 +263,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     try {
       // Only a request that says it comes from a replica gets a mark for the authorize stage.
       if (request.headers[peerHeader] !== undefined) {
-        await runWithPeerMark({ fromPeer: false }, serve, request, response, path);
+        await runWithPeerMark({ fromPeer: false }, () => serve(request, response, path));
       } else if (isRegistryApiPath(path)) {
         // The registry API directly, not through `serve`: one promise fewer per request.
         await options.registryHandler(request, response);

@@ -13,12 +13,8 @@ export interface PeerMark {
 const currentMark = new AsyncLocalStorage<PeerMark>();
 
 /** Runs the handling of one request with its mark, which the authorize stage may set. */
-export function runWithPeerMark<T, A extends unknown[]>(
-  mark: PeerMark,
-  work: (...args: A) => T,
-  ...args: A
-): T {
-  return currentMark.run(mark, work, ...args);
+export function runWithPeerMark<T>(mark: PeerMark, work: () => T): T {
+  return currentMark.run(mark, work);
 }
 
 export function currentPeerMark(): PeerMark | undefined {
