@@ -34,7 +34,11 @@ import {
   watchTlsCertificate,
 } from "../tls/tls-certificate-reloader.js";
 import { warmImage } from "../warm/warm-images.js";
-import { metricsOfWorkers, notCountingRequests } from "../workers/metrics-across-workers.js";
+import {
+  countsOfWorkers,
+  metricsOfWorkers,
+  notCountingRequests,
+} from "../workers/metrics-across-workers.js";
 import { createOtherWorkerHandlers, type WorkerRole } from "../workers/worker-role.js";
 import { recordingCacheOutcomes } from "./cache-outcome.js";
 import { createCacheRegistryHandler } from "./cache-registry-handler.js";
@@ -212,7 +216,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
       logger: registryLogger,
     });
     const status = config.statusPage.enabled
-      ? daemonStatusPage(config, backend, metrics)
+      ? daemonStatusPage(config, backend, countsOfWorkers(metrics, worker))
       : undefined;
     const warmHits = createWarmHits(metrics.registry);
     ownRoutes = [

@@ -3,10 +3,9 @@ import type { EffectiveCacheConfig } from "@regmirror/schemas";
 import type { OwnRoute } from "../daemon/cache-request-handler.js";
 import type { CacheBackend } from "../daemon/open-cache-backend.js";
 import { displayNameOf } from "../inspection/backend-inventory.js";
-import type { CacheMetrics } from "../metrics/cache-metrics.js";
 import { createPullCounter, type PullCounter } from "./pull-counter.js";
 import { createStatusPage } from "./status-page.js";
-import { takeStatusSnapshot } from "./status-snapshot.js";
+import { type StatusSources, takeStatusSnapshot } from "./status-snapshot.js";
 
 /** Images in the page's "most pulled" list. */
 const topImageCount = 10;
@@ -14,7 +13,8 @@ const topImageCount = 10;
 export function daemonStatusPage(
   config: EffectiveCacheConfig,
   backend: CacheBackend,
-  metrics: CacheMetrics,
+  /** The counters: this process's, or every worker's merged (countsOfWorkers). */
+  counts: StatusSources["counts"],
 ): { page: OwnRoute; pulls: PullCounter } {
   const displayName = displayNameOf(config.upstreams);
   const pulls = createPullCounter((repositoryPath) => {
@@ -31,7 +31,7 @@ export function daemonStatusPage(
     credential: config.admin,
     snapshot: () =>
       takeStatusSnapshot({
-        registry: metrics.registry,
+        counts,
         metricPrefix: "regmirror_cache_",
         blobStore: backend.blobStore,
         downloads: () => backend.storage.downloads(),

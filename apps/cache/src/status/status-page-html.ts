@@ -153,13 +153,20 @@ ${member ? "" : `<p class="warn">this replica (${escapeHtml(peers.self)}) is no 
   );
 }
 
+/** With several workers: how many the counts cover (the others' as of their last answer). */
+function workersNote(snapshot: StatusSnapshot): string {
+  const { workers } = snapshot;
+  if (workers === null) return "";
+  return ` · counts from ${value("workers-answered", workers.answered)} of ${value("workers", workers.count)} workers`;
+}
+
 /** The part of the page that changes: swapped in whole by the script at each poll. */
 export function renderStatusMain(snapshot: StatusSnapshot): string {
   const warnings =
     snapshot.warnings.length === 0
       ? ""
       : `<ul class="warnings" role="alert">${snapshot.warnings.map((warning) => `<li>${escapeHtml(warning)}</li>`).join("")}</ul>`;
-  return `${warnings}<p class="quiet">as of <time data-field="generated-at" data-value="${snapshot.generatedAt}">${new Date(snapshot.generatedAt).toISOString()}</time></p>
+  return `${warnings}<p class="quiet">as of <time data-field="generated-at" data-value="${snapshot.generatedAt}">${new Date(snapshot.generatedAt).toISOString()}</time>${workersNote(snapshot)}</p>
 <div class="grid">${[
     requestsSection(snapshot),
     bytesSection(snapshot),

@@ -1,7 +1,8 @@
 /**
  * What the status page shows, gathered at one moment: the counters come from the daemon's
- * Prometheus registry (the page and /metrics show the same numbers because they are the same
- * counters), the rest from the storage (downloads, upstream health, rate limits) and the store.
+ * Prometheus registry, with several workers all of theirs merged as for /metrics (the page and
+ * /metrics show the same numbers because they are the same counters), the rest from the storage
+ * (downloads, upstream health, rate limits) and the store, which the first worker owns.
  */
 import type { BlobStore } from "@regmirror/blob-store";
 import type { Registry } from "prom-client";
@@ -10,6 +11,7 @@ import type {
   UpstreamEndpointHealth,
   UpstreamRateLimitStatus,
 } from "../pull-through/index.js";
+import type { CountsOfWorkers, WorkersAnswered } from "../workers/metrics-across-workers.js";
 import type { PulledImage } from "./pull-counter.js";
 
 export interface StatusSnapshot {
@@ -41,6 +43,8 @@ export interface StatusSnapshot {
   topImages: PulledImage[];
   /** The replicas sharing downloads with this one (regmirror.peers); null without peers. */
   peers: PeersStatus | null;
+  /** The workers whose counts the page holds (regmirror.workers above 1); null with one. */
+  workers: WorkersAnswered | null;
   /** What needs attention (an upstream down, a rate limit nearly spent), in words. */
   warnings: string[];
 }
@@ -55,7 +59,8 @@ export interface PeersStatus {
 }
 
 export interface StatusSources {
-  registry: Registry;
+  /** The registry the counts are read from, and the workers it covers. */
+  counts(): Promise<CountsOfWorkers>;
   metricPrefix: string;
   blobStore: BlobStore;
   downloads(): DownloadProgress[];
@@ -88,7 +93,8 @@ async function counterSum(
 }
 
 export async function takeStatusSnapshot(sources: StatusSources): Promise<StatusSnapshot> {
-  const { registry, metricPrefix: prefix } = sources;
+  const { metricPrefix: prefix } = sources;
+  const { registry, workers } = await sources.counts();
   const kind = (value: string) => (labels: Labels) => labels.kind === value;
   const blobHits = await counterSum(registry, `${prefix}hits_total`, kind("blob"));
   const blobMisses = await counterSum(registry, `${prefix}misses_total`, kind("blob"));
@@ -114,6 +120,12 @@ export async function takeStatusSnapshot(sources: StatusSources): Promise<Status
         `upstream ${upstream.name} has ${limit.remaining} of ${limit.limit} pulls left: tags the cache holds are served instead of spending pulls`,
       );
     }
+  }
+  if (workers !== null && workers.answered < workers.count) {
+    const silent = workers.count - workers.answered;
+    warnings.push(
+      `${silent} of ${workers.count} workers did not answer in time: their counts are as of their last answer`,
+    );
   }
   const usage = await sources.blobStore.usage();
   if (sources.sizeCapBytes !== null && usage.bytes > sources.sizeCapBytes * 0.95) {
@@ -153,13 +165,17 @@ export async function takeStatusSnapshot(sources: StatusSources): Promise<Status
       ttlMs: sources.blobTtlMs,
     },
     topImages: sources.topImages(),
-    peers: await peersStatus(sources),
+    peers: await peersStatus(sources, registry),
+    workers,
     warnings,
   };
 }
 
-async function peersStatus(sources: StatusSources): Promise<PeersStatus | null> {
-  const { peers, registry, metricPrefix: prefix } = sources;
+async function peersStatus(
+  sources: StatusSources,
+  registry: Registry,
+): Promise<PeersStatus | null> {
+  const { peers, metricPrefix: prefix } = sources;
   if (peers === undefined) return null;
   const urls = peers.members();
   const byPeer = (url: string) => (labels: Labels) => labels.peer === url;

@@ -59,11 +59,30 @@ function readOnlyMetadata(reader: FilesystemStoreReader): MetadataStore {
   return { get: reader.metadata.get, list: reader.metadata.list, put: refuse, delete: refuse };
 }
 
+/** A blob streamed from the store, each byte read counted (a client may stop midway). */
+function countingReads(opened: OpenedBlob, count: (bytes: number) => void): OpenedBlob {
+  const { reader } = opened;
+  return {
+    ...opened,
+    reader: {
+      async read(buffer) {
+        const bytesRead = await reader.read(buffer);
+        count(bytesRead);
+        return bytesRead;
+      },
+      close: () => reader.close(),
+    },
+  };
+}
+
 export function createFollowerStorage(options: {
   reader: FilesystemStoreReader;
   router: RegistryRouter<RoutableUpstream>;
-  /** Told of each hit served here (metrics, and X-Cache and the access log through them). */
-  metrics: Pick<PullThroughMetrics, "cacheHit">;
+  /**
+   * Told of each hit served here (metrics, and X-Cache and the access log through them) and of
+   * the bytes it sends from the store, as the first worker counts them.
+   */
+  metrics: Pick<PullThroughMetrics, "cacheHit" | "bytesServedFromCache">;
 }): FollowerStorage {
   const { reader, router, metrics } = options;
   const records = createCacheRecords(readOnlyMetadata(reader));
@@ -132,6 +151,7 @@ export function createFollowerStorage(options: {
       let opened: OpenedBlob | undefined;
       if (remembered !== undefined) {
         opened = bufferedBlob(remembered);
+        metrics.bytesServedFromCache(remembered.bytes.byteLength);
       } else {
         opened = await reader.open(digest, range);
         if (opened === undefined) return undefined;
@@ -139,6 +159,9 @@ export function createFollowerStorage(options: {
           const content = { digest, bytes: await readWhole(opened) };
           smallBlobs.remember(content);
           opened = bufferedBlob(content);
+          metrics.bytesServedFromCache(content.bytes.byteLength);
+        } else {
+          opened = countingReads(opened, (bytes) => metrics.bytesServedFromCache(bytes));
         }
       }
       served.add(digest);

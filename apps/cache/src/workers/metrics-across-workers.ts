@@ -204,7 +204,23 @@ export interface MetricsAcrossWorkers {
   /** Worker `index` exited: what it counted stays in the sums (its restart starts from zero). */
   exited(index: number): void;
   /** Asks every worker that listens, waits for them (bounded) and merges with `own`. */
+  gather(own: Registry): Promise<MergedMetrics>;
+  /** The merged metrics as an exposition: the first worker's `/metrics`. */
   render(own: Registry): Promise<{ contentType: string; body: string }>;
+}
+
+/** Every worker's metrics in one registry (the status page reads its counts from it too). */
+export interface MergedMetrics {
+  registry: Registry;
+  workers: WorkersAnswered;
+}
+
+/** How complete a merged registry is. */
+export interface WorkersAnswered {
+  /** `regmirror.workers`. */
+  count: number;
+  /** Workers whose numbers are current, the first included; the others' are as of their last answer. */
+  answered: number;
 }
 
 export function createMetricsAcrossWorkers(
@@ -263,6 +279,33 @@ export function createMetricsAcrossWorkers(
     return merged;
   }
 
+  async function gather(own: Registry): Promise<MergedMetrics> {
+    const [answers, ownMetrics] = await Promise.all([ask(), own.getMetricsAsJSON()]);
+    const ownParsed = parseMetricSnapshots(ownMetrics);
+    if (typeof ownParsed === "string") throw new Error(`own metrics are malformed: ${ownParsed}`);
+    // The first worker's own metrics come first: their aggregators (a gauge is the first
+    // worker's, a counter a sum) and their order decide the merged exposition's.
+    const parts = [ofWorker(ownParsed, 0)];
+    let notAnswering = 0;
+    for (let index = 1; index < options.workers; index += 1) {
+      const answer = answers.get(index);
+      if (answer !== undefined) {
+        parts.push(ofWorker(answer, index));
+      } else {
+        notAnswering += 1;
+        const counted = lastCounted.get(index);
+        if (counted !== undefined) parts.push(counted);
+      }
+    }
+    parts.push(await retired);
+    const registry = AggregatorRegistry.aggregate<PrometheusContentType>(parts);
+    const answered = options.workers - notAnswering;
+    const gauges = registerWorkerScrapeGauges(registry);
+    gauges.scraped.set(answered);
+    gauges.notAnswering.set(notAnswering);
+    return { registry, workers: { count: options.workers, answered } };
+  }
+
   return {
     joined(index, send) {
       listening.set(index, send);
@@ -303,29 +346,9 @@ export function createMetricsAcrossWorkers(
         }
       });
     },
+    gather,
     async render(own) {
-      const [answers, ownMetrics] = await Promise.all([ask(), own.getMetricsAsJSON()]);
-      const ownParsed = parseMetricSnapshots(ownMetrics);
-      if (typeof ownParsed === "string") throw new Error(`own metrics are malformed: ${ownParsed}`);
-      // The first worker's own metrics come first: their aggregators (a gauge is the first
-      // worker's, a counter a sum) and their order decide the merged exposition's.
-      const parts = [ofWorker(ownParsed, 0)];
-      let notAnswering = 0;
-      for (let index = 1; index < options.workers; index += 1) {
-        const answer = answers.get(index);
-        if (answer !== undefined) {
-          parts.push(ofWorker(answer, index));
-        } else {
-          notAnswering += 1;
-          const counted = lastCounted.get(index);
-          if (counted !== undefined) parts.push(counted);
-        }
-      }
-      parts.push(await retired);
-      const registry = AggregatorRegistry.aggregate<PrometheusContentType>(parts);
-      const gauges = registerWorkerScrapeGauges(registry);
-      gauges.scraped.set(options.workers - notAnswering);
-      gauges.notAnswering.set(notAnswering);
+      const { registry } = await gather(own);
       return { contentType: own.contentType, body: await registry.metrics() };
     },
   };
@@ -400,6 +423,25 @@ export function metricsOfWorkers(
     };
   }
   return { ...metrics, render: () => worker.renderMetrics(metrics.registry) };
+}
+
+/** The counts the status page shows, and how many workers they cover (null: one worker). */
+export interface CountsOfWorkers {
+  registry: Registry;
+  workers: WorkersAnswered | null;
+}
+
+/**
+ * Where the status page reads its counts (ADR 0041): the process's own registry with one
+ * worker; in the first of several, every worker's merged as for `/metrics`.
+ */
+export function countsOfWorkers(
+  metrics: CacheMetrics,
+  worker: WorkerRole | undefined,
+): () => Promise<CountsOfWorkers> {
+  if (worker?.kind === "first") return () => worker.gatherMetrics(metrics.registry);
+  // One worker (another worker passes the status page on to the first).
+  return async () => ({ registry: metrics.registry, workers: null });
 }
 
 /**

@@ -105,6 +105,7 @@ export function createFirstWorker(options: FirstWorkerOptions): FirstWorker {
       store = blobStore;
     },
     renderMetrics: (own) => metrics.render(own),
+    gatherMetrics: (own) => metrics.gather(own),
     started(port) {
       start = {
         kind: "start",

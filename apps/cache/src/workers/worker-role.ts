@@ -31,6 +31,7 @@ import type { PullThroughMetrics } from "../pull-through/pull-through-metrics.js
 import { createRegistryRouter } from "../pull-through/registry-router.js";
 import { createFollowerStorage, type FollowerStorage } from "./follower-storage.js";
 import { createPrimaryForwarder } from "./forward-to-primary.js";
+import type { MergedMetrics } from "./metrics-across-workers.js";
 import type { StartMessage } from "./worker-messages.js";
 
 export interface FirstWorkerRole {
@@ -45,6 +46,8 @@ export interface FirstWorkerRole {
   started(port: number): void;
   /** `/metrics` for all the workers: `own` merged with the others' (metrics-across-workers.ts). */
   renderMetrics(own: Registry): Promise<{ contentType: string; body: string }>;
+  /** The same, as one registry: what the status page reads its counts from. */
+  gatherMetrics(own: Registry): Promise<MergedMetrics>;
 }
 
 export interface OtherWorkerRole {
@@ -85,7 +88,7 @@ export function createOtherWorkerHandlers(options: {
   auth: ClientAuth;
   entries: RequestEntries;
   logger: Logger;
-  metrics: Pick<PullThroughMetrics, "cacheHit">;
+  metrics: Pick<PullThroughMetrics, "cacheHit" | "bytesServedFromCache">;
   worker: WorkerRole | undefined;
 }): { registryHandler: RegistryHandler; forwardToFirst: OwnRoute } {
   const { config, worker } = options;

@@ -2,7 +2,7 @@
 // processes on one port in front of a real docker-registry (through the kit's fault proxy,
 // which counts what reaches the upstream). Many cold clients on their own connections reach both
 // workers; each blob still comes from upstream once, and every body matches its digest. A scrape
-// of /metrics, whichever worker it reaches, holds the numbers of both
+// of /metrics, whichever worker it reaches, holds the numbers of both, and so does the status page
 // (docs/adr/0041-metrics-across-workers.md).
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -22,6 +22,7 @@ import {
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import type { StatusSnapshot } from "../../src/status/status-snapshot.js";
 import { type CacheProcess, startCacheWithWorkers } from "./cache-process.js";
 import { getOnNewConnection } from "./new-connection.js";
 import { buildProductionBundle } from "./production-bundle.js";
@@ -83,16 +84,57 @@ function completeScrape(): Promise<string> {
 }
 
 /**
- * The counts once every request made so far is counted (a request is counted when its response
- * has ended on the server's side, which may come just after the client has the answer): two
- * complete scrapes in a row that agree.
+ * Counts once every request made so far is counted (a request is counted when its response has
+ * ended on the server's side, which may come just after the client has the answer): two reads
+ * in a row that agree.
  */
-function settledCounts(): Promise<ReturnType<typeof countsOf>> {
+function settled<T>(read: () => Promise<T>): Promise<T> {
   return eventually(async () => {
-    const first = countsOf(await completeScrape());
-    expect(countsOf(await completeScrape())).toEqual(first);
+    const first = await read();
+    expect(await read()).toEqual(first);
     return first;
   }, 60_000);
+}
+
+/** What /metrics counts, settled. */
+const settledCounts = () => settled(async () => countsOf(await completeScrape()));
+
+/** The status page's JSON on a connection of its own (whichever worker gets it, the first answers). */
+async function statusData(): Promise<StatusSnapshot> {
+  const { status, body } = await getOnNewConnection(`${cache?.url}/status/data`);
+  expect(status).toBe(200);
+  return JSON.parse(body.toString("utf8")) as StatusSnapshot;
+}
+
+/** A status snapshot that holds both workers' numbers (the other may still be starting again). */
+function completeStatus(): Promise<StatusSnapshot> {
+  return eventually(async () => {
+    const snapshot = await statusData();
+    expect(snapshot.workers).toEqual({ count: 2, answered: 2 });
+    return snapshot;
+  }, 60_000);
+}
+
+/** What the status page counts: hits and bytes of blobs, pulls of the test image by tag. */
+function pageCountsOf(snapshot: StatusSnapshot) {
+  return {
+    blobHits: snapshot.requests.blobHits,
+    servedToClients: snapshot.bytes.servedToClients,
+    servedFromStore: snapshot.bytes.servedFromStore,
+    pulls: snapshot.topImages.find((pulled) => pulled.name.endsWith(`/team/workers:${image.tag}`))
+      ?.pulls,
+  };
+}
+
+/** What the status page counts, settled. */
+const settledPageCounts = () => settled(async () => pageCountsOf(await completeStatus()));
+
+/** The pid of the other worker now running (from its "worker listening" line). */
+function otherWorkerPid(): number {
+  const listening = (cache?.logLines() ?? []).filter((line) => line.msg === "worker listening");
+  const pid = Number(listening.at(-1)?.pid);
+  expect(pid).toBeGreaterThan(0);
+  return pid;
 }
 
 /** A distribution proxy config for the test's upstream, with `regmirror` keys. */
@@ -265,9 +307,7 @@ test("the other worker killed and started again: the sums in /metrics do not go 
   const before = await completeScrape();
   const started = () => (cache?.logLines() ?? []).filter((line) => line.msg === "worker listening");
   const listening = started();
-  const pid = Number(listening.at(-1)?.pid);
-  expect(pid).toBeGreaterThan(0);
-  process.kill(pid, "SIGKILL");
+  process.kill(otherWorkerPid(), "SIGKILL");
   await eventually(() => expect(started().length).toBe(listening.length + 1), 60_000);
 
   const after = await completeScrape();
@@ -279,6 +319,84 @@ test("the other worker killed and started again: the sums in /metrics do not go 
   for (let round = 0; round < 6; round += 1) {
     expect(countsOf(await scrape())).toEqual(counts);
   }
+}, 120_000);
+
+test("the status page, whichever worker gets it, counts the hits and bytes of both workers and every pull by tag", async () => {
+  const manifest = image.manifests[0];
+  if (manifest === undefined) throw new Error("the test image has no manifest");
+  const [small, , large] = manifest.layerDigests;
+  const blobUrl = (digest = "") => `${cache?.url}/v2/team/workers/blobs/${digest}`;
+  const byTag = `${cache?.url}/v2/team/workers/manifests/${image.tag}`;
+  const accept = { accept: image.mediaType };
+  // Both blobs in the store (also when this test runs alone).
+  expect((await getOnNewConnection(blobUrl(small))).status).toBe(200);
+  expect((await getOnNewConnection(blobUrl(large))).status).toBe(200);
+  expect((await getOnNewConnection(byTag, accept)).status).toBe(200);
+  const before = await settledPageCounts();
+  const otherHitsBefore = servedBlobs("other", "hit").length;
+
+  // On new connections: the kernel spreads them over both workers; tags go to the first.
+  const answers = await Promise.all([
+    ...Array.from({ length: 16 }, () => getOnNewConnection(blobUrl(small))),
+    ...Array.from({ length: 4 }, () => getOnNewConnection(blobUrl(large))),
+    ...Array.from({ length: 6 }, () => getOnNewConnection(byTag, accept)),
+  ]);
+  expect(answers.map(({ status }) => status)).toEqual(Array<number>(26).fill(200));
+  await eventually(() =>
+    expect(servedBlobs("other", "hit").length).toBeGreaterThan(otherHitsBefore),
+  );
+  const blobBytes =
+    16 * (image.blobs.get(small ?? "")?.byteLength ?? 0) +
+    4 * (image.blobs.get(large ?? "")?.byteLength ?? 0);
+  const expected = {
+    blobHits: before.blobHits + 20,
+    servedToClients: before.servedToClients + blobBytes,
+    servedFromStore: before.servedFromStore + blobBytes,
+    pulls: (before.pulls ?? 0) + 6,
+  };
+  await eventually(async () => expect(pageCountsOf(await completeStatus())).toEqual(expected));
+  for (let round = 0; round < 6; round += 1) {
+    expect(pageCountsOf(await completeStatus())).toEqual(expected);
+  }
+  // The HTML shows the same numbers and says how many workers they cover.
+  const { status, body } = await getOnNewConnection(`${cache?.url}/status`);
+  expect(status).toBe(200);
+  const html = body.toString("utf8");
+  expect(html).toContain(`data-field="blob-hits" data-value="${expected.blobHits}"`);
+  expect(html).toContain(`data-field="bytes-spared" data-value="${expected.servedFromStore}"`);
+  expect(html).toContain('data-field="workers-answered" data-value="2"');
+  expect(html).toContain('data-field="workers" data-value="2"');
+}, 120_000);
+
+test("a stopped worker: the status page says 1 of 2 workers answered and shows its last counts, no error", async () => {
+  const settled = await settledPageCounts();
+  const pid = otherWorkerPid();
+  process.kill(pid, "SIGSTOP");
+  // Connections the kernel hands to the stopped worker wait for it; the first worker answers
+  // the others after its bounded wait for the stopped one.
+  const asked = Array.from({ length: 16 }, () => getOnNewConnection(`${cache?.url}/status/data`));
+  let bound: NodeJS.Timeout | undefined;
+  try {
+    const { status, body } = await Promise.race([
+      Promise.any(asked),
+      new Promise<never>((_, reject) => {
+        bound = setTimeout(() => reject(new Error("no request reached the first worker")), 60_000);
+      }),
+    ]);
+    expect(status).toBe(200);
+    const snapshot = JSON.parse(body.toString("utf8")) as StatusSnapshot;
+    expect(snapshot.workers).toEqual({ count: 2, answered: 1 });
+    expect(snapshot.warnings).toContain(
+      "1 of 2 workers did not answer in time: their counts are as of their last answer",
+    );
+    expect(pageCountsOf(snapshot)).toEqual(settled);
+  } finally {
+    clearTimeout(bound);
+    process.kill(pid, "SIGCONT");
+  }
+  const answers = await Promise.all(asked);
+  expect(answers.map(({ status }) => status)).toEqual(Array<number>(16).fill(200));
+  expect(pageCountsOf(await completeStatus())).toEqual(settled);
 }, 120_000);
 
 test("a separate metrics address: the first worker listens there and answers for both; the main port serves no /metrics", async () => {

@@ -100,6 +100,8 @@ describe("the status page of a cache without client auth", () => {
     expect(await page.locator('[data-upstream="corp"] li').first().textContent()).toContain(
       "up (circuit closed)",
     );
+    // One worker: the page does not speak of workers.
+    expect(await page.locator('[data-field="workers"]').count()).toBe(0);
     await page.screenshot({ path: screenshotPath("status-page"), fullPage: true });
     await page.close();
   });
