@@ -11,6 +11,9 @@ export default defineConfig({
     reporters: ["default", ["json", { outputFile: "reports/vitest.json" }]],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // A poll waits for a process or a server to reach a state: vitest's 1 s fails on a loaded
+    // machine. As long as the kit's `eventually`; a poll that needs longer says so itself.
+    expect: { poll: { timeout: 30_000 } },
     passWithNoTests: true,
   },
 });

@@ -14,6 +14,7 @@ export default defineConfig({
     reporters: shared.test?.reporters,
     testTimeout: shared.test?.testTimeout,
     hookTimeout: shared.test?.hookTimeout,
+    expect: shared.test?.expect,
     projects: [
       {
         extends: true,

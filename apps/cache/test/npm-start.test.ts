@@ -8,7 +8,6 @@ import { connect } from "node:net";
 import { delimiter, join, resolve } from "node:path";
 import {
   buildTestImage,
-  freePort,
   makeTempDirectory,
   pushTestImage,
   removeTempDirectory,
@@ -25,7 +24,6 @@ const repositoryRoot = resolve(import.meta.dirname, "..", "..", "..");
 let directory: string;
 let upstream: UpstreamRegistry;
 let image: TestImage;
-let port: number;
 const started = new Set<ChildProcess>();
 
 /** The environment of a user's shell: no workspace bins on PATH, no package manager variables. */
@@ -84,7 +82,7 @@ function logLines(text: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-function portIsFree(): Promise<boolean> {
+function portIsFree(port: number): Promise<boolean> {
   return new Promise((done) => {
     const socket = connect(port, "127.0.0.1");
     socket.once("connect", () => {
@@ -100,13 +98,12 @@ beforeAll(async () => {
   upstream = await startUpstreamRegistry();
   image = await buildTestImage({ seed: "npm-start", layers: [1024] });
   await pushTestImage(image, upstream, "team/app");
-  port = await freePort();
-  // Relative paths, as a user writes them next to their file.
+  // Relative paths, as a user writes them next to their file; the daemon says which port it got.
   writeFileSync(
     join(directory, "config.yml"),
     `version: 0.1
 http:
-  addr: 127.0.0.1:${port}
+  addr: 127.0.0.1:0
 storage:
   filesystem:
     rootdirectory: ./data
@@ -148,11 +145,12 @@ describe("npm start", () => {
       });
     const starting = logLines(run.stdout()).find((line) => line.msg === "starting");
     expect(starting).toMatchObject({ configFile: join(directory, "config.yml") });
-    const answer = await sendRequest(
-      `http://127.0.0.1:${port}`,
-      `/v2/team/app/manifests/${image.tag}`,
-      { headers: { Accept: image.mediaType } },
-    );
+    const listening = logLines(run.stdout()).find((line) => line.msg === "listening");
+    const url = String(listening?.url);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const answer = await sendRequest(url, `/v2/team/app/manifests/${image.tag}`, {
+      headers: { Accept: image.mediaType },
+    });
     expect(answer.status).toBe(200);
     expect(existsSync(join(directory, "data"))).toBe(true);
 
@@ -164,7 +162,7 @@ describe("npm start", () => {
     expect(logLines(run.stdout()).map((line) => line.msg)).toContain(
       "draining: no new connections",
     );
-    await expect.poll(portIsFree).toBe(true);
+    await expect.poll(() => portIsFree(Number(new URL(url).port))).toBe(true);
     // The first run after a change builds the daemon: minutes on a busy machine.
   }, 300_000);
 

@@ -92,6 +92,13 @@ export interface SharedStorageOptions {
    * lately (its record is at most `accessPersistIntervalMs` old) is kept.
    */
   evictsNow(): boolean;
+  /**
+   * While `evictsNow()` is false: after how many of this process's sweeps in a row without a new
+   * mark of the one that evicts (each sweep leaves one in the storage's metadata) this process
+   * sweeps in its place, until that one's marks come again. Undefined (or absent): never. Give
+   * each process a different count (e.g. by its place in a ranking), so that one stands in.
+   */
+  standInAfterSweeps?(): number | undefined;
 }
 
 /**

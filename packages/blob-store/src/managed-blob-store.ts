@@ -28,6 +28,7 @@ import type {
 import { BlobStoreClosedError, BlobTooLargeError, InvalidOptionsError } from "./errors.js";
 import { loadAccessTimes } from "./lifecycle/access-times.js";
 import { ReferenceCounts } from "./lifecycle/reference-counts.js";
+import { sweepMarks } from "./lifecycle/sweep-marks.js";
 
 function checkLifecycleOptions(options: LifecycleOptions): { lowWaterBytes: number | undefined } {
   const positive = (name: string, value: number | undefined) => {
@@ -90,18 +91,13 @@ async function* atMost(
 const maximumPresignSeconds = 7 * 24 * 3600;
 
 function checkPresignExpiry(options: PresignOptions | undefined): number {
+  // `options?.`: a JavaScript caller may leave the options out.
   const seconds = options?.expiresInSeconds;
-  if (
-    !Number.isSafeInteger(seconds) ||
-    seconds === undefined ||
-    seconds < 1 ||
-    seconds > maximumPresignSeconds
-  ) {
-    throw new InvalidOptionsError(
-      `expiresInSeconds must be a whole number of seconds from 1 to ${maximumPresignSeconds} (7 days), got ${String(seconds)}`,
-    );
-  }
-  return seconds;
+  const whole = typeof seconds === "number" && Number.isSafeInteger(seconds);
+  if (whole && seconds >= 1 && seconds <= maximumPresignSeconds) return seconds;
+  throw new InvalidOptionsError(
+    `expiresInSeconds must be a whole number of seconds from 1 to ${maximumPresignSeconds} (7 days), got ${String(seconds)}`,
+  );
 }
 
 /**
@@ -142,9 +138,15 @@ export async function createManagedBlobStore(
     sizes.set(digest, size);
   }
 
-  function forgetSize(digest: string): void {
+  /**
+   * Forgets a blob that is gone: its size and its last access. Its access record is removed when
+   * this process deleted the blob; when another process did, the record is that one's to remove.
+   */
+  async function forget(digest: string, deletedBy: "this process" | "another process") {
     usedBytes -= sizes.get(digest) ?? 0;
     sizes.delete(digest);
+    if (deletedBy === "this process") await accessTimes.forget(digest);
+    else accessTimes.drop(digest);
   }
 
   async function evict(digest: string, reason: EvictionReason): Promise<EvictionEvent | undefined> {
@@ -157,8 +159,7 @@ export async function createManagedBlobStore(
       logger.warn({ digest, error: String(error) }, "could not evict a blob; it stays counted");
       return undefined;
     }
-    forgetSize(digest);
-    await accessTimes.forget(digest);
+    await forget(digest, "this process");
     const event: EvictionEvent = { digest, size, reason, idleMs };
     logger.info({ ...event }, "evicted a blob");
     try {
@@ -220,8 +221,35 @@ export async function createManagedBlobStore(
   }
 
   const { shared } = options;
+  const marks = sweepMarks(backend.metadata, clock);
+  /** This process sweeps in the place of the one whose turn it is, which has stopped. */
+  let standingIn = false;
   /** With shared storage only the process whose turn it is evicts (SharedStorageOptions). */
-  const evictsHere = () => shared === undefined || shared.evictsNow();
+  const evictsHere = () => shared === undefined || shared.evictsNow() || standingIn;
+
+  /**
+   * Whether this sweep is this process's to make. With shared storage it leaves its mark first
+   * (before a sweep that may take long), which tells the others it still sweeps.
+   */
+  async function sweepsHere(): Promise<boolean> {
+    if (shared === undefined) return true;
+    const owns = shared.evictsNow();
+    const after = owns ? undefined : shared.standInAfterSweeps?.();
+    const standIn = after !== undefined && (await marks.silentFor(after));
+    if (standIn && !standingIn) {
+      logger.warn(
+        { sweepsWithoutMark: after },
+        "the process whose turn it is to sweep the shared storage left no mark: sweeping in its place",
+      );
+    } else if (!standIn && standingIn && !owns) {
+      logger.info({}, "the process whose turn it is sweeps the shared storage again");
+    }
+    standingIn = standIn;
+    if (!owns && !standIn) return false;
+    await marks.mark();
+    return true;
+  }
+
   const enforceCap = () => (evictsHere() ? exclusively(enforceCapOnce) : Promise.resolve([]));
 
   /** Takes in what other processes sharing the storage stored or deleted since we looked. */
@@ -236,8 +264,7 @@ export async function createManagedBlobStore(
     for (const digest of [...sizes.keys()]) {
       // A blob written or read here right now may have been committed after the listing.
       if (listed.has(digest) || references.inUse(digest)) continue;
-      forgetSize(digest);
-      accessTimes.drop(digest);
+      await forget(digest, "another process");
     }
   }
 
@@ -383,10 +410,7 @@ export async function createManagedBlobStore(
             // blob, or evicted it, since this process counted it (a URL to nothing is a 404).
             const size = await backend.stat(parsed);
             if (size === undefined) {
-              if (sizes.has(digest)) {
-                forgetSize(digest);
-                accessTimes.drop(digest);
-              }
+              if (sizes.has(digest)) await forget(digest, "another process");
               return undefined;
             }
             if (!sizes.has(digest)) remember(digest, size);
@@ -494,8 +518,7 @@ export async function createManagedBlobStore(
       checkOpen();
       const parsed = parseDigest(digest);
       const existed = await backend.delete(parsed);
-      forgetSize(digest);
-      await accessTimes.forget(digest);
+      await forget(digest, "this process");
       return existed;
     },
 
@@ -536,7 +559,7 @@ export async function createManagedBlobStore(
 
     async sweep() {
       checkOpen();
-      if (!evictsHere()) return { evicted: [], skipped: true };
+      if (!(await sweepsHere())) return { evicted: [], skipped: true };
       if (shared) {
         await exclusively(async () => {
           await rescan();

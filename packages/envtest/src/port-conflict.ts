@@ -1,11 +1,12 @@
 // Starting again on new ports when another process took a free port before the server bound it.
 import { type Logger, silentLogger } from "@regmirror/core";
 
-const addressInUse = /address already in use|EADDRINUSE/;
+const addressInUse = /address already in use|EADDRINUSE/i;
 
 /**
  * True for a start that failed because its port was taken: the server's own words (Go's
- * `bind: address already in use`, Node's `EADDRINUSE`) in the error or its cause.
+ * `bind: address already in use`, Node's `EADDRINUSE`, dnsmasq's `Address already in use`) in the
+ * error or its cause.
  */
 export function isAddressInUse(error: unknown): boolean {
   return addressInUseLine(error) !== undefined;

@@ -144,6 +144,6 @@ describe("blob bodies through a reader with the server's reused buffers (test st
       outgoing.end();
     });
     const log = logs.find((entry) => entry.digest === digest);
-    await expect.poll(() => log?.closed, { timeout: 5000 }).toBe(1);
+    await expect.poll(() => log?.closed).toBe(1);
   });
 });

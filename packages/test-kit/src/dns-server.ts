@@ -5,13 +5,22 @@ import { promises as dns } from "node:dns";
 import { writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
+import type { Logger } from "@regmirror/core";
 import { TestKitError } from "./errors.js";
-import { freePort } from "./free-port.js";
+import { freePort, retryOnAddressInUse } from "./free-port.js";
+import { kitLogger } from "./kit-logger.js";
 import { startTrackedProcess, waitUntilReady } from "./processes.js";
 import { makeTempDirectory, removeTempDirectory } from "./temp-directory.js";
 
 /** Names and their addresses: IPv4 ones answer A queries, IPv6 ones AAAA queries. */
 export type DnsRecords = Record<string, readonly string[]>;
+
+export interface DnsServerOptions {
+  domain: string;
+  records?: DnsRecords;
+  /** Where a start again on a new port is told; default the kit's log on stderr. */
+  logger?: Logger;
+}
 
 export interface DnsServer {
   /** `127.0.0.1:PORT`, as node:dns `setServers` and regmirror's `members.dns.server` take it. */
@@ -58,15 +67,18 @@ async function answerFor(resolver: dns.Resolver, name: string): Promise<string[]
  * Starts dnsmasq on 127.0.0.1 at a free port, authoritative for `domain` (names there that are
  * not in the records answer NXDOMAIN; nothing is forwarded anywhere).
  */
-export async function startDnsServer(options: {
-  domain: string;
-  records?: DnsRecords;
-}): Promise<DnsServer> {
+export function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
+  // dnsmasq binds the port itself: it may be taken between the pick and the bind.
+  return retryOnAddressInUse("dnsmasq", async () => startDnsServerOn(await freePort(), options), {
+    logger: options.logger ?? kitLogger,
+  });
+}
+
+async function startDnsServerOn(port: number, options: DnsServerOptions): Promise<DnsServer> {
   const hosts = hostsFile(options.records ?? {});
   const directory = makeTempDirectory("regmirror-dns-");
   const hostsPath = join(directory, "hosts");
   writeFileSync(hostsPath, hosts);
-  const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const server = startTrackedProcess({
     name: "dnsmasq",

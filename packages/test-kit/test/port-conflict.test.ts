@@ -1,11 +1,17 @@
-// docker-registry, etcd, kube-apiserver, kube-scheduler and kube-controller-manager start again on
-// new ports when their free port was taken before they bound it.
+// docker-registry, dnsmasq, etcd, kube-apiserver, kube-scheduler and kube-controller-manager start
+// again on new ports when their free port was taken before they bound it.
+import { Resolver } from "node:dns/promises";
 import { createServer, type Server } from "node:net";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { capturingLogger } from "@regmirror/core/testing";
 import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { listenOnLoopback, startKubeApiServer, startUpstreamRegistry } from "../src/index.js";
+import {
+  listenOnLoopback,
+  startDnsServer,
+  startKubeApiServer,
+  startUpstreamRegistry,
+} from "../src/index.js";
 import { startControllerManager, startScheduler } from "../src/kube-node/cluster-controllers.js";
 
 /** Ports `freePort()` hands out before it asks the OS again; `null` lets the OS pick that one. */
@@ -61,6 +67,31 @@ describe("a port taken between the pick and the bind (fault injected: freePort h
       ]);
     } finally {
       await registry.stop();
+    }
+  });
+
+  it("dnsmasq starts again on a new port, and answers there", async () => {
+    handOut.push(occupiedPort);
+    const logger = capturingLogger();
+    const dns = await startDnsServer({
+      domain: "retry.test",
+      records: { "a.retry.test": ["10.0.0.1"] },
+      logger,
+    });
+    try {
+      expect(dns.address).not.toBe(`127.0.0.1:${occupiedPort}`);
+      const resolver = new Resolver();
+      resolver.setServers([dns.address]);
+      expect(await resolver.resolve4("a.retry.test")).toEqual(["10.0.0.1"]);
+      expect(logger.entries.map((entry) => entry.fields)).toEqual([
+        expect.objectContaining({
+          server: "dnsmasq",
+          attempt: 1,
+          error: expect.stringMatching(/address already in use/i),
+        }),
+      ]);
+    } finally {
+      await dns.stop();
     }
   });
 

@@ -5,7 +5,9 @@
  * blob store, which verifies it and links it into place: the blob is on disk once, never
  * copied (docs/adr/0015-filesystem-store-ownership-and-space.md). The fill belongs to the
  * cache, not to a request: clients that go away only stop their own followers. On failure
- * every follower is destroyed and nothing is committed. A blob the disk has no room for, even
+ * every follower is destroyed and nothing is committed. A follower that reads to the blob's end
+ * ends only once the blob is committed (`committed`), so whoever read a fill to its end finds the
+ * blob in the store; a commit that fails is that follower's error. A blob the disk has no room for, even
  * after eviction, is not spooled: its first client reads the download directly
  * (direct-reader.ts) and it is not stored.
  */
@@ -72,6 +74,11 @@ export class BlobFill {
   readonly started: Promise<FillStart>;
   /** Settles when the fill is over: committed (or found stored), or failed. Never rejects. */
   readonly done: Promise<void>;
+  /**
+   * Resolves once the blob is in the store (or needs no storing here: its peer owner stores it);
+   * rejects with the download's or the commit's error.
+   */
+  readonly committed: Promise<void>;
 
   readonly startedAt = Date.now();
   #handle: FileHandle | undefined;
@@ -80,6 +87,7 @@ export class BlobFill {
   #references = 1;
   #change = deferred<void>();
   #start = deferred<FillStart>();
+  #commit = deferred<void>();
 
   constructor(
     readonly digest: string,
@@ -90,6 +98,8 @@ export class BlobFill {
     this.started = this.#start.promise;
     // Nobody may be waiting on `started` when the fill fails early; that is not an unhandled error.
     this.started.catch(() => {});
+    this.committed = this.#commit.promise;
+    this.committed.catch(() => {});
     this.done = this.#run(deps, onRetire);
   }
 
@@ -214,10 +224,13 @@ export class BlobFill {
         { upstream: upstream.name, digest: this.digest, size: this.written },
         "blob cached",
       );
+      this.#commit.resolve();
     } catch (error) {
       this.#start.reject(error);
+      this.#commit.reject(error);
       if (this.state === "verified") {
-        // The clients got verified bytes; only keeping them failed. The next request fetches again.
+        // The clients got verified bytes; only keeping them failed: a follower at the blob's end
+        // gets this error (a warm must not count the blob as stored). The next request fetches again.
         logger.error(
           { digest: this.digest, error: describeError(error) },
           "could not store a downloaded blob",
@@ -246,6 +259,8 @@ export class BlobFill {
         this.#notify();
       }
     } finally {
+      // Found stored, served by a peer, or streamed through without storing: nothing to wait for.
+      this.#commit.resolve();
       reservation?.release();
       onRetire();
       if (spoolCreated) await rm(spoolPath, { force: true }).catch(() => {});

@@ -18,6 +18,7 @@ import {
   type StoredManifest,
 } from "@regmirror/oci-distribution";
 import type { PeerManifestFetcher } from "../peers/peer-manifest-fetcher.js";
+import { runWithPeerMark } from "../peers/peer-request.js";
 import type { CacheRecords } from "./cache-records.js";
 import { ContentMemory } from "./content-memory.js";
 import { firstWithin } from "./first-within.js";
@@ -269,7 +270,13 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
       if (manifest === undefined) {
         const kept = await keepPull(upstream, repository, tag, known, head.digest);
         if (kept !== undefined) return kept;
-        manifest = await fetchByDigest(upstream, repository, head.digest, deadlineAt);
+        // Through the digest's owner, also when a peer asked this replica about the tag: the
+        // peer's question (the tag) is answered here, but the manifest is another key, and
+        // fetching it from upstream here would make two downloads, this one and its owner's.
+        const digest = head.digest;
+        manifest = await runWithPeerMark({ fromPeer: false }, () =>
+          fetchByDigest(upstream, repository, digest, deadlineAt),
+        );
       } else metrics.cacheHit("manifest");
     } catch (error) {
       const kind = classifyUpstreamError(error);

@@ -5,7 +5,9 @@
  * server lends the buffers (docs/adr/0013-blob-bodies-into-lent-buffers.md).
  * The last byte of what a client asked for is held back until the whole blob is verified, so a
  * client never takes a corrupt or cut download for a complete one: when the fill fails, the
- * read rejects with its error and the server aborts the connection.
+ * read rejects with its error and the server aborts the connection. A reader whose span reaches
+ * the blob's end ends only once the fill has committed the blob to the store, so a client that
+ * read a fill to its end (a warm, a peer) finds the blob stored; a failed commit is its error.
  */
 import type { BlobReader } from "@regmirror/core";
 import type { BlobFill } from "./blob-fill.js";
@@ -50,7 +52,10 @@ export class SpoolReader implements BlobReader {
         return bytesRead;
       }
       if (fill.state === "failed") throw fill.error ?? new Error("the download failed");
-      if (verified && this.#position >= Math.min(fill.written, spanEnd)) return 0;
+      if (verified && this.#position >= Math.min(fill.written, spanEnd)) {
+        if (spanEnd >= fill.written) await fill.committed;
+        return 0;
+      }
       await fill.nextChange();
     }
   }

@@ -4,7 +4,6 @@
  * manifest, every manifest of an index (all platforms), and every config and layer blob.
  */
 import { readableFromReader } from "@regmirror/blob-store";
-import { sleep, systemClock } from "@regmirror/core";
 import {
   blobDescriptorsOf,
   childManifestsOf,
@@ -39,24 +38,6 @@ export interface WarmResult {
 
 async function drain(stream: NodeJS.ReadableStream, onBytes: (bytes: number) => void) {
   for await (const chunk of stream) onBytes((chunk as Uint8Array).byteLength);
-}
-
-/**
- * A download's last bytes reach its readers once verified, a moment before the store has
- * committed the blob: a warm counts the image as stored only once the store says so (bounded
- * by the warm's signal and 5 s; real time, as the store's commit is real I/O).
- */
-async function untilStored(
-  digest: string,
-  touchIfStored: ((digest: string) => Promise<boolean>) | undefined,
-  signal: AbortSignal,
-): Promise<void> {
-  if (touchIfStored === undefined) return;
-  // A blob streamed through without storing (a full disk) never becomes stored: 5 s at most.
-  for (let waited = 0; waited < 5000 && !signal.aborted; waited += 10) {
-    if (await touchIfStored(digest)) return;
-    await sleep(systemClock, 10, signal);
-  }
 }
 
 export async function warmImage(options: {
@@ -124,7 +105,6 @@ export async function warmImage(options: {
         progress.bytesDone += bytes;
         report();
       });
-      await untilStored(blob.digest, options.touchIfStored, signal);
       downloadedBlobs += 1;
       downloadedBytes += blob.size;
     }

@@ -23,6 +23,9 @@ process.once("exit", () => {
 
 export type RunResult = ExitResult;
 
+/** How long a start may take before the cache counts as hung. */
+const startBoundMs = 100_000;
+
 /** Runs the bundle to completion (check-config, a serve that fails to start, warm). */
 export function runBundle(
   bundle: string,
@@ -66,10 +69,16 @@ export async function startCacheProcess(
     });
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const deadline = setTimeout(
-      () => reject(new Error(`the cache did not start:\n${stdout()}\n${stderr()}`)),
-      30_000,
-    );
+    // Either its "listening" line or its exit ends the wait; the bound only catches a cache that
+    // hangs, and is far above a start on a loaded machine (and below the hooks' 120 s).
+    const deadline = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(
+        new Error(
+          `the cache neither listened nor exited within ${startBoundMs / 1000} s:\n${stdout()}\n${stderr()}`,
+        ),
+      );
+    }, startBoundMs);
     const look = () => {
       const listening = listeningUrl(stdout());
       if (listening !== undefined) {
@@ -113,10 +122,15 @@ export async function startCacheWithWorkers(
   cwd: string,
 ): Promise<CacheProcess> {
   const cache = await startCacheProcess(bundle, [configFile], cwd);
-  await eventually(() => {
-    if (!cache.logLines().some((line) => line.msg === "worker listening")) {
-      throw new Error("no other worker listens yet");
-    }
-  });
+  try {
+    await eventually(() => {
+      if (!cache.logLines().some((line) => line.msg === "worker listening")) {
+        throw new Error(`no other worker listened:\n${cache.stdout()}\n${cache.stderr()}`);
+      }
+    }, startBoundMs);
+  } catch (error) {
+    await cache.stop();
+    throw error;
+  }
   return cache;
 }

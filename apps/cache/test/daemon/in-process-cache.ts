@@ -8,6 +8,7 @@ import {
   createCacheDaemon,
 } from "../../src/daemon/create-cache-daemon.js";
 import { createRootLogger } from "../../src/logging/create-root-logger.js";
+import { startOnFreePorts } from "./free-ports.js";
 
 export interface InProcessCache {
   daemon: CacheDaemon;
@@ -50,5 +51,16 @@ export function startInProcessCacheOnFreePort(
 ): Promise<InProcessCache> {
   return retryOnAddressInUse("the in-process cache", async () =>
     startInProcessCache(configFor(await freePort()), options),
+  );
+}
+
+/** Caches whose configurations name each other's ports (replicas listing their peers). */
+export function startInProcessCachesOnFreePorts(
+  portCount: number,
+  configsFor: (ports: number[]) => string[],
+  options: Omit<CacheDaemonOptions, "config" | "logger"> = {},
+): Promise<InProcessCache[]> {
+  return startOnFreePorts("the in-process caches", portCount, (ports) =>
+    configsFor(ports).map((yaml) => startInProcessCache(yaml, options)),
   );
 }

@@ -20,10 +20,16 @@ import {
   type UpstreamRegistry,
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { peerHeader } from "../../src/peers/peer-signature.js";
+import { peerHeader, signPeerRequest } from "../../src/peers/peer-signature.js";
 import { ownerOf, rankMembers } from "../../src/peers/rendezvous.js";
 import { buildProductionBundle } from "../daemon/production-bundle.js";
-import { blobGets, fetchAll, pullWithFetch, sha256 } from "../pull-through/pull-through-harness.js";
+import {
+  blobGets,
+  fetchAll,
+  manifestAccept,
+  pullWithFetch,
+  sha256,
+} from "../pull-through/pull-through-harness.js";
 import {
   type ClusterStorage,
   metricOf,
@@ -178,6 +184,54 @@ describe.each(storages)("three replicas on %s", (name, storage) => {
     const signed = await signedFetch(replica.url, path);
     expect(signed.status).toBe(200);
     expect(sha256(signed.body)).toBe(digest);
+  });
+
+  test("a peer asks a tag's owner about the tag: the owner gets the manifest from the digest's owner, one upstream GET", async () => {
+    const named = `${repository}-tags`;
+    const tagged = await buildTestImage({ seed: named, layers: [1_000] });
+    const urls = replicas.map((replica) => replica.url);
+    const replicaOf = (key: string) =>
+      replicas.find((replica) => replica.url === ownerOf(key, urls)) as Replica;
+    // A tag owned by another replica than the manifest's digest (ownership follows the ports).
+    const tag = ["t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"].find(
+      (candidate) =>
+        ownerOf(`upstream/${named}:${candidate}`, urls) !== ownerOf(tagged.digest, urls),
+    );
+    if (tag === undefined) throw new Error("the manifest's owner owns every tag tried");
+    await pushTestImage(tagged, upstream, named, { tag });
+    const tagOwner = replicaOf(`upstream/${named}:${tag}`);
+    const digestOwner = replicaOf(tagged.digest);
+    const peerHitsBefore = await metricOf(tagOwner, "regmirror_cache_peer_hits_total");
+    proxy.resetCounts();
+
+    // As another replica asks: a signed HEAD of the tag.
+    const path = `/v2/${named}/manifests/${tag}`;
+    const head = await fetch(`${tagOwner.url}${path}`, {
+      method: "HEAD",
+      headers: {
+        accept: manifestAccept,
+        [peerHeader]: signPeerRequest(peerSecret, {
+          method: "HEAD",
+          path,
+          sender: "http://127.0.0.1:1",
+          nowMs: Date.now(),
+        }),
+      },
+    });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("docker-content-digest")).toBe(tagged.digest);
+    expect(await metricOf(tagOwner, "regmirror_cache_peer_hits_total")).toBe(peerHitsBefore + 1);
+    // The digest's owner has it now: its own client's pull asks upstream for no manifest again.
+    const pulled = await fetchAll(`${digestOwner.url}${path}`, {
+      headers: { accept: manifestAccept },
+    });
+    expect(sha256(pulled.body)).toBe(tagged.digest);
+    const manifestGets = proxy
+      .requests()
+      .filter((request) => request.method === "GET" && request.path.includes("/manifests/"));
+    expect(manifestGets.map((request) => request.path)).toEqual([
+      `/v2/${named}/manifests/${tagged.digest}`,
+    ]);
   });
 
   test("the owner SIGKILLed in the middle of a fill: every client completes with correct bytes; upstream sends the lost part and one copy", async () => {

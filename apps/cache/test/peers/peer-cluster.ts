@@ -6,7 +6,6 @@ import { formatListenAddress, peerMemberUrl } from "@regmirror/schemas";
 import {
   buildTestImage,
   type FaultProxy,
-  freePort,
   htpasswdFile,
   makeTempDirectory,
   pushTestImage,
@@ -18,6 +17,7 @@ import {
 } from "@regmirror/test-kit";
 import { peerHeader, signPeerRequest } from "../../src/peers/peer-signature.js";
 import { type CacheProcess, startCacheProcess } from "../daemon/cache-process.js";
+import { startOnFreePorts } from "../daemon/free-ports.js";
 import { type FetchedBody, fetchAll } from "../pull-through/pull-through-harness.js";
 
 export const peerSecret = "dGhlLXJlcGxpY2FzLW9mLW9uZS1jYWNoZS1zaGFyZS10aGlz";
@@ -49,7 +49,9 @@ function storageYaml(storage: ClusterStorage, directory: string): string {
 
 /**
  * Starts `count` replicas of one cache in front of `upstreamUrl`, each listing all of them, or
- * reading its members from `membersYaml(selfUrl)` (the `members:` value) when given.
+ * reading its members from `membersYaml(ports)` (the `members:` value) when given. Their ports
+ * are picked free and named in every configuration: when one was taken before its replica bound
+ * it, all start again on new ports.
  */
 export async function startPeerCluster(
   bundle: string,
@@ -59,32 +61,35 @@ export async function startPeerCluster(
     storage: ClusterStorage;
     /** A replica's URL from its index and port; default `http://127.0.0.1:PORT`. */
     urlOf?: (index: number, port: number) => string;
-    membersYaml?: string;
+    membersYaml?: (ports: number[]) => string;
     env?: NodeJS.ProcessEnv;
     /**
-     * Replica i listens on `addresses[i]` (loopback addresses of either family), all on `port`,
+     * Replica i listens on `addresses[i]` (loopback addresses of either family), all on one port,
      * and gives its `selfAddress` instead of `self`, as a pod does: members known by address.
      */
-    shared?: { addresses: string[]; port: number };
+    shared?: { addresses: string[] };
   },
 ): Promise<Replica[]> {
   const { shared } = options;
-  const ports = await Promise.all(
-    Array.from({ length: options.count }, () => shared?.port ?? freePort()),
-  );
   const urlOf =
     options.urlOf ??
     ((index: number, port: number) =>
       peerMemberUrl("http", shared?.addresses[index] ?? "127.0.0.1", port));
-  const urls = ports.map((port, index) => urlOf(index, port));
-  const members = options.membersYaml ?? `{ static: [${urls.join(", ")}] }`;
-  return Promise.all(
-    ports.map(async (port, index) => {
-      const directory = makeTempDirectory("regmirror-replica-");
-      const configFile = join(directory, "config.yml");
-      writeFileSync(
-        configFile,
-        `http:
+  const processes = await startOnFreePorts(
+    "the replicas",
+    shared === undefined ? options.count : 1,
+    (picked) => {
+      // With `shared`, each replica listens at its own address on the one port picked.
+      const ports =
+        shared === undefined ? picked : Array<number>(options.count).fill(picked[0] ?? 0);
+      const urls = ports.map((port, index) => urlOf(index, port));
+      const members = options.membersYaml?.(ports) ?? `{ static: [${urls.join(", ")}] }`;
+      return ports.map((port, index) => {
+        const directory = makeTempDirectory("regmirror-replica-");
+        const configFile = join(directory, "config.yml");
+        writeFileSync(
+          configFile,
+          `http:
   addr: "${formatListenAddress({ host: shared?.addresses[index] ?? "127.0.0.1", port })}"
 log:
   accesslog: { disabled: true }
@@ -100,16 +105,21 @@ ${storageYaml(options.storage, directory)}
     members: ${members}
     timeout: 5s
 `,
-      );
-      const process = await startCacheProcess(
-        bundle,
-        [configFile],
-        directory,
-        options.env === undefined ? {} : { env: options.env },
-      );
-      return { url: urls[index] ?? "", clientUrl: process.url, process };
-    }),
+        );
+        return startCacheProcess(
+          bundle,
+          [configFile],
+          directory,
+          options.env === undefined ? {} : { env: options.env },
+        );
+      });
+    },
   );
+  return processes.map((process, index) => ({
+    url: urlOf(index, Number(new URL(process.url).port)),
+    clientUrl: process.url,
+    process,
+  }));
 }
 
 /** A counter or gauge of a replica's /metrics, summed over its label sets (0 when absent). */

@@ -3,13 +3,7 @@
 // each giving its own address as `selfAddress` as a pod gives its IP. Replicas added and removed
 // in DNS while clients pull cost no client an error or a wrong byte; a DNS server that answers
 // nothing, then not at all, leaves the last members in place, logged once and counted.
-import {
-  buildTestImage,
-  type DnsServer,
-  freePort,
-  pushTestImage,
-  startDnsServer,
-} from "@regmirror/test-kit";
+import { buildTestImage, type DnsServer, pushTestImage, startDnsServer } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { buildProductionBundle } from "../daemon/production-bundle.js";
 import { pullWithFetch } from "../pull-through/pull-through-harness.js";
@@ -35,13 +29,13 @@ beforeAll(async () => {
     // The IPv6 replica is not in DNS yet (not ready).
     startDnsServer({ domain: "peers.test", records: { [name]: ["127.0.0.2", "127.0.0.3"] } }),
   ]);
-  const port = await freePort();
   replicas = await startPeerCluster(bundle, {
     count: 3,
     upstreamUrl: counted.proxy.url,
     storage: { kind: "filesystem" },
-    shared: { addresses, port },
-    membersYaml: `{ dns: { name: ${name}, port: ${port}, interval: 200ms, server: "${dns.address}" } }`,
+    shared: { addresses },
+    membersYaml: ([port]) =>
+      `{ dns: { name: ${name}, port: ${port}, interval: 200ms, server: "${dns.address}" } }`,
   });
 }, 300_000);
 

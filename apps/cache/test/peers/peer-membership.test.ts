@@ -87,7 +87,7 @@ beforeAll(async () => {
       ...process.env,
       NODE_OPTIONS: `--import=${fileURLToPath(new URL("./peer-names.mjs", import.meta.url))}`,
     },
-    membersYaml: `
+    membersYaml: () => `
       kubernetes:
         namespace: default
         service: regmirror-peers

@@ -3,11 +3,14 @@
 // does not check that name refuses its peers' certificates and falls back to upstream.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, makeCertificateAuthority, makeTempDirectory } from "@regmirror/test-kit";
+import { makeCertificateAuthority, makeTempDirectory } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { ownerOf } from "../../src/peers/rendezvous.js";
 import { sendRequest } from "../daemon/https-request.js";
-import { type InProcessCache, startInProcessCache } from "../daemon/in-process-cache.js";
+import {
+  type InProcessCache,
+  startInProcessCachesOnFreePorts,
+} from "../daemon/in-process-cache.js";
 import { blobGets, sha256 } from "../pull-through/pull-through-harness.js";
 import { type CountedUpstream, peerSecret, startCountedUpstream } from "./peer-cluster.js";
 
@@ -29,30 +32,31 @@ beforeAll(async () => {
   ] as const) {
     writeFileSync(join(directory, name), text);
   }
-  const ports = [await freePort(), await freePort(), await freePort()];
-  const urls = ports.map((port) => `https://127.0.0.1:${port}`);
-  for (const [index, port] of ports.entries()) {
-    // The third replica trusts the CA but checks the address it dials, which no certificate names.
-    const tls =
-      index < 2
-        ? `{ caFile: ${join(directory, "ca.pem")}, serverName: ${serviceName} }`
-        : `{ caFile: ${join(directory, "ca.pem")} }`;
-    caches.push(
-      await startInProcessCache(`
+  // Each names the others' ports: all three start again on new ports when one was taken.
+  const started = await startInProcessCachesOnFreePorts(3, (ports) => {
+    const urls = ports.map((port) => `https://127.0.0.1:${port}`);
+    return ports.map((port, index) => {
+      // The third replica trusts the CA but checks the address it dials, which no certificate names.
+      const tls =
+        index < 2
+          ? `{ caFile: ${join(directory, "ca.pem")}, serverName: ${serviceName} }`
+          : `{ caFile: ${join(directory, "ca.pem")} }`;
+      return `
 http:
   addr: 127.0.0.1:${port}
   tls: { certificate: ${join(directory, "tls.crt")}, key: ${join(directory, "tls.key")} }
 regmirror:
   upstreams: [{ name: upstream, endpoints: [${counted.proxy.url}] }]
-  storage: { filesystem: { rootDirectory: ${join(directory, `store-${index}`)} } }
+  storage: { filesystem: { rootDirectory: ${join(directory, `store-${port}`)} } }
   peers:
     self: ${urls[index]}
     secret: ${peerSecret}
     members: { static: [${(index < 2 ? urls.slice(0, 2) : urls).join(", ")}] }
     tls: ${tls}
-`),
-    );
-  }
+`;
+    });
+  });
+  caches.push(...started);
 });
 
 afterAll(async () => {

@@ -4,10 +4,11 @@
 // signed request to the first, which checks the signature (docs/adr/0037-dns-members-ipv6-and-workers.md).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
+import { makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { peerHeader, signPeerRequest } from "../../src/peers/peer-signature.js";
 import { type CacheProcess, startCacheWithWorkers } from "../daemon/cache-process.js";
+import { startOnFreePorts } from "../daemon/free-ports.js";
 import { getOnNewConnection } from "../daemon/new-connection.js";
 import { buildProductionBundle } from "../daemon/production-bundle.js";
 import { sha256 } from "../pull-through/pull-through-harness.js";
@@ -30,11 +31,14 @@ beforeAll(async () => {
     startCountedUpstream("team/private", [200_000]),
   ]);
   const configFile = join(directory, "config.yml");
-  writeFileSync(
-    configFile,
-    htpasswdReplicaYaml(directory, await freePort(), counted.proxy.url, "  workers: 2\n"),
-  );
-  cache = await startCacheWithWorkers(bundle, configFile, directory);
+  // The file names the cache's own port (its peer URL): a new port when another process took it.
+  [cache] = await startOnFreePorts("the cache", 1, ([port]) => {
+    writeFileSync(
+      configFile,
+      htpasswdReplicaYaml(directory, port ?? 0, counted.proxy.url, "  workers: 2\n"),
+    );
+    return [startCacheWithWorkers(bundle, configFile, directory)];
+  });
 }, 180_000);
 
 afterAll(async () => {

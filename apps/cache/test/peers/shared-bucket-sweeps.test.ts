@@ -1,11 +1,15 @@
 // Two replicas on one S3 bucket (a real versitygw) with a size cap and sweeps every 200 ms: only
 // the rendezvous owner of the sweep key evicts (ADR 0038), counting what both stored; the other
-// skips and says so; pulls through both while blobs are evicted still verify.
+// skips and says so; pulls through both while blobs are evicted still verify. When the owner
+// stops but stays in the static member list, the other sweeps in its place.
 import * as kit from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { ownerOf } from "../../src/peers/rendezvous.js";
 import { sweepKey } from "../../src/peers/sweep-turn.js";
-import { type InProcessCache, startInProcessCache } from "../daemon/in-process-cache.js";
+import {
+  type InProcessCache,
+  startInProcessCachesOnFreePorts,
+} from "../daemon/in-process-cache.js";
 import { metricOf, type S3CacheSetup, startS3CacheSetup } from "../daemon/s3-cache-setup.js";
 import { peerSecret } from "./peer-cluster.js";
 
@@ -22,13 +26,12 @@ beforeAll(async () => {
     bucket: "shared-sweeps",
   });
   setup = started;
-  const ports = [await kit.freePort(), await kit.freePort()];
-  const urls = ports.map((port) => `http://127.0.0.1:${port}`);
-  replicas = await Promise.all(
-    ports.map(async (port, index) => ({
-      url: urls[index] ?? "",
-      cache: await startInProcessCache(
-        `
+  const caches = await startInProcessCachesOnFreePorts(
+    2,
+    (ports) => {
+      const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+      return ports.map(
+        (port, index) => `
 http:
   addr: 127.0.0.1:${port}
 log:
@@ -45,23 +48,32 @@ ${started.s3Yaml}
     secret: ${peerSecret}
     members: { static: [${urls.join(", ")}] }
 `,
-        { sweepIntervalMs: 200 },
-      ),
-    })),
+      );
+    },
+    { sweepIntervalMs: 200 },
   );
+  replicas = caches.map((cache) => ({ url: cache.url, cache }));
 });
 
 afterAll(() => kit.stopAll(...replicas.map(({ cache }) => cache), setup));
 
 const metric = (cache: InProcessCache, name: string) => metricOf(cache.url, name);
 
-test("one replica sweeps the shared bucket and holds the cap; pulls through both verify meanwhile", async () => {
+/** The replica that owns the sweep key, and the other one. */
+function roles(): { sweeper: InProcessCache; other: InProcessCache } {
   const owner = ownerOf(
     sweepKey,
     replicas.map(({ url }) => url),
   );
-  const sweeper = replicas.find(({ url }) => url === owner)?.cache as InProcessCache;
-  const other = replicas.find(({ url }) => url !== owner)?.cache as InProcessCache;
+  const sweeper = replicas.find(({ url }) => url === owner)?.cache;
+  const other = replicas.find(({ url }) => url !== owner)?.cache;
+  if (sweeper === undefined || other === undefined)
+    throw new Error("two replicas were not started");
+  return { sweeper, other };
+}
+
+test("one replica sweeps the shared bucket and holds the cap; pulls through both verify meanwhile", async () => {
+  const { sweeper, other } = roles();
 
   // Pulls through both replicas at once, twice: blobs are evicted between and during them.
   for (let round = 0; round < 2; round += 1) {
@@ -98,4 +110,29 @@ test("one replica sweeps the shared bucket and holds the cap; pulls through both
     tlsVerify: false,
   });
   expect(again.digest).toBe(setup?.image.digest);
+});
+
+test("the sweeping replica down but still listed (static members): the other sweeps in its place after a few sweeps without its mark", async () => {
+  const { sweeper, other } = roles();
+  await sweeper.close();
+  // What the sweeper evicted comes back through the other replica: over the cap again.
+  const pulled = await kit.skopeoPull(`${new URL(other.url).host}/team/app:v1`, {
+    tlsVerify: false,
+  });
+  expect(pulled.digest).toBe(setup?.image.digest);
+
+  // It sweeps in the sweeper's place: with a view of the whole bucket, it holds the cap.
+  await expect
+    .poll(() => metric(other, 'regmirror_cache_store_sweeps_total{outcome="swept"}'))
+    .toBeGreaterThan(0);
+  await expect
+    .poll(() => metric(other, "regmirror_cache_store_bytes"))
+    .toBeLessThanOrEqual(capBytes);
+  expect(await metric(other, 'regmirror_cache_evictions_total{reason="size-cap"}')).toBeGreaterThan(
+    0,
+  );
+  expect(other.logText()).toContain(
+    "the process whose turn it is to sweep the shared storage left no mark: sweeping in its place",
+  );
+  expect(other.logText()).toContain("store sweeps run here: this replica sweeps the shared bucket");
 });

@@ -81,13 +81,18 @@ export async function startCache(
     Partial<Omit<PullThroughStorageOptions, "blobStore" | "spoolDirectory" | "metrics">> & {
       /** The client auth the daemon's handler asks; default everyone may pull. */
       clientAuth?: (storage: PullThroughStorage) => ClientAuth;
+      /** The store's size cap; default none. */
+      storeMaxBytes?: number;
     },
 ): Promise<CacheUnderTest> {
   const directory = makeTempDirectory("regmirror-pull-through-");
-  const blobStore = await createFilesystemBlobStore({ rootDirectory: join(directory, "store") });
+  const { clientAuth, storeMaxBytes, ...storageOptions } = options;
+  const blobStore = await createFilesystemBlobStore({
+    rootDirectory: join(directory, "store"),
+    maxBytes: storeMaxBytes,
+  });
   const spoolDirectory = join(directory, "spool");
   const metrics = countingMetrics();
-  const { clientAuth, ...storageOptions } = options;
   const storage = await createPullThroughStorage({
     tagFreshnessMs: 0,
     ...storageOptions,

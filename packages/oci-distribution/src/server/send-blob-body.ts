@@ -3,7 +3,10 @@
  * one is being written to the socket while the other is filled, and a buffer is filled again
  * only after the socket has taken its bytes (the write callback), so no chunk is allocated or
  * copied per read and a response holds at most two chunks of memory.
- * A blob already in memory (BufferedBlob) is sent in one write.
+ * A blob already in memory (BufferedBlob) is sent in one write. The response ends once the bytes
+ * its Content-Length promised are sent: the reader is not asked for its end, which may come later
+ * (a pull-through fill's reader ends after the blob is stored), and the connection is free for the
+ * client's next request at once.
  * A failure can only cut the connection: the client sees a short body, never wrong bytes.
  */
 import type { ServerResponse } from "node:http";
@@ -28,7 +31,7 @@ export async function sendBlobBody(
     return;
   }
   try {
-    await sendFromReader(blob.reader, response, pool);
+    await sendFromReader(blob.reader, blob.end - blob.start + 1, response, pool);
   } catch (error) {
     response.destroy();
     throw error;
@@ -52,6 +55,7 @@ function write(response: ServerResponse, chunk: Buffer): Promise<void> {
 
 async function sendFromReader(
   reader: BlobReader,
+  length: number,
   response: ServerResponse,
   pool: BodyBufferPool,
 ): Promise<void> {
@@ -70,12 +74,22 @@ async function sendFromReader(
       },
     );
   try {
-    for (let turn = 0; ; turn ^= 1) {
+    let left = length;
+    for (let turn = 0; left > 0; turn ^= 1) {
       await writes[turn];
       if (failure !== undefined) throw failure;
       const buffer = buffers[turn] as Buffer;
-      const bytesRead = await reader.read(buffer);
+      let bytesRead: number;
+      try {
+        // A reader yields no more than its range: the whole buffer is lent, as always.
+        bytesRead = Math.min(await reader.read(buffer), left);
+      } catch (error) {
+        // Bytes already read reach the socket before it is cut.
+        await Promise.all(writes);
+        throw error;
+      }
       if (bytesRead === 0) break;
+      left -= bytesRead;
       reusable[turn] = false;
       writes[turn] = watch(turn, write(response, buffer.subarray(0, bytesRead)));
     }

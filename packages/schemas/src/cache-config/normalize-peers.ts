@@ -81,7 +81,8 @@ type MembersInput = PeersInput["members"];
 function membersSource(members: MembersInput, problems: ProblemCollector): PeerMembersSource {
   const path = ["regmirror", "peers", "members"];
   const { kubernetes, dns } = members;
-  const sources = [members.static, kubernetes, dns].filter((source) => source !== undefined);
+  // Counted in what the user wrote: a source with a refused field is reported for that field alone.
+  const sources = ["static", "kubernetes", "dns"].filter((key) => problems.given([...path, key]));
   if (sources.length !== 1) {
     problems.add(
       path,

@@ -6,6 +6,11 @@ import { describeValue } from "./redaction.js";
 /** Gathers problems found after the schema passed (conflicts between keys, dangling names). */
 export interface ProblemCollector {
   add(path: ConfigPath, expected: string): void;
+  /**
+   * Whether the document sets `path`, even to a value the schema refused (and left out of what
+   * the checks see): a check that counts keys counts what the user wrote.
+   */
+  given(path: ConfigPath): boolean;
   readonly problems: readonly ConfigProblem[];
 }
 
@@ -19,6 +24,7 @@ export function createProblemCollector(document: unknown): ProblemCollector {
         expected,
       });
     },
+    given: (path) => valueAtPath(document, path) !== undefined,
     problems,
   };
 }

@@ -142,6 +142,22 @@ describe("regmirror.peers.members.kubernetes", () => {
     });
   });
 
+  test("a source with one bad field is reported for that field alone", () => {
+    const cases: [string, string][] = [
+      ["{ dns: { name: peers.test, port: 70000 } }", "regmirror.peers.members.dns.port"],
+      [
+        "{ kubernetes: { namespace: a, service: b, interval: 0s } }",
+        "regmirror.peers.members.kubernetes.interval",
+      ],
+      ["{ static: [not-a-url] }", "regmirror.peers.members.static[0]"],
+    ];
+    for (const [members, path] of cases) {
+      expect(problemsOf(() => loadWithMembers(members)).map((problem) => problem.path)).toEqual([
+        path,
+      ]);
+    }
+  });
+
   test("both sources, or none, is refused", () => {
     for (const members of [
       "{}",
@@ -222,6 +238,13 @@ describe("regmirror.peers.members.dns", () => {
         }),
       ]),
     );
+    // The dns source is there, with bad fields: no "one source of members" besides.
+    expect(problems.map((problem) => problem.path)).toEqual([
+      "regmirror.peers.members.dns.name",
+      "regmirror.peers.members.dns.port",
+      "regmirror.peers.members.dns.interval",
+      "regmirror.peers.members.dns.server",
+    ]);
     // An IPv6 server without a port is one address (fd00::10:53 would be an address too).
     expect(
       loadWithMembers('{ dns: { name: peers.test, port: 5000, server: "fd00::10" } }').peers
