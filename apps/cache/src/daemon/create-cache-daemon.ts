@@ -4,7 +4,7 @@
  * the store, and a graceful close (docs: apps/cache/README.md, "Operations").
  */
 import { chmod, rm } from "node:fs/promises";
-import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
+import { createServer as createHttpServer, type Server } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { RegistryHandler } from "@regmirror/oci-distribution";
@@ -23,7 +23,8 @@ import { buildInfo } from "../build-info.js";
 import { createAdminApi } from "../inspection/admin-api.js";
 import { inventoryOf } from "../inspection/backend-inventory.js";
 import { createWarmHits } from "../inspection/warm-hits.js";
-import type { AccessLogEntry, FinishedRequest } from "../logging/access-log.js";
+import type { FinishedRequest } from "../logging/access-log.js";
+import { requestEntries } from "../logging/request-entries.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
 import { daemonStatusPage } from "../status/daemon-status-page.js";
@@ -185,7 +186,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
 
   const state: DaemonState = { ready: false, draining: false, inFlight: 0 };
   let onFinished: ((finished: FinishedRequest) => void) | undefined;
-  const entries = new WeakMap<IncomingMessage, AccessLogEntry>();
+  const entries = requestEntries;
   const registryLogger = logger.child({ component: "registry" });
   // With several workers only the first listens on the metrics address (it answers for all).
   const separateMetrics =
