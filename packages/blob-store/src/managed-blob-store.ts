@@ -329,12 +329,12 @@ export async function createManagedBlobStore(
       if (storedSize !== undefined) {
         const size = await whenStored(storedSize);
         remember(key, storedSize);
-        await accessTimes.touch(key);
+        accessTimes.touch(key);
         return { digest: key, size, created: false };
       }
       const { size, created } = await write();
       remember(key, size);
-      await accessTimes.touch(key, { persistNow: true });
+      await accessTimes.touchAndPersist(key);
       await enforceCap();
       return { digest: key, size, created };
     } finally {
@@ -393,12 +393,7 @@ export async function createManagedBlobStore(
       await reader.close();
     };
     if (!sizes.has(digest)) remember(digest, result.size);
-    try {
-      if (readOptions.countAsAccess !== false) await accessTimes.touch(digest);
-    } catch (error) {
-      await close();
-      throw error;
-    }
+    if (readOptions.countAsAccess !== false) accessTimes.touch(digest);
     return { ...result, reader: { read: (buffer) => reader.read(buffer), close } };
   }
 
@@ -420,7 +415,7 @@ export async function createManagedBlobStore(
             }
             if (!sizes.has(digest)) remember(digest, size);
             // A handed-out URL is a read the store cannot see: it makes the blob recently used.
-            await accessTimes.touch(digest);
+            accessTimes.touch(digest);
             return presignGet.call(backend, parsed, expiresInSeconds);
           },
         };
@@ -445,10 +440,13 @@ export async function createManagedBlobStore(
 
     async touch(digest) {
       checkOpen();
-      const _parsed = parseDigest(digest);
-      if (!sizes.has(digest)) return false;
-      await accessTimes.touch(digest);
-      return true;
+      // Only valid digests are in `sizes`: a known one needs no parsing (asked on every hit).
+      if (sizes.has(digest)) {
+        accessTimes.touch(digest);
+        return true;
+      }
+      parseDigest(digest);
+      return false;
     },
 
     async put(digest, source, putOptions = {}) {

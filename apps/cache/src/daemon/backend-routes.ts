@@ -5,7 +5,6 @@
  * worker other than the first never loads the pull-through client and what it needs
  * (docs/adr/0040-memory-per-worker.md).
  */
-import type { IncomingMessage } from "node:http";
 import type { RegistryHandler } from "@regmirror/oci-distribution";
 import type { EffectiveCacheConfig } from "@regmirror/schemas";
 import type { Logger } from "pino";
@@ -14,7 +13,8 @@ import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js
 import { createAdminApi } from "../inspection/admin-api.js";
 import { inventoryOf } from "../inspection/backend-inventory.js";
 import { createWarmHits } from "../inspection/warm-hits.js";
-import type { AccessLogEntry, FinishedRequest } from "../logging/access-log.js";
+import type { FinishedRequest } from "../logging/access-log.js";
+import type { RequestEntries } from "../logging/request-entries.js";
 import type { CacheMetrics } from "../metrics/cache-metrics.js";
 import { daemonStatusPage } from "../status/daemon-status-page.js";
 import type { StatusSources } from "../status/status-snapshot.js";
@@ -34,7 +34,7 @@ export function createBackendRoutes(options: {
   backend: CacheBackend;
   auth: ClientAuth;
   metrics: CacheMetrics;
-  entries: WeakMap<IncomingMessage, AccessLogEntry>;
+  entries: RequestEntries;
   /** The status page's counters: this process's, or every worker's merged. */
   statusCounts: StatusSources["counts"];
   logger: Logger;

@@ -34,9 +34,13 @@ export function newRequestCacheState(): RequestCacheState {
   return { outcome: undefined, askedUpstream: false };
 }
 
-/** Runs `work` (the handling of one request) so that the storage's reports reach `state`. */
-export function runWithCacheState<T>(state: RequestCacheState, work: () => T): T {
-  return currentRequest.run(state, work);
+/** Runs `work(...args)` (the handling of one request) so that the storage's reports reach `state`. */
+export function runWithCacheState<T, A extends unknown[]>(
+  state: RequestCacheState,
+  work: (...args: A) => T,
+  ...args: A
+): T {
+  return currentRequest.run(state, work, ...args);
 }
 
 /** The pull-through hooks, also recording each report on the request it happened in. */

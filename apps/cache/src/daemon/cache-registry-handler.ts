@@ -12,10 +12,11 @@ import {
   createRegistryHandler,
   RegistryError,
   type RegistryHandler,
+  type RegistryRoute,
   type RegistryStorage,
 } from "@regmirror/oci-distribution";
 import { type ClientAuth, openClientAuth } from "../auth/client-auth.js";
-import type { AccessLogEntry } from "../logging/access-log.js";
+import type { RequestEntries as FullRequestEntries } from "../logging/request-entries.js";
 import { currentPeerMark } from "../peers/peer-request.js";
 import { peerHeader, verifyPeerRequest } from "../peers/peer-signature.js";
 import { type HostSegments, routeWithNamespace } from "../pull-through/namespace-route.js";
@@ -25,7 +26,7 @@ import { routeRequest } from "../pull-through/routed-request.js";
 import type { UpstreamConnection } from "../pull-through/upstream-connection.js";
 
 /** What the daemon records about each request; the stages fill in its route and user. */
-export type RequestEntries = Pick<WeakMap<IncomingMessage, AccessLogEntry>, "get">;
+export type RequestEntries = Pick<FullRequestEntries, "get">;
 
 export interface CacheRegistryHandlerOptions {
   storage: RegistryStorage<PullThroughRoute> & {
@@ -78,7 +79,8 @@ export function createCacheRegistryHandler(options: CacheRegistryHandlerOptions)
       }
       return served;
     },
-    async authorize({ request, route, routed }) {
+    // Not async: a request that needs no check (no client auth, a replica's) waits for nothing.
+    authorize({ request, route, routed }) {
       const peerSignature = request.headers[peerHeader];
       if (peerSignature !== undefined) {
         // The replica that asks has authorized its client; the signature proves it is one.
@@ -90,14 +92,22 @@ export function createCacheRegistryHandler(options: CacheRegistryHandlerOptions)
         return;
       }
       if (auth.mode === "none") return;
-      const decision = await auth.authorize(
-        { authorization: request.headers.authorization },
-        route,
-        routed,
-      );
-      if (!decision.allowed) throw decision.error;
-      const entry = entryOf(request);
-      if (decision.user !== undefined && entry) entry.user = decision.user;
+      return authorizeClient(request, route, routed);
     },
   });
+
+  async function authorizeClient(
+    request: IncomingMessage,
+    route: RegistryRoute,
+    routed: PullThroughRoute | undefined,
+  ): Promise<void> {
+    const decision = await auth.authorize(
+      { authorization: request.headers.authorization },
+      route,
+      routed,
+    );
+    if (!decision.allowed) throw decision.error;
+    const entry = entryOf(request);
+    if (decision.user !== undefined && entry) entry.user = decision.user;
+  }
 }

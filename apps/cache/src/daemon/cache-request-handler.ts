@@ -22,11 +22,13 @@ import {
   trackResponse,
   writeAccessLogLine,
 } from "../logging/access-log.js";
+import type { RequestEntries } from "../logging/request-entries.js";
 import { requestIdOf } from "../logging/request-id.js";
 import type { CacheMetrics } from "../metrics/cache-metrics.js";
 import { runWithPeerMark } from "../peers/peer-request.js";
 import { peerHeader } from "../peers/peer-signature.js";
 import {
+  type CacheOutcome,
   newRequestCacheState,
   outcomeOf,
   type RequestCacheState,
@@ -54,7 +56,7 @@ export interface CacheRequestHandlerOptions {
   /** The registry API (createCacheRegistryHandler), its stages writing into `entries`. */
   registryHandler: RegistryHandler;
   /** Each request's access log entry, kept here for the registry handler's stages. */
-  entries: WeakMap<IncomingMessage, AccessLogEntry>;
+  entries: RequestEntries;
   auth: ClientAuth;
   metrics: CacheMetrics;
   /** null: /metrics is not served on this listener. */
@@ -138,7 +140,22 @@ const decoration = Symbol("regmirror.cache-outcome.decoration");
 
 type DecoratedResponse = ServerResponse & { [decoration]: Decoration };
 
-/** Shared by every registry response (no closure per request, ADR 0035). */
+const cacheHeaderValues: Readonly<Record<CacheOutcome, string>> = {
+  hit: "HIT",
+  miss: "MISS",
+  stale: "STALE",
+  coalesced: "COALESCED",
+};
+
+/**
+ * Writes a registry response's head with its X-Request-Id and X-Cache. Shared by every registry
+ * response (no closure per request, ADR 0035). When the caller passes its headers as an object,
+ * the cache's two go into one object with them (the caller's own win), so node:http takes all
+ * headers at once rather than one `setHeader` each, which costs a lowercased name and an array
+ * per header. Otherwise (a head written implicitly, headers set one by one) they are set only
+ * where the caller set none. A name must not differ from X-Request-Id or X-Cache only in case in
+ * a caller's object: the first worker's answer is passed on header by header for that reason.
+ */
 function writeHeadWithCacheOutcome(
   this: DecoratedResponse,
   status: number,
@@ -147,17 +164,31 @@ function writeHeadWithCacheOutcome(
 ): ServerResponse {
   const { entry, cacheState, writeHead } = this[decoration];
   entry.cache = outcomeOf(cacheState, entry.route, status);
-  if (entry.cache !== undefined) this.setHeader("X-Cache", entry.cache.toUpperCase());
-  return (writeHead as (...args: unknown[]) => ServerResponse).call(
-    this,
-    status,
-    reasonOrHeaders,
-    headers,
-  );
+  const cache = entry.cache === undefined ? undefined : cacheHeaderValues[entry.cache];
+  const write = writeHead as (...args: unknown[]) => ServerResponse;
+  const reason = typeof reasonOrHeaders === "string" ? reasonOrHeaders : undefined;
+  const given = reason === undefined ? reasonOrHeaders : headers;
+  if (given !== null && typeof given === "object" && !Array.isArray(given)) {
+    const all =
+      cache === undefined
+        ? { "X-Request-Id": entry.requestId, ...given }
+        : { "X-Request-Id": entry.requestId, "X-Cache": cache, ...given };
+    return reason === undefined
+      ? write.call(this, status, all)
+      : write.call(this, status, reason, all);
+  }
+  if (!this.hasHeader("X-Request-Id")) this.setHeader("X-Request-Id", entry.requestId);
+  if (cache !== undefined && !this.hasHeader("X-Cache")) this.setHeader("X-Cache", cache);
+  return write.call(this, status, reasonOrHeaders, headers);
 }
 
 export function createCacheRequestHandler(options: CacheRequestHandlerOptions): RequestListener {
   const { auth, metrics, state, logger } = options;
+  const isRegistryApiPath = (path: string) =>
+    options.servesRegistry &&
+    (path === "/v2" || path.startsWith("/v2/")) &&
+    path !== options.metricsPath;
+
   async function serve(request: IncomingMessage, response: ServerResponse, path: string) {
     if (path === "/healthz") return sendText(response, 200, "ok\n");
     if (path === "/readyz") {
@@ -187,9 +218,7 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
       response.end(body);
       return;
     }
-    if (options.servesRegistry && (path === "/v2" || path.startsWith("/v2/"))) {
-      return options.registryHandler(request, response);
-    }
+    if (isRegistryApiPath(path)) return options.registryHandler(request, response);
     for (const ownRoute of options.ownRoutes ?? []) {
       if (await ownRoute(request, response, path)) return;
     }
@@ -224,31 +253,24 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
     options.onFinished?.(done);
   };
 
-  return (request, response) => {
-    const path = pathOf(request.url);
-    const entry = describeRequest(
-      request,
-      requestIdOf(request),
-      routeLabel(path, options.metricsPath),
-    );
-    const cacheState = newRequestCacheState();
-    options.entries.set(request, entry);
-    state.inFlight += 1;
-    response.setHeader("X-Request-Id", entry.requestId);
-    if (options.servesRegistry && (path.startsWith("/v2") || path === tokenPath)) {
-      decorateRegistryResponse(response, entry, cacheState);
-    }
-    // While draining, HTTP/1.1 keep-alive connections are told to close after this response
-    // (HTTP/2 sessions get a GOAWAY from the daemon instead; the header is not allowed there).
-    if (state.draining && request.httpVersionMajor === 1) response.setHeader("Connection", "close");
-    trackResponse(response, entry, finished);
-    const handle = () => Promise.resolve().then(() => serve(request, response, path));
-    runWithCacheState(cacheState, () =>
+  /** Serves one request (in its cache state); nothing thrown leaves it. */
+  async function serveRequest(
+    request: IncomingMessage,
+    response: ServerResponse,
+    path: string,
+    entry: AccessLogEntry,
+  ): Promise<void> {
+    try {
       // Only a request that says it comes from a replica gets a mark for the authorize stage.
-      request.headers[peerHeader] === undefined
-        ? handle()
-        : runWithPeerMark({ fromPeer: false }, handle),
-    ).catch((error: unknown) => {
+      if (request.headers[peerHeader] !== undefined) {
+        await runWithPeerMark({ fromPeer: false }, () => serve(request, response, path));
+      } else if (isRegistryApiPath(path)) {
+        // The registry API directly, not through `serve`: one promise fewer per request.
+        await options.registryHandler(request, response);
+      } else {
+        await serve(request, response, path);
+      }
+    } catch (error) {
       if (RegistryError.isInstance(error)) {
         sendRegistryError(request, response, error);
         return;
@@ -262,6 +284,30 @@ export function createCacheRequestHandler(options: CacheRequestHandlerOptions): 
       );
       if (!response.headersSent) sendRegistryError(request, response, new RegistryError("UNKNOWN"));
       else response.destroy();
-    });
+    }
+  }
+
+  return (request, response) => {
+    const path = pathOf(request.url);
+    const entry = describeRequest(
+      request,
+      requestIdOf(request),
+      routeLabel(path, options.metricsPath),
+    );
+    const cacheState = newRequestCacheState();
+    options.entries.set(request, entry);
+    state.inFlight += 1;
+    // A registry response gets its X-Request-Id with its head (writeHeadWithCacheOutcome).
+    if (options.servesRegistry && (path.startsWith("/v2") || path === tokenPath)) {
+      decorateRegistryResponse(response, entry, cacheState);
+    } else {
+      response.setHeader("X-Request-Id", entry.requestId);
+    }
+    // While draining, HTTP/1.1 keep-alive connections are told to close after this response
+    // (HTTP/2 sessions get a GOAWAY from the daemon instead; the header is not allowed there).
+    if (state.draining && request.httpVersionMajor === 1) response.setHeader("Connection", "close");
+    trackResponse(response, entry, finished);
+    // The request's arguments are passed through, not captured: no closures per request.
+    void runWithCacheState(cacheState, serveRequest, request, response, path, entry);
   };
 }

@@ -4,7 +4,7 @@
  * the store, and a graceful close (docs: apps/cache/README.md, "Operations").
  */
 import { chmod, rm } from "node:fs/promises";
-import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
+import { createServer as createHttpServer, type Server } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { RegistryHandler } from "@regmirror/oci-distribution";
@@ -19,7 +19,8 @@ import { type ClientAuth, openClientAuth } from "../auth/client-auth.js";
 import { createHtpasswdClientAuth, tokenPath } from "../auth/htpasswd-client-auth.js";
 import { loadHtpasswdFile } from "../auth/htpasswd-file.js";
 import { buildInfo } from "../build-info.js";
-import type { AccessLogEntry, FinishedRequest } from "../logging/access-log.js";
+import type { FinishedRequest } from "../logging/access-log.js";
+import { requestEntries } from "../logging/request-entries.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
 import {
@@ -182,7 +183,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
 
   const state: DaemonState = { ready: false, draining: false, inFlight: 0 };
   let onFinished: ((finished: FinishedRequest) => void) | undefined;
-  const entries = new WeakMap<IncomingMessage, AccessLogEntry>();
+  const entries = requestEntries;
   const registryLogger = logger.child({ component: "registry" });
   // With several workers only the first listens on the metrics address (it answers for all).
   const separateMetrics =

@@ -73,6 +73,11 @@ interface Tracking {
   started: bigint;
   /** A body given for a HEAD response is never sent. */
   countsBody: boolean;
+  /**
+   * True while the response's own `end` runs: HTTP/2's `end(body)` sends the body through
+   * `this.write`, which is countingWrite, so the body was counted twice.
+   */
+  ending: boolean;
   completed: boolean;
   onFinished: (finished: FinishedRequest) => void;
   // The response's own methods, called by the counting ones.
@@ -99,7 +104,7 @@ function countingWrite(
   callback?: unknown,
 ) {
   const state = this[tracking];
-  count(state, chunk);
+  if (!state.ending) count(state, chunk);
   return (state.write as (...args: unknown[]) => boolean).call(this, chunk, encoding, callback);
 }
 
@@ -111,12 +116,17 @@ function countingEnd(
 ) {
   const state = this[tracking];
   if (typeof chunk !== "function") count(state, chunk);
-  return (state.end as (...args: unknown[]) => ServerResponse).call(
-    this,
-    chunk,
-    encoding,
-    callback,
-  );
+  state.ending = true;
+  try {
+    return (state.end as (...args: unknown[]) => ServerResponse).call(
+      this,
+      chunk,
+      encoding,
+      callback,
+    );
+  } finally {
+    state.ending = false;
+  }
 }
 
 function markCompleted(this: TrackedResponse): void {
@@ -147,6 +157,7 @@ export function trackResponse(
     entry,
     started: process.hrtime.bigint(),
     countsBody: entry.method !== "HEAD",
+    ending: false,
     completed: false,
     onFinished,
     write: response.write,

@@ -13,6 +13,7 @@ import type {
   UpstreamRateLimitStatus,
 } from "../pull-through/index.js";
 import { createPeerPrometheusMetrics } from "./peer-prometheus-metrics.js";
+import { PendingCounts } from "./pending-counts.js";
 import { registerRateLimitMetrics } from "./rate-limit-metrics.js";
 import { registerSharedStorageMetrics } from "./shared-storage-metrics.js";
 
@@ -64,12 +65,29 @@ export function createCacheMetrics(): CacheMetrics {
     registers: [registry],
   }).set({ version: buildInfo.version, node_version: buildInfo.nodeVersion }, 1);
 
-  const requests = new Counter({
+  // The counters every request bumps count in plain numbers until collected (pending-counts.ts).
+  const pendingRequests = new PendingCounts(["route", "method", "status"]);
+  const pendingBytes = new PendingCounts(["route"]);
+  const pendingHits = new PendingCounts(["kind"]);
+  new Counter({
     name: `${prefix}http_requests_total`,
     help: "HTTP requests answered, by route, method and status",
     labelNames: ["route", "method", "status"],
     registers: [registry],
+    collect() {
+      pendingRequests.flushInto(this);
+    },
   });
+  // One label object per route, not one per request.
+  const labelsByRoute = new Map<string, { route: string }>();
+  const routeLabels = (route: string) => {
+    let labels = labelsByRoute.get(route);
+    if (labels === undefined) {
+      labels = { route };
+      labelsByRoute.set(route, labels);
+    }
+    return labels;
+  };
   const requestSeconds = new Histogram({
     name: `${prefix}http_request_duration_seconds`,
     help: "Time from request to the end of the response, by route",
@@ -77,17 +95,23 @@ export function createCacheMetrics(): CacheMetrics {
     buckets: [0.005, 0.025, 0.1, 0.5, 2, 10, 60, 300],
     registers: [registry],
   });
-  const bytesSent = new Counter({
+  new Counter({
     name: `${prefix}http_response_bytes_total`,
     help: "Response body bytes sent to clients, by route",
     labelNames: ["route"],
     registers: [registry],
+    collect() {
+      pendingBytes.flushInto(this);
+    },
   });
-  const hits = new Counter({
+  new Counter({
     name: `${prefix}hits_total`,
     help: "Content served from the store without asking upstream",
     labelNames: ["kind"],
     registers: [registry],
+    collect() {
+      pendingHits.flushInto(this);
+    },
   });
   const misses = new Counter({
     name: `${prefix}misses_total`,
@@ -209,7 +233,7 @@ export function createCacheMetrics(): CacheMetrics {
   const sharedStorage = registerSharedStorageMetrics(registry, prefix);
 
   const pullThrough: PullThroughMetrics = {
-    cacheHit: (kind) => hits.inc({ kind }),
+    cacheHit: (kind) => pendingHits.add(1, kind),
     cacheMiss: (kind) => misses.inc({ kind }),
     coalescedWaiter: (kind) => coalesced.inc({ kind }),
     bytesServedFromCache: (bytes) => servedFromCache.inc(bytes),
@@ -233,11 +257,11 @@ export function createCacheMetrics(): CacheMetrics {
     },
     storeSwept: sharedStorage.storeSwept,
     requestFinished(route, method, status, seconds) {
-      requests.inc({ route, method, status: String(status) });
-      requestSeconds.observe({ route }, seconds);
+      pendingRequests.add(1, route, method, status);
+      requestSeconds.observe(routeLabels(route), seconds);
     },
     bytesSent(route, bytes) {
-      if (bytes > 0) bytesSent.inc({ route }, bytes);
+      if (bytes > 0) pendingBytes.add(bytes, route);
     },
     setUsageSource(read) {
       readUsage = read;

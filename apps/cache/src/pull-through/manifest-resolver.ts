@@ -120,13 +120,21 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
    * reached the store (through another repository name, or another upstream). Written once per
    * repository and process.
    */
-  const rememberedRepositories = new Set<string>();
+  const rememberedRepositories = new Map<string, Set<string>>();
+  /** Asked on every manifest hit: a lookup that builds no key (ADR 0035). */
+  function isRemembered(upstream: UpstreamConnection, repository: string): boolean {
+    return rememberedRepositories.get(upstream.name)?.has(repository) === true;
+  }
   async function rememberRepository(upstream: UpstreamConnection, repository: string) {
-    const key = `${upstream.name}\u0000${repository}`;
-    if (rememberedRepositories.has(key)) return;
+    if (isRemembered(upstream, repository)) return;
     try {
       await records.rememberRepository(upstream.name, repository);
-      rememberedRepositories.add(key);
+      let remembered = rememberedRepositories.get(upstream.name);
+      if (remembered === undefined) {
+        remembered = new Set();
+        rememberedRepositories.set(upstream.name, remembered);
+      }
+      remembered.add(repository);
     } catch (error) {
       logger.warn(
         { record: "repository", error: describeError(error) },
@@ -190,7 +198,8 @@ export function createManifestResolver(deps: ManifestResolverDeps): ManifestReso
     const stored = await readStored(digest);
     if (stored !== undefined) {
       metrics.cacheHit("manifest");
-      await rememberRepository(upstream, repository);
+      // Not awaited when known: a hit waits for nothing it does not need.
+      if (!isRemembered(upstream, repository)) await rememberRepository(upstream, repository);
       return stored;
     }
     try {

@@ -13,6 +13,8 @@ export interface HostSegments {
   segmentForHost(host: string): string;
 }
 
+const noNamespaces: readonly string[] = Object.freeze([]);
+
 /** `route` with the registry from `query` (whose `ns` is then removed) or a host:port prefix. */
 export function routeWithNamespace(
   route: RegistryRoute,
@@ -20,19 +22,22 @@ export function routeWithNamespace(
   router: HostSegments,
 ): RegistryRoute {
   if (route.endpoint === "catalog") return route;
-  const namespaces = query.getAll("ns");
+  // Most requests have no query: has() builds nothing.
+  const namespaces = query.has("ns") ? query.getAll("ns") : noNamespaces;
   if (namespaces.length > 1) {
     throw new RegistryError("NAME_INVALID", { message: "give the ns query parameter once" });
   }
   if (route.endpoint === "base") return route;
-  const [namespace] = namespaces;
+  const namespace = namespaces[0];
   if (namespace !== undefined) {
     query.delete("ns");
     return { ...route, repository: `${router.segmentForHost(namespace)}/${route.repository}` };
   }
   const slash = route.repository.indexOf("/");
+  const colon = route.repository.indexOf(":");
+  // No ":" in the first component: no registry named (checked without cutting it out).
+  if (colon < 0 || (slash >= 0 && colon > slash)) return route;
   const first = slash < 0 ? route.repository : route.repository.slice(0, slash);
-  if (!first.includes(":")) return route;
   return {
     ...route,
     repository: `${router.segmentForHost(first)}${route.repository.slice(first.length)}`,

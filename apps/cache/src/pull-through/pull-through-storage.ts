@@ -29,7 +29,7 @@ import { PullThroughError } from "./pull-through-errors.js";
 import { noopPullThroughMetrics, type PullThroughMetrics } from "./pull-through-metrics.js";
 import { createReferrersLister } from "./referrers-lister.js";
 import { createRegistryRouter, type RegistryRouter } from "./registry-router.js";
-import { type RouteOutcome, routedRepository } from "./routed-request.js";
+import { outcomeFor, type RouteOutcome, routedRepository } from "./routed-request.js";
 import { createSpoolSpace } from "./spool-space.js";
 import { createTagLister } from "./tag-lister.js";
 import {
@@ -235,6 +235,26 @@ export async function createPullThroughStorage(
   const tags = createTagLister({ records, logger, metrics, staleAfterMs: bounds.staleAfterMs });
   const referrers = createReferrersLister({ records, logger, metrics });
 
+  const blobRedirect: PullThroughStorage["blobRedirect"] = async (
+    repositoryPath,
+    digest,
+    context,
+  ) => {
+    routedRepository(router, repositoryPath, context.routed);
+    // A replica reads the bytes it asks a peer for: it never gets a URL (ADR 0038).
+    if (redirect === undefined || presignedUrl === undefined || servingPeerRequest()) {
+      return undefined;
+    }
+    // Only a blob the store holds, whole and verified; a blob being filled is sent as it comes.
+    const url = await presignedUrl.call(options.blobStore, digest, {
+      expiresInSeconds: Math.ceil(redirect.expiryMs / 1000),
+    });
+    if (url === undefined) return undefined;
+    metrics.cacheHit("blob");
+    metrics.blobRedirected();
+    return url;
+  };
+
   return {
     readOnly: true,
     router,
@@ -244,29 +264,22 @@ export async function createPullThroughStorage(
       return blobs.stat(upstream, repository, digest);
     },
 
-    async blobRedirect(repositoryPath, digest, context) {
-      routedRepository(router, repositoryPath, context.routed);
-      // A replica reads the bytes it asks a peer for: it never gets a URL (ADR 0038).
-      if (redirect === undefined || presignedUrl === undefined || servingPeerRequest()) {
-        return undefined;
-      }
-      // Only a blob the store holds, whole and verified; a blob being filled is sent as it comes.
-      const url = await presignedUrl.call(options.blobStore, digest, {
-        expiresInSeconds: Math.ceil(redirect.expiryMs / 1000),
-      });
-      if (url === undefined) return undefined;
-      metrics.cacheHit("blob");
-      metrics.blobRedirected();
-      return url;
+    // Only with a redirect configured: the blob endpoint then skips asking on every GET.
+    ...(redirect === undefined ? {} : { blobRedirect }),
+
+    // The two calls of every blob and manifest GET are not async: the promise underneath is
+    // handed on as it is (an async wrapper adds a promise and ticks per request, ADR 0035); a
+    // refusal still comes as a rejected promise.
+    openBlob(repositoryPath, digest, range, context) {
+      const known = outcomeFor(router, repositoryPath, context.routed);
+      if ("refusal" in known) return Promise.reject(known.refusal);
+      return blobs.open(known.routed.upstream, known.routed.repository, digest, range);
     },
 
-    async openBlob(repositoryPath, digest, range, context) {
-      const { upstream, repository } = routedRepository(router, repositoryPath, context.routed);
-      return blobs.open(upstream, repository, digest, range);
-    },
-
-    async getManifest(repositoryPath, reference, context) {
-      const { upstream, repository } = routedRepository(router, repositoryPath, context.routed);
+    getManifest(repositoryPath, reference, context) {
+      const known = outcomeFor(router, repositoryPath, context.routed);
+      if ("refusal" in known) return Promise.reject(known.refusal);
+      const { upstream, repository } = known.routed;
       return reference.includes(":")
         ? manifests.byDigest(upstream, repository, reference)
         : manifests.byTag(upstream, repository, reference);

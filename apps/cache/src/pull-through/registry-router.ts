@@ -61,6 +61,8 @@ export function servesDockerHub(upstream: RoutableUpstream): boolean {
   return upstream.hosts.some((host) => isDockerHubHost(host));
 }
 
+const knownRoutesKept = 1024;
+
 function notConfigured(registry: string): RegistryError {
   return new RegistryError("DENIED", {
     message: `registry ${registry} is not configured on this cache`,
@@ -102,29 +104,44 @@ export function createRegistryRouter<U extends RoutableUpstream>(options: {
     return { upstream, repository };
   };
 
+  const resolve = (repositoryPath: string): RoutedRepository<U> => {
+    const slash = repositoryPath.indexOf("/");
+    if (slash > 0) {
+      const first = repositoryPath.slice(0, slash);
+      const named = bySegment.get(first);
+      if (named !== undefined) {
+        return routed(named, repositoryPath.slice(slash + 1));
+      }
+      if (looksLikeRegistryHost(first)) throw notConfigured(first.replace(/_(\d+)$/, ":$1"));
+    } else if (bySegment.has(repositoryPath)) {
+      throw new RegistryError("NAME_INVALID", {
+        message: `name a repository after the registry ${repositoryPath}`,
+        detail: { repository: repositoryPath },
+      });
+    }
+    if (fallback === undefined) {
+      throw new RegistryError("DENIED", {
+        message:
+          "this cache has no default upstream: name the registry (/v2/<registry>/<repository> or ?ns=<registry>)",
+      });
+    }
+    return routed(fallback, repositoryPath);
+  };
+
+  // Every request routes its repository, and clients ask for the same few again and again:
+  // the routes found are kept (the configuration does not change while the cache runs), at
+  // most `knownRoutesKept`, all dropped when full. Refusals are not kept.
+  const knownRoutes = new Map<string, RoutedRepository<U>>();
+
   return {
     route(repositoryPath) {
-      const slash = repositoryPath.indexOf("/");
-      if (slash > 0) {
-        const first = repositoryPath.slice(0, slash);
-        const named = bySegment.get(first);
-        if (named !== undefined) {
-          return routed(named, repositoryPath.slice(slash + 1));
-        }
-        if (looksLikeRegistryHost(first)) throw notConfigured(first.replace(/_(\d+)$/, ":$1"));
-      } else if (bySegment.has(repositoryPath)) {
-        throw new RegistryError("NAME_INVALID", {
-          message: `name a repository after the registry ${repositoryPath}`,
-          detail: { repository: repositoryPath },
-        });
+      let known = knownRoutes.get(repositoryPath);
+      if (known === undefined) {
+        known = resolve(repositoryPath);
+        if (knownRoutes.size >= knownRoutesKept) knownRoutes.clear();
+        knownRoutes.set(repositoryPath, known);
       }
-      if (fallback === undefined) {
-        throw new RegistryError("DENIED", {
-          message:
-            "this cache has no default upstream: name the registry (/v2/<registry>/<repository> or ?ns=<registry>)",
-        });
-      }
-      return routed(fallback, repositoryPath);
+      return known;
     },
 
     segmentForHost(host) {

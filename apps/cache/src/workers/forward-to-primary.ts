@@ -62,7 +62,12 @@ export function createPrimaryForwarder(socketPath: string): PrimaryForwarder {
       });
       const headers = endToEnd(answer.headers);
       delete headers["x-request-id"];
-      response.writeHead(answer.statusCode ?? 502, headers as Record<string, string | string[]>);
+      // Header by header: this worker's X-Request-Id and X-Cache are then added only where the
+      // first worker's answer has none (its X-Cache says what the cache did).
+      for (const [name, value] of Object.entries(headers)) {
+        if (value !== undefined) response.setHeader(name, value);
+      }
+      response.writeHead(answer.statusCode ?? 502);
       await pipeline(answer, response);
     },
     close: () => agent.destroy(),

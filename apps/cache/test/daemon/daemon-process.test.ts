@@ -228,7 +228,11 @@ describe("the MSR docs configuration, over TLS with the test CA", () => {
       )
       .toHaveLength(1);
     const generated = await sendRequest(cache?.url ?? "", "/v2/", { ca: authority.certificatePem });
-    expect(generated.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(generated.headers["x-request-id"]).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
+    const next = await sendRequest(cache?.url ?? "", "/v2/", { ca: authority.certificatePem });
+    expect(next.headers["x-request-id"]).not.toBe(generated.headers["x-request-id"]);
   });
 });
 
@@ -315,6 +319,27 @@ describe("what the cache tells its users", () => {
       bytes: answer.body.byteLength,
       cache: "hit",
     });
+  });
+
+  test("HTTP/2: a manifest sent in one piece is counted once, in the access log and in the bytes metric", async () => {
+    const bytesMetric = "regmirror_cache_http_response_bytes_total";
+    const before = await metricValue(bytesMetric, 'route="manifest"');
+    const answer = await sendHttp2Request(
+      cache?.url ?? "",
+      `/v2/team/outcome/manifests/${outcome.digest}`,
+      { ca: ca(), headers: { accept: outcome.mediaType, "x-request-id": "h2-manifest" } },
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.body.equals(outcome.bytes)).toBe(true);
+    expect(await accessLineOf("h2-manifest")).toMatchObject({
+      httpVersion: "2.0",
+      route: "manifest",
+      bytes: outcome.bytes.byteLength,
+    });
+    // Counted when the stream closes, which may come after the client has read the body.
+    await expect
+      .poll(() => metricValue(bytesMetric, 'route="manifest"'), { timeout: 20_000 })
+      .toBe(before + outcome.bytes.byteLength);
   });
 
   test("http.headers are on registry responses, not on the health endpoints", async () => {

@@ -14,12 +14,16 @@ export interface Http2Answer {
 export function sendHttp2Request(
   baseUrl: string,
   path: string,
-  options: { ca: string; method?: string },
+  options: { ca: string; method?: string; headers?: Record<string, string> },
 ): Promise<Http2Answer> {
   return new Promise((resolve, reject) => {
     const session = connect(baseUrl, { ca: options.ca });
     session.on("error", reject);
-    const stream = session.request({ ":path": path, ":method": options.method ?? "GET" });
+    const stream = session.request({
+      ...options.headers,
+      ":path": path,
+      ":method": options.method ?? "GET",
+    });
     const chunks: Buffer[] = [];
     let headers: IncomingHttpHeaders = {};
     stream.on("response", (received) => {

@@ -12,7 +12,10 @@ const recordPrefix = "blob-access/";
  */
 export interface AccessTimes {
   get(digest: string): number | undefined;
-  touch(digest: string, options?: { persistNow?: boolean }): Promise<void>;
+  /** A read: known at once, written in the background (not async: a read waits for nothing). */
+  touch(digest: string): void;
+  /** A new blob: known at once and written before the promise settles. */
+  touchAndPersist(digest: string): Promise<void>;
   forget(digest: string): Promise<void>;
   /**
    * Reads the digest's record again (another process sharing the storage may have written a
@@ -74,13 +77,14 @@ export async function loadAccessTimes(
 
   return {
     get: (digest) => lastAccess.get(digest),
-    async touch(digest, options = {}) {
+    async touchAndPersist(digest) {
       const now = clock.now();
       lastAccess.set(digest, now);
-      if (options.persistNow) {
-        await persist(digest, now);
-        return;
-      }
+      await persist(digest, now);
+    },
+    touch(digest) {
+      const now = clock.now();
+      lastAccess.set(digest, now);
       const last = persisted.get(digest);
       if (writing.has(digest) || (last !== undefined && now - last < persistIntervalMs)) return;
       // A read does not wait for the record (a durable write): it is written in the background,

@@ -83,6 +83,9 @@ export function repositoryNameProblem(name: unknown): string | undefined {
   if (name.length > MAXIMUM_NAME_LENGTH) {
     return `longer than ${MAXIMUM_NAME_LENGTH} characters`;
   }
+  // Asked on every request: a valid name passes the grammar alone, without the splitting below,
+  // which only finds the words for what is wrong.
+  if (repositoryPattern.test(name)) return undefined;
   if (name.split("/").some((segment) => segment.length === 0)) return "empty path segment";
   if (name.split("/").some((segment) => segment === "." || segment === "..")) {
     return '"." or ".." path segment';

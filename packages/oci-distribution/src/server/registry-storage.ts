@@ -42,6 +42,11 @@ export function isBufferedBlob(blob: OpenedBlob | StreamedBlob): blob is Buffere
   return "bytes" in blob && blob.bytes instanceof Uint8Array;
 }
 
+/**
+ * A manifest as a storage returns it. A storage may return the same object again (one kept in
+ * memory); the server then reuses the answer headers it made from it, so an object once handed
+ * out is never changed.
+ */
 export interface StoredManifest {
   digest: string;
   mediaType: string;
