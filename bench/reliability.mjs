@@ -10,10 +10,11 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { cacheImageEnvironment } from "../scripts/lib/cache-image-environment.mjs";
 import { describeMachine } from "./lib/machine-info.mjs";
 import { killAllChildren } from "./lib/processes.mjs";
 import { reliabilityAttacks } from "./lib/reliability-attacks.mjs";
-import { imageNodeOptions, startDistributionProxy, startRegmirrorCache } from "./lib/systems.mjs";
+import { startDistributionProxy, startRegmirrorCache } from "./lib/systems.mjs";
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -113,7 +114,7 @@ for (const attack of attacks) {
                 workDirectory: work,
                 remoteUrl,
                 cacheMain,
-                nodeOptions: imageNodeOptions(repositoryRoot),
+                environment: cacheImageEnvironment(repositoryRoot),
                 dataDirectory,
                 credentials,
               })

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { cacheImageEnvironment } from "../scripts/lib/cache-image-environment.mjs";
 import { ensureSystemPackages } from "../scripts/lib/system-packages.mjs";
 import { topSelfTime } from "./lib/cpu-profile.mjs";
 import { currentLoad, describeMachine } from "./lib/machine-info.mjs";
@@ -26,7 +27,6 @@ import {
   writeStaticLayout,
 } from "./lib/seed-images.mjs";
 import {
-  imageNodeOptions,
   nginxBinary,
   startCountingProxy,
   startDistributionProxy,
@@ -40,8 +40,8 @@ import { concurrentPull, fetchBlobs, headLoad, skopeoPull } from "./lib/workload
 import { runWrk, writePathRotation } from "./lib/wrk.mjs";
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-/** The daemon runs with the V8 settings its container image ships with. */
-const cacheNodeOptions = imageNodeOptions(repositoryRoot);
+/** The daemon runs with the environment (V8 and malloc settings) its container image ships with. */
+const cacheEnvironment = cacheImageEnvironment(repositoryRoot);
 const bigRepository = "bench/big";
 const smallRepository = "bench/small";
 const tag = "v1";
@@ -164,7 +164,7 @@ function starterFor(key, seeded, extra = {}) {
           remoteUrl,
           cacheMain,
           cacheNodeFlags: options.cacheNodeFlags,
-          nodeOptions: cacheNodeOptions,
+          environment: cacheEnvironment,
           ...extra,
         });
     case "distribution":
@@ -504,7 +504,7 @@ async function compare() {
     image: seeded.image,
     results,
     notes,
-    nodeOptions: cacheNodeOptions,
+    cacheEnvironment,
     rates,
   });
   if (options.output) {

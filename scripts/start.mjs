@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { buildCacheDaemon } from "./lib/cache-build.mjs";
 import { cacheCommandLine } from "./lib/cache-commands.mjs";
+import { cacheImageEnvironment } from "./lib/cache-image-environment.mjs";
 import { step } from "./lib/log.mjs";
 import { repositoryRoot } from "./lib/paths.mjs";
 import { prepareWorkspace } from "./lib/workspace.mjs";
@@ -26,7 +27,8 @@ const callerDirectory = env.INIT_CWD ?? process.cwd();
 step(`starting: regmirror-cache ${commandLine.join(" ")} (in ${callerDirectory})`);
 const child = spawn(node, [daemon, ...commandLine], {
   stdio: "inherit",
-  env,
+  // The daemon's memory settings, as its container image has them (a variable the user set wins).
+  env: { ...cacheImageEnvironment(), ...env },
   cwd: callerDirectory,
 });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));

@@ -2,7 +2,7 @@
 // high-water mark VmHWM, reset at the start by writing 5 to /proc/PID/clear_refs — needs root or
 // the process's owner — and VmRSS sampled as well, in case the reset is not allowed), and the
 // resident, proportional (PSS) and private figures of a moment from /proc/PID/smaps_rollup.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
 
 function statusKilobytes(pid, field) {
   try {
@@ -58,15 +58,38 @@ function rollupKilobytes(pid) {
 }
 
 /**
+ * Resident kilobytes of the pages of the process's own program file (for Node: the `node`
+ * binary's code and read-only data, shared by every process running it), from /proc/PID/smaps.
+ */
+function programFileKilobytes(pid) {
+  try {
+    const program = readlinkSync(`/proc/${pid}/exe`);
+    let inProgram = false;
+    let kilobytes = 0;
+    for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+      const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (mapping) inProgram = mapping[1] === program;
+      else if (inProgram && line.startsWith("Rss:")) kilobytes += Number(/(\d+)/.exec(line)[1]);
+    }
+    return kilobytes;
+  } catch {
+    return 0;
+  }
+}
+
+/**
  * The processes' memory right now, summed: `residentBytes` (RSS: every page mapped in, so the
  * pages of the `node` binary that all Node processes on the machine share are counted in full
  * by each), `proportionalBytes` (PSS: a shared page divided among the processes mapping it) and
- * `privateBytes` (pages no other process maps: what stopping the processes would give back).
+ * `privateBytes` (pages no other process maps: what stopping the processes would give back) and
+ * `programBytes` (the part of RSS that is the program file's own pages: for Node, the `node`
+ * binary, which no setting of ours makes smaller).
  */
 export function memoryNow(pids) {
-  const total = { residentBytes: 0, proportionalBytes: 0, privateBytes: 0 };
+  const total = { residentBytes: 0, proportionalBytes: 0, privateBytes: 0, programBytes: 0 };
   for (const pid of pids()) {
     const fields = rollupKilobytes(pid);
+    total.programBytes += programFileKilobytes(pid) * 1024;
     total.residentBytes += fields.Rss * 1024;
     total.proportionalBytes += fields.Pss * 1024;
     total.privateBytes += (fields.Private_Clean + fields.Private_Dirty) * 1024;

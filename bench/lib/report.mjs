@@ -3,6 +3,12 @@
 // interleaved request rates (rate-report.mjs).
 import { renderRequestRates } from "./rate-report.mjs";
 
+/** The cache image's environment as a shell would set it. */
+const formatEnvironment = (environment) =>
+  Object.entries(environment)
+    .map(([name, value]) => `${name}=${value.includes(" ") ? `"${value}"` : value}`)
+    .join(" ");
+
 export const systemLabels = {
   regmirror: "regmirror cache",
   distribution: "distribution proxy (docker-registry)",
@@ -165,7 +171,7 @@ export function renderReport({
   image,
   results,
   notes,
-  nodeOptions,
+  cacheEnvironment,
   rates,
 }) {
   const imageSize = `${options.layerCount} layers × ${megabytes(options.layerBytes)} MB, ${megabytes(image.totalBytes)} MB in all`;
@@ -193,8 +199,8 @@ makes every figure noisier.
 Ratios: the system's figure divided by distribution's proxy's and by nginx static's.
 
 - **regmirror cache**: \`apps/cache/dist/main.js serve\` with distribution's proxy configuration
-  (the same file distribution gets), filesystem store, and the \`NODE_OPTIONS\` its container
-  image sets (\`${nodeOptions || "none"}\`, from packages/image-builder/src/image-definitions.ts).
+  (the same file distribution gets), filesystem store, and the environment its container
+  image sets (\`${formatEnvironment(cacheEnvironment) || "none"}\`, from packages/image-builder/src/image-definitions.ts).
 - **distribution proxy**: \`docker-registry serve\` with \`proxy.remoteurl\`, filesystem storage,
   in-memory blob descriptor cache (Debian's stock configuration plus \`proxy\`).
 - **nginx proxy_cache**: the cache ocadotechnology/mirror-operator deploys

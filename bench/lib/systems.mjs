@@ -146,18 +146,6 @@ export async function startDistributionProxy({
   };
 }
 
-/** Where the container images are defined; the cache's entry sets its NODE_OPTIONS. */
-export const imageDefinitionsFile = "packages/image-builder/src/image-definitions.ts";
-
-/**
- * NODE_OPTIONS of the cache's container image: the daemon is measured with the V8 settings it
- * ships with.
- */
-export function imageNodeOptions(repositoryRoot) {
-  const definitions = readFileSync(join(repositoryRoot, imageDefinitionsFile), "utf8");
-  return /NODE_OPTIONS: "([^"]+)"/.exec(definitions)?.[1]?.trim() ?? "";
-}
-
 /**
  * The regmirror cache daemon from apps/cache/dist, on the distribution proxy form of its
  * configuration (the file distribution's proxy gets, unchanged). With `cpuProfileDirectory`
@@ -169,7 +157,7 @@ export async function startRegmirrorCache({
   remoteUrl,
   cacheMain,
   cacheNodeFlags = [],
-  nodeOptions = "",
+  environment = {},
   cpuProfileDirectory,
   dataDirectory,
   credentials,
@@ -193,7 +181,8 @@ export async function startRegmirrorCache({
     name: "regmirror cache",
     command: process.execPath,
     args: [...cacheNodeFlags, ...profileArguments, cacheMain, "serve", configPath],
-    env: { ...process.env, NODE_OPTIONS: nodeOptions },
+    // The runner's own NODE_OPTIONS are not the daemon's.
+    env: { ...process.env, NODE_OPTIONS: "", ...environment },
     cwd: directory,
     logPath: join(directory, "cache.log"),
   });

@@ -17,13 +17,12 @@ export interface CliContext {
   /** True when standard output is a terminal (warm redraws its progress line in place). */
   readonly stdoutIsTerminal?: boolean;
   /**
-   * Worker processes (docs/adr/0036-worker-processes.md): `startOther` runs this command again
-   * as another worker, with an IPC channel; `channel` is set in such a worker (its way to the
-   * first). Absent: `regmirror.workers` above 1 cannot start.
+   * Worker processes (docs/adr/0036-worker-processes.md): `startOther` starts another worker
+   * (this program with an IPC channel, which runs other-worker-main.ts). Absent:
+   * `regmirror.workers` above 1 cannot start.
    */
   readonly workers?: {
     startOther(): import("node:child_process").ChildProcess;
-    readonly channel?: import("../workers/worker-processes.js").WorkerChannel;
   };
   /** Where the daemon's JSON log lines go; default: standard output, written synchronously. */
   readonly logDestination?: import("pino").DestinationStream;

@@ -6,14 +6,9 @@ import { type EffectiveCacheConfig, formatListenAddress } from "@regmirror/schem
 import type { Logger } from "pino";
 import { buildInfo } from "../build-info.js";
 import { createCacheDaemon } from "../daemon/create-cache-daemon.js";
+import { reportStartFailure } from "../daemon/describe-start-failure.js";
 import { createRootLogger } from "../logging/create-root-logger.js";
-import {
-  awaitStart,
-  createFirstWorker,
-  type FirstWorker,
-  joinAsOtherWorker,
-} from "../workers/worker-processes.js";
-import type { OtherWorkerRole } from "../workers/worker-role.js";
+import { createFirstWorker, type FirstWorker } from "../workers/worker-processes.js";
 import { type CliContext, exitCodes } from "./cli-context.js";
 import type { Command } from "./command.js";
 import { loadEffectiveConfig } from "./load-effective-config.js";
@@ -41,14 +36,6 @@ Endpoints besides the registry API: /healthz, /readyz, /metrics (Prometheus).
 Options:
   -h, --help   this text`;
 
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === "string" ? `${error.message} (${code})` : error.message;
-  }
-  return String(error);
-}
-
 /** The first lines of the log: what runs, from which configuration, and what was ignored. */
 function logStartUp(logger: Logger, config: EffectiveCacheConfig, file: string | undefined): void {
   logger.info(
@@ -75,19 +62,21 @@ function logStartUp(logger: Logger, config: EffectiveCacheConfig, file: string |
   }
 }
 
-/** This process's part among `regmirror.workers` processes; undefined with one worker. */
-async function workerRole(
+/**
+ * The first of `regmirror.workers` processes; undefined with one worker. (The others run
+ * other-worker-main.ts, with the configuration this one sends them.)
+ */
+function firstWorkerOf(
   config: EffectiveCacheConfig,
   context: CliContext,
   logger: Logger,
-): Promise<FirstWorker | OtherWorkerRole | undefined> {
-  const channel = context.workers?.channel;
-  if (channel !== undefined) return joinAsOtherWorker(channel, await awaitStart(channel));
+): FirstWorker | undefined {
   if (config.workers <= 1) return undefined;
   if (context.workers === undefined) {
     throw new Error("regmirror.workers above 1 needs a process that can start workers");
   }
   return createFirstWorker({
+    config,
     workers: config.workers,
     privateSocket: join(tmpdir(), `regmirror-cache-${randomUUID()}.sock`),
     // Every worker signs and checks tokens with one key: http.secret, or one made now.
@@ -131,17 +120,15 @@ async function serve(argv: readonly string[], context: CliContext): Promise<numb
   let daemon: Awaited<ReturnType<typeof createCacheDaemon>> | undefined;
   let firstWorker: FirstWorker | undefined;
   try {
-    const worker = await workerRole(config, context, logger);
-    if (worker?.kind === "first") firstWorker = worker;
+    firstWorker = firstWorkerOf(config, context, logger);
     daemon = await createCacheDaemon({
       config,
-      logger: worker === undefined ? logger : logger.child({ worker: worker.kind }),
-      ...(worker === undefined ? {} : { worker }),
+      logger: firstWorker === undefined ? logger : logger.child({ worker: firstWorker.kind }),
+      ...(firstWorker === undefined ? {} : { worker: firstWorker }),
     });
     await daemon.listen();
   } catch (error) {
-    logger.fatal({ error: describe(error) }, "the cache cannot start");
-    context.writeError(`regmirror-cache serve: the cache cannot start: ${describe(error)}\n`);
+    reportStartFailure(error, logger, (text) => context.writeError(text), "serve");
     await firstWorker?.stopOthers();
     await daemon?.close();
     return exitCodes.invalidInput;

@@ -18,22 +18,16 @@ import type { Logger } from "pino";
 import { type ClientAuth, openClientAuth } from "../auth/client-auth.js";
 import { createHtpasswdClientAuth, tokenPath } from "../auth/htpasswd-client-auth.js";
 import { loadHtpasswdFile } from "../auth/htpasswd-file.js";
-import { createPassThroughClientAuth } from "../auth/pass-through-client-auth.js";
 import { buildInfo } from "../build-info.js";
-import { createAdminApi } from "../inspection/admin-api.js";
-import { inventoryOf } from "../inspection/backend-inventory.js";
-import { createWarmHits } from "../inspection/warm-hits.js";
 import type { FinishedRequest } from "../logging/access-log.js";
 import { requestEntries } from "../logging/request-entries.js";
 import { type CacheMetrics, createCacheMetrics } from "../metrics/cache-metrics.js";
 import type { UpstreamClientOptions } from "../pull-through/index.js";
-import { daemonStatusPage } from "../status/daemon-status-page.js";
 import {
   loadTlsOptions,
   type TlsCertificateReloader,
   watchTlsCertificate,
 } from "../tls/tls-certificate-reloader.js";
-import { warmImage } from "../warm/warm-images.js";
 import {
   countsOfWorkers,
   metricsOfWorkers,
@@ -41,7 +35,6 @@ import {
 } from "../workers/metrics-across-workers.js";
 import { createOtherWorkerHandlers, type WorkerRole } from "../workers/worker-role.js";
 import { recordingCacheOutcomes } from "./cache-outcome.js";
-import { createCacheRegistryHandler } from "./cache-registry-handler.js";
 import {
   type CacheRequestHandlerOptions,
   createCacheRequestHandler,
@@ -50,10 +43,13 @@ import {
 } from "./cache-request-handler.js";
 import { answerClientError } from "./client-error-answer.js";
 import { createMainListener } from "./main-listener.js";
-import { type CacheBackend, openCacheBackend } from "./open-cache-backend.js";
+import type { CacheBackend } from "./open-cache-backend.js";
 
-/** One warm request through the admin API may take this long (a large image, a slow upstream). */
-const warmTimeoutMs = 30 * 60_000;
+/**
+ * The pull-through backend and what serves it, loaded only by a process that has a backend:
+ * a worker other than the first loads none of it (docs/adr/0040-memory-per-worker.md).
+ */
+const loadBackendRoutes = () => import("./backend-routes.js");
 
 export interface CacheDaemonOptions {
   config: EffectiveCacheConfig;
@@ -134,6 +130,7 @@ async function createClientAuth(
   }
   // Another worker passes every request of a pass-through cache to the first (ADR 0036).
   if (auth.mode === "pass-through" && backend !== undefined) {
+    const { createPassThroughClientAuth } = await loadBackendRoutes();
     return createPassThroughClientAuth({
       router: backend.storage.router,
       decisionTtlMs: auth.decisionTtlMs,
@@ -156,7 +153,7 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
   const backend =
     worker?.kind === "other"
       ? undefined
-      : await openCacheBackend({
+      : await (await loadBackendRoutes()).openCacheBackend({
           config,
           logger,
           owner: "regmirror-cache serve",
@@ -208,40 +205,16 @@ export async function createCacheDaemon(options: CacheDaemonOptions): Promise<Ca
     registryHandler = handlers.registryHandler;
     ownRoutes = [handlers.forwardToFirst];
   } else {
-    registryHandler = createCacheRegistryHandler({
-      storage: backend.storage,
+    ({ registryHandler, ownRoutes, onFinished } = (await loadBackendRoutes()).createBackendRoutes({
+      config,
+      backend,
       auth,
-      peerSecret: config.peers?.secret.reveal(),
+      metrics,
       entries,
-      logger: registryLogger,
-    });
-    const status = config.statusPage.enabled
-      ? daemonStatusPage(config, backend, countsOfWorkers(metrics, worker))
-      : undefined;
-    const warmHits = createWarmHits(metrics.registry);
-    ownRoutes = [
-      createAdminApi({
-        inventory: inventoryOf(backend, config.upstreams, logger.child({ component: "admin" })),
-        credential: config.admin,
-        // Warm-ahead: the fill goes on when the asker goes away, as a pull's does; the bound
-        // protects against a hung upstream (real time on purpose, ADR 0016).
-        warm: (image) =>
-          warmImage({
-            storage: backend.storage,
-            image,
-            signal: AbortSignal.timeout(warmTimeoutMs),
-            touchIfStored: (digest) => backend.blobStore.touch(digest),
-            onProgress: ({ finishedBlob }) => {
-              if (finishedBlob && !finishedBlob.alreadyCached) warmHits.warmed(finishedBlob.digest);
-            },
-          }),
-      }),
-      ...(status === undefined ? [] : [status.page]),
-    ];
-    onFinished = (finished) => {
-      status?.pulls.observe(finished);
-      warmHits.observe(finished);
-    };
+      statusCounts: countsOfWorkers(metrics, worker),
+      logger,
+      registryLogger,
+    }));
   }
   const mainMetricsPath =
     config.metrics.enabled && config.metrics.listen === null ? config.metrics.path : null;

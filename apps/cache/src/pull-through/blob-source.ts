@@ -7,12 +7,18 @@
 
 import type { BlobStore } from "@regmirror/blob-store";
 import type { BlobReader, BlobStat, ByteRange, Logger, OpenedBlob } from "@regmirror/core";
-import { type BufferedBlob, RegistryError } from "@regmirror/oci-distribution";
+import { RegistryError } from "@regmirror/oci-distribution";
 import type { PeerBlobFetcher } from "../peers/peer-blob-fetcher.js";
 import type { PeerMetrics } from "../peers/peer-metrics.js";
 import { servingPeerRequest } from "../peers/peer-request.js";
 import { BlobFill, type BlobFillDeps } from "./blob-fill.js";
-import { ContentMemory, type RememberedContent } from "./content-memory.js";
+import {
+  bufferedBlob,
+  ContentMemory,
+  type RememberedContent,
+  readWhole,
+  smallBlobMaxBytes,
+} from "./content-memory.js";
 import { DirectReader } from "./direct-reader.js";
 import type { PullThroughMetrics } from "./pull-through-metrics.js";
 import { createSingleFlight } from "./single-flight.js";
@@ -67,54 +73,8 @@ export interface BlobSource {
   downloads(): DownloadProgress[];
 }
 
-/** Blobs up to this size are kept in memory once read whole from the store (ADR 0035). */
-export const smallBlobMaxBytes = 64 * 1024;
 /** How much memory the small blobs may take, least recently used dropped first. */
 const smallBlobMemoryBytes = 16 * 1024 * 1024;
-
-/** Reads a blob in memory; a class, so a small blob GET makes no closures (ADR 0035). */
-class MemoryReader implements BlobReader {
-  #offset = 0;
-
-  constructor(private readonly bytes: Uint8Array) {}
-
-  async read(buffer: Buffer): Promise<number> {
-    const length = Math.min(buffer.byteLength, this.bytes.byteLength - this.#offset);
-    buffer.set(this.bytes.subarray(this.#offset, this.#offset + length));
-    this.#offset += length;
-    return length;
-  }
-
-  async close(): Promise<void> {}
-}
-
-/** A blob in memory as an opened blob: sent in one write, or read through its reader. */
-export function bufferedBlob({ digest, bytes }: RememberedContent): BufferedBlob {
-  return {
-    digest,
-    size: bytes.byteLength,
-    start: 0,
-    end: bytes.byteLength - 1,
-    bytes,
-    reader: new MemoryReader(bytes),
-  };
-}
-
-/** Reads a whole opened blob into one buffer and closes it. */
-export async function readWhole(opened: OpenedBlob): Promise<Buffer> {
-  const bytes = Buffer.allocUnsafe(opened.size);
-  try {
-    let filled = 0;
-    while (filled < bytes.byteLength) {
-      const bytesRead = await opened.reader.read(bytes.subarray(filled));
-      if (bytesRead === 0) throw new Error(`${opened.digest} ended after ${filled} bytes`);
-      filled += bytesRead;
-    }
-  } finally {
-    await opened.reader.close();
-  }
-  return bytes;
-}
 
 /** A client of a streamed-through fill that has to start its own download. */
 const startAgain = Symbol("start again");

@@ -15,7 +15,10 @@ import {
   type MetadataStore,
   type TagRecord,
 } from "@regmirror/blob-store";
-import { type Descriptor, parseDigest } from "@regmirror/oci-distribution";
+// parseDigest from core itself: through oci-distribution's model it would load the manifest
+// schemas (zod) in every worker (docs/adr/0040-memory-per-worker.md).
+import { parseDigest } from "@regmirror/core";
+import type { Descriptor } from "@regmirror/oci-distribution";
 
 export interface CachedRepository {
   upstream: string;

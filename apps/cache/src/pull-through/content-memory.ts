@@ -5,6 +5,8 @@
  * so an eviction there is never hidden by this memory. Bounded by bytes, least recently used
  * first.
  */
+import type { BlobReader, OpenedBlob } from "@regmirror/core";
+import type { BufferedBlob } from "@regmirror/oci-distribution";
 
 /** What can be remembered: content under its digest. */
 export interface RememberedContent {
@@ -50,4 +52,50 @@ export class ContentMemory<Content extends RememberedContent> {
   get bytes(): number {
     return this.#bytes;
   }
+}
+
+/** Blobs up to this size are kept in memory once read whole from the store (ADR 0035). */
+export const smallBlobMaxBytes = 64 * 1024;
+/** Reads a blob in memory; a class, so a small blob GET makes no closures (ADR 0035). */
+class MemoryReader implements BlobReader {
+  #offset = 0;
+
+  constructor(private readonly bytes: Uint8Array) {}
+
+  async read(buffer: Buffer): Promise<number> {
+    const length = Math.min(buffer.byteLength, this.bytes.byteLength - this.#offset);
+    buffer.set(this.bytes.subarray(this.#offset, this.#offset + length));
+    this.#offset += length;
+    return length;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A blob in memory as an opened blob: sent in one write, or read through its reader. */
+export function bufferedBlob({ digest, bytes }: RememberedContent): BufferedBlob {
+  return {
+    digest,
+    size: bytes.byteLength,
+    start: 0,
+    end: bytes.byteLength - 1,
+    bytes,
+    reader: new MemoryReader(bytes),
+  };
+}
+
+/** Reads a whole opened blob into one buffer and closes it. */
+export async function readWhole(opened: OpenedBlob): Promise<Buffer> {
+  const bytes = Buffer.allocUnsafe(opened.size);
+  try {
+    let filled = 0;
+    while (filled < bytes.byteLength) {
+      const bytesRead = await opened.reader.read(bytes.subarray(filled));
+      if (bytesRead === 0) throw new Error(`${opened.digest} ended after ${filled} bytes`);
+      filled += bytesRead;
+    }
+  } finally {
+    await opened.reader.close();
+  }
+  return bytes;
 }

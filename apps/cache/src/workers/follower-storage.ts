@@ -14,9 +14,14 @@ import {
   type RegistryStorage,
   type StoredManifest,
 } from "@regmirror/oci-distribution";
-import { bufferedBlob, readWhole, smallBlobMaxBytes } from "../pull-through/blob-source.js";
 import { createCacheRecords } from "../pull-through/cache-records.js";
-import { ContentMemory, type RememberedContent } from "../pull-through/content-memory.js";
+import {
+  bufferedBlob,
+  ContentMemory,
+  type RememberedContent,
+  readWhole,
+  smallBlobMaxBytes,
+} from "../pull-through/content-memory.js";
 import type { PullThroughMetrics } from "../pull-through/pull-through-metrics.js";
 import type { RegistryRouter, RoutableUpstream } from "../pull-through/registry-router.js";
 

@@ -3,6 +3,7 @@
  * node:child_process (docs/adr/0036-worker-processes.md). Secrets travel here, never in the
  * environment or on the command line.
  */
+import type { WorkerConfig } from "./worker-config.js";
 
 /** First worker → another worker, once: where to listen and what to share. */
 export interface StartMessage {
@@ -13,6 +14,8 @@ export interface StartMessage {
   primarySocket: string;
   /** The token signing key every worker uses (http.secret, or one made at start-up). */
   tokenSecret: string;
+  /** The first worker's configuration: the others load no parser (worker-config.ts). */
+  config: WorkerConfig;
 }
 
 /** First worker → another worker: the store removed this content; drop copies in memory. */

@@ -9,9 +9,11 @@
 import type { ChildProcess } from "node:child_process";
 import type { BlobStore, EvictionEvent } from "@regmirror/blob-store";
 import { describeError, type Logger } from "@regmirror/core";
+import type { EffectiveCacheConfig } from "@regmirror/schemas";
 import type { Registry } from "prom-client";
 import type { FollowerStorage } from "./follower-storage.js";
 import { answerMetricsRequest, createMetricsAcrossWorkers } from "./metrics-across-workers.js";
+import { configForWorkers } from "./worker-config.js";
 import {
   type FollowerMessage,
   isMessageOf,
@@ -28,6 +30,8 @@ const batchIntervalMs = 1000;
 const restartDelayMs = 1000;
 
 export interface FirstWorkerOptions {
+  /** What the others serve with (sent to them: they load no configuration parser). */
+  config: EffectiveCacheConfig;
   workers: number;
   privateSocket: string;
   tokenSecret: string;
@@ -64,12 +68,18 @@ export function createFirstWorker(options: FirstWorkerOptions): FirstWorker {
     if (stopping || start === undefined) return;
     const child = options.startOther();
     others.add(child);
+    let listened = false;
+    // A send to a worker that is already gone fails here: its exit is handled below.
+    child.on("error", (error) => {
+      logger.warn({ worker: index, error: describeError(error) }, "a worker's channel failed");
+    });
     child.on("message", (message: unknown) => {
       if (metrics.received(index, message)) return;
       if (!isMessageOf<TouchedMessage | ListeningMessage>(message, ["touched", "listening"])) {
         return;
       }
       if (message.kind === "listening") {
+        listened = true;
         logger.info({ worker: index, pid: child.pid }, "worker listening");
         metrics.joined(index, (request, done) => {
           if (child.connected) child.send(request, done);
@@ -87,6 +97,15 @@ export function createFirstWorker(options: FirstWorkerOptions): FirstWorker {
       others.delete(child);
       metrics.exited(index);
       if (stopping) return;
+      // One that never listened would fail the same way again: no restart loop. This worker
+      // serves on, with fewer processes; the other's error is on standard error.
+      if (!listened) {
+        logger.error(
+          { worker: index, code, signal },
+          "a worker could not start: not starting it again",
+        );
+        return;
+      }
       logger.error({ worker: index, code, signal }, "a worker exited: starting it again");
       setTimeout(() => startOne(index), restartDelayMs).unref();
     });
@@ -112,6 +131,7 @@ export function createFirstWorker(options: FirstWorkerOptions): FirstWorker {
         port,
         primarySocket: options.privateSocket,
         tokenSecret: options.tokenSecret,
+        config: configForWorkers(options.config),
       };
       for (let index = 1; index < options.workers; index += 1) startOne(index);
     },

@@ -134,3 +134,19 @@ export async function startCacheWithWorkers(
   }
   return cache;
 }
+
+/** Access-log lines of `worker`'s answers with `status` to requests for a `route` (e.g. "blob"). */
+export function workerAnswers(
+  cache: CacheProcess | undefined,
+  worker: "first" | "other",
+  route: string,
+  status: number,
+): Record<string, unknown>[] {
+  return (cache?.logLines() ?? []).filter(
+    (line) =>
+      line.msg === "request" &&
+      line.worker === worker &&
+      line.route === route &&
+      line.status === status,
+  );
+}

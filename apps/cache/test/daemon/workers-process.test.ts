@@ -3,10 +3,15 @@
 // which counts what reaches the upstream). Many cold clients on their own connections reach both
 // workers; each blob still comes from upstream once, and every body matches its digest. A scrape
 // of /metrics, whichever worker it reaches, holds the numbers of both, and so does the status page
-// (docs/adr/0041-metrics-across-workers.md).
+// (docs/adr/0041-metrics-across-workers.md). The other worker takes its configuration from the
+// first's start message: one it cannot use stops it with an error naming the key, and its code
+// holds none of the configuration's parsers (docs/adr/0040-memory-per-worker.md).
+
+import { fork } from "node:child_process";
 import { createHash } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { loadCacheConfigFromYaml } from "@regmirror/schemas";
 import {
   buildTestImage,
   eventually,
@@ -23,7 +28,8 @@ import {
 } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { StatusSnapshot } from "../../src/status/status-snapshot.js";
-import { type CacheProcess, startCacheWithWorkers } from "./cache-process.js";
+import { configForWorkers } from "../../src/workers/worker-config.js";
+import { type CacheProcess, runBundle, startCacheWithWorkers } from "./cache-process.js";
 import { getOnNewConnection } from "./new-connection.js";
 import { buildProductionBundle } from "./production-bundle.js";
 
@@ -427,3 +433,93 @@ test("a separate metrics address: the first worker listens there and answers for
     await separate.stop();
   }
 }, 120_000);
+
+/** Starts the bundle as the first worker starts another one, and sends it `message`. */
+async function otherWorkerGiven(message: unknown) {
+  const child = fork(bundle, ["serve"], {
+    cwd: directory,
+    env: { ...process.env, REGMIRROR_CACHE_OTHER_WORKER: "1" },
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8");
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    child.once("close", resolve);
+    child.send(message as object);
+  });
+  return { code, stdout, stderr };
+}
+
+test("a start message that is not a usable configuration (docs/adr/0040-memory-per-worker.md): the worker says which key and exits 1", async () => {
+  const config = loadCacheConfigFromYaml(
+    `proxy: { remoteurl: ${upstream.url} }\nhttp: { secret: a-secret-of-the-cache-0123456789 }\n`,
+  );
+  const wire = JSON.parse(JSON.stringify(configForWorkers(config)));
+  delete wire.settings.storage;
+  const broken = await otherWorkerGiven({
+    kind: "start",
+    port: 1,
+    primarySocket: join(directory, "nowhere.sock"),
+    tokenSecret: "token-key",
+    config: wire,
+  });
+  expect(broken.code).toBe(1);
+  expect(broken.stderr).toBe(
+    "regmirror-cache worker: the first worker's start message is not usable: config.storage: expected { kind: filesystem | s3, ... }, got nothing\n",
+  );
+  expect(broken.stdout).not.toContain("listening");
+  expect(broken.stderr).not.toContain("a-secret-of-the-cache");
+
+  const missing = await otherWorkerGiven({ kind: "start", port: 1 });
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toContain("primarySocket: expected a path, got nothing");
+}, 60_000);
+
+test("started by hand (no first worker, no channel), the other worker's program says what to run", async () => {
+  const result = await runBundle(bundle, ["serve"], directory, {
+    ...process.env,
+    REGMIRROR_CACHE_OTHER_WORKER: "1",
+  });
+  expect(result.exitCode).toBe(2);
+  expect(result.stderr).toContain("run `regmirror-cache serve` instead");
+}, 60_000);
+
+/** The bundle's files a module loads before it runs: itself and its static imports, deep. */
+function staticallyLoaded(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const text = readFileSync(file, "utf8");
+  for (const [, imported] of text.matchAll(
+    /(?:^|\n)\s*(?:import|export)[^"';]*?from\s*"(\.\/[^"]+)"/g,
+  )) {
+    if (imported !== undefined) staticallyLoaded(join(dirname(file), imported), seen);
+  }
+  for (const [, imported] of text.matchAll(/(?:^|\n)import\s*"(\.\/[^"]+)"/g)) {
+    if (imported !== undefined) staticallyLoaded(join(dirname(file), imported), seen);
+  }
+  return seen;
+}
+
+test("the other worker's code loads no configuration parser (zod, yaml) and no upstream client (undici)", () => {
+  const main = readFileSync(bundle, "utf8");
+  const entry = /import\("(\.\/other-worker-main-[^"]+)"\)/.exec(main)?.[1];
+  expect(entry).toBeDefined();
+  const loaded = [...staticallyLoaded(join(dirname(bundle), entry ?? ""))];
+  const code = loaded.map((file) => readFileSync(file, "utf8")).join("\n");
+  // A mark of each library's code that its bundled form keeps.
+  expect(code).not.toContain("ZodError");
+  expect(code).not.toContain("YAMLParseError");
+  expect(code).not.toContain("UND_ERR_");
+  // The first worker loads them, so the bundle holds them: the marks are right.
+  const bundled = readdirSync(dirname(bundle))
+    .filter((file) => file.endsWith(".js"))
+    .map((file) => readFileSync(join(dirname(bundle), file), "utf8"))
+    .join("\n");
+  for (const mark of ["ZodError", "YAMLParseError", "UND_ERR_"]) expect(bundled).toContain(mark);
+});

@@ -7,7 +7,11 @@ import { join } from "node:path";
 import { makeTempDirectory, removeTempDirectory } from "@regmirror/test-kit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { peerHeader, signPeerRequest } from "../../src/peers/peer-signature.js";
-import { type CacheProcess, startCacheWithWorkers } from "../daemon/cache-process.js";
+import {
+  type CacheProcess,
+  startCacheWithWorkers,
+  workerAnswers,
+} from "../daemon/cache-process.js";
 import { startOnFreePorts } from "../daemon/free-ports.js";
 import { getOnNewConnection } from "../daemon/new-connection.js";
 import { buildProductionBundle } from "../daemon/production-bundle.js";
@@ -57,15 +61,7 @@ const signed = (path: string, secret = peerSecret) => ({
 });
 
 /** Blob GETs the other worker answered with `status` (its access log names the worker). */
-function otherWorkerAnswers(status: number): number {
-  return (cache?.logLines() ?? []).filter(
-    (line) =>
-      line.msg === "request" &&
-      line.worker === "other" &&
-      line.route === "blob" &&
-      line.status === status,
-  ).length;
-}
+const otherWorkerAnswers = (status: number) => workerAnswers(cache, "other", "blob", status).length;
 
 test("a stored blob: signed requests served on either worker, unsigned and wrongly signed refused", async () => {
   const layer = counted.image.manifests[0]?.layerDigests[0] ?? "";
@@ -99,4 +95,28 @@ test("a stored blob: signed requests served on either worker, unsigned and wrong
   expect(
     counted.proxy.requests().filter((seen) => seen.method === "GET" && seen.path.endsWith(layer)),
   ).toHaveLength(1);
+}, 120_000);
+
+test("carol's own credentials: the other worker, configured over its channel (docs/adr/0040-memory-per-worker.md), serves her stored blobs itself", async () => {
+  const layer = counted.image.manifests[0]?.layerDigests[0] ?? "";
+  const url = `${cache?.url}/v2/team/private/blobs/${layer}`;
+  const basic = (password: string) => ({
+    authorization: `Basic ${Buffer.from(`carol:${password}`).toString("base64")}`,
+  });
+  // Its own client auth (the htpasswd file named in the configuration it got) names the user;
+  // a request it passed to the first would be logged here without one.
+  const carolsHits = () =>
+    workerAnswers(cache, "other", "blob", 200).filter(
+      (line) => line.user === "carol" && line.cache === "hit",
+    ).length;
+  for (let attempt = 0; attempt < 200 && carolsHits() < 3; attempt += 1) {
+    const answer = await getOnNewConnection(url, basic("carol-password"));
+    expect(answer.status).toBe(200);
+    expect(sha256(answer.body)).toBe(layer);
+  }
+  expect(carolsHits()).toBeGreaterThanOrEqual(3);
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    expect((await getOnNewConnection(url, basic("not-carols-password"))).status).toBe(401);
+  }
+  expect(cache?.stdout()).not.toContain("carol-password");
 }, 120_000);

@@ -5,14 +5,7 @@
  */
 import { computeDigest, isDigest, parseDigest } from "@regmirror/core";
 import { RegistryError } from "../model/errors.js";
-import {
-  artifactTypeOf,
-  blobDescriptorsOf,
-  childManifestsOf,
-  type Descriptor,
-  parseManifest,
-  subjectOf,
-} from "../model/manifest.js";
+import type { Descriptor } from "../model/manifest.js";
 import { API_VERSION, isManifestMediaType, mediaTypeOf } from "../model/media-types.js";
 import { isValidTag } from "../model/reference.js";
 import { readBody, sendEmpty } from "./http-exchange.js";
@@ -159,6 +152,10 @@ async function putManifest(
   const { request, response, storage, limits, context } = exchange;
   const put = requireWritable(storage, "putManifest");
   const bytes = await readBody(request, limits.maxManifestBytes);
+  // The manifest schemas (zod) load with the first PUT: a server that only serves stored
+  // manifests never loads them (a cache worker's memory, docs/adr/0040-memory-per-worker.md).
+  const { artifactTypeOf, blobDescriptorsOf, childManifestsOf, parseManifest, subjectOf } =
+    await import("../model/manifest.js");
   const parsed = parseManifest(bytes, request.headers["content-type"]);
 
   let digest = computeDigest(bytes);

@@ -8,13 +8,11 @@ export {
   formatConfigProblem,
   formatConfigProblems,
 } from "./config-problem.js";
-export { cacheConfigDefaults, dockerHubUpstream } from "./default-cache-config.js";
-export {
-  dockerHubAliases,
-  dockerHubEndpoint,
-  dockerHubHosts,
-  isDockerHubHost,
-} from "./docker-hub.js";
+// `export *` for the small modules a cache worker uses at run time: a named re-export would make
+// this file part of the worker's code, and with it every module it names (zod, yaml), whereas
+// the bundler resolves a star export straight to its module (docs/adr/0040-memory-per-worker.md).
+export * from "./default-cache-config.js";
+export * from "./docker-hub.js";
 export type {
   CacheAuthConfig,
   ConfigForm,
@@ -35,11 +33,11 @@ export {
   type EnvironmentOverrideResult,
   environmentPrefix,
 } from "./environment-overrides.js";
-export { formatListenAddress, type ListenAddress, parseListenAddress } from "./listen-address.js";
+export * from "./listen-address.js";
 export {
   type NormalizeCacheConfigOptions,
   normalizeCacheConfig,
 } from "./normalize-cache-config.js";
 export { peerMemberUrl } from "./normalize-peers.js";
 export { loadCacheConfigFromYaml, parseCacheConfigYaml } from "./parse-cache-config-yaml.js";
-export { SecretValue } from "./secret-value.js";
+export * from "./secret-value.js";
