@@ -19,10 +19,12 @@ let replicas: { url: string; cache: InProcessCache }[] = [];
 const capBytes = 100_000;
 
 beforeAll(async () => {
-  // 4 × 60 kB of layers: more than the cap, so sweeps evict while clients pull.
+  // 4 × 70 kB of layers: more than the cap, so sweeps evict while clients pull. Each above the
+  // small-blob memory's limit (64 KiB): a replica must read an evicted layer from the bucket and
+  // fetch it again, never answer it from memory (the stand-in test needs the bucket over the cap).
   const started = await startS3CacheSetup({
     seed: "shared-sweeps",
-    layers: [60_000, 60_000, 60_000, 60_000],
+    layers: [70_000, 70_000, 70_000, 70_000],
     bucket: "shared-sweeps",
   });
   setup = started;
