@@ -15,6 +15,7 @@ import { BlobFill, type BlobFillDeps } from "./blob-fill.js";
 import {
   bufferedBlob,
   ContentMemory,
+  countingReads,
   type RememberedContent,
   readWhole,
   smallBlobMaxBytes,
@@ -152,16 +153,7 @@ export function createBlobSource(deps: BlobSourceDeps): BlobSource {
       metrics.bytesServedFromCache(content.bytes.byteLength);
       return bufferedBlob(content);
     }
-    const { reader } = stored;
-    const counting: BlobReader = {
-      async read(buffer) {
-        const bytesRead = await reader.read(buffer);
-        metrics.bytesServedFromCache(bytesRead);
-        return bytesRead;
-      },
-      close: () => reader.close(),
-    };
-    return { ...stored, reader: counting };
+    return countingReads(stored, (bytesRead) => metrics.bytesServedFromCache(bytesRead));
   }
 
   async function followFill(

@@ -84,6 +84,22 @@ export function bufferedBlob({ digest, bytes }: RememberedContent): BufferedBlob
   };
 }
 
+/** A blob streamed from the store, each byte read counted (a client may stop midway). */
+export function countingReads(opened: OpenedBlob, count: (bytes: number) => void): OpenedBlob {
+  const { reader } = opened;
+  return {
+    ...opened,
+    reader: {
+      async read(buffer) {
+        const bytesRead = await reader.read(buffer);
+        count(bytesRead);
+        return bytesRead;
+      },
+      close: () => reader.close(),
+    },
+  };
+}
+
 /** Reads a whole opened blob into one buffer and closes it. */
 export async function readWhole(opened: OpenedBlob): Promise<Buffer> {
   const bytes = Buffer.allocUnsafe(opened.size);

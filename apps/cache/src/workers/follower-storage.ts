@@ -18,6 +18,7 @@ import { createCacheRecords } from "../pull-through/cache-records.js";
 import {
   bufferedBlob,
   ContentMemory,
+  countingReads,
   type RememberedContent,
   readWhole,
   smallBlobMaxBytes,
@@ -62,22 +63,6 @@ function readOnlyMetadata(reader: FilesystemStoreReader): MetadataStore {
     throw new Error("a worker other than the first writes no records");
   };
   return { get: reader.metadata.get, list: reader.metadata.list, put: refuse, delete: refuse };
-}
-
-/** A blob streamed from the store, each byte read counted (a client may stop midway). */
-function countingReads(opened: OpenedBlob, count: (bytes: number) => void): OpenedBlob {
-  const { reader } = opened;
-  return {
-    ...opened,
-    reader: {
-      async read(buffer) {
-        const bytesRead = await reader.read(buffer);
-        count(bytesRead);
-        return bytesRead;
-      },
-      close: () => reader.close(),
-    },
-  };
 }
 
 export function createFollowerStorage(options: {

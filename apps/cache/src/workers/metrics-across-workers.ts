@@ -15,7 +15,12 @@ import {
   type Registry,
 } from "prom-client";
 import type { CacheMetrics } from "../metrics/cache-metrics.js";
-import type { MetricsAnswerMessage, MetricsRequestMessage } from "./worker-messages.js";
+import {
+  isMessageOf,
+  isRecord,
+  type MetricsAnswerMessage,
+  type MetricsRequestMessage,
+} from "./worker-messages.js";
 import type { WorkerRole } from "./worker-role.js";
 
 /** One metric as prom-client's `getMetricsAsJSON()` gives it: what crosses the IPC channel. */
@@ -42,10 +47,6 @@ const aggregators = new Map<unknown, Aggregator>(
 );
 const metricName = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function shown(value: unknown): string {
   return JSON.stringify(value)?.slice(0, 60) ?? String(value);
@@ -311,7 +312,7 @@ export function createMetricsAcrossWorkers(
       listening.set(index, send);
     },
     received(index, message) {
-      if (!isRecord(message) || message.kind !== "metrics") return false;
+      if (!isMessageOf<MetricsAnswerMessage>(message, ["metrics"])) return false;
       const scrape = typeof message.id === "number" ? pending.get(message.id) : undefined;
       // An answer after its scrape's deadline (or to no scrape) is too late to be used.
       if (scrape === undefined || !scrape.waiting.has(index)) return true;

@@ -8,7 +8,7 @@
  */
 import type { EffectiveCacheConfig } from "@regmirror/schemas";
 import { SecretValue } from "@regmirror/schemas";
-import type { StartMessage } from "./worker-messages.js";
+import { isRecord, type StartMessage } from "./worker-messages.js";
 
 type ConfigPath = readonly (string | number)[];
 
@@ -41,9 +41,6 @@ export function configForWorkers(config: EffectiveCacheConfig): WorkerConfig {
   };
   return { settings: copy(config, []), secrets };
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** What a value is, without its content (it may be a secret). */
 function kindOf(value: unknown): string {

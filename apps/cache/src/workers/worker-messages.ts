@@ -58,6 +58,11 @@ export interface MetricsAnswerMessage {
 export type PrimaryMessage = StartMessage | EvictedMessage | MetricsRequestMessage;
 export type FollowerMessage = TouchedMessage | ListeningMessage | MetricsAnswerMessage;
 
+/** A JSON object as it arrives over the channel (not an array, not null). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** The messages a process accepts: anything else on the channel is ignored. */
 export function isMessageOf<T extends { kind: string }>(
   value: unknown,
