@@ -46,11 +46,11 @@ export function requireWritable<K extends WriteMethod>(
   return (method as (...args: never[]) => unknown).bind(storage) as NonNullable<RegistryStorage[K]>;
 }
 
-/** A digest from the path or query, or DIGEST_INVALID naming what is wrong with it. */
 // The digest almost every request names, checked without parsing it into parts (which builds
 // three objects); anything else goes through parseDigest, which names what is wrong.
 const sha256Digest = /^sha256:[a-f0-9]{64}$/;
 
+/** A digest from the path or query, or DIGEST_INVALID naming what is wrong with it. */
 export function requireDigest(value: string | null | undefined, where: string): string {
   if (typeof value === "string" && sha256Digest.test(value)) return value;
   if (value === null || value === undefined || value === "") {
