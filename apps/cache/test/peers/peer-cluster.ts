@@ -18,7 +18,6 @@ import {
 import { peerHeader, signPeerRequest } from "../../src/peers/peer-signature.js";
 import { type CacheProcess, startCacheProcess } from "../daemon/cache-process.js";
 import { startOnFreePorts } from "../daemon/free-ports.js";
-import { metricOf as metricOfCache } from "../daemon/s3-cache-setup.js";
 import { type FetchedBody, fetchAll } from "../pull-through/pull-through-harness.js";
 
 export const peerSecret = "dGhlLXJlcGxpY2FzLW9mLW9uZS1jYWNoZS1zaGFyZS10aGlz";
@@ -124,8 +123,12 @@ ${storageYaml(options.storage, directory)}
 }
 
 /** A counter or gauge of a replica's /metrics, summed over its label sets (0 when absent). */
-export function metricOf(replica: Replica, name: string): Promise<number> {
-  return metricOfCache(replica.clientUrl, name);
+export async function metricOf(replica: Replica, name: string): Promise<number> {
+  const text = await (await fetch(`${replica.clientUrl}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
 }
 
 /** A real docker-registry behind the kit's counting fault proxy, holding one test image. */
